@@ -1,0 +1,4 @@
+//! Billing rules as pure functions: no actix, no diesel, no I/O.
+//! DOMAIN.md §6 is the specification; every rule here has table-driven unit tests.
+
+pub mod model;

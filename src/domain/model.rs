@@ -1,0 +1,120 @@
+//! The shared vocabulary of the billing rules (DOMAIN.md §1 and §6).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Stable id (slug) of a security application, e.g. `kes-windows`.
+pub type ApplicationId = String;
+
+/// Where a tenant's usage comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Solution {
+    /// Kaspersky Security Center: usage is pulled through the KSC Open API.
+    Ksc,
+    /// Kaspersky Business Hub: usage is pushed as snapshots.
+    BusinessHub,
+}
+
+/// What one licence of an application counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LicensingModel {
+    PerDevice,
+    PerUser,
+    PerMailbox,
+}
+
+/// Device category used when "Bill devices by category" is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceCategory {
+    WindowsWorkstation,
+    WindowsServer,
+    NonWindows,
+}
+
+impl DeviceCategory {
+    pub const ALL: [DeviceCategory; 3] = [
+        DeviceCategory::WindowsWorkstation,
+        DeviceCategory::WindowsServer,
+        DeviceCategory::NonWindows,
+    ];
+}
+
+/// Distinct devices of one application, split by category.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CategoryCounts {
+    pub windows_workstation: u64,
+    pub windows_server: u64,
+    pub non_windows: u64,
+}
+
+impl CategoryCounts {
+    pub fn get(&self, category: DeviceCategory) -> u64 {
+        match category {
+            DeviceCategory::WindowsWorkstation => self.windows_workstation,
+            DeviceCategory::WindowsServer => self.windows_server,
+            DeviceCategory::NonWindows => self.non_windows,
+        }
+    }
+
+    pub fn add(&mut self, category: DeviceCategory, n: u64) {
+        match category {
+            DeviceCategory::WindowsWorkstation => self.windows_workstation += n,
+            DeviceCategory::WindowsServer => self.windows_server += n,
+            DeviceCategory::NonWindows => self.non_windows += n,
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.windows_workstation + self.windows_server + self.non_windows
+    }
+}
+
+/// How a KSC licence key is recognised as belonging to an application (DOMAIN.md §6,
+/// "Application identity"): an app-id match beats a name match; among name matches the
+/// longest pattern wins; a tie is ambiguous.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MatchRules {
+    /// Exact `KLLIC_APP_ID` values.
+    pub app_ids: Vec<String>,
+    /// Case-insensitive substrings of `KLLIC_PROD_NAME`.
+    pub name_patterns: Vec<String>,
+}
+
+/// A licence key that could not be attributed to exactly one application.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct UnattributedKey {
+    pub serial: String,
+    pub product_name: String,
+    pub app_id: String,
+    /// For an ambiguous key: the applications that tied.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<ApplicationId>,
+    /// Hosts that would have counted had the key been attributed.
+    pub hosts: u64,
+}
+
+/// One tenant's usage at one moment: the content of a usage snapshot.
+/// Each application appears under the unit of its licensing model.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TenantUsage {
+    /// Per-device applications: distinct devices per category.
+    #[serde(default)]
+    pub devices: BTreeMap<ApplicationId, CategoryCounts>,
+    /// Per-user applications: users.
+    #[serde(default)]
+    pub users: BTreeMap<ApplicationId, u64>,
+    /// Per-mailbox applications: protected mailboxes.
+    #[serde(default)]
+    pub mailboxes: BTreeMap<ApplicationId, u64>,
+    /// Keys that matched no application (reported, never counted).
+    #[serde(default)]
+    pub unknown_keys: Vec<UnattributedKey>,
+    /// Keys that matched several applications equally well (reported, never counted).
+    #[serde(default)]
+    pub ambiguous_keys: Vec<UnattributedKey>,
+}
