@@ -1,1 +1,15 @@
+//! kaspersky-msp-bridge: Kaspersky usage → ConnectWise Manage agreement additions.
+
+pub mod accounts;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
 pub mod domain;
+pub mod error;
+pub mod middleware;
+pub mod openapi;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

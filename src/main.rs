@@ -1,1 +1,16 @@
-fn main() {}
+use std::process::ExitCode;
+
+use clap::Parser;
+use kaspersky_msp_bridge::cli::{run, Cli};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match actix_web::rt::System::new().block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // One readable line with the whole cause chain.
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

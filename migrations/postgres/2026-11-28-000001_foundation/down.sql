@@ -1,0 +1,4 @@
+DROP TABLE app_state;
+DROP TABLE audit_events;
+DROP TABLE service_tokens;
+DROP TABLE users;

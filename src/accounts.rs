@@ -1,0 +1,129 @@
+//! Account rules shared by the API and the recovery CLI: username rules, the last-admin rule,
+//! hashing, and the audit trail of every change.
+
+use crate::auth::{password, Role};
+use crate::db::{self, audit, audit::Actor, users::UserRow, DbConnection};
+use crate::error::ApiError;
+
+pub fn normalize_username(username: &str) -> String {
+    username.trim().to_lowercase()
+}
+
+pub fn check_username(username: &str) -> Result<(), String> {
+    let ok_chars = username
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "._@-".contains(c));
+    if username.is_empty() || username.len() > 64 || !ok_chars {
+        return Err("must be 1 to 64 characters: letters, digits, `.`, `_`, `@` or `-`".into());
+    }
+    Ok(())
+}
+
+/// The audited form of a user: never the password hash.
+pub fn audited(u: &UserRow) -> serde_json::Value {
+    serde_json::json!({"username": u.username, "role": u.role, "disabled": u.disabled})
+}
+
+pub fn not_found(id: &str) -> ApiError {
+    ApiError::NotFound(format!("There is no user {id}."))
+}
+
+fn is_active_admin(u: &UserRow) -> bool {
+    u.role == Role::Admin.as_str() && !u.disabled
+}
+
+/// The last active admin may be neither deleted, demoted nor disabled. Called after the change,
+/// inside its transaction, when the change took an active admin away.
+fn ensure_an_admin_remains(conn: &mut DbConnection) -> Result<(), ApiError> {
+    if db::users::count_active_admins(conn)? == 0 {
+        return Err(ApiError::Conflict(
+            "This would leave no active admin; promote or enable another admin first.".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Creates a user (username and password already validated).
+pub fn create_user(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    username: &str,
+    plain_password: &str,
+    role: Role,
+    disabled: bool,
+) -> Result<UserRow, ApiError> {
+    let now = db::now();
+    let row = UserRow {
+        id: db::new_id(),
+        username: normalize_username(username),
+        // Hashing is slow: done before the write lock is taken.
+        password_hash: password::hash(plain_password)?,
+        role: role.as_str().into(),
+        disabled,
+        created_at: now,
+        updated_at: now,
+    };
+    db::write_transaction(conn, "users", |conn| {
+        if db::users::find_by_username(conn, &row.username)?.is_some() {
+            return Err(ApiError::Conflict(format!(
+                "The username {} is taken.",
+                row.username
+            )));
+        }
+        db::users::insert(conn, &row)?;
+        audit::record(conn, actor, "create", "user", &row.id, None, Some(audited(&row)))?;
+        Ok(row)
+    })
+}
+
+/// Changes a user under the users lock, refusing changes that leave no active admin.
+pub fn update_user(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: &str,
+    change: impl FnOnce(&mut UserRow),
+    password_reset: bool,
+) -> Result<UserRow, ApiError> {
+    db::write_transaction(conn, "users", |conn| {
+        let before = db::users::find(conn, id)?.ok_or_else(|| not_found(id))?;
+        let mut after = before.clone();
+        change(&mut after);
+        after.updated_at = db::now();
+        db::users::update(conn, &after)?;
+        if is_active_admin(&before) && !is_active_admin(&after) {
+            ensure_an_admin_remains(conn)?;
+        }
+        let mut after_audit = audited(&after);
+        if password_reset {
+            after_audit["password"] = "reset".into();
+        }
+        audit::record(conn, actor, "update", "user", id, Some(audited(&before)), Some(after_audit))?;
+        Ok(after)
+    })
+}
+
+pub fn delete_user(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<(), ApiError> {
+    db::write_transaction(conn, "users", |conn| {
+        let before = db::users::find(conn, id)?.ok_or_else(|| not_found(id))?;
+        db::users::delete(conn, id)?;
+        if is_active_admin(&before) {
+            ensure_an_admin_remains(conn)?;
+        }
+        audit::record(conn, actor, "delete", "user", id, Some(audited(&before)), None)?;
+        Ok(())
+    })
+}
+
+/// Sets a new password for `username` (CLI recovery); returns the user.
+pub fn reset_password(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    username: &str,
+    plain_password: &str,
+) -> Result<UserRow, ApiError> {
+    let username = normalize_username(username);
+    let user = db::users::find_by_username(conn, &username)?
+        .ok_or_else(|| ApiError::NotFound(format!("There is no user {username}.")))?;
+    let hash = password::hash(plain_password)?;
+    update_user(conn, actor, &user.id, |u| u.password_hash = hash, true)
+}

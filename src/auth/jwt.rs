@@ -1,0 +1,130 @@
+//! HS256 access tokens. The algorithm is pinned: tokens signed otherwise (or `alg: none`)
+//! are refused, as are tokens of another issuer or audience.
+
+use std::time::Duration;
+
+use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use super::{PrincipalKind, Role};
+
+pub const ISSUER: &str = "kaspersky-msp-bridge";
+pub const AUDIENCE: &str = "kaspersky-msp-bridge-api";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user's or service token's id.
+    pub sub: String,
+    pub kind: PrincipalKind,
+    /// The role at issue time; the current role in the database is what counts.
+    pub role: Role,
+    pub iss: String,
+    pub aud: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+}
+
+pub struct JwtKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+}
+
+impl JwtKeys {
+    pub fn new(secret: &[u8]) -> JwtKeys {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.algorithms = vec![Algorithm::HS256];
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "iat", "sub", "iss", "aud"]);
+        validation.leeway = 5;
+        JwtKeys {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+        }
+    }
+
+    /// Signs a token for `sub` that expires at `exp` (seconds since the epoch).
+    pub fn issue(&self, sub: &str, kind: PrincipalKind, role: Role, iat: i64, exp: i64) -> String {
+        let claims = Claims {
+            sub: sub.to_string(),
+            kind,
+            role,
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            iat,
+            exp,
+            jti: uuid::Uuid::new_v4().to_string(),
+        };
+        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .expect("HS256 signing with an in-memory key cannot fail")
+    }
+
+    pub fn issue_for(&self, sub: &str, kind: PrincipalKind, role: Role, ttl: Duration) -> String {
+        let now = chrono::Utc::now().timestamp();
+        self.issue(sub, kind, role, now, now + ttl.as_secs() as i64)
+    }
+
+    /// Verifies signature, algorithm, issuer, audience and expiry.
+    pub fn verify(&self, token: &str) -> Result<Claims, String> {
+        decode::<Claims>(token, &self.decoding, &self.validation)
+            .map(|data| data.claims)
+            .map_err(|e| {
+                use jsonwebtoken::errors::ErrorKind;
+                match e.kind() {
+                    ErrorKind::ExpiredSignature => "the token has expired".to_string(),
+                    ErrorKind::InvalidAudience | ErrorKind::InvalidIssuer => {
+                        "the token was not issued for this API".to_string()
+                    }
+                    _ => "the token is invalid".to_string(),
+                }
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    fn b64(v: &serde_json::Value) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    }
+
+    #[test]
+    fn round_trip() {
+        let keys = JwtKeys::new(SECRET);
+        let t = keys.issue_for("u1", PrincipalKind::User, Role::Admin, Duration::from_secs(60));
+        let c = keys.verify(&t).unwrap();
+        assert_eq!((c.sub.as_str(), c.role), ("u1", Role::Admin));
+    }
+
+    #[test]
+    fn refused_tokens() {
+        let keys = JwtKeys::new(SECRET);
+        let now = chrono::Utc::now().timestamp();
+        let expired = keys.issue("u1", PrincipalKind::User, Role::Admin, now - 600, now - 300);
+        assert_eq!(keys.verify(&expired).unwrap_err(), "the token has expired");
+
+        let other = JwtKeys::new(b"another secret that is long enough!!");
+        let forged = other.issue_for("u1", PrincipalKind::User, Role::Admin, Duration::from_secs(60));
+        assert!(keys.verify(&forged).is_err());
+
+        let claims = serde_json::json!({"sub":"u1","kind":"user","role":"admin","iss":ISSUER,
+            "aud":AUDIENCE,"iat":now,"exp":now+60,"jti":"x"});
+        let none = format!("{}.{}.", b64(&serde_json::json!({"alg":"none","typ":"JWT"})), b64(&claims));
+        assert!(keys.verify(&none).is_err());
+
+        let mut wrong_aud = claims.clone();
+        wrong_aud["aud"] = "someone-else".into();
+        let token = encode(&Header::new(Algorithm::HS256), &wrong_aud, &EncodingKey::from_secret(SECRET)).unwrap();
+        assert!(keys.verify(&token).is_err());
+
+        let hs512 = encode(&Header::new(Algorithm::HS512), &claims, &EncodingKey::from_secret(SECRET)).unwrap();
+        assert!(keys.verify(&hs512).is_err());
+    }
+}

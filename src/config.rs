@@ -1,0 +1,301 @@
+//! Typed configuration, read from the environment (and an optional `.env` file).
+//!
+//! Every variable is listed in the README; `Settings::from_env` reports every invalid one at
+//! once in a single readable line.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Clone)]
+pub struct Settings {
+    /// `postgres://…` or `sqlite://path` (a plain path is SQLite too).
+    pub database_url: String,
+    pub bind: SocketAddr,
+    pub data_dir: PathBuf,
+    pub admin_password: Option<String>,
+    pub jwt_secret: Option<String>,
+    pub jwt_ttl: Duration,
+    pub log_format: LogFormat,
+    pub cors_origins: Vec<String>,
+    pub db_pool_size: u32,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    pub login_throttle: LoginThrottleSettings,
+}
+
+/// Caps on failed logins inside a sliding window: per (username, address) pair, and a looser
+/// one per address, so one attacker cannot lock other users out.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginThrottleSettings {
+    pub window: Duration,
+    pub max_failures_per_user_and_address: u32,
+    pub max_failures_per_address: u32,
+}
+
+impl Default for LoginThrottleSettings {
+    fn default() -> Self {
+        LoginThrottleSettings {
+            window: Duration::from_secs(15 * 60),
+            max_failures_per_user_and_address: 5,
+            max_failures_per_address: 50,
+        }
+    }
+}
+
+// Secrets must never reach logs, not even through `{:?}`.
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("database_url", &redact_url(&self.database_url))
+            .field("bind", &self.bind)
+            .field("data_dir", &self.data_dir)
+            .field("admin_password", &self.admin_password.as_ref().map(|_| "***"))
+            .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "***"))
+            .field("jwt_ttl", &self.jwt_ttl)
+            .field("log_format", &self.log_format)
+            .field("cors_origins", &self.cors_origins)
+            .field("db_pool_size", &self.db_pool_size)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Hides the password of a database URL (`postgres://user:***@host/db`).
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &userinfo[..colon],
+                    &url[at..]
+                ),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATA_DIR: &str = "./data";
+pub const MIN_JWT_SECRET_LEN: usize = 32;
+
+impl Settings {
+    /// Defaults for everything: SQLite under `data_dir`, loopback bind.
+    pub fn defaults(data_dir: &Path) -> Settings {
+        Settings {
+            database_url: default_database_url(data_dir),
+            bind: DEFAULT_BIND.parse().expect("valid default bind address"),
+            data_dir: data_dir.to_path_buf(),
+            admin_password: None,
+            jwt_secret: None,
+            jwt_ttl: Duration::from_secs(3600),
+            log_format: LogFormat::Human,
+            cors_origins: Vec::new(),
+            db_pool_size: 16,
+            max_body_bytes: 1024 * 1024,
+            login_throttle: LoginThrottleSettings::default(),
+        }
+    }
+
+    /// Reads the process environment, after loading `.env` if one exists.
+    pub fn from_env() -> Result<Settings, String> {
+        // A missing .env is normal; a broken one is worth failing for.
+        if let Err(err) = dotenvy::dotenv() {
+            if !err.not_found() {
+                return Err(format!("cannot read .env: {err}"));
+            }
+        }
+        Settings::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    /// Builds settings from any variable source (tests pass a map).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Settings, String> {
+        let mut problems = Vec::new();
+        let data_dir = PathBuf::from(get("BRIDGE_DATA_DIR").unwrap_or(DEFAULT_DATA_DIR.into()));
+        let mut settings = Settings::defaults(&data_dir);
+        if let Some(url) = get("DATABASE_URL") {
+            match validate_database_url(&url) {
+                Ok(()) => settings.database_url = url,
+                Err(e) => problems.push(format!("DATABASE_URL {e}")),
+            }
+        }
+        if let Some(bind) = get("BRIDGE_BIND") {
+            match bind.parse() {
+                Ok(addr) => settings.bind = addr,
+                Err(_) => problems.push(format!(
+                    "BRIDGE_BIND must be an address:port like {DEFAULT_BIND}, got {bind:?}"
+                )),
+            }
+        }
+        settings.admin_password = get("BRIDGE_ADMIN_PASSWORD");
+        if let Some(p) = &settings.admin_password {
+            if let Err(e) = crate::auth::password::check_strength(p) {
+                problems.push(format!("BRIDGE_ADMIN_PASSWORD {e}"));
+            }
+        }
+        settings.jwt_secret = get("BRIDGE_JWT_SECRET");
+        if let Some(s) = &settings.jwt_secret {
+            if s.len() < MIN_JWT_SECRET_LEN {
+                problems.push(format!(
+                    "BRIDGE_JWT_SECRET must be at least {MIN_JWT_SECRET_LEN} characters"
+                ));
+            }
+        }
+        if let Some(ttl) = get("BRIDGE_JWT_TTL_SECONDS") {
+            match ttl.parse::<u64>() {
+                Ok(secs) if (60..=86_400 * 7).contains(&secs) => {
+                    settings.jwt_ttl = Duration::from_secs(secs)
+                }
+                _ => problems.push(format!(
+                    "BRIDGE_JWT_TTL_SECONDS must be a number of seconds from 60 to 604800, got {ttl:?}"
+                )),
+            }
+        }
+        if let Some(format) = get("BRIDGE_LOG_FORMAT") {
+            match format.to_ascii_lowercase().as_str() {
+                "human" | "text" => settings.log_format = LogFormat::Human,
+                "json" => settings.log_format = LogFormat::Json,
+                _ => problems.push(format!(
+                    "BRIDGE_LOG_FORMAT must be `human` or `json`, got {format:?}"
+                )),
+            }
+        }
+        if let Some(origins) = get("BRIDGE_CORS_ORIGINS") {
+            for origin in origins.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+                if origin.starts_with("http://") || origin.starts_with("https://") {
+                    settings.cors_origins.push(origin.trim_end_matches('/').to_string());
+                } else {
+                    problems.push(format!(
+                        "BRIDGE_CORS_ORIGINS entries must look like https://host[:port], got {origin:?}"
+                    ));
+                }
+            }
+        }
+        if let Some(size) = get("BRIDGE_DB_POOL_SIZE") {
+            match size.parse::<u32>() {
+                Ok(n) if (1..=256).contains(&n) => settings.db_pool_size = n,
+                _ => problems.push(format!(
+                    "BRIDGE_DB_POOL_SIZE must be a number from 1 to 256, got {size:?}"
+                )),
+            }
+        }
+        if problems.is_empty() {
+            Ok(settings)
+        } else {
+            Err(format!("invalid configuration: {}", problems.join("; ")))
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        is_postgres_url(&self.database_url)
+    }
+}
+
+pub fn default_database_url(data_dir: &Path) -> String {
+    format!("sqlite://{}", data_dir.join("bridge.db").display())
+}
+
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+fn validate_database_url(url: &str) -> Result<(), String> {
+    if is_postgres_url(url) {
+        let rest = url.split_once("://").map(|(_, r)| r).unwrap_or_default();
+        if rest.is_empty() || rest.starts_with('/') && rest.len() == 1 {
+            return Err(format!("has no host or database: {}", redact_url(url)));
+        }
+        return Ok(());
+    }
+    if let Some((scheme, _)) = url.split_once("://") {
+        if scheme != "sqlite" {
+            return Err(format!(
+                "must start with postgres://, postgresql:// or sqlite://, got {scheme}://"
+            ));
+        }
+    }
+    if sqlite_path(url).is_empty() {
+        return Err("names no SQLite file".into());
+    }
+    Ok(())
+}
+
+/// The file path of a SQLite URL (`sqlite://path`, `sqlite:path` or a plain path).
+pub fn sqlite_path(url: &str) -> &str {
+    url.strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, String> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_sqlite_on_loopback() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.bind.to_string(), DEFAULT_BIND);
+        assert_eq!(s.database_url, "sqlite://./data/bridge.db");
+        assert!(!s.is_postgres());
+    }
+
+    #[test]
+    fn every_problem_is_reported_in_one_line() {
+        let err = settings(&[
+            ("DATABASE_URL", "mysql://x"),
+            ("BRIDGE_BIND", "nope"),
+            ("BRIDGE_JWT_SECRET", "short"),
+            ("BRIDGE_LOG_FORMAT", "xml"),
+        ])
+        .unwrap_err();
+        for needle in ["DATABASE_URL", "BRIDGE_BIND", "BRIDGE_JWT_SECRET", "BRIDGE_LOG_FORMAT"] {
+            assert!(err.contains(needle), "{err}");
+        }
+        assert!(!err.contains('\n'));
+    }
+
+    #[test]
+    fn database_urls() {
+        let cases = [
+            ("postgres://u:p@localhost/db", true),
+            ("postgresql://localhost/db", true),
+            ("sqlite://data/x.db", true),
+            ("sqlite:x.db", true),
+            ("x.db", true),
+            ("mysql://localhost/db", false),
+            ("sqlite://", false),
+        ];
+        for (url, ok) in cases {
+            assert_eq!(validate_database_url(url).is_ok(), ok, "{url}");
+        }
+    }
+
+    #[test]
+    fn urls_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://bob:secret@db:5432/x"),
+            "postgres://bob:***@db:5432/x"
+        );
+        assert_eq!(redact_url("postgres://db/x"), "postgres://db/x");
+        assert_eq!(redact_url("sqlite://a.db"), "sqlite://a.db");
+    }
+}

@@ -1,0 +1,35 @@
+//! Small server-wide values kept in the database (e.g. the generated JWT signing secret), so
+//! every process sharing the database agrees on them.
+
+use diesel::prelude::*;
+
+use super::schema::app_state;
+use super::{is_unique_violation, now, DbConnection};
+
+pub fn get(conn: &mut DbConnection, key: &str) -> QueryResult<Option<String>> {
+    app_state::table
+        .find(key)
+        .select(app_state::value)
+        .first(conn)
+        .optional()
+}
+
+/// Returns the stored value, storing `candidate` first if there is none. Two processes racing
+/// both end up with the value of whichever inserted first.
+pub fn get_or_insert(conn: &mut DbConnection, key: &str, candidate: &str) -> QueryResult<String> {
+    if let Some(existing) = get(conn, key)? {
+        return Ok(existing);
+    }
+    let inserted = diesel::insert_into(app_state::table)
+        .values((
+            app_state::key.eq(key),
+            app_state::value.eq(candidate),
+            app_state::updated_at.eq(now()),
+        ))
+        .execute(conn);
+    match inserted {
+        Ok(_) => Ok(candidate.to_string()),
+        Err(err) if is_unique_violation(&err) => get(conn, key)?.ok_or(err),
+        Err(err) => Err(err),
+    }
+}

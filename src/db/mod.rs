@@ -1,0 +1,138 @@
+//! Persistence: one diesel code base for PostgreSQL and SQLite.
+//!
+//! Queries are blocking, so they run on the blocking thread pool through [`run`], which takes
+//! the connection from the pool inside that thread. Everything backend-specific lives in
+//! [`backend`].
+
+pub mod app_state;
+pub mod audit;
+pub mod backend;
+pub mod schema;
+pub mod service_tokens;
+pub mod users;
+
+use std::time::Duration;
+
+use chrono::{NaiveDateTime, Utc};
+use diesel::pg::PgConnection;
+use diesel::r2d2::{self, ManageConnection};
+use diesel::sqlite::SqliteConnection;
+use diesel::Connection;
+
+use crate::config::{is_postgres_url, sqlite_path};
+use crate::error::ApiError;
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+pub type DbPool = r2d2::Pool<DbManager>;
+
+/// Opens connections of the backend named by the URL scheme.
+#[derive(Debug, Clone)]
+pub struct DbManager {
+    url: String,
+}
+
+impl DbManager {
+    pub fn new(url: &str) -> DbManager {
+        DbManager {
+            url: url.to_string(),
+        }
+    }
+}
+
+impl ManageConnection for DbManager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        if is_postgres_url(&self.url) {
+            PgConnection::establish(&backend::with_connect_timeout(&self.url))
+                .map(DbConnection::Pg)
+                .map_err(r2d2::Error::ConnectionError)
+        } else {
+            let mut conn = SqliteConnection::establish(sqlite_path(&self.url))
+                .map_err(r2d2::Error::ConnectionError)?;
+            backend::configure_sqlite(&mut conn).map_err(r2d2::Error::QueryError)?;
+            Ok(DbConnection::Sqlite(conn))
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        use diesel::connection::SimpleConnection;
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        // A dead connection fails `is_valid` on its next checkout.
+        false
+    }
+}
+
+/// Opens one connection first, so a wrong URL, password or host is reported with its real
+/// reason (r2d2 itself only says it timed out), then builds the pool.
+pub fn connect_pool(url: &str, max_size: u32) -> anyhow::Result<DbPool> {
+    let manager = DbManager::new(url);
+    if !is_postgres_url(url) {
+        if let Some(parent) = std::path::Path::new(sqlite_path(url)).parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    anyhow::anyhow!("cannot create database directory {}: {e}", parent.display())
+                })?;
+            }
+        }
+    }
+    let first = manager.connect().map_err(|e| anyhow::anyhow!("{}", one_line(&e)))?;
+    let pool = r2d2::Pool::builder()
+        .max_size(max_size)
+        .min_idle(Some(1))
+        .connection_timeout(Duration::from_secs(5))
+        .build_unchecked(manager);
+    drop(first);
+    Ok(pool)
+}
+
+fn one_line(err: &dyn std::fmt::Display) -> String {
+    err.to_string().split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Runs `f` with a pooled connection on the blocking thread pool.
+pub async fn run<T, F>(pool: &DbPool, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    actix_web::web::block(move || {
+        let mut conn = pool.get()?;
+        f(&mut conn)
+    })
+    .await?
+}
+
+/// The current time as stored: UTC, microsecond precision (what PostgreSQL keeps).
+pub fn now() -> NaiveDateTime {
+    let now = Utc::now().naive_utc();
+    now - Duration::from_nanos(u64::from(now.and_utc().timestamp_subsec_nanos() % 1000))
+}
+
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// Whether a diesel error is a unique-constraint violation (a duplicate).
+pub fn is_unique_violation(err: &diesel::result::Error) -> bool {
+    matches!(
+        err,
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _
+        )
+    )
+}
+
+pub use backend::{run_migrations, write_transaction};

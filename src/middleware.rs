@@ -1,0 +1,103 @@
+//! Request ids and access logs, and the safety net that turns any error response that is not
+//! yet problem+json (from actix or a middleware) into one.
+
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage};
+use tracing::Instrument;
+
+use crate::error::{ApiError, PROBLEM_JSON};
+
+pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The id of the current request, in request extensions.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// A caller-supplied id is kept when it is short and plain; otherwise a new one is made.
+fn request_id_of(req: &ServiceRequest) -> String {
+    req.headers()
+        .get(&REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 128
+                && v.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
+        })
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+pub async fn request_context(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let request_id = request_id_of(&req);
+    req.extensions_mut().insert(RequestId(request_id.clone()));
+    let span = tracing::info_span!("request", request_id = %request_id);
+    let (method, path) = (req.method().clone(), req.path().to_string());
+    let started = Instant::now();
+    let result = next.call(req).instrument(span.clone()).await;
+    let mut response = match result {
+        Ok(res) => res.map_into_boxed_body(),
+        Err(err) => return Err(err),
+    };
+    response = into_problem_if_needed(response);
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    let status = response.status().as_u16();
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    span.in_scope(|| {
+        tracing::info!(%method, %path, status, elapsed_ms = format!("{elapsed_ms:.1}"), "request")
+    });
+    Ok(response)
+}
+
+/// Rewrites a 4xx/5xx response that is not problem+json (actix's own 404s, CORS refusals…)
+/// into problem+json with the same status.
+fn into_problem_if_needed(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(PROBLEM_JSON));
+    if is_problem {
+        return res;
+    }
+    let reason = status.canonical_reason().unwrap_or("Error").to_string();
+    let err = match status.as_u16() {
+        400 => ApiError::BadRequest(reason),
+        401 => ApiError::Unauthorized(reason),
+        403 => ApiError::Forbidden(reason),
+        404 => ApiError::NotFound(reason),
+        413 => ApiError::PayloadTooLarge(reason),
+        415 => ApiError::UnsupportedMediaType(reason),
+        _ if status.is_client_error() => ApiError::BadRequest(reason),
+        500 => ApiError::Internal(anyhow::anyhow!(reason)),
+        _ => ApiError::ServiceUnavailable(reason),
+    };
+    let mut problem = err.to_problem();
+    problem.status = status.as_u16();
+    let kept_headers: Vec<_> = res
+        .headers()
+        .iter()
+        .filter(|(name, _)| **name != header::CONTENT_TYPE && **name != header::CONTENT_LENGTH)
+        .map(|(n, v)| (n.clone(), v.clone()))
+        .collect();
+    let (req, _) = res.into_parts();
+    let mut builder = actix_web::HttpResponse::build(status);
+    for header in kept_headers {
+        builder.append_header(header);
+    }
+    let response = builder.content_type(PROBLEM_JSON).json(problem);
+    ServiceResponse::new(req, response)
+}

@@ -1,0 +1,95 @@
+use actix_web::{get, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{Role, Viewer};
+use crate::db::{self, audit::AuditEventRow, audit::AuditFilter};
+use crate::error::ApiError;
+use crate::routes::paging::{Page, Paging};
+use crate::routes::views::utc;
+use crate::state::AppState;
+
+/// Entity types only admins may read the history of (API.md: users, tokens, connections).
+const ADMIN_ONLY_ENTITIES: &[&str] = &["user", "service_token", "connection"];
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEvent {
+    pub id: String,
+    pub occurred_at: DateTime<Utc>,
+    /// The user's or service token's id; none for the server itself.
+    pub actor_id: Option<String>,
+    pub actor_name: String,
+    /// e.g. `create`, `update`, `delete`, `revoke`.
+    pub action: String,
+    /// e.g. `user`, `service_token`.
+    pub entity_type: String,
+    pub entity_id: String,
+    /// The entity before the change (secrets masked).
+    pub before: Option<serde_json::Value>,
+    /// The entity after the change (secrets masked).
+    pub after: Option<serde_json::Value>,
+    pub request_id: Option<String>,
+}
+
+impl From<AuditEventRow> for AuditEvent {
+    fn from(r: AuditEventRow) -> Self {
+        let parse = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
+        AuditEvent {
+            id: r.id,
+            occurred_at: utc(r.occurred_at),
+            actor_id: r.actor_id,
+            actor_name: r.actor_name,
+            action: r.action,
+            entity_type: r.entity_type,
+            entity_id: r.entity_id,
+            before: parse(r.before_json),
+            after: parse(r.after_json),
+            request_id: r.request_id,
+        }
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Only events about this kind of entity.
+    pub entity_type: Option<String>,
+    /// Only events about this entity.
+    pub entity_id: Option<String>,
+    /// Only events by this actor (id or name).
+    pub actor: Option<String>,
+    /// Page number, from 1.
+    pub page: Option<u32>,
+    /// Items per page, 1 to 500 (default 50).
+    pub per_page: Option<u32>,
+}
+
+/// The audit trail, newest first. Events about users, service tokens and connections are
+/// shown to admins only.
+#[utoipa::path(operation_id = "listAuditEvents", tag = "audit", params(AuditQuery),
+    responses((status = 200, description = "A page of audit events", body = Page<AuditEvent>)))]
+#[get("/audit-events")]
+pub async fn list_audit_events(
+    auth: Viewer,
+    state: web::Data<AppState>,
+    query: web::Query<AuditQuery>,
+) -> Result<web::Json<Page<AuditEvent>>, ApiError> {
+    let query = query.into_inner();
+    let paging = Paging::new(query.page, query.per_page)?;
+    let filter = AuditFilter {
+        entity_type: query.entity_type,
+        entity_id: query.entity_id,
+        actor: query.actor,
+        hidden_entity_types: if auth.principal.role == Role::Admin {
+            Vec::new()
+        } else {
+            ADMIN_ONLY_ENTITIES.iter().map(|s| s.to_string()).collect()
+        },
+    };
+    let (rows, total) = db::run(&state.pool, move |conn| {
+        Ok(db::audit::list(conn, &filter, paging.offset(), paging.limit())?)
+    })
+    .await?;
+    Ok(web::Json(paging.wrap(rows.into_iter().map(AuditEvent::from).collect(), total)))
+}

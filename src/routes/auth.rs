@@ -1,0 +1,208 @@
+use std::net::{IpAddr, Ipv4Addr};
+
+use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::accounts::normalize_username;
+use crate::auth::{password, PrincipalKind, Role, Viewer};
+use crate::db::{self, audit};
+use crate::error::{ApiError, FieldError};
+use crate::routes::input::{FromJsonBody, JsonFields, ValidJson};
+use crate::state::AppState;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+impl FromJsonBody for LoginRequest {
+    fn from_json(f: &mut JsonFields) -> Option<Self> {
+        let username = f.required::<String>("username");
+        let password = f.required::<String>("password");
+        Some(LoginRequest {
+            username: username?,
+            password: password?,
+        })
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LoginResponse {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the token expires.
+    pub expires_in: u64,
+    pub role: Role,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    pub id: String,
+    pub kind: PrincipalKind,
+    /// The username, or the service token's name.
+    pub name: String,
+    pub role: Role,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+impl FromJsonBody for ChangePasswordRequest {
+    fn from_json(f: &mut JsonFields) -> Option<Self> {
+        let current_password = f.required::<String>("current_password");
+        let new_password = f.required::<String>("new_password");
+        if let Some(p) = &new_password {
+            f.check("new_password", password::check_strength(p));
+        }
+        Some(ChangePasswordRequest {
+            current_password: current_password?,
+            new_password: new_password?,
+        })
+    }
+}
+
+fn client_address(req: &HttpRequest) -> IpAddr {
+    req.peer_addr()
+        .map(|a| a.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
+const BAD_CREDENTIALS: &str = "Invalid username or password, or the account is disabled.";
+
+fn throttled(retry_after: std::time::Duration) -> ApiError {
+    ApiError::TooManyRequests {
+        detail: "Too many failed logins; wait before trying again.".into(),
+        retry_after_secs: retry_after.as_secs().max(1),
+    }
+}
+
+/// Exchange a username and password for an access token.
+#[utoipa::path(operation_id = "login", tag = "auth", request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in", body = LoginResponse),
+        (status = 401, description = "Wrong credentials or disabled account", body = crate::error::Problem,
+            content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed attempts; see `Retry-After`",
+            body = crate::error::Problem, content_type = "application/problem+json")))]
+#[post("/auth/login")]
+pub async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: ValidJson<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let LoginRequest { username, password } = body.0;
+    let username = normalize_username(&username);
+    let address = client_address(&req);
+    state
+        .login_throttle
+        .check(&username, address)
+        .map_err(throttled)?;
+    let lookup = username.clone();
+    let user = db::run(&state.pool, move |conn| {
+        let user = db::users::find_by_username(conn, &lookup)?;
+        let ok = password::verify(&password, user.as_ref().map(|u| u.password_hash.as_str()));
+        Ok(user.filter(|u| ok && !u.disabled))
+    })
+    .await?;
+    let Some(user) = user else {
+        state.login_throttle.record_failure(&username, address);
+        tracing::info!(%username, %address, "failed login");
+        return Err(ApiError::Unauthorized(BAD_CREDENTIALS.into()));
+    };
+    state.login_throttle.record_success(&username, address);
+    let role = Role::parse(&user.role)
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("user {} has role {:?}", user.id, user.role)))?;
+    let ttl = state.settings.jwt_ttl;
+    let token = state.jwt.issue_for(&user.id, PrincipalKind::User, role, ttl);
+    Ok(HttpResponse::Ok().json(LoginResponse {
+        access_token: token,
+        token_type: "Bearer".into(),
+        expires_in: ttl.as_secs(),
+        role,
+    }))
+}
+
+/// Who the token belongs to, with the current role.
+#[utoipa::path(operation_id = "getMe", tag = "auth",
+    responses((status = 200, description = "The caller", body = Me)))]
+#[get("/auth/me")]
+pub async fn me(auth: Viewer) -> HttpResponse {
+    let p = auth.principal;
+    HttpResponse::Ok().json(Me {
+        id: p.id,
+        kind: p.kind,
+        name: p.name,
+        role: p.role,
+    })
+}
+
+/// Change one's own password, proving the current one.
+#[utoipa::path(operation_id = "changeMyPassword", tag = "auth", request_body = ChangePasswordRequest,
+    responses(
+        (status = 204, description = "Changed"),
+        (status = 429, description = "Too many wrong current passwords", body = crate::error::Problem,
+            content_type = "application/problem+json")))]
+#[put("/auth/me/password")]
+pub async fn change_my_password(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: Viewer,
+    body: ValidJson<ChangePasswordRequest>,
+) -> Result<HttpResponse, ApiError> {
+    if auth.principal.kind != PrincipalKind::User {
+        return Err(ApiError::Forbidden(
+            "Service tokens have no password.".into(),
+        ));
+    }
+    let address = client_address(&req);
+    let username = auth.principal.name.clone();
+    state
+        .login_throttle
+        .check(&username, address)
+        .map_err(throttled)?;
+    let ChangePasswordRequest {
+        current_password,
+        new_password,
+    } = body.0;
+    let (user_id, actor) = (auth.principal.id.clone(), auth.actor());
+    let changed = db::run(&state.pool, move |conn| {
+        let Some(mut user) = db::users::find(conn, &user_id)? else {
+            return Err(ApiError::Unauthorized(BAD_CREDENTIALS.into()));
+        };
+        if !password::verify(&current_password, Some(&user.password_hash)) {
+            return Ok(false);
+        }
+        user.password_hash = password::hash(&new_password)?;
+        user.updated_at = db::now();
+        db::write_transaction(conn, "users", |conn| {
+            db::users::update(conn, &user)?;
+            audit::record(
+                conn,
+                &actor,
+                "change_password",
+                "user",
+                &user.id,
+                None,
+                Some(serde_json::json!({"password": "changed"})),
+            )?;
+            Ok::<_, ApiError>(true)
+        })
+    })
+    .await?;
+    if !changed {
+        state.login_throttle.record_failure(&username, address);
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "current_password",
+            "is not correct",
+        )]));
+    }
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,217 @@
+//! Request parsing: lenient first, then validation that reports every problem at once.
+//!
+//! A body that is not JSON is a 400 (from the JSON extractor configured in `startup`). A body
+//! that is JSON is read field by field through [`JsonFields`], so one request with a wrong
+//! type here, a missing field there and an unknown field elsewhere gets one 422 listing all
+//! three.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::error::{ApiError, FieldError};
+
+/// Request bodies that validate themselves from a parsed JSON value.
+pub trait FromJsonBody: Sized {
+    fn from_json(fields: &mut JsonFields) -> Option<Self>;
+}
+
+/// A validated request body.
+pub struct ValidJson<T>(pub T);
+
+impl<T: FromJsonBody + 'static> FromRequest for ValidJson<T> {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, actix_web::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = web::Json::<Value>::from_request(req, payload);
+        Box::pin(async move {
+            let value = body.await?.into_inner();
+            Ok(ValidJson(parse_body(value)?))
+        })
+    }
+}
+
+pub fn parse_body<T: FromJsonBody>(value: Value) -> Result<T, ApiError> {
+    let mut fields = JsonFields::new(value)?;
+    let parsed = T::from_json(&mut fields);
+    fields.finish()?;
+    parsed.ok_or_else(|| ApiError::internal(anyhow::anyhow!("validator returned no value")))
+}
+
+/// Reads the fields of a JSON object, collecting every problem.
+pub struct JsonFields {
+    map: Map<String, Value>,
+    errors: Vec<FieldError>,
+}
+
+/// A field that distinguishes "absent" from "explicitly null" (e.g. secrets on `PUT`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Patch<T> {
+    Absent,
+    Null,
+    Value(T),
+}
+
+impl JsonFields {
+    pub fn new(value: Value) -> Result<JsonFields, ApiError> {
+        match value {
+            Value::Object(map) => Ok(JsonFields {
+                map,
+                errors: Vec::new(),
+            }),
+            _ => Err(ApiError::validation("body", "must be a JSON object")),
+        }
+    }
+
+    fn take<T: DeserializeOwned>(&mut self, name: &str) -> Patch<T> {
+        match self.map.remove(name) {
+            None => Patch::Absent,
+            Some(Value::Null) => Patch::Null,
+            Some(v) => match serde_json::from_value(v) {
+                Ok(t) => Patch::Value(t),
+                Err(e) => {
+                    self.error(name, e.to_string());
+                    Patch::Absent
+                }
+            },
+        }
+    }
+
+    /// A field that must be present and not null.
+    pub fn required<T: DeserializeOwned>(&mut self, name: &str) -> Option<T> {
+        let present = self.map.contains_key(name);
+        match self.take(name) {
+            Patch::Value(v) => Some(v),
+            Patch::Null => {
+                self.error(name, "must not be null");
+                None
+            }
+            Patch::Absent => {
+                if !present {
+                    self.error(name, "is required");
+                }
+                None
+            }
+        }
+    }
+
+    /// A field that may be absent or null (both mean "not given").
+    pub fn optional<T: DeserializeOwned>(&mut self, name: &str) -> Option<T> {
+        match self.take(name) {
+            Patch::Value(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// A field where absent and null mean different things.
+    pub fn patch<T: DeserializeOwned>(&mut self, name: &str) -> Patch<T> {
+        self.take(name)
+    }
+
+    pub fn error(&mut self, field: &str, message: impl Into<String>) {
+        self.errors.push(FieldError::new(field, message));
+    }
+
+    /// Records a rule violation when `check` fails.
+    pub fn check(&mut self, field: &str, check: Result<(), String>) {
+        if let Err(message) = check {
+            self.error(field, message);
+        }
+    }
+
+    pub fn has_errors(&self) -> bool {
+        !self.errors.is_empty()
+    }
+
+    /// Unknown fields are errors too: a misspelt field silently ignored could cost money.
+    fn finish(mut self) -> Result<(), ApiError> {
+        let unknown: Vec<String> = self.map.keys().cloned().collect();
+        for name in unknown {
+            self.error(&name, "is not a known field");
+        }
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(self.errors))
+        }
+    }
+}
+
+pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let api = match &err {
+        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
+            ApiError::PayloadTooLarge(format!("The body is too large: {err}."))
+        }
+        JsonPayloadError::ContentType => ApiError::UnsupportedMediaType(
+            "Send the body as JSON with `Content-Type: application/json`.".into(),
+        ),
+        JsonPayloadError::Deserialize(e) if e.is_data() => ApiError::validation("body", e.to_string()),
+        JsonPayloadError::Deserialize(e) => {
+            ApiError::BadRequest(format!("The body is not valid JSON: {e}."))
+        }
+        _ => ApiError::BadRequest(format!("The body could not be read: {err}.")),
+    };
+    api.into()
+}
+
+pub fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::BadRequest(format!("Invalid query string: {err}.")).into()
+}
+
+pub fn path_error(err: PathError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::BadRequest(format!("Invalid path parameter: {err}.")).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    struct Sample {
+        name: String,
+        count: u32,
+        note: Option<String>,
+    }
+
+    impl FromJsonBody for Sample {
+        fn from_json(f: &mut JsonFields) -> Option<Self> {
+            let name = f.required::<String>("name");
+            let count = f.required::<u32>("count");
+            let note = f.optional::<String>("note");
+            Some(Sample {
+                name: name?,
+                count: count?,
+                note,
+            })
+        }
+    }
+
+    #[test]
+    fn every_problem_is_listed() {
+        let err = parse_body::<Sample>(json!({"count": "x", "extra": 1})).err().unwrap();
+        let ApiError::Validation(errors) = err else {
+            panic!("expected a validation error")
+        };
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["name", "count", "extra"]);
+    }
+
+    #[test]
+    fn valid_body() {
+        let s: Sample = parse_body(json!({"name": "a", "count": 2, "note": null})).unwrap();
+        assert_eq!((s.name.as_str(), s.count, s.note), ("a", 2, None));
+    }
+
+    #[test]
+    fn not_an_object() {
+        assert!(matches!(
+            parse_body::<Sample>(json!([1])),
+            Err(ApiError::Validation(_))
+        ));
+    }
+}

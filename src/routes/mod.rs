@@ -1,0 +1,10 @@
+//! HTTP handlers: extract → call the domain, the database or a client → respond.
+
+pub mod audit;
+pub mod auth;
+pub mod health;
+pub mod input;
+pub mod paging;
+pub mod service_tokens;
+pub mod users;
+pub mod views;

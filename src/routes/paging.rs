@@ -1,0 +1,63 @@
+//! Pagination of lists that grow without bound: `page` (from 1) and `per_page`.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::ApiError;
+
+pub const DEFAULT_PER_PAGE: u32 = 50;
+pub const MAX_PER_PAGE: u32 = 500;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Paging {
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl Paging {
+    pub fn new(page: Option<u32>, per_page: Option<u32>) -> Result<Paging, ApiError> {
+        let mut errors = Vec::new();
+        let page = page.unwrap_or(1);
+        let per_page = per_page.unwrap_or(DEFAULT_PER_PAGE);
+        if page == 0 {
+            errors.push(crate::error::FieldError::new("page", "must be at least 1"));
+        }
+        if !(1..=MAX_PER_PAGE).contains(&per_page) {
+            errors.push(crate::error::FieldError::new(
+                "per_page",
+                format!("must be from 1 to {MAX_PER_PAGE}"),
+            ));
+        }
+        if errors.is_empty() {
+            Ok(Paging { page, per_page })
+        } else {
+            Err(ApiError::Validation(errors))
+        }
+    }
+
+    pub fn offset(&self) -> i64 {
+        i64::from(self.page - 1) * i64::from(self.per_page)
+    }
+
+    pub fn limit(&self) -> i64 {
+        i64::from(self.per_page)
+    }
+
+    pub fn wrap<T>(&self, items: Vec<T>, total: i64) -> Page<T> {
+        Page {
+            items,
+            page: self.page,
+            per_page: self.per_page,
+            total,
+        }
+    }
+}
+
+/// One page of a list, with the total number of items.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub page: u32,
+    pub per_page: u32,
+    pub total: i64,
+}

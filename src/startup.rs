@@ -1,0 +1,263 @@
+//! Builds the application: database, secrets, first admin, and the one route table.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use actix_cors::Cors;
+use actix_web::dev::Server;
+use actix_web::http::header;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpRequest, HttpServer};
+use anyhow::Context;
+use base64::Engine;
+use utoipa_actix_web::{scope, service_config::ServiceConfig, AppExt};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::jwt::JwtKeys;
+use crate::auth::principal::PrincipalCache;
+use crate::auth::throttle::LoginThrottle;
+use crate::config::{redact_url, Settings};
+use crate::db::{self, audit::Actor, DbPool};
+use crate::error::ApiError;
+use crate::middleware::{request_context, REQUEST_ID_HEADER};
+use crate::openapi::{self, MethodTable};
+use crate::routes::{self, input};
+use crate::state::AppState;
+
+/// Every API route. The OpenAPI document is generated from this same table.
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(routes::health::healthz)
+        .service(routes::health::readyz)
+        .service(
+            scope::scope("/api/v1")
+                .service(routes::auth::login)
+                .service(routes::auth::me)
+                .service(routes::auth::change_my_password)
+                .service(routes::users::list_users)
+                .service(routes::users::create_user)
+                .service(routes::users::get_user)
+                .service(routes::users::update_user)
+                .service(routes::users::delete_user)
+                .service(routes::service_tokens::list_service_tokens)
+                .service(routes::service_tokens::create_service_token)
+                .service(routes::service_tokens::revoke_service_token)
+                .service(routes::audit::list_audit_events),
+        );
+}
+
+/// How the first admin account came to be, for the start-up banner.
+#[derive(Debug, Clone)]
+pub enum AdminBootstrap {
+    /// Password from `BRIDGE_ADMIN_PASSWORD`.
+    FromEnvironment { username: String },
+    /// Password generated and written to this file.
+    Generated { username: String, file: PathBuf },
+}
+
+pub const FIRST_ADMIN: &str = "admin";
+pub const JWT_SECRET_KEY: &str = "jwt_secret";
+
+/// Database ready to serve: pool, migrations applied.
+pub async fn connect_database(settings: &Settings) -> anyhow::Result<DbPool> {
+    let (url, size) = (settings.database_url.clone(), settings.db_pool_size);
+    tokio::task::spawn_blocking(move || {
+        let pool = db::connect_pool(&url, size)
+            .with_context(|| format!("cannot open the database {}", redact_url(&url)))?;
+        let mut conn = pool.get().context("cannot open the database")?;
+        let ran = db::run_migrations(&mut conn)?;
+        if ran > 0 {
+            tracing::info!(migrations = ran, "database migrated");
+        }
+        Ok(pool)
+    })
+    .await?
+}
+
+/// Creates the first admin when there is no user at all.
+fn bootstrap_admin(
+    conn: &mut db::DbConnection,
+    settings: &Settings,
+) -> anyhow::Result<Option<AdminBootstrap>> {
+    if db::users::count(conn)? > 0 {
+        return Ok(None);
+    }
+    let (password, outcome) = match &settings.admin_password {
+        Some(p) => (
+            p.clone(),
+            AdminBootstrap::FromEnvironment {
+                username: FIRST_ADMIN.into(),
+            },
+        ),
+        None => {
+            let password = crate::auth::password::generate();
+            let file = settings.data_dir.join("initial-admin-password");
+            write_owner_only(&file, &format!("{password}\n"))?;
+            (
+                password,
+                AdminBootstrap::Generated {
+                    username: FIRST_ADMIN.into(),
+                    file,
+                },
+            )
+        }
+    };
+    let created = crate::accounts::create_user(
+        conn,
+        &Actor::system("bootstrap"),
+        FIRST_ADMIN,
+        &password,
+        crate::auth::Role::Admin,
+        false,
+    );
+    match created {
+        Ok(_) => Ok(Some(outcome)),
+        // Another process bootstrapped at the same moment.
+        Err(ApiError::Conflict(_)) => Ok(None),
+        Err(e) => Err(anyhow::anyhow!("cannot create the first admin: {e}")),
+    }
+}
+
+pub fn write_owner_only(path: &std::path::Path, content: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(content.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn jwt_secret(conn: &mut db::DbConnection, settings: &Settings) -> anyhow::Result<Vec<u8>> {
+    if let Some(secret) = &settings.jwt_secret {
+        return Ok(secret.as_bytes().to_vec());
+    }
+    let mut random = [0u8; 48];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut random);
+    let candidate = base64::engine::general_purpose::STANDARD.encode(random);
+    let stored = db::app_state::get_or_insert(conn, JWT_SECRET_KEY, &candidate)?;
+    Ok(stored.into_bytes())
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    pub admin_bootstrap: Option<AdminBootstrap>,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+            format!("cannot create the data directory {}", settings.data_dir.display())
+        })?;
+        let pool = connect_database(&settings).await?;
+        let (pool2, settings2) = (pool.clone(), settings.clone());
+        let (secret, admin_bootstrap) = tokio::task::spawn_blocking(move || {
+            let mut conn = pool2.get().context("cannot open the database")?;
+            let secret = jwt_secret(&mut conn, &settings2)?;
+            let admin = bootstrap_admin(&mut conn, &settings2)?;
+            anyhow::Ok((secret, admin))
+        })
+        .await??;
+        let listener = TcpListener::bind(settings.bind)
+            .with_context(|| format!("cannot listen on {}", settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(AppState {
+            pool,
+            jwt: JwtKeys::new(&secret),
+            principals: PrincipalCache::default(),
+            login_throttle: LoginThrottle::new(settings.login_throttle),
+            settings: Arc::new(settings),
+        });
+        let server = run(listener, state)?;
+        Ok(Application {
+            port,
+            server,
+            admin_bootstrap,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            REQUEST_ID_HEADER,
+        ])
+        .expose_headers([
+            header::ETAG,
+            header::LOCATION,
+            header::RETRY_AFTER,
+            REQUEST_ID_HEADER,
+        ])
+        .max_age(3600)
+        // Same-origin requests (Swagger UI) carry an Origin too: let them through and leave
+        // cross-origin enforcement to the browser, which gets no CORS headers for them.
+        .block_on_origin_mismatch(false);
+    for origin in origins {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
+}
+
+async fn unmatched(
+    req: HttpRequest,
+    table: web::Data<MethodTable>,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    Err(match table.allowed(req.path()) {
+        Some(allow) => ApiError::MethodNotAllowed { allow },
+        None => ApiError::NotFound(format!("There is no resource at {}.", req.path())),
+    })
+}
+
+fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Server> {
+    let spec = openapi::spec();
+    let methods = web::Data::new(MethodTable::from_spec(&spec));
+    let max_body = state.settings.max_body_bytes;
+    let origins = state.settings.cors_origins.clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(cors(&origins))
+            .wrap(from_fn(request_context))
+            .app_data(state.clone())
+            .app_data(methods.clone())
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(max_body)
+                    .error_handler(input::json_error),
+            )
+            .app_data(web::PayloadConfig::default().limit(max_body))
+            .app_data(web::QueryConfig::default().error_handler(input::query_error))
+            .app_data(web::PathConfig::default().error_handler(input::path_error))
+            .into_utoipa_app()
+            .configure(routes)
+            .into_app()
+            .service(
+                SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", spec.clone()),
+            )
+            .service(web::redirect("/swagger-ui", "/swagger-ui/").permanent())
+            .default_service(web::to(unmatched))
+    })
+    .shutdown_timeout(10)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

@@ -1,0 +1,17 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use crate::auth::jwt::JwtKeys;
+use crate::auth::principal::PrincipalCache;
+use crate::auth::throttle::LoginThrottle;
+use crate::config::Settings;
+use crate::db::DbPool;
+
+pub struct AppState {
+    pub pool: DbPool,
+    pub settings: Arc<Settings>,
+    pub jwt: JwtKeys,
+    pub principals: PrincipalCache,
+    pub login_throttle: LoginThrottle,
+}

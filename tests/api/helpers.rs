@@ -1,0 +1,189 @@
+//! `spawn_app()`: the real server on a random port with a fresh database per test — a SQLite
+//! file in a temporary directory, or, with `TEST_DATABASE_URL=postgres://…`, a new PostgreSQL
+//! database that is dropped when the test ends.
+
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use kaspersky_msp_bridge::config::Settings;
+use kaspersky_msp_bridge::startup::Application;
+use reqwest::{Method, RequestBuilder, Response};
+use serde_json::{json, Value};
+
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret!!";
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub admin_token: String,
+    pub settings: Settings,
+    _db: TestDatabase,
+    _dir: tempfile::TempDir,
+}
+
+/// A PostgreSQL database made for one test, dropped afterwards.
+struct TestDatabase {
+    postgres: Option<(String, String)>,
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some((server_url, name)) = self.postgres.take() {
+            // The server of the test may still hold connections: FORCE ends them.
+            let _ = std::thread::spawn(move || {
+                if let Ok(mut conn) = PgConnection::establish(&server_url) {
+                    let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut conn);
+                }
+            })
+            .join();
+        }
+    }
+}
+
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let after_scheme = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let prefix = match base[after_scheme..].find('/') {
+        Some(slash) => &base[..after_scheme + slash],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{prefix}/{name}?{q}"),
+        None => format!("{prefix}/{name}"),
+    }
+}
+
+fn fresh_database(dir: &std::path::Path) -> (String, TestDatabase) {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(server_url) if server_url.starts_with("postgres") => {
+            let name = format!("bridge_test_{}", uuid::Uuid::new_v4().simple());
+            let mut conn = PgConnection::establish(&server_url)
+                .unwrap_or_else(|e| panic!("TEST_DATABASE_URL is not reachable: {e}"));
+            diesel::sql_query(format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .expect("create the test database");
+            (
+                with_database(&server_url, &name),
+                TestDatabase {
+                    postgres: Some((server_url, name)),
+                },
+            )
+        }
+        _ => (
+            format!("sqlite://{}", dir.join("bridge.db").display()),
+            TestDatabase { postgres: None },
+        ),
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (database_url, db) = fresh_database(dir.path());
+    let mut settings = Settings::defaults(&dir.path().join("data"));
+    settings.database_url = database_url;
+    settings.bind = "127.0.0.1:0".parse().unwrap();
+    settings.admin_password = Some(ADMIN_PASSWORD.into());
+    settings.jwt_secret = Some(JWT_SECRET.into());
+    settings.db_pool_size = 4;
+    configure(&mut settings);
+    let app = Application::build(settings.clone())
+        .await
+        .expect("the application starts");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    actix_web::rt::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut test_app = TestApp {
+        address,
+        client,
+        admin_token: String::new(),
+        settings,
+        _db: db,
+        _dir: dir,
+    };
+    test_app.admin_token = test_app.token("admin", ADMIN_PASSWORD).await;
+    test_app
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let builder = self.client.request(method, self.url(path));
+        match token {
+            Some(t) => builder.bearer_auth(t),
+            None => builder,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.request(Method::GET, path, Some(token)).send().await.unwrap()
+    }
+
+    pub async fn send_json(&self, method: Method, path: &str, token: &str, body: &Value) -> Response {
+        self.request(method, path, Some(token))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Response {
+        self.client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&json!({"username": username, "password": password}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn token(&self, username: &str, password: &str) -> String {
+        let response = self.login(username, password).await;
+        assert_eq!(response.status(), 200, "login of {username} failed");
+        let body: Value = response.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_string()
+    }
+
+    /// Creates a user with `role` and returns (id, token).
+    pub async fn user_with_role(&self, username: &str, role: &str) -> (String, String) {
+        let password = format!("{username}-password-123");
+        let response = self
+            .send_json(
+                Method::POST,
+                "/api/v1/users",
+                &self.admin_token,
+                &json!({"username": username, "password": password, "role": role}),
+            )
+            .await;
+        assert_eq!(response.status(), 201);
+        let user: Value = response.json().await.unwrap();
+        let token = self.token(username, &password).await;
+        (user["id"].as_str().unwrap().to_string(), token)
+    }
+}
+
+/// Asserts a problem+json response with `status` and returns its body.
+pub async fn assert_problem(response: Response, status: u16) -> Value {
+    assert_eq!(response.status().as_u16(), status, "unexpected status");
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    assert_eq!(content_type, "application/problem+json");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], status);
+    assert!(body["title"].is_string() && body["type"].is_string() && body["detail"].is_string());
+    body
+}

@@ -1,0 +1,11 @@
+//! Behaviour through the HTTP API, one binary for every integration test.
+
+mod audit;
+mod auth;
+mod errors;
+mod health;
+mod helpers;
+mod openapi;
+mod service_tokens;
+mod startup;
+mod users;
