@@ -71,7 +71,15 @@ pub fn create_user(
             )));
         }
         db::users::insert(conn, &row)?;
-        audit::record(conn, actor, "create", "user", &row.id, None, Some(audited(&row)))?;
+        audit::record(
+            conn,
+            actor,
+            "create",
+            "user",
+            &row.id,
+            None,
+            Some(audited(&row)),
+        )?;
         Ok(row)
     })
 }
@@ -97,7 +105,15 @@ pub fn update_user(
         if password_reset {
             after_audit["password"] = "reset".into();
         }
-        audit::record(conn, actor, "update", "user", id, Some(audited(&before)), Some(after_audit))?;
+        audit::record(
+            conn,
+            actor,
+            "update",
+            "user",
+            id,
+            Some(audited(&before)),
+            Some(after_audit),
+        )?;
         Ok(after)
     })
 }
@@ -109,7 +125,15 @@ pub fn delete_user(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<(
         if is_active_admin(&before) {
             ensure_an_admin_remains(conn)?;
         }
-        audit::record(conn, actor, "delete", "user", id, Some(audited(&before)), None)?;
+        audit::record(
+            conn,
+            actor,
+            "delete",
+            "user",
+            id,
+            Some(audited(&before)),
+            None,
+        )?;
         Ok(())
     })
 }

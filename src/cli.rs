@@ -9,7 +9,11 @@ use crate::db::audit::Actor;
 use crate::startup::{AdminBootstrap, Application};
 
 #[derive(Parser)]
-#[command(name = "kaspersky-msp-bridge", version, about = "Kaspersky usage → ConnectWise Manage agreement additions")]
+#[command(
+    name = "kaspersky-msp-bridge",
+    version,
+    about = "Kaspersky usage → ConnectWise Manage agreement additions"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -108,9 +112,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             "  First admin: user \"{username}\", generated password written to {} (owner-only)",
             file.display()
         ),
-        Some(AdminBootstrap::FromEnvironment { username }) => println!(
-            "  First admin: user \"{username}\", password from BRIDGE_ADMIN_PASSWORD"
-        ),
+        Some(AdminBootstrap::FromEnvironment { username }) => {
+            println!("  First admin: user \"{username}\", password from BRIDGE_ADMIN_PASSWORD")
+        }
         None => {
             let file = data_dir.join("initial-admin-password");
             if file.exists() {
@@ -145,13 +149,18 @@ async fn user(settings: Settings, command: UserCommand) -> anyhow::Result<()> {
     let username = tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
         let mut conn = pool.get().context("cannot open the database")?;
         let user = match command {
-            UserCommand::Create {
-                username, role, ..
-            } => {
+            UserCommand::Create { username, role, .. } => {
                 let username = crate::accounts::normalize_username(&username);
                 crate::accounts::check_username(&username)
                     .map_err(|e| anyhow::anyhow!("the username {e}"))?;
-                crate::accounts::create_user(&mut conn, &actor, &username, &secret, role.into(), false)
+                crate::accounts::create_user(
+                    &mut conn,
+                    &actor,
+                    &username,
+                    &secret,
+                    role.into(),
+                    false,
+                )
             }
             UserCommand::ResetPassword { username, .. } => {
                 crate::accounts::reset_password(&mut conn, &actor, &username, &secret)

@@ -56,7 +56,10 @@ impl std::fmt::Debug for Settings {
             .field("database_url", &redact_url(&self.database_url))
             .field("bind", &self.bind)
             .field("data_dir", &self.data_dir)
-            .field("admin_password", &self.admin_password.as_ref().map(|_| "***"))
+            .field(
+                "admin_password",
+                &self.admin_password.as_ref().map(|_| "***"),
+            )
             .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "***"))
             .field("jwt_ttl", &self.jwt_ttl)
             .field("log_format", &self.log_format)
@@ -173,7 +176,9 @@ impl Settings {
         if let Some(origins) = get("BRIDGE_CORS_ORIGINS") {
             for origin in origins.split(',').map(str::trim).filter(|o| !o.is_empty()) {
                 if origin.starts_with("http://") || origin.starts_with("https://") {
-                    settings.cors_origins.push(origin.trim_end_matches('/').to_string());
+                    settings
+                        .cors_origins
+                        .push(origin.trim_end_matches('/').to_string());
                 } else {
                     problems.push(format!(
                         "BRIDGE_CORS_ORIGINS entries must look like https://host[:port], got {origin:?}"
@@ -267,7 +272,12 @@ mod tests {
             ("BRIDGE_LOG_FORMAT", "xml"),
         ])
         .unwrap_err();
-        for needle in ["DATABASE_URL", "BRIDGE_BIND", "BRIDGE_JWT_SECRET", "BRIDGE_LOG_FORMAT"] {
+        for needle in [
+            "DATABASE_URL",
+            "BRIDGE_BIND",
+            "BRIDGE_JWT_SECRET",
+            "BRIDGE_LOG_FORMAT",
+        ] {
             assert!(err.contains(needle), "{err}");
         }
         assert!(!err.contains('\n'));

@@ -65,7 +65,10 @@ pub enum ApiError {
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("{detail}")]
-    TooManyRequests { detail: String, retry_after_secs: u64 },
+    TooManyRequests {
+        detail: String,
+        retry_after_secs: u64,
+    },
     #[error("{0}")]
     ServiceUnavailable(String),
     #[error(transparent)]
@@ -186,7 +189,9 @@ impl From<diesel::result::Error> for ApiError {
 impl From<diesel::r2d2::PoolError> for ApiError {
     fn from(err: diesel::r2d2::PoolError) -> Self {
         tracing::warn!(error = %err, "no database connection available");
-        ApiError::ServiceUnavailable("The database is not reachable right now; try again shortly.".into())
+        ApiError::ServiceUnavailable(
+            "The database is not reachable right now; try again shortly.".into(),
+        )
     }
 }
 

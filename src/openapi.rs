@@ -47,7 +47,9 @@ pub fn spec() -> OpenApiDoc {
 
 /// The document as committed in `openapi/openapi.json`.
 pub fn spec_json() -> String {
-    let mut text = spec().to_pretty_json().expect("the OpenAPI document serialises");
+    let mut text = spec()
+        .to_pretty_json()
+        .expect("the OpenAPI document serialises");
     text.push('\n');
     text
 }
@@ -110,7 +112,10 @@ fn add_common_errors(path: &str, op: &mut Operation) {
         add("400", "The body is not valid JSON");
         add("413", "The body is too large");
         add("415", "The body is not JSON");
-        add("422", "The body breaks the rules; `errors` lists every problem");
+        add(
+            "422",
+            "The body breaks the rules; `errors` lists every problem",
+        );
     }
     if has_query {
         add("400", "A query parameter is malformed");
@@ -138,7 +143,11 @@ impl MethodTable {
             .paths
             .iter()
             .map(|(path, item)| {
-                let segments = path.trim_matches('/').split('/').map(str::to_string).collect();
+                let segments = path
+                    .trim_matches('/')
+                    .split('/')
+                    .map(str::to_string)
+                    .collect();
                 let methods = [
                     ("GET", item.get.is_some()),
                     ("PUT", item.put.is_some()),

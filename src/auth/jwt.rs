@@ -98,7 +98,12 @@ mod tests {
     #[test]
     fn round_trip() {
         let keys = JwtKeys::new(SECRET);
-        let t = keys.issue_for("u1", PrincipalKind::User, Role::Admin, Duration::from_secs(60));
+        let t = keys.issue_for(
+            "u1",
+            PrincipalKind::User,
+            Role::Admin,
+            Duration::from_secs(60),
+        );
         let c = keys.verify(&t).unwrap();
         assert_eq!((c.sub.as_str(), c.role), ("u1", Role::Admin));
     }
@@ -111,20 +116,39 @@ mod tests {
         assert_eq!(keys.verify(&expired).unwrap_err(), "the token has expired");
 
         let other = JwtKeys::new(b"another secret that is long enough!!");
-        let forged = other.issue_for("u1", PrincipalKind::User, Role::Admin, Duration::from_secs(60));
+        let forged = other.issue_for(
+            "u1",
+            PrincipalKind::User,
+            Role::Admin,
+            Duration::from_secs(60),
+        );
         assert!(keys.verify(&forged).is_err());
 
         let claims = serde_json::json!({"sub":"u1","kind":"user","role":"admin","iss":ISSUER,
             "aud":AUDIENCE,"iat":now,"exp":now+60,"jti":"x"});
-        let none = format!("{}.{}.", b64(&serde_json::json!({"alg":"none","typ":"JWT"})), b64(&claims));
+        let none = format!(
+            "{}.{}.",
+            b64(&serde_json::json!({"alg":"none","typ":"JWT"})),
+            b64(&claims)
+        );
         assert!(keys.verify(&none).is_err());
 
         let mut wrong_aud = claims.clone();
         wrong_aud["aud"] = "someone-else".into();
-        let token = encode(&Header::new(Algorithm::HS256), &wrong_aud, &EncodingKey::from_secret(SECRET)).unwrap();
+        let token = encode(
+            &Header::new(Algorithm::HS256),
+            &wrong_aud,
+            &EncodingKey::from_secret(SECRET),
+        )
+        .unwrap();
         assert!(keys.verify(&token).is_err());
 
-        let hs512 = encode(&Header::new(Algorithm::HS512), &claims, &EncodingKey::from_secret(SECRET)).unwrap();
+        let hs512 = encode(
+            &Header::new(Algorithm::HS512),
+            &claims,
+            &EncodingKey::from_secret(SECRET),
+        )
+        .unwrap();
         assert!(keys.verify(&hs512).is_err());
     }
 }

@@ -39,10 +39,14 @@ impl LoginThrottle {
         let mut f = self.failures.lock().expect("throttle lock");
         let window = self.settings.window;
         let pair = (username.to_string(), address);
-        let pair_wait = f
-            .pairs
-            .get_mut(&pair)
-            .and_then(|q| wait(q, now, window, self.settings.max_failures_per_user_and_address));
+        let pair_wait = f.pairs.get_mut(&pair).and_then(|q| {
+            wait(
+                q,
+                now,
+                window,
+                self.settings.max_failures_per_user_and_address,
+            )
+        });
         let address_wait = f
             .addresses
             .get_mut(&address)
@@ -58,8 +62,10 @@ impl LoginThrottle {
         let mut f = self.failures.lock().expect("throttle lock");
         let window = self.settings.window;
         if f.pairs.len() + f.addresses.len() > MAX_TRACKED_KEYS {
-            f.pairs.retain(|_, q| q.back().is_some_and(|t| now - *t < window));
-            f.addresses.retain(|_, q| q.back().is_some_and(|t| now - *t < window));
+            f.pairs
+                .retain(|_, q| q.back().is_some_and(|t| now - *t < window));
+            f.addresses
+                .retain(|_, q| q.back().is_some_and(|t| now - *t < window));
         }
         f.pairs
             .entry((username.to_string(), address))

@@ -45,7 +45,13 @@ pub struct AuditEventRow {
 }
 
 /// Keys whose values are replaced by `"***"` wherever they appear in an audited value.
-const SECRET_KEYS: &[&str] = &["password", "password_hash", "private_key", "secret", "token"];
+const SECRET_KEYS: &[&str] = &[
+    "password",
+    "password_hash",
+    "private_key",
+    "secret",
+    "token",
+];
 
 pub fn mask_secrets(value: &mut Value) {
     match value {

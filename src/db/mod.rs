@@ -86,7 +86,9 @@ pub fn connect_pool(url: &str, max_size: u32) -> anyhow::Result<DbPool> {
             }
         }
     }
-    let first = manager.connect().map_err(|e| anyhow::anyhow!("{}", one_line(&e)))?;
+    let first = manager
+        .connect()
+        .map_err(|e| anyhow::anyhow!("{}", one_line(&e)))?;
     let pool = r2d2::Pool::builder()
         .max_size(max_size)
         .min_idle(Some(1))
@@ -97,7 +99,10 @@ pub fn connect_pool(url: &str, max_size: u32) -> anyhow::Result<DbPool> {
 }
 
 fn one_line(err: &dyn std::fmt::Display) -> String {
-    err.to_string().split_whitespace().collect::<Vec<_>>().join(" ")
+    err.to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Runs `f` with a pooled connection on the blocking thread pool.
@@ -128,10 +133,7 @@ pub fn new_id() -> String {
 pub fn is_unique_violation(err: &diesel::result::Error) -> bool {
     matches!(
         err,
-        diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _
-        )
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
     )
 }
 

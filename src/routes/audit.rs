@@ -88,8 +88,16 @@ pub async fn list_audit_events(
         },
     };
     let (rows, total) = db::run(&state.pool, move |conn| {
-        Ok(db::audit::list(conn, &filter, paging.offset(), paging.limit())?)
+        Ok(db::audit::list(
+            conn,
+            &filter,
+            paging.offset(),
+            paging.limit(),
+        )?)
     })
     .await?;
-    Ok(web::Json(paging.wrap(rows.into_iter().map(AuditEvent::from).collect(), total)))
+    Ok(web::Json(paging.wrap(
+        rows.into_iter().map(AuditEvent::from).collect(),
+        total,
+    )))
 }

@@ -118,10 +118,13 @@ pub async fn login(
         return Err(ApiError::Unauthorized(BAD_CREDENTIALS.into()));
     };
     state.login_throttle.record_success(&username, address);
-    let role = Role::parse(&user.role)
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("user {} has role {:?}", user.id, user.role)))?;
+    let role = Role::parse(&user.role).ok_or_else(|| {
+        ApiError::internal(anyhow::anyhow!("user {} has role {:?}", user.id, user.role))
+    })?;
     let ttl = state.settings.jwt_ttl;
-    let token = state.jwt.issue_for(&user.id, PrincipalKind::User, role, ttl);
+    let token = state
+        .jwt
+        .issue_for(&user.id, PrincipalKind::User, role, ttl);
     Ok(HttpResponse::Ok().json(LoginResponse {
         access_token: token,
         token_type: "Bearer".into(),

@@ -150,7 +150,9 @@ pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error
         JsonPayloadError::ContentType => ApiError::UnsupportedMediaType(
             "Send the body as JSON with `Content-Type: application/json`.".into(),
         ),
-        JsonPayloadError::Deserialize(e) if e.is_data() => ApiError::validation("body", e.to_string()),
+        JsonPayloadError::Deserialize(e) if e.is_data() => {
+            ApiError::validation("body", e.to_string())
+        }
         JsonPayloadError::Deserialize(e) => {
             ApiError::BadRequest(format!("The body is not valid JSON: {e}."))
         }
@@ -193,7 +195,9 @@ mod tests {
 
     #[test]
     fn every_problem_is_listed() {
-        let err = parse_body::<Sample>(json!({"count": "x", "extra": 1})).err().unwrap();
+        let err = parse_body::<Sample>(json!({"count": "x", "extra": 1}))
+            .err()
+            .unwrap();
         let ApiError::Validation(errors) = err else {
             panic!("expected a validation error")
         };

@@ -97,10 +97,17 @@ pub async fn list_service_tokens(
 ) -> Result<web::Json<Page<ServiceTokenView>>, ApiError> {
     let paging = Paging::new(query.page, query.per_page)?;
     let (rows, total) = db::run(&state.pool, move |conn| {
-        Ok(db::service_tokens::list(conn, paging.offset(), paging.limit())?)
+        Ok(db::service_tokens::list(
+            conn,
+            paging.offset(),
+            paging.limit(),
+        )?)
     })
     .await?;
-    Ok(web::Json(paging.wrap(rows.iter().map(ServiceTokenView::from).collect(), total)))
+    Ok(web::Json(paging.wrap(
+        rows.iter().map(ServiceTokenView::from).collect(),
+        total,
+    )))
 }
 
 /// Create a long-lived token for automation; its JWT is in this response only.
@@ -126,18 +133,31 @@ pub async fn create_service_token(
         expires_at: input.expires_at.map(|e| e.naive_utc()),
         revoked_at: None,
     };
-    let exp = input
-        .expires_at
-        .map(|e| e.timestamp())
-        .unwrap_or_else(|| (Utc::now() + chrono::Duration::days(365 * NO_EXPIRY_YEARS)).timestamp());
-    let token = state.jwt.issue(&row.id, PrincipalKind::Service, input.role, now.and_utc().timestamp(), exp);
+    let exp = input.expires_at.map(|e| e.timestamp()).unwrap_or_else(|| {
+        (Utc::now() + chrono::Duration::days(365 * NO_EXPIRY_YEARS)).timestamp()
+    });
+    let token = state.jwt.issue(
+        &row.id,
+        PrincipalKind::Service,
+        input.role,
+        now.and_utc().timestamp(),
+        exp,
+    );
     let stored = row.clone();
     db::run(&state.pool, move |conn| {
         db::write_transaction(conn, "service_tokens", |conn| {
             db::service_tokens::insert(conn, &stored)?;
             let after = serde_json::json!({"name": stored.name, "role": stored.role,
                 "expires_at": stored.expires_at.map(utc)});
-            audit::record(conn, &actor, "create", "service_token", &stored.id, None, Some(after))?;
+            audit::record(
+                conn,
+                &actor,
+                "create",
+                "service_token",
+                &stored.id,
+                None,
+                Some(after),
+            )?;
             Ok::<_, ApiError>(())
         })
     })
@@ -169,14 +189,22 @@ pub async fn revoke_service_token(
             if token.revoked_at.is_none() {
                 let now = db::now();
                 db::service_tokens::revoke(conn, &id, now)?;
-                audit::record(conn, &actor, "revoke", "service_token", &id,
+                audit::record(
+                    conn,
+                    &actor,
+                    "revoke",
+                    "service_token",
+                    &id,
                     Some(serde_json::json!({"revoked_at": null})),
-                    Some(serde_json::json!({"revoked_at": utc(now)})))?;
+                    Some(serde_json::json!({"revoked_at": utc(now)})),
+                )?;
             }
             Ok(())
         })
     })
     .await?;
-    state.principals.invalidate(PrincipalKind::Service, &revoked);
+    state
+        .principals
+        .invalidate(PrincipalKind::Service, &revoked);
     Ok(HttpResponse::NoContent().finish())
 }

@@ -3,8 +3,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{password, Admin, PrincipalKind, Role};
 use crate::accounts::{self, check_username, normalize_username};
+use crate::auth::{password, Admin, PrincipalKind, Role};
 use crate::db::{self, users::UserRow};
 use crate::error::ApiError;
 use crate::routes::input::{FromJsonBody, JsonFields, ValidJson};
@@ -118,7 +118,9 @@ pub async fn list_users(
         Ok(db::users::list(conn, paging.offset(), paging.limit())?)
     })
     .await?;
-    Ok(web::Json(paging.wrap(rows.iter().map(UserView::from).collect(), total)))
+    Ok(web::Json(
+        paging.wrap(rows.iter().map(UserView::from).collect(), total),
+    ))
 }
 
 /// Create a user.
@@ -137,7 +139,14 @@ pub async fn create_user(
     let input = body.0;
     let actor = auth.actor();
     let user = db::run(&state.pool, move |conn| {
-        accounts::create_user(conn, &actor, &input.username, &input.password, input.role, input.disabled)
+        accounts::create_user(
+            conn,
+            &actor,
+            &input.username,
+            &input.password,
+            input.role,
+            input.disabled,
+        )
     })
     .await?;
     Ok(HttpResponse::Created()
@@ -218,7 +227,12 @@ pub async fn delete_user(
 ) -> Result<HttpResponse, ApiError> {
     let (id, actor) = (id.into_inner(), auth.actor());
     let deleted_id = id.clone();
-    db::run(&state.pool, move |conn| accounts::delete_user(conn, &actor, &id)).await?;
-    state.principals.invalidate(PrincipalKind::User, &deleted_id);
+    db::run(&state.pool, move |conn| {
+        accounts::delete_user(conn, &actor, &id)
+    })
+    .await?;
+    state
+        .principals
+        .invalidate(PrincipalKind::User, &deleted_id);
     Ok(HttpResponse::NoContent().finish())
 }

@@ -7,12 +7,19 @@ use crate::helpers::spawn_app;
 async fn account_changes_are_audited_without_secrets() {
     let app = spawn_app().await;
     let (id, viewer) = app.user_with_role("ivy", "viewer").await;
-    app.send_json(Method::PATCH, &format!("/api/v1/users/{id}"), &app.admin_token,
-        &json!({"role": "operator", "password": "a new secret password"}))
-        .await;
+    app.send_json(
+        Method::PATCH,
+        &format!("/api/v1/users/{id}"),
+        &app.admin_token,
+        &json!({"role": "operator", "password": "a new secret password"}),
+    )
+    .await;
 
     let page: Value = app
-        .get(&format!("/api/v1/audit-events?entity_type=user&entity_id={id}"), &app.admin_token)
+        .get(
+            &format!("/api/v1/audit-events?entity_type=user&entity_id={id}"),
+            &app.admin_token,
+        )
         .await
         .json()
         .await
@@ -29,10 +36,23 @@ async fn account_changes_are_audited_without_secrets() {
     assert!(!text.contains("a new secret password") && !text.contains("argon2"));
     assert_eq!(page["items"][1]["action"], "create");
 
-    let by_actor: Value = app.get("/api/v1/audit-events?actor=admin&per_page=1", &app.admin_token).await.json().await.unwrap();
+    let by_actor: Value = app
+        .get(
+            "/api/v1/audit-events?actor=admin&per_page=1",
+            &app.admin_token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(by_actor["items"].as_array().unwrap().len(), 1);
 
     // Account history is for admins only.
-    let seen_by_viewer: Value = app.get("/api/v1/audit-events", &viewer).await.json().await.unwrap();
+    let seen_by_viewer: Value = app
+        .get("/api/v1/audit-events", &viewer)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(seen_by_viewer["total"], 0);
 }

@@ -15,7 +15,12 @@ async fn login_returns_a_bearer_token_with_the_role() {
     assert_eq!(body["role"], "admin");
     assert_eq!(body["expires_in"], 3600);
 
-    let me: Value = app.get("/api/v1/auth/me", body["access_token"].as_str().unwrap()).await.json().await.unwrap();
+    let me: Value = app
+        .get("/api/v1/auth/me", body["access_token"].as_str().unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["name"], "admin");
     assert_eq!(me["kind"], "user");
     assert_eq!(me["role"], "admin");
@@ -31,7 +36,13 @@ async fn usernames_are_case_insensitive() {
 async fn wrong_password_unknown_user_and_disabled_user_look_alike() {
     let app = spawn_app().await;
     let (id, _) = app.user_with_role("carol", "viewer").await;
-    app.send_json(Method::PATCH, &format!("/api/v1/users/{id}"), &app.admin_token, &json!({"disabled": true})).await;
+    app.send_json(
+        Method::PATCH,
+        &format!("/api/v1/users/{id}"),
+        &app.admin_token,
+        &json!({"disabled": true}),
+    )
+    .await;
 
     let wrong = assert_problem(app.login("admin", "not the password").await, 401).await;
     let unknown = assert_problem(app.login("nobody", "not the password").await, 401).await;
@@ -44,35 +55,102 @@ async fn wrong_password_unknown_user_and_disabled_user_look_alike() {
 async fn missing_malformed_and_foreign_tokens_are_401_with_www_authenticate() {
     let app = spawn_app().await;
     let now = chrono::Utc::now().timestamp();
-    let admin: Value = app.get("/api/v1/auth/me", &app.admin_token).await.json().await.unwrap();
+    let admin: Value = app
+        .get("/api/v1/auth/me", &app.admin_token)
+        .await
+        .json()
+        .await
+        .unwrap();
     let claims = |iat: i64, exp: i64, aud: &str| {
         json!({"sub": admin["id"], "kind": "user", "role": "admin",
             "iss": "kaspersky-msp-bridge", "aud": aud, "iat": iat, "exp": exp, "jti": "t"})
     };
     let sign = |claims: &Value, secret: &str, alg: Algorithm| {
-        encode(&Header::new(alg), claims, &EncodingKey::from_secret(secret.as_bytes())).unwrap()
+        encode(
+            &Header::new(alg),
+            claims,
+            &EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .unwrap()
     };
     let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
     let valid = claims(now, now + 600, "kaspersky-msp-bridge-api");
     let cases = [
-        ("expired", sign(&claims(now - 7200, now - 3600, "kaspersky-msp-bridge-api"), JWT_SECRET, Algorithm::HS256)),
-        ("forged", sign(&valid, "another-secret-another-secret-another", Algorithm::HS256)),
-        ("wrong audience", sign(&claims(now, now + 600, "someone-else"), JWT_SECRET, Algorithm::HS256)),
-        ("alg none", format!("{}.{}.", b64(&json!({"alg": "none", "typ": "JWT"})), b64(&valid))),
-        ("other algorithm", sign(&valid, JWT_SECRET, Algorithm::HS384)),
+        (
+            "expired",
+            sign(
+                &claims(now - 7200, now - 3600, "kaspersky-msp-bridge-api"),
+                JWT_SECRET,
+                Algorithm::HS256,
+            ),
+        ),
+        (
+            "forged",
+            sign(
+                &valid,
+                "another-secret-another-secret-another",
+                Algorithm::HS256,
+            ),
+        ),
+        (
+            "wrong audience",
+            sign(
+                &claims(now, now + 600, "someone-else"),
+                JWT_SECRET,
+                Algorithm::HS256,
+            ),
+        ),
+        (
+            "alg none",
+            format!(
+                "{}.{}.",
+                b64(&json!({"alg": "none", "typ": "JWT"})),
+                b64(&valid)
+            ),
+        ),
+        (
+            "other algorithm",
+            sign(&valid, JWT_SECRET, Algorithm::HS384),
+        ),
         ("garbage", "not-a-jwt".to_string()),
     ];
     for (name, token) in cases {
         let response = app.get("/api/v1/auth/me", &token).await;
         assert_eq!(response.status(), 401, "{name}");
-        assert!(response.headers().get("www-authenticate").unwrap().to_str().unwrap().starts_with("Bearer"), "{name}");
+        assert!(
+            response
+                .headers()
+                .get("www-authenticate")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("Bearer"),
+            "{name}"
+        );
     }
     // A correctly signed token of ours still works: the cases above fail for their reason.
-    assert_eq!(app.get("/api/v1/auth/me", &sign(&valid, JWT_SECRET, Algorithm::HS256)).await.status(), 200);
+    assert_eq!(
+        app.get(
+            "/api/v1/auth/me",
+            &sign(&valid, JWT_SECRET, Algorithm::HS256)
+        )
+        .await
+        .status(),
+        200
+    );
 
-    let missing = app.request(Method::GET, "/api/v1/auth/me", None).send().await.unwrap();
+    let missing = app
+        .request(Method::GET, "/api/v1/auth/me", None)
+        .send()
+        .await
+        .unwrap();
     assert_problem(missing, 401).await;
-    let basic = app.request(Method::GET, "/api/v1/auth/me", None).header("Authorization", "Basic YTpi").send().await.unwrap();
+    let basic = app
+        .request(Method::GET, "/api/v1/auth/me", None)
+        .header("Authorization", "Basic YTpi")
+        .send()
+        .await
+        .unwrap();
     assert_problem(basic, 401).await;
 }
 
@@ -82,15 +160,39 @@ async fn a_demoted_or_disabled_users_live_token_loses_its_rights() {
     let (id, token) = app.user_with_role("dave", "admin").await;
     assert_eq!(app.get("/api/v1/users", &token).await.status(), 200);
 
-    app.send_json(Method::PATCH, &format!("/api/v1/users/{id}"), &app.admin_token, &json!({"role": "viewer"})).await;
+    app.send_json(
+        Method::PATCH,
+        &format!("/api/v1/users/{id}"),
+        &app.admin_token,
+        &json!({"role": "viewer"}),
+    )
+    .await;
     assert_problem(app.get("/api/v1/users", &token).await, 403).await;
-    let me: Value = app.get("/api/v1/auth/me", &token).await.json().await.unwrap();
+    let me: Value = app
+        .get("/api/v1/auth/me", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["role"], "viewer");
 
-    app.send_json(Method::PATCH, &format!("/api/v1/users/{id}"), &app.admin_token, &json!({"disabled": true})).await;
+    app.send_json(
+        Method::PATCH,
+        &format!("/api/v1/users/{id}"),
+        &app.admin_token,
+        &json!({"disabled": true}),
+    )
+    .await;
     assert_problem(app.get("/api/v1/auth/me", &token).await, 401).await;
 
-    app.request(Method::DELETE, &format!("/api/v1/users/{id}"), Some(&app.admin_token)).send().await.unwrap();
+    app.request(
+        Method::DELETE,
+        &format!("/api/v1/users/{id}"),
+        Some(&app.admin_token),
+    )
+    .send()
+    .await
+    .unwrap();
     assert_problem(app.get("/api/v1/auth/me", &token).await, 401).await;
 }
 
@@ -98,11 +200,19 @@ async fn a_demoted_or_disabled_users_live_token_loses_its_rights() {
 async fn password_guessing_is_throttled_without_locking_out_others() {
     let app = spawn_app().await;
     app.user_with_role("erin", "viewer").await;
-    for _ in 0..app.settings.login_throttle.max_failures_per_user_and_address {
+    for _ in 0..app
+        .settings
+        .login_throttle
+        .max_failures_per_user_and_address
+    {
         assert_problem(app.login("erin", "guess-guess-guess").await, 401).await;
     }
     let refused = app.login("erin", "erin-password-123").await;
-    let retry_after: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry_after: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(retry_after > 0);
     assert_problem(refused, 429).await;
     // Another user from the same address still gets in.
@@ -123,15 +233,23 @@ async fn changing_ones_own_password() {
     let app = spawn_app().await;
     let (_, token) = app.user_with_role("frank", "viewer").await;
     let wrong = app
-        .send_json(Method::PUT, "/api/v1/auth/me/password", &token,
-            &json!({"current_password": "nope-nope-nope", "new_password": "a brand new password"}))
+        .send_json(
+            Method::PUT,
+            "/api/v1/auth/me/password",
+            &token,
+            &json!({"current_password": "nope-nope-nope", "new_password": "a brand new password"}),
+        )
         .await;
     let body = assert_problem(wrong, 422).await;
     assert_eq!(body["errors"][0]["field"], "current_password");
 
     let weak = app
-        .send_json(Method::PUT, "/api/v1/auth/me/password", &token,
-            &json!({"current_password": "frank-password-123", "new_password": "short"}))
+        .send_json(
+            Method::PUT,
+            "/api/v1/auth/me/password",
+            &token,
+            &json!({"current_password": "frank-password-123", "new_password": "short"}),
+        )
         .await;
     assert_problem(weak, 422).await;
 
@@ -140,6 +258,9 @@ async fn changing_ones_own_password() {
             &json!({"current_password": "frank-password-123", "new_password": "a brand new password"}))
         .await;
     assert_eq!(ok.status(), 204);
-    assert_eq!(app.login("frank", "a brand new password").await.status(), 200);
+    assert_eq!(
+        app.login("frank", "a brand new password").await.status(),
+        200
+    );
     assert_eq!(app.login("frank", "frank-password-123").await.status(), 401);
 }

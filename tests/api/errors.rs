@@ -13,12 +13,24 @@ async fn unknown_routes_are_404_problems() {
 #[actix_web::test]
 async fn wrong_methods_are_405_with_allow() {
     let app = spawn_app().await;
-    let response = app.request(Method::PUT, "/api/v1/users", Some(&app.admin_token)).send().await.unwrap();
+    let response = app
+        .request(Method::PUT, "/api/v1/users", Some(&app.admin_token))
+        .send()
+        .await
+        .unwrap();
     let allow = response.headers()["allow"].to_str().unwrap().to_string();
     assert_eq!(allow, "GET, POST");
     assert_problem(response, 405).await;
 
-    let response = app.request(Method::POST, "/api/v1/users/some-id", Some(&app.admin_token)).send().await.unwrap();
+    let response = app
+        .request(
+            Method::POST,
+            "/api/v1/users/some-id",
+            Some(&app.admin_token),
+        )
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.headers()["allow"], "GET, DELETE, PATCH");
     assert_problem(response, 405).await;
 }
@@ -70,8 +82,17 @@ async fn oversized_bodies_are_413() {
 #[actix_web::test]
 async fn bad_query_parameters_are_problems() {
     let app = spawn_app().await;
-    assert_problem(app.get("/api/v1/users?page=abc", &app.admin_token).await, 400).await;
-    let body = assert_problem(app.get("/api/v1/users?page=0&per_page=9999", &app.admin_token).await, 422).await;
+    assert_problem(
+        app.get("/api/v1/users?page=abc", &app.admin_token).await,
+        400,
+    )
+    .await;
+    let body = assert_problem(
+        app.get("/api/v1/users?page=0&per_page=9999", &app.admin_token)
+            .await,
+        422,
+    )
+    .await;
     assert_eq!(body["errors"].as_array().unwrap().len(), 2);
 }
 
@@ -85,7 +106,11 @@ async fn every_response_carries_a_request_id() {
         .await
         .unwrap();
     assert_eq!(response.headers()["x-request-id"], "trace-123");
-    let response = app.request(Method::GET, "/nothing", None).send().await.unwrap();
+    let response = app
+        .request(Method::GET, "/nothing", None)
+        .send()
+        .await
+        .unwrap();
     assert!(!response.headers()["x-request-id"].is_empty());
 }
 
@@ -96,14 +121,23 @@ async fn cors_preflight_allows_configured_origins_only() {
         .request(Method::OPTIONS, "/api/v1/users", None)
         .header("Origin", "https://portal.example.com")
         .header("Access-Control-Request-Method", "PUT")
-        .header("Access-Control-Request-Headers", "authorization, content-type, if-match")
+        .header(
+            "Access-Control-Request-Headers",
+            "authorization, content-type, if-match",
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(preflight.status(), 200);
     let headers = preflight.headers();
-    assert_eq!(headers["access-control-allow-origin"], "https://portal.example.com");
-    let allowed = headers["access-control-allow-headers"].to_str().unwrap().to_lowercase();
+    assert_eq!(
+        headers["access-control-allow-origin"],
+        "https://portal.example.com"
+    );
+    let allowed = headers["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_lowercase();
     for h in ["authorization", "content-type", "if-match"] {
         assert!(allowed.contains(h), "{allowed}");
     }
@@ -114,7 +148,10 @@ async fn cors_preflight_allows_configured_origins_only() {
         .send()
         .await
         .unwrap();
-    let exposed = response.headers()["access-control-expose-headers"].to_str().unwrap().to_lowercase();
+    let exposed = response.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_lowercase();
     for h in ["etag", "location", "retry-after", "x-request-id"] {
         assert!(exposed.contains(h), "{exposed}");
     }
@@ -128,5 +165,8 @@ async fn cors_preflight_allows_configured_origins_only() {
         .send()
         .await
         .unwrap();
-    assert!(foreign.headers().get("access-control-allow-origin").is_none());
+    assert!(foreign
+        .headers()
+        .get("access-control-allow-origin")
+        .is_none());
 }

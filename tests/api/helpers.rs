@@ -31,8 +31,9 @@ impl Drop for TestDatabase {
             // The server of the test may still hold connections: FORCE ends them.
             let _ = std::thread::spawn(move || {
                 if let Ok(mut conn) = PgConnection::establish(&server_url) {
-                    let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .execute(&mut conn);
+                    let _ =
+                        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .execute(&mut conn);
                 }
             })
             .join();
@@ -128,10 +129,19 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Response {
-        self.request(Method::GET, path, Some(token)).send().await.unwrap()
+        self.request(Method::GET, path, Some(token))
+            .send()
+            .await
+            .unwrap()
     }
 
-    pub async fn send_json(&self, method: Method, path: &str, token: &str, body: &Value) -> Response {
+    pub async fn send_json(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: &Value,
+    ) -> Response {
         self.request(method, path, Some(token))
             .json(body)
             .send()

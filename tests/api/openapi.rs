@@ -22,16 +22,25 @@ fn the_committed_openapi_document_matches_the_code() {
 fn every_operation_has_an_id_and_documents_its_errors() {
     let spec: Value = serde_json::from_str(&kaspersky_msp_bridge::openapi::spec_json()).unwrap();
     assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"));
-    assert_eq!(spec["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    assert_eq!(
+        spec["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
     for (path, item) in spec["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
-            assert!(op["operationId"].is_string(), "{method} {path} has no operationId");
+            assert!(
+                op["operationId"].is_string(),
+                "{method} {path} has no operationId"
+            );
             let responses = op["responses"].as_object().unwrap();
             assert!(responses.contains_key("500"), "{method} {path}");
             if path.starts_with("/api/") && op["operationId"] != "login" {
                 for status in ["401", "403"] {
                     let problem = &responses[status]["content"]["application/problem+json"];
-                    assert!(problem.is_object(), "{method} {path} does not document {status}");
+                    assert!(
+                        problem.is_object(),
+                        "{method} {path} does not document {status}"
+                    );
                 }
                 assert!(op["security"].is_array(), "{method} {path} has no security");
             }

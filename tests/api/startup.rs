@@ -21,7 +21,11 @@ fn run_with(vars: &[(&str, &str)]) -> (bool, String, Duration) {
 }
 
 fn error_line(stderr: &str) -> String {
-    stderr.lines().find(|l| l.starts_with("error: ")).unwrap_or_default().to_string()
+    stderr
+        .lines()
+        .find(|l| l.starts_with("error: "))
+        .unwrap_or_default()
+        .to_string()
 }
 
 #[test]
@@ -30,15 +34,24 @@ fn bad_configuration_exits_with_one_readable_line() {
         (&[("DATABASE_URL", "mysql://localhost/x")], "DATABASE_URL"),
         (&[("BRIDGE_BIND", "not-an-address")], "BRIDGE_BIND"),
         (&[("BRIDGE_JWT_SECRET", "short")], "BRIDGE_JWT_SECRET"),
-        (&[("BRIDGE_ADMIN_PASSWORD", "short")], "BRIDGE_ADMIN_PASSWORD"),
-        (&[("DATABASE_URL", "postgres://nobody@127.0.0.1:1/nothing")], "cannot open the database"),
+        (
+            &[("BRIDGE_ADMIN_PASSWORD", "short")],
+            "BRIDGE_ADMIN_PASSWORD",
+        ),
+        (
+            &[("DATABASE_URL", "postgres://nobody@127.0.0.1:1/nothing")],
+            "cannot open the database",
+        ),
     ];
     for (vars, needle) in cases {
         let (ok, stderr, elapsed) = run_with(vars);
         assert!(!ok, "{vars:?} should fail");
         let line = error_line(&stderr);
         assert!(line.contains(needle), "{vars:?}: {stderr}");
-        assert!(elapsed < Duration::from_secs(15), "{vars:?} took {elapsed:?}");
+        assert!(
+            elapsed < Duration::from_secs(15),
+            "{vars:?} took {elapsed:?}"
+        );
     }
 }
 
@@ -55,7 +68,10 @@ fn a_wrong_database_password_is_reported() {
     let (ok, stderr, _) = run_with(&[("DATABASE_URL", &wrong)]);
     assert!(!ok);
     let line = error_line(&stderr);
-    assert!(line.contains("cannot open the database") && !line.contains("wrong@"), "{line}");
+    assert!(
+        line.contains("cannot open the database") && !line.contains("wrong@"),
+        "{line}"
+    );
 }
 
 #[test]
@@ -67,7 +83,11 @@ fn migrate_and_openapi_subcommands() {
         .current_dir(dir.path())
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(dir.path().join("data/bridge.db").exists());
 
     let output = Command::new(env!("CARGO_BIN_EXE_kaspersky-msp-bridge"))
@@ -89,14 +109,30 @@ fn user_cli_creates_and_resets_accounts() {
         }
         c.output().unwrap()
     };
-    let created = run(&["user", "create", "--username", "Ops", "--role", "operator"], None);
-    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let created = run(
+        &["user", "create", "--username", "Ops", "--role", "operator"],
+        None,
+    );
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
     assert!(String::from_utf8_lossy(&created.stdout).starts_with("user ops: password "));
-    let again = run(&["user", "create", "--username", "ops", "--role", "viewer"], Some("long enough pass"));
+    let again = run(
+        &["user", "create", "--username", "ops", "--role", "viewer"],
+        Some("long enough pass"),
+    );
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("taken"));
-    let reset = run(&["user", "reset-password", "--username", "ops"], Some("long enough pass"));
+    let reset = run(
+        &["user", "reset-password", "--username", "ops"],
+        Some("long enough pass"),
+    );
     assert!(reset.status.success());
-    let missing = run(&["user", "reset-password", "--username", "ghost"], Some("long enough pass"));
+    let missing = run(
+        &["user", "reset-password", "--username", "ghost"],
+        Some("long enough pass"),
+    );
     assert!(!missing.status.success());
 }
