@@ -8,8 +8,13 @@ use utoipa::ToSchema;
 /// Stable id (slug) of a security application, e.g. `kes-windows`.
 pub type ApplicationId = String;
 
+/// Stable id of a Kaspersky tenant (a KSC virtual server or a Business Hub company).
+pub type TenantId = String;
+
 /// Where a tenant's usage comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Solution {
     /// Kaspersky Security Center: usage is pulled through the KSC Open API.
@@ -19,7 +24,9 @@ pub enum Solution {
 }
 
 /// What one licence of an application counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum LicensingModel {
     PerDevice,
@@ -28,7 +35,9 @@ pub enum LicensingModel {
 }
 
 /// Device category used when "Bill devices by category" is on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum DeviceCategory {
     WindowsWorkstation,
