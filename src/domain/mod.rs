@@ -3,4 +3,5 @@
 
 pub mod desired;
 pub mod model;
+pub mod plan;
 pub mod policies;
