@@ -349,8 +349,10 @@ impl Planner<'_, '_> {
                     clear_cancelled_date: true,
                     ..row
                 };
-                let reason =
-                    format!("usage returned: clear the cancel pending for {}, quantity {current} → {desired}", pending.date_naive());
+                let pending = pending.date_naive();
+                let reason = format!(
+                    "usage returned: clear the cancel pending for {pending}, quantity {current} → {desired}"
+                );
                 row.with(PlanAction::Update, reason)
             }
             _ if current != desired as f64 => row.with(
@@ -392,8 +394,10 @@ impl Planner<'_, '_> {
                 row.with(PlanAction::Create, reason)
             }
             [addition] => {
+                // The adopted addition is managed from now on, no longer reported as unmanaged.
                 let row = PlanRow {
                     clear_cancelled_date: addition.cancelled_date.is_some(),
+                    unmanaged_addition_ids: Vec::new(),
                     ..row
                 };
                 let row = row.touching(Some(addition));

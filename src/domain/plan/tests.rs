@@ -389,24 +389,21 @@ fn cases() -> Vec<Case> {
                 addition(601, 100, 11, 3.0),
                 cancelled(600, 100, 11, 9.0, PAST),
             ],
-            expected: vec![row(A, Adopt, 3.0, 5).on(601).unmanaged(&[601])],
+            expected: vec![row(A, Adopt, 3.0, 5).on(601)],
             ..Case::default()
         },
         Case {
             name: "adopt: same quantity still becomes managed",
             desired: vec![desired(100, 11, 3)],
             additions: vec![addition(601, 100, 11, 3.0)],
-            expected: vec![row(A, Adopt, 3.0, 3).on(601).unmanaged(&[601])],
+            expected: vec![row(A, Adopt, 3.0, 3).on(601)],
             ..Case::default()
         },
         Case {
             name: "adopt: unmanaged addition with pending cancel gets it cleared",
             desired: vec![desired(100, 11, 3)],
             additions: vec![cancelled(601, 100, 11, 3.0, MONTH_END)],
-            expected: vec![row(A, Adopt, 3.0, 3)
-                .on(601)
-                .clears_cancel()
-                .unmanaged(&[601])],
+            expected: vec![row(A, Adopt, 3.0, 3).on(601).clears_cancel()],
             ..Case::default()
         },
         Case {
@@ -414,17 +411,14 @@ fn cases() -> Vec<Case> {
             desired: vec![desired(100, 11, 5)],
             additions: vec![addition(602, 100, 11, 5.0)],
             managed: vec![managed(100, 11, 501)],
-            expected: vec![row(A, Adopt, 5.0, 5).on(602).unmanaged(&[602])],
+            expected: vec![row(A, Adopt, 5.0, 5).on(602)],
             ..Case::default()
         },
         Case {
             name: "held: adopting would lower the existing addition by more than 50 %",
             desired: vec![desired(100, 11, 2)],
             additions: vec![addition(601, 100, 11, 10.0)],
-            expected: vec![row(A, Held, 10.0, 2)
-                .on(601)
-                .unmanaged(&[601])
-                .held(Adopt, &[Decrease])],
+            expected: vec![row(A, Held, 10.0, 2).on(601).held(Adopt, &[Decrease])],
             ..Case::default()
         },
         Case {
