@@ -1,4 +1,7 @@
 //! Billing rules as pure functions: no actix, no diesel, no I/O.
 //! DOMAIN.md §6 is the specification; every rule here has table-driven unit tests.
 
+pub mod desired;
 pub mod model;
+pub mod plan;
+pub mod policies;

@@ -8,6 +8,9 @@ use utoipa::ToSchema;
 /// Stable id (slug) of a security application, e.g. `kes-windows`.
 pub type ApplicationId = String;
 
+/// Stable id of a Kaspersky tenant (a KSC virtual server or a Business Hub company).
+pub type TenantId = String;
+
 /// Where a tenant's usage comes from.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,

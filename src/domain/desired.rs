@@ -1,0 +1,507 @@
+//! Desired state (DOMAIN.md §6 "Desired quantity" and "Lifecycle"): from the tenants' usage and the
+//! mappings, what each (agreement, product) should bill, which tenants are frozen or blocked, and which
+//! usage nothing bills.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::model::{
+    ApplicationId, DeviceCategory, LicensingModel, Solution, TenantId, TenantUsage,
+};
+
+/// A security application as the billing rules need it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SecurityApplication {
+    pub id: ApplicationId,
+    pub solution: Solution,
+    pub licensing_model: LicensingModel,
+}
+
+/// The three products of a per-device application billed by category.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CategoryProducts {
+    pub windows_workstation: Option<i64>,
+    pub windows_server: Option<i64>,
+    pub non_windows: Option<i64>,
+}
+
+impl CategoryProducts {
+    pub fn get(&self, category: DeviceCategory) -> Option<i64> {
+        match category {
+            DeviceCategory::WindowsWorkstation => self.windows_workstation,
+            DeviceCategory::WindowsServer => self.windows_server,
+            DeviceCategory::NonWindows => self.non_windows,
+        }
+    }
+}
+
+/// An application's product mapping. Both forms may be stored at once, so switching
+/// "Bill devices by category" back and forth loses nothing; the mode in force picks the form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ProductMapping {
+    pub application_id: ApplicationId,
+    /// Single form: one product for the application.
+    pub product_id: Option<i64>,
+    /// Category form: one product per device category.
+    #[serde(default)]
+    pub category_products: CategoryProducts,
+}
+
+impl ProductMapping {
+    fn stores_any_product(&self) -> bool {
+        self.product_id.is_some()
+            || DeviceCategory::ALL
+                .iter()
+                .any(|&c| self.category_products.get(c).is_some())
+    }
+
+    /// The product billing one usage line: a category line uses the category form, a total the single form.
+    fn product_for(&self, category: Option<DeviceCategory>) -> Option<i64> {
+        match category {
+            Some(category) => self.category_products.get(category),
+            None => self.product_id,
+        }
+    }
+}
+
+/// Whether an application can be billed in the mode in force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MappingStatus {
+    /// Every product the mode needs is set.
+    Complete,
+    /// Some product is stored but not every one the mode needs: usage of the application blocks billing.
+    Incomplete,
+    /// No product stored at all: usage is reported as unbilled.
+    Unmapped,
+}
+
+/// Only per-device applications are split by category, and only when the toggle is on.
+fn bills_by_category(model: LicensingModel, bill_devices_by_category: bool) -> bool {
+    bill_devices_by_category && model == LicensingModel::PerDevice
+}
+
+pub fn mapping_status(
+    mapping: Option<&ProductMapping>,
+    model: LicensingModel,
+    bill_devices_by_category: bool,
+) -> MappingStatus {
+    let Some(mapping) = mapping.filter(|m| m.stores_any_product()) else {
+        return MappingStatus::Unmapped;
+    };
+    let complete = if bills_by_category(model, bill_devices_by_category) {
+        DeviceCategory::ALL
+            .iter()
+            .all(|&c| mapping.category_products.get(c).is_some())
+    } else {
+        mapping.product_id.is_some()
+    };
+    if complete {
+        MappingStatus::Complete
+    } else {
+        MappingStatus::Incomplete
+    }
+}
+
+/// One tenant ↔ one ConnectWise company and the agreement that receives its billing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CompanyMapping {
+    pub tenant_id: TenantId,
+    /// The tenant's solution: only that solution's applications bill it.
+    pub solution: Solution,
+    pub cw_company_id: i64,
+    pub agreement_id: i64,
+    pub billing_enabled: bool,
+}
+
+/// Why a tenant's usage cannot be trusted right now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum UnreadableReason {
+    Error {
+        message: String,
+    },
+    LoginRefused,
+    VirtualServerDisabled,
+    VirtualServerVanished,
+    PushTooOld {
+        pushed_at: DateTime<Utc>,
+    },
+    /// Mapped and billed, but no usage has ever been collected or pushed.
+    NoSnapshot,
+}
+
+impl fmt::Display for UnreadableReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Error { message } => write!(f, "usage could not be read: {message}"),
+            Self::LoginRefused => f.write_str("login to the virtual server was refused"),
+            Self::VirtualServerDisabled => f.write_str("the virtual server is disabled"),
+            Self::VirtualServerVanished => f.write_str("the virtual server no longer exists"),
+            Self::PushTooOld { pushed_at } => {
+                write!(f, "the latest usage push ({pushed_at}) is too old")
+            }
+            Self::NoSnapshot => f.write_str("no usage snapshot yet"),
+        }
+    }
+}
+
+/// A tenant's usage as the sync sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "state", content = "detail", rename_all = "snake_case")]
+pub enum UsageState {
+    Fresh(TenantUsage),
+    Unreadable(UnreadableReason),
+}
+
+/// Everything the desired state is computed from.
+#[derive(Debug, Clone, Copy)]
+pub struct BillingInput<'a> {
+    pub applications: &'a [SecurityApplication],
+    pub product_mappings: &'a [ProductMapping],
+    pub bill_devices_by_category: bool,
+    pub company_mappings: &'a [CompanyMapping],
+    /// Usage per tenant; a billed tenant missing here is frozen (`NoSnapshot`).
+    pub usage: &'a BTreeMap<TenantId, UsageState>,
+}
+
+/// One application's (and category's) share of a desired quantity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Contribution {
+    pub tenant_id: TenantId,
+    pub application_id: ApplicationId,
+    pub category: Option<DeviceCategory>,
+    pub quantity: u64,
+}
+
+/// What one (agreement, product) should bill: the sum of its contributions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DesiredQuantity {
+    pub agreement_id: i64,
+    pub product_id: i64,
+    pub quantity: u64,
+    pub contributions: Vec<Contribution>,
+}
+
+/// A tenant whose usage is unreadable: its agreement is frozen and reported as skipped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FrozenTenant {
+    pub tenant_id: TenantId,
+    pub agreement_id: i64,
+    pub reason: UnreadableReason,
+}
+
+/// A tenant with usage of applications whose mapping is incomplete: its agreement is frozen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct BlockedTenant {
+    pub tenant_id: TenantId,
+    pub agreement_id: i64,
+    pub applications: Vec<ApplicationId>,
+}
+
+/// A tenant whose billing is switched off: its managed additions are released.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReleasedTenant {
+    pub tenant_id: TenantId,
+    pub agreement_id: i64,
+}
+
+/// A billed tenant whose snapshot reports keys that were not counted: its cancels are held.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct UnattributedKeysTenant {
+    pub tenant_id: TenantId,
+    pub agreement_id: i64,
+    pub unknown_keys: usize,
+    pub ambiguous_keys: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UnbilledReason {
+    /// The application has no product mapping at all.
+    ApplicationNotMapped,
+    /// Not an application of the tenant's solution counted in this unit.
+    UnknownApplication,
+    /// The tenant has no company mapping.
+    TenantNotMapped,
+    /// The tenant's company mapping has billing switched off.
+    BillingDisabled,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct UnbilledUsage {
+    pub tenant_id: TenantId,
+    pub application_id: ApplicationId,
+    pub category: Option<DeviceCategory>,
+    pub quantity: u64,
+    pub reason: UnbilledReason,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DesiredState {
+    /// Sorted by (agreement, product); only agreements of fresh, unblocked, billed tenants.
+    pub quantities: Vec<DesiredQuantity>,
+    pub frozen: Vec<FrozenTenant>,
+    pub blocked: Vec<BlockedTenant>,
+    pub released: Vec<ReleasedTenant>,
+    pub unattributed_keys: Vec<UnattributedKeysTenant>,
+    pub unbilled: Vec<UnbilledUsage>,
+}
+
+/// One non-zero amount of one application on a tenant, in the unit it was counted in.
+struct UsageLine<'u> {
+    application_id: &'u ApplicationId,
+    unit: LicensingModel,
+    category: Option<DeviceCategory>,
+    quantity: u64,
+}
+
+impl UsageLine<'_> {
+    fn contribution(&self, tenant_id: &TenantId) -> Contribution {
+        Contribution {
+            tenant_id: tenant_id.clone(),
+            application_id: self.application_id.clone(),
+            category: self.category,
+            quantity: self.quantity,
+        }
+    }
+
+    fn unbilled(&self, tenant_id: &TenantId, reason: UnbilledReason) -> UnbilledUsage {
+        let Contribution {
+            tenant_id,
+            application_id,
+            category,
+            quantity,
+        } = self.contribution(tenant_id);
+        UnbilledUsage {
+            tenant_id,
+            application_id,
+            category,
+            quantity,
+            reason,
+        }
+    }
+}
+
+/// Devices are split by category when the toggle is on, else totalled; zero amounts are no usage.
+fn usage_lines(usage: &TenantUsage, bill_devices_by_category: bool) -> Vec<UsageLine<'_>> {
+    let mut lines = Vec::new();
+    for (application_id, counts) in &usage.devices {
+        let line = |category, quantity| UsageLine {
+            application_id,
+            unit: LicensingModel::PerDevice,
+            category,
+            quantity,
+        };
+        if bill_devices_by_category {
+            lines.extend(
+                DeviceCategory::ALL
+                    .iter()
+                    .map(|&c| line(Some(c), counts.get(c))),
+            );
+        } else {
+            lines.push(line(None, counts.total()));
+        }
+    }
+    let counted = [
+        (&usage.users, LicensingModel::PerUser),
+        (&usage.mailboxes, LicensingModel::PerMailbox),
+    ];
+    for (amounts, unit) in counted {
+        lines.extend(amounts.iter().map(|(application_id, &quantity)| UsageLine {
+            application_id,
+            unit,
+            category: None,
+            quantity,
+        }));
+    }
+    lines.retain(|line| line.quantity > 0);
+    lines
+}
+
+enum LineBilling {
+    Product(i64),
+    Unbilled(UnbilledReason),
+    Blocked,
+}
+
+/// Applications and product mappings indexed for the mode in force.
+struct Catalog<'a> {
+    applications: BTreeMap<&'a str, &'a SecurityApplication>,
+    mappings: BTreeMap<&'a str, &'a ProductMapping>,
+    bill_devices_by_category: bool,
+}
+
+impl<'a> Catalog<'a> {
+    fn new(input: &BillingInput<'a>) -> Self {
+        Self {
+            applications: input
+                .applications
+                .iter()
+                .map(|a| (a.id.as_str(), a))
+                .collect(),
+            mappings: input
+                .product_mappings
+                .iter()
+                .map(|m| (m.application_id.as_str(), m))
+                .collect(),
+            bill_devices_by_category: input.bill_devices_by_category,
+        }
+    }
+
+    fn classify(&self, line: &UsageLine<'_>, solution: Solution) -> LineBilling {
+        let application = self
+            .applications
+            .get(line.application_id.as_str())
+            .filter(|app| app.solution == solution && app.licensing_model == line.unit);
+        let Some(application) = application else {
+            return LineBilling::Unbilled(UnbilledReason::UnknownApplication);
+        };
+        let mapping = self.mappings.get(application.id.as_str()).copied();
+        match mapping_status(
+            mapping,
+            application.licensing_model,
+            self.bill_devices_by_category,
+        ) {
+            MappingStatus::Unmapped => LineBilling::Unbilled(UnbilledReason::ApplicationNotMapped),
+            MappingStatus::Incomplete => LineBilling::Blocked,
+            MappingStatus::Complete => mapping
+                .and_then(|m| m.product_for(line.category))
+                .map_or(LineBilling::Blocked, LineBilling::Product),
+        }
+    }
+}
+
+/// Computes the desired state: DOMAIN.md §6 "Desired quantity" and the first three lifecycle rows.
+pub fn desired_state(input: &BillingInput<'_>) -> DesiredState {
+    let catalog = Catalog::new(input);
+    let mut state = DesiredState::default();
+    let mut quantities: BTreeMap<(i64, i64), DesiredQuantity> = BTreeMap::new();
+
+    for mapping in input.company_mappings {
+        let tenant_id = &mapping.tenant_id;
+        let agreement_id = mapping.agreement_id;
+        let usage = input.usage.get(tenant_id);
+        if !mapping.billing_enabled {
+            state.released.push(ReleasedTenant {
+                tenant_id: tenant_id.clone(),
+                agreement_id,
+            });
+            if let Some(UsageState::Fresh(usage)) = usage {
+                report_unbilled(
+                    &mut state,
+                    tenant_id,
+                    usage,
+                    input,
+                    UnbilledReason::BillingDisabled,
+                );
+            }
+            continue;
+        }
+        let usage = match usage {
+            Some(UsageState::Fresh(usage)) => usage,
+            Some(UsageState::Unreadable(reason)) => {
+                state.frozen.push(FrozenTenant {
+                    tenant_id: tenant_id.clone(),
+                    agreement_id,
+                    reason: reason.clone(),
+                });
+                continue;
+            }
+            None => {
+                let reason = UnreadableReason::NoSnapshot;
+                state.frozen.push(FrozenTenant {
+                    tenant_id: tenant_id.clone(),
+                    agreement_id,
+                    reason,
+                });
+                continue;
+            }
+        };
+        if !usage.unknown_keys.is_empty() || !usage.ambiguous_keys.is_empty() {
+            state.unattributed_keys.push(UnattributedKeysTenant {
+                tenant_id: tenant_id.clone(),
+                agreement_id,
+                unknown_keys: usage.unknown_keys.len(),
+                ambiguous_keys: usage.ambiguous_keys.len(),
+            });
+        }
+
+        let mut billed = Vec::new();
+        let mut blocking = BTreeSet::new();
+        for line in usage_lines(usage, input.bill_devices_by_category) {
+            match catalog.classify(&line, mapping.solution) {
+                LineBilling::Product(product_id) => {
+                    billed.push((product_id, line.contribution(tenant_id)))
+                }
+                LineBilling::Unbilled(reason) => {
+                    state.unbilled.push(line.unbilled(tenant_id, reason))
+                }
+                LineBilling::Blocked => {
+                    blocking.insert(line.application_id.clone());
+                }
+            }
+        }
+        if !blocking.is_empty() {
+            let applications = blocking.into_iter().collect();
+            state.blocked.push(BlockedTenant {
+                tenant_id: tenant_id.clone(),
+                agreement_id,
+                applications,
+            });
+            continue;
+        }
+        for (product_id, contribution) in billed {
+            let desired = quantities
+                .entry((agreement_id, product_id))
+                .or_insert_with(|| DesiredQuantity {
+                    agreement_id,
+                    product_id,
+                    quantity: 0,
+                    contributions: Vec::new(),
+                });
+            desired.quantity += contribution.quantity;
+            desired.contributions.push(contribution);
+        }
+    }
+
+    let mapped: BTreeSet<&TenantId> = input
+        .company_mappings
+        .iter()
+        .map(|m| &m.tenant_id)
+        .collect();
+    for (tenant_id, usage) in input.usage {
+        if let (false, UsageState::Fresh(usage)) = (mapped.contains(tenant_id), usage) {
+            report_unbilled(
+                &mut state,
+                tenant_id,
+                usage,
+                input,
+                UnbilledReason::TenantNotMapped,
+            );
+        }
+    }
+
+    state.quantities = quantities.into_values().collect();
+    state
+}
+
+fn report_unbilled(
+    state: &mut DesiredState,
+    tenant_id: &TenantId,
+    usage: &TenantUsage,
+    input: &BillingInput<'_>,
+    reason: UnbilledReason,
+) {
+    let lines = usage_lines(usage, input.bill_devices_by_category);
+    state
+        .unbilled
+        .extend(lines.iter().map(|line| line.unbilled(tenant_id, reason)));
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,487 @@
+//! The plan (DOMAIN.md §6 "Plan actions", "Lifecycle", "Safety"): per (agreement, product), what to
+//! write to ConnectWise so its additions match the desired state, and what to hold back for approval.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::desired::{Contribution, DesiredQuantity, DesiredState};
+use super::policies::SyncPolicies;
+
+/// An agreement addition as read from ConnectWise (only what the decisions need).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CwAddition {
+    pub id: i64,
+    pub agreement_id: i64,
+    pub product_id: i64,
+    /// ConnectWise quantities are decimals; ours are whole units.
+    pub quantity: f64,
+    /// A date-only value is midnight UTC of that day.
+    pub cancelled_date: Option<DateTime<Utc>>,
+}
+
+impl CwAddition {
+    pub fn is_active(&self, now: DateTime<Utc>) -> bool {
+        self.cancelled_date.is_none_or(|cancelled| cancelled > now)
+    }
+}
+
+/// The project's record of an addition it manages, one per (agreement, product).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ManagedAddition {
+    pub agreement_id: i64,
+    pub product_id: i64,
+    pub addition_id: i64,
+}
+
+/// What restricts the plan per agreement. Precedence: frozen, then released, then billed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AgreementConstraints {
+    /// No action at all; rows are reported as skipped with this reason.
+    pub frozen: BTreeMap<i64, String>,
+    /// Managed additions are left as they are and no longer managed (billing disabled, mapping deleted).
+    pub released: BTreeSet<i64>,
+    /// The tenant reports unknown or ambiguous keys: every cancel is held.
+    pub cancel_guarded: BTreeSet<i64>,
+}
+
+impl AgreementConstraints {
+    /// The constraints the desired state implies. An agreement whose company mapping was deleted is
+    /// unknown to it: the caller adds that agreement to `released`, or it would count as moved (cancelled).
+    pub fn from_desired(desired: &DesiredState) -> Self {
+        let mut frozen: BTreeMap<i64, String> = BTreeMap::new();
+        let mut freeze = |agreement_id, reason: String| {
+            frozen
+                .entry(agreement_id)
+                .and_modify(|reasons| *reasons = format!("{reasons}; {reason}"))
+                .or_insert(reason);
+        };
+        for tenant in &desired.frozen {
+            freeze(
+                tenant.agreement_id,
+                format!("tenant {}: {}", tenant.tenant_id, tenant.reason),
+            );
+        }
+        for tenant in &desired.blocked {
+            let applications = tenant.applications.join(", ");
+            let reason = format!(
+                "tenant {} blocked: incomplete product mapping for {applications}",
+                tenant.tenant_id
+            );
+            freeze(tenant.agreement_id, reason);
+        }
+        Self {
+            frozen,
+            released: desired.released.iter().map(|t| t.agreement_id).collect(),
+            cancel_guarded: desired
+                .unattributed_keys
+                .iter()
+                .map(|t| t.agreement_id)
+                .collect(),
+        }
+    }
+}
+
+/// Everything a plan is computed from.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanInput<'a> {
+    pub desired: &'a [DesiredQuantity],
+    /// The additions of every agreement that is desired or holds a managed addition.
+    pub additions: &'a [CwAddition],
+    pub managed: &'a [ManagedAddition],
+    pub constraints: &'a AgreementConstraints,
+    pub policies: SyncPolicies,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanAction {
+    Create,
+    Update,
+    Cancel,
+    Adopt,
+    Conflict,
+    Held,
+    Unchanged,
+    /// The agreement is frozen: nothing is done.
+    Skipped,
+    /// The addition stays as it is in ConnectWise and is forgotten by the project.
+    Release,
+}
+
+impl PlanAction {
+    /// Whether applying the row writes to ConnectWise.
+    pub fn writes_to_connectwise(self) -> bool {
+        matches!(
+            self,
+            Self::Create | Self::Update | Self::Cancel | Self::Adopt
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HoldReason {
+    /// Lowers (or cancels) the billed quantity by more than `max_decrease_percent`.
+    DecreaseAboveLimit,
+    /// A cancel while the tenant reports unknown or ambiguous keys.
+    UnattributedKeys,
+}
+
+impl fmt::Display for HoldReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::DecreaseAboveLimit => "lowers billing by more than the allowed decrease",
+            Self::UnattributedKeys => "the tenant reports unknown or ambiguous keys",
+        })
+    }
+}
+
+/// Why a row needs approval, and the action it has once approved.
+/// It stays on an approved row, as the record of why approval was needed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Hold {
+    pub action: PlanAction,
+    pub reasons: Vec<HoldReason>,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
+pub struct RowKey {
+    pub agreement_id: i64,
+    pub product_id: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PlanRow {
+    pub agreement_id: i64,
+    pub product_id: i64,
+    pub contributions: Vec<Contribution>,
+    /// Quantity of the addition the row manages or adopts; 0 when there is none.
+    pub current_quantity: f64,
+    /// `None` when not computed: the agreement is frozen or released.
+    pub desired_quantity: Option<u64>,
+    pub action: PlanAction,
+    pub hold: Option<Hold>,
+    /// The ConnectWise addition the row touches (none for create and conflict).
+    pub addition_id: Option<i64>,
+    /// Create: the effective date to write.
+    pub effective_date: Option<NaiveDate>,
+    /// Cancel: the cancel date to write.
+    pub cancelled_date: Option<NaiveDate>,
+    /// Update or adopt of an addition with a pending cancel: clear its cancel date.
+    pub clear_cancelled_date: bool,
+    /// Active additions of the product the project does not manage: reported, never touched.
+    pub unmanaged_addition_ids: Vec<i64>,
+    pub reason: String,
+}
+
+impl PlanRow {
+    pub fn key(&self) -> RowKey {
+        RowKey {
+            agreement_id: self.agreement_id,
+            product_id: self.product_id,
+        }
+    }
+
+    fn new(key: RowKey, desired: Option<&DesiredQuantity>) -> Self {
+        Self {
+            agreement_id: key.agreement_id,
+            product_id: key.product_id,
+            contributions: desired.map(|d| d.contributions.clone()).unwrap_or_default(),
+            current_quantity: 0.0,
+            desired_quantity: Some(desired.map_or(0, |d| d.quantity)),
+            action: PlanAction::Unchanged,
+            hold: None,
+            addition_id: None,
+            effective_date: None,
+            cancelled_date: None,
+            clear_cancelled_date: false,
+            unmanaged_addition_ids: Vec::new(),
+            reason: String::new(),
+        }
+    }
+
+    fn desired(&self) -> u64 {
+        self.desired_quantity.unwrap_or(0)
+    }
+
+    fn touching(mut self, addition: Option<&CwAddition>) -> Self {
+        self.addition_id = addition.map(|a| a.id);
+        self.current_quantity = addition.map_or(0.0, |a| a.quantity);
+        self
+    }
+
+    fn with(mut self, action: PlanAction, reason: String) -> Self {
+        self.action = action;
+        self.reason = reason;
+        self
+    }
+}
+
+/// Computes the plan, sorted by (agreement, product).
+pub fn plan(input: &PlanInput<'_>) -> Vec<PlanRow> {
+    let desired: BTreeMap<RowKey, &DesiredQuantity> = input
+        .desired
+        .iter()
+        .map(|d| {
+            (
+                RowKey {
+                    agreement_id: d.agreement_id,
+                    product_id: d.product_id,
+                },
+                d,
+            )
+        })
+        .collect();
+    let managed: BTreeMap<RowKey, &ManagedAddition> = input
+        .managed
+        .iter()
+        .map(|m| {
+            (
+                RowKey {
+                    agreement_id: m.agreement_id,
+                    product_id: m.product_id,
+                },
+                m,
+            )
+        })
+        .collect();
+    let keys: BTreeSet<RowKey> = desired.keys().chain(managed.keys()).copied().collect();
+    let planner = Planner { input };
+    keys.into_iter()
+        .filter_map(|key| planner.row(key, desired.get(&key).copied(), managed.get(&key).copied()))
+        .collect()
+}
+
+struct Planner<'p, 'a> {
+    input: &'p PlanInput<'a>,
+}
+
+impl Planner<'_, '_> {
+    fn row(
+        &self,
+        key: RowKey,
+        desired: Option<&DesiredQuantity>,
+        managed: Option<&ManagedAddition>,
+    ) -> Option<PlanRow> {
+        let constraints = self.input.constraints;
+        let row = PlanRow::new(key, desired);
+        // A managed addition counts only while ConnectWise still has it for this agreement and product.
+        let managed_addition =
+            managed.and_then(|m| self.additions(key).find(|a| a.id == m.addition_id));
+
+        // Frozen and released agreements are reported with what ConnectWise has, nothing computed.
+        let reported = || {
+            PlanRow {
+                desired_quantity: None,
+                ..row.clone()
+            }
+            .touching(managed_addition)
+        };
+        if let Some(reason) = constraints.frozen.get(&key.agreement_id) {
+            return Some(reported().with(PlanAction::Skipped, format!("frozen: {reason}")));
+        }
+        if constraints.released.contains(&key.agreement_id) {
+            return managed.map(|m| {
+                let row = PlanRow {
+                    addition_id: Some(m.addition_id),
+                    ..reported()
+                };
+                let reason =
+                    "billing disabled or company mapping removed: left as it is, no longer managed";
+                row.with(PlanAction::Release, reason.into())
+            });
+        }
+
+        let now = self.input.now;
+        let active_managed = managed_addition.filter(|a| a.is_active(now));
+        let unmanaged: Vec<&CwAddition> = self
+            .additions(key)
+            .filter(|a| a.is_active(now) && Some(a.id) != active_managed.map(|m| m.id))
+            .collect();
+        let row = PlanRow {
+            unmanaged_addition_ids: unmanaged.iter().map(|a| a.id).collect(),
+            ..row
+        };
+        let row = match active_managed {
+            Some(addition) => self.keep_managed(row, addition),
+            None => self.acquire(row, &unmanaged, managed)?,
+        };
+        Some(self.guard(row))
+    }
+
+    fn additions(&self, key: RowKey) -> impl Iterator<Item = &CwAddition> {
+        self.input
+            .additions
+            .iter()
+            .filter(move |a| a.agreement_id == key.agreement_id && a.product_id == key.product_id)
+    }
+
+    /// Rows for an active addition the project manages.
+    fn keep_managed(&self, row: PlanRow, addition: &CwAddition) -> PlanRow {
+        let row = row.touching(Some(addition));
+        let desired = row.desired();
+        let current = addition.quantity;
+        match (desired, addition.cancelled_date) {
+            (0, Some(pending)) => {
+                let reason = format!("cancel already pending for {}", pending.date_naive());
+                row.with(PlanAction::Unchanged, reason)
+            }
+            (0, None) => {
+                let date = self.input.policies.cancel_date(self.input.now);
+                let row = PlanRow {
+                    cancelled_date: Some(date),
+                    ..row
+                };
+                row.with(
+                    PlanAction::Cancel,
+                    format!("usage fell to 0: cancel on {date}"),
+                )
+            }
+            (_, Some(pending)) => {
+                let row = PlanRow {
+                    clear_cancelled_date: true,
+                    ..row
+                };
+                let pending = pending.date_naive();
+                let reason = format!(
+                    "usage returned: clear the cancel pending for {pending}, quantity {current} → {desired}"
+                );
+                row.with(PlanAction::Update, reason)
+            }
+            _ if current != desired as f64 => row.with(
+                PlanAction::Update,
+                format!("quantity {current} → {desired}"),
+            ),
+            _ => row.with(
+                PlanAction::Unchanged,
+                format!("quantity {desired} already billed"),
+            ),
+        }
+    }
+
+    /// Rows without an active managed addition: create, adopt or report a conflict; nothing to do at 0.
+    fn acquire(
+        &self,
+        row: PlanRow,
+        unmanaged: &[&CwAddition],
+        stale_record: Option<&ManagedAddition>,
+    ) -> Option<PlanRow> {
+        let desired = row.desired();
+        if desired == 0 {
+            return None;
+        }
+        Some(match unmanaged {
+            [] => {
+                let date = self.input.policies.effective_date(self.input.now);
+                let row = PlanRow {
+                    effective_date: Some(date),
+                    ..row
+                };
+                let reason = match stale_record {
+                    Some(m) => format!(
+                        "managed addition {} is no longer active in ConnectWise: create again with quantity {desired}",
+                        m.addition_id
+                    ),
+                    None => format!("new billing: quantity {desired} from {date}"),
+                };
+                row.with(PlanAction::Create, reason)
+            }
+            [addition] => {
+                // The adopted addition is managed from now on, no longer reported as unmanaged.
+                let row = PlanRow {
+                    clear_cancelled_date: addition.cancelled_date.is_some(),
+                    unmanaged_addition_ids: Vec::new(),
+                    ..row
+                };
+                let row = row.touching(Some(addition));
+                let reason = format!(
+                    "adopt the one existing addition {}: quantity {} → {desired}",
+                    addition.id, addition.quantity
+                );
+                row.with(PlanAction::Adopt, reason)
+            }
+            several => {
+                let reason = format!(
+                    "{} active additions of this product not created by the project: resolve in ConnectWise",
+                    several.len()
+                );
+                row.with(PlanAction::Conflict, reason)
+            }
+        })
+    }
+
+    /// The decrease guard and the unattributed-keys guard turn a write into a held row.
+    fn guard(&self, mut row: PlanRow) -> PlanRow {
+        let lowers = matches!(
+            row.action,
+            PlanAction::Update | PlanAction::Adopt | PlanAction::Cancel
+        );
+        let mut reasons = Vec::new();
+        if lowers
+            && self
+                .input
+                .policies
+                .exceeds_decrease_guard(row.current_quantity, row.desired())
+        {
+            reasons.push(HoldReason::DecreaseAboveLimit);
+        }
+        if row.action == PlanAction::Cancel
+            && self
+                .input
+                .constraints
+                .cancel_guarded
+                .contains(&row.agreement_id)
+        {
+            reasons.push(HoldReason::UnattributedKeys);
+        }
+        if !reasons.is_empty() {
+            let why: Vec<String> = reasons.iter().map(ToString::to_string).collect();
+            row.reason = format!("{}; held until approved: {}", row.reason, why.join(", "));
+            row.hold = Some(Hold {
+                action: row.action,
+                reasons,
+            });
+            row.action = PlanAction::Held;
+        }
+        row
+    }
+}
+
+/// Which held rows an operator approved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Approval {
+    All,
+    Rows(BTreeSet<RowKey>),
+}
+
+impl Approval {
+    fn covers(&self, key: RowKey) -> bool {
+        match self {
+            Self::All => true,
+            Self::Rows(keys) => keys.contains(&key),
+        }
+    }
+}
+
+/// Turns the approved held rows into the action they were held from; returns their keys.
+pub fn approve(rows: &mut [PlanRow], approval: &Approval) -> Vec<RowKey> {
+    let mut approved = Vec::new();
+    for row in rows.iter_mut().filter(|row| approval.covers(row.key())) {
+        if let (PlanAction::Held, Some(hold)) = (row.action, &row.hold) {
+            row.action = hold.action;
+            approved.push(row.key());
+        }
+    }
+    approved
+}
+
+#[cfg(test)]
+mod tests;

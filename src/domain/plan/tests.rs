@@ -1,0 +1,780 @@
+use chrono::TimeZone;
+
+use super::*;
+use crate::domain::policies::{CancelDatePolicy, EffectiveDatePolicy};
+use PlanAction::{Adopt, Cancel, Conflict, Create, Held, Release, Skipped, Unchanged, Update};
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 5, 7, 12, 0, 0).unwrap()
+}
+
+fn day(d: &str) -> NaiveDate {
+    d.parse().unwrap()
+}
+
+fn midnight(d: &str) -> DateTime<Utc> {
+    day(d).and_hms_opt(0, 0, 0).unwrap().and_utc()
+}
+
+const TODAY: &str = "2026-05-07";
+const MONTH_START: &str = "2026-05-01";
+const MONTH_END: &str = "2026-05-31";
+const PAST: &str = "2026-04-30";
+
+fn desired(agreement_id: i64, product_id: i64, quantity: u64) -> DesiredQuantity {
+    DesiredQuantity {
+        agreement_id,
+        product_id,
+        quantity,
+        contributions: Vec::new(),
+    }
+}
+
+fn addition(id: i64, agreement_id: i64, product_id: i64, quantity: f64) -> CwAddition {
+    CwAddition {
+        id,
+        agreement_id,
+        product_id,
+        quantity,
+        cancelled_date: None,
+    }
+}
+
+fn cancelled(id: i64, agreement_id: i64, product_id: i64, quantity: f64, on: &str) -> CwAddition {
+    CwAddition {
+        cancelled_date: Some(midnight(on)),
+        ..addition(id, agreement_id, product_id, quantity)
+    }
+}
+
+fn managed(agreement_id: i64, product_id: i64, addition_id: i64) -> ManagedAddition {
+    ManagedAddition {
+        agreement_id,
+        product_id,
+        addition_id,
+    }
+}
+
+/// The decision-relevant part of a plan row (everything but the texts).
+#[derive(Debug, Clone, PartialEq)]
+struct Expected {
+    agreement_id: i64,
+    product_id: i64,
+    action: PlanAction,
+    held_action: Option<PlanAction>,
+    hold_reasons: Vec<HoldReason>,
+    addition_id: Option<i64>,
+    current: f64,
+    desired: Option<u64>,
+    effective_date: Option<NaiveDate>,
+    cancelled_date: Option<NaiveDate>,
+    clear_cancelled_date: bool,
+    unmanaged: Vec<i64>,
+}
+
+impl From<&PlanRow> for Expected {
+    fn from(row: &PlanRow) -> Self {
+        Self {
+            agreement_id: row.agreement_id,
+            product_id: row.product_id,
+            action: row.action,
+            held_action: row.hold.as_ref().map(|h| h.action),
+            hold_reasons: row
+                .hold
+                .as_ref()
+                .map(|h| h.reasons.clone())
+                .unwrap_or_default(),
+            addition_id: row.addition_id,
+            current: row.current_quantity,
+            desired: row.desired_quantity,
+            effective_date: row.effective_date,
+            cancelled_date: row.cancelled_date,
+            clear_cancelled_date: row.clear_cancelled_date,
+            unmanaged: row.unmanaged_addition_ids.clone(),
+        }
+    }
+}
+
+/// An expected row: (agreement, product), the action, the quantities, then details by builder.
+fn row(key: (i64, i64), action: PlanAction, current: f64, desired: u64) -> Expected {
+    Expected {
+        agreement_id: key.0,
+        product_id: key.1,
+        action,
+        held_action: None,
+        hold_reasons: Vec::new(),
+        addition_id: None,
+        current,
+        desired: Some(desired),
+        effective_date: None,
+        cancelled_date: None,
+        clear_cancelled_date: false,
+        unmanaged: Vec::new(),
+    }
+}
+
+impl Expected {
+    fn on(mut self, addition_id: i64) -> Self {
+        self.addition_id = Some(addition_id);
+        self
+    }
+    fn held(mut self, action: PlanAction, reasons: &[HoldReason]) -> Self {
+        self.held_action = Some(action);
+        self.hold_reasons = reasons.to_vec();
+        self
+    }
+    fn effective(mut self, d: &str) -> Self {
+        self.effective_date = Some(day(d));
+        self
+    }
+    fn cancel_on(mut self, d: &str) -> Self {
+        self.cancelled_date = Some(day(d));
+        self
+    }
+    fn clears_cancel(mut self) -> Self {
+        self.clear_cancelled_date = true;
+        self
+    }
+    fn unmanaged(mut self, ids: &[i64]) -> Self {
+        self.unmanaged = ids.to_vec();
+        self
+    }
+    fn not_computed(mut self) -> Self {
+        self.desired = None;
+        self
+    }
+}
+
+#[derive(Default)]
+struct Case {
+    name: &'static str,
+    desired: Vec<DesiredQuantity>,
+    additions: Vec<CwAddition>,
+    managed: Vec<ManagedAddition>,
+    constraints: AgreementConstraints,
+    policies: SyncPolicies,
+    expected: Vec<Expected>,
+}
+
+fn frozen(agreement_id: i64) -> AgreementConstraints {
+    let frozen = [(agreement_id, "tenant ksc-a: login refused".to_string())].into();
+    AgreementConstraints {
+        frozen,
+        ..AgreementConstraints::default()
+    }
+}
+
+fn released(agreement_id: i64) -> AgreementConstraints {
+    AgreementConstraints {
+        released: [agreement_id].into(),
+        ..AgreementConstraints::default()
+    }
+}
+
+fn cancel_guarded(agreement_id: i64) -> AgreementConstraints {
+    AgreementConstraints {
+        cancel_guarded: [agreement_id].into(),
+        ..AgreementConstraints::default()
+    }
+}
+
+fn guard_at(max_decrease_percent: u8) -> SyncPolicies {
+    SyncPolicies {
+        max_decrease_percent,
+        ..SyncPolicies::default()
+    }
+}
+
+fn run(case: &Case) -> Vec<PlanRow> {
+    plan(&PlanInput {
+        desired: &case.desired,
+        additions: &case.additions,
+        managed: &case.managed,
+        constraints: &case.constraints,
+        policies: case.policies,
+        now: now(),
+    })
+}
+
+const A: (i64, i64) = (100, 11);
+
+fn cases() -> Vec<Case> {
+    use HoldReason::{DecreaseAboveLimit as Decrease, UnattributedKeys as Keys};
+    vec![
+        Case {
+            name: "create: usage, nothing in ConnectWise",
+            desired: vec![desired(100, 11, 5)],
+            expected: vec![row(A, Create, 0.0, 5).effective(TODAY)],
+            ..Case::default()
+        },
+        Case {
+            name: "create: effective date first of month",
+            desired: vec![desired(100, 11, 5)],
+            policies: SyncPolicies {
+                effective_date: EffectiveDatePolicy::FirstOfMonth,
+                ..SyncPolicies::default()
+            },
+            expected: vec![row(A, Create, 0.0, 5).effective(MONTH_START)],
+            ..Case::default()
+        },
+        Case {
+            name: "update: increase",
+            desired: vec![desired(100, 11, 8)],
+            additions: vec![addition(501, 100, 11, 5.0)],
+            managed: vec![managed(100, 11, 501)],
+            expected: vec![row(A, Update, 5.0, 8).on(501)],
+            ..Case::default()
+        },
+        Case {
+            name: "update: decrease of exactly 50 % applies",
+            desired: vec![desired(100, 11, 5)],
+            additions: vec![addition(501, 100, 11, 10.0)],
+            managed: vec![managed(100, 11, 501)],
+            expected: vec![row(A, Update, 10.0, 5).on(501)],
+            ..Case::default()
+        },
+        Case {
+            name: "held: decrease of 51 %",
+            desired: vec![desired(100, 11, 49)],
+            additions: vec![addition(501, 100, 11, 100.0)],
+            managed: vec![managed(100, 11, 501)],
+            expected: vec![row(A, Held, 100.0, 49).on(501).held(Update, &[Decrease])],
+            ..Case::default()
+        },
+        Case {
+            name: "update: decrease of 51 % applies with the guard at 60",
+            desired: vec![desired(100, 11, 49)],
+            additions: vec![addition(501, 100, 11, 100.0)],
+            managed: vec![managed(100, 11, 501)],
+            policies: guard_at(60),
+            expected: vec![row(A, Update, 100.0, 49).on(501)],
+            ..Case::default()
+        },
+        Case {
+            name: "held: cancel at the default guard, cancel date end of month",
+            additions: vec![addition(501, 100, 11, 5.0)],
+            managed: vec![managed(100, 11, 501)],
+            expected: vec![row(A, Held, 5.0, 0)
+                .on(501)
+                .cancel_on(MONTH_END)
+                .held(Cancel, &[Decrease])],
+            ..Case::default()
+        },
+        Case {
+            name: "cancel: guard at 100 %, cancel date today",
+            additions: vec![addition(501, 100, 11, 5.0)],
+            managed: vec![managed(100, 11, 501)],
+            policies: SyncPolicies {
+                cancel_date: CancelDatePolicy::Today,
+                ..guard_at(100)
+            },
+            expected: vec![row(A, Cancel, 5.0, 0).on(501).cancel_on(TODAY)],
+            ..Case::default()
+        },
+        Case {
+            name: "held: cancel for a tenant with unknown keys even with guard at 100 %",
+            additions: vec![addition(501, 100, 11, 5.0)],
+            managed: vec![managed(100, 11, 501)],
+            constraints: cancel_guarded(100),
+            policies: guard_at(100),
+            expected: vec![row(A, Held, 5.0, 0)
+                .on(501)
+                .cancel_on(MONTH_END)
+                .held(Cancel, &[Keys])],
+            ..Case::default()
+        },
+        Case {
+            name: "held: cancel with unknown keys at default guard names both reasons",
+            additions: vec![addition(501, 100, 11, 5.0)],
+            managed: vec![managed(100, 11, 501)],
+            constraints: cancel_guarded(100),
+            expected: vec![row(A, Held, 5.0, 0)
+                .on(501)
+                .cancel_on(MONTH_END)
+                .held(Cancel, &[Decrease, Keys])],
+            ..Case::default()
+        },
+        Case {
+            name: "update: unknown keys hold only cancels",
+            desired: vec![desired(100, 11, 8)],
+            additions: vec![addition(501, 100, 11, 5.0)],
+            managed: vec![managed(100, 11, 501)],
+            constraints: cancel_guarded(100),
+            expected: vec![row(A, Update, 5.0, 8).on(501)],
+            ..Case::default()
+        },
+        Case {
+            name: "unchanged: same quantity",
+            desired: vec![desired(100, 11, 5)],
+            additions: vec![addition(501, 100, 11, 5.0)],
+            managed: vec![managed(100, 11, 501)],
+            expected: vec![row(A, Unchanged, 5.0, 5).on(501)],
+            ..Case::default()
+        },
+        Case {
+            name: "unchanged: re-run over a pending cancel",
+            additions: vec![cancelled(501, 100, 11, 5.0, MONTH_END)],
+            managed: vec![managed(100, 11, 501)],
+            expected: vec![row(A, Unchanged, 5.0, 0).on(501)],
+            ..Case::default()
+        },
+        Case {
+            name: "update: usage returns over a pending cancel, cancel date cleared",
+            desired: vec![desired(100, 11, 5)],
+            additions: vec![cancelled(501, 100, 11, 5.0, MONTH_END)],
+            managed: vec![managed(100, 11, 501)],
+            expected: vec![row(A, Update, 5.0, 5).on(501).clears_cancel()],
+            ..Case::default()
+        },
+        Case {
+            name: "held: usage returns much lower over a pending cancel",
+            desired: vec![desired(100, 11, 1)],
+            additions: vec![cancelled(501, 100, 11, 5.0, MONTH_END)],
+            managed: vec![managed(100, 11, 501)],
+            expected: vec![row(A, Held, 5.0, 1)
+                .on(501)
+                .clears_cancel()
+                .held(Update, &[Decrease])],
+            ..Case::default()
+        },
+        Case {
+            name: "create: managed addition cancelled in the past, usage returns",
+            desired: vec![desired(100, 11, 5)],
+            additions: vec![cancelled(501, 100, 11, 5.0, PAST)],
+            managed: vec![managed(100, 11, 501)],
+            expected: vec![row(A, Create, 0.0, 5).effective(TODAY)],
+            ..Case::default()
+        },
+        Case {
+            name: "no row: managed addition cancelled in the past, still no usage",
+            additions: vec![cancelled(501, 100, 11, 5.0, PAST)],
+            managed: vec![managed(100, 11, 501)],
+            ..Case::default()
+        },
+        Case {
+            name: "cancel date exactly now is no longer active",
+            desired: vec![desired(100, 11, 5)],
+            additions: vec![CwAddition {
+                cancelled_date: Some(now()),
+                ..addition(501, 100, 11, 5.0)
+            }],
+            managed: vec![managed(100, 11, 501)],
+            expected: vec![row(A, Create, 0.0, 5).effective(TODAY)],
+            ..Case::default()
+        },
+        Case {
+            name: "create: managed addition vanished from ConnectWise",
+            desired: vec![desired(100, 11, 5)],
+            managed: vec![managed(100, 11, 501)],
+            expected: vec![row(A, Create, 0.0, 5).effective(TODAY)],
+            ..Case::default()
+        },
+        Case {
+            name: "create: managed id now belongs to another product",
+            desired: vec![desired(100, 11, 5)],
+            additions: vec![addition(501, 100, 12, 5.0)],
+            managed: vec![managed(100, 11, 501)],
+            expected: vec![row(A, Create, 0.0, 5).effective(TODAY)],
+            ..Case::default()
+        },
+        Case {
+            name: "no row: managed addition vanished, no usage",
+            managed: vec![managed(100, 11, 501)],
+            ..Case::default()
+        },
+        Case {
+            name: "adopt: exactly one unmanaged active addition",
+            desired: vec![desired(100, 11, 5)],
+            additions: vec![
+                addition(601, 100, 11, 3.0),
+                cancelled(600, 100, 11, 9.0, PAST),
+            ],
+            expected: vec![row(A, Adopt, 3.0, 5).on(601)],
+            ..Case::default()
+        },
+        Case {
+            name: "adopt: same quantity still becomes managed",
+            desired: vec![desired(100, 11, 3)],
+            additions: vec![addition(601, 100, 11, 3.0)],
+            expected: vec![row(A, Adopt, 3.0, 3).on(601)],
+            ..Case::default()
+        },
+        Case {
+            name: "adopt: unmanaged addition with pending cancel gets it cleared",
+            desired: vec![desired(100, 11, 3)],
+            additions: vec![cancelled(601, 100, 11, 3.0, MONTH_END)],
+            expected: vec![row(A, Adopt, 3.0, 3).on(601).clears_cancel()],
+            ..Case::default()
+        },
+        Case {
+            name: "adopt: vanished managed addition replaced by one unmanaged (lost POST response)",
+            desired: vec![desired(100, 11, 5)],
+            additions: vec![addition(602, 100, 11, 5.0)],
+            managed: vec![managed(100, 11, 501)],
+            expected: vec![row(A, Adopt, 5.0, 5).on(602)],
+            ..Case::default()
+        },
+        Case {
+            name: "held: adopting would lower the existing addition by more than 50 %",
+            desired: vec![desired(100, 11, 2)],
+            additions: vec![addition(601, 100, 11, 10.0)],
+            expected: vec![row(A, Held, 10.0, 2).on(601).held(Adopt, &[Decrease])],
+            ..Case::default()
+        },
+        Case {
+            name: "conflict: two unmanaged active additions, untouched",
+            desired: vec![desired(100, 11, 5)],
+            additions: vec![
+                addition(601, 100, 11, 3.0),
+                cancelled(602, 100, 11, 2.0, MONTH_END),
+            ],
+            expected: vec![row(A, Conflict, 0.0, 5).unmanaged(&[601, 602])],
+            ..Case::default()
+        },
+        Case {
+            name: "unmanaged next to a managed addition: reported, managed one updated",
+            desired: vec![desired(100, 11, 8)],
+            additions: vec![addition(501, 100, 11, 5.0), addition(601, 100, 11, 2.0)],
+            managed: vec![managed(100, 11, 501)],
+            expected: vec![row(A, Update, 5.0, 8).on(501).unmanaged(&[601])],
+            ..Case::default()
+        },
+        Case {
+            name: "no row: unmanaged addition of a product nothing bills",
+            additions: vec![addition(601, 100, 11, 2.0), addition(602, 100, 99, 1.0)],
+            ..Case::default()
+        },
+        Case {
+            name: "skipped: frozen agreement, managed additions reported, nothing computed",
+            desired: vec![desired(100, 12, 4)],
+            additions: vec![addition(501, 100, 11, 5.0)],
+            managed: vec![managed(100, 11, 501)],
+            constraints: frozen(100),
+            expected: vec![
+                row(A, Skipped, 5.0, 0).on(501).not_computed(),
+                row((100, 12), Skipped, 0.0, 0).not_computed(),
+            ],
+            ..Case::default()
+        },
+        Case {
+            name: "release: billing disabled, every managed addition forgotten",
+            additions: vec![addition(501, 100, 11, 5.0)],
+            managed: vec![managed(100, 11, 501), managed(100, 12, 502)],
+            constraints: released(100),
+            expected: vec![
+                row(A, Release, 5.0, 0).on(501).not_computed(),
+                row((100, 12), Release, 0.0, 0).on(502).not_computed(),
+            ],
+            ..Case::default()
+        },
+        Case {
+            name: "company mapping moved: old agreement cancelled, new one created",
+            desired: vec![desired(300, 11, 5)],
+            additions: vec![addition(501, 100, 11, 5.0)],
+            managed: vec![managed(100, 11, 501)],
+            policies: guard_at(100),
+            expected: vec![
+                row(A, Cancel, 5.0, 0).on(501).cancel_on(MONTH_END),
+                row((300, 11), Create, 0.0, 5).effective(TODAY),
+            ],
+            ..Case::default()
+        },
+        Case {
+            name: "product mapping changed: old product cancelled (held), new product created",
+            desired: vec![desired(100, 12, 5)],
+            additions: vec![addition(501, 100, 11, 5.0)],
+            managed: vec![managed(100, 11, 501)],
+            expected: vec![
+                row(A, Held, 5.0, 0)
+                    .on(501)
+                    .cancel_on(MONTH_END)
+                    .held(Cancel, &[Decrease]),
+                row((100, 12), Create, 0.0, 5).effective(TODAY),
+            ],
+            ..Case::default()
+        },
+        Case {
+            name: "product mapping changed for one of two summed apps: old product recomputed",
+            desired: vec![desired(100, 11, 6), desired(100, 12, 4)],
+            additions: vec![addition(501, 100, 11, 10.0)],
+            managed: vec![managed(100, 11, 501)],
+            expected: vec![
+                row(A, Update, 10.0, 6).on(501),
+                row((100, 12), Create, 0.0, 4).effective(TODAY),
+            ],
+            ..Case::default()
+        },
+    ]
+}
+
+#[test]
+fn plan_table() {
+    for case in cases() {
+        let rows = run(&case);
+        let actual: Vec<Expected> = rows.iter().map(Expected::from).collect();
+        assert_eq!(actual, case.expected, "{}", case.name);
+        for row in &rows {
+            assert!(
+                !row.reason.is_empty(),
+                "{}: every row explains itself",
+                case.name
+            );
+        }
+    }
+}
+
+#[test]
+fn rows_carry_their_contributions() {
+    let contribution = Contribution {
+        tenant_id: "ksc-a".into(),
+        application_id: "kes-win".into(),
+        category: None,
+        quantity: 5,
+    };
+    let case = Case {
+        desired: vec![DesiredQuantity {
+            contributions: vec![contribution.clone()],
+            ..desired(100, 11, 5)
+        }],
+        ..Case::default()
+    };
+    assert_eq!(run(&case)[0].contributions, vec![contribution]);
+}
+
+/// Writes the applicable rows the way the sync engine would, into the test's ConnectWise and records.
+fn apply(rows: &[PlanRow], additions: &mut Vec<CwAddition>, managed: &mut Vec<ManagedAddition>) {
+    fn remember(managed: &mut Vec<ManagedAddition>, key: RowKey, addition_id: i64) {
+        managed.retain(|m| (m.agreement_id, m.product_id) != (key.agreement_id, key.product_id));
+        managed.push(ManagedAddition {
+            agreement_id: key.agreement_id,
+            product_id: key.product_id,
+            addition_id,
+        });
+    }
+    for row in rows {
+        let quantity = row.desired_quantity.unwrap_or(0) as f64;
+        let touched = row
+            .addition_id
+            .and_then(|id| additions.iter_mut().find(|a| a.id == id));
+        match (row.action, touched) {
+            (Create, _) => {
+                let id = 900 + additions.len() as i64;
+                additions.push(addition(id, row.agreement_id, row.product_id, quantity));
+                remember(managed, row.key(), id);
+            }
+            (Update | Adopt, Some(a)) => {
+                a.quantity = quantity;
+                if row.clear_cancelled_date {
+                    a.cancelled_date = None;
+                }
+                remember(managed, row.key(), a.id);
+            }
+            (Cancel, Some(a)) => {
+                a.cancelled_date = row
+                    .cancelled_date
+                    .map(|d| d.and_hms_opt(0, 0, 0).unwrap().and_utc())
+            }
+            (Release, _) => managed.retain(|m| Some(m.addition_id) != row.addition_id),
+            (action, _) => assert!(
+                !action.writes_to_connectwise(),
+                "{action:?} without its addition"
+            ),
+        }
+    }
+}
+
+#[test]
+fn applied_plan_replans_to_unchanged() {
+    let today = SyncPolicies {
+        cancel_date: CancelDatePolicy::Today,
+        ..SyncPolicies::default()
+    };
+    // With a cancel dated today the cancelled addition is inactive at once, so it leaves the plan.
+    let cases = [
+        (
+            "cancel at end of month",
+            SyncPolicies::default(),
+            vec![11, 12, 13, 14, 15],
+        ),
+        ("cancel today", today, vec![11, 12, 13, 14]),
+    ];
+    for (name, policies, unchanged_products) in cases {
+        let mut case = Case {
+            desired: vec![
+                desired(100, 11, 5),
+                desired(100, 12, 3),
+                desired(100, 13, 4),
+                desired(100, 14, 2),
+            ],
+            additions: vec![
+                addition(501, 100, 11, 2.0),             // update
+                cancelled(502, 100, 12, 9.0, MONTH_END), // clear the pending cancel, held decrease
+                addition(601, 100, 13, 4.0),             // adopt
+                addition(503, 100, 15, 8.0),             // held cancel
+                addition(504, 300, 11, 1.0),             // released agreement
+            ],
+            managed: vec![
+                managed(100, 11, 501),
+                managed(100, 12, 502),
+                managed(100, 15, 503),
+                managed(300, 11, 504),
+            ],
+            constraints: released(300),
+            policies,
+            ..Case::default()
+        };
+        let mut rows = run(&case);
+        approve(&mut rows, &Approval::All);
+        let applied: Vec<_> = rows.iter().map(|r| r.action).collect();
+        assert_eq!(
+            applied,
+            [Update, Update, Adopt, Create, Cancel, Release],
+            "{name}: first plan, approved"
+        );
+        apply(&rows, &mut case.additions, &mut case.managed);
+        let replanned: Vec<_> = run(&case)
+            .iter()
+            .map(|r| (r.product_id, r.action))
+            .collect();
+        let expected: Vec<_> = unchanged_products
+            .into_iter()
+            .map(|p| (p, Unchanged))
+            .collect();
+        assert_eq!(replanned, expected, "{name}");
+    }
+}
+
+#[test]
+fn unchanged_usage_replans_identically() {
+    let case = Case {
+        desired: vec![desired(100, 11, 5)],
+        additions: vec![
+            addition(501, 100, 11, 5.0),
+            addition(601, 100, 12, 1.0),
+            addition(602, 100, 12, 1.0),
+        ],
+        managed: vec![managed(100, 11, 501)],
+        ..Case::default()
+    };
+    assert_eq!(run(&case), run(&case));
+}
+
+#[test]
+fn approve_table() {
+    let rows = || {
+        let case = Case {
+            desired: vec![desired(100, 12, 5), desired(100, 13, 1)],
+            additions: vec![
+                addition(501, 100, 11, 5.0),
+                addition(502, 100, 12, 5.0),
+                addition(503, 100, 13, 10.0),
+            ],
+            managed: vec![
+                managed(100, 11, 501),
+                managed(100, 12, 502),
+                managed(100, 13, 503),
+            ],
+            ..Case::default()
+        };
+        run(&case)
+    };
+    let key = |product_id| RowKey {
+        agreement_id: 100,
+        product_id,
+    };
+    let cases = [
+        (
+            "all",
+            Approval::All,
+            vec![key(11), key(13)],
+            [Cancel, Unchanged, Update],
+        ),
+        (
+            "one row",
+            Approval::Rows([key(13)].into()),
+            vec![key(13)],
+            [Held, Unchanged, Update],
+        ),
+        (
+            "a row that is not held",
+            Approval::Rows([key(12)].into()),
+            vec![],
+            [Held, Unchanged, Held],
+        ),
+        (
+            "nothing",
+            Approval::Rows(BTreeSet::new()),
+            vec![],
+            [Held, Unchanged, Held],
+        ),
+    ];
+    for (name, approval, approved_keys, actions) in cases {
+        let mut rows = rows();
+        assert_eq!(
+            approve(&mut rows, &approval),
+            approved_keys,
+            "{name}: approved keys"
+        );
+        let after: Vec<_> = rows.iter().map(|r| r.action).collect();
+        assert_eq!(after, actions, "{name}: actions");
+        assert!(
+            rows.iter()
+                .filter(|r| r.product_id != 12)
+                .all(|r| r.hold.is_some()),
+            "{name}: hold kept"
+        );
+    }
+}
+
+#[test]
+fn constraints_from_desired_state() {
+    use crate::domain::desired::{
+        BlockedTenant, FrozenTenant, ReleasedTenant, UnattributedKeysTenant, UnreadableReason,
+    };
+    let state = DesiredState {
+        frozen: vec![
+            FrozenTenant {
+                tenant_id: "a".into(),
+                agreement_id: 1,
+                reason: UnreadableReason::LoginRefused,
+            },
+            FrozenTenant {
+                tenant_id: "b".into(),
+                agreement_id: 1,
+                reason: UnreadableReason::NoSnapshot,
+            },
+        ],
+        blocked: vec![BlockedTenant {
+            tenant_id: "c".into(),
+            agreement_id: 2,
+            applications: vec!["x".into(), "y".into()],
+        }],
+        released: vec![ReleasedTenant {
+            tenant_id: "d".into(),
+            agreement_id: 3,
+        }],
+        unattributed_keys: vec![UnattributedKeysTenant {
+            tenant_id: "e".into(),
+            agreement_id: 4,
+            unknown_keys: 1,
+            ambiguous_keys: 0,
+        }],
+        ..DesiredState::default()
+    };
+    let constraints = AgreementConstraints::from_desired(&state);
+    let expected_frozen: BTreeMap<i64, String> = [
+        (
+            1,
+            "tenant a: login to the virtual server was refused; tenant b: no usage snapshot yet"
+                .to_string(),
+        ),
+        (
+            2,
+            "tenant c blocked: incomplete product mapping for x, y".to_string(),
+        ),
+    ]
+    .into();
+    assert_eq!(constraints.frozen, expected_frozen);
+    assert_eq!(constraints.released, [3].into());
+    assert_eq!(constraints.cancel_guarded, [4].into());
+}
