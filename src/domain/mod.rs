@@ -2,3 +2,4 @@
 //! DOMAIN.md §6 is the specification; every rule here has table-driven unit tests.
 
 pub mod model;
+pub mod usage;
