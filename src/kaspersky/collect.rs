@@ -225,7 +225,7 @@ async fn read_iterator_rows(session: &Session<'_>, iterator: &str) -> Result<Vec
             ));
         }
         // The last rows arrive together with bEOF: keep them before stopping.
-        rows.extend(chunk.iter().map(Params::to_value));
+        rows.extend(chunk.into_iter().map(Params::to_value));
         if eof {
             return Ok(rows);
         }
@@ -267,7 +267,7 @@ async fn read_accessor_rows(
             // Hosts removed since FindHosts counted them.
             break;
         }
-        rows.extend(chunk.iter().map(Params::to_value));
+        rows.extend(chunk.into_iter().map(Params::to_value));
     }
     Ok(rows)
 }

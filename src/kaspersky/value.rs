@@ -31,7 +31,7 @@ impl<'a> Params<'a> {
     }
 
     /// An owned copy, to outlive the response it came from.
-    pub(crate) fn to_value(&self) -> Value {
+    pub(crate) fn to_value(self) -> Value {
         Value::Object(self.0.clone())
     }
 

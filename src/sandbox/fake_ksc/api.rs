@@ -10,7 +10,31 @@ use super::data::{FakeHost, FakeKey};
 use super::state::{Cursor, FaultKind, Scope, State};
 use super::{ConnectionId, Shared};
 
-type Outcome = Result<Value, HttpResponse>;
+type Outcome = Result<Value, Refusal>;
+
+/// How a call fails: the real server's unauthenticated answer, or a KSC error body.
+enum Refusal {
+    Unauthorized,
+    Pxg { code: i64, message: String },
+}
+
+impl Refusal {
+    fn pxg(code: i64, message: &str) -> Self {
+        Refusal::Pxg {
+            code,
+            message: message.to_string(),
+        }
+    }
+
+    fn into_response(self) -> HttpResponse {
+        match self {
+            Refusal::Unauthorized => HttpResponse::Unauthorized().finish(),
+            Refusal::Pxg { code, message } => HttpResponse::InternalServerError().json(json!({
+                "PxgError": {"code": code, "module": "KLSTD", "file": "fake_ksc", "line": 0, "message": message}
+            })),
+        }
+    }
+}
 
 pub(super) async fn handle(
     shared: web::Data<Shared>,
@@ -21,15 +45,7 @@ pub(super) async fn handle(
     if !shared.latency.is_zero() {
         actix_web::rt::time::sleep(shared.latency).await;
     }
-    // `Instance.Class.Method`: the instance is irrelevant here.
-    let method = path
-        .rsplitn(3, '.')
-        .take(2)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect::<Vec<_>>()
-        .join(".");
+    let method = method_name(&path);
     let connection = request
         .conn_data::<ConnectionId>()
         .map(|id| id.0)
@@ -62,7 +78,9 @@ pub(super) async fn handle(
             }
             return response.finish();
         }
-        Some(FaultKind::Pxg { code, message }) => return pxg_error(code, &message),
+        Some(FaultKind::Pxg { code, message }) => {
+            return Refusal::Pxg { code, message }.into_response()
+        }
         Some(FaultKind::Delay(delay)) => actix_web::rt::time::sleep(delay).await,
         None => {}
     }
@@ -87,8 +105,14 @@ pub(super) async fn handle(
     };
     match outcome {
         Ok(value) => HttpResponse::Ok().json(value),
-        Err(response) => response,
+        Err(refusal) => refusal.into_response(),
     }
+}
+
+/// `Instance.Class.Method` → `Class.Method`: the instance is irrelevant here.
+fn method_name(path: &str) -> String {
+    let parts: Vec<&str> = path.split('.').collect();
+    parts[parts.len().saturating_sub(2)..].join(".")
 }
 
 fn header<'a>(request: &'a HttpRequest, name: &str) -> Option<&'a str> {
@@ -135,7 +159,7 @@ fn basic_credentials(authorization: &str) -> Option<(String, String)> {
 }
 
 fn login(state: &mut State, request: &HttpRequest, connection: u64) -> Outcome {
-    let unauthorized = || HttpResponse::Unauthorized().finish();
+    let unauthorized = || Refusal::Unauthorized;
     let credentials = header(request, "Authorization")
         .and_then(basic_credentials)
         .ok_or_else(unauthorized)?;
@@ -194,7 +218,7 @@ fn call(
                 .keys
                 .iter()
                 .find(|key| Some(key.serial.as_str()) == serial);
-            let key = key.ok_or_else(|| pxg_error(1190, "The license key was not found"))?;
+            let key = key.ok_or_else(|| Refusal::pxg(1190, "The license key was not found"))?;
             let rows = only_fields(key_host_rows(key), params.get("pFields"));
             let count = rows.len();
             let iterator = open(state, Objects::Iterators, scope, rows);
@@ -241,16 +265,11 @@ fn call(
         "ChunkAccessor.Release" => {
             release(state, Objects::Accessors, scope, params.get("strAccessor"))
         }
-        _ => Err(pxg_error(
+        _ => Err(Refusal::pxg(
             1184,
             &format!("Method {method} is not supported by the fake KSC"),
         )),
     }
-}
-
-fn pxg_error(code: i64, message: &str) -> HttpResponse {
-    HttpResponse::InternalServerError()
-        .json(json!({"PxgError": {"code": code, "module": "KLSTD", "file": "fake_ksc", "line": 0, "message": message}}))
 }
 
 /// The value of a possibly typed (`{"type":"params","value":…}`) parameter.
@@ -263,10 +282,10 @@ fn plain(value: Option<&Value>) -> Option<&Value> {
     }
 }
 
-fn tenant<'a>(state: &'a State, scope: &str) -> Result<&'a super::data::FakeTenant, HttpResponse> {
+fn tenant<'a>(state: &'a State, scope: &str) -> Result<&'a super::data::FakeTenant, Refusal> {
     state
         .tenant(scope)
-        .ok_or_else(|| pxg_error(1950, "The virtual server no longer exists"))
+        .ok_or_else(|| Refusal::pxg(1950, "The virtual server no longer exists"))
 }
 
 fn params_value(fields: Map<String, Value>) -> Value {
@@ -379,12 +398,12 @@ fn owned<'a>(
     kind: Objects,
     scope: &str,
     id: Option<&Value>,
-) -> Result<&'a mut Cursor, HttpResponse> {
+) -> Result<&'a mut Cursor, Refusal> {
     let id = id.and_then(Value::as_str).unwrap_or_default();
     objects(state, kind)
         .get_mut(id)
         .filter(|cursor| cursor.scope == scope)
-        .ok_or_else(|| pxg_error(1186, &format!("Object {id:?} not found")))
+        .ok_or_else(|| Refusal::pxg(1186, &format!("Object {id:?} not found")))
 }
 
 fn release(state: &mut State, kind: Objects, scope: &str, id: Option<&Value>) -> Outcome {
