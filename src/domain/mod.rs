@@ -5,3 +5,4 @@ pub mod desired;
 pub mod model;
 pub mod plan;
 pub mod policies;
+pub mod usage;

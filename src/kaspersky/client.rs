@@ -1,0 +1,329 @@
+//! Transport: login per virtual server, session token, typed errors, retries, concurrency bound.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, RETRY_AFTER};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tokio::sync::{OwnedSemaphorePermit, RwLock, Semaphore};
+
+use super::KscError;
+
+const API_PREFIX: &str = "/api/v1.0/";
+const VSERVER_HEADER: &str = "X-KSC-VServer";
+const SESSION_HEADER: &str = "X-KSC-Session";
+/// Retry-After values above this are treated as this: a collection must not hang for hours.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// How to reach one KSC Administration Server.
+#[derive(Clone)]
+pub struct KscConfig {
+    /// e.g. `https://ksc.example.com:13299`
+    pub server_url: String,
+    pub user: String,
+    pub password: String,
+    /// Windows domain of the account; empty for none.
+    pub domain: String,
+    /// A KSC internal user rather than an OS/domain account.
+    pub internal_user: bool,
+    /// Virtual servers read at the same time (across all clones of the client).
+    pub max_concurrency: usize,
+    /// Per request, on top of whatever the HTTP client enforces.
+    pub request_timeout: Duration,
+    pub retry: RetryPolicy,
+}
+
+impl KscConfig {
+    pub fn new(
+        server_url: impl Into<String>,
+        user: impl Into<String>,
+        password: impl Into<String>,
+    ) -> Self {
+        KscConfig {
+            server_url: server_url.into(),
+            user: user.into(),
+            password: password.into(),
+            domain: String::new(),
+            internal_user: true,
+            max_concurrency: 4,
+            request_timeout: Duration::from_secs(60),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+impl std::fmt::Debug for KscConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KscConfig")
+            .field("server_url", &self.server_url)
+            .field("user", &self.user)
+            .field("password", &"<redacted>")
+            .field("domain", &self.domain)
+            .field("internal_user", &self.internal_user)
+            .field("max_concurrency", &self.max_concurrency)
+            .field("request_timeout", &self.request_timeout)
+            .field("retry", &self.retry)
+            .finish()
+    }
+}
+
+/// Retries of transient failures with exponential backoff (a `Retry-After` wins).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Total tries per call, at least 1.
+    pub attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 3,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(10),
+        }
+    }
+}
+
+impl RetryPolicy {
+    fn delay(&self, failed_attempt: u32, error: &KscError) -> Duration {
+        error
+            .retry_after()
+            .map(|after| after.min(MAX_RETRY_AFTER))
+            .unwrap_or_else(|| {
+                self.base_delay
+                    .saturating_mul(2u32.saturating_pow(failed_attempt.saturating_sub(1)))
+                    .min(self.max_delay)
+            })
+    }
+}
+
+/// Whether a call may be sent again after the server possibly processed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Replay {
+    /// Reads without side effects (`GetItemsChunk`, `GetVServers`).
+    Safe,
+    /// Creates or advances server state (iterators, sessions): only retried when refused.
+    Unsafe,
+}
+
+/// A KSC Open API client. Cheap to clone; clones share the concurrency bound.
+#[derive(Clone)]
+pub struct KscClient {
+    http: reqwest::Client,
+    config: Arc<KscConfig>,
+    permits: Arc<Semaphore>,
+    /// A login authenticates the TCP connection it arrived on, and `StartSession` must follow
+    /// on that same connection. Holding this exclusively during the pair keeps other calls
+    /// from taking that pooled connection in between; every other call holds it shared.
+    login_gate: Arc<RwLock<()>>,
+}
+
+impl KscClient {
+    /// `http` is the project's outbound client (allow-list, TLS roots, proxy policy).
+    pub fn new(http: reqwest::Client, config: KscConfig) -> Self {
+        let permits = Arc::new(Semaphore::new(config.max_concurrency.max(1)));
+        KscClient {
+            http,
+            config: Arc::new(config),
+            permits,
+            login_gate: Arc::new(RwLock::new(())),
+        }
+    }
+
+    pub fn config(&self) -> &KscConfig {
+        &self.config
+    }
+
+    /// Waits for a concurrency slot; hold it while working on one virtual server.
+    pub(crate) async fn slot(&self) -> OwnedSemaphorePermit {
+        self.permits
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed")
+    }
+
+    /// Logs in to a virtual server (`""` = the main server) and starts a token session.
+    pub(crate) async fn open_session(&self, vserver: &str) -> Result<Session<'_>, KscError> {
+        let _exclusive = self.login_gate.write().await;
+        let login_headers = self.login_headers(vserver)?;
+        let empty = json!({});
+        self.with_retries(Replay::Unsafe, || {
+            self.post("login", &empty, login_headers.clone())
+        })
+        .await
+        .map_err(|error| match error {
+            KscError::Http {
+                status: 401 | 403, ..
+            } if vserver.is_empty() => KscError::BadCredentials,
+            KscError::Http {
+                status: 401 | 403, ..
+            } => KscError::VServerRefused(vserver.to_string()),
+            other => other,
+        })?;
+        let started = self
+            .post("Session.StartSession", &empty, HeaderMap::new())
+            .await?;
+        let token = match started.get("PxgRetVal") {
+            Some(Value::String(token)) if !token.is_empty() => token.clone(),
+            _ => {
+                return Err(KscError::Decode(
+                    "Session.StartSession returned no token".into(),
+                ))
+            }
+        };
+        Ok(Session {
+            client: self,
+            token,
+            vserver: vserver.to_string(),
+        })
+    }
+
+    fn login_headers(&self, vserver: &str) -> Result<HeaderMap, KscError> {
+        let config = &self.config;
+        let domain = if config.domain.is_empty() {
+            String::new()
+        } else {
+            BASE64.encode(&config.domain)
+        };
+        let authorization = format!(
+            r#"KSCBasic user="{}", pass="{}", domain="{}", internal="{}""#,
+            BASE64.encode(&config.user),
+            BASE64.encode(&config.password),
+            domain,
+            u8::from(config.internal_user),
+        );
+        let mut headers = HeaderMap::new();
+        let mut authorization = header_value(&authorization)?;
+        authorization.set_sensitive(true);
+        headers.insert(AUTHORIZATION, authorization);
+        headers.insert(VSERVER_HEADER, header_value(&BASE64.encode(vserver))?);
+        Ok(headers)
+    }
+
+    async fn with_retries<F, Fut>(&self, replay: Replay, mut send: F) -> Result<Value, KscError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<Value, KscError>>,
+    {
+        let policy = self.config.retry;
+        let mut attempt = 1;
+        loop {
+            match send().await {
+                Err(error)
+                    if attempt < policy.attempts && error.is_transient(replay == Replay::Safe) =>
+                {
+                    let delay = policy.delay(attempt, &error);
+                    tracing::debug!(%error, attempt, ?delay, "retrying KSC call");
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    /// One POST: `PxgError` bodies and non-200 statuses become errors.
+    async fn post(
+        &self,
+        method: &str,
+        body: &Value,
+        headers: HeaderMap,
+    ) -> Result<Value, KscError> {
+        let url = format!(
+            "{}{API_PREFIX}{method}",
+            self.config.server_url.trim_end_matches('/')
+        );
+        let response = self
+            .http
+            .post(url)
+            .headers(headers)
+            .timeout(self.config.request_timeout)
+            .json(body)
+            .send()
+            .await
+            .map_err(KscError::from_transport)?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let bytes = response.bytes().await.map_err(KscError::from_transport)?;
+        let parsed: Option<Value> = serde_json::from_slice(&bytes).ok();
+        if let Some(error) = parsed.as_ref().and_then(|body| body.get("PxgError")) {
+            return Err(pxg_error(error));
+        }
+        if status != StatusCode::OK {
+            return Err(KscError::Http {
+                status: status.as_u16(),
+                retry_after,
+            });
+        }
+        parsed.ok_or_else(|| KscError::Decode(format!("{method}: response is not JSON")))
+    }
+}
+
+fn header_value(text: &str) -> Result<HeaderValue, KscError> {
+    HeaderValue::from_str(text)
+        .map_err(|_| KscError::Decode("value not allowed in an HTTP header".into()))
+}
+
+fn pxg_error(error: &Value) -> KscError {
+    KscError::Pxg {
+        code: error
+            .get("code")
+            .and_then(Value::as_i64)
+            .unwrap_or_default(),
+        message: error
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or("unspecified KSC error")
+            .to_string(),
+    }
+}
+
+/// A logged-in session on one virtual server; end it with [`Session::end`].
+pub(crate) struct Session<'a> {
+    client: &'a KscClient,
+    token: String,
+    vserver: String,
+}
+
+impl Session<'_> {
+    pub(crate) fn vserver(&self) -> &str {
+        &self.vserver
+    }
+
+    pub(crate) async fn call(
+        &self,
+        method: &str,
+        body: Value,
+        replay: Replay,
+    ) -> Result<Value, KscError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(SESSION_HEADER, header_value(&self.token)?);
+        self.client
+            .with_retries(replay, || async {
+                let _shared = self.client.login_gate.read().await;
+                self.client.post(method, &body, headers.clone()).await
+            })
+            .await
+    }
+
+    /// Ends the session; a failure only costs a server-side session that times out, so it is logged.
+    pub(crate) async fn end(self) {
+        if let Err(error) = self
+            .call("Session.EndSession", json!({}), Replay::Unsafe)
+            .await
+        {
+            tracing::warn!(%error, vserver = %self.vserver, "KSC session did not end cleanly");
+        }
+    }
+}

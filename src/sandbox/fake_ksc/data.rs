@@ -1,0 +1,312 @@
+//! Seed data of the fake KSC server, with a builder and a demo dataset of known counts.
+
+use std::collections::BTreeMap;
+
+use crate::domain::model::{
+    CategoryCounts, LicensingModel, MatchRules, TenantUsage, UnattributedKey,
+};
+use crate::domain::usage::ApplicationRules;
+
+/// Everything the fake server knows.
+#[derive(Debug, Clone)]
+pub struct FakeKscData {
+    pub user: String,
+    pub password: String,
+    /// Hosts and keys attached directly to the main server (no tenant).
+    pub main: FakeTenant,
+    pub vservers: Vec<FakeVServer>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FakeVServer {
+    pub id: i64,
+    pub uid: String,
+    pub name: String,
+    pub enabled: bool,
+    pub tenant: FakeTenant,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FakeTenant {
+    pub hosts: Vec<FakeHost>,
+    pub keys: Vec<FakeKey>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FakeHost {
+    /// `KLHST_WKS_HOSTNAME`
+    pub id: String,
+    /// `KLHST_WKS_DN`, may repeat.
+    pub display_name: String,
+    pub os_name: String,
+    pub ctype: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct FakeKey {
+    pub serial: String,
+    pub product_name: String,
+    pub app_id: i64,
+    pub key_type: i64,
+    /// `None`: no end date (sent as an empty datetime).
+    pub limit_date: Option<String>,
+    /// (host id, the key is the host's current key)
+    pub hosts: Vec<(String, bool)>,
+}
+
+impl FakeKscData {
+    pub fn new(user: &str, password: &str) -> Self {
+        FakeKscData {
+            user: user.into(),
+            password: password.into(),
+            main: FakeTenant::default(),
+            vservers: Vec::new(),
+        }
+    }
+
+    pub fn main_server(mut self, tenant: FakeTenant) -> Self {
+        self.main = tenant;
+        self
+    }
+
+    pub fn vserver(mut self, id: i64, name: &str, enabled: bool, tenant: FakeTenant) -> Self {
+        let uid = format!("00000000-0000-4000-8000-{id:012}");
+        self.vservers.push(FakeVServer {
+            id,
+            uid,
+            name: name.into(),
+            enabled,
+            tenant,
+        });
+        self
+    }
+}
+
+impl FakeTenant {
+    pub fn host(mut self, id: &str, display_name: &str, os_name: &str, ctype: i64) -> Self {
+        self.hosts.push(FakeHost {
+            id: id.into(),
+            display_name: display_name.into(),
+            os_name: os_name.into(),
+            ctype,
+        });
+        self
+    }
+
+    pub fn key(mut self, key: FakeKey) -> Self {
+        self.keys.push(key);
+        self
+    }
+}
+
+impl FakeKey {
+    pub fn new(serial: &str, product_name: &str, app_id: i64, key_type: i64) -> Self {
+        FakeKey {
+            serial: serial.into(),
+            product_name: product_name.into(),
+            app_id,
+            key_type,
+            limit_date: Some("2099-12-31T00:00:00Z".into()),
+            hosts: Vec::new(),
+        }
+    }
+
+    /// `None` for a key without end date.
+    pub fn limit(mut self, limit_date: Option<&str>) -> Self {
+        self.limit_date = limit_date.map(String::from);
+        self
+    }
+
+    pub fn current_on(mut self, hosts: &[&str]) -> Self {
+        self.hosts
+            .extend(hosts.iter().map(|host| (host.to_string(), true)));
+        self
+    }
+
+    /// Installed on the hosts but not their active key.
+    pub fn reserve_on(mut self, hosts: &[&str]) -> Self {
+        self.hosts
+            .extend(hosts.iter().map(|host| (host.to_string(), false)));
+        self
+    }
+}
+
+pub const DEMO_USER: &str = "ksc-admin";
+pub const DEMO_PASSWORD: &str = "demo-password";
+
+const COMMERCIAL: i64 = 1;
+const TRIAL: i64 = 3;
+const SUBSCRIPTION: i64 = 6;
+const KES_WINDOWS: i64 = 1103;
+const KES_LINUX: i64 = 1105;
+const KES: &str = "Kaspersky Endpoint Security for Windows";
+
+/// Two billable tenants (Contoso, Fabrikam), an empty one (Tailspin), a disabled one
+/// (Northwind) and main-server hosts; see [`demo_expected_usage`] for the counts.
+pub fn demo() -> FakeKscData {
+    let contoso = FakeTenant::default()
+        .host("c-ws-1", "RECEPTION", "Microsoft Windows 11 Pro", 0x1003)
+        .host(
+            "c-ws-2",
+            "RECEPTION",
+            "Microsoft Windows 10 Enterprise",
+            0x401003,
+        ) // same display name
+        .host("c-ws-3", "OLD-PC", "Microsoft Windows 7 Professional", 0) // CTYPE unknown
+        .host(
+            "c-srv-1",
+            "FILES",
+            "Microsoft Windows Server 2016 Standard",
+            0x9007,
+        )
+        .host("c-dc-1", "DC1", "Microsoft Windows Server 2012 R2", 0x100B) // domain controller
+        .host("c-srv-2", "LEGACY", "Microsoft Windows Server 2008", 0) // CTYPE unknown
+        .host("c-lin-1", "WEB", "Ubuntu 22.04 LTS", 0x200800)
+        .host("c-mac-1", "DESIGN", "macOS 14 Sonoma", 0x1)
+        .key(
+            FakeKey::new("C-KES-1", KES, KES_WINDOWS, COMMERCIAL)
+                .current_on(&["c-ws-1", "c-ws-2", "c-ws-3", "c-srv-1", "c-dc-1", "c-srv-2"]),
+        )
+        // A second key of the same application on c-ws-1: still one device.
+        .key(
+            FakeKey::new("C-KES-SUB", KES, KES_WINDOWS, SUBSCRIPTION)
+                .limit(None)
+                .current_on(&["c-ws-1"]),
+        )
+        .key(FakeKey::new("C-KES-RESERVE", KES, KES_WINDOWS, COMMERCIAL).reserve_on(&["c-mac-1"]))
+        .key(
+            FakeKey::new(
+                "C-KESL",
+                "Kaspersky Endpoint Security for Linux",
+                KES_LINUX,
+                COMMERCIAL,
+            )
+            .current_on(&["c-lin-1"]),
+        )
+        .key(
+            FakeKey::new("C-TRIAL", "Kaspersky Endpoint Security for Mac", 0, TRIAL)
+                .current_on(&["c-mac-1"]),
+        )
+        .key(
+            FakeKey::new(
+                "C-EXPIRED",
+                "Kaspersky Endpoint Security for Mac",
+                0,
+                COMMERCIAL,
+            )
+            .limit(Some("2020-01-31T00:00:00Z"))
+            .current_on(&["c-mac-1"]),
+        )
+        .key(
+            FakeKey::new("C-UNKNOWN", "Kaspersky Security for Storage", 0, COMMERCIAL)
+                .current_on(&["c-srv-1"]),
+        );
+
+    let fabrikam = FakeTenant::default()
+        .host("f-ws-1", "F-PC1", "Microsoft Windows 11 Pro", 0x1003)
+        .host("f-mac-1", "F-MAC", "macOS 15", 0x1)
+        .host("f-mac-2", "F-MAC2", "macOS 15", 0)
+        .host("f-srv-1", "F-SRV", "Windows Server 2022", 0x9003)
+        .key(
+            FakeKey::new("F-KES", KES, KES_WINDOWS, SUBSCRIPTION)
+                .limit(None)
+                .current_on(&["f-ws-1"]),
+        )
+        .key(
+            FakeKey::new(
+                "F-MAC",
+                "Kaspersky Endpoint Security for Mac",
+                0,
+                COMMERCIAL,
+            )
+            .current_on(&["f-mac-1", "f-mac-2"]),
+        )
+        .key(
+            FakeKey::new("F-HYBRID", "Kaspersky Hybrid Cloud Security", 0, COMMERCIAL)
+                .current_on(&["f-srv-1"]),
+        );
+
+    let northwind = FakeTenant::default()
+        .host("n-ws-1", "N-PC", "Microsoft Windows 11 Pro", 0x1003)
+        .key(FakeKey::new("N-KES", KES, KES_WINDOWS, COMMERCIAL).current_on(&["n-ws-1"]));
+
+    let main = FakeTenant::default()
+        .host("m-ws-1", "ADMIN-PC", "Microsoft Windows 11 Pro", 0x1003)
+        .key(FakeKey::new("M-KES", KES, KES_WINDOWS, COMMERCIAL).current_on(&["m-ws-1"]));
+
+    FakeKscData::new(DEMO_USER, DEMO_PASSWORD)
+        .main_server(main)
+        .vserver(10, "Contoso", true, contoso)
+        .vserver(11, "Fabrikam", true, fabrikam)
+        .vserver(12, "Tailspin", true, FakeTenant::default())
+        .vserver(13, "Northwind", false, northwind)
+}
+
+/// The KSC applications the demo counts are computed with.
+pub fn demo_applications() -> Vec<ApplicationRules> {
+    let app = |id: &str, app_ids: &[&str], patterns: &[&str]| ApplicationRules {
+        id: id.into(),
+        licensing: LicensingModel::PerDevice,
+        rules: MatchRules {
+            app_ids: app_ids.iter().map(|s| s.to_string()).collect(),
+            name_patterns: patterns.iter().map(|s| s.to_string()).collect(),
+        },
+    };
+    vec![
+        app("kes-windows", &["1103"], &["Endpoint Security for Windows"]),
+        app("kes-linux", &["1105"], &["Endpoint Security for Linux"]),
+        app("kes-mac", &[], &["Endpoint Security for Mac"]),
+        // The same pattern on two applications: keys of that product are ambiguous.
+        app("khcs-desktop", &[], &["Hybrid Cloud Security"]),
+        app("khcs-server", &[], &["Hybrid Cloud Security"]),
+    ]
+}
+
+/// Usage per enabled demo virtual server, counted with [`demo_applications`].
+pub fn demo_expected_usage() -> BTreeMap<String, TenantUsage> {
+    let devices = |entries: &[(&str, u64, u64, u64)]| {
+        entries
+            .iter()
+            .map(|&(app, windows_workstation, windows_server, non_windows)| {
+                (
+                    app.to_string(),
+                    CategoryCounts {
+                        windows_workstation,
+                        windows_server,
+                        non_windows,
+                    },
+                )
+            })
+            .collect()
+    };
+    let key = |serial: &str, product: &str, candidates: &[&str], hosts| UnattributedKey {
+        serial: serial.into(),
+        product_name: product.into(),
+        app_id: "0".into(),
+        candidates: candidates.iter().map(|s| s.to_string()).collect(),
+        hosts,
+    };
+    let contoso = TenantUsage {
+        devices: devices(&[("kes-windows", 3, 3, 0), ("kes-linux", 0, 0, 1)]),
+        unknown_keys: vec![key("C-UNKNOWN", "Kaspersky Security for Storage", &[], 1)],
+        ..TenantUsage::default()
+    };
+    let fabrikam = TenantUsage {
+        devices: devices(&[("kes-windows", 1, 0, 0), ("kes-mac", 0, 0, 2)]),
+        ambiguous_keys: vec![key(
+            "F-HYBRID",
+            "Kaspersky Hybrid Cloud Security",
+            &["khcs-desktop", "khcs-server"],
+            1,
+        )],
+        ..TenantUsage::default()
+    };
+    [
+        ("Contoso", contoso),
+        ("Fabrikam", fabrikam),
+        ("Tailspin", TenantUsage::default()),
+    ]
+    .into_iter()
+    .map(|(name, usage)| (name.to_string(), usage))
+    .collect()
+}
