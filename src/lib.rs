@@ -1,1 +1,3 @@
+pub mod connectwise;
 pub mod domain;
+pub mod outbound;

@@ -9,7 +9,9 @@ use utoipa::ToSchema;
 pub type ApplicationId = String;
 
 /// Where a tenant's usage comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Solution {
     /// Kaspersky Security Center: usage is pulled through the KSC Open API.
@@ -19,7 +21,9 @@ pub enum Solution {
 }
 
 /// What one licence of an application counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum LicensingModel {
     PerDevice,
@@ -28,7 +32,9 @@ pub enum LicensingModel {
 }
 
 /// Device category used when "Bill devices by category" is on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum DeviceCategory {
     WindowsWorkstation,
