@@ -1,3 +1,4 @@
 pub mod connectwise;
 pub mod domain;
 pub mod outbound;
+pub mod sandbox;

@@ -434,15 +434,18 @@ fn find_cause<E: std::error::Error + 'static>(err: &reqwest::Error) -> Option<&E
     None
 }
 
-/// rustls errors travel inside `io::Error`s, whose `source()` skips the wrapped error itself.
+/// rustls errors travel inside (possibly nested) `io::Error`s, whose `source()` skips the wrapped error.
 fn is_tls_failure(err: &reqwest::Error) -> bool {
     let mut source = err.source();
     while let Some(cause) = source {
-        let wrapped = cause
+        let mut current: &(dyn std::error::Error + 'static) = cause;
+        while let Some(wrapped) = current
             .downcast_ref::<std::io::Error>()
             .and_then(|io| io.get_ref())
-            .is_some_and(|inner| inner.is::<rustls::Error>());
-        if wrapped || cause.is::<rustls::Error>() {
+        {
+            current = wrapped;
+        }
+        if current.is::<rustls::Error>() {
             return true;
         }
         source = cause.source();

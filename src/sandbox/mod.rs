@@ -1,0 +1,4 @@
+//! Local stand-ins for the outside systems, for tests and demos. They bind to 127.0.0.1 only.
+
+pub mod fake_connectwise;
+pub mod tls;
