@@ -289,14 +289,14 @@ fn list(
             .parse::<usize>()
             .ok()
             .filter(|n| *n > 0)
-            .ok_or_else(|| bad_request(format!("{name} must be a positive integer"))),
+            .ok_or_else(|| format!("{name} must be a positive integer")),
     };
     let (page, page_size) = match (
         number(&query.page, 1, "page"),
         number(&query.page_size, DEFAULT_PAGE_SIZE, "pageSize"),
     ) {
         (Ok(page), Ok(size)) => (page, size.min(MAX_PAGE_SIZE)),
-        (Err(response), _) | (_, Err(response)) => return response,
+        (Err(message), _) | (_, Err(message)) => return bad_request(message),
     };
     let filter = match query
         .conditions
