@@ -121,9 +121,12 @@ where
         Some(response) => Either::Left(req.into_response(response)),
         None => Either::Right(service.call(req)),
     };
+    let in_flight = InFlight(shared);
     async move {
+        // Moved into the future, so it is dropped with it.
+        let _counted = in_flight;
         actix_web::rt::time::sleep(latency).await;
-        let result = match handling {
+        match handling {
             Either::Left(response) => Ok(response),
             Either::Right(call) => call.await.map(|response| {
                 if fault == Some(Fault::ApplyThenDrop) {
@@ -132,9 +135,16 @@ where
                     response
                 }
             }),
-        };
-        shared.lock().in_flight -= 1;
-        result
+        }
+    }
+}
+
+/// Counts a request out when its handling ends, also when the client went away first.
+struct InFlight(Arc<Shared>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.lock().in_flight -= 1;
     }
 }
 
