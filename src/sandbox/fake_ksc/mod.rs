@@ -6,7 +6,6 @@
 mod api;
 mod data;
 mod state;
-mod tls;
 
 use std::any::Any;
 use std::net::SocketAddr;
@@ -85,7 +84,9 @@ impl FakeKsc {
     /// Starts listening on two ephemeral 127.0.0.1 ports (HTTP and HTTPS). Needs an actix/tokio
     /// runtime (`#[actix_web::test]`, `#[actix_web::main]`).
     pub fn start(options: FakeKscOptions) -> std::io::Result<FakeKsc> {
-        let tls = tls::generate().map_err(std::io::Error::other)?;
+        let cert =
+            crate::sandbox::tls::SelfSignedCert::generate().map_err(std::io::Error::other)?;
+        let server_config = cert.server_config().map_err(std::io::Error::other)?;
         let shared = web::Data::new(Shared {
             state: Mutex::new(State::new(options.data, options.faults)),
             latency: options.latency,
@@ -106,7 +107,7 @@ impl FakeKsc {
             ));
         })
         .bind(("127.0.0.1", 0))?
-        .bind_rustls_0_23(("127.0.0.1", 0), tls.server_config)?;
+        .bind_rustls_0_23(("127.0.0.1", 0), server_config)?;
         let addrs = server.addrs();
         let (http_addr, https_addr) = (addrs[0], addrs[1]);
         let server = server.run();
@@ -115,7 +116,7 @@ impl FakeKsc {
         Ok(FakeKsc {
             http_addr,
             https_addr,
-            ca_pem: tls.ca_pem,
+            ca_pem: cert.cert_pem,
             shared,
             handle,
         })

@@ -1,0 +1,70 @@
+"""Talks to the fake ConnectWise server with the public pyconnectwise client.
+
+pyconnectwise's pydantic models come from ConnectWise's OpenAPI schema, so parsing every answer with
+them checks that the fake speaks ConnectWise's wire format. Usage: check_fake_connectwise.py '<json line
+printed by examples/fake_connectwise.rs>'. The caller sets REQUESTS_CA_BUNDLE to the fake's CA file.
+"""
+
+import json
+import sys
+
+from pyconnectwise import ConnectWiseManageAPIClient
+from pyconnectwise.models.manage import Addition, Agreement, CatalogItem, Company, Info
+
+
+def check(condition, message):
+    if not condition:
+        raise SystemExit(f"FAILED: {message}")
+    print(f"ok: {message}")
+
+
+def main():
+    fake = json.loads(sys.argv[1])
+    # No codebase given: the client discovers it through login/companyinfo, over https.
+    client = ConnectWiseManageAPIClient(
+        fake["login_company"],
+        fake["host_port"],
+        fake["client_id"],
+        fake["public_key"],
+        fake["private_key"],
+    )
+    check(client.codebase == "v4_6_release/", f"codebase discovered ({client.codebase})")
+
+    info = client.system.info.get()
+    check(isinstance(info, Info) and info.version, f"system/info parsed (version {info.version})")
+
+    catalog = list(client.procurement.catalog.paginated(1, 1000).all())
+    check(all(isinstance(item, CatalogItem) for item in catalog), "catalog items parsed")
+    check(len(catalog) == fake["catalog_items"], f"catalog read across pages ({len(catalog)} items)")
+    check(len({item.id for item in catalog}) == len(catalog), "catalog ids are unique")
+
+    name = fake["company_name"]
+    companies = client.company.companies.get(params={"conditions": f'name = "{name}"'})
+    check(
+        [c.id for c in companies] == [fake["company_id"]] and isinstance(companies[0], Company),
+        f"company found by a name with an ampersand ({name})",
+    )
+
+    agreements = client.finance.agreements.get(params={"conditions": f"company/id={fake['company_id']}"})
+    check(
+        [a.id for a in agreements] == [fake["agreement_id"]] and isinstance(agreements[0], Agreement),
+        "agreements of the company read",
+    )
+    check(agreements[0].company.id == fake["company_id"], "agreement carries its company reference")
+
+    additions = client.finance.agreements.id(fake["agreement_id"]).additions
+    created = additions.post(
+        data={"product": {"id": fake["product_id"]}, "billCustomer": "Billable", "quantity": 5}
+    )
+    check(isinstance(created, Addition) and created.id, f"addition created (id {created.id})")
+    check(created.unit_price == 5.0 and created.agreement_id == fake["agreement_id"], "catalog price and agreement filled in")
+
+    patched = additions.id(created.id).patch(data=[{"op": "replace", "path": "quantity", "value": 12}])
+    check(isinstance(patched, Addition) and patched.quantity == 12, "addition patched to quantity 12")
+
+    listed = additions.get(params={"conditions": "cancelledDate = null"})
+    check([a.quantity for a in listed] == [12], "active additions listed with the new quantity")
+
+
+if __name__ == "__main__":
+    main()

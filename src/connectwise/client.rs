@@ -1,0 +1,538 @@
+//! The ConnectWise Manage REST client: auth headers, codebase discovery, paging, retries, limits.
+
+use std::error::Error as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_TYPE, LINK, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tokio::sync::{OnceCell, Semaphore};
+use url::Url;
+
+use super::conditions::Conditions;
+use super::config::ConnectWiseConfig;
+use super::error::ConnectWiseError;
+use super::models::{
+    Addition, Agreement, CatalogItem, Company, CompanyInfo, NewAddition, PatchOperation, SystemInfo,
+};
+use super::retry::{AttemptOutcome, RetryPolicy};
+use crate::outbound::{build_http_client, HttpClientOptions, OutboundBlocked, OutboundPolicy};
+
+/// ConnectWise's largest page.
+pub const PAGE_SIZE: u32 = 1000;
+/// Stops a server whose `Link` headers never end (a million records at 1,000 a page).
+const MAX_PAGES: usize = 1000;
+
+type Result<T, E = ConnectWiseError> = std::result::Result<T, E>;
+
+/// A client for one ConnectWise site. Cheap to clone; clones share the connection pool, the
+/// discovered codebase and the concurrency limit.
+#[derive(Clone)]
+pub struct ConnectWiseClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: ConnectWiseConfig,
+    site: Url,
+    http: reqwest::Client,
+    policy: Arc<OutboundPolicy>,
+    retry: RetryPolicy,
+    in_flight: Semaphore,
+    api_base: OnceCell<Url>,
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+struct Request {
+    method: Method,
+    url: Url,
+    body: Option<Vec<u8>>,
+    authenticated: bool,
+}
+
+impl ConnectWiseClient {
+    pub fn new(config: ConnectWiseConfig, http: &HttpClientOptions) -> Result<Self> {
+        Self::with_retry_policy(config, http, RetryPolicy::default())
+    }
+
+    pub fn with_retry_policy(
+        config: ConnectWiseConfig,
+        http: &HttpClientOptions,
+        retry: RetryPolicy,
+    ) -> Result<Self> {
+        config.validate()?;
+        let site = config.site_origin()?;
+        let client =
+            build_http_client(http).map_err(|e| ConnectWiseError::InvalidConfig(e.to_string()))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                in_flight: Semaphore::new(config.max_concurrency),
+                config,
+                site,
+                http: client,
+                policy: http.policy.clone(),
+                retry,
+                api_base: OnceCell::new(),
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &ConnectWiseConfig {
+        &self.inner.config
+    }
+
+    /// `login/companyinfo/{companyId}`: public facts about the site, no credentials needed.
+    pub async fn company_info(&self) -> Result<CompanyInfo> {
+        let mut url = self
+            .inner
+            .site
+            .join("login/companyinfo/")
+            .expect("static path");
+        url.path_segments_mut()
+            .expect("http(s) URLs have paths")
+            .pop_if_empty()
+            .push(&self.inner.config.company_id);
+        let reply = self.execute(Request::get(url, false)).await?;
+        decode(&reply.body)
+    }
+
+    /// `{site}/{codebase}apis/3.0/`, discovering the codebase once if it is not configured.
+    pub async fn api_base(&self) -> Result<Url> {
+        self.inner
+            .api_base
+            .get_or_try_init(|| async {
+                let codebase = match self.inner.config.configured_codebase() {
+                    Some(codebase) => codebase,
+                    None => self.discover_codebase().await?,
+                };
+                self.inner
+                    .site
+                    .join(&format!("{codebase}apis/3.0/"))
+                    .map_err(|e| ConnectWiseError::InvalidConfig(format!("codebase: {e}")))
+            })
+            .await
+            .cloned()
+    }
+
+    async fn discover_codebase(&self) -> Result<String> {
+        let info = self.company_info().await?;
+        let codebase = info.codebase.as_deref().map(|c| c.trim().trim_matches('/'));
+        match codebase {
+            Some(codebase) if !codebase.is_empty() => Ok(format!("{codebase}/")),
+            _ => Err(ConnectWiseError::InvalidConfig(format!(
+                "ConnectWise does not know the company id `{}`",
+                self.inner.config.company_id
+            ))),
+        }
+    }
+
+    /// Connection test: authenticates and returns the server's version information.
+    pub async fn system_info(&self) -> Result<SystemInfo> {
+        self.get_json("system/info").await
+    }
+
+    pub async fn list_catalog_items(
+        &self,
+        conditions: Option<&Conditions>,
+    ) -> Result<Vec<CatalogItem>> {
+        self.list_all("procurement/catalog", conditions).await
+    }
+
+    pub async fn list_companies(&self, conditions: Option<&Conditions>) -> Result<Vec<Company>> {
+        self.list_all("company/companies", conditions).await
+    }
+
+    pub async fn list_agreements(&self, company_id: i64) -> Result<Vec<Agreement>> {
+        let of_company = Conditions::eq("company/id", company_id);
+        self.list_all("finance/agreements", Some(&of_company)).await
+    }
+
+    pub async fn list_additions(
+        &self,
+        agreement_id: i64,
+        conditions: Option<&Conditions>,
+    ) -> Result<Vec<Addition>> {
+        self.list_all(&additions_path(agreement_id), conditions)
+            .await
+    }
+
+    pub async fn get_addition(&self, agreement_id: i64, addition_id: i64) -> Result<Addition> {
+        self.get_json(&addition_path(agreement_id, addition_id))
+            .await
+    }
+
+    /// Never repeated once it may have reached ConnectWise: an unknown outcome is
+    /// [`ConnectWiseError::OutcomeUnknown`], left for the next sync to re-read and reconcile.
+    pub async fn create_addition(
+        &self,
+        agreement_id: i64,
+        addition: &NewAddition,
+    ) -> Result<Addition> {
+        self.send_json(Method::POST, &additions_path(agreement_id), addition)
+            .await
+    }
+
+    pub async fn patch_addition(
+        &self,
+        agreement_id: i64,
+        addition_id: i64,
+        operations: &[PatchOperation],
+    ) -> Result<Addition> {
+        let path = addition_path(agreement_id, addition_id);
+        self.send_json(Method::PATCH, &path, operations).await
+    }
+
+    pub async fn put_addition(
+        &self,
+        agreement_id: i64,
+        addition_id: i64,
+        addition: &Addition,
+    ) -> Result<Addition> {
+        let path = addition_path(agreement_id, addition_id);
+        self.send_json(Method::PUT, &path, addition).await
+    }
+
+    pub async fn delete_addition(&self, agreement_id: i64, addition_id: i64) -> Result<()> {
+        let url = self
+            .api_url(&addition_path(agreement_id, addition_id))
+            .await?;
+        let request = Request {
+            method: Method::DELETE,
+            url,
+            body: None,
+            authenticated: true,
+        };
+        self.execute(request).await.map(drop)
+    }
+
+    async fn api_url(&self, path: &str) -> Result<Url> {
+        self.api_base()
+            .await?
+            .join(path)
+            .map_err(|e| ConnectWiseError::InvalidConfig(format!("path {path}: {e}")))
+    }
+
+    async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        let url = self.api_url(path).await?;
+        let reply = self.execute(Request::get(url, true)).await?;
+        decode(&reply.body)
+    }
+
+    async fn send_json<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &(impl Serialize + ?Sized),
+    ) -> Result<T> {
+        let url = self.api_url(path).await?;
+        let body = serde_json::to_vec(body).map_err(|e| ConnectWiseError::Decode {
+            detail: format!("cannot encode the request: {e}"),
+        })?;
+        let request = Request {
+            method,
+            url,
+            body: Some(body),
+            authenticated: true,
+        };
+        let reply = self.execute(request).await?;
+        decode(&reply.body)
+    }
+
+    /// Every page, `PAGE_SIZE` at a time, following `Link: <…>; rel="next"`.
+    async fn list_all<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        conditions: Option<&Conditions>,
+    ) -> Result<Vec<T>> {
+        let mut url = self.api_url(path).await?;
+        {
+            let mut query = url.query_pairs_mut();
+            if let Some(conditions) = conditions {
+                query.append_pair("conditions", conditions.as_str());
+            }
+            query
+                .append_pair("pageSize", &PAGE_SIZE.to_string())
+                .append_pair("page", "1");
+        }
+        let mut items = Vec::new();
+        for _ in 0..MAX_PAGES {
+            let reply = self.execute(Request::get(url.clone(), true)).await?;
+            items.extend(decode::<Vec<T>>(&reply.body)?);
+            let Some(next) = next_link(&url, &reply.headers) else {
+                return Ok(items);
+            };
+            // Only the query is taken from the link: the credentials stay on the configured site.
+            if next.query() == url.query() {
+                break;
+            }
+            url.set_query(next.query());
+        }
+        Err(ConnectWiseError::Decode {
+            detail: format!("the paging of {path} never ends"),
+        })
+    }
+
+    /// Sends with retries (see [`AttemptOutcome::may_retry`]) inside the site's concurrency limit.
+    async fn execute(&self, request: Request) -> Result<Reply> {
+        self.inner.policy.check_url(&request.url)?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = {
+                let _permit = self
+                    .inner
+                    .in_flight
+                    .acquire()
+                    .await
+                    .expect("the semaphore is never closed");
+                self.attempt(&request).await
+            };
+            let (outcome, retry_after, error) = match result {
+                Ok(reply) if reply.status.is_success() => return Ok(reply),
+                Ok(reply) => failed_reply(&request.method, &reply),
+                Err(err) => failed_transport(&request.method, &err),
+            };
+            let delay = outcome
+                .filter(|outcome| outcome.may_retry(&request.method))
+                .and_then(|_| self.inner.retry.delay_after(attempt, retry_after));
+            match delay {
+                Some(delay) => tokio::time::sleep(delay).await,
+                None => return Err(error),
+            }
+        }
+    }
+
+    async fn attempt(&self, request: &Request) -> Result<Reply, reqwest::Error> {
+        let config = &self.inner.config;
+        let mut builder = self
+            .inner
+            .http
+            .request(request.method.clone(), request.url.clone())
+            .header(ACCEPT, config.accept_header());
+        if request.authenticated {
+            builder = builder
+                .header(AUTHORIZATION, config.authorization_header())
+                .header("clientId", &config.client_id);
+        }
+        if let Some(body) = &request.body {
+            builder = builder
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.clone());
+        }
+        let response = builder.send().await?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.bytes().await?;
+        Ok(Reply {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+impl Request {
+    fn get(url: Url, authenticated: bool) -> Self {
+        Self {
+            method: Method::GET,
+            url,
+            body: None,
+            authenticated,
+        }
+    }
+}
+
+fn additions_path(agreement_id: i64) -> String {
+    format!("finance/agreements/{agreement_id}/additions")
+}
+
+fn addition_path(agreement_id: i64, addition_id: i64) -> String {
+    format!("{}/{addition_id}", additions_path(agreement_id))
+}
+
+fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
+    serde_json::from_slice(body).map_err(|e| ConnectWiseError::Decode {
+        detail: e.to_string(),
+    })
+}
+
+/// A non-2xx reply: whether it may be retried, and the error if not.
+fn failed_reply(
+    method: &Method,
+    reply: &Reply,
+) -> (Option<AttemptOutcome>, Option<Duration>, ConnectWiseError) {
+    let status = reply.status.as_u16();
+    let retry_after = reply
+        .headers
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let outcome = match status {
+        429 => Some(AttemptOutcome::RateLimited),
+        500..=599 => Some(AttemptOutcome::ServerError),
+        _ => None,
+    };
+    let error = if outcome == Some(AttemptOutcome::ServerError) && *method == Method::POST {
+        ConnectWiseError::OutcomeUnknown {
+            detail: format!("ConnectWise answered {status}"),
+        }
+    } else {
+        ConnectWiseError::from_status(status, &reply.body, retry_after)
+    };
+    (outcome, retry_after, error)
+}
+
+/// A request that got no reply: whether it may be retried, and the error if not.
+fn failed_transport(
+    method: &Method,
+    err: &reqwest::Error,
+) -> (Option<AttemptOutcome>, Option<Duration>, ConnectWiseError) {
+    let detail = cause_chain(err);
+    if let Some(blocked) = find_cause::<OutboundBlocked>(err) {
+        return (None, None, blocked.clone().into());
+    }
+    if is_tls_failure(err) {
+        return (None, None, ConnectWiseError::Tls { detail });
+    }
+    let (outcome, error) = if err.is_connect() {
+        let error = if err.is_timeout() {
+            ConnectWiseError::Timeout
+        } else {
+            ConnectWiseError::Connect { detail }
+        };
+        (AttemptOutcome::NotSent, error)
+    } else {
+        let error = if *method == Method::POST {
+            ConnectWiseError::OutcomeUnknown { detail }
+        } else if err.is_timeout() {
+            ConnectWiseError::Timeout
+        } else {
+            ConnectWiseError::Connect { detail }
+        };
+        (AttemptOutcome::Lost, error)
+    };
+    (Some(outcome), None, error)
+}
+
+fn find_cause<E: std::error::Error + 'static>(err: &reqwest::Error) -> Option<&E> {
+    let mut source = err.source();
+    while let Some(cause) = source {
+        if let Some(found) = cause.downcast_ref::<E>() {
+            return Some(found);
+        }
+        source = cause.source();
+    }
+    None
+}
+
+/// rustls errors travel inside (possibly nested) `io::Error`s, whose `source()` skips the wrapped error.
+fn is_tls_failure(err: &reqwest::Error) -> bool {
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let mut current: &(dyn std::error::Error + 'static) = cause;
+        while let Some(wrapped) = current
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            current = wrapped;
+        }
+        if current.is::<rustls::Error>() {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
+}
+
+/// The causes below reqwest's own message (which repeats the URL), for people to read.
+fn cause_chain(err: &reqwest::Error) -> String {
+    let mut parts = Vec::new();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !parts.contains(&text) {
+            parts.push(text);
+        }
+        source = cause.source();
+    }
+    if parts.is_empty() {
+        err.to_string()
+    } else {
+        parts.join(": ")
+    }
+}
+
+/// The `rel="next"` target of a `Link` header, resolved against the request URL.
+fn next_link(request_url: &Url, headers: &HeaderMap) -> Option<Url> {
+    headers
+        .get_all(LINK)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split('<').skip(1))
+        .find_map(|entry| {
+            let (target, params) = entry.split_once('>')?;
+            let is_next = params.split(';').any(|param| {
+                let param = param.trim().trim_end_matches(',').trim();
+                param.eq_ignore_ascii_case("rel=\"next\"") || param.eq_ignore_ascii_case("rel=next")
+            });
+            is_next.then(|| request_url.join(target).ok()).flatten()
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn next_link_is_found_among_other_relations() {
+        let base = Url::parse("https://cw.example/v4_6_release/apis/3.0/company/companies?page=1")
+            .unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            LINK,
+            HeaderValue::from_static(
+                "<https://cw.example/v4_6_release/apis/3.0/company/companies?pageSize=2&page=1>; rel=\"first\", \
+                 <https://cw.example/v4_6_release/apis/3.0/company/companies?pageSize=2&page=3>; rel=\"next\", \
+                 <https://cw.example/v4_6_release/apis/3.0/company/companies?pageSize=2&page=9>; rel=\"last\"",
+            ),
+        );
+        assert_eq!(
+            next_link(&base, &headers).unwrap().query(),
+            Some("pageSize=2&page=3")
+        );
+        headers.insert(LINK, HeaderValue::from_static("<?page=1>; rel=\"first\""));
+        assert!(next_link(&base, &headers).is_none());
+        headers.insert(LINK, HeaderValue::from_static("</x?page=2>; rel=next"));
+        assert_eq!(
+            next_link(&base, &headers).unwrap().as_str(),
+            "https://cw.example/x?page=2"
+        );
+    }
+
+    #[test]
+    fn post_server_errors_are_unknown_outcomes() {
+        let reply = |status: u16| Reply {
+            status: StatusCode::from_u16(status).unwrap(),
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+        };
+        let (outcome, _, error) = failed_reply(&Method::POST, &reply(502));
+        assert_eq!(outcome, Some(AttemptOutcome::ServerError));
+        assert_eq!(error.code(), "connectwise_outcome_unknown");
+        let (_, _, error) = failed_reply(&Method::GET, &reply(502));
+        assert_eq!(error.code(), "connectwise_server_error");
+        let (outcome, _, error) = failed_reply(&Method::POST, &reply(400));
+        assert_eq!(outcome, None);
+        assert_eq!(error.code(), "connectwise_validation");
+    }
+}

@@ -1,0 +1,18 @@
+//! ConnectWise Manage ("ConnectWise PSA") REST API: the part the bridge uses (DOMAIN.md §3).
+
+mod client;
+mod conditions;
+mod config;
+mod error;
+mod models;
+mod retry;
+
+pub use client::{ConnectWiseClient, PAGE_SIZE};
+pub use conditions::{ConditionValue, Conditions};
+pub use config::ConnectWiseConfig;
+pub use error::{ApiErrorBody, ApiFieldError, ConnectWiseError};
+pub use models::{
+    Addition, Agreement, BillCustomer, CatalogItem, Company, CompanyInfo, NewAddition, PatchOp,
+    PatchOperation, Reference, SystemInfo,
+};
+pub use retry::RetryPolicy;

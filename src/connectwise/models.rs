@@ -1,0 +1,285 @@
+//! The ConnectWise records the bridge reads and writes.
+//!
+//! Tolerant on input (unknown fields ignored, every field optional) and quiet on output (absent fields
+//! are not sent), so other API versions and partially filled records both work.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// `{id, identifier, name}` references as ConnectWise embeds them in records.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Reference {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identifier: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl Reference {
+    pub fn id(id: i64) -> Self {
+        Self {
+            id: Some(id),
+            ..Self::default()
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CatalogItem {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identifier: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inactive_flag: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_class: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub taxable_flag: Option<bool>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Company {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identifier: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted_flag: Option<bool>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Agreement {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub company: Option<Reference>,
+    /// `Active` | `Cancelled` | `Expired` | `Inactive`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agreement_status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancelled_flag: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_ending_date_flag: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_date: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_date: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Addition {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product: Option<Reference>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub less_included: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit_price: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit_cost: Option<f64>,
+    /// `Billable` | `DoNotBill` | `NoCharge`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bill_customer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effective_date: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancelled_date: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invoice_description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agreement_status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agreement_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub taxable_flag: Option<bool>,
+}
+
+impl Addition {
+    /// Active = not cancelled, or cancelled only from a date still in the future (DOMAIN.md §6).
+    pub fn is_active_at(&self, now: DateTime<Utc>) -> bool {
+        self.cancelled_date.is_none_or(|cancelled| cancelled > now)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BillCustomer {
+    Billable,
+    DoNotBill,
+    NoCharge,
+}
+
+/// Body of `POST /finance/agreements/{id}/additions`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewAddition {
+    pub product: Reference,
+    pub bill_customer: BillCustomer,
+    pub quantity: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub less_included: Option<f64>,
+    /// Absent = ConnectWise takes the catalog price / cost.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit_price: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit_cost: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effective_date: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancelled_date: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invoice_description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub taxable_flag: Option<bool>,
+}
+
+impl NewAddition {
+    pub fn new(product_id: i64, bill_customer: BillCustomer, quantity: f64) -> Self {
+        Self {
+            product: Reference::id(product_id),
+            bill_customer,
+            quantity,
+            less_included: None,
+            unit_price: None,
+            unit_cost: None,
+            effective_date: None,
+            cancelled_date: None,
+            description: None,
+            invoice_description: None,
+            taxable_flag: None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PatchOp {
+    Add,
+    Replace,
+    Remove,
+}
+
+/// One JSON-Patch operation; ConnectWise paths have no leading slash (`quantity`, `product/id`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PatchOperation {
+    pub op: PatchOp,
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<serde_json::Value>,
+}
+
+impl PatchOperation {
+    pub fn replace(path: &str, value: impl Serialize) -> Self {
+        Self {
+            op: PatchOp::Replace,
+            path: path.to_owned(),
+            // Serializing plain values (numbers, strings, dates) cannot fail.
+            value: Some(serde_json::to_value(value).unwrap_or_default()),
+        }
+    }
+}
+
+/// `GET system/info`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SystemInfo {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_cloud: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_time_zone: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cloud_region: Option<String>,
+}
+
+/// `GET login/companyinfo/{companyId}` (PascalCase, unlike the REST API).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CompanyInfo {
+    pub codebase: Option<String>,
+    pub company_name: Option<String>,
+    pub version_code: Option<String>,
+    pub version_number: Option<String>,
+    #[serde(rename = "CompanyID")]
+    pub company_id: Option<String>,
+    pub is_cloud: Option<bool>,
+    pub site_url: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reading_tolerates_unknown_and_missing_fields() {
+        let addition: Addition = serde_json::from_value(json!({
+            "id": 9, "product": {"id": 3, "identifier": "KES-WS", "_info": {}},
+            "quantity": 12.0, "billCustomer": "Billable", "cancelledDate": null,
+            "effectiveDate": "2026-01-01T00:00:00Z", "someFutureField": [1, 2]
+        }))
+        .unwrap();
+        assert_eq!(
+            addition.product.unwrap().identifier.as_deref(),
+            Some("KES-WS")
+        );
+        assert_eq!(addition.quantity, Some(12.0));
+        assert!(addition.unit_price.is_none());
+    }
+
+    #[test]
+    fn new_addition_sends_only_what_is_set() {
+        let body = serde_json::to_value(NewAddition::new(3, BillCustomer::Billable, 5.0)).unwrap();
+        assert_eq!(
+            body,
+            json!({"product": {"id": 3}, "billCustomer": "Billable", "quantity": 5.0})
+        );
+    }
+
+    #[test]
+    fn patch_has_no_leading_slash() {
+        let op = serde_json::to_value(PatchOperation::replace("quantity", 12)).unwrap();
+        assert_eq!(
+            op,
+            json!({"op": "replace", "path": "quantity", "value": 12})
+        );
+    }
+
+    #[test]
+    fn activity_follows_the_cancel_date() {
+        let now = "2026-05-10T00:00:00Z".parse().unwrap();
+        let mut addition = Addition::default();
+        assert!(addition.is_active_at(now));
+        addition.cancelled_date = Some("2026-05-31T00:00:00Z".parse().unwrap());
+        assert!(addition.is_active_at(now));
+        addition.cancelled_date = Some("2026-05-01T00:00:00Z".parse().unwrap());
+        assert!(!addition.is_active_at(now));
+    }
+}

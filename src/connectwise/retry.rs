@@ -1,0 +1,126 @@
+//! When to try a request again, and how long to wait first.
+
+use std::time::Duration;
+
+use rand::Rng;
+use reqwest::Method;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in total, the first included.
+    pub max_attempts: u32,
+    pub base_delay: Duration,
+    /// Longest wait between attempts; a `Retry-After` longer than this ends the retries.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 4,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What an attempt ended with, as far as retrying is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AttemptOutcome {
+    /// 429: the server says it did not process the request.
+    RateLimited,
+    /// 5xx: the server may or may not have applied a write.
+    ServerError,
+    /// Failed before the request left (connection refused, DNS, connect timeout).
+    NotSent,
+    /// Sent, then the response never came (timeout, connection lost).
+    Lost,
+}
+
+impl AttemptOutcome {
+    /// POST is not idempotent: it is repeated only when provably not processed.
+    pub(crate) fn may_retry(self, method: &Method) -> bool {
+        match self {
+            Self::RateLimited | Self::NotSent => true,
+            Self::ServerError | Self::Lost => *method != Method::POST,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before attempt `attempt + 1`, or `None` to give up.
+    pub(crate) fn delay_after(
+        &self,
+        attempt: u32,
+        retry_after: Option<Duration>,
+    ) -> Option<Duration> {
+        if attempt >= self.max_attempts {
+            return None;
+        }
+        match retry_after {
+            Some(wait) if wait > self.max_delay => None,
+            Some(wait) => Some(wait),
+            None => Some(self.backoff(attempt)),
+        }
+    }
+
+    /// Exponential backoff with jitter in [50 %, 100 %], so clients that failed together spread out.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exponential = self
+            .base_delay
+            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)));
+        let capped = exponential.min(self.max_delay);
+        capped.mul_f64(rand::rng().random_range(0.5..=1.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 5,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(300),
+        }
+    }
+
+    #[test]
+    fn backoff_grows_with_jitter_and_is_capped() {
+        let p = policy();
+        for (attempt, full) in [(1, 100), (2, 200), (3, 300), (4, 300)] {
+            let delay = p.delay_after(attempt, None).unwrap();
+            assert!(
+                delay >= Duration::from_millis(full / 2),
+                "{attempt}: {delay:?}"
+            );
+            assert!(delay <= Duration::from_millis(full), "{attempt}: {delay:?}");
+        }
+        assert_eq!(p.delay_after(5, None), None);
+    }
+
+    #[test]
+    fn retry_after_is_honoured_up_to_the_cap() {
+        let p = policy();
+        assert_eq!(
+            p.delay_after(1, Some(Duration::from_millis(250))),
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(p.delay_after(1, Some(Duration::from_secs(5))), None);
+    }
+
+    #[test]
+    fn post_is_retried_only_when_provably_unprocessed() {
+        use AttemptOutcome::*;
+        assert!(RateLimited.may_retry(&Method::POST));
+        assert!(NotSent.may_retry(&Method::POST));
+        assert!(!ServerError.may_retry(&Method::POST));
+        assert!(!Lost.may_retry(&Method::POST));
+        for method in [Method::GET, Method::PATCH, Method::PUT, Method::DELETE] {
+            assert!([RateLimited, ServerError, NotSent, Lost]
+                .iter()
+                .all(|o| o.may_retry(&method)));
+        }
+    }
+}
