@@ -47,4 +47,34 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(users, service_tokens, audit_events, app_state);
+diesel::table! {
+    connections (kind) {
+        kind -> Text,
+        settings_json -> Text,
+        secrets_ciphertext -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    cw_products (id) {
+        id -> BigInt,
+        identifier -> Text,
+        description -> Text,
+        price -> Nullable<Double>,
+        cost -> Nullable<Double>,
+        inactive -> Bool,
+        product_class -> Nullable<Text>,
+        vanished -> Bool,
+        refreshed_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    service_tokens,
+    audit_events,
+    app_state,
+    connections,
+    cw_products,
+);

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod etag;
 pub mod health;
 pub mod input;
 pub mod paging;

@@ -1,0 +1,2 @@
+DROP TABLE cw_products;
+DROP TABLE connections;
