@@ -5,7 +5,10 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::outbound::OutboundPolicy;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -28,6 +31,10 @@ pub struct Settings {
     /// Largest accepted request body.
     pub max_body_bytes: usize,
     pub login_throttle: LoginThrottleSettings,
+    /// Key for secrets at rest (32 bytes, base64 or hex); none = a key file in `data_dir`.
+    pub encryption_key: Option<String>,
+    /// Where outbound calls (ConnectWise, KSC) may go (`BRIDGE_OUTBOUND_ALLOW`).
+    pub outbound: Arc<OutboundPolicy>,
 }
 
 /// Caps on failed logins inside a sliding window: per (username, address) pair, and a looser
@@ -65,6 +72,11 @@ impl std::fmt::Debug for Settings {
             .field("log_format", &self.log_format)
             .field("cors_origins", &self.cors_origins)
             .field("db_pool_size", &self.db_pool_size)
+            .field(
+                "encryption_key",
+                &self.encryption_key.as_ref().map(|_| "***"),
+            )
+            .field("outbound", &self.outbound)
             .finish_non_exhaustive()
     }
 }
@@ -107,6 +119,8 @@ impl Settings {
             db_pool_size: 16,
             max_body_bytes: 1024 * 1024,
             login_throttle: LoginThrottleSettings::default(),
+            encryption_key: None,
+            outbound: Arc::new(OutboundPolicy::default()),
         }
     }
 
@@ -192,6 +206,18 @@ impl Settings {
                 _ => problems.push(format!(
                     "BRIDGE_DB_POOL_SIZE must be a number from 1 to 256, got {size:?}"
                 )),
+            }
+        }
+        settings.encryption_key = get("BRIDGE_ENCRYPTION_KEY");
+        if let Some(key) = &settings.encryption_key {
+            if let Err(e) = crate::secrets::decode_key(key) {
+                problems.push(format!("BRIDGE_ENCRYPTION_KEY {e}"));
+            }
+        }
+        if let Some(allow) = get("BRIDGE_OUTBOUND_ALLOW") {
+            match allow.parse::<OutboundPolicy>() {
+                Ok(policy) => settings.outbound = Arc::new(policy),
+                Err(e) => problems.push(e.to_string()),
             }
         }
         if problems.is_empty() {

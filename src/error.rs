@@ -71,6 +71,13 @@ pub enum ApiError {
     },
     #[error("{0}")]
     ServiceUnavailable(String),
+    /// An outside system (ConnectWise, KSC) failed; `code` names how, for the problem `type`.
+    #[error("{detail}")]
+    Upstream {
+        status: u16,
+        code: &'static str,
+        detail: String,
+    },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -84,7 +91,7 @@ impl ApiError {
         ApiError::Internal(err.into())
     }
 
-    fn slug_and_title(&self) -> (&'static str, &'static str) {
+    fn slug_and_title(&self) -> (&str, &'static str) {
         match self {
             ApiError::BadRequest(_) => ("bad-request", "Bad request"),
             ApiError::Validation(_) => ("validation-failed", "The request is invalid"),
@@ -100,6 +107,7 @@ impl ApiError {
             }
             ApiError::TooManyRequests { .. } => ("too-many-requests", "Too many requests"),
             ApiError::ServiceUnavailable(_) => ("service-unavailable", "Service unavailable"),
+            ApiError::Upstream { code, .. } => (code, "An outside system failed"),
             ApiError::Internal(_) => ("internal", "Internal server error"),
         }
     }
@@ -122,7 +130,7 @@ impl ApiError {
             other => other.to_string(),
         };
         Problem {
-            type_: format!("/problems/{slug}"),
+            type_: format!("/problems/{}", slug.replace('_', "-")),
             title: title.to_string(),
             status: self.status_code().as_u16(),
             detail,
@@ -149,6 +157,9 @@ impl ResponseError for ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Upstream { status, .. } => {
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY)
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -24,6 +24,8 @@ use crate::error::{FieldError, Problem, PROBLEM_JSON};
         (name = "users", description = "People and their roles (admin)"),
         (name = "service-tokens", description = "Long-lived tokens for automation (admin)"),
         (name = "audit", description = "Who changed which configuration"),
+        (name = "connections", description = "ConnectWise and Kaspersky connections (admin)"),
+        (name = "connectwise", description = "ConnectWise look-ups for drop-downs"),
         (name = "operations", description = "Health and readiness"),
     ),
     components(schemas(Problem, FieldError))

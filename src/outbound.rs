@@ -98,13 +98,6 @@ impl Rule {
 }
 
 impl OutboundPolicy {
-    /// Reads `BRIDGE_OUTBOUND_ALLOW`; unset means allow all.
-    pub fn from_env() -> Result<Self, InvalidPolicyEntry> {
-        std::env::var(OUTBOUND_ALLOW_ENV)
-            .unwrap_or_default()
-            .parse()
-    }
-
     pub fn allows_everything(&self) -> bool {
         self.rules.is_empty()
     }

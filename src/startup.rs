@@ -18,11 +18,13 @@ use crate::auth::jwt::JwtKeys;
 use crate::auth::principal::PrincipalCache;
 use crate::auth::throttle::LoginThrottle;
 use crate::config::{redact_url, Settings};
+use crate::connections::connectwise::SharedClient;
 use crate::db::{self, audit::Actor, DbPool};
 use crate::error::ApiError;
 use crate::middleware::{request_context, REQUEST_ID_HEADER};
 use crate::openapi::{self, MethodTable};
 use crate::routes::{self, input};
+use crate::secrets::SecretBox;
 use crate::state::AppState;
 
 /// Every API route. The OpenAPI document is generated from this same table.
@@ -42,7 +44,14 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(routes::service_tokens::list_service_tokens)
                 .service(routes::service_tokens::create_service_token)
                 .service(routes::service_tokens::revoke_service_token)
-                .service(routes::audit::list_audit_events),
+                .service(routes::audit::list_audit_events)
+                .service(routes::connections::get_connectwise_connection)
+                .service(routes::connections::put_connectwise_connection)
+                .service(routes::connections::test_connectwise_connection)
+                .service(routes::connectwise::list_products)
+                .service(routes::connectwise::refresh_products)
+                .service(routes::connectwise::list_companies)
+                .service(routes::connectwise::list_company_agreements),
         );
 }
 
@@ -161,9 +170,11 @@ impl Application {
             )
         })?;
         let pool = connect_database(&settings).await?;
-        let (pool2, settings2) = (pool.clone(), settings.clone());
+        let secrets = Arc::new(SecretBox::load(&settings)?);
+        let (pool2, settings2, secrets2) = (pool.clone(), settings.clone(), secrets.clone());
         let (secret, admin_bootstrap) = tokio::task::spawn_blocking(move || {
             let mut conn = pool2.get().context("cannot open the database")?;
+            secrets2.ensure_matches_database(&mut conn, &settings2.data_dir)?;
             let secret = jwt_secret(&mut conn, &settings2)?;
             let admin = bootstrap_admin(&mut conn, &settings2)?;
             anyhow::Ok((secret, admin))
@@ -177,6 +188,8 @@ impl Application {
             jwt: JwtKeys::new(&secret),
             principals: PrincipalCache::default(),
             login_throttle: LoginThrottle::new(settings.login_throttle),
+            secrets,
+            connectwise: SharedClient::default(),
             settings: Arc::new(settings),
         });
         let server = run(listener, state)?;

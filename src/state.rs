@@ -6,7 +6,9 @@ use crate::auth::jwt::JwtKeys;
 use crate::auth::principal::PrincipalCache;
 use crate::auth::throttle::LoginThrottle;
 use crate::config::Settings;
+use crate::connections::connectwise::SharedClient;
 use crate::db::DbPool;
+use crate::secrets::SecretBox;
 
 pub struct AppState {
     pub pool: DbPool,
@@ -14,4 +16,6 @@ pub struct AppState {
     pub jwt: JwtKeys,
     pub principals: PrincipalCache,
     pub login_throttle: LoginThrottle,
+    pub secrets: Arc<SecretBox>,
+    pub connectwise: SharedClient,
 }

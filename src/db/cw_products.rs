@@ -41,3 +41,121 @@ pub fn find_many(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<CwProd
 pub fn is_selectable(p: &CwProductRow) -> bool {
     !p.inactive && !p.vanished
 }
+
+/// Replaces the cache with a fresh read of the whole catalog: new items are added, changed
+/// ones updated, and cached ones missing from the catalog marked vanished (mappings may still
+/// point at them). Returns (added, updated, unchanged, vanished).
+pub fn replace_catalog(
+    conn: &mut DbConnection,
+    fresh: &[CwProductRow],
+) -> QueryResult<(usize, usize, usize, usize)> {
+    use std::collections::{HashMap, HashSet};
+    let cached: HashMap<i64, CwProductRow> = cw_products::table
+        .select(CwProductRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    let (mut added, mut updated, mut unchanged) = (0, 0, 0);
+    for row in fresh {
+        match cached.get(&row.id) {
+            None => {
+                diesel::insert_into(cw_products::table)
+                    .values(row)
+                    .execute(conn)?;
+                added += 1;
+            }
+            Some(old) if same_content(old, row) => unchanged += 1,
+            Some(_) => {
+                diesel::update(cw_products::table.find(row.id))
+                    .set(row)
+                    .execute(conn)?;
+                updated += 1;
+            }
+        }
+    }
+    let present: HashSet<i64> = fresh.iter().map(|p| p.id).collect();
+    let gone: Vec<i64> = cached
+        .values()
+        .filter(|p| !p.vanished && !present.contains(&p.id))
+        .map(|p| p.id)
+        .collect();
+    for chunk in gone.chunks(500) {
+        diesel::update(cw_products::table.filter(cw_products::id.eq_any(chunk)))
+            .set(cw_products::vanished.eq(true))
+            .execute(conn)?;
+    }
+    Ok((added, updated, unchanged, gone.len()))
+}
+
+fn same_content(a: &CwProductRow, b: &CwProductRow) -> bool {
+    (
+        &a.identifier,
+        &a.description,
+        a.price,
+        a.cost,
+        a.inactive,
+        &a.product_class,
+        a.vanished,
+    ) == (
+        &b.identifier,
+        &b.description,
+        b.price,
+        b.cost,
+        b.inactive,
+        &b.product_class,
+        b.vanished,
+    )
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct ProductFilter {
+    /// Case-insensitive substring of the identifier or description.
+    pub search: Option<String>,
+    /// Also inactive and vanished products.
+    pub include_inactive: bool,
+}
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+/// One page ordered by identifier, then id.
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &ProductFilter,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<CwProductRow>, i64)> {
+    let query = || {
+        let mut q = cw_products::table.into_boxed();
+        if !filter.include_inactive {
+            q = q
+                .filter(cw_products::inactive.eq(false))
+                .filter(cw_products::vanished.eq(false));
+        }
+        if let Some(search) = &filter.search {
+            let pattern = format!("%{}%", escape_like(&search.to_lowercase()));
+            q = q.filter(
+                lower(cw_products::identifier)
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(lower(cw_products::description).like(pattern).escape('\\')),
+            );
+        }
+        q
+    };
+    let total = query().count().get_result(conn)?;
+    let rows = query()
+        .order((cw_products::identifier.asc(), cw_products::id.asc()))
+        .offset(offset)
+        .limit(limit)
+        .select(CwProductRow::as_select())
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+/// Escapes LIKE wildcards so a search for `100%` means the text `100%`.
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}

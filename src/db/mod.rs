@@ -7,6 +7,7 @@
 pub mod app_state;
 pub mod audit;
 pub mod backend;
+pub mod connections;
 pub mod cw_products;
 pub mod schema;
 pub mod service_tokens;

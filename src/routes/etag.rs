@@ -45,11 +45,27 @@ impl IfMatch {
         match &self.0 {
             None => Ok(()),
             Some(tags) if tags.iter().any(|t| t == "*" || t == current) => Ok(()),
-            Some(_) => Err(ApiError::PreconditionFailed(
-                "The resource changed since you read it (If-Match does not match its ETag); \
-                 read it again and reapply your change."
-                    .into(),
-            )),
+            Some(_) => Err(stale()),
+        }
+    }
+}
+
+fn stale() -> ApiError {
+    ApiError::PreconditionFailed(
+        "The resource changed since you read it (If-Match does not match its ETag); \
+         read it again and reapply your change."
+            .into(),
+    )
+}
+
+impl IfMatch {
+    /// Like `check`, for a resource that may not exist yet (`None`): any precondition on a
+    /// missing resource fails, as RFC 9110 says.
+    pub fn check_current(&self, current: Option<&str>) -> Result<(), ApiError> {
+        match current {
+            Some(etag) => self.check(etag),
+            None if self.0.is_none() => Ok(()),
+            None => Err(stale()),
         }
     }
 }

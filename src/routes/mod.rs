@@ -2,6 +2,8 @@
 
 pub mod audit;
 pub mod auth;
+pub mod connections;
+pub mod connectwise;
 pub mod etag;
 pub mod health;
 pub mod input;

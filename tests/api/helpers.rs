@@ -197,3 +197,29 @@ pub async fn assert_problem(response: Response, status: u16) -> Value {
     assert!(body["title"].is_string() && body["type"].is_string() && body["detail"].is_string());
     body
 }
+
+/// Puts a product straight into the ConnectWise catalog cache.
+pub async fn insert_cw_product(app: &TestApp, id: i64, identifier: &str, inactive: bool) {
+    use kaspersky_msp_bridge::db::{self, cw_products::CwProductRow, schema::cw_products};
+    let pool = db::connect_pool(&app.settings.database_url, 1).unwrap();
+    let row = CwProductRow {
+        id,
+        identifier: identifier.into(),
+        description: format!("{identifier} description"),
+        price: Some(10.0),
+        cost: Some(5.0),
+        inactive,
+        product_class: Some("NonInventory".into()),
+        vanished: false,
+        refreshed_at: db::now(),
+    };
+    actix_web::web::block(move || {
+        let mut conn = pool.get().unwrap();
+        diesel::insert_into(cw_products::table)
+            .values(&row)
+            .execute(&mut conn)
+            .unwrap();
+    })
+    .await
+    .unwrap();
+}

@@ -2,6 +2,7 @@
 
 mod audit;
 mod auth;
+mod connectwise;
 mod errors;
 mod health;
 mod helpers;

@@ -1,0 +1,366 @@
+//! The ConnectWise Manage connection: settings, validation, and the one shared client.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::connectwise::{ConnectWiseClient, ConnectWiseConfig, ConnectWiseError, RetryPolicy};
+use crate::db;
+use crate::error::ApiError;
+use crate::outbound::HttpClientOptions;
+use crate::routes::etag::etag_of;
+use crate::routes::input::{FromJsonBody, JsonFields, Patch};
+use crate::state::AppState;
+
+pub const KIND: &str = "connectwise";
+pub const DEFAULT_API_VERSION: &str = "2025.1";
+
+/// Non-secret settings, stored as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnectWiseSettings {
+    pub site_url: String,
+    pub codebase: Option<String>,
+    pub company_id: String,
+    pub public_key: String,
+    pub client_id: String,
+    pub api_version: String,
+    pub ca_certificate_pem: Option<String>,
+    pub max_concurrency: u32,
+    pub request_timeout_seconds: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ConnectWiseSecrets {
+    pub private_key: Option<String>,
+}
+
+/// The ConnectWise connection as the API shows it: the private key never, only whether it is set.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ConnectWiseConnection {
+    /// `https://na.myconnectwise.net` (scheme, host, optional port).
+    pub site_url: String,
+    /// e.g. `v4_6_release/`; null = discovered through `login/companyinfo`.
+    pub codebase: Option<String>,
+    /// The ConnectWise company id used to log in (e.g. `mymsp`).
+    pub company_id: String,
+    /// The API member's public key.
+    pub public_key: String,
+    /// Whether a private key is stored (it is write-only).
+    pub private_key_set: bool,
+    /// The integration's clientId (a GUID from developer.connectwise.com).
+    pub client_id: String,
+    /// API version pinned in the `Accept` header, e.g. `2025.1`.
+    pub api_version: String,
+    /// Extra trusted CA certificate (PEM) for a site behind a private PKI.
+    pub ca_certificate_pem: Option<String>,
+    /// Calls in flight at once against this site.
+    pub max_concurrency: u32,
+    /// Timeout of one call.
+    pub request_timeout_seconds: u32,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ConnectWiseConnection {
+    pub fn new(s: &ConnectWiseSettings, k: &ConnectWiseSecrets, updated_at: DateTime<Utc>) -> Self {
+        ConnectWiseConnection {
+            site_url: s.site_url.clone(),
+            codebase: s.codebase.clone(),
+            company_id: s.company_id.clone(),
+            public_key: s.public_key.clone(),
+            private_key_set: k.private_key.is_some(),
+            client_id: s.client_id.clone(),
+            api_version: s.api_version.clone(),
+            ca_certificate_pem: s.ca_certificate_pem.clone(),
+            max_concurrency: s.max_concurrency,
+            request_timeout_seconds: s.request_timeout_seconds,
+            updated_at,
+        }
+    }
+}
+
+/// `PUT /api/v1/connections/connectwise` (the documented body): replaces the settings.
+#[derive(Debug, ToSchema)]
+pub struct PutConnectWiseConnection {
+    pub site_url: String,
+    pub codebase: Option<String>,
+    pub company_id: String,
+    pub public_key: String,
+    /// Write-only. Omit to keep the stored key; `null` clears it.
+    pub private_key: Option<String>,
+    pub client_id: String,
+    /// Default `2025.1`.
+    pub api_version: Option<String>,
+    pub ca_certificate_pem: Option<String>,
+    /// 1 to 32, default 4.
+    pub max_concurrency: Option<u32>,
+    /// 1 to 300, default 30.
+    pub request_timeout_seconds: Option<u32>,
+}
+
+/// A validated `PUT` body.
+#[derive(Debug)]
+pub struct ConnectWiseUpdate {
+    site_url: String,
+    codebase: Option<String>,
+    company_id: String,
+    public_key: String,
+    private_key: Patch<String>,
+    client_id: String,
+    api_version: Option<String>,
+    ca_certificate_pem: Option<String>,
+    max_concurrency: Option<u32>,
+    request_timeout_seconds: Option<u32>,
+}
+
+fn non_empty(f: &mut JsonFields, name: &str, max: usize) -> Option<String> {
+    let value = f.required::<String>(name).map(|v| v.trim().to_string());
+    if let Some(v) = &value {
+        if v.is_empty() || v.len() > max {
+            f.error(name, format!("must be 1 to {max} characters"));
+        }
+    }
+    value
+}
+
+impl FromJsonBody for ConnectWiseUpdate {
+    fn from_json(f: &mut JsonFields) -> Option<Self> {
+        let site_url = non_empty(f, "site_url", 500);
+        if let Some(url) = &site_url {
+            let probe = ConnectWiseConfig {
+                site_url: url.clone(),
+                ..placeholder_config()
+            };
+            if let Err(e) = probe.site_origin() {
+                f.error("site_url", e.to_string());
+            }
+        }
+        let codebase = f
+            .optional::<String>("codebase")
+            .map(|c| c.trim().to_string())
+            .filter(|c| !c.is_empty());
+        if let Some(c) = &codebase {
+            if c.len() > 100
+                || !c
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || "_./-".contains(ch))
+            {
+                f.error("codebase", "must look like v4_6_release/");
+            }
+        }
+        let company_id = non_empty(f, "company_id", 100);
+        let public_key = non_empty(f, "public_key", 200);
+        let private_key = f.patch::<String>("private_key");
+        if let Patch::Value(k) = &private_key {
+            if k.trim().is_empty() || k.len() > 200 {
+                f.error("private_key", "must be 1 to 200 characters");
+            }
+        }
+        let client_id = non_empty(f, "client_id", 100);
+        if let Some(id) = &client_id {
+            if uuid::Uuid::parse_str(id).is_err() {
+                f.error(
+                    "client_id",
+                    "must be a GUID such as 2b9d6f3e-1111-4000-8000-000000000001",
+                );
+            }
+        }
+        let api_version = f
+            .optional::<String>("api_version")
+            .map(|v| v.trim().to_string());
+        if let Some(v) = &api_version {
+            let ok = v.split_once('.').is_some_and(|(y, m)| {
+                y.len() == 4
+                    && y.chars().all(|c| c.is_ascii_digit())
+                    && !m.is_empty()
+                    && m.chars().all(|c| c.is_ascii_digit())
+            });
+            if !ok {
+                f.error("api_version", "must look like 2025.1");
+            }
+        }
+        let ca_certificate_pem = f
+            .optional::<String>("ca_certificate_pem")
+            .filter(|p| !p.trim().is_empty());
+        if let Some(pem) = &ca_certificate_pem {
+            if !pem.contains("-----BEGIN CERTIFICATE-----")
+                || reqwest::Certificate::from_pem(pem.as_bytes()).is_err()
+            {
+                f.error(
+                    "ca_certificate_pem",
+                    "must be a PEM certificate (-----BEGIN CERTIFICATE-----)",
+                );
+            }
+        }
+        let max_concurrency = f.optional::<u32>("max_concurrency");
+        if max_concurrency.is_some_and(|n| !(1..=32).contains(&n)) {
+            f.error("max_concurrency", "must be from 1 to 32");
+        }
+        let request_timeout_seconds = f.optional::<u32>("request_timeout_seconds");
+        if request_timeout_seconds.is_some_and(|n| !(1..=300).contains(&n)) {
+            f.error("request_timeout_seconds", "must be from 1 to 300");
+        }
+        Some(ConnectWiseUpdate {
+            site_url: site_url?,
+            codebase,
+            company_id: company_id?,
+            public_key: public_key?,
+            private_key,
+            client_id: client_id?,
+            api_version,
+            ca_certificate_pem,
+            max_concurrency,
+            request_timeout_seconds,
+        })
+    }
+}
+
+impl ConnectWiseUpdate {
+    /// The settings and secrets to store, given what is stored now.
+    pub fn apply(
+        self,
+        stored: Option<&ConnectWiseSecrets>,
+    ) -> (ConnectWiseSettings, ConnectWiseSecrets) {
+        let private_key = match self.private_key {
+            Patch::Absent => stored.and_then(|s| s.private_key.clone()),
+            Patch::Null => None,
+            Patch::Value(k) => Some(k),
+        };
+        (
+            ConnectWiseSettings {
+                site_url: self.site_url.trim_end_matches('/').to_string(),
+                codebase: self.codebase,
+                company_id: self.company_id,
+                public_key: self.public_key,
+                client_id: self.client_id,
+                api_version: self
+                    .api_version
+                    .unwrap_or_else(|| DEFAULT_API_VERSION.into()),
+                ca_certificate_pem: self.ca_certificate_pem,
+                max_concurrency: self.max_concurrency.unwrap_or(4),
+                request_timeout_seconds: self.request_timeout_seconds.unwrap_or(30),
+            },
+            ConnectWiseSecrets { private_key },
+        )
+    }
+}
+
+fn placeholder_config() -> ConnectWiseConfig {
+    ConnectWiseConfig {
+        site_url: String::new(),
+        codebase: None,
+        company_id: "x".into(),
+        public_key: "x".into(),
+        private_key: "x".into(),
+        client_id: "x".into(),
+        api_version: DEFAULT_API_VERSION.into(),
+        max_concurrency: 1,
+    }
+}
+
+pub fn not_configured() -> ApiError {
+    ApiError::Conflict(
+        "The ConnectWise connection is not configured yet: an admin sets it with \
+         PUT /api/v1/connections/connectwise."
+            .into(),
+    )
+}
+
+fn client_for(
+    s: &ConnectWiseSettings,
+    k: &ConnectWiseSecrets,
+    state: &AppState,
+    retry: RetryPolicy,
+) -> Result<ConnectWiseClient, ApiError> {
+    let private_key = k.private_key.clone().ok_or_else(|| {
+        ApiError::Conflict(
+            "The ConnectWise connection has no private key: set it with \
+             PUT /api/v1/connections/connectwise."
+                .into(),
+        )
+    })?;
+    let config = ConnectWiseConfig {
+        site_url: s.site_url.clone(),
+        codebase: s.codebase.clone(),
+        company_id: s.company_id.clone(),
+        public_key: s.public_key.clone(),
+        private_key,
+        client_id: s.client_id.clone(),
+        api_version: s.api_version.clone(),
+        max_concurrency: s.max_concurrency as usize,
+    };
+    let timeout = Duration::from_secs(u64::from(s.request_timeout_seconds));
+    let http = HttpClientOptions {
+        connect_timeout: timeout.min(Duration::from_secs(10)),
+        request_timeout: timeout,
+        extra_ca_pem: s.ca_certificate_pem.clone(),
+        accept_invalid_certs: false,
+        policy: state.settings.outbound.clone(),
+    };
+    ConnectWiseClient::with_retry_policy(config, &http, retry).map_err(upstream_error)
+}
+
+async fn load_stored(
+    state: &AppState,
+) -> Result<super::Stored<ConnectWiseSettings, ConnectWiseSecrets>, ApiError> {
+    let state_pool = state.pool.clone();
+    let secrets = state.secrets.clone();
+    db::run(&state_pool, move |conn| super::load(conn, &secrets, KIND))
+        .await?
+        .ok_or_else(not_configured)
+}
+
+/// A client for the stored connection that makes exactly one attempt per call (for the
+/// connection test: report what fails, quickly).
+pub async fn one_shot_client(state: &AppState) -> Result<ConnectWiseClient, ApiError> {
+    let stored = load_stored(state).await?;
+    let once = RetryPolicy {
+        max_attempts: 1,
+        ..RetryPolicy::default()
+    };
+    client_for(&stored.settings, &stored.secrets, state, once)
+}
+
+/// The one client of the stored connection, shared by every caller so its concurrency limit
+/// holds for the whole process; rebuilt when the settings change.
+#[derive(Default)]
+pub struct SharedClient {
+    current: Mutex<Option<(String, ConnectWiseClient)>>,
+}
+
+impl SharedClient {
+    pub async fn get(&self, state: &AppState) -> Result<ConnectWiseClient, ApiError> {
+        let stored = load_stored(state).await?;
+        let version = etag_of(&(&stored.settings, &stored.secrets));
+        let mut current = self.current.lock().expect("client cache lock");
+        if let Some((v, client)) = current.as_ref() {
+            if *v == version {
+                return Ok(client.clone());
+            }
+        }
+        let client = client_for(
+            &stored.settings,
+            &stored.secrets,
+            state,
+            RetryPolicy::default(),
+        )?;
+        *current = Some((version, client.clone()));
+        Ok(client)
+    }
+}
+
+/// A ConnectWise failure as a problem an MSP can act on.
+pub fn upstream_error(err: ConnectWiseError) -> ApiError {
+    let status = match &err {
+        ConnectWiseError::Timeout => 504,
+        ConnectWiseError::InvalidConfig(_) => 409,
+        _ => 502,
+    };
+    ApiError::Upstream {
+        status,
+        code: err.code(),
+        detail: err.to_string(),
+    }
+}

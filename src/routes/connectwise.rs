@@ -1,0 +1,296 @@
+//! ConnectWise look-ups for frontends' drop-downs: the cached product catalog (and its
+//! refresh), and live companies and agreements.
+
+use actix_web::{get, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{Operator, Viewer};
+use crate::connections::connectwise::upstream_error;
+use crate::connectwise::{Agreement, Company, Conditions};
+use crate::db::{self, cw_products::CwProductRow, cw_products::ProductFilter};
+use crate::error::ApiError;
+use crate::routes::paging::{Page, Paging};
+use crate::routes::views::utc;
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Product {
+    /// The ConnectWise catalog item id.
+    pub id: i64,
+    pub identifier: String,
+    pub description: String,
+    pub price: Option<f64>,
+    pub cost: Option<f64>,
+    pub inactive: bool,
+    pub product_class: Option<String>,
+    /// No longer in the ConnectWise catalog at the last refresh.
+    pub vanished: bool,
+    pub refreshed_at: DateTime<Utc>,
+}
+
+impl From<CwProductRow> for Product {
+    fn from(p: CwProductRow) -> Self {
+        Product {
+            id: p.id,
+            identifier: p.identifier,
+            description: p.description,
+            price: p.price,
+            cost: p.cost,
+            inactive: p.inactive,
+            product_class: p.product_class,
+            vanished: p.vanished,
+            refreshed_at: utc(p.refreshed_at),
+        }
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ProductQuery {
+    /// Case-insensitive text in the identifier or description.
+    pub search: Option<String>,
+    /// Also inactive products and products gone from the catalog (default false).
+    pub include_inactive: Option<bool>,
+    /// Page number, from 1.
+    pub page: Option<u32>,
+    /// Items per page, 1 to 500 (default 50).
+    pub per_page: Option<u32>,
+}
+
+/// The cached ConnectWise product catalog, ordered by identifier.
+#[utoipa::path(operation_id = "listConnectWiseProducts", tag = "connectwise", params(ProductQuery),
+    responses((status = 200, description = "A page of cached products", body = Page<Product>)))]
+#[get("/connectwise/products")]
+pub async fn list_products(
+    _auth: Viewer,
+    state: web::Data<AppState>,
+    query: web::Query<ProductQuery>,
+) -> Result<web::Json<Page<Product>>, ApiError> {
+    let query = query.into_inner();
+    let paging = Paging::new(query.page, query.per_page)?;
+    let filter = ProductFilter {
+        search: query
+            .search
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty()),
+        include_inactive: query.include_inactive.unwrap_or(false),
+    };
+    let (rows, total) = db::run(&state.pool, move |conn| {
+        Ok(db::cw_products::list(
+            conn,
+            &filter,
+            paging.offset(),
+            paging.limit(),
+        )?)
+    })
+    .await?;
+    Ok(web::Json(paging.wrap(
+        rows.into_iter().map(Product::from).collect(),
+        total,
+    )))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefreshResult {
+    /// Items in the ConnectWise catalog now.
+    pub total: usize,
+    pub added: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    /// Cached products no longer in the catalog (kept, marked `vanished`).
+    pub vanished: usize,
+    pub refreshed_at: DateTime<Utc>,
+}
+
+/// Read the whole ConnectWise catalog and update the cache.
+#[utoipa::path(operation_id = "refreshConnectWiseProducts", tag = "connectwise",
+    responses(
+        (status = 200, description = "The cache now matches the catalog", body = RefreshResult),
+        (status = 409, description = "ConnectWise is not configured", body = crate::error::Problem,
+            content_type = "application/problem+json"),
+        (status = 502, description = "ConnectWise failed", body = crate::error::Problem,
+            content_type = "application/problem+json"),
+        (status = 504, description = "ConnectWise did not answer in time", body = crate::error::Problem,
+            content_type = "application/problem+json")))]
+#[post("/connectwise/products/refresh")]
+pub async fn refresh_products(
+    _auth: Operator,
+    state: web::Data<AppState>,
+) -> Result<web::Json<RefreshResult>, ApiError> {
+    let client = state.connectwise.get(&state).await?;
+    let items = client
+        .list_catalog_items(None)
+        .await
+        .map_err(upstream_error)?;
+    let refreshed_at = db::now();
+    let fresh: Vec<CwProductRow> = items
+        .into_iter()
+        .filter_map(|item| {
+            Some(CwProductRow {
+                id: item.id?,
+                identifier: item.identifier.unwrap_or_default(),
+                description: item.description.unwrap_or_default(),
+                price: item.price,
+                cost: item.cost,
+                inactive: item.inactive_flag.unwrap_or(false),
+                product_class: item.product_class,
+                vanished: false,
+                refreshed_at,
+            })
+        })
+        .collect();
+    let total = fresh.len();
+    let (added, updated, unchanged, vanished) = db::run(&state.pool, move |conn| {
+        db::write_transaction(conn, "cw_products", |conn| {
+            Ok::<_, ApiError>(db::cw_products::replace_catalog(conn, &fresh)?)
+        })
+    })
+    .await?;
+    Ok(web::Json(RefreshResult {
+        total,
+        added,
+        updated,
+        unchanged,
+        vanished,
+        refreshed_at: utc(refreshed_at),
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CompanyView {
+    pub id: i64,
+    pub identifier: Option<String>,
+    pub name: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CompanyQuery {
+    /// Text in the company's name or identifier.
+    pub search: Option<String>,
+    /// Page number, from 1.
+    pub page: Option<u32>,
+    /// Items per page, 1 to 500 (default 50).
+    pub per_page: Option<u32>,
+}
+
+/// ConnectWise companies (live), ordered by name.
+#[utoipa::path(operation_id = "listConnectWiseCompanies", tag = "connectwise", params(CompanyQuery),
+    responses(
+        (status = 200, description = "A page of companies", body = Page<CompanyView>),
+        (status = 409, description = "ConnectWise is not configured", body = crate::error::Problem,
+            content_type = "application/problem+json"),
+        (status = 502, description = "ConnectWise failed", body = crate::error::Problem,
+            content_type = "application/problem+json"),
+        (status = 504, description = "ConnectWise did not answer in time", body = crate::error::Problem,
+            content_type = "application/problem+json")))]
+#[get("/connectwise/companies")]
+pub async fn list_companies(
+    _auth: Viewer,
+    state: web::Data<AppState>,
+    query: web::Query<CompanyQuery>,
+) -> Result<web::Json<Page<CompanyView>>, ApiError> {
+    let query = query.into_inner();
+    let paging = Paging::new(query.page, query.per_page)?;
+    let conditions = query
+        .search
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .map(|s| Conditions::contains("name", &s).or(Conditions::contains("identifier", &s)));
+    let client = state.connectwise.get(&state).await?;
+    let mut companies: Vec<Company> = client
+        .list_companies(conditions.as_ref())
+        .await
+        .map_err(upstream_error)?;
+    companies.retain(|c| c.id.is_some() && c.deleted_flag != Some(true));
+    companies.sort_by(|a, b| (a.name.as_deref(), a.id).cmp(&(b.name.as_deref(), b.id)));
+    let total = companies.len() as i64;
+    let items = companies
+        .into_iter()
+        .skip(paging.offset() as usize)
+        .take(paging.limit() as usize)
+        .map(|c| CompanyView {
+            id: c.id.unwrap_or_default(),
+            identifier: c.identifier,
+            name: c.name,
+        })
+        .collect();
+    Ok(web::Json(paging.wrap(items, total)))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgreementView {
+    pub id: i64,
+    pub name: Option<String>,
+    /// `Active`, `Cancelled`, `Expired` or `Inactive`.
+    pub status: Option<String>,
+    pub start_date: Option<DateTime<Utc>>,
+    pub end_date: Option<DateTime<Utc>>,
+    /// Whether billing can be added to it now (active, not cancelled, not ended).
+    pub accepts_additions: bool,
+}
+
+/// Whether an agreement can receive additions at `now`.
+pub fn accepts_additions(a: &Agreement, now: DateTime<Utc>) -> bool {
+    let active = a
+        .agreement_status
+        .as_deref()
+        .is_none_or(|s| s.eq_ignore_ascii_case("active"));
+    let ended = a.no_ending_date_flag != Some(true) && a.end_date.is_some_and(|end| end < now);
+    active && a.cancelled_flag != Some(true) && !ended
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AgreementQuery {
+    /// Page number, from 1.
+    pub page: Option<u32>,
+    /// Items per page, 1 to 500 (default 50).
+    pub per_page: Option<u32>,
+}
+
+/// A ConnectWise company's agreements (live), with whether each can take additions.
+#[utoipa::path(operation_id = "listConnectWiseCompanyAgreements", tag = "connectwise",
+    params(("id" = i64, Path, description = "The ConnectWise company id"), AgreementQuery),
+    responses(
+        (status = 200, description = "A page of agreements", body = Page<AgreementView>),
+        (status = 409, description = "ConnectWise is not configured", body = crate::error::Problem,
+            content_type = "application/problem+json"),
+        (status = 502, description = "ConnectWise failed", body = crate::error::Problem,
+            content_type = "application/problem+json"),
+        (status = 504, description = "ConnectWise did not answer in time", body = crate::error::Problem,
+            content_type = "application/problem+json")))]
+#[get("/connectwise/companies/{id}/agreements")]
+pub async fn list_company_agreements(
+    _auth: Viewer,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    query: web::Query<AgreementQuery>,
+) -> Result<web::Json<Page<AgreementView>>, ApiError> {
+    let paging = Paging::new(query.page, query.per_page)?;
+    let client = state.connectwise.get(&state).await?;
+    let mut agreements = client
+        .list_agreements(id.into_inner())
+        .await
+        .map_err(upstream_error)?;
+    agreements.retain(|a| a.id.is_some());
+    agreements.sort_by_key(|a| a.id);
+    let now = Utc::now();
+    let total = agreements.len() as i64;
+    let items = agreements
+        .into_iter()
+        .skip(paging.offset() as usize)
+        .take(paging.limit() as usize)
+        .map(|a| AgreementView {
+            id: a.id.unwrap_or_default(),
+            accepts_additions: accepts_additions(&a, now),
+            name: a.name,
+            status: a.agreement_status,
+            start_date: a.start_date,
+            end_date: a.end_date,
+        })
+        .collect();
+    Ok(web::Json(paging.wrap(items, total)))
+}
