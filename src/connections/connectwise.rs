@@ -8,15 +8,40 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::connectwise::{ConnectWiseClient, ConnectWiseConfig, ConnectWiseError, RetryPolicy};
-use crate::db;
 use crate::error::ApiError;
 use crate::outbound::HttpClientOptions;
 use crate::routes::etag::etag_of;
 use crate::routes::input::{FromJsonBody, JsonFields, Patch};
 use crate::state::AppState;
 
-pub const KIND: &str = "connectwise";
 pub const DEFAULT_API_VERSION: &str = "2025.1";
+
+/// The ConnectWise Manage connection.
+pub struct ConnectWise;
+
+impl super::Connection for ConnectWise {
+    const KIND: &'static str = "connectwise";
+    const NAME: &'static str = "ConnectWise";
+    type Settings = ConnectWiseSettings;
+    type Secrets = ConnectWiseSecrets;
+    type View = ConnectWiseConnection;
+    type Update = ConnectWiseUpdate;
+
+    fn view(
+        s: &ConnectWiseSettings,
+        k: &ConnectWiseSecrets,
+        updated_at: DateTime<Utc>,
+    ) -> ConnectWiseConnection {
+        ConnectWiseConnection::new(s, k, updated_at)
+    }
+
+    fn apply(
+        update: ConnectWiseUpdate,
+        stored: Option<&ConnectWiseSecrets>,
+    ) -> (ConnectWiseSettings, ConnectWiseSecrets) {
+        update.apply(stored)
+    }
+}
 
 /// Non-secret settings, stored as JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -260,14 +285,6 @@ fn placeholder_config() -> ConnectWiseConfig {
     }
 }
 
-pub fn not_configured() -> ApiError {
-    ApiError::Conflict(
-        "The ConnectWise connection is not configured yet: an admin sets it with \
-         PUT /api/v1/connections/connectwise."
-            .into(),
-    )
-}
-
 fn client_for(
     s: &ConnectWiseSettings,
     k: &ConnectWiseSecrets,
@@ -302,20 +319,10 @@ fn client_for(
     ConnectWiseClient::with_retry_policy(config, &http, retry).map_err(upstream_error)
 }
 
-async fn load_stored(
-    state: &AppState,
-) -> Result<super::Stored<ConnectWiseSettings, ConnectWiseSecrets>, ApiError> {
-    let state_pool = state.pool.clone();
-    let secrets = state.secrets.clone();
-    db::run(&state_pool, move |conn| super::load(conn, &secrets, KIND))
-        .await?
-        .ok_or_else(not_configured)
-}
-
 /// A client for the stored connection that makes exactly one attempt per call (for the
 /// connection test: report what fails, quickly).
 pub async fn one_shot_client(state: &AppState) -> Result<ConnectWiseClient, ApiError> {
-    let stored = load_stored(state).await?;
+    let stored = super::require::<ConnectWise>(state).await?;
     let once = RetryPolicy {
         max_attempts: 1,
         ..RetryPolicy::default()
@@ -332,7 +339,7 @@ pub struct SharedClient {
 
 impl SharedClient {
     pub async fn get(&self, state: &AppState) -> Result<ConnectWiseClient, ApiError> {
-        let stored = load_stored(state).await?;
+        let stored = super::require::<ConnectWise>(state).await?;
         let version = etag_of(&(&stored.settings, &stored.secrets));
         let mut current = self.current.lock().expect("client cache lock");
         if let Some((v, client)) = current.as_ref() {

@@ -1,66 +1,152 @@
 //! Stored connection settings for the outside systems: non-secret settings as JSON, secrets
-//! sealed with the installation's key, one row per system, audited with secrets masked.
+//! sealed with the installation's key, one row per system. Reading and replacing a connection
+//! (with `If-Match` and an audit event whose values hold no secret) is the same for every
+//! system: each one implements [`Connection`].
 
 pub mod connectwise;
+pub mod kaspersky;
 
+use chrono::{DateTime, NaiveDateTime};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::db::{self, connections::ConnectionRow, DbConnection};
+use crate::db::{self, audit, audit::Actor, connections::ConnectionRow, DbConnection};
 use crate::error::ApiError;
+use crate::routes::etag::{etag_of, IfMatch};
+use crate::routes::views::utc;
 use crate::secrets::SecretBox;
 
+/// One kind of connection.
+pub trait Connection: 'static {
+    const KIND: &'static str;
+    /// Human name for messages, e.g. `ConnectWise`.
+    const NAME: &'static str;
+    type Settings: Serialize + DeserializeOwned + Send;
+    type Secrets: Serialize + DeserializeOwned + Default + Send;
+    /// What the API shows: the settings and whether each secret is set, never a secret.
+    type View: Serialize + Send;
+    /// A validated `PUT` body.
+    type Update: Send;
+
+    fn view(
+        settings: &Self::Settings,
+        secrets: &Self::Secrets,
+        updated_at: DateTime<chrono::Utc>,
+    ) -> Self::View;
+    /// The settings and secrets to store, given the stored secrets (omitted secrets are kept).
+    fn apply(
+        update: Self::Update,
+        stored: Option<&Self::Secrets>,
+    ) -> (Self::Settings, Self::Secrets);
+}
+
 /// A connection's settings and secrets, as stored.
-pub struct Stored<S, K> {
-    pub settings: S,
-    pub secrets: K,
-    pub updated_at: chrono::NaiveDateTime,
+pub struct Stored<C: Connection> {
+    pub settings: C::Settings,
+    pub secrets: C::Secrets,
+    pub updated_at: NaiveDateTime,
+}
+
+impl<C: Connection> Stored<C> {
+    pub fn view(&self) -> C::View {
+        C::view(&self.settings, &self.secrets, utc(self.updated_at))
+    }
 }
 
 fn purpose(kind: &str) -> String {
     format!("connection:{kind}")
 }
 
-pub fn load<S: DeserializeOwned, K: DeserializeOwned + Default>(
+pub fn load<C: Connection>(
     conn: &mut DbConnection,
     secrets: &SecretBox,
-    kind: &str,
-) -> Result<Option<Stored<S, K>>, ApiError> {
-    let Some(row) = db::connections::get(conn, kind)? else {
+) -> Result<Option<Stored<C>>, ApiError> {
+    let Some(row) = db::connections::get(conn, C::KIND)? else {
         return Ok(None);
     };
-    let settings = serde_json::from_str(&row.settings_json)
-        .map_err(|e| ApiError::internal(anyhow::anyhow!("stored {kind} settings: {e}")))?;
-    let secrets = match &row.secrets_ciphertext {
+    let corrupt = |what: &str, e: &dyn std::fmt::Display| {
+        ApiError::internal(anyhow::anyhow!("stored {} {what}: {e}", C::KIND))
+    };
+    let settings = serde_json::from_str(&row.settings_json).map_err(|e| corrupt("settings", &e))?;
+    let secret_values = match &row.secrets_ciphertext {
         Some(sealed) => {
-            let plain = secrets.open(&purpose(kind), sealed)?;
-            serde_json::from_slice(&plain)
-                .map_err(|e| ApiError::internal(anyhow::anyhow!("stored {kind} secrets: {e}")))?
+            let plain = secrets.open(&purpose(C::KIND), sealed)?;
+            serde_json::from_slice(&plain).map_err(|e| corrupt("secrets", &e))?
         }
-        None => K::default(),
+        None => C::Secrets::default(),
     };
     Ok(Some(Stored {
         settings,
-        secrets,
+        secrets: secret_values,
         updated_at: row.updated_at,
     }))
 }
 
-pub fn save<S: Serialize, K: Serialize>(
+/// Replaces the stored connection (creating it), checking `If-Match` against what is stored
+/// and auditing before → after, all in one transaction.
+pub fn replace<C: Connection>(
     conn: &mut DbConnection,
     secrets: &SecretBox,
-    kind: &str,
-    settings: &S,
-    secret_values: &K,
-) -> Result<chrono::NaiveDateTime, ApiError> {
-    let updated_at = db::now();
-    let plain = serde_json::to_vec(secret_values).map_err(ApiError::internal)?;
-    let row = ConnectionRow {
-        kind: kind.to_string(),
-        settings_json: serde_json::to_string(settings).map_err(ApiError::internal)?,
-        secrets_ciphertext: Some(secrets.seal(&purpose(kind), &plain)),
-        updated_at,
-    };
-    db::connections::save(conn, &row)?;
-    Ok(updated_at)
+    actor: &Actor,
+    if_match: &IfMatch,
+    update: C::Update,
+) -> Result<C::View, ApiError> {
+    db::write_transaction(conn, &purpose(C::KIND), |conn| {
+        let stored = load::<C>(conn, secrets)?;
+        let before = stored.as_ref().map(Stored::view);
+        if_match.check_current(before.as_ref().map(etag_of).as_deref())?;
+        let (settings, new_secrets) = C::apply(update, stored.as_ref().map(|s| &s.secrets));
+        let updated_at = db::now();
+        let plain = serde_json::to_vec(&new_secrets).map_err(ApiError::internal)?;
+        db::connections::save(
+            conn,
+            &ConnectionRow {
+                kind: C::KIND.to_string(),
+                settings_json: serde_json::to_string(&settings).map_err(ApiError::internal)?,
+                secrets_ciphertext: Some(secrets.seal(&purpose(C::KIND), &plain)),
+                updated_at,
+            },
+        )?;
+        let after = C::view(&settings, &new_secrets, utc(updated_at));
+        // Views hold no secret, only whether each is set.
+        let audited = |v: &C::View| serde_json::to_value(v).ok();
+        let action = if before.is_some() { "update" } else { "create" };
+        audit::record(
+            conn,
+            actor,
+            action,
+            "connection",
+            C::KIND,
+            before.as_ref().and_then(audited),
+            audited(&after),
+        )?;
+        Ok(after)
+    })
+}
+
+pub fn not_configured<C: Connection>() -> ApiError {
+    ApiError::Conflict(format!(
+        "The {} connection is not configured yet: an admin sets it with PUT /api/v1/connections/{}.",
+        C::NAME,
+        C::KIND
+    ))
+}
+
+/// Loads the stored connection, or 409 when there is none.
+pub async fn require<C: Connection>(state: &crate::state::AppState) -> Result<Stored<C>, ApiError> {
+    let secrets = state.secrets.clone();
+    db::run(&state.pool, move |conn| load::<C>(conn, &secrets))
+        .await?
+        .ok_or_else(not_configured::<C>)
+}
+
+/// A CA certificate given for a private PKI must be a PEM certificate.
+pub fn check_pem(pem: &str) -> Result<(), String> {
+    if pem.contains("-----BEGIN CERTIFICATE-----")
+        && reqwest::Certificate::from_pem(pem.as_bytes()).is_ok()
+    {
+        Ok(())
+    } else {
+        Err("must be a PEM certificate (-----BEGIN CERTIFICATE-----)".into())
+    }
 }

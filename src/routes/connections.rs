@@ -3,13 +3,40 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::Admin;
-use crate::connections::{self, connectwise as cw};
-use crate::db::{self, audit};
+use crate::connections::connectwise::{self as cw, ConnectWise};
+use crate::connections::kaspersky::{self as ksc, Kaspersky};
+use crate::connections::{self, Connection};
+use crate::db;
 use crate::error::ApiError;
-use crate::routes::etag::{etag_of, ok_with_etag, IfMatch};
+use crate::routes::etag::{ok_with_etag, IfMatch};
 use crate::routes::input::ValidJson;
-use crate::routes::views::utc;
 use crate::state::AppState;
+
+async fn read<C: Connection>(state: &AppState) -> Result<HttpResponse, ApiError> {
+    let secrets = state.secrets.clone();
+    let stored = db::run(&state.pool, move |conn| {
+        connections::load::<C>(conn, &secrets)
+    })
+    .await?
+    .ok_or_else(|| {
+        ApiError::NotFound(format!("The {} connection is not configured yet.", C::NAME))
+    })?;
+    Ok(ok_with_etag(&stored.view()))
+}
+
+async fn replace<C: Connection>(
+    state: &AppState,
+    auth: Admin,
+    if_match: IfMatch,
+    update: C::Update,
+) -> Result<HttpResponse, ApiError> {
+    let (actor, secrets) = (auth.actor(), state.secrets.clone());
+    let saved = db::run(&state.pool, move |conn| {
+        connections::replace::<C>(conn, &secrets, &actor, &if_match, update)
+    })
+    .await?;
+    Ok(ok_with_etag(&saved))
+}
 
 /// The ConnectWise connection (the private key is never shown).
 #[utoipa::path(operation_id = "getConnectWiseConnection", tag = "connections",
@@ -23,23 +50,7 @@ pub async fn get_connectwise_connection(
     _auth: Admin,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let secrets = state.secrets.clone();
-    let stored = db::run(&state.pool, move |conn| {
-        connections::load::<cw::ConnectWiseSettings, cw::ConnectWiseSecrets>(
-            conn,
-            &secrets,
-            cw::KIND,
-        )
-    })
-    .await?
-    .ok_or_else(|| {
-        ApiError::NotFound("The ConnectWise connection is not configured yet.".into())
-    })?;
-    Ok(ok_with_etag(&cw::ConnectWiseConnection::new(
-        &stored.settings,
-        &stored.secrets,
-        utc(stored.updated_at),
-    )))
+    read::<ConnectWise>(&state).await
 }
 
 /// Create or replace the ConnectWise connection. Audited with secrets masked.
@@ -58,46 +69,16 @@ pub async fn put_connectwise_connection(
     if_match: IfMatch,
     body: ValidJson<cw::ConnectWiseUpdate>,
 ) -> Result<HttpResponse, ApiError> {
-    let (update, actor, secrets) = (body.0, auth.actor(), state.secrets.clone());
-    let saved = db::run(&state.pool, move |conn| {
-        db::write_transaction(conn, "connection:connectwise", |conn| {
-            let stored = connections::load::<cw::ConnectWiseSettings, cw::ConnectWiseSecrets>(
-                conn,
-                &secrets,
-                cw::KIND,
-            )?;
-            let before = stored.as_ref().map(|s| {
-                cw::ConnectWiseConnection::new(&s.settings, &s.secrets, utc(s.updated_at))
-            });
-            if_match.check_current(before.as_ref().map(etag_of).as_deref())?;
-            let (settings, new_secrets) = update.apply(stored.as_ref().map(|s| &s.secrets));
-            let updated_at = connections::save(conn, &secrets, cw::KIND, &settings, &new_secrets)?;
-            let after = cw::ConnectWiseConnection::new(&settings, &new_secrets, utc(updated_at));
-            // The view holds no secret, only whether one is set.
-            let audited = |v: &cw::ConnectWiseConnection| serde_json::to_value(v).ok();
-            audit::record(
-                conn,
-                &actor,
-                if before.is_some() { "update" } else { "create" },
-                "connection",
-                cw::KIND,
-                before.as_ref().and_then(audited),
-                audited(&after),
-            )?;
-            Ok::<_, ApiError>(after)
-        })
-    })
-    .await?;
-    Ok(ok_with_etag(&saved))
+    replace::<ConnectWise>(&state, auth, if_match, body.0).await
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct ConnectionTestResult {
+pub struct ConnectWiseTestResult {
     /// Always true: failures are problem responses.
     pub ok: bool,
     /// The ConnectWise server version, e.g. `v2025.1.10431`.
     pub version: Option<String>,
-    /// The codebase in use (configured or discovered).
+    /// The API base in use (codebase configured or discovered).
     pub api_base: String,
 }
 
@@ -105,7 +86,7 @@ pub struct ConnectionTestResult {
 /// (wrong keys, missing permissions, unreachable host, TLS, timeout).
 #[utoipa::path(operation_id = "testConnectWiseConnection", tag = "connections",
     responses(
-        (status = 200, description = "ConnectWise answered", body = ConnectionTestResult),
+        (status = 200, description = "ConnectWise answered", body = ConnectWiseTestResult),
         (status = 409, description = "Not configured yet", body = crate::error::Problem,
             content_type = "application/problem+json"),
         (status = 502, description = "ConnectWise failed; `type` and `detail` say how",
@@ -120,9 +101,79 @@ pub async fn test_connectwise_connection(
     let client = cw::one_shot_client(&state).await?;
     let api_base = client.api_base().await.map_err(cw::upstream_error)?;
     let info = client.system_info().await.map_err(cw::upstream_error)?;
-    Ok(HttpResponse::Ok().json(ConnectionTestResult {
+    Ok(HttpResponse::Ok().json(ConnectWiseTestResult {
         ok: true,
         version: info.version,
         api_base: api_base.to_string(),
+    }))
+}
+
+/// The Kaspersky Security Center connection (the password is never shown).
+#[utoipa::path(operation_id = "getKasperskyConnection", tag = "connections",
+    responses(
+        (status = 200, description = "The connection", body = ksc::KasperskyConnection,
+            headers(("ETag" = String, description = "For If-Match on PUT"))),
+        (status = 404, description = "Not configured yet", body = crate::error::Problem,
+            content_type = "application/problem+json")))]
+#[get("/connections/kaspersky")]
+pub async fn get_kaspersky_connection(
+    _auth: Admin,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    read::<Kaspersky>(&state).await
+}
+
+/// Create or replace the Kaspersky Security Center connection. Audited with secrets masked.
+#[utoipa::path(operation_id = "putKasperskyConnection", tag = "connections",
+    request_body = ksc::PutKasperskyConnection,
+    params(("If-Match" = Option<String>, Header, description = "The ETag last read; 412 if it changed since")),
+    responses(
+        (status = 200, description = "Saved", body = ksc::KasperskyConnection,
+            headers(("ETag" = String, description = "The new ETag"))),
+        (status = 412, description = "Changed since read (If-Match)", body = crate::error::Problem,
+            content_type = "application/problem+json")))]
+#[put("/connections/kaspersky")]
+pub async fn put_kaspersky_connection(
+    auth: Admin,
+    state: web::Data<AppState>,
+    if_match: IfMatch,
+    body: ValidJson<ksc::KasperskyUpdate>,
+) -> Result<HttpResponse, ApiError> {
+    replace::<Kaspersky>(&state, auth, if_match, body.0).await
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct KasperskyTestResult {
+    /// Always true: failures are problem responses.
+    pub ok: bool,
+    /// Virtual servers (tenants) the account sees.
+    pub virtual_servers: usize,
+}
+
+/// Log in to KSC with the stored connection and list its virtual servers; report success or
+/// exactly what failed (credentials, unreachable host, TLS, timeout).
+#[utoipa::path(operation_id = "testKasperskyConnection", tag = "connections",
+    responses(
+        (status = 200, description = "KSC answered", body = KasperskyTestResult),
+        (status = 409, description = "Not configured yet", body = crate::error::Problem,
+            content_type = "application/problem+json"),
+        (status = 502, description = "KSC failed; `type` and `detail` say how",
+            body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 504, description = "KSC did not answer in time", body = crate::error::Problem,
+            content_type = "application/problem+json")))]
+#[post("/connections/kaspersky/test")]
+pub async fn test_kaspersky_connection(
+    _auth: Admin,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let once = crate::kaspersky::RetryPolicy {
+        attempts: 1,
+        ..Default::default()
+    };
+    let client = ksc::client(&state, once).await?;
+    let vservers = client.list_vservers().await.map_err(ksc::upstream_error)?;
+    Ok(HttpResponse::Ok().json(KasperskyTestResult {
+        ok: true,
+        virtual_servers: vservers.len(),
     }))
 }

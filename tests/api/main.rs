@@ -6,6 +6,7 @@ mod connectwise;
 mod errors;
 mod health;
 mod helpers;
+mod kaspersky;
 mod openapi;
 mod service_tokens;
 mod startup;

@@ -1,0 +1,142 @@
+//! The Kaspersky Security Center connection, against the fake KSC over real HTTP(S).
+
+use kaspersky_msp_bridge::sandbox::fake_ksc::{FakeKsc, DEMO_PASSWORD, DEMO_USER};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_problem, spawn_app, TestApp};
+
+async fn put_connection(app: &TestApp, body: &Value) -> reqwest::Response {
+    app.send_json(
+        Method::PUT,
+        "/api/v1/connections/kaspersky",
+        &app.admin_token,
+        body,
+    )
+    .await
+}
+
+async fn test_connection(app: &TestApp) -> reqwest::Response {
+    app.request(
+        Method::POST,
+        "/api/v1/connections/kaspersky/test",
+        Some(&app.admin_token),
+    )
+    .send()
+    .await
+    .unwrap()
+}
+
+#[actix_web::test]
+async fn the_kaspersky_connection_keeps_its_password_write_only() {
+    let app = spawn_app().await;
+    let fake = FakeKsc::start_demo().unwrap();
+    assert_problem(
+        app.get("/api/v1/connections/kaspersky", &app.admin_token)
+            .await,
+        404,
+    )
+    .await;
+    assert_problem(test_connection(&app).await, 409).await;
+
+    let saved = put_connection(
+        &app,
+        &json!({"server_url": fake.base_url(), "user": DEMO_USER, "password": DEMO_PASSWORD}),
+    )
+    .await;
+    assert_eq!(saved.status(), 200);
+    let body: Value = saved.json().await.unwrap();
+    assert_eq!(body["password_set"], true);
+    assert_eq!(body["insecure_skip_tls_verify"], false);
+    assert_eq!(body["internal_user"], true);
+    assert!(!body.to_string().contains(DEMO_PASSWORD));
+
+    let ok: Value = test_connection(&app).await.json().await.unwrap();
+    assert!(ok["virtual_servers"].as_u64().unwrap() >= 3);
+
+    let read = app
+        .get("/api/v1/connections/kaspersky", &app.admin_token)
+        .await;
+    let etag = read.headers()["etag"].to_str().unwrap().to_string();
+    assert!(!read.text().await.unwrap().contains(DEMO_PASSWORD));
+    let wrong = app
+        .request(Method::PUT, "/api/v1/connections/kaspersky", Some(&app.admin_token))
+        .header("If-Match", &etag)
+        .json(&json!({"server_url": fake.base_url(), "user": DEMO_USER, "password": "wrong password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 200);
+    let problem = assert_problem(test_connection(&app).await, 502).await;
+    assert_eq!(problem["type"], "/problems/ksc-bad-credentials");
+    let stale = app
+        .request(
+            Method::PUT,
+            "/api/v1/connections/kaspersky",
+            Some(&app.admin_token),
+        )
+        .header("If-Match", &etag)
+        .json(&json!({"server_url": fake.base_url(), "user": DEMO_USER}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(stale, 412).await;
+
+    let audit = app
+        .get("/api/v1/audit-events?entity_id=kaspersky", &app.admin_token)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!audit.contains(DEMO_PASSWORD) && !audit.contains("wrong password"));
+}
+
+#[actix_web::test]
+async fn tls_is_verified_unless_explicitly_turned_off() {
+    let app = spawn_app().await;
+    let fake = FakeKsc::start_demo().unwrap();
+    let base =
+        json!({"server_url": fake.https_url(), "user": DEMO_USER, "password": DEMO_PASSWORD});
+    put_connection(&app, &base).await;
+    let problem = assert_problem(test_connection(&app).await, 502).await;
+    assert_eq!(problem["type"], "/problems/ksc-tls");
+
+    let mut with_ca = base.clone();
+    with_ca["ca_certificate_pem"] = json!(fake.ca_pem());
+    put_connection(&app, &with_ca).await;
+    assert_eq!(test_connection(&app).await.status(), 200);
+
+    let mut insecure = base.clone();
+    insecure["insecure_skip_tls_verify"] = json!(true);
+    let shown: Value = put_connection(&app, &insecure).await.json().await.unwrap();
+    assert_eq!(shown["insecure_skip_tls_verify"], true);
+    assert_eq!(test_connection(&app).await.status(), 200);
+}
+
+#[actix_web::test]
+async fn unreachable_servers_and_bad_settings() {
+    let app = spawn_app().await;
+    put_connection(
+        &app,
+        &json!({"server_url": "http://127.0.0.1:1", "user": "u", "password": "p"}),
+    )
+    .await;
+    let problem = assert_problem(test_connection(&app).await, 502).await;
+    assert_eq!(problem["type"], "/problems/ksc-unreachable");
+
+    let bad = put_connection(&app, &json!({"server_url": "ftp://x", "user": "", "max_concurrency": 99, "ca_certificate_pem": "x"})).await;
+    let body = assert_problem(bad, 422).await;
+    assert_eq!(body["errors"].as_array().unwrap().len(), 4);
+
+    let defaults: Value =
+        put_connection(&app, &json!({"server_url": "ksc.example.com", "user": "u"}))
+            .await
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(defaults["server_url"], "https://ksc.example.com:13299");
+    assert_eq!(
+        defaults["password_set"], true,
+        "an omitted password keeps the stored one"
+    );
+}
