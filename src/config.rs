@@ -326,6 +326,26 @@ mod tests {
     }
 
     #[test]
+    fn secrets_never_reach_debug_output() {
+        let s = settings(&[
+            ("DATABASE_URL", "postgres://bob:pg-secret@db/x"),
+            ("BRIDGE_ADMIN_PASSWORD", "admin-secret-123"),
+            ("BRIDGE_JWT_SECRET", "jwt-secret-jwt-secret-jwt-secret-jwt"),
+            ("BRIDGE_ENCRYPTION_KEY", &"ab".repeat(32)),
+        ])
+        .unwrap();
+        let text = format!("{s:?}");
+        for secret in [
+            "pg-secret",
+            "admin-secret-123",
+            "jwt-secret",
+            &"ab".repeat(32),
+        ] {
+            assert!(!text.contains(secret), "{text}");
+        }
+    }
+
+    #[test]
     fn urls_are_redacted() {
         assert_eq!(
             redact_url("postgres://bob:secret@db:5432/x"),
