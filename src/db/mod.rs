@@ -7,8 +7,11 @@
 pub mod app_state;
 pub mod audit;
 pub mod backend;
+pub mod billing_settings;
 pub mod cw_products;
+pub mod product_mappings;
 pub mod schema;
+pub mod security_applications;
 pub mod service_tokens;
 pub mod users;
 
