@@ -24,6 +24,8 @@ use crate::error::{FieldError, Problem, PROBLEM_JSON};
         (name = "users", description = "People and their roles (admin)"),
         (name = "service-tokens", description = "Long-lived tokens for automation (admin)"),
         (name = "audit", description = "Who changed which configuration"),
+        (name = "products", description = "Products tab: security applications and their ConnectWise product mappings"),
+        (name = "settings", description = "Billing settings"),
         (name = "operations", description = "Health and readiness"),
     ),
     components(schemas(Problem, FieldError))

@@ -42,7 +42,19 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(routes::service_tokens::list_service_tokens)
                 .service(routes::service_tokens::create_service_token)
                 .service(routes::service_tokens::revoke_service_token)
-                .service(routes::audit::list_audit_events),
+                .service(routes::audit::list_audit_events)
+                .service(routes::security_applications::list_security_applications)
+                .service(routes::security_applications::create_security_application)
+                .service(routes::security_applications::get_security_application)
+                .service(routes::security_applications::update_security_application)
+                .service(routes::security_applications::delete_security_application)
+                .service(routes::settings::get_billing_settings)
+                .service(routes::settings::put_billing_settings)
+                .service(routes::product_mappings::list_product_mappings)
+                .service(routes::product_mappings::save_product_mappings)
+                .service(routes::product_mappings::get_product_mapping)
+                .service(routes::product_mappings::put_product_mapping)
+                .service(routes::product_mappings::delete_product_mapping),
         );
 }
 

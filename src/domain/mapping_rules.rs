@@ -46,7 +46,7 @@ pub fn check_mapping(
     availability: impl Fn(i64) -> ProductAvailability,
 ) -> Vec<RuleViolation> {
     let mut violations = form_violations(mapping, model, bill_devices_by_category);
-    for (field, product) in products(mapping) {
+    for (field, product) in named_products(mapping) {
         match availability(product) {
             ProductAvailability::Selectable => {}
             ProductAvailability::Inactive => violations.push(violation(
@@ -65,8 +65,8 @@ pub fn check_mapping(
     violations
 }
 
-/// The products a mapping names, with their fields.
-fn products(mapping: &ProductMapping) -> impl Iterator<Item = (&'static str, i64)> + '_ {
+/// The products a mapping names, in either form, with their request fields.
+pub fn named_products(mapping: &ProductMapping) -> impl Iterator<Item = (&'static str, i64)> + '_ {
     let single = mapping.product_id.map(|p| (PRODUCT_FIELD, p));
     let categories = DeviceCategory::ALL
         .into_iter()
