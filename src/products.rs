@@ -97,7 +97,12 @@ pub fn save_mappings(
             return Err(ApiError::Validation(errors));
         }
         for change in changes {
-            store(conn, actor, before.mappings.get(&change.mapping.application_id), &change.mapping)?;
+            store(
+                conn,
+                actor,
+                before.mappings.get(&change.mapping.application_id),
+                &change.mapping,
+            )?;
         }
         Snapshot::load(conn)
     })

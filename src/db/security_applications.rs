@@ -113,7 +113,9 @@ impl From<&SecurityApplication> for SecurityApplicationRow {
 }
 
 fn typed(rows: Vec<SecurityApplicationRow>) -> QueryResult<Vec<SecurityApplication>> {
-    rows.into_iter().map(SecurityApplication::try_from).collect()
+    rows.into_iter()
+        .map(SecurityApplication::try_from)
+        .collect()
 }
 
 /// Every application (of one solution, if given), ordered by solution and name.

@@ -68,9 +68,12 @@ pub fn check_mapping(
 /// The products a mapping names, in either form, with their request fields.
 pub fn named_products(mapping: &ProductMapping) -> impl Iterator<Item = (&'static str, i64)> + '_ {
     let single = mapping.product_id.map(|p| (PRODUCT_FIELD, p));
-    let categories = DeviceCategory::ALL
-        .into_iter()
-        .filter_map(|c| mapping.category_products.get(c).map(|p| (category_field(c), p)));
+    let categories = DeviceCategory::ALL.into_iter().filter_map(|c| {
+        mapping
+            .category_products
+            .get(c)
+            .map(|p| (category_field(c), p))
+    });
     single.into_iter().chain(categories)
 }
 
@@ -109,8 +112,7 @@ fn form_violations(
             })
             .collect();
     }
-    if mapping_status(Some(mapping), model, bill_devices_by_category) != MappingStatus::Incomplete
-    {
+    if mapping_status(Some(mapping), model, bill_devices_by_category) != MappingStatus::Incomplete {
         return Vec::new();
     }
     // Some product is stored, but not the form in force.
@@ -160,7 +162,12 @@ mod tests {
         }
     }
 
-    fn mapping(single: Option<i64>, ww: Option<i64>, ws: Option<i64>, nw: Option<i64>) -> ProductMapping {
+    fn mapping(
+        single: Option<i64>,
+        ww: Option<i64>,
+        ws: Option<i64>,
+        nw: Option<i64>,
+    ) -> ProductMapping {
         ProductMapping {
             application_id: "app".into(),
             product_id: single,
@@ -180,20 +187,48 @@ mod tests {
     fn rules_in_both_modes() {
         // (case, mapping, model, by category, fields in violation)
         let cases: &[(&str, ProductMapping, LicensingModel, bool, &[&str])] = &[
-            ("empty clears, off", mapping(N, N, N, N), PerDevice, false, &[]),
+            (
+                "empty clears, off",
+                mapping(N, N, N, N),
+                PerDevice,
+                false,
+                &[],
+            ),
             ("empty clears, on", mapping(N, N, N, N), PerUser, true, &[]),
             ("single, off", mapping(A, N, N, N), PerDevice, false, &[]),
-            ("both forms, off", mapping(A, A, B, A), PerDevice, false, &[]),
+            (
+                "both forms, off",
+                mapping(A, A, B, A),
+                PerDevice,
+                false,
+                &[],
+            ),
             ("both forms, on", mapping(A, A, B, A), PerDevice, true, &[]),
-            ("categories, on, repeats", mapping(N, A, A, A), PerDevice, true, &[]),
+            (
+                "categories, on, repeats",
+                mapping(N, A, A, A),
+                PerDevice,
+                true,
+                &[],
+            ),
             (
                 "single only, on",
                 mapping(A, N, N, N),
                 PerDevice,
                 true,
-                &["workstation_product_id", "server_product_id", "non_windows_product_id"],
+                &[
+                    "workstation_product_id",
+                    "server_product_id",
+                    "non_windows_product_id",
+                ],
             ),
-            ("categories only, off", mapping(N, A, A, A), PerDevice, false, &["product_id"]),
+            (
+                "categories only, off",
+                mapping(N, A, A, A),
+                PerDevice,
+                false,
+                &["product_id"],
+            ),
             (
                 "partial categories, off",
                 mapping(A, A, N, N),
@@ -201,9 +236,27 @@ mod tests {
                 false,
                 &["server_product_id", "non_windows_product_id"],
             ),
-            ("partial categories, on", mapping(N, A, B, N), PerDevice, true, &["non_windows_product_id"]),
-            ("per user single, on", mapping(A, N, N, N), PerUser, true, &[]),
-            ("per mailbox single, off", mapping(A, N, N, N), PerMailbox, false, &[]),
+            (
+                "partial categories, on",
+                mapping(N, A, B, N),
+                PerDevice,
+                true,
+                &["non_windows_product_id"],
+            ),
+            (
+                "per user single, on",
+                mapping(A, N, N, N),
+                PerUser,
+                true,
+                &[],
+            ),
+            (
+                "per mailbox single, off",
+                mapping(A, N, N, N),
+                PerMailbox,
+                false,
+                &[],
+            ),
             (
                 "per user with categories, on",
                 mapping(A, A, A, N),
@@ -211,7 +264,13 @@ mod tests {
                 true,
                 &["workstation_product_id", "server_product_id"],
             ),
-            ("per mailbox with a category, off", mapping(A, N, N, A), PerMailbox, false, &["non_windows_product_id"]),
+            (
+                "per mailbox with a category, off",
+                mapping(A, N, N, A),
+                PerMailbox,
+                false,
+                &["non_windows_product_id"],
+            ),
             (
                 "unknown and inactive products",
                 mapping(Some(UNKNOWN), Some(INACTIVE), A, A),

@@ -141,7 +141,9 @@ pub struct SaveMappings {
 
 impl FromJsonBody for SaveMappings {
     fn from_json(f: &mut JsonFields) -> Option<Self> {
-        Some(SaveMappings { rows: f.list("rows")? })
+        Some(SaveMappings {
+            rows: f.list("rows")?,
+        })
     }
 }
 
@@ -178,10 +180,7 @@ fn views<'s>(
         .into_iter()
         .map(|p| (p.id, p))
         .collect();
-    Ok(apps
-        .into_iter()
-        .map(|app| view(s, app, &catalog))
-        .collect())
+    Ok(apps.into_iter().map(|app| view(s, app, &catalog)).collect())
 }
 
 fn view(
@@ -190,7 +189,10 @@ fn view(
     catalog: &HashMap<i64, cw_products::CwProductRow>,
 ) -> MappingView {
     let mapping = s.mappings.get(&app.id);
-    let mut ids: Vec<i64> = mapping.into_iter().flat_map(products::product_ids).collect();
+    let mut ids: Vec<i64> = mapping
+        .into_iter()
+        .flat_map(products::product_ids)
+        .collect();
     ids.sort_unstable();
     ids.dedup();
     let products = ids
@@ -272,7 +274,12 @@ pub async fn save_product_mappings(
     body: ValidJson<SaveMappings>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.actor();
-    let ids: Vec<String> = body.0.rows.iter().map(|r| r.application_id.clone()).collect();
+    let ids: Vec<String> = body
+        .0
+        .rows
+        .iter()
+        .map(|r| r.application_id.clone())
+        .collect();
     let changes: Vec<MappingChange> = body
         .0
         .rows
@@ -378,6 +385,13 @@ pub async fn delete_product_mapping(
     id: web::Path<String>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    change_one(&state, auth, id.into_inner(), if_match, MappingForms::default()).await?;
+    change_one(
+        &state,
+        auth,
+        id.into_inner(),
+        if_match,
+        MappingForms::default(),
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -198,7 +198,9 @@ pub async fn list_security_applications(
         Ok(db::security_applications::list(conn, solution)?)
     })
     .await?;
-    Ok(web::Json(apps.iter().map(SecurityApplicationView::from).collect()))
+    Ok(web::Json(
+        apps.iter().map(SecurityApplicationView::from).collect(),
+    ))
 }
 
 /// Read a security application.

@@ -197,3 +197,36 @@ pub async fn assert_problem(response: Response, status: u16) -> Value {
     assert!(body["title"].is_string() && body["type"].is_string() && body["detail"].is_string());
     body
 }
+
+/// A ConnectWise catalog product for [`TestApp::seed_cw_products`].
+pub struct CatalogProduct {
+    pub id: i64,
+    pub identifier: &'static str,
+    pub inactive: bool,
+}
+
+impl TestApp {
+    /// Puts products into the ConnectWise catalog cache directly, as a catalog refresh would.
+    pub fn seed_cw_products(&self, products: &[CatalogProduct]) {
+        use kaspersky_msp_bridge::db::{self, cw_products::CwProductRow, schema::cw_products};
+        let pool = db::connect_pool(&self.settings.database_url, 1).expect("the test database");
+        let mut conn = pool.get().unwrap();
+        for p in products {
+            let row = CwProductRow {
+                id: p.id,
+                identifier: p.identifier.to_string(),
+                description: format!("{} (description)", p.identifier),
+                price: Some(10.0),
+                cost: None,
+                inactive: p.inactive,
+                product_class: None,
+                vanished: false,
+                refreshed_at: db::now(),
+            };
+            diesel::insert_into(cw_products::table)
+                .values(&row)
+                .execute(&mut conn)
+                .expect("seed the catalog cache");
+        }
+    }
+}

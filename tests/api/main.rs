@@ -6,6 +6,7 @@ mod errors;
 mod health;
 mod helpers;
 mod openapi;
+mod products;
 mod service_tokens;
 mod startup;
 mod users;
