@@ -13,6 +13,7 @@ pub mod kaspersky;
 pub mod middleware;
 pub mod openapi;
 pub mod outbound;
+pub mod products;
 pub mod routes;
 pub mod sandbox;
 pub mod secrets;

@@ -26,6 +26,8 @@ use crate::error::{FieldError, Problem, PROBLEM_JSON};
         (name = "audit", description = "Who changed which configuration"),
         (name = "connections", description = "ConnectWise and Kaspersky connections (admin)"),
         (name = "connectwise", description = "ConnectWise look-ups for drop-downs"),
+        (name = "products", description = "Products tab: security applications and their ConnectWise product mappings"),
+        (name = "settings", description = "Billing settings"),
         (name = "operations", description = "Health and readiness"),
     ),
     components(schemas(Problem, FieldError))

@@ -54,7 +54,19 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(routes::connectwise::list_products)
                 .service(routes::connectwise::refresh_products)
                 .service(routes::connectwise::list_companies)
-                .service(routes::connectwise::list_company_agreements),
+                .service(routes::connectwise::list_company_agreements)
+                .service(routes::security_applications::list_security_applications)
+                .service(routes::security_applications::create_security_application)
+                .service(routes::security_applications::get_security_application)
+                .service(routes::security_applications::update_security_application)
+                .service(routes::security_applications::delete_security_application)
+                .service(routes::settings::get_billing_settings)
+                .service(routes::settings::put_billing_settings)
+                .service(routes::product_mappings::list_product_mappings)
+                .service(routes::product_mappings::save_product_mappings)
+                .service(routes::product_mappings::get_product_mapping)
+                .service(routes::product_mappings::put_product_mapping)
+                .service(routes::product_mappings::delete_product_mapping),
         );
 }
 

@@ -33,3 +33,20 @@ pub fn get_or_insert(conn: &mut DbConnection, key: &str, candidate: &str) -> Que
         Err(err) => Err(err),
     }
 }
+
+/// Stores `value` under `key`, replacing what was there (callers serialise writers).
+pub fn set(conn: &mut DbConnection, key: &str, value: &str) -> QueryResult<()> {
+    let updated = diesel::update(app_state::table.find(key))
+        .set((app_state::value.eq(value), app_state::updated_at.eq(now())))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(app_state::table)
+            .values((
+                app_state::key.eq(key),
+                app_state::value.eq(value),
+                app_state::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}

@@ -7,9 +7,12 @@
 pub mod app_state;
 pub mod audit;
 pub mod backend;
+pub mod billing_settings;
 pub mod connections;
 pub mod cw_products;
+pub mod product_mappings;
 pub mod schema;
+pub mod security_applications;
 pub mod service_tokens;
 pub mod users;
 

@@ -70,6 +70,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    security_applications (id) {
+        id -> Text,
+        name -> Text,
+        solution -> Text,
+        licensing_model -> Text,
+        match_rules_json -> Text,
+        custom -> Bool,
+        retired -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    product_mappings (application_id) {
+        application_id -> Text,
+        product_id -> Nullable<BigInt>,
+        workstation_product_id -> Nullable<BigInt>,
+        server_product_id -> Nullable<BigInt>,
+        non_windows_product_id -> Nullable<BigInt>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(product_mappings -> security_applications (application_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     service_tokens,
@@ -77,4 +104,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     app_state,
     connections,
     cw_products,
+    security_applications,
+    product_mappings,
 );

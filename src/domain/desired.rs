@@ -52,7 +52,7 @@ pub struct ProductMapping {
 }
 
 impl ProductMapping {
-    fn stores_any_product(&self) -> bool {
+    pub fn stores_any_product(&self) -> bool {
         self.product_id.is_some()
             || DeviceCategory::ALL
                 .iter()
@@ -81,7 +81,7 @@ pub enum MappingStatus {
 }
 
 /// Only per-device applications are split by category, and only when the toggle is on.
-fn bills_by_category(model: LicensingModel, bill_devices_by_category: bool) -> bool {
+pub fn bills_by_category(model: LicensingModel, bill_devices_by_category: bool) -> bool {
     bill_devices_by_category && model == LicensingModel::PerDevice
 }
 

@@ -25,6 +25,14 @@ pub fn ok_with_etag<T: Serialize>(value: &T) -> HttpResponse {
     with_etag(HttpResponse::Ok(), value)
 }
 
+/// `200 OK` with the body and an ETag computed from something other than the body (e.g. the
+/// stored state a write is checked against).
+pub fn ok_with_tag<T: Serialize>(etag: String, value: &T) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::ETAG, etag))
+        .json(value)
+}
+
 pub fn with_etag<T: Serialize>(mut builder: HttpResponseBuilder, value: &T) -> HttpResponse {
     builder
         .insert_header((header::ETAG, etag_of(value)))

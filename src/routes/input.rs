@@ -113,6 +113,44 @@ impl JsonFields {
         self.take(name)
     }
 
+    /// A required array of objects, each read by `T`; problems are reported as `name[i].field`.
+    pub fn list<T: FromJsonBody>(&mut self, name: &str) -> Option<Vec<T>> {
+        let items = self.required::<Vec<Value>>(name)?;
+        let count = items.len();
+        let parsed: Vec<T> = items
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, item)| self.nested(&format!("{name}[{i}]"), item))
+            .collect();
+        (parsed.len() == count).then_some(parsed)
+    }
+
+    /// An optional object read by `T`; problems are reported as `name.field`.
+    pub fn object<T: FromJsonBody>(&mut self, name: &str) -> Option<T> {
+        let value = self.optional::<Value>(name)?;
+        self.nested(name, value)
+    }
+
+    fn nested<T: FromJsonBody>(&mut self, prefix: &str, value: Value) -> Option<T> {
+        match parse_body::<T>(value) {
+            Ok(t) => Some(t),
+            Err(ApiError::Validation(errors)) => {
+                for e in errors {
+                    let field = match e.field.as_str() {
+                        "body" => prefix.to_string(),
+                        f => format!("{prefix}.{f}"),
+                    };
+                    self.error(&field, e.message);
+                }
+                None
+            }
+            Err(other) => {
+                self.error(prefix, other.to_string());
+                None
+            }
+        }
+    }
+
     pub fn error(&mut self, field: &str, message: impl Into<String>) {
         self.errors.push(FieldError::new(field, message));
     }
@@ -209,6 +247,30 @@ mod tests {
     fn valid_body() {
         let s: Sample = parse_body(json!({"name": "a", "count": 2, "note": null})).unwrap();
         assert_eq!((s.name.as_str(), s.count, s.note), ("a", 2, None));
+    }
+
+    struct Rows {
+        rows: Vec<Sample>,
+    }
+
+    impl FromJsonBody for Rows {
+        fn from_json(f: &mut JsonFields) -> Option<Self> {
+            Some(Rows {
+                rows: f.list("rows")?,
+            })
+        }
+    }
+
+    #[test]
+    fn list_items_are_reported_by_index() {
+        let body = json!({"rows": [{"name": "a", "count": 1}, {"count": -1}, 3]});
+        let Err(ApiError::Validation(errors)) = parse_body::<Rows>(body) else {
+            panic!("expected a validation error")
+        };
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["rows[1].name", "rows[1].count", "rows[2]"]);
+        let ok: Rows = parse_body(json!({"rows": [{"name": "a", "count": 1}]})).unwrap();
+        assert_eq!(ok.rows.len(), 1);
     }
 
     #[test]

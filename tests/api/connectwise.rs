@@ -7,7 +7,7 @@ use kaspersky_msp_bridge::sandbox::fake_connectwise::FakeConnectWise;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_problem, spawn_app, spawn_app_with, TestApp};
+use crate::helpers::{assert_problem, spawn_app, spawn_app_with, CatalogProduct, TestApp};
 
 fn connection(fake: &FakeConnectWise, site: &str) -> Value {
     let o = fake.options();
@@ -348,7 +348,11 @@ async fn products_that_left_the_catalog_are_marked_vanished() {
         ..Default::default()
     });
     configured(&app, &fake).await;
-    crate::helpers::insert_cw_product(&app, 999_999, "GONE", false).await;
+    app.seed_cw_products(&[CatalogProduct {
+        id: 999_999,
+        identifier: "GONE",
+        inactive: false,
+    }]);
     let result: Value = app
         .request(
             Method::POST,

@@ -198,28 +198,35 @@ pub async fn assert_problem(response: Response, status: u16) -> Value {
     body
 }
 
-/// Puts a product straight into the ConnectWise catalog cache.
-pub async fn insert_cw_product(app: &TestApp, id: i64, identifier: &str, inactive: bool) {
-    use kaspersky_msp_bridge::db::{self, cw_products::CwProductRow, schema::cw_products};
-    let pool = db::connect_pool(&app.settings.database_url, 1).unwrap();
-    let row = CwProductRow {
-        id,
-        identifier: identifier.into(),
-        description: format!("{identifier} description"),
-        price: Some(10.0),
-        cost: Some(5.0),
-        inactive,
-        product_class: Some("NonInventory".into()),
-        vanished: false,
-        refreshed_at: db::now(),
-    };
-    actix_web::web::block(move || {
+/// A ConnectWise catalog product for [`TestApp::seed_cw_products`].
+pub struct CatalogProduct {
+    pub id: i64,
+    pub identifier: &'static str,
+    pub inactive: bool,
+}
+
+impl TestApp {
+    /// Puts products into the ConnectWise catalog cache directly, as a catalog refresh would.
+    pub fn seed_cw_products(&self, products: &[CatalogProduct]) {
+        use kaspersky_msp_bridge::db::{self, cw_products::CwProductRow, schema::cw_products};
+        let pool = db::connect_pool(&self.settings.database_url, 1).expect("the test database");
         let mut conn = pool.get().unwrap();
-        diesel::insert_into(cw_products::table)
-            .values(&row)
-            .execute(&mut conn)
-            .unwrap();
-    })
-    .await
-    .unwrap();
+        for p in products {
+            let row = CwProductRow {
+                id: p.id,
+                identifier: p.identifier.to_string(),
+                description: format!("{} (description)", p.identifier),
+                price: Some(10.0),
+                cost: None,
+                inactive: p.inactive,
+                product_class: None,
+                vanished: false,
+                refreshed_at: db::now(),
+            };
+            diesel::insert_into(cw_products::table)
+                .values(&row)
+                .execute(&mut conn)
+                .expect("seed the catalog cache");
+        }
+    }
 }

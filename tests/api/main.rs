@@ -8,6 +8,7 @@ mod health;
 mod helpers;
 mod kaspersky;
 mod openapi;
+mod products;
 mod service_tokens;
 mod startup;
 mod users;

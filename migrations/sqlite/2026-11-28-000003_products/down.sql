@@ -1,0 +1,2 @@
+DROP TABLE product_mappings;
+DROP TABLE security_applications;

@@ -1,0 +1,31 @@
+//! Billing settings, kept as one JSON value in `app_state` so new settings need no migration.
+
+use diesel::QueryResult;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{app_state, DbConnection};
+
+const KEY: &str = "billing_settings";
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct BillingSettings {
+    /// Bill per-device applications per device category (Windows workstations, Windows
+    /// servers, non-Windows devices), each category with its own product. Switching it
+    /// changes which mapping form is in force; both forms stay stored.
+    pub bill_devices_by_category: bool,
+}
+
+/// The stored settings; defaults (category billing off) until first saved.
+pub fn get(conn: &mut DbConnection) -> QueryResult<BillingSettings> {
+    match app_state::get(conn, KEY)? {
+        None => Ok(BillingSettings::default()),
+        Some(text) => serde_json::from_str(&text)
+            .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e))),
+    }
+}
+
+pub fn put(conn: &mut DbConnection, settings: &BillingSettings) -> QueryResult<()> {
+    let text = serde_json::to_string(settings).expect("settings serialise");
+    app_state::set(conn, KEY, &text)
+}

@@ -1,0 +1,85 @@
+//! Stored product mappings, one row per application holding both forms (single and by
+//! category). An application without a row is unmapped.
+
+use diesel::prelude::*;
+
+use super::schema::product_mappings;
+use super::{now, DbConnection};
+use crate::domain::desired::{CategoryProducts, ProductMapping};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = product_mappings)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+#[diesel(treat_none_as_null = true)]
+struct ProductMappingRow {
+    application_id: String,
+    product_id: Option<i64>,
+    workstation_product_id: Option<i64>,
+    server_product_id: Option<i64>,
+    non_windows_product_id: Option<i64>,
+    updated_at: chrono::NaiveDateTime,
+}
+
+impl From<ProductMappingRow> for ProductMapping {
+    fn from(row: ProductMappingRow) -> Self {
+        ProductMapping {
+            application_id: row.application_id,
+            product_id: row.product_id,
+            category_products: CategoryProducts {
+                windows_workstation: row.workstation_product_id,
+                windows_server: row.server_product_id,
+                non_windows: row.non_windows_product_id,
+            },
+        }
+    }
+}
+
+impl From<&ProductMapping> for ProductMappingRow {
+    fn from(m: &ProductMapping) -> Self {
+        ProductMappingRow {
+            application_id: m.application_id.clone(),
+            product_id: m.product_id,
+            workstation_product_id: m.category_products.windows_workstation,
+            server_product_id: m.category_products.windows_server,
+            non_windows_product_id: m.category_products.non_windows,
+            updated_at: now(),
+        }
+    }
+}
+
+/// Every stored mapping, ordered by application id.
+pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<ProductMapping>> {
+    let rows = product_mappings::table
+        .order(product_mappings::application_id.asc())
+        .select(ProductMappingRow::as_select())
+        .load(conn)?;
+    Ok(rows.into_iter().map(ProductMapping::from).collect())
+}
+
+pub fn exists(conn: &mut DbConnection, application_id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        product_mappings::table.find(application_id),
+    ))
+    .get_result(conn)
+}
+
+/// Stores the mapping, replacing both forms (portable upsert: update, else insert; callers
+/// hold the products write lock).
+pub fn replace(conn: &mut DbConnection, mapping: &ProductMapping) -> QueryResult<()> {
+    let row = ProductMappingRow::from(mapping);
+    let updated = diesel::update(product_mappings::table.find(&row.application_id))
+        .set(&row)
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(product_mappings::table)
+            .values(&row)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn delete(conn: &mut DbConnection, application_id: &str) -> QueryResult<bool> {
+    diesel::delete(product_mappings::table.find(application_id))
+        .execute(conn)
+        .map(|n| n > 0)
+}

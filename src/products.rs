@@ -1,0 +1,227 @@
+//! The Products tab's stored state — billing settings, security applications, product
+//! mappings — read and changed as one unit. The billing settings decide which mapping form is
+//! in force, so toggles, application edits and mapping saves share one write lock and every
+//! check runs against the state read inside it.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde_json::{json, Value};
+
+use crate::db::billing_settings::BillingSettings;
+use crate::db::security_applications::SecurityApplication;
+use crate::db::{self, audit, audit::Actor, cw_products, DbConnection};
+use crate::domain::desired::{mapping_status, MappingStatus, ProductMapping};
+use crate::domain::mapping_rules::{
+    category_field, check_mapping, named_products, ProductAvailability, PRODUCT_FIELD,
+};
+use crate::domain::model::DeviceCategory;
+use crate::error::{ApiError, FieldError};
+
+/// The write lock of everything on the Products tab.
+pub const PRODUCTS_LOCK: &str = "products";
+
+pub struct Snapshot {
+    pub billing: BillingSettings,
+    pub applications: BTreeMap<String, SecurityApplication>,
+    /// Stored mappings by application id; an application without one is unmapped.
+    pub mappings: BTreeMap<String, ProductMapping>,
+}
+
+impl Snapshot {
+    pub fn load(conn: &mut DbConnection) -> Result<Snapshot, ApiError> {
+        let billing = db::billing_settings::get(conn)?;
+        let applications = db::security_applications::list(conn, None)?
+            .into_iter()
+            .map(|a| (a.id.clone(), a))
+            .collect();
+        let mappings = db::product_mappings::list(conn)?
+            .into_iter()
+            .map(|m| (m.application_id.clone(), m))
+            .collect();
+        Ok(Snapshot {
+            billing,
+            applications,
+            mappings,
+        })
+    }
+
+    pub fn application(&self, id: &str) -> Result<&SecurityApplication, ApiError> {
+        self.applications
+            .get(id)
+            .ok_or_else(|| application_not_found(id))
+    }
+
+    pub fn status(&self, app: &SecurityApplication) -> MappingStatus {
+        mapping_status(
+            self.mappings.get(&app.id),
+            app.licensing_model,
+            self.billing.bill_devices_by_category,
+        )
+    }
+}
+
+pub fn application_not_found(id: &str) -> ApiError {
+    ApiError::NotFound(format!("There is no security application {id}."))
+}
+
+/// A mapping to store (no product at all clears it); `field_prefix` names it in errors, e.g.
+/// `rows[2].`.
+pub struct MappingChange {
+    pub field_prefix: String,
+    pub mapping: ProductMapping,
+}
+
+/// The audited form of a mapping: the request's field names.
+pub fn audited(m: &ProductMapping) -> Value {
+    let mut value = json!({ PRODUCT_FIELD: m.product_id });
+    for c in DeviceCategory::ALL {
+        value[category_field(c)] = json!(m.category_products.get(c));
+    }
+    value
+}
+
+/// Validates every change against the current state, then stores them all or none, one audit
+/// event per changed mapping. `precondition` (existence, `If-Match`) runs first, on the state
+/// read under the lock. Returns the state after the change.
+pub fn save_mappings(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    changes: &[MappingChange],
+    precondition: impl FnOnce(&Snapshot) -> Result<(), ApiError>,
+) -> Result<Snapshot, ApiError> {
+    db::write_transaction(conn, PRODUCTS_LOCK, |conn| {
+        let before = Snapshot::load(conn)?;
+        precondition(&before)?;
+        let errors = validate(conn, &before, changes)?;
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        for change in changes {
+            store(
+                conn,
+                actor,
+                before.mappings.get(&change.mapping.application_id),
+                &change.mapping,
+            )?;
+        }
+        Snapshot::load(conn)
+    })
+}
+
+fn validate(
+    conn: &mut DbConnection,
+    snapshot: &Snapshot,
+    changes: &[MappingChange],
+) -> Result<Vec<FieldError>, ApiError> {
+    let catalog = availability(conn, changes)?;
+    let mut errors = Vec::new();
+    let mut seen = BTreeSet::new();
+    for MappingChange {
+        field_prefix,
+        mapping,
+    } in changes
+    {
+        let field = |name: &str| format!("{field_prefix}{name}");
+        let id = &mapping.application_id;
+        if !seen.insert(id.as_str()) {
+            errors.push(FieldError::new(field("application_id"), "is listed twice"));
+            continue;
+        }
+        let Some(app) = snapshot.applications.get(id) else {
+            errors.push(FieldError::new(
+                field("application_id"),
+                format!("there is no security application {id}"),
+            ));
+            continue;
+        };
+        if app.retired && mapping.stores_any_product() {
+            errors.push(FieldError::new(
+                field("application_id"),
+                format!("{id} is retired; un-retire it before mapping it"),
+            ));
+            continue;
+        }
+        let violations = check_mapping(
+            mapping,
+            app.licensing_model,
+            snapshot.billing.bill_devices_by_category,
+            |p| {
+                catalog
+                    .get(&p)
+                    .copied()
+                    .unwrap_or(ProductAvailability::Unknown)
+            },
+        );
+        errors.extend(
+            violations
+                .into_iter()
+                .map(|v| FieldError::new(field(v.field), v.message)),
+        );
+    }
+    Ok(errors)
+}
+
+/// Where each product named by the changes stands in the catalog cache.
+fn availability(
+    conn: &mut DbConnection,
+    changes: &[MappingChange],
+) -> Result<HashMap<i64, ProductAvailability>, ApiError> {
+    let ids: Vec<i64> = changes
+        .iter()
+        .flat_map(|c| product_ids(&c.mapping))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    Ok(cw_products::find_many(conn, &ids)?
+        .iter()
+        .map(|p| {
+            let state = if cw_products::is_selectable(p) {
+                ProductAvailability::Selectable
+            } else {
+                ProductAvailability::Inactive
+            };
+            (p.id, state)
+        })
+        .collect())
+}
+
+/// Every product a mapping names, in either form.
+pub fn product_ids(m: &ProductMapping) -> impl Iterator<Item = i64> + '_ {
+    named_products(m).map(|(_, product)| product)
+}
+
+fn store(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    before: Option<&ProductMapping>,
+    after: &ProductMapping,
+) -> Result<(), ApiError> {
+    let id = &after.application_id;
+    let action = match (before, after.stores_any_product()) {
+        (None, false) => return Ok(()),
+        (Some(b), true) if b == after => return Ok(()),
+        (Some(_), false) => {
+            db::product_mappings::delete(conn, id)?;
+            "delete"
+        }
+        (None, true) => {
+            db::product_mappings::replace(conn, after)?;
+            "create"
+        }
+        (Some(_), true) => {
+            db::product_mappings::replace(conn, after)?;
+            "update"
+        }
+    };
+    let after_audit = after.stores_any_product().then(|| audited(after));
+    audit::record(
+        conn,
+        actor,
+        action,
+        "product_mapping",
+        id,
+        before.map(audited),
+        after_audit,
+    )?;
+    Ok(())
+}

@@ -1,0 +1,357 @@
+//! The security applications usage is counted for, and the match rules that recognise them
+//! in KSC licence data. Everyone reads them; admins add custom ones and edit or retire them.
+
+use actix_web::{delete, get, patch, post, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{Admin, Viewer};
+use crate::db::security_applications::SecurityApplication;
+use crate::db::{self, audit, audit::Actor, DbConnection};
+use crate::domain::model::{LicensingModel, MatchRules, Solution};
+use crate::error::ApiError;
+use crate::products::{application_not_found, PRODUCTS_LOCK};
+use crate::routes::input::{FromJsonBody, JsonFields, ValidJson};
+use crate::routes::views::utc;
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SecurityApplicationView {
+    /// Stable slug, e.g. `kes-windows`.
+    pub id: String,
+    pub name: String,
+    pub solution: Solution,
+    pub licensing_model: LicensingModel,
+    /// Whether "Bill devices by category" applies (per-device applications only).
+    pub category_billing: bool,
+    pub match_rules: MatchRules,
+    /// Added by an admin rather than seeded.
+    pub custom: bool,
+    /// Hidden from the mapping grid; its stored mapping is kept.
+    pub retired: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&SecurityApplication> for SecurityApplicationView {
+    fn from(a: &SecurityApplication) -> Self {
+        SecurityApplicationView {
+            id: a.id.clone(),
+            name: a.name.clone(),
+            solution: a.solution,
+            licensing_model: a.licensing_model,
+            category_billing: a.licensing_model == LicensingModel::PerDevice,
+            match_rules: a.match_rules.clone(),
+            custom: a.custom,
+            retired: a.retired,
+            created_at: utc(a.created_at),
+            updated_at: utc(a.updated_at),
+        }
+    }
+}
+
+/// The audited form of an application.
+fn audited(a: &SecurityApplication) -> serde_json::Value {
+    serde_json::json!({"name": a.name, "solution": a.solution,
+        "licensing_model": a.licensing_model, "match_rules": a.match_rules, "retired": a.retired})
+}
+
+/// A pattern shorter than this would match almost any product name.
+const MIN_PATTERN_CHARS: usize = 3;
+const MAX_TEXT_CHARS: usize = 200;
+
+fn check_entries(f: &mut JsonFields, field: &str, entries: &[String], min_chars: usize) {
+    for (i, entry) in entries.iter().enumerate() {
+        let n = entry.chars().count();
+        if n < min_chars || n > MAX_TEXT_CHARS {
+            f.error(
+                &format!("{field}[{i}]"),
+                format!("must be {min_chars} to {MAX_TEXT_CHARS} characters"),
+            );
+        }
+    }
+}
+
+fn trimmed(list: Option<Vec<String>>) -> Vec<String> {
+    list.unwrap_or_default()
+        .into_iter()
+        .map(|s| s.trim().to_string())
+        .collect()
+}
+
+impl FromJsonBody for MatchRules {
+    fn from_json(f: &mut JsonFields) -> Option<Self> {
+        let app_ids = trimmed(f.optional("app_ids"));
+        check_entries(f, "app_ids", &app_ids, 1);
+        let name_patterns = trimmed(f.optional("name_patterns"));
+        check_entries(f, "name_patterns", &name_patterns, MIN_PATTERN_CHARS);
+        Some(MatchRules {
+            app_ids,
+            name_patterns,
+        })
+    }
+}
+
+fn check_name(f: &mut JsonFields, name: Option<String>) -> Option<String> {
+    let name = name?.trim().to_string();
+    if name.is_empty() || name.chars().count() > MAX_TEXT_CHARS {
+        f.error("name", format!("must be 1 to {MAX_TEXT_CHARS} characters"));
+    }
+    Some(name)
+}
+
+fn check_slug(id: &str) -> Result<(), String> {
+    let ok_chars = id
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if id.is_empty() || id.len() > 64 || !ok_chars || id.starts_with('-') {
+        return Err("must be 1 to 64 characters: lower-case letters, digits or `-`".into());
+    }
+    Ok(())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSecurityApplication {
+    /// Stable slug: lower-case letters, digits and `-`.
+    pub id: String,
+    pub name: String,
+    pub solution: Solution,
+    pub licensing_model: LicensingModel,
+    /// How KSC licence keys are recognised (none by default).
+    pub match_rules: Option<MatchRules>,
+}
+
+impl FromJsonBody for CreateSecurityApplication {
+    fn from_json(f: &mut JsonFields) -> Option<Self> {
+        let id = f.required::<String>("id");
+        if let Some(id) = &id {
+            f.check("id", check_slug(id));
+        }
+        let name = f.required::<String>("name");
+        let name = check_name(f, name);
+        let solution = f.required("solution");
+        let licensing_model = f.required("licensing_model");
+        let match_rules = f.object("match_rules");
+        Some(CreateSecurityApplication {
+            id: id?,
+            name: name?,
+            solution: solution?,
+            licensing_model: licensing_model?,
+            match_rules,
+        })
+    }
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSecurityApplication {
+    pub name: Option<String>,
+    /// Replaces both lists.
+    pub match_rules: Option<MatchRules>,
+    /// Retire (hide from the grid, keep the mapping) or bring back.
+    pub retired: Option<bool>,
+}
+
+impl FromJsonBody for UpdateSecurityApplication {
+    fn from_json(f: &mut JsonFields) -> Option<Self> {
+        let name = f.optional::<String>("name");
+        let name = check_name(f, name);
+        let match_rules = f.object("match_rules");
+        let retired = f.optional("retired");
+        for fixed in ["id", "solution", "licensing_model"] {
+            if f.optional::<serde_json::Value>(fixed).is_some() {
+                f.error(
+                    fixed,
+                    "cannot be changed: mappings and usage depend on it; add a new application instead",
+                );
+            }
+        }
+        Some(UpdateSecurityApplication {
+            name,
+            match_rules,
+            retired,
+        })
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SolutionQuery {
+    /// Only this solution's applications (all when absent).
+    pub solution: Option<Solution>,
+}
+
+/// Every security application (retired ones included, flagged), whole.
+#[utoipa::path(operation_id = "listSecurityApplications", tag = "products", params(SolutionQuery),
+    responses((status = 200, description = "The applications, by solution and name",
+        body = Vec<SecurityApplicationView>)))]
+#[get("/security-applications")]
+pub async fn list_security_applications(
+    _auth: Viewer,
+    state: web::Data<AppState>,
+    query: web::Query<SolutionQuery>,
+) -> Result<web::Json<Vec<SecurityApplicationView>>, ApiError> {
+    let solution = query.solution;
+    let apps = db::run(&state.pool, move |conn| {
+        Ok(db::security_applications::list(conn, solution)?)
+    })
+    .await?;
+    Ok(web::Json(
+        apps.iter().map(SecurityApplicationView::from).collect(),
+    ))
+}
+
+/// Read a security application.
+#[utoipa::path(operation_id = "getSecurityApplication", tag = "products", params(("id" = String, Path)),
+    responses((status = 200, description = "The application", body = SecurityApplicationView)))]
+#[get("/security-applications/{id}")]
+pub async fn get_security_application(
+    _auth: Viewer,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<web::Json<SecurityApplicationView>, ApiError> {
+    let id = id.into_inner();
+    let app = db::run(&state.pool, move |conn| find(conn, &id)).await?;
+    Ok(web::Json(SecurityApplicationView::from(&app)))
+}
+
+fn find(conn: &mut DbConnection, id: &str) -> Result<SecurityApplication, ApiError> {
+    db::security_applications::find(conn, id)?.ok_or_else(|| application_not_found(id))
+}
+
+/// Add a custom security application.
+#[utoipa::path(operation_id = "createSecurityApplication", tag = "products",
+    request_body = CreateSecurityApplication,
+    responses(
+        (status = 201, description = "Created", body = SecurityApplicationView,
+            headers(("Location" = String, description = "The application's URL"))),
+        (status = 409, description = "The id is taken", body = crate::error::Problem,
+            content_type = "application/problem+json")))]
+#[post("/security-applications")]
+pub async fn create_security_application(
+    auth: Admin,
+    state: web::Data<AppState>,
+    body: ValidJson<CreateSecurityApplication>,
+) -> Result<HttpResponse, ApiError> {
+    let (input, actor) = (body.0, auth.actor());
+    let now = db::now();
+    let app = SecurityApplication {
+        id: input.id,
+        name: input.name,
+        solution: input.solution,
+        licensing_model: input.licensing_model,
+        match_rules: input.match_rules.unwrap_or_default(),
+        custom: true,
+        retired: false,
+        created_at: now,
+        updated_at: now,
+    };
+    let created = app.clone();
+    db::run(&state.pool, move |conn| {
+        db::write_transaction(conn, PRODUCTS_LOCK, |conn| {
+            if db::security_applications::find(conn, &app.id)?.is_some() {
+                return Err(ApiError::Conflict(format!(
+                    "There is already a security application {}.",
+                    app.id
+                )));
+            }
+            db::security_applications::insert(conn, &app)?;
+            record(conn, &actor, "create", &app.id, None, Some(&app))
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            "Location",
+            format!("/api/v1/security-applications/{}", created.id),
+        ))
+        .json(SecurityApplicationView::from(&created)))
+}
+
+fn record(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    action: &str,
+    id: &str,
+    before: Option<&SecurityApplication>,
+    after: Option<&SecurityApplication>,
+) -> Result<(), ApiError> {
+    audit::record(
+        conn,
+        actor,
+        action,
+        "security_application",
+        id,
+        before.map(audited),
+        after.map(audited),
+    )?;
+    Ok(())
+}
+
+/// Edit an application's name or match rules, or retire it.
+#[utoipa::path(operation_id = "updateSecurityApplication", tag = "products",
+    params(("id" = String, Path)), request_body = UpdateSecurityApplication,
+    responses((status = 200, description = "The application now", body = SecurityApplicationView)))]
+#[patch("/security-applications/{id}")]
+pub async fn update_security_application(
+    auth: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: ValidJson<UpdateSecurityApplication>,
+) -> Result<web::Json<SecurityApplicationView>, ApiError> {
+    let (id, change, actor) = (id.into_inner(), body.0, auth.actor());
+    let app = db::run(&state.pool, move |conn| {
+        db::write_transaction(conn, PRODUCTS_LOCK, |conn| {
+            let before = find(conn, &id)?;
+            let mut after = before.clone();
+            if let Some(name) = change.name {
+                after.name = name;
+            }
+            if let Some(rules) = change.match_rules {
+                after.match_rules = rules;
+            }
+            if let Some(retired) = change.retired {
+                after.retired = retired;
+            }
+            after.updated_at = db::now();
+            db::security_applications::update(conn, &after)?;
+            record(conn, &actor, "update", &id, Some(&before), Some(&after))?;
+            Ok(after)
+        })
+    })
+    .await?;
+    Ok(web::Json(SecurityApplicationView::from(&app)))
+}
+
+/// Delete an application that nothing maps; a mapped one can only be retired.
+#[utoipa::path(operation_id = "deleteSecurityApplication", tag = "products",
+    params(("id" = String, Path)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 409, description = "The application is mapped; retire it instead",
+            body = crate::error::Problem, content_type = "application/problem+json")))]
+#[delete("/security-applications/{id}")]
+pub async fn delete_security_application(
+    auth: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, actor) = (id.into_inner(), auth.actor());
+    db::run(&state.pool, move |conn| {
+        db::write_transaction(conn, PRODUCTS_LOCK, |conn| {
+            let before = find(conn, &id)?;
+            if db::product_mappings::exists(conn, &id)? {
+                return Err(ApiError::Conflict(format!(
+                    "{id} has a product mapping; clear the mapping or retire the application \
+                     (PATCH `retired: true`) instead."
+                )));
+            }
+            db::security_applications::delete(conn, &id)?;
+            record(conn, &actor, "delete", &id, Some(&before), None)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
