@@ -28,6 +28,7 @@ use crate::error::{FieldError, Problem, PROBLEM_JSON};
         (name = "connectwise", description = "ConnectWise look-ups for drop-downs"),
         (name = "products", description = "Products tab: security applications and their ConnectWise product mappings"),
         (name = "settings", description = "Billing settings"),
+        (name = "tenants", description = "Kaspersky tenants: KSC virtual servers and Business Hub companies"),
         (name = "operations", description = "Health and readiness"),
     ),
     components(schemas(Problem, FieldError))

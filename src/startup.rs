@@ -66,7 +66,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(routes::product_mappings::save_product_mappings)
                 .service(routes::product_mappings::get_product_mapping)
                 .service(routes::product_mappings::put_product_mapping)
-                .service(routes::product_mappings::delete_product_mapping),
+                .service(routes::product_mappings::delete_product_mapping)
+                .service(routes::tenants::list_tenants)
+                .service(routes::tenants::create_tenant)
+                .service(routes::tenants::refresh_tenants)
+                .service(routes::tenants::get_tenant),
         );
 }
 

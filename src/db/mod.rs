@@ -14,6 +14,7 @@ pub mod product_mappings;
 pub mod schema;
 pub mod security_applications;
 pub mod service_tokens;
+pub mod tenants;
 pub mod users;
 
 use std::time::Duration;

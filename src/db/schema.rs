@@ -97,6 +97,21 @@ diesel::table! {
 
 diesel::joinable!(product_mappings -> security_applications (application_id));
 
+diesel::table! {
+    tenants (id) {
+        id -> Text,
+        solution -> Text,
+        name -> Text,
+        external_id -> Text,
+        ksc_vserver_id -> Nullable<BigInt>,
+        enabled -> Bool,
+        vanished -> Bool,
+        last_seen_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     service_tokens,
@@ -104,6 +119,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     app_state,
     connections,
     cw_products,
+    tenants,
     security_applications,
     product_mappings,
 );

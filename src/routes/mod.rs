@@ -12,5 +12,6 @@ pub mod product_mappings;
 pub mod security_applications;
 pub mod service_tokens;
 pub mod settings;
+pub mod tenants;
 pub mod users;
 pub mod views;

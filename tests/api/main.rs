@@ -11,4 +11,5 @@ mod openapi;
 mod products;
 mod service_tokens;
 mod startup;
+mod tenants;
 mod users;

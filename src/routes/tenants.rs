@@ -1,0 +1,204 @@
+use actix_web::{get, post, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{Operator, Viewer};
+use crate::connections::kaspersky as ksc;
+use crate::db::{self, tenants::TenantRow};
+use crate::domain::model::Solution;
+use crate::error::ApiError;
+use crate::routes::input::{FromJsonBody, JsonFields, ValidJson};
+use crate::routes::paging::{Page, Paging};
+use crate::routes::views::utc;
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Tenant {
+    pub id: String,
+    pub solution: Solution,
+    pub name: String,
+    /// KSC: the virtual server's uid; Business Hub: the id given at creation.
+    pub external_id: String,
+    /// KSC: the virtual server's id.
+    pub ksc_vserver_id: Option<i64>,
+    /// A disabled virtual server is not billed.
+    pub enabled: bool,
+    /// KSC: absent from the last discovery.
+    pub vanished: bool,
+    /// KSC: when discovery last saw it.
+    pub last_seen_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+fn solution_of(s: &str) -> Solution {
+    if s == db::tenants::KSC {
+        Solution::Ksc
+    } else {
+        Solution::BusinessHub
+    }
+}
+
+impl From<TenantRow> for Tenant {
+    fn from(t: TenantRow) -> Self {
+        Tenant {
+            solution: solution_of(&t.solution),
+            id: t.id,
+            name: t.name,
+            external_id: t.external_id,
+            ksc_vserver_id: t.ksc_vserver_id,
+            enabled: t.enabled,
+            vanished: t.vanished,
+            last_seen_at: t.last_seen_at.map(utc),
+            created_at: utc(t.created_at),
+        }
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TenantQuery {
+    /// Only tenants of this solution.
+    pub solution: Option<Solution>,
+    /// Page number, from 1.
+    pub page: Option<u32>,
+    /// Items per page, 1 to 500 (default 50).
+    pub per_page: Option<u32>,
+}
+
+/// Kaspersky tenants of both solutions, ordered by name.
+#[utoipa::path(operation_id = "listTenants", tag = "tenants", params(TenantQuery),
+    responses((status = 200, description = "A page of tenants", body = Page<Tenant>)))]
+#[get("/tenants")]
+pub async fn list_tenants(
+    _auth: Viewer,
+    state: web::Data<AppState>,
+    query: web::Query<TenantQuery>,
+) -> Result<web::Json<Page<Tenant>>, ApiError> {
+    let query = query.into_inner();
+    let paging = Paging::new(query.page, query.per_page)?;
+    let solution = query.solution.map(|s| match s {
+        Solution::Ksc => db::tenants::KSC,
+        Solution::BusinessHub => db::tenants::BUSINESS_HUB,
+    });
+    let (rows, total) = db::run(&state.pool, move |conn| {
+        Ok(db::tenants::list(
+            conn,
+            solution,
+            paging.offset(),
+            paging.limit(),
+        )?)
+    })
+    .await?;
+    Ok(web::Json(
+        paging.wrap(rows.into_iter().map(Tenant::from).collect(), total),
+    ))
+}
+
+/// One tenant.
+#[utoipa::path(operation_id = "getTenant", tag = "tenants", params(("id" = String, Path)),
+    responses((status = 200, description = "The tenant", body = Tenant)))]
+#[get("/tenants/{id}")]
+pub async fn get_tenant(
+    _auth: Viewer,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<web::Json<Tenant>, ApiError> {
+    let id = id.into_inner();
+    let row = db::run(&state.pool, move |conn| {
+        db::tenants::find(conn, &id)?
+            .ok_or_else(|| ApiError::NotFound(format!("There is no tenant {id}.")))
+    })
+    .await?;
+    Ok(web::Json(Tenant::from(row)))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenantDiscovery {
+    /// Virtual servers KSC lists now.
+    pub total: usize,
+    pub added: usize,
+    pub updated: usize,
+    /// Known virtual servers KSC no longer lists (kept, marked `vanished`).
+    pub vanished: usize,
+}
+
+/// Re-discover the KSC virtual servers.
+#[utoipa::path(operation_id = "refreshTenants", tag = "tenants",
+    responses(
+        (status = 200, description = "Tenants now match KSC", body = TenantDiscovery),
+        (status = 409, description = "KSC is not configured", body = crate::error::Problem,
+            content_type = "application/problem+json"),
+        (status = 502, description = "KSC failed", body = crate::error::Problem,
+            content_type = "application/problem+json"),
+        (status = 504, description = "KSC did not answer in time", body = crate::error::Problem,
+            content_type = "application/problem+json")))]
+#[post("/tenants/refresh")]
+pub async fn refresh_tenants(
+    _auth: Operator,
+    state: web::Data<AppState>,
+) -> Result<web::Json<TenantDiscovery>, ApiError> {
+    let client = ksc::client(&state, Default::default()).await?;
+    let vservers = client.list_vservers().await.map_err(ksc::upstream_error)?;
+    let d = db::run(&state.pool, move |conn| {
+        crate::tenants::apply_discovery(conn, &vservers)
+    })
+    .await?;
+    Ok(web::Json(TenantDiscovery {
+        total: d.total,
+        added: d.added,
+        updated: d.updated,
+        vanished: d.vanished,
+    }))
+}
+
+#[derive(Debug, ToSchema)]
+pub struct CreateTenant {
+    /// The Business Hub company's name.
+    pub name: String,
+    /// Its id in Business Hub (or whatever the pushing automation uses), unique.
+    pub external_id: String,
+}
+
+impl FromJsonBody for CreateTenant {
+    fn from_json(f: &mut JsonFields) -> Option<Self> {
+        let text = |f: &mut JsonFields, name: &str| {
+            let v = f.required::<String>(name).map(|v| v.trim().to_string());
+            if v.as_ref()
+                .is_some_and(|v| v.is_empty() || v.chars().count() > 200)
+            {
+                f.error(name, "must be 1 to 200 characters");
+            }
+            v
+        };
+        let name = text(f, "name");
+        let external_id = text(f, "external_id");
+        Some(CreateTenant {
+            name: name?,
+            external_id: external_id?,
+        })
+    }
+}
+
+/// Create a Business Hub tenant (Business Hub has no public API to discover them).
+#[utoipa::path(operation_id = "createTenant", tag = "tenants", request_body = CreateTenant,
+    responses(
+        (status = 201, description = "Created", body = Tenant,
+            headers(("Location" = String, description = "The tenant's URL"))),
+        (status = 409, description = "The external id is taken", body = crate::error::Problem,
+            content_type = "application/problem+json")))]
+#[post("/tenants")]
+pub async fn create_tenant(
+    auth: Operator,
+    state: web::Data<AppState>,
+    body: ValidJson<CreateTenant>,
+) -> Result<HttpResponse, ApiError> {
+    let (input, actor) = (body.0, auth.actor());
+    let row = db::run(&state.pool, move |conn| {
+        crate::tenants::create_business_hub(conn, &actor, &input.name, &input.external_id)
+    })
+    .await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/tenants/{}", row.id)))
+        .json(Tenant::from(row)))
+}
