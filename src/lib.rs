@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod cli;
+pub mod company_mappings;
 pub mod config;
 pub mod connections;
 pub mod connectwise;

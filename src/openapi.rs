@@ -29,6 +29,7 @@ use crate::error::{FieldError, Problem, PROBLEM_JSON};
         (name = "products", description = "Products tab: security applications and their ConnectWise product mappings"),
         (name = "settings", description = "Billing settings"),
         (name = "tenants", description = "Kaspersky tenants: KSC virtual servers and Business Hub companies"),
+        (name = "companies", description = "Companies tab: tenant ↔ ConnectWise company and agreement"),
         (name = "operations", description = "Health and readiness"),
     ),
     components(schemas(Problem, FieldError))

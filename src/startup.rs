@@ -70,7 +70,12 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(routes::tenants::list_tenants)
                 .service(routes::tenants::create_tenant)
                 .service(routes::tenants::refresh_tenants)
-                .service(routes::tenants::get_tenant),
+                .service(routes::tenants::get_tenant)
+                .service(routes::company_mappings::list_company_mappings)
+                .service(routes::company_mappings::create_company_mapping)
+                .service(routes::company_mappings::get_company_mapping)
+                .service(routes::company_mappings::put_company_mapping)
+                .service(routes::company_mappings::delete_company_mapping),
         );
 }
 

@@ -85,6 +85,19 @@ pub struct Agreement {
     pub end_date: Option<DateTime<Utc>>,
 }
 
+impl Agreement {
+    /// Whether billing can be added to it at `now`: active, not cancelled, not ended.
+    pub fn accepts_additions(&self, now: DateTime<Utc>) -> bool {
+        let active = self
+            .agreement_status
+            .as_deref()
+            .is_none_or(|s| s.eq_ignore_ascii_case("active"));
+        let ended =
+            self.no_ending_date_flag != Some(true) && self.end_date.is_some_and(|end| end < now);
+        active && self.cancelled_flag != Some(true) && !ended
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Addition {

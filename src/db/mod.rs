@@ -8,6 +8,7 @@ pub mod app_state;
 pub mod audit;
 pub mod backend;
 pub mod billing_settings;
+pub mod company_mappings;
 pub mod connections;
 pub mod cw_products;
 pub mod product_mappings;

@@ -112,6 +112,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    company_mappings (id) {
+        id -> Text,
+        tenant_id -> Text,
+        cw_company_id -> BigInt,
+        cw_company_name -> Text,
+        agreement_id -> BigInt,
+        agreement_name -> Text,
+        billing_enabled -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(company_mappings -> tenants (tenant_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     service_tokens,
@@ -120,6 +136,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     connections,
     cw_products,
     tenants,
+    company_mappings,
     security_applications,
     product_mappings,
 );

@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Operator, Viewer};
 use crate::connections::connectwise::upstream_error;
-use crate::connectwise::{Agreement, Company, Conditions};
+use crate::connectwise::{Company, Conditions};
 use crate::db::{self, cw_products::CwProductRow, cw_products::ProductFilter};
 use crate::error::ApiError;
 use crate::routes::paging::{Page, Paging};
@@ -232,16 +232,6 @@ pub struct AgreementView {
     pub accepts_additions: bool,
 }
 
-/// Whether an agreement can receive additions at `now`.
-pub fn accepts_additions(a: &Agreement, now: DateTime<Utc>) -> bool {
-    let active = a
-        .agreement_status
-        .as_deref()
-        .is_none_or(|s| s.eq_ignore_ascii_case("active"));
-    let ended = a.no_ending_date_flag != Some(true) && a.end_date.is_some_and(|end| end < now);
-    active && a.cancelled_flag != Some(true) && !ended
-}
-
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AgreementQuery {
@@ -285,7 +275,7 @@ pub async fn list_company_agreements(
         .take(paging.limit() as usize)
         .map(|a| AgreementView {
             id: a.id.unwrap_or_default(),
-            accepts_additions: accepts_additions(&a, now),
+            accepts_additions: a.accepts_additions(now),
             name: a.name,
             status: a.agreement_status,
             start_date: a.start_date,

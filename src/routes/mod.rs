@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod company_mappings;
 pub mod connections;
 pub mod connectwise;
 pub mod etag;

@@ -5,7 +5,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Operator, Viewer};
 use crate::connections::kaspersky as ksc;
-use crate::db::{self, tenants::TenantRow};
+use crate::db::{self, company_mappings::CompanyMappingRow, tenants::TenantRow};
 use crate::domain::model::Solution;
 use crate::error::ApiError;
 use crate::routes::input::{FromJsonBody, JsonFields, ValidJson};
@@ -29,9 +29,23 @@ pub struct Tenant {
     /// KSC: when discovery last saw it.
     pub last_seen_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// Whether a company mapping bills this tenant.
+    pub mapping_status: TenantMappingStatus,
+    pub company_mapping_id: Option<String>,
 }
 
-fn solution_of(s: &str) -> Solution {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TenantMappingStatus {
+    /// No ConnectWise company: its usage is unbilled.
+    Unmapped,
+    /// Mapped with billing enabled.
+    Mapped,
+    /// Mapped, billing switched off.
+    BillingDisabled,
+}
+
+pub fn solution_of(s: &str) -> Solution {
     if s == db::tenants::KSC {
         Solution::Ksc
     } else {
@@ -39,9 +53,15 @@ fn solution_of(s: &str) -> Solution {
     }
 }
 
-impl From<TenantRow> for Tenant {
-    fn from(t: TenantRow) -> Self {
+impl Tenant {
+    fn new(t: TenantRow, mapping: Option<&CompanyMappingRow>) -> Self {
         Tenant {
+            mapping_status: match mapping {
+                None => TenantMappingStatus::Unmapped,
+                Some(m) if m.billing_enabled => TenantMappingStatus::Mapped,
+                Some(_) => TenantMappingStatus::BillingDisabled,
+            },
+            company_mapping_id: mapping.map(|m| m.id.clone()),
             solution: solution_of(&t.solution),
             id: t.id,
             name: t.name,
@@ -53,6 +73,22 @@ impl From<TenantRow> for Tenant {
             created_at: utc(t.created_at),
         }
     }
+}
+
+/// Tenants with their mapping status (one query for all the mappings).
+fn with_mappings(
+    conn: &mut db::DbConnection,
+    rows: Vec<TenantRow>,
+) -> Result<Vec<Tenant>, ApiError> {
+    let ids: Vec<String> = rows.iter().map(|t| t.id.clone()).collect();
+    let mappings = db::company_mappings::of_tenants(conn, &ids)?;
+    Ok(rows
+        .into_iter()
+        .map(|t| {
+            let mapping = mappings.iter().find(|m| m.tenant_id == t.id);
+            Tenant::new(t, mapping)
+        })
+        .collect())
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -81,18 +117,12 @@ pub async fn list_tenants(
         Solution::Ksc => db::tenants::KSC,
         Solution::BusinessHub => db::tenants::BUSINESS_HUB,
     });
-    let (rows, total) = db::run(&state.pool, move |conn| {
-        Ok(db::tenants::list(
-            conn,
-            solution,
-            paging.offset(),
-            paging.limit(),
-        )?)
+    let page = db::run(&state.pool, move |conn| {
+        let (rows, total) = db::tenants::list(conn, solution, paging.offset(), paging.limit())?;
+        Ok(paging.wrap(with_mappings(conn, rows)?, total))
     })
     .await?;
-    Ok(web::Json(
-        paging.wrap(rows.into_iter().map(Tenant::from).collect(), total),
-    ))
+    Ok(web::Json(page))
 }
 
 /// One tenant.
@@ -105,12 +135,13 @@ pub async fn get_tenant(
     id: web::Path<String>,
 ) -> Result<web::Json<Tenant>, ApiError> {
     let id = id.into_inner();
-    let row = db::run(&state.pool, move |conn| {
-        db::tenants::find(conn, &id)?
-            .ok_or_else(|| ApiError::NotFound(format!("There is no tenant {id}.")))
+    let tenant = db::run(&state.pool, move |conn| {
+        let row = db::tenants::find(conn, &id)?
+            .ok_or_else(|| ApiError::NotFound(format!("There is no tenant {id}.")))?;
+        Ok(with_mappings(conn, vec![row])?.remove(0))
     })
     .await?;
-    Ok(web::Json(Tenant::from(row)))
+    Ok(web::Json(tenant))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -200,5 +231,5 @@ pub async fn create_tenant(
     .await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/tenants/{}", row.id)))
-        .json(Tenant::from(row)))
+        .json(Tenant::new(row, None)))
 }

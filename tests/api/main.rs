@@ -2,6 +2,7 @@
 
 mod audit;
 mod auth;
+mod company_mappings;
 mod connectwise;
 mod errors;
 mod health;
