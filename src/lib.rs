@@ -21,3 +21,4 @@ pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod tenants;
+pub mod usage_snapshots;

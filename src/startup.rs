@@ -70,7 +70,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(routes::tenants::list_tenants)
                 .service(routes::tenants::create_tenant)
                 .service(routes::tenants::refresh_tenants)
-                .service(routes::tenants::get_tenant),
+                .service(routes::tenants::get_tenant)
+                .service(routes::usage_snapshots::list_usage_snapshots)
+                .service(routes::usage_snapshots::push_usage_snapshot)
+                .service(routes::usage_snapshots::collect_usage_snapshots)
+                .service(routes::usage_snapshots::get_usage_snapshot),
         );
 }
 

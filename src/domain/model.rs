@@ -127,3 +127,14 @@ pub struct TenantUsage {
     #[serde(default)]
     pub ambiguous_keys: Vec<UnattributedKey>,
 }
+
+impl TenantUsage {
+    /// Whether `application` has a non-zero count, in whichever unit it appears.
+    pub fn uses(&self, application: &str) -> bool {
+        self.devices
+            .get(application)
+            .is_some_and(|counts| counts.total() > 0)
+            || self.users.get(application).is_some_and(|&n| n > 0)
+            || self.mailboxes.get(application).is_some_and(|&n| n > 0)
+    }
+}

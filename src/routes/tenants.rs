@@ -31,18 +31,10 @@ pub struct Tenant {
     pub created_at: DateTime<Utc>,
 }
 
-fn solution_of(s: &str) -> Solution {
-    if s == db::tenants::KSC {
-        Solution::Ksc
-    } else {
-        Solution::BusinessHub
-    }
-}
-
 impl From<TenantRow> for Tenant {
     fn from(t: TenantRow) -> Self {
         Tenant {
-            solution: solution_of(&t.solution),
+            solution: t.solution(),
             id: t.id,
             name: t.name,
             external_id: t.external_id,
