@@ -134,7 +134,8 @@ pub async fn get_usage_snapshot(
     Ok(web::Json(UsageSnapshotView::from(found)))
 }
 
-/// `POST /api/v1/usage-snapshots` (the documented body; read by [`PushedUsage`]).
+/// `POST /api/v1/usage-snapshots`: a tenant's complete usage, keyed by application id (an
+/// application left out has none).
 #[derive(Debug, ToSchema)]
 pub struct PushUsageSnapshot {
     /// A tenant that is not a KSC tenant (KSC tenants are always pulled).
@@ -230,7 +231,7 @@ pub struct Collection {
 
 /// Pull fresh usage from KSC now and store a snapshot per tenant, without syncing.
 #[utoipa::path(operation_id = "collectUsageSnapshots", tag = "usage",
-    request_body(content = CollectUsage, description = "Optional: one tenant only"),
+    request_body(content = Option<CollectUsage>, description = "Optional: one tenant only"),
     responses(
         (status = 200, description = "One snapshot stored per tenant, failed ones included",
             body = Collection),
