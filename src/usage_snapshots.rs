@@ -14,7 +14,9 @@ use crate::db::security_applications::SecurityApplication;
 use crate::db::tenants::TenantRow;
 use crate::db::usage_snapshots::{Outcome, SnapshotSource, UsageSnapshot};
 use crate::db::{self, audit::Actor, DbConnection};
-use crate::domain::model::{ApplicationId, CategoryCounts, LicensingModel, Solution, TenantUsage};
+use crate::domain::model::{
+    ApplicationId, CategoryCounts, DeviceCategory, LicensingModel, Solution, TenantUsage,
+};
 use crate::domain::usage::ApplicationRules;
 use crate::error::{ApiError, FieldError};
 use crate::products::PRODUCTS_LOCK;
@@ -26,7 +28,7 @@ const MAX_CLOCK_SKEW: Duration = Duration::minutes(5);
 
 /// A pushed snapshot as read from the body: every application named, with its counts where
 /// they were valid (`None` where they were not; the problem is already recorded).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct PushedUsage {
     pub tenant_id: Option<String>,
     pub taken_at: Option<DateTime<Utc>>,
@@ -58,23 +60,26 @@ fn count(f: &mut JsonFields, field: &str, value: serde_json::Value) -> Option<u6
     n
 }
 
+/// The body's names of the device categories.
+const CATEGORIES: [(&str, DeviceCategory); 3] = [
+    ("windows_workstation", DeviceCategory::WindowsWorkstation),
+    ("windows_server", DeviceCategory::WindowsServer),
+    ("non_windows", DeviceCategory::NonWindows),
+];
+
 impl FromJsonBody for CategoryCounts {
     /// A category left out has no devices, as an application left out has no usage.
     fn from_json(f: &mut JsonFields) -> Option<Self> {
         let mut counts = CategoryCounts::default();
         let mut complete = true;
-        for category in ["windows_workstation", "windows_server", "non_windows"] {
-            let Some(value) = f.optional::<serde_json::Value>(category) else {
+        for (name, category) in CATEGORIES {
+            let Some(value) = f.optional::<serde_json::Value>(name) else {
                 continue;
             };
-            let n = count(f, category, value);
-            complete &= n.is_some();
-            let slot = match category {
-                "windows_workstation" => &mut counts.windows_workstation,
-                "windows_server" => &mut counts.windows_server,
-                _ => &mut counts.non_windows,
-            };
-            *slot = n.unwrap_or_default();
+            match count(f, name, value) {
+                Some(n) => counts.add(category, n),
+                None => complete = false,
+            }
         }
         complete.then_some(counts)
     }
