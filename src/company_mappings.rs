@@ -78,7 +78,7 @@ pub fn view(conn: &mut DbConnection, row: CompanyMappingRow) -> Result<CompanyMa
     Ok(CompanyMapping {
         id: row.id,
         tenant: TenantRef {
-            solution: crate::routes::tenants::solution_of(&tenant.solution),
+            solution: tenant.solution(),
             id: tenant.id,
             name: tenant.name,
         },

@@ -22,3 +22,4 @@ pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod tenants;
+pub mod usage_snapshots;

@@ -30,6 +30,7 @@ use crate::error::{FieldError, Problem, PROBLEM_JSON};
         (name = "settings", description = "Billing settings"),
         (name = "tenants", description = "Kaspersky tenants: KSC virtual servers and Business Hub companies"),
         (name = "companies", description = "Companies tab: tenant ↔ ConnectWise company and agreement"),
+        (name = "usage", description = "Usage snapshots: pushed for non-KSC tenants, collected from KSC"),
         (name = "operations", description = "Health and readiness"),
     ),
     components(schemas(Problem, FieldError))

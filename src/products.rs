@@ -64,6 +64,26 @@ pub fn application_not_found(id: &str) -> ApiError {
     ApiError::NotFound(format!("There is no security application {id}."))
 }
 
+/// An application can be deleted only when nothing refers to it: no stored product mapping and
+/// no usage in any tenant's latest snapshot (billing and reports still need it). Either way,
+/// retiring it is the alternative.
+pub fn ensure_deletable(conn: &mut DbConnection, id: &str) -> Result<(), ApiError> {
+    if db::product_mappings::exists(conn, id)? {
+        return Err(ApiError::Conflict(format!(
+            "{id} has a product mapping; clear the mapping or retire the application \
+             (PATCH `retired: true`) instead."
+        )));
+    }
+    let tenants = crate::usage_snapshots::tenants_using(conn, id)?;
+    if tenants > 0 {
+        return Err(ApiError::Conflict(format!(
+            "{id} has usage in the latest snapshot of {tenants} tenant(s); retire it \
+             (PATCH `retired: true`) instead."
+        )));
+    }
+    Ok(())
+}
+
 /// A mapping to store (no product at all clears it); `field_prefix` names it in errors, e.g.
 /// `rows[2].`.
 pub struct MappingChange {

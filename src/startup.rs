@@ -75,7 +75,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(routes::company_mappings::create_company_mapping)
                 .service(routes::company_mappings::get_company_mapping)
                 .service(routes::company_mappings::put_company_mapping)
-                .service(routes::company_mappings::delete_company_mapping),
+                .service(routes::company_mappings::delete_company_mapping)
+                .service(routes::usage_snapshots::list_usage_snapshots)
+                .service(routes::usage_snapshots::push_usage_snapshot)
+                .service(routes::usage_snapshots::collect_usage_snapshots)
+                .service(routes::usage_snapshots::get_usage_snapshot),
         );
 }
 

@@ -16,11 +16,12 @@ pub mod schema;
 pub mod security_applications;
 pub mod service_tokens;
 pub mod tenants;
+pub mod usage_snapshots;
 pub mod users;
 
 use std::time::Duration;
 
-use chrono::{NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::pg::PgConnection;
 use diesel::r2d2::{self, ManageConnection};
 use diesel::sqlite::SqliteConnection;
@@ -128,8 +129,13 @@ where
 
 /// The current time as stored: UTC, microsecond precision (what PostgreSQL keeps).
 pub fn now() -> NaiveDateTime {
-    let now = Utc::now().naive_utc();
-    now - Duration::from_nanos(u64::from(now.and_utc().timestamp_subsec_nanos() % 1000))
+    stored_time(Utc::now())
+}
+
+/// A time as stored: naive UTC truncated to microseconds, so both backends read back the same.
+pub fn stored_time(t: DateTime<Utc>) -> NaiveDateTime {
+    let t = t.naive_utc();
+    t - Duration::from_nanos(u64::from(t.and_utc().timestamp_subsec_nanos() % 1000))
 }
 
 pub fn new_id() -> String {

@@ -128,6 +128,22 @@ diesel::table! {
 
 diesel::joinable!(company_mappings -> tenants (tenant_id));
 
+diesel::table! {
+    usage_snapshots (id) {
+        id -> Text,
+        tenant_id -> Text,
+        taken_at -> Timestamp,
+        source -> Text,
+        status -> Text,
+        error -> Nullable<Text>,
+        usage_json -> Nullable<Text>,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(usage_snapshots -> tenants (tenant_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     service_tokens,
@@ -139,4 +155,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     company_mappings,
     security_applications,
     product_mappings,
+    usage_snapshots,
 );

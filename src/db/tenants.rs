@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::schema::tenants;
 use super::DbConnection;
+use crate::domain::model::Solution;
 
 pub const KSC: &str = "ksc";
 pub const BUSINESS_HUB: &str = "business_hub";
@@ -24,6 +25,16 @@ pub struct TenantRow {
     pub last_seen_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+}
+
+impl TenantRow {
+    pub fn solution(&self) -> Solution {
+        if self.solution == KSC {
+            Solution::Ksc
+        } else {
+            Solution::BusinessHub
+        }
+    }
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<TenantRow>> {

@@ -127,3 +127,53 @@ pub struct TenantUsage {
     #[serde(default)]
     pub ambiguous_keys: Vec<UnattributedKey>,
 }
+
+impl TenantUsage {
+    /// Whether `application` has a non-zero count, in whichever unit it appears.
+    pub fn uses(&self, application: &str) -> bool {
+        self.devices
+            .get(application)
+            .is_some_and(|counts| counts.total() > 0)
+            || self.users.get(application).is_some_and(|&n| n > 0)
+            || self.mailboxes.get(application).is_some_and(|&n| n > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_application_is_used_only_with_a_non_zero_count() {
+        let usage = TenantUsage {
+            devices: [
+                (
+                    "kes-windows".to_string(),
+                    CategoryCounts {
+                        non_windows: 1,
+                        ..Default::default()
+                    },
+                ),
+                ("kes-mac".to_string(), CategoryCounts::default()),
+            ]
+            .into(),
+            users: [
+                ("kes-cloud".to_string(), 3),
+                ("kes-cloud-pro".to_string(), 0),
+            ]
+            .into(),
+            mailboxes: [("ks-office365".to_string(), 40)].into(),
+            ..TenantUsage::default()
+        };
+        for (app, used) in [
+            ("kes-windows", true),
+            ("kes-mac", false),
+            ("kes-cloud", true),
+            ("kes-cloud-pro", false),
+            ("ks-office365", true),
+            ("kes-linux", false),
+        ] {
+            assert_eq!(usage.uses(app), used, "{app}");
+        }
+    }
+}

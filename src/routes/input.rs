@@ -9,7 +9,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
-use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use actix_web::{dev::Payload, web, FromRequest, HttpMessage, HttpRequest};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
@@ -32,6 +32,75 @@ impl<T: FromJsonBody + 'static> FromRequest for ValidJson<T> {
         Box::pin(async move {
             let value = body.await?.into_inner();
             Ok(ValidJson(parse_body(value)?))
+        })
+    }
+}
+
+/// A body whose rules also need the database: read leniently, keeping what was read and the
+/// problems found, so the handler can add its own and answer with all of them in one 422.
+pub struct LenientJson<T> {
+    value: T,
+    problems: Vec<FieldError>,
+}
+
+impl<T> LenientJson<T> {
+    /// What was read, for the checks that need the database.
+    pub fn value(&self) -> &T {
+        &self.value
+    }
+
+    /// The body, or one 422 listing the reading problems and `more`.
+    pub fn finish(mut self, more: Vec<FieldError>) -> Result<T, ApiError> {
+        self.problems.extend(more);
+        if self.problems.is_empty() {
+            Ok(self.value)
+        } else {
+            Err(ApiError::Validation(self.problems))
+        }
+    }
+}
+
+impl<T: FromJsonBody + 'static> FromRequest for LenientJson<T> {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, actix_web::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = web::Json::<Value>::from_request(req, payload);
+        Box::pin(async move {
+            let mut fields = JsonFields::new(body.await?.into_inner())?;
+            let value = T::from_json(&mut fields).ok_or_else(|| {
+                ApiError::internal(anyhow::anyhow!("lenient validator returned no value"))
+            })?;
+            Ok(LenientJson {
+                value,
+                problems: fields.into_problems(),
+            })
+        })
+    }
+}
+
+/// A validated body that may be left out entirely (an empty body is `None`), for actions whose
+/// body only narrows what they do.
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<T: FromJsonBody + 'static> FromRequest for OptionalJson<T> {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, actix_web::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let bytes = web::Bytes::from_request(&req, payload);
+        Box::pin(async move {
+            let bytes = bytes.await?;
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                return Ok(OptionalJson(None));
+            }
+            if req.content_type() != "application/json" {
+                return Err(json_error(JsonPayloadError::ContentType, &req));
+            }
+            let value: Value = serde_json::from_slice(&bytes)
+                .map_err(|e| json_error(JsonPayloadError::Deserialize(e), &req))?;
+            Ok(OptionalJson(Some(parse_body(value)?)))
         })
     }
 }
@@ -131,7 +200,28 @@ impl JsonFields {
         self.nested(name, value)
     }
 
-    fn nested<T: FromJsonBody>(&mut self, prefix: &str, value: Value) -> Option<T> {
+    /// An optional object whose keys are data (e.g. application ids), each value read by `read`
+    /// with its path `name.key`. Every key is returned, `None` where its value had problems, so
+    /// later checks still see them all.
+    pub fn entries<T>(
+        &mut self,
+        name: &str,
+        mut read: impl FnMut(&mut JsonFields, &str, Value) -> Option<T>,
+    ) -> Vec<(String, Option<T>)> {
+        let Some(map) = self.optional::<Map<String, Value>>(name) else {
+            return Vec::new();
+        };
+        map.into_iter()
+            .map(|(key, value)| {
+                let read = read(self, &format!("{name}.{key}"), value);
+                (key, read)
+            })
+            .collect()
+    }
+
+    /// A value already taken out of the body, read by `T`; problems are reported as
+    /// `prefix.field`.
+    pub fn nested<T: FromJsonBody>(&mut self, prefix: &str, value: Value) -> Option<T> {
         match parse_body::<T>(value) {
             Ok(t) => Some(t),
             Err(ApiError::Validation(errors)) => {
@@ -167,15 +257,20 @@ impl JsonFields {
     }
 
     /// Unknown fields are errors too: a misspelt field silently ignored could cost money.
-    fn finish(mut self) -> Result<(), ApiError> {
+    fn into_problems(mut self) -> Vec<FieldError> {
         let unknown: Vec<String> = self.map.keys().cloned().collect();
         for name in unknown {
             self.error(&name, "is not a known field");
         }
-        if self.errors.is_empty() {
+        self.errors
+    }
+
+    fn finish(self) -> Result<(), ApiError> {
+        let problems = self.into_problems();
+        if problems.is_empty() {
             Ok(())
         } else {
-            Err(ApiError::Validation(self.errors))
+            Err(ApiError::Validation(problems))
         }
     }
 }

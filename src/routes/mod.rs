@@ -14,5 +14,6 @@ pub mod security_applications;
 pub mod service_tokens;
 pub mod settings;
 pub mod tenants;
+pub mod usage_snapshots;
 pub mod users;
 pub mod views;

@@ -11,7 +11,7 @@ use crate::db::security_applications::SecurityApplication;
 use crate::db::{self, audit, audit::Actor, DbConnection};
 use crate::domain::model::{LicensingModel, MatchRules, Solution};
 use crate::error::ApiError;
-use crate::products::{application_not_found, PRODUCTS_LOCK};
+use crate::products::{application_not_found, ensure_deletable, PRODUCTS_LOCK};
 use crate::routes::input::{FromJsonBody, JsonFields, ValidJson};
 use crate::routes::views::utc;
 use crate::state::AppState;
@@ -325,12 +325,12 @@ pub async fn update_security_application(
     Ok(web::Json(SecurityApplicationView::from(&app)))
 }
 
-/// Delete an application that nothing maps; a mapped one can only be retired.
+/// Delete an application that nothing maps and no tenant uses; otherwise it can only be retired.
 #[utoipa::path(operation_id = "deleteSecurityApplication", tag = "products",
     params(("id" = String, Path)),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 409, description = "The application is mapped; retire it instead",
+        (status = 409, description = "The application is mapped or has usage in a tenant's latest snapshot; retire it instead",
             body = crate::error::Problem, content_type = "application/problem+json")))]
 #[delete("/security-applications/{id}")]
 pub async fn delete_security_application(
@@ -342,12 +342,7 @@ pub async fn delete_security_application(
     db::run(&state.pool, move |conn| {
         db::write_transaction(conn, PRODUCTS_LOCK, |conn| {
             let before = find(conn, &id)?;
-            if db::product_mappings::exists(conn, &id)? {
-                return Err(ApiError::Conflict(format!(
-                    "{id} has a product mapping; clear the mapping or retire the application \
-                     (PATCH `retired: true`) instead."
-                )));
-            }
+            ensure_deletable(conn, &id)?;
             db::security_applications::delete(conn, &id)?;
             record(conn, &actor, "delete", &id, Some(&before), None)
         })

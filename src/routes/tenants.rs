@@ -45,14 +45,6 @@ pub enum TenantMappingStatus {
     BillingDisabled,
 }
 
-pub fn solution_of(s: &str) -> Solution {
-    if s == db::tenants::KSC {
-        Solution::Ksc
-    } else {
-        Solution::BusinessHub
-    }
-}
-
 impl Tenant {
     fn new(t: TenantRow, mapping: Option<&CompanyMappingRow>) -> Self {
         Tenant {
@@ -62,7 +54,7 @@ impl Tenant {
                 Some(_) => TenantMappingStatus::BillingDisabled,
             },
             company_mapping_id: mapping.map(|m| m.id.clone()),
-            solution: solution_of(&t.solution),
+            solution: t.solution(),
             id: t.id,
             name: t.name,
             external_id: t.external_id,

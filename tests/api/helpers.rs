@@ -4,6 +4,7 @@
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use kaspersky_msp_bridge::config::Settings;
+use kaspersky_msp_bridge::sandbox::fake_ksc::{FakeKsc, DEMO_PASSWORD, DEMO_USER};
 use kaspersky_msp_bridge::startup::Application;
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{json, Value};
@@ -180,6 +181,31 @@ impl TestApp {
         let user: Value = response.json().await.unwrap();
         let token = self.token(username, &password).await;
         (user["id"].as_str().unwrap().to_string(), token)
+    }
+}
+
+impl TestApp {
+    /// Stores a KSC connection to `fake` with the demo credentials.
+    pub async fn connect_ksc(&self, fake: &FakeKsc) {
+        let body =
+            json!({"server_url": fake.base_url(), "user": DEMO_USER, "password": DEMO_PASSWORD});
+        let response = self
+            .send_json(
+                Method::PUT,
+                "/api/v1/connections/kaspersky",
+                &self.admin_token,
+                &body,
+            )
+            .await;
+        assert_eq!(response.status(), 200);
+    }
+
+    /// `POST /api/v1/tenants/refresh`: re-discovers the KSC virtual servers.
+    pub async fn refresh_tenants(&self, token: &str) -> Response {
+        self.request(Method::POST, "/api/v1/tenants/refresh", Some(token))
+            .send()
+            .await
+            .unwrap()
     }
 }
 

@@ -13,4 +13,5 @@ mod products;
 mod service_tokens;
 mod startup;
 mod tenants;
+mod usage_snapshots;
 mod users;

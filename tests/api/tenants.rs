@@ -6,27 +6,7 @@ use kaspersky_msp_bridge::sandbox::fake_ksc::{
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_problem, spawn_app, TestApp};
-
-async fn point_at(app: &TestApp, fake: &FakeKsc) {
-    let body = json!({"server_url": fake.base_url(), "user": DEMO_USER, "password": DEMO_PASSWORD});
-    let response = app
-        .send_json(
-            Method::PUT,
-            "/api/v1/connections/kaspersky",
-            &app.admin_token,
-            &body,
-        )
-        .await;
-    assert_eq!(response.status(), 200);
-}
-
-async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
-    app.request(Method::POST, "/api/v1/tenants/refresh", Some(token))
-        .send()
-        .await
-        .unwrap()
-}
+use crate::helpers::{assert_problem, spawn_app};
 
 fn fake_with(vservers: &[(i64, &str, bool)]) -> FakeKsc {
     let data = vservers.iter().fold(
@@ -40,20 +20,20 @@ fn fake_with(vservers: &[(i64, &str, bool)]) -> FakeKsc {
 async fn ksc_virtual_servers_are_discovered_and_kept_when_they_vanish() {
     let app = spawn_app().await;
     let (_, operator) = app.user_with_role("olga", "operator").await;
-    assert_problem(refresh(&app, &operator).await, 409).await;
+    assert_problem(app.refresh_tenants(&operator).await, 409).await;
 
     let first = fake_with(&[
         (10, "Contoso", true),
         (11, "Fabrikam", true),
         (13, "Northwind", false),
     ]);
-    point_at(&app, &first).await;
-    let found: Value = refresh(&app, &operator).await.json().await.unwrap();
+    app.connect_ksc(&first).await;
+    let found: Value = app.refresh_tenants(&operator).await.json().await.unwrap();
     assert_eq!(
         found,
         json!({"total": 3, "added": 3, "updated": 0, "vanished": 0})
     );
-    let again: Value = refresh(&app, &operator).await.json().await.unwrap();
+    let again: Value = app.refresh_tenants(&operator).await.json().await.unwrap();
     assert_eq!(
         again,
         json!({"total": 3, "added": 0, "updated": 0, "vanished": 0})
@@ -80,8 +60,8 @@ async fn ksc_virtual_servers_are_discovered_and_kept_when_they_vanish() {
 
     // Fabrikam is gone and Contoso renamed: kept and marked, renamed in place.
     let second = fake_with(&[(10, "Contoso Ltd", true), (13, "Northwind", false)]);
-    point_at(&app, &second).await;
-    let changed: Value = refresh(&app, &operator).await.json().await.unwrap();
+    app.connect_ksc(&second).await;
+    let changed: Value = app.refresh_tenants(&operator).await.json().await.unwrap();
     assert_eq!(
         changed,
         json!({"total": 2, "added": 0, "updated": 1, "vanished": 1})
