@@ -20,6 +20,7 @@ pub mod sandbox;
 pub mod secrets;
 pub mod startup;
 pub mod state;
+pub mod sync;
 pub mod telemetry;
 pub mod tenants;
 pub mod usage_snapshots;

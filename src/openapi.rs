@@ -31,6 +31,7 @@ use crate::error::{FieldError, Problem, PROBLEM_JSON};
         (name = "tenants", description = "Kaspersky tenants: KSC virtual servers and Business Hub companies"),
         (name = "companies", description = "Companies tab: tenant ↔ ConnectWise company and agreement"),
         (name = "usage", description = "Usage snapshots: pushed for non-KSC tenants, collected from KSC"),
+        (name = "sync", description = "Preview, runs and their changes, unbilled usage"),
         (name = "operations", description = "Health and readiness"),
     ),
     components(schemas(Problem, FieldError))

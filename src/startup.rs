@@ -79,7 +79,14 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(routes::usage_snapshots::list_usage_snapshots)
                 .service(routes::usage_snapshots::push_usage_snapshot)
                 .service(routes::usage_snapshots::collect_usage_snapshots)
-                .service(routes::usage_snapshots::get_usage_snapshot),
+                .service(routes::usage_snapshots::get_usage_snapshot)
+                .service(routes::sync::preview_sync)
+                .service(routes::sync::get_sync_plan)
+                .service(routes::sync::start_sync_run)
+                .service(routes::sync::list_sync_runs)
+                .service(routes::sync::get_sync_run)
+                .service(routes::sync::list_sync_run_changes)
+                .service(routes::sync::unbilled_usage),
         );
 }
 
@@ -218,6 +225,7 @@ impl Application {
             login_throttle: LoginThrottle::new(settings.login_throttle),
             secrets,
             connectwise: SharedClient::default(),
+            instance_id: format!("{}:{}", std::process::id(), uuid::Uuid::new_v4()),
             settings: Arc::new(settings),
         });
         let server = run(listener, state)?;

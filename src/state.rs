@@ -18,4 +18,6 @@ pub struct AppState {
     pub login_throttle: LoginThrottle,
     pub secrets: Arc<SecretBox>,
     pub connectwise: SharedClient,
+    /// This process, as a holder of the sync lease.
+    pub instance_id: String,
 }

@@ -203,8 +203,20 @@ pub enum PatchOp {
 pub struct PatchOperation {
     pub op: PatchOp,
     pub path: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `Some(Value::Null)` is an explicit null (clearing a field), `None` no value at all.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_value"
+    )]
     pub value: Option<serde_json::Value>,
+}
+
+/// A present `value` is kept even when it is `null` (serde would read `null` as `None`).
+fn present_value<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<serde_json::Value>, D::Error> {
+    serde_json::Value::deserialize(deserializer).map(Some)
 }
 
 impl PatchOperation {

@@ -15,6 +15,7 @@ pub mod product_mappings;
 pub mod schema;
 pub mod security_applications;
 pub mod service_tokens;
+pub mod sync;
 pub mod tenants;
 pub mod usage_snapshots;
 pub mod users;

@@ -144,6 +144,72 @@ diesel::table! {
 
 diesel::joinable!(usage_snapshots -> tenants (tenant_id));
 
+diesel::table! {
+    managed_additions (agreement_id, product_id) {
+        agreement_id -> BigInt,
+        product_id -> BigInt,
+        addition_id -> BigInt,
+        tenant_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sync_plans (id) {
+        id -> Text,
+        created_at -> Timestamp,
+        created_by -> Nullable<Text>,
+        company_mapping_id -> Nullable<Text>,
+        plan_json -> Text,
+    }
+}
+
+diesel::table! {
+    sync_runs (id) {
+        id -> Text,
+        trigger_kind -> Text,
+        status -> Text,
+        plan_id -> Nullable<Text>,
+        dry_run -> Bool,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        holder -> Text,
+        summary_json -> Text,
+        error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    sync_changes (id) {
+        id -> Text,
+        run_id -> Text,
+        seq -> Integer,
+        tenant_id -> Nullable<Text>,
+        tenant_name -> Nullable<Text>,
+        cw_company_id -> Nullable<BigInt>,
+        agreement_id -> BigInt,
+        product_id -> BigInt,
+        contributions_json -> Text,
+        action -> Text,
+        old_quantity -> Double,
+        new_quantity -> Nullable<BigInt>,
+        addition_id -> Nullable<BigInt>,
+        result -> Text,
+        detail -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sync_lease (name) {
+        name -> Text,
+        holder -> Nullable<Text>,
+        run_id -> Nullable<Text>,
+        expires_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     service_tokens,
@@ -156,4 +222,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     security_applications,
     product_mappings,
     usage_snapshots,
+    managed_additions,
+    sync_plans,
+    sync_runs,
+    sync_changes,
+    sync_lease,
 );

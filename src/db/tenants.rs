@@ -65,6 +65,10 @@ pub fn of_solution(conn: &mut DbConnection, solution: &str) -> QueryResult<Vec<T
         .load(conn)
 }
 
+pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<TenantRow>> {
+    tenants::table.select(TenantRow::as_select()).load(conn)
+}
+
 pub fn insert(conn: &mut DbConnection, row: &TenantRow) -> QueryResult<()> {
     diesel::insert_into(tenants::table)
         .values(row)

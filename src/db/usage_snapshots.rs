@@ -224,6 +224,17 @@ pub fn list(
     Ok((typed, total))
 }
 
+/// Each tenant's newest snapshot, failed ones included (a failed newest snapshot freezes billing).
+pub fn latest_per_tenant(conn: &mut DbConnection) -> QueryResult<Vec<UsageSnapshot>> {
+    usage_snapshots::table
+        .filter(sql::<Bool>(&newest_of_its_tenant(false)))
+        .select(UsageSnapshotRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(UsageSnapshot::try_from)
+        .collect()
+}
+
 /// The usage of each tenant's newest `ok` snapshot: what billing would count now (a failed
 /// collection does not erase the usage read before it).
 pub fn latest_ok_usage(conn: &mut DbConnection) -> QueryResult<Vec<TenantUsage>> {

@@ -13,6 +13,7 @@ pub mod product_mappings;
 pub mod security_applications;
 pub mod service_tokens;
 pub mod settings;
+pub mod sync;
 pub mod tenants;
 pub mod usage_snapshots;
 pub mod users;

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use kaspersky_msp_bridge::connectwise::{Agreement, CatalogItem, Company, Reference};
-use kaspersky_msp_bridge::sandbox::fake_connectwise::FakeConnectWise;
+use kaspersky_msp_bridge::sandbox::fake_connectwise::{route, FakeConnectWise};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -245,7 +245,7 @@ async fn outbound_calls_go_only_where_allowed() {
     configured(&app, &fake).await;
     let problem = assert_problem(test_connection(&app).await, 502).await;
     assert_eq!(problem["type"], "/problems/outbound-blocked");
-    for route in ["login/companyinfo", "system/info"] {
+    for route in [route::COMPANY_INFO, route::SYSTEM_INFO] {
         assert_eq!(fake.calls("GET", route), 0);
     }
 }

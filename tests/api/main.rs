@@ -12,6 +12,7 @@ mod openapi;
 mod products;
 mod service_tokens;
 mod startup;
+mod sync;
 mod tenants;
 mod usage_snapshots;
 mod users;

@@ -4,12 +4,12 @@
 use std::collections::BTreeSet;
 
 use kaspersky_msp_bridge::sandbox::fake_ksc::{
-    demo, demo_applications, demo_expected_usage, FakeKsc, FakeKscOptions, Fault, FaultKind,
+    demo, demo_expected_usage, FakeKsc, FakeKscOptions, Fault, FaultKind,
 };
 use reqwest::{Method, Response};
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_problem, spawn_app, TestApp};
+use crate::helpers::{assert_problem, create_application, discovered_demo, spawn_app, TestApp};
 
 async fn push(app: &TestApp, token: &str, body: Value) -> Response {
     app.send_json(Method::POST, "/api/v1/usage-snapshots", token, &body)
@@ -41,54 +41,6 @@ async fn business_hub_tenant(app: &TestApp, name: &str) -> String {
     )
     .await;
     tenant["id"].as_str().unwrap().to_string()
-}
-
-async fn create_application(app: &TestApp, body: Value) {
-    let response = app
-        .send_json(
-            Method::POST,
-            "/api/v1/security-applications",
-            &app.admin_token,
-            &body,
-        )
-        .await;
-    assert_eq!(response.status(), 201);
-}
-
-/// Gives the server the applications the fake KSC's expected counts are computed with.
-async fn use_demo_applications(app: &TestApp) {
-    for rules in demo_applications() {
-        let match_rules =
-            json!({"app_ids": rules.rules.app_ids, "name_patterns": rules.rules.name_patterns});
-        let path = format!("/api/v1/security-applications/{}", rules.id);
-        let update = app
-            .send_json(
-                Method::PATCH,
-                &path,
-                &app.admin_token,
-                &json!({"match_rules": match_rules}),
-            )
-            .await;
-        if update.status() == 404 {
-            create_application(
-                app,
-                json!({"id": rules.id, "name": rules.id, "solution": "ksc",
-                    "licensing_model": "per_device", "match_rules": match_rules}),
-            )
-            .await;
-        } else {
-            assert_eq!(update.status(), 200);
-        }
-    }
-}
-
-/// A fake KSC with the demo data whose tenants the server has discovered.
-async fn discovered_demo(app: &TestApp, options: FakeKscOptions) -> FakeKsc {
-    let fake = FakeKsc::start(options).unwrap();
-    app.connect_ksc(&fake).await;
-    json_of(app.refresh_tenants(&app.admin_token).await).await;
-    use_demo_applications(app).await;
-    fake
 }
 
 fn assert_all_released(fake: &FakeKsc) {

@@ -236,6 +236,20 @@ impl FakeConnectWise {
             .collect()
     }
 
+    /// Removes an addition as someone working in ConnectWise would; false when there is none.
+    pub fn remove_addition(&self, agreement_id: i64, addition_id: i64) -> bool {
+        let mut state = self.shared.lock();
+        let belongs = state
+            .store
+            .get(Collection::Additions, addition_id)
+            .is_some_and(|a| a["agreementId"] == json!(agreement_id));
+        belongs
+            && state
+                .store
+                .remove(Collection::Additions, addition_id)
+                .is_some()
+    }
+
     /// Delay before every request is handled.
     pub fn set_latency(&self, latency: Duration) {
         self.shared.lock().latency = latency;

@@ -1,0 +1,271 @@
+//! Sync storage: managed additions, stored plans, runs, their changes, and the run lease.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{managed_additions, sync_changes, sync_lease, sync_plans, sync_runs};
+use super::DbConnection;
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = managed_additions)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct ManagedRow {
+    pub agreement_id: i64,
+    pub product_id: i64,
+    pub addition_id: i64,
+    pub tenant_id: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn managed(conn: &mut DbConnection) -> QueryResult<Vec<ManagedRow>> {
+    managed_additions::table
+        .select(ManagedRow::as_select())
+        .load(conn)
+}
+
+/// Records (or re-points) the addition managed for (agreement, product).
+pub fn put_managed(conn: &mut DbConnection, row: &ManagedRow) -> QueryResult<()> {
+    let key = managed_additions::table.find((row.agreement_id, row.product_id));
+    let updated = diesel::update(key)
+        .set((
+            managed_additions::addition_id.eq(row.addition_id),
+            managed_additions::tenant_id.eq(&row.tenant_id),
+            managed_additions::updated_at.eq(row.updated_at),
+        ))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(managed_additions::table)
+            .values(row)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn forget_managed(
+    conn: &mut DbConnection,
+    agreement_id: i64,
+    product_id: i64,
+) -> QueryResult<()> {
+    diesel::delete(managed_additions::table.find((agreement_id, product_id)))
+        .execute(conn)
+        .map(drop)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sync_plans)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct PlanRecord {
+    pub id: String,
+    pub created_at: NaiveDateTime,
+    pub created_by: Option<String>,
+    pub company_mapping_id: Option<String>,
+    pub plan_json: String,
+}
+
+pub fn insert_plan(conn: &mut DbConnection, row: &PlanRecord) -> QueryResult<()> {
+    diesel::insert_into(sync_plans::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn find_plan(conn: &mut DbConnection, id: &str) -> QueryResult<Option<PlanRecord>> {
+    sync_plans::table
+        .find(id)
+        .select(PlanRecord::as_select())
+        .first(conn)
+        .optional()
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = sync_runs)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+#[diesel(treat_none_as_null = true)]
+pub struct RunRow {
+    pub id: String,
+    pub trigger_kind: String,
+    pub status: String,
+    pub plan_id: Option<String>,
+    pub dry_run: bool,
+    pub started_at: NaiveDateTime,
+    pub finished_at: Option<NaiveDateTime>,
+    pub holder: String,
+    pub summary_json: String,
+    pub error: Option<String>,
+}
+
+pub fn insert_run(conn: &mut DbConnection, row: &RunRow) -> QueryResult<()> {
+    diesel::insert_into(sync_runs::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn update_run(conn: &mut DbConnection, row: &RunRow) -> QueryResult<()> {
+    diesel::update(sync_runs::table.find(&row.id))
+        .set(row)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn find_run(conn: &mut DbConnection, id: &str) -> QueryResult<Option<RunRow>> {
+    sync_runs::table
+        .find(id)
+        .select(RunRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Runs still marked running (their holder may have died).
+pub fn running(conn: &mut DbConnection) -> QueryResult<Vec<RunRow>> {
+    sync_runs::table
+        .filter(sync_runs::status.eq("running"))
+        .select(RunRow::as_select())
+        .load(conn)
+}
+
+/// One page, newest first.
+pub fn list_runs(
+    conn: &mut DbConnection,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<RunRow>, i64)> {
+    let total = sync_runs::table.count().get_result(conn)?;
+    let rows = sync_runs::table
+        .order((sync_runs::started_at.desc(), sync_runs::id.desc()))
+        .offset(offset)
+        .limit(limit)
+        .select(RunRow::as_select())
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sync_changes)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct ChangeRow {
+    pub id: String,
+    pub run_id: String,
+    pub seq: i32,
+    pub tenant_id: Option<String>,
+    pub tenant_name: Option<String>,
+    pub cw_company_id: Option<i64>,
+    pub agreement_id: i64,
+    pub product_id: i64,
+    pub contributions_json: String,
+    pub action: String,
+    pub old_quantity: f64,
+    pub new_quantity: Option<i64>,
+    pub addition_id: Option<i64>,
+    pub result: String,
+    pub detail: String,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn insert_change(conn: &mut DbConnection, row: &ChangeRow) -> QueryResult<()> {
+    diesel::insert_into(sync_changes::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+/// One page of a run's changes, in plan order.
+pub fn list_changes(
+    conn: &mut DbConnection,
+    run_id: &str,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<ChangeRow>, i64)> {
+    let total = sync_changes::table
+        .filter(sync_changes::run_id.eq(run_id))
+        .count()
+        .get_result(conn)?;
+    let rows = sync_changes::table
+        .filter(sync_changes::run_id.eq(run_id))
+        .order(sync_changes::seq.asc())
+        .offset(offset)
+        .limit(limit)
+        .select(ChangeRow::as_select())
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+const LEASE: &str = "sync";
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = sync_lease)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct LeaseRow {
+    pub name: String,
+    pub holder: Option<String>,
+    pub run_id: Option<String>,
+    pub expires_at: Option<NaiveDateTime>,
+}
+
+pub fn lease(conn: &mut DbConnection) -> QueryResult<LeaseRow> {
+    sync_lease::table
+        .find(LEASE)
+        .select(LeaseRow::as_select())
+        .first(conn)
+}
+
+/// Takes the lease when it is free or its holder stopped renewing it; one UPDATE, so two
+/// processes racing cannot both win.
+pub fn try_acquire_lease(
+    conn: &mut DbConnection,
+    holder: &str,
+    run_id: &str,
+    now: NaiveDateTime,
+    until: NaiveDateTime,
+) -> QueryResult<bool> {
+    let taken = diesel::update(
+        sync_lease::table.filter(sync_lease::name.eq(LEASE)).filter(
+            sync_lease::holder
+                .is_null()
+                .or(sync_lease::expires_at.lt(now))
+                .or(sync_lease::expires_at.is_null()),
+        ),
+    )
+    .set((
+        sync_lease::holder.eq(holder),
+        sync_lease::run_id.eq(run_id),
+        sync_lease::expires_at.eq(until),
+    ))
+    .execute(conn)?;
+    Ok(taken == 1)
+}
+
+/// Extends the lease; false when this holder lost it.
+pub fn renew_lease(
+    conn: &mut DbConnection,
+    holder: &str,
+    run_id: &str,
+    until: NaiveDateTime,
+) -> QueryResult<bool> {
+    let renewed = diesel::update(
+        sync_lease::table
+            .filter(sync_lease::name.eq(LEASE))
+            .filter(sync_lease::holder.eq(holder))
+            .filter(sync_lease::run_id.eq(run_id)),
+    )
+    .set(sync_lease::expires_at.eq(until))
+    .execute(conn)?;
+    Ok(renewed == 1)
+}
+
+pub fn release_lease(conn: &mut DbConnection, holder: &str, run_id: &str) -> QueryResult<()> {
+    diesel::update(
+        sync_lease::table
+            .filter(sync_lease::name.eq(LEASE))
+            .filter(sync_lease::holder.eq(holder))
+            .filter(sync_lease::run_id.eq(run_id)),
+    )
+    .set((
+        sync_lease::holder.eq(None::<String>),
+        sync_lease::run_id.eq(None::<String>),
+        sync_lease::expires_at.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)
+    .map(drop)
+}

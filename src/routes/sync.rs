@@ -1,0 +1,369 @@
+//! Sync: preview a plan, start runs (fresh, or applying a preview), read runs and their changes,
+//! and the unbilled-usage report.
+
+use std::collections::BTreeSet;
+
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{Operator, Viewer};
+use crate::db::{self, sync::ChangeRow, sync::RunRow};
+use crate::domain::desired::{Contribution, UnbilledUsage};
+use crate::domain::plan::{Approval, RowKey};
+use crate::error::ApiError;
+use crate::routes::input::{parse_body, FromJsonBody, JsonFields};
+use crate::routes::paging::{Page, Paging};
+use crate::routes::views::utc;
+use crate::state::AppState;
+use crate::sync::plan::{self, Plan};
+use crate::sync::runs::{self, RunRequest, RunStatus, RunSummary, Trigger};
+
+/// A body that may be absent: an empty body is `{}`; otherwise it must be JSON.
+async fn optional_body<T: FromJsonBody>(
+    req: &HttpRequest,
+    body: web::Bytes,
+) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return parse_body(serde_json::json!({}));
+    }
+    let json = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json") || v.contains("+json"));
+    if !json {
+        return Err(ApiError::UnsupportedMediaType(
+            "Send the body as JSON with `Content-Type: application/json`.".into(),
+        ));
+    }
+    let value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("The body is not valid JSON: {e}.")))?;
+    parse_body(value)
+}
+
+#[derive(Debug, Default, ToSchema)]
+pub struct PreviewRequest {
+    /// Limit the plan to one company mapping; none = every company.
+    pub company_mapping_id: Option<String>,
+}
+
+impl FromJsonBody for PreviewRequest {
+    fn from_json(f: &mut JsonFields) -> Option<Self> {
+        Some(PreviewRequest {
+            company_mapping_id: f.optional::<String>("company_mapping_id"),
+        })
+    }
+}
+
+/// Plan a sync without writing anything to ConnectWise: every (company, agreement, product) with
+/// its current and desired quantity and action, frozen and blocked tenants, unbilled usage. The
+/// plan is stored; `POST /api/v1/sync/runs` with its `plan_id` applies exactly this plan.
+#[utoipa::path(operation_id = "previewSync", tag = "sync", request_body(content = Option<PreviewRequest>),
+    responses(
+        (status = 201, description = "The stored plan", body = Plan,
+            headers(("Location" = String, description = "The plan's URL"))),
+        (status = 409, description = "ConnectWise is not configured", body = crate::error::Problem,
+            content_type = "application/problem+json"),
+        (status = 502, description = "ConnectWise failed", body = crate::error::Problem,
+            content_type = "application/problem+json"),
+        (status = 504, description = "ConnectWise did not answer in time", body = crate::error::Problem,
+            content_type = "application/problem+json")))]
+#[post("/sync/preview")]
+pub async fn preview_sync(
+    auth: Operator,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let request: PreviewRequest = optional_body(&req, body).await?;
+    let scope = match request.company_mapping_id {
+        None => None,
+        Some(id) => Some(
+            db::run(&state.pool, move |conn| {
+                db::company_mappings::find(conn, &id)?.ok_or_else(|| {
+                    ApiError::validation(
+                        "company_mapping_id",
+                        format!("there is no company mapping {id}"),
+                    )
+                })
+            })
+            .await?,
+        ),
+    };
+    let (plan, _) = plan::make(&state, scope).await?;
+    runs::store_plan(&state, &plan, auth.principal.id.clone().into()).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/sync/plans/{}", plan.id)))
+        .json(plan))
+}
+
+/// A stored plan.
+#[utoipa::path(operation_id = "getSyncPlan", tag = "sync", params(("id" = String, Path)),
+    responses((status = 200, description = "The plan", body = Plan)))]
+#[get("/sync/plans/{id}")]
+pub async fn get_sync_plan(
+    _auth: Viewer,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let record = db::run(&state.pool, move |conn| {
+        db::sync::find_plan(conn, &id)?
+            .ok_or_else(|| ApiError::NotFound(format!("There is no stored plan {id}.")))
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(record.plan_json))
+}
+
+/// `approve`: `"all"`, or the held lines to let through.
+#[derive(Debug, ToSchema)]
+pub struct StartRunRequest {
+    /// Apply exactly this previewed plan (lines whose ConnectWise state changed since are
+    /// re-checked and reported, not applied); none = collect usage, plan afresh and apply.
+    pub plan_id: Option<String>,
+    /// `"all"` or `[{"agreement_id": 31, "product_id": 12}]`: held lines to apply.
+    #[schema(value_type = Option<Object>)]
+    pub approve: Option<serde_json::Value>,
+}
+
+impl FromJsonBody for StartRunRequest {
+    fn from_json(f: &mut JsonFields) -> Option<Self> {
+        let plan_id = f.optional::<String>("plan_id");
+        let approve = f.optional::<serde_json::Value>("approve");
+        if let Some(a) = &approve {
+            if approval_of(a).is_none() {
+                f.error(
+                    "approve",
+                    "must be \"all\" or a list of {agreement_id, product_id}",
+                );
+            }
+        }
+        Some(StartRunRequest { plan_id, approve })
+    }
+}
+
+fn approval_of(value: &serde_json::Value) -> Option<Approval> {
+    if value.as_str() == Some("all") {
+        return Some(Approval::All);
+    }
+    let keys: Vec<RowKey> = serde_json::from_value(value.clone()).ok()?;
+    Some(Approval::Rows(keys.into_iter().collect::<BTreeSet<_>>()))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SyncRun {
+    pub id: String,
+    pub trigger: Trigger,
+    pub status: RunStatus,
+    /// The plan it applied (a preview, or the plan it made).
+    pub plan_id: Option<String>,
+    pub dry_run: bool,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub summary: RunSummary,
+    pub error: Option<String>,
+}
+
+impl From<RunRow> for SyncRun {
+    fn from(r: RunRow) -> Self {
+        SyncRun {
+            trigger: match r.trigger_kind.as_str() {
+                "schedule" => Trigger::Schedule,
+                "cli" => Trigger::Cli,
+                _ => Trigger::Api,
+            },
+            status: RunStatus::parse(&r.status),
+            summary: serde_json::from_str(&r.summary_json).unwrap_or_default(),
+            id: r.id,
+            plan_id: r.plan_id,
+            dry_run: r.dry_run,
+            started_at: utc(r.started_at),
+            finished_at: r.finished_at.map(utc),
+            error: r.error,
+        }
+    }
+}
+
+/// Start a sync run in the background: 202 with the run; poll its `Location`. Without a body
+/// it collects usage (KSC pull; the latest push for other tenants), plans and applies; with
+/// `plan_id` it applies that preview. 409 while another run is going (in any process).
+#[utoipa::path(operation_id = "startSyncRun", tag = "sync", request_body(content = Option<StartRunRequest>),
+    responses(
+        (status = 202, description = "Started", body = SyncRun,
+            headers(("Location" = String, description = "The run's URL"))),
+        (status = 409, description = "Another run is going, or ConnectWise is not configured",
+            body = crate::error::Problem, content_type = "application/problem+json")))]
+#[post("/sync/runs")]
+pub async fn start_sync_run(
+    _auth: Operator,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let request: StartRunRequest = optional_body(&req, body).await?;
+    // Fail early, before taking the lease, when nothing could be written anyway.
+    state.connectwise.get(&state).await?;
+    let run = runs::start(
+        state.into_inner(),
+        Trigger::Api,
+        RunRequest {
+            plan_id: request.plan_id,
+            approve: request.approve.as_ref().and_then(approval_of),
+            dry_run: false,
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Accepted()
+        .insert_header(("Location", format!("/api/v1/sync/runs/{}", run.id)))
+        .json(SyncRun::from(run)))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Page number, from 1.
+    pub page: Option<u32>,
+    /// Items per page, 1 to 500 (default 50).
+    pub per_page: Option<u32>,
+}
+
+/// Sync runs, newest first.
+#[utoipa::path(operation_id = "listSyncRuns", tag = "sync", params(PageQuery),
+    responses((status = 200, description = "A page of runs", body = Page<SyncRun>)))]
+#[get("/sync/runs")]
+pub async fn list_sync_runs(
+    _auth: Viewer,
+    state: web::Data<AppState>,
+    query: web::Query<PageQuery>,
+) -> Result<web::Json<Page<SyncRun>>, ApiError> {
+    let paging = Paging::new(query.page, query.per_page)?;
+    let (rows, total) = db::run(&state.pool, move |conn| {
+        Ok(db::sync::list_runs(conn, paging.offset(), paging.limit())?)
+    })
+    .await?;
+    Ok(web::Json(paging.wrap(
+        rows.into_iter().map(SyncRun::from).collect(),
+        total,
+    )))
+}
+
+async fn find_run(state: &AppState, id: String) -> Result<RunRow, ApiError> {
+    db::run(&state.pool, move |conn| {
+        db::sync::find_run(conn, &id)?
+            .ok_or_else(|| ApiError::NotFound(format!("There is no sync run {id}.")))
+    })
+    .await
+}
+
+/// One sync run.
+#[utoipa::path(operation_id = "getSyncRun", tag = "sync", params(("id" = String, Path)),
+    responses((status = 200, description = "The run", body = SyncRun)))]
+#[get("/sync/runs/{id}")]
+pub async fn get_sync_run(
+    _auth: Viewer,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<web::Json<SyncRun>, ApiError> {
+    Ok(web::Json(SyncRun::from(
+        find_run(&state, id.into_inner()).await?,
+    )))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SyncChange {
+    pub seq: i32,
+    pub tenant_id: Option<String>,
+    pub tenant_name: Option<String>,
+    pub cw_company_id: Option<i64>,
+    pub agreement_id: i64,
+    pub product_id: i64,
+    /// The applications (and categories) whose usage makes the quantity.
+    pub contributions: Vec<Contribution>,
+    /// create, update, cancel, adopt, conflict, held, skipped, release.
+    pub action: String,
+    pub old_quantity: f64,
+    pub new_quantity: Option<i64>,
+    pub addition_id: Option<i64>,
+    /// applied, failed, held, conflict, skipped, stale, not_applied.
+    pub result: String,
+    pub detail: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<ChangeRow> for SyncChange {
+    fn from(c: ChangeRow) -> Self {
+        SyncChange {
+            seq: c.seq,
+            tenant_id: c.tenant_id,
+            tenant_name: c.tenant_name,
+            cw_company_id: c.cw_company_id,
+            agreement_id: c.agreement_id,
+            product_id: c.product_id,
+            contributions: serde_json::from_str(&c.contributions_json).unwrap_or_default(),
+            action: c.action,
+            old_quantity: c.old_quantity,
+            new_quantity: c.new_quantity,
+            addition_id: c.addition_id,
+            result: c.result,
+            detail: c.detail,
+            created_at: utc(c.created_at),
+        }
+    }
+}
+
+/// A run's changes, one per plan line that was not unchanged, in plan order.
+#[utoipa::path(operation_id = "listSyncRunChanges", tag = "sync", params(("id" = String, Path), PageQuery),
+    responses((status = 200, description = "A page of changes", body = Page<SyncChange>)))]
+#[get("/sync/runs/{id}/changes")]
+pub async fn list_sync_run_changes(
+    _auth: Viewer,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> Result<web::Json<Page<SyncChange>>, ApiError> {
+    let paging = Paging::new(query.page, query.per_page)?;
+    let run = find_run(&state, id.into_inner()).await?;
+    let (rows, total) = db::run(&state.pool, move |conn| {
+        Ok(db::sync::list_changes(
+            conn,
+            &run.id,
+            paging.offset(),
+            paging.limit(),
+        )?)
+    })
+    .await?;
+    Ok(web::Json(paging.wrap(
+        rows.into_iter().map(SyncChange::from).collect(),
+        total,
+    )))
+}
+
+/// Usage nothing bills: applications without a product mapping, tenants without a company
+/// mapping or with billing switched off.
+#[utoipa::path(operation_id = "unbilledUsage", tag = "sync", params(PageQuery),
+    responses((status = 200, description = "A page of unbilled usage", body = Page<UnbilledUsage>)))]
+#[get("/reports/unbilled-usage")]
+pub async fn unbilled_usage(
+    _auth: Viewer,
+    state: web::Data<AppState>,
+    query: web::Query<PageQuery>,
+) -> Result<web::Json<Page<UnbilledUsage>>, ApiError> {
+    let paging = Paging::new(query.page, query.per_page)?;
+    let now = Utc::now();
+    let inputs = db::run(&state.pool, move |conn| {
+        crate::sync::inputs::load(conn, now)
+    })
+    .await?;
+    let all = inputs.desired.unbilled;
+    let total = all.len() as i64;
+    let items = all
+        .into_iter()
+        .skip(paging.offset() as usize)
+        .take(paging.limit() as usize)
+        .collect();
+    Ok(web::Json(paging.wrap(items, total)))
+}

@@ -1,0 +1,195 @@
+//! Applying a plan's lines to ConnectWise, one change record per line.
+//!
+//! Safety (DOMAIN.md §6): cancels set `cancelledDate`, never DELETE; a write whose outcome is
+//! unknown is recorded as failed and never repeated here — the next plan re-reads ConnectWise
+//! and adopts or corrects it, so a lost response never creates a duplicate.
+
+use chrono::{NaiveDate, Utc};
+use serde_json::Value;
+
+use crate::connectwise::{BillCustomer, ConnectWiseClient, NewAddition, PatchOperation};
+use crate::domain::model::DeviceCategory;
+use crate::domain::plan::{CwAddition, PlanAction, PlanRow};
+use crate::sync::plan::PlanLine;
+
+/// What became of one line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Written to ConnectWise (or, for a release, forgotten).
+    Applied,
+    Failed,
+    /// Waits for approval.
+    Held,
+    /// Two or more unmanaged additions: reported, untouched.
+    Conflict,
+    /// The agreement is frozen.
+    Skipped,
+    /// ConnectWise changed since the plan was made: re-checked, not applied.
+    Stale,
+    /// Not applied: a dry run, or the run lost its lease.
+    NotApplied,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Applied => "applied",
+            Outcome::Failed => "failed",
+            Outcome::Held => "held",
+            Outcome::Conflict => "conflict",
+            Outcome::Skipped => "skipped",
+            Outcome::Stale => "stale",
+            Outcome::NotApplied => "not_applied",
+        }
+    }
+}
+
+/// The result of writing one line.
+pub struct Written {
+    pub outcome: Outcome,
+    pub detail: String,
+    /// The addition the line now manages (created or adopted).
+    pub managed_addition: Option<i64>,
+}
+
+fn at_midnight(day: NaiveDate) -> chrono::DateTime<Utc> {
+    day.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc()
+}
+
+fn category_label(category: DeviceCategory) -> &'static str {
+    match category {
+        DeviceCategory::WindowsWorkstation => "Windows workstations",
+        DeviceCategory::WindowsServer => "Windows servers",
+        DeviceCategory::NonWindows => "non-Windows devices",
+    }
+}
+
+/// "Kaspersky: kes-windows (Windows servers), ksws (Windows servers)": what the line bills.
+pub fn description(row: &PlanRow) -> String {
+    let mut parts: Vec<String> = row
+        .contributions
+        .iter()
+        .map(|c| match c.category {
+            Some(cat) => format!("{} ({})", c.application_id, category_label(cat)),
+            None => c.application_id.clone(),
+        })
+        .collect();
+    parts.sort();
+    parts.dedup();
+    let text = format!("Kaspersky: {}", parts.join(", "));
+    text.chars().take(6000).collect()
+}
+
+/// Writes one line whose action writes to ConnectWise.
+pub async fn write(client: &ConnectWiseClient, line: &PlanLine) -> Written {
+    let row = &line.row;
+    let desired = row.desired_quantity.unwrap_or(0) as f64;
+    let failed = |e: crate::connectwise::ConnectWiseError| Written {
+        outcome: Outcome::Failed,
+        detail: e.to_string(),
+        managed_addition: None,
+    };
+    match row.action {
+        PlanAction::Create => {
+            let mut addition = NewAddition::new(row.product_id, BillCustomer::Billable, desired);
+            addition.effective_date = row.effective_date.map(at_midnight);
+            addition.description = Some(description(row));
+            match client.create_addition(row.agreement_id, &addition).await {
+                Ok(created) => Written {
+                    outcome: Outcome::Applied,
+                    detail: format!("created addition {}", created.id.unwrap_or_default()),
+                    managed_addition: created.id,
+                },
+                Err(e) => failed(e),
+            }
+        }
+        PlanAction::Update | PlanAction::Adopt | PlanAction::Cancel => {
+            let Some(addition_id) = row.addition_id else {
+                return Written {
+                    outcome: Outcome::Failed,
+                    detail: "the plan names no addition to change".into(),
+                    managed_addition: None,
+                };
+            };
+            let mut ops = Vec::new();
+            if row.action == PlanAction::Cancel {
+                let day = row
+                    .cancelled_date
+                    .unwrap_or_else(|| Utc::now().date_naive());
+                ops.push(PatchOperation::replace("cancelledDate", at_midnight(day)));
+            } else {
+                ops.push(PatchOperation::replace("quantity", desired));
+                if row.clear_cancelled_date {
+                    ops.push(PatchOperation::replace("cancelledDate", Value::Null));
+                }
+            }
+            match client
+                .patch_addition(row.agreement_id, addition_id, &ops)
+                .await
+            {
+                Ok(_) => Written {
+                    outcome: Outcome::Applied,
+                    detail: match row.action {
+                        PlanAction::Cancel => format!(
+                            "cancelled from {}",
+                            row.cancelled_date
+                                .map(|d| d.to_string())
+                                .unwrap_or_default()
+                        ),
+                        PlanAction::Adopt => {
+                            format!("adopted addition {addition_id}, quantity {desired}")
+                        }
+                        _ => format!("quantity {} → {desired}", row.current_quantity),
+                    },
+                    managed_addition: (row.action == PlanAction::Adopt).then_some(addition_id),
+                },
+                Err(e) => failed(e),
+            }
+        }
+        _ => Written {
+            outcome: Outcome::NotApplied,
+            detail: "nothing to write".into(),
+            managed_addition: None,
+        },
+    }
+}
+
+/// For a stored plan applied later: why the line no longer matches ConnectWise, if it does not.
+pub fn stale_reason(
+    row: &PlanRow,
+    now_additions: &[CwAddition],
+    now: chrono::DateTime<Utc>,
+) -> Option<String> {
+    let active_of_product: Vec<&CwAddition> = now_additions
+        .iter()
+        .filter(|a| {
+            a.agreement_id == row.agreement_id && a.product_id == row.product_id && a.is_active(now)
+        })
+        .collect();
+    match row.action {
+        PlanAction::Create => {
+            let unexpected: Vec<i64> = active_of_product
+                .iter()
+                .map(|a| a.id)
+                .filter(|id| !row.unmanaged_addition_ids.contains(id))
+                .collect();
+            (!unexpected.is_empty()).then(|| {
+                format!("an addition of this product appeared since the preview ({unexpected:?})")
+            })
+        }
+        PlanAction::Update | PlanAction::Adopt | PlanAction::Cancel => {
+            let id = row.addition_id?;
+            match now_additions.iter().find(|a| a.id == id) {
+                None => Some(format!("addition {id} no longer exists")),
+                Some(a) if (a.quantity - row.current_quantity).abs() > f64::EPSILON => {
+                    Some(format!(
+                        "addition {id} now has quantity {} (the preview saw {})",
+                        a.quantity, row.current_quantity
+                    ))
+                }
+                Some(_) => None,
+            }
+        }
+        _ => None,
+    }
+}

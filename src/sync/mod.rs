@@ -1,0 +1,8 @@
+//! Sync: usage → plan → ConnectWise agreement additions (DOMAIN.md §6), with stored previews,
+//! recorded runs and one run at a time across processes.
+
+pub mod apply;
+pub mod inputs;
+pub mod plan;
+pub mod runs;
+pub mod settings;

@@ -1,0 +1,88 @@
+//! Sync settings: schedule, policies and retention, kept as one JSON value in `app_state`.
+
+use diesel::QueryResult;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::db::{app_state, DbConnection};
+use crate::domain::policies::{CancelDatePolicy, EffectiveDatePolicy, SyncPolicies};
+
+const KEY: &str = "sync_settings";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct SyncSettings {
+    /// Whether the scheduler runs syncs.
+    pub schedule_enabled: bool,
+    /// Cron expression (minute hour day-of-month month day-of-week), default daily 02:00.
+    pub schedule: String,
+    /// IANA time zone of the schedule, default `UTC`.
+    pub time_zone: String,
+    pub effective_date_policy: EffectiveDatePolicy,
+    pub cancel_date_policy: CancelDatePolicy,
+    /// A decrease of more than this percentage (and every cancel) waits for approval (0–100).
+    pub max_decrease_percent: u8,
+    /// Usage older than this freezes the tenant's billing (hours).
+    pub max_usage_age_hours: u32,
+    pub retention: Retention,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct Retention {
+    /// Days sync runs (and their changes) are kept.
+    pub runs_days: u32,
+    /// Days usage snapshots are kept (the latest of each tenant is always kept).
+    pub snapshots_days: u32,
+    /// Days audit events are kept.
+    pub audit_events_days: u32,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            runs_days: 400,
+            snapshots_days: 400,
+            audit_events_days: 730,
+        }
+    }
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        SyncSettings {
+            schedule_enabled: true,
+            schedule: "0 2 * * *".into(),
+            time_zone: "UTC".into(),
+            effective_date_policy: EffectiveDatePolicy::default(),
+            cancel_date_policy: CancelDatePolicy::default(),
+            max_decrease_percent: 50,
+            max_usage_age_hours: 48,
+            retention: Retention::default(),
+        }
+    }
+}
+
+impl SyncSettings {
+    pub fn policies(&self) -> SyncPolicies {
+        SyncPolicies {
+            effective_date: self.effective_date_policy,
+            cancel_date: self.cancel_date_policy,
+            max_decrease_percent: self.max_decrease_percent,
+        }
+    }
+}
+
+/// The stored settings; defaults until first saved.
+pub fn get(conn: &mut DbConnection) -> QueryResult<SyncSettings> {
+    match app_state::get(conn, KEY)? {
+        None => Ok(SyncSettings::default()),
+        Some(text) => serde_json::from_str(&text)
+            .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e))),
+    }
+}
+
+pub fn put(conn: &mut DbConnection, settings: &SyncSettings) -> QueryResult<()> {
+    let text = serde_json::to_string(settings).expect("settings serialise");
+    app_state::set(conn, KEY, &text)
+}

@@ -1,0 +1,591 @@
+//! Sync end to end: pushed and collected usage → plans → agreement additions in the fake
+//! ConnectWise, with its counters proving what was (and was not) written.
+
+use std::time::Duration;
+
+use kaspersky_msp_bridge::connectwise::{Addition, Agreement, CatalogItem, Company, Reference};
+use kaspersky_msp_bridge::sandbox::fake_connectwise::{route, FakeConnectWise, Fault};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_problem, spawn_app, TestApp};
+
+struct World {
+    app: TestApp,
+    cw: FakeConnectWise,
+    company: i64,
+    agreement: i64,
+    products: Vec<i64>,
+    tenant: String,
+    mapping: String,
+}
+
+/// A Business Hub tenant mapped to an agreement; `kes-cloud` (per user) mapped to product 0.
+async fn world() -> World {
+    let app = spawn_app().await;
+    let cw = FakeConnectWise::start(Default::default()).unwrap();
+    let products: Vec<i64> = (1..=4)
+        .map(|i| {
+            cw.add_catalog_item(&CatalogItem {
+                identifier: Some(format!("KASP-{i}")),
+                description: Some(format!("Kaspersky product {i}")),
+                price: Some(3.0 + i as f64),
+                cost: Some(1.0),
+                ..Default::default()
+            })
+        })
+        .collect();
+    let company = cw.add_company(&Company {
+        identifier: Some("Acme".into()),
+        name: Some("Acme Corp".into()),
+        ..Default::default()
+    });
+    let agreement = cw.add_agreement(&Agreement {
+        name: Some("Managed security".into()),
+        company: Some(Reference::id(company)),
+        agreement_status: Some("Active".into()),
+        ..Default::default()
+    });
+    let o = cw.options();
+    let connection = json!({"site_url": cw.base_url(), "company_id": o.company_id, "public_key": o.public_key,
+        "private_key": o.private_key, "client_id": o.client_id});
+    assert_eq!(
+        app.send_json(
+            Method::PUT,
+            "/api/v1/connections/connectwise",
+            &app.admin_token,
+            &connection
+        )
+        .await
+        .status(),
+        200
+    );
+    let refresh = app
+        .request(
+            Method::POST,
+            "/api/v1/connectwise/products/refresh",
+            Some(&app.admin_token),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refresh.status(), 200);
+    let tenant: Value = app
+        .send_json(
+            Method::POST,
+            "/api/v1/tenants",
+            &app.admin_token,
+            &json!({"name": "Acme tenant", "external_id": "bh-acme"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let tenant = tenant["id"].as_str().unwrap().to_string();
+    let mapping: Value = app
+        .send_json(
+            Method::POST,
+            "/api/v1/company-mappings",
+            &app.admin_token,
+            &json!({"tenant_id": tenant, "cw_company_id": company, "agreement_id": agreement}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let w = World {
+        mapping: mapping["id"].as_str().unwrap().to_string(),
+        app,
+        cw,
+        company,
+        agreement,
+        products,
+        tenant,
+    };
+    w.map("kes-cloud", json!({"product_id": w.products[0]}))
+        .await;
+    w
+}
+
+impl World {
+    async fn map(&self, application: &str, forms: Value) {
+        let path = format!("/api/v1/product-mappings/{application}");
+        let response = self
+            .app
+            .send_json(Method::PUT, &path, &self.app.admin_token, &forms)
+            .await;
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    }
+
+    async fn push(&self, body: Value) {
+        let mut body = body;
+        body["tenant_id"] = json!(self.tenant);
+        let response = self
+            .app
+            .send_json(
+                Method::POST,
+                "/api/v1/usage-snapshots",
+                &self.app.admin_token,
+                &body,
+            )
+            .await;
+        assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+    }
+
+    async fn push_users(&self, users: u64) {
+        self.push(json!({"users": {"kes-cloud": users}})).await;
+    }
+
+    /// Starts a run and waits for its end.
+    async fn sync(&self, body: Option<Value>) -> Value {
+        let mut request = self.app.request(
+            Method::POST,
+            "/api/v1/sync/runs",
+            Some(&self.app.admin_token),
+        );
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let started = request.send().await.unwrap();
+        assert_eq!(started.status(), 202, "{}", started.text().await.unwrap());
+        let location = started.headers()["location"].to_str().unwrap().to_string();
+        for _ in 0..400 {
+            let run: Value = self
+                .app
+                .get(&location, &self.app.admin_token)
+                .await
+                .json()
+                .await
+                .unwrap();
+            if run["status"] != "running" {
+                return run;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the run did not finish");
+    }
+
+    async fn changes(&self, run: &Value) -> Vec<Value> {
+        let path = format!(
+            "/api/v1/sync/runs/{}/changes?per_page=500",
+            run["id"].as_str().unwrap()
+        );
+        let page: Value = self
+            .app
+            .get(&path, &self.app.admin_token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        page["items"].as_array().unwrap().clone()
+    }
+
+    fn active_additions(&self) -> Vec<Addition> {
+        let now = chrono::Utc::now();
+        self.cw
+            .additions(self.agreement)
+            .into_iter()
+            .filter(|a| a.is_active_at(now))
+            .collect()
+    }
+
+    fn quantity_of(&self, product: i64) -> Option<f64> {
+        self.active_additions()
+            .iter()
+            .find(|a| a.product.as_ref().and_then(|p| p.id) == Some(product))
+            .and_then(|a| a.quantity)
+    }
+}
+
+#[actix_web::test]
+async fn usage_becomes_additions_and_an_unchanged_rerun_writes_nothing() {
+    let w = world().await;
+    w.push_users(12).await;
+    let run = w.sync(None).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(w.quantity_of(w.products[0]), Some(12.0));
+    let additions = w.active_additions();
+    assert_eq!(additions.len(), 1);
+    assert_eq!(additions[0].bill_customer.as_deref(), Some("Billable"));
+    assert!(additions[0]
+        .description
+        .as_deref()
+        .unwrap()
+        .contains("kes-cloud"));
+    let changes = w.changes(&run).await;
+    assert_eq!(
+        (
+            changes.len(),
+            changes[0]["action"].as_str(),
+            changes[0]["result"].as_str()
+        ),
+        (1, Some("create"), Some("applied"))
+    );
+
+    let writes = w.cw.writes();
+    let reads = w.cw.calls("GET", route::ADDITIONS);
+    let again = w.sync(None).await;
+    assert_eq!(again["status"], "succeeded");
+    assert_eq!(w.cw.writes(), writes, "an unchanged re-run writes nothing");
+    assert_eq!(
+        w.cw.calls("GET", route::ADDITIONS) - reads,
+        1,
+        "one read per agreement"
+    );
+    assert!(w.changes(&again).await.is_empty());
+
+    // Usage grows: updated in place.
+    w.push_users(15).await;
+    let grown = w.sync(None).await;
+    assert_eq!(w.changes(&grown).await[0]["action"], "update");
+    assert_eq!(w.quantity_of(w.products[0]), Some(15.0));
+    assert_eq!(w.active_additions().len(), 1);
+}
+
+#[actix_web::test]
+async fn a_large_decrease_is_held_until_approved() {
+    let w = world().await;
+    w.push_users(20).await;
+    w.sync(None).await;
+    w.push_users(5).await;
+    let held = w.sync(None).await;
+    let changes = w.changes(&held).await;
+    assert_eq!(
+        (changes[0]["action"].as_str(), changes[0]["result"].as_str()),
+        (Some("held"), Some("held"))
+    );
+    assert_eq!(
+        w.quantity_of(w.products[0]),
+        Some(20.0),
+        "nothing lowered yet"
+    );
+
+    let approved = w.sync(Some(json!({"approve": "all"}))).await;
+    let changes = w.changes(&approved).await;
+    assert_eq!(
+        (changes[0]["action"].as_str(), changes[0]["result"].as_str()),
+        (Some("update"), Some("applied"))
+    );
+    assert_eq!(w.quantity_of(w.products[0]), Some(5.0));
+
+    // A small decrease goes through on its own.
+    w.push_users(4).await;
+    w.sync(None).await;
+    assert_eq!(w.quantity_of(w.products[0]), Some(4.0));
+}
+
+#[actix_web::test]
+async fn usage_falling_to_zero_cancels_by_policy_never_deletes() {
+    let w = world().await;
+    w.push_users(3).await;
+    w.sync(None).await;
+    w.push(json!({})).await;
+    let held = w.sync(None).await;
+    assert_eq!(
+        w.changes(&held).await[0]["result"],
+        "held",
+        "a cancel waits for approval"
+    );
+    let run = w.sync(Some(json!({"approve": "all"}))).await;
+    let change = &w.changes(&run).await[0];
+    assert_eq!(
+        (change["action"].as_str(), change["result"].as_str()),
+        (Some("cancel"), Some("applied"))
+    );
+    let all = w.cw.additions(w.agreement);
+    assert_eq!(all.len(), 1, "cancelled, not deleted");
+    let cancelled = all[0].cancelled_date.expect("a cancel date");
+    assert!(cancelled > chrono::Utc::now(), "end of month by default");
+    assert_eq!(w.cw.calls("DELETE", route::ADDITION), 0);
+
+    // A re-run over the pending cancel changes nothing; usage returning clears the cancel date.
+    let writes = w.cw.writes();
+    let rerun = w.sync(None).await;
+    assert!(w.changes(&rerun).await.is_empty());
+    assert_eq!(w.cw.writes(), writes);
+    w.push_users(2).await;
+    w.sync(None).await;
+    let back = &w.cw.additions(w.agreement)[0];
+    assert_eq!((back.cancelled_date, back.quantity), (None, Some(2.0)));
+}
+
+#[actix_web::test]
+async fn a_preview_writes_nothing_and_is_applied_exactly_by_plan_id() {
+    let w = world().await;
+    w.push_users(7).await;
+    let preview = w
+        .app
+        .request(
+            Method::POST,
+            "/api/v1/sync/preview",
+            Some(&w.app.admin_token),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preview.status(), 201);
+    let plan: Value = preview.json().await.unwrap();
+    assert_eq!(w.cw.writes(), 0);
+    let line = &plan["lines"][0];
+    assert_eq!(
+        (line["action"].as_str(), line["desired_quantity"].as_u64()),
+        (Some("create"), Some(7))
+    );
+    assert_eq!(line["cw_company_id"], w.company);
+    assert_eq!(line["tenant_name"], "Acme tenant");
+
+    // Usage changes after the preview: the preview is still what gets applied.
+    w.push_users(9).await;
+    let run = w.sync(Some(json!({"plan_id": plan["id"]}))).await;
+    assert_eq!(run["plan_id"], plan["id"]);
+    assert_eq!(w.quantity_of(w.products[0]), Some(7.0));
+
+    // A preview whose ConnectWise state changed since is re-checked, not applied blindly.
+    let stale_plan: Value = w
+        .app
+        .request(
+            Method::POST,
+            "/api/v1/sync/preview",
+            Some(&w.app.admin_token),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stale_plan["lines"][0]["action"], "update");
+    let id = w.active_additions()[0].id.unwrap();
+    assert!(w.cw.remove_addition(w.agreement, id));
+    let writes = w.cw.writes();
+    let run = w.sync(Some(json!({"plan_id": stale_plan["id"]}))).await;
+    let changes = w.changes(&run).await;
+    assert_eq!(changes[0]["result"], "stale", "{changes:?}");
+    assert_eq!(w.cw.writes(), writes);
+    // The next fresh run repairs it.
+    w.sync(None).await;
+    assert_eq!(w.quantity_of(w.products[0]), Some(9.0));
+}
+
+#[actix_web::test]
+async fn unmanaged_additions_are_adopted_alone_and_reported_in_conflict() {
+    let w = world().await;
+    let unmanaged = |quantity: f64| Addition {
+        product: Some(Reference::id(w.products[0])),
+        quantity: Some(quantity),
+        bill_customer: Some("Billable".into()),
+        ..Default::default()
+    };
+    let lone = w.cw.add_addition(w.agreement, &unmanaged(4.0));
+    w.push_users(6).await;
+    let run = w.sync(None).await;
+    let change = &w.changes(&run).await[0];
+    assert_eq!(
+        (change["action"].as_str(), change["addition_id"].as_i64()),
+        (Some("adopt"), Some(lone))
+    );
+    assert_eq!(w.quantity_of(w.products[0]), Some(6.0));
+    assert_eq!(w.active_additions().len(), 1, "adopted, not duplicated");
+
+    // Two unmanaged additions of another product: conflict, untouched.
+    w.map("kes-cloud-plus", json!({"product_id": w.products[1]}))
+        .await;
+    for q in [1.0, 2.0] {
+        w.cw.add_addition(
+            w.agreement,
+            &Addition {
+                product: Some(Reference::id(w.products[1])),
+                ..unmanaged(q)
+            },
+        );
+    }
+    w.push(json!({"users": {"kes-cloud": 6, "kes-cloud-plus": 5}}))
+        .await;
+    let writes = w.cw.writes();
+    let run = w.sync(None).await;
+    let conflict = w
+        .changes(&run)
+        .await
+        .into_iter()
+        .find(|c| c["product_id"] == w.products[1])
+        .unwrap();
+    assert_eq!(
+        (conflict["action"].as_str(), conflict["result"].as_str()),
+        (Some("conflict"), Some("conflict"))
+    );
+    assert_eq!(w.cw.writes(), writes, "nothing written");
+}
+
+#[actix_web::test]
+async fn an_addition_deleted_in_connectwise_is_created_again() {
+    let w = world().await;
+    w.push_users(5).await;
+    w.sync(None).await;
+    let id = w.active_additions()[0].id.unwrap();
+    let deleted = w.cw.remove_addition(w.agreement, id);
+    assert!(deleted);
+    let run = w.sync(None).await;
+    assert_eq!(w.changes(&run).await[0]["action"], "create");
+    assert_eq!(w.quantity_of(w.products[0]), Some(5.0));
+}
+
+#[actix_web::test]
+async fn a_lost_post_response_never_duplicates() {
+    let w = world().await;
+    w.push_users(5).await;
+    w.cw.inject_fault("POST", route::ADDITIONS, Fault::ApplyThenDrop, 1);
+    let run = w.sync(None).await;
+    assert_eq!(run["status"], "partial");
+    assert_eq!(w.changes(&run).await[0]["result"], "failed");
+    assert_eq!(
+        w.cw.additions(w.agreement).len(),
+        1,
+        "the write happened once"
+    );
+    assert_eq!(
+        w.cw.calls("POST", route::ADDITIONS),
+        1,
+        "and was not repeated"
+    );
+
+    let next = w.sync(None).await;
+    assert_eq!(next["status"], "succeeded");
+    assert_eq!(w.changes(&next).await[0]["action"], "adopt");
+    assert_eq!(w.cw.additions(w.agreement).len(), 1, "still one addition");
+}
+
+#[actix_web::test]
+async fn a_stale_push_freezes_the_agreement() {
+    let w = world().await;
+    let old = (chrono::Utc::now() - chrono::Duration::days(5)).to_rfc3339();
+    w.push(json!({"taken_at": old, "users": {"kes-cloud": 9}}))
+        .await;
+    let run = w.sync(None).await;
+    assert_eq!(w.cw.writes(), 0, "old usage is never billed");
+    assert_eq!(run["status"], "succeeded");
+    let plan: Value = w
+        .app
+        .request(
+            Method::POST,
+            "/api/v1/sync/preview",
+            Some(&w.app.admin_token),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(plan["frozen"][0]["reason"]["kind"], "push_too_old");
+
+    // Billed, then the usage goes stale: the agreement is frozen, nothing is lowered or cancelled.
+    w.push_users(5).await;
+    w.sync(None).await;
+    crate::helpers::set_max_usage_age_hours(&w.app, 0);
+    let writes = w.cw.writes();
+    let run = w.sync(None).await;
+    let changes = w.changes(&run).await;
+    assert_eq!(
+        (changes[0]["action"].as_str(), changes[0]["result"].as_str()),
+        (Some("skipped"), Some("skipped"))
+    );
+    assert_eq!(w.cw.writes(), writes);
+    assert_eq!(w.quantity_of(w.products[0]), Some(5.0));
+}
+
+#[actix_web::test]
+async fn billing_disabled_releases_and_a_moved_mapping_cancels_on_the_old_agreement() {
+    let w = world().await;
+    w.push_users(5).await;
+    w.sync(None).await;
+    let second = w.cw.add_agreement(&Agreement {
+        name: Some("New agreement".into()),
+        company: Some(Reference::id(w.company)),
+        agreement_status: Some("Active".into()),
+        ..Default::default()
+    });
+    let path = format!("/api/v1/company-mappings/{}", w.mapping);
+    let moved = w
+        .app
+        .send_json(
+            Method::PUT,
+            &path,
+            &w.app.admin_token,
+            &json!({"tenant_id": w.tenant, "cw_company_id": w.company, "agreement_id": second}),
+        )
+        .await;
+    assert_eq!(moved.status(), 200);
+    let run = w.sync(Some(json!({"approve": "all"}))).await;
+    let changes = w.changes(&run).await;
+    let actions: Vec<(&str, i64)> = changes
+        .iter()
+        .map(|c| {
+            (
+                c["action"].as_str().unwrap(),
+                c["agreement_id"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        actions.contains(&("cancel", w.agreement)) && actions.contains(&("create", second)),
+        "{actions:?}"
+    );
+
+    // Billing switched off: the additions stay exactly as they are and are no longer managed.
+    let off = w.app.send_json(Method::PUT, &path, &w.app.admin_token,
+        &json!({"tenant_id": w.tenant, "cw_company_id": w.company, "agreement_id": second, "billing_enabled": false})).await;
+    assert_eq!(off.status(), 200);
+    w.push_users(50).await;
+    let writes = w.cw.writes();
+    let released = w.sync(None).await;
+    assert_eq!(w.cw.writes(), writes);
+    assert!(w
+        .changes(&released)
+        .await
+        .iter()
+        .any(|c| c["action"] == "release"));
+}
+
+#[actix_web::test]
+async fn one_run_at_a_time() {
+    let w = world().await;
+    w.push_users(5).await;
+    w.cw.set_latency(Duration::from_millis(300));
+    let first = w
+        .app
+        .request(Method::POST, "/api/v1/sync/runs", Some(&w.app.admin_token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 202);
+    let first: Value = first.json().await.unwrap();
+    let second = w
+        .app
+        .request(Method::POST, "/api/v1/sync/runs", Some(&w.app.admin_token))
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(second, 409).await;
+    assert!(problem["detail"]
+        .as_str()
+        .unwrap()
+        .contains(first["id"].as_str().unwrap()));
+    w.cw.set_latency(Duration::ZERO);
+}
+
+#[actix_web::test]
+async fn unbilled_usage_is_reported() {
+    let w = world().await;
+    w.push(json!({"users": {"kes-cloud": 3, "kes-cloud-pro": 4}}))
+        .await;
+    let report: Value = w
+        .app
+        .get("/api/v1/reports/unbilled-usage", &w.app.admin_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["total"], 1);
+    assert_eq!(report["items"][0]["application_id"], "kes-cloud-pro");
+    assert_eq!(report["items"][0]["reason"], "application_not_mapped");
+}
