@@ -316,3 +316,44 @@ pub fn set_max_usage_age_hours(app: &TestApp, hours: u32) {
     current.max_usage_age_hours = hours;
     settings::put(&mut conn, &current).unwrap();
 }
+
+impl TestApp {
+    /// Starts a sync run (`body` as for `POST /api/v1/sync/runs`) and waits for its end.
+    pub async fn sync(&self, body: Option<Value>) -> Value {
+        let mut request = self.request(Method::POST, "/api/v1/sync/runs", Some(&self.admin_token));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let started = request.send().await.unwrap();
+        assert_eq!(started.status(), 202, "{}", started.text().await.unwrap());
+        let location = started.headers()["location"].to_str().unwrap().to_string();
+        for _ in 0..600 {
+            let run: Value = self
+                .get(&location, &self.admin_token)
+                .await
+                .json()
+                .await
+                .unwrap();
+            if run["status"] != "running" {
+                return run;
+            }
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("the run did not finish");
+    }
+
+    /// Every change of a finished run.
+    pub async fn run_changes(&self, run: &Value) -> Vec<Value> {
+        let path = format!(
+            "/api/v1/sync/runs/{}/changes?per_page=500",
+            run["id"].as_str().unwrap()
+        );
+        let page: Value = self
+            .get(&path, &self.admin_token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        page["items"].as_array().unwrap().clone()
+    }
+}

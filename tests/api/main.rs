@@ -13,6 +13,7 @@ mod products;
 mod service_tokens;
 mod startup;
 mod sync;
+mod sync_ksc;
 mod tenants;
 mod usage_snapshots;
 mod users;

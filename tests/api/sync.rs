@@ -136,48 +136,12 @@ impl World {
         self.push(json!({"users": {"kes-cloud": users}})).await;
     }
 
-    /// Starts a run and waits for its end.
     async fn sync(&self, body: Option<Value>) -> Value {
-        let mut request = self.app.request(
-            Method::POST,
-            "/api/v1/sync/runs",
-            Some(&self.app.admin_token),
-        );
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let started = request.send().await.unwrap();
-        assert_eq!(started.status(), 202, "{}", started.text().await.unwrap());
-        let location = started.headers()["location"].to_str().unwrap().to_string();
-        for _ in 0..400 {
-            let run: Value = self
-                .app
-                .get(&location, &self.app.admin_token)
-                .await
-                .json()
-                .await
-                .unwrap();
-            if run["status"] != "running" {
-                return run;
-            }
-            actix_web::rt::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("the run did not finish");
+        self.app.sync(body).await
     }
 
     async fn changes(&self, run: &Value) -> Vec<Value> {
-        let path = format!(
-            "/api/v1/sync/runs/{}/changes?per_page=500",
-            run["id"].as_str().unwrap()
-        );
-        let page: Value = self
-            .app
-            .get(&path, &self.app.admin_token)
-            .await
-            .json()
-            .await
-            .unwrap();
-        page["items"].as_array().unwrap().clone()
+        self.app.run_changes(run).await
     }
 
     fn active_additions(&self) -> Vec<Addition> {
