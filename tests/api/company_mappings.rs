@@ -41,18 +41,7 @@ async fn world() -> World {
     let acme_second = fake.add_agreement(&agreement(acme, "Endpoint 2027", "Active"));
     let acme_cancelled = fake.add_agreement(&agreement(acme, "Old", "Cancelled"));
     let globex_main = fake.add_agreement(&agreement(globex, "Security", "Active"));
-    let o = fake.options();
-    let connection = json!({"site_url": fake.base_url(), "company_id": o.company_id, "public_key": o.public_key,
-        "private_key": o.private_key, "client_id": o.client_id});
-    let saved = app
-        .send_json(
-            Method::PUT,
-            "/api/v1/connections/connectwise",
-            &app.admin_token,
-            &connection,
-        )
-        .await;
-    assert_eq!(saved.status(), 200);
+    app.connect_connectwise(&fake).await;
     let tenant = |name: &'static str| {
         let request = app
             .request(Method::POST, "/api/v1/tenants", Some(&app.admin_token))

@@ -4,6 +4,7 @@
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use kaspersky_msp_bridge::config::Settings;
+use kaspersky_msp_bridge::sandbox::fake_connectwise::FakeConnectWise;
 use kaspersky_msp_bridge::sandbox::fake_ksc::{
     demo_applications, FakeKsc, FakeKscOptions, DEMO_PASSWORD, DEMO_USER,
 };
@@ -355,5 +356,37 @@ impl TestApp {
             .await
             .unwrap();
         page["items"].as_array().unwrap().clone()
+    }
+}
+
+impl TestApp {
+    /// Stores a ConnectWise connection to `fake` (over HTTP) with its credentials.
+    pub async fn connect_connectwise(&self, fake: &FakeConnectWise) {
+        let o = fake.options();
+        let connection = json!({"site_url": fake.base_url(), "company_id": o.company_id,
+            "public_key": o.public_key, "private_key": o.private_key, "client_id": o.client_id});
+        let response = self
+            .send_json(
+                Method::PUT,
+                "/api/v1/connections/connectwise",
+                &self.admin_token,
+                &connection,
+            )
+            .await;
+        assert_eq!(response.status(), 200);
+    }
+
+    /// `POST /api/v1/connectwise/products/refresh`, expected to succeed.
+    pub async fn refresh_catalog(&self) {
+        let response = self
+            .request(
+                Method::POST,
+                "/api/v1/connectwise/products/refresh",
+                Some(&self.admin_token),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
     }
 }

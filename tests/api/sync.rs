@@ -46,30 +46,8 @@ async fn world() -> World {
         agreement_status: Some("Active".into()),
         ..Default::default()
     });
-    let o = cw.options();
-    let connection = json!({"site_url": cw.base_url(), "company_id": o.company_id, "public_key": o.public_key,
-        "private_key": o.private_key, "client_id": o.client_id});
-    assert_eq!(
-        app.send_json(
-            Method::PUT,
-            "/api/v1/connections/connectwise",
-            &app.admin_token,
-            &connection
-        )
-        .await
-        .status(),
-        200
-    );
-    let refresh = app
-        .request(
-            Method::POST,
-            "/api/v1/connectwise/products/refresh",
-            Some(&app.admin_token),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refresh.status(), 200);
+    app.connect_connectwise(&cw).await;
+    app.refresh_catalog().await;
     let tenant: Value = app
         .send_json(
             Method::POST,
