@@ -531,3 +531,48 @@ async fn unbilled_usage_is_reported() {
     assert_eq!(report["items"][0]["application_id"], "kes-cloud-pro");
     assert_eq!(report["items"][0]["reason"], "application_not_mapped");
 }
+
+#[actix_web::test]
+async fn a_slow_connectwise_leaves_the_run_partial_and_the_next_run_completes_it() {
+    let w = world().await;
+    let o = w.cw.options();
+    let quick = json!({"site_url": w.cw.base_url(), "company_id": o.company_id, "public_key": o.public_key,
+        "client_id": o.client_id, "request_timeout_seconds": 1});
+    assert_eq!(
+        w.app
+            .send_json(
+                Method::PUT,
+                "/api/v1/connections/connectwise",
+                &w.app.admin_token,
+                &quick
+            )
+            .await
+            .status(),
+        200
+    );
+    w.push_users(5).await;
+    w.cw.inject_fault(
+        "POST",
+        route::ADDITIONS,
+        Fault::SlowAnswer(Duration::from_millis(1500)),
+        1,
+    );
+    let run = w.sync(None).await;
+    assert_eq!(run["status"], "partial");
+    let change = &w.changes(&run).await[0];
+    assert_eq!(change["result"], "failed");
+    assert!(
+        change["detail"].as_str().unwrap().contains("outcome"),
+        "{change}"
+    );
+    actix_web::rt::time::sleep(Duration::from_millis(1600)).await;
+
+    let next = w.sync(None).await;
+    assert_eq!(next["status"], "succeeded");
+    assert_eq!(
+        w.cw.additions(w.agreement).len(),
+        1,
+        "completed without a duplicate"
+    );
+    assert_eq!(w.quantity_of(w.products[0]), Some(5.0));
+}

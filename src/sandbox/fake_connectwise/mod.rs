@@ -68,6 +68,9 @@ pub enum Fault {
     },
     /// Cut the connection without processing the request.
     DropBeforeProcessing,
+    /// Process the request (a write is applied), then wait this long before answering: a slow
+    /// ConnectWise whose client may give up first.
+    SlowAnswer(Duration),
     /// Process the request (a write is applied), then cut the connection instead of answering.
     ApplyThenDrop,
 }

@@ -128,7 +128,14 @@ where
         actix_web::rt::time::sleep(latency).await;
         match handling {
             Either::Left(response) => Ok(response),
-            Either::Right(call) => call.await.map(|response| {
+            Either::Right(call) => {
+                let answer = call.await;
+                if let Some(Fault::SlowAnswer(delay)) = fault {
+                    actix_web::rt::time::sleep(delay).await;
+                }
+                answer
+            }
+            .map(|response| {
                 if fault == Some(Fault::ApplyThenDrop) {
                     response.map_body(|_, _| dropped_connection().into_body())
                 } else {
