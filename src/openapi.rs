@@ -29,7 +29,7 @@ use crate::error::{FieldError, Problem, PROBLEM_JSON};
         (name = "products", description = "Products tab: security applications and their ConnectWise product mappings"),
         (name = "settings", description = "Billing settings"),
         (name = "tenants", description = "Kaspersky tenants: KSC virtual servers and Business Hub companies"),
-        (name = "operations", description = "Health and readiness"),
+        (name = "operations", description = "Health, readiness and metrics"),
     ),
     components(schemas(Problem, FieldError))
 )]

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Contract fuzzing: starts the server on 127.0.0.1 with a throw-away data directory and runs
+# Schemathesis against its own OpenAPI document, every operation, with the checks that the
+# server never fails (5xx), and that every status, content type and body is documented.
+# Exits non-zero on any failure. Only 127.0.0.1 is ever contacted: the base URL is pinned, and
+# BRIDGE_OUTBOUND_ALLOW keeps fuzzed connection URLs from making the server reach elsewhere.
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+target="${CARGO_TARGET_DIR:-$root/target}"
+venv="$target/schemathesis-venv"
+# Small enough that the whole check stays within a few minutes on two cores.
+max_examples="${SCHEMATHESIS_MAX_EXAMPLES:-15}"
+
+if [[ ! -x "$venv/bin/schemathesis" ]]; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check schemathesis
+fi
+
+cargo build --quiet --manifest-path "$root/Cargo.toml" --bin kaspersky-msp-bridge
+
+data_dir="$(mktemp -d)"
+port="$("$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+base="http://127.0.0.1:$port"
+admin_password="schemathesis-admin-$RANDOM$RANDOM"
+
+BRIDGE_DATA_DIR="$data_dir" \
+    BRIDGE_BIND="127.0.0.1:$port" \
+    BRIDGE_ADMIN_PASSWORD="$admin_password" \
+    BRIDGE_OUTBOUND_ALLOW="127.0.0.1/32" \
+    BRIDGE_LOG_FORMAT=json \
+    RUST_LOG=warn \
+    "$target/debug/kaspersky-msp-bridge" > "$data_dir/server.log" 2>&1 &
+server_pid=$!
+trap 'kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; rm -rf "$data_dir"' EXIT
+
+for _ in $(seq 1 100); do
+    curl -fsS "$base/healthz" >/dev/null 2>&1 && break
+    sleep 0.1
+done
+curl -fsS "$base/healthz" >/dev/null || { cat "$data_dir/server.log" >&2; echo "the server did not start" >&2; exit 1; }
+
+json_field() { "$venv/bin/python" -c "import json, sys; print(json.load(sys.stdin)['$1'])"; }
+login_body="$(printf '{"username":"admin","password":"%s"}' "$admin_password")"
+admin_jwt="$(curl -fsS -H 'Content-Type: application/json' -d "$login_body" "$base/api/v1/auth/login" | json_field access_token)"
+# A service token, not the admin's login: fuzzed password changes and user edits cannot touch
+# it, and a fuzzed revocation would need its id, which is never handed to Schemathesis.
+token="$(curl -fsS -H "Authorization: Bearer $admin_jwt" -H 'Content-Type: application/json' \
+    -d '{"name":"schemathesis","role":"admin"}' "$base/api/v1/service-tokens" | json_field token)"
+
+status=0
+"$venv/bin/schemathesis" run "$base/api-docs/openapi.json" \
+    --url "$base" \
+    --header "Authorization: Bearer $token" \
+    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
+    --max-examples "$max_examples" \
+    --phases examples,coverage,fuzzing \
+    --seed 1 \
+    --workers 2 \
+    --request-timeout 10 \
+    --max-redirects 0 \
+    --suppress-health-check all \
+    --report junit --report-dir "$target/schemathesis-report" \
+    || status=$?
+
+if [[ $status -ne 0 ]]; then
+    echo "--- server errors ---" >&2
+    grep -i '"level":"ERROR"' "$data_dir/server.log" | tail -n 20 >&2 || true
+fi
+exit "$status"
