@@ -162,10 +162,7 @@ thread_local! {
 /// The method label: the standard methods, anything else is `other`.
 fn method_label(method: &str) -> &'static str {
     const KNOWN: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
-    KNOWN
-        .into_iter()
-        .find(|m| *m == method)
-        .unwrap_or("other")
+    KNOWN.into_iter().find(|m| *m == method).unwrap_or("other")
 }
 
 /// One answered HTTP request. `route` is the matched pattern, `None` when nothing matched.
@@ -216,7 +213,10 @@ pub fn sync_succeeded_at(unix_seconds: u64) {
 
 /// `count` additions were written to ConnectWise with `action` (e.g. `create`, `update`).
 pub fn sync_additions_written(action: &'static str, count: u64) {
-    REGISTRY.sync_additions.get(&action).fetch_add(count, Relaxed);
+    REGISTRY
+        .sync_additions
+        .get(&action)
+        .fetch_add(count, Relaxed);
 }
 
 /// How many changes now wait for approval.
@@ -281,6 +281,9 @@ fn http_labels(route: &str, method: &str, status: u16) -> String {
     )
 }
 
+/// Picks one counter out of an upstream's counters.
+type CounterOf = fn(&UpstreamCounters) -> &AtomicU64;
+
 fn render_upstream(out: &mut Exposition) {
     out.family(
         "upstream_calls_total",
@@ -289,12 +292,16 @@ fn render_upstream(out: &mut Exposition) {
     );
     for of in Upstream::ALL {
         for outcome in CallOutcome::ALL {
-            let labels = format!("upstream=\"{}\",outcome=\"{}\"", of.label(), outcome.label());
+            let labels = format!(
+                "upstream=\"{}\",outcome=\"{}\"",
+                of.label(),
+                outcome.label()
+            );
             let value = upstream(of).calls[outcome as usize].load(Relaxed);
             out.sample("upstream_calls_total", &labels, value);
         }
     }
-    let per_upstream: [(&str, &str, fn(&UpstreamCounters) -> &AtomicU64); 2] = [
+    let per_upstream: [(&str, &str, CounterOf); 2] = [
         (
             "upstream_retries_total",
             "Attempts to ConnectWise and KSC that failed and were tried again.",

@@ -4,6 +4,7 @@ mod audit;
 mod auth;
 mod connectwise;
 mod errors;
+mod faults;
 mod health;
 mod helpers;
 mod kaspersky;
