@@ -34,27 +34,40 @@ BRIDGE_DATA_DIR="$data_dir" \
 server_pid=$!
 trap 'kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; rm -rf "$data_dir"' EXIT
 
-for _ in $(seq 1 100); do
-    curl -fsS "$base/healthz" >/dev/null 2>&1 && break
+# Plain Python instead of curl, which a fresh CI machine may lack. `call PATH [TOKEN [JSON]]`
+# prints the body and fails on any non-2xx answer.
+call() {
+    "$venv/bin/python" - "$base$1" "${2:-}" "${3:-}" <<'PY'
+import sys, urllib.request
+url, token, body = sys.argv[1:4]
+request = urllib.request.Request(url, data=body.encode() or None)
+if token:
+    request.add_header("Authorization", f"Bearer {token}")
+if body:
+    request.add_header("Content-Type", "application/json")
+print(urllib.request.urlopen(request, timeout=10).read().decode())
+PY
+}
+json_field() { "$venv/bin/python" -c "import json, sys; print(json.load(sys.stdin)['$1'])"; }
+
+for _ in $(seq 1 300); do
+    call /healthz >/dev/null 2>&1 && break
     sleep 0.1
 done
-curl -fsS "$base/healthz" >/dev/null || { cat "$data_dir/server.log" >&2; echo "the server did not start" >&2; exit 1; }
+call /healthz >/dev/null || { cat "$data_dir/server.log" >&2; echo "the server did not start" >&2; exit 1; }
 
-json_field() { "$venv/bin/python" -c "import json, sys; print(json.load(sys.stdin)['$1'])"; }
-login_body="$(printf '{"username":"admin","password":"%s"}' "$admin_password")"
-admin_jwt="$(curl -fsS -H 'Content-Type: application/json' -d "$login_body" "$base/api/v1/auth/login" | json_field access_token)"
+admin_jwt="$(call /api/v1/auth/login "" "{\"username\":\"admin\",\"password\":\"$admin_password\"}" | json_field access_token)"
 # A service token, not the admin's login: fuzzed password changes and user edits cannot touch
-# it, and a fuzzed revocation would need its id, which is never handed to Schemathesis.
-token="$(curl -fsS -H "Authorization: Bearer $admin_jwt" -H 'Content-Type: application/json' \
-    -d '{"name":"schemathesis","role":"admin"}' "$base/api/v1/service-tokens" | json_field token)"
+# it, and schemathesis.toml keeps Schemathesis from learning its id and revoking it.
+token="$(call /api/v1/service-tokens "$admin_jwt" '{"name":"schemathesis","role":"admin"}' | json_field token)"
 
 status=0
-"$venv/bin/schemathesis" run "$base/api-docs/openapi.json" \
+"$venv/bin/schemathesis" --config-file "$root/scripts/schemathesis.toml" run "$base/api-docs/openapi.json" \
     --url "$base" \
     --header "Authorization: Bearer $token" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
     --max-examples "$max_examples" \
-    --phases examples,coverage,fuzzing \
+    --phases examples,coverage,fuzzing,stateful \
     --seed 1 \
     --workers 2 \
     --request-timeout 10 \
@@ -62,6 +75,9 @@ status=0
     --suppress-health-check all \
     --report junit --report-dir "$target/schemathesis-report" \
     || status=$?
+
+# A run that lost its credentials only saw 401s: that is a failure of the check, not a pass.
+call /api/v1/auth/me "$token" >/dev/null || { echo "the fuzzing token stopped working mid-run" >&2; status=1; }
 
 if [[ $status -ne 0 ]]; then
     echo "--- server errors ---" >&2

@@ -281,43 +281,59 @@ fn http_labels(route: &str, method: &str, status: u16) -> String {
     )
 }
 
-/// Picks one counter out of an upstream's counters.
-type CounterOf = fn(&UpstreamCounters) -> &AtomicU64;
+/// An upstream's counters at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UpstreamTotals {
+    /// Calls by [`CallOutcome`], in the order of `CallOutcome::ALL`.
+    pub calls: [u64; CallOutcome::ALL.len()],
+    pub retries: u64,
+    pub rate_limited: u64,
+}
+
+impl UpstreamTotals {
+    pub fn calls_with(&self, outcome: CallOutcome) -> u64 {
+        self.calls[outcome as usize]
+    }
+}
+
+pub fn upstream_totals(of: Upstream) -> UpstreamTotals {
+    let counters = upstream(of);
+    UpstreamTotals {
+        calls: CallOutcome::ALL.map(|o| counters.calls[o as usize].load(Relaxed)),
+        retries: counters.retries.load(Relaxed),
+        rate_limited: counters.rate_limited.load(Relaxed),
+    }
+}
 
 fn render_upstream(out: &mut Exposition) {
+    let totals = Upstream::ALL.map(|of| (of.label(), upstream_totals(of)));
     out.family(
         "upstream_calls_total",
         "counter",
         "Calls to ConnectWise and KSC, by outcome after retries.",
     );
-    for of in Upstream::ALL {
+    for (upstream, t) in &totals {
         for outcome in CallOutcome::ALL {
-            let labels = format!(
-                "upstream=\"{}\",outcome=\"{}\"",
-                of.label(),
-                outcome.label()
-            );
-            let value = upstream(of).calls[outcome as usize].load(Relaxed);
-            out.sample("upstream_calls_total", &labels, value);
+            let labels = format!("upstream=\"{upstream}\",outcome=\"{}\"", outcome.label());
+            out.sample("upstream_calls_total", &labels, t.calls_with(outcome));
         }
     }
-    let per_upstream: [(&str, &str, CounterOf); 2] = [
+    let per_upstream = [
         (
             "upstream_retries_total",
             "Attempts to ConnectWise and KSC that failed and were tried again.",
-            |c| &c.retries,
+            totals.map(|(upstream, t)| (upstream, t.retries)),
         ),
         (
             "upstream_rate_limited_total",
             "429 Too Many Requests answers from ConnectWise and KSC.",
-            |c| &c.rate_limited,
+            totals.map(|(upstream, t)| (upstream, t.rate_limited)),
         ),
     ];
-    for (name, help, counter) in per_upstream {
+    for (name, help, values) in per_upstream {
         out.family(name, "counter", help);
-        for of in Upstream::ALL {
-            let labels = format!("upstream=\"{}\"", of.label());
-            out.sample(name, &labels, counter(upstream(of)).load(Relaxed));
+        for (upstream, value) in values {
+            out.sample(name, &format!("upstream=\"{upstream}\""), value);
         }
     }
 }
