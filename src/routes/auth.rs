@@ -52,6 +52,8 @@ pub struct Me {
 #[serde(deny_unknown_fields)]
 pub struct ChangePasswordRequest {
     pub current_password: String,
+    /// At least 10 characters, not only white space.
+    #[schema(min_length = 10, pattern = "\\S")]
     pub new_password: String,
 }
 
