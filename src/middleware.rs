@@ -12,6 +12,7 @@ use tracing::Instrument;
 
 use crate::error::{ApiError, PROBLEM_JSON};
 use crate::metrics;
+use crate::routes::input;
 
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -43,10 +44,13 @@ pub async fn request_context(
     let span = tracing::info_span!("request", request_id = %request_id);
     let (method, path) = (req.method().clone(), req.path().to_string());
     let started = Instant::now();
-    let result = next.call(req).instrument(span.clone()).await;
-    let mut response = match result {
-        Ok(res) => res.map_into_boxed_body(),
-        Err(err) => return Err(err),
+    let mut response = match input::nul_in_uri(&req) {
+        Some(refused) => req.error_response(refused),
+        None => next
+            .call(req)
+            .instrument(span.clone())
+            .await?
+            .map_into_boxed_body(),
     };
     response = into_problem_if_needed(response);
     if let Ok(value) = HeaderValue::from_str(&request_id) {
