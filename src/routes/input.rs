@@ -81,9 +81,9 @@ pub fn nul_in_uri(req: &actix_web::dev::ServiceRequest) -> Option<ApiError> {
             "No resource has a NUL character in its path.".into(),
         ));
     }
-    req.query_string().contains("%00").then(|| {
-        ApiError::BadRequest("Query parameters must not contain NUL characters.".into())
-    })
+    req.query_string()
+        .contains("%00")
+        .then(|| ApiError::BadRequest("Query parameters must not contain NUL characters.".into()))
 }
 
 /// Reads the fields of a JSON object, collecting every problem.
@@ -319,9 +319,15 @@ mod tests {
     #[test]
     fn nul_characters_are_reported_by_path() {
         let mut found = Vec::new();
-        let body = json!({"rows": [{"name": "ok"}, {"name": "a\u0000b"}], "n": 1});
+        let body = json!({"rows": [{"name": "ok"}, {"name": "a\u{0}b"}], "n": 1});
         find_nul_characters(&body, "", &mut found);
-        assert_eq!(found, [FieldError::new("rows[1].name", "must not contain NUL characters")]);
+        assert_eq!(
+            found,
+            [FieldError::new(
+                "rows[1].name",
+                "must not contain NUL characters"
+            )]
+        );
     }
 
     #[test]
