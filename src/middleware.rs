@@ -1,4 +1,4 @@
-//! Request ids and access logs, and the safety net that turns any error response that is not
+//! Request ids, access logs and HTTP metrics, and the safety net that turns any error response that is not
 //! yet problem+json (from actix or a middleware) into one.
 
 use std::time::Instant;
@@ -11,6 +11,8 @@ use actix_web::{Error, HttpMessage};
 use tracing::Instrument;
 
 use crate::error::{ApiError, PROBLEM_JSON};
+use crate::metrics;
+use crate::routes::input;
 
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -42,17 +44,23 @@ pub async fn request_context(
     let span = tracing::info_span!("request", request_id = %request_id);
     let (method, path) = (req.method().clone(), req.path().to_string());
     let started = Instant::now();
-    let result = next.call(req).instrument(span.clone()).await;
-    let mut response = match result {
-        Ok(res) => res.map_into_boxed_body(),
-        Err(err) => return Err(err),
+    let mut response = match input::nul_in_uri(&req) {
+        Some(refused) => req.error_response(refused),
+        None => next
+            .call(req)
+            .instrument(span.clone())
+            .await?
+            .map_into_boxed_body(),
     };
     response = into_problem_if_needed(response);
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
     let status = response.status().as_u16();
-    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = started.elapsed();
+    let route = response.request().match_pattern();
+    metrics::http_request(route.as_deref(), method.as_str(), status, elapsed);
+    let elapsed_ms = elapsed.as_secs_f64() * 1000.0;
     span.in_scope(|| {
         tracing::info!(%method, %path, status, elapsed_ms = format!("{elapsed_ms:.1}"), "request")
     });

@@ -2,13 +2,15 @@
 //! table in `startup`, then completed here with what every operation shares (the bearer
 //! scheme and the problem+json error responses every client must expect).
 
+use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
-use utoipa::openapi::{Content, OpenApi as OpenApiDoc, Ref, RefOr, Response};
+use utoipa::openapi::{Content, OpenApi as OpenApiDoc, Ref, RefOr, Response, Schema};
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 
 use crate::error::{FieldError, Problem, PROBLEM_JSON};
+use crate::routes::paging::MAX_PER_PAGE;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -32,7 +34,7 @@ use crate::error::{FieldError, Problem, PROBLEM_JSON};
         (name = "companies", description = "Companies tab: tenant ↔ ConnectWise company and agreement"),
         (name = "usage", description = "Usage snapshots: pushed for non-KSC tenants, collected from KSC"),
         (name = "sync", description = "Preview, runs and their changes, unbilled usage"),
-        (name = "operations", description = "Health and readiness"),
+        (name = "operations", description = "Health, readiness and metrics"),
     ),
     components(schemas(Problem, FieldError))
 )]
@@ -83,6 +85,63 @@ fn complete(doc: &mut OpenApiDoc) {
         ];
         for op in operations.into_iter().flatten() {
             add_common_errors(path, op);
+            document_paging(op);
+        }
+    }
+    link_created_resources(doc);
+}
+
+/// The bounds of `page` and `per_page`, the same on every paged list, documented in one place.
+fn document_paging(op: &mut Operation) {
+    for parameter in op.parameters.iter_mut().flatten() {
+        let RefOr::T(parameter) = parameter else {
+            continue;
+        };
+        let maximum = match parameter.name.as_str() {
+            "page" => None,
+            "per_page" => Some(MAX_PER_PAGE),
+            _ => continue,
+        };
+        if let Some(RefOr::T(Schema::Object(schema))) = &mut parameter.schema {
+            schema.minimum = Some(1.into());
+            schema.maximum = maximum.map(Into::into);
+        }
+    }
+}
+
+/// Links from each `POST /things` that creates (201) to the operations of `/things/{id}`, with
+/// the new resource's `id`: stateful clients, and Schemathesis, can follow what they created.
+fn link_created_resources(doc: &mut OpenApiDoc) {
+    let mut links = Vec::new();
+    for (path, item) in &doc.paths.paths {
+        let Some((parent, last)) = path.rsplit_once('/') else {
+            continue;
+        };
+        let Some(parameter) = last.strip_prefix('{').and_then(|p| p.strip_suffix('}')) else {
+            continue;
+        };
+        let operations = [&item.get, &item.put, &item.patch, &item.delete];
+        for id in operations
+            .into_iter()
+            .flatten()
+            .filter_map(|op| op.operation_id.clone())
+        {
+            links.push((parent.to_string(), parameter.to_string(), id));
+        }
+    }
+    for (parent, parameter, operation_id) in links {
+        let created = doc
+            .paths
+            .paths
+            .get_mut(&parent)
+            .and_then(|item| item.post.as_mut())
+            .and_then(|post| post.responses.responses.get_mut("201"));
+        if let Some(RefOr::T(created)) = created {
+            let link = LinkBuilder::new()
+                .operation_id(&operation_id)
+                .parameter(parameter, "$response.body#/id")
+                .build();
+            created.links.insert(operation_id, RefOr::T(link));
         }
     }
 }

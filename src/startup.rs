@@ -31,6 +31,7 @@ use crate::state::AppState;
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(routes::health::healthz)
         .service(routes::health::readyz)
+        .service(routes::metrics::get_metrics)
         .service(
             scope::scope("/api/v1")
                 .service(routes::auth::login)

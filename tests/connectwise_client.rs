@@ -7,6 +7,7 @@ use kaspersky_msp_bridge::connectwise::{
     Addition, Agreement, BillCustomer, CatalogItem, Company, Conditions, ConnectWiseClient,
     ConnectWiseError, NewAddition, PatchOperation, Reference, RetryPolicy,
 };
+use kaspersky_msp_bridge::metrics::{self, CallOutcome, Upstream};
 use kaspersky_msp_bridge::outbound::{HttpClientOptions, OutboundPolicy};
 use kaspersky_msp_bridge::sandbox::fake_connectwise::{route, FakeConnectWise, Fault};
 
@@ -174,10 +175,16 @@ async fn retry_after_is_honoured() {
     };
     fake.inject_fault("GET", route::CATALOG, retry_after, 1);
     let cw = client(&fake);
+    let before = metrics::upstream_totals(Upstream::ConnectWise);
     let started = Instant::now();
     cw.list_catalog_items(None).await.unwrap();
     assert!(started.elapsed() >= Duration::from_secs(1));
     assert_eq!(fake.calls("GET", route::CATALOG), 2);
+    // Other tests of this binary count too, so only growth is certain.
+    let after = metrics::upstream_totals(Upstream::ConnectWise);
+    assert!(after.rate_limited > before.rate_limited);
+    assert!(after.retries > before.retries);
+    assert!(after.calls_with(CallOutcome::Success) > before.calls_with(CallOutcome::Success));
 }
 
 #[actix_web::test]

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 use kaspersky_msp_bridge::kaspersky::{KscClient, KscConfig, KscError, RetryPolicy, VServer};
+use kaspersky_msp_bridge::metrics::{self, Upstream};
 use kaspersky_msp_bridge::sandbox::fake_ksc::{
     demo_applications, demo_expected_usage, FakeKsc, Fault, FaultKind, DEMO_PASSWORD, DEMO_USER,
 };
@@ -259,6 +260,7 @@ async fn transient_refusals_and_timeouts_are_retried() {
         )
         .times(1),
     );
+    let before = metrics::upstream_totals(Upstream::Ksc);
     let contoso = vserver(&client, "Contoso").await;
     assert_eq!(fake.calls("VServers.GetVServers"), 2);
     let usage = client
@@ -267,6 +269,10 @@ async fn transient_refusals_and_timeouts_are_retried() {
         .unwrap();
     assert_eq!(usage, demo_expected_usage()["Contoso"]);
     assert_eq!(fake.calls("LicenseKeys.EnumKeys"), 3);
+    // Other tests of this binary count too, so only growth is certain.
+    let after = metrics::upstream_totals(Upstream::Ksc);
+    assert!(after.rate_limited >= before.rate_limited + 2);
+    assert!(after.retries >= before.retries + 3);
     assert_all_released(&fake);
 
     // A state-creating call that times out is not replayed.

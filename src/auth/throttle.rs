@@ -33,8 +33,10 @@ impl LoginThrottle {
         }
     }
 
-    /// `Err(retry_after)` when this attempt must be refused without looking at the password.
-    pub fn check(&self, username: &str, address: IpAddr) -> Result<(), Duration> {
+    /// Starts a login attempt, or `Err(retry_after)` when it must be refused without looking
+    /// at the password. The attempt counts as a failure from here on: otherwise concurrent
+    /// guesses would all pass this check before the first failure is recorded.
+    pub fn begin(&self, username: &str, address: IpAddr) -> Result<Attempt<'_>, Duration> {
         let now = Instant::now();
         let mut f = self.failures.lock().expect("throttle lock");
         let window = self.settings.window;
@@ -51,33 +53,72 @@ impl LoginThrottle {
             .addresses
             .get_mut(&address)
             .and_then(|q| wait(q, now, window, self.settings.max_failures_per_address));
-        match pair_wait.max(address_wait) {
-            Some(retry_after) => Err(retry_after),
-            None => Ok(()),
+        if let Some(retry_after) = pair_wait.max(address_wait) {
+            return Err(retry_after);
         }
-    }
-
-    pub fn record_failure(&self, username: &str, address: IpAddr) {
-        let now = Instant::now();
-        let mut f = self.failures.lock().expect("throttle lock");
-        let window = self.settings.window;
         if f.pairs.len() + f.addresses.len() > MAX_TRACKED_KEYS {
             f.pairs
                 .retain(|_, q| q.back().is_some_and(|t| now - *t < window));
             f.addresses
                 .retain(|_, q| q.back().is_some_and(|t| now - *t < window));
         }
-        f.pairs
-            .entry((username.to_string(), address))
-            .or_default()
-            .push_back(now);
+        f.pairs.entry(pair.clone()).or_default().push_back(now);
         f.addresses.entry(address).or_default().push_back(now);
+        Ok(Attempt {
+            throttle: self,
+            pair,
+            at: now,
+            settled: false,
+        })
     }
 
-    /// A successful login clears that pair's failures (not the address's).
-    pub fn record_success(&self, username: &str, address: IpAddr) {
+    /// Takes back an attempt's entry from the address and, unless it is cleared anyway, the pair.
+    fn take_back(&self, attempt: &Attempt<'_>, clear_pair: bool) {
         let mut f = self.failures.lock().expect("throttle lock");
-        f.pairs.remove(&(username.to_string(), address));
+        if let Some(q) = f.addresses.get_mut(&attempt.pair.1) {
+            remove_entry(q, attempt.at);
+        }
+        if clear_pair {
+            f.pairs.remove(&attempt.pair);
+        } else if let Some(q) = f.pairs.get_mut(&attempt.pair) {
+            remove_entry(q, attempt.at);
+        }
+    }
+}
+
+/// A login attempt counted as a failure until it is known to have succeeded. Dropped without
+/// a verdict (the check could not be made, e.g. the database was down), it is taken back.
+pub struct Attempt<'a> {
+    throttle: &'a LoginThrottle,
+    pair: (String, IpAddr),
+    at: Instant,
+    settled: bool,
+}
+
+impl Attempt<'_> {
+    /// The password was wrong: the failure stays counted.
+    pub fn failed(mut self) {
+        self.settled = true;
+    }
+
+    /// The password was right: the pair's failures are cleared, the address's are not.
+    pub fn succeeded(mut self) {
+        self.settled = true;
+        self.throttle.take_back(&self, true);
+    }
+}
+
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        if !self.settled {
+            self.throttle.take_back(self, false);
+        }
+    }
+}
+
+fn remove_entry(q: &mut VecDeque<Instant>, at: Instant) {
+    if let Some(i) = q.iter().rposition(|t| *t == at) {
+        q.remove(i);
     }
 }
 
@@ -107,13 +148,22 @@ mod tests {
         let attacker: IpAddr = "10.0.0.1".parse().unwrap();
         let owner: IpAddr = "10.0.0.2".parse().unwrap();
         for _ in 0..3 {
-            assert!(t.check("alice", attacker).is_ok());
-            t.record_failure("alice", attacker);
+            t.begin("alice", attacker).unwrap().failed();
         }
-        let retry = t.check("alice", attacker).unwrap_err();
+        let retry = t.begin("alice", attacker).err().unwrap();
         assert!(retry > Duration::from_secs(50) && retry <= Duration::from_secs(60));
-        assert!(t.check("alice", owner).is_ok());
-        assert!(t.check("bob", attacker).is_ok());
+        assert!(t.begin("alice", owner).is_ok());
+        assert!(t.begin("bob", attacker).is_ok());
+    }
+
+    #[test]
+    fn attempts_in_flight_count_against_the_cap() {
+        let t = throttle();
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        let in_flight: Vec<_> = (0..3).map(|_| t.begin("alice", a).unwrap()).collect();
+        assert!(t.begin("alice", a).is_err());
+        drop(in_flight); // never decided: taken back
+        assert!(t.begin("alice", a).is_ok());
     }
 
     #[test]
@@ -121,19 +171,25 @@ mod tests {
         let t = throttle();
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         for user in ["u1", "u2", "u3", "u4", "u5"] {
-            t.record_failure(user, a);
+            t.begin(user, a).unwrap().failed();
         }
-        assert!(t.check("u6", a).is_err());
+        assert!(t.begin("u6", a).is_err());
     }
 
     #[test]
-    fn success_clears_the_pair() {
+    fn success_clears_the_pair_and_does_not_count_for_the_address() {
         let t = throttle();
         let a: IpAddr = "10.0.0.1".parse().unwrap();
-        t.record_failure("alice", a);
-        t.record_failure("alice", a);
-        t.record_success("alice", a);
-        t.record_failure("alice", a);
-        assert!(t.check("alice", a).is_ok());
+        t.begin("alice", a).unwrap().failed();
+        t.begin("alice", a).unwrap().failed();
+        t.begin("alice", a).unwrap().succeeded();
+        t.begin("alice", a).unwrap().failed();
+        assert!(t.begin("alice", a).is_ok());
+        for _ in 0..3 {
+            t.begin("bob", a).unwrap().succeeded();
+        }
+        // 3 failures of alice so far; bob's successes left the address below its cap of 5.
+        t.begin("carol", a).unwrap().failed();
+        assert!(t.begin("dave", a).is_ok());
     }
 }

@@ -19,6 +19,7 @@ use super::models::{
     Addition, Agreement, CatalogItem, Company, CompanyInfo, NewAddition, PatchOperation, SystemInfo,
 };
 use super::retry::{AttemptOutcome, RetryPolicy};
+use crate::metrics::{self, CallOutcome, Upstream};
 use crate::outbound::{build_http_client, HttpClientOptions, OutboundBlocked, OutboundPolicy};
 
 /// ConnectWise's largest page.
@@ -282,7 +283,10 @@ impl ConnectWiseClient {
 
     /// Sends with retries (see [`AttemptOutcome::may_retry`]) inside the site's concurrency limit.
     async fn execute(&self, request: Request) -> Result<Reply> {
-        self.inner.policy.check_url(&request.url)?;
+        if let Err(blocked) = self.inner.policy.check_url(&request.url) {
+            metrics::upstream_call(Upstream::ConnectWise, CallOutcome::NoResponse);
+            return Err(blocked.into());
+        }
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -295,17 +299,36 @@ impl ConnectWiseClient {
                     .expect("the semaphore is never closed");
                 self.attempt(&request).await
             };
-            let (outcome, retry_after, error) = match result {
-                Ok(reply) if reply.status.is_success() => return Ok(reply),
-                Ok(reply) => failed_reply(&request.method, &reply),
-                Err(err) => failed_transport(&request.method, &err),
+            let (answered, (outcome, retry_after, error)) = match result {
+                Ok(reply) if reply.status.is_success() => {
+                    metrics::upstream_call(Upstream::ConnectWise, CallOutcome::Success);
+                    return Ok(reply);
+                }
+                Ok(reply) => {
+                    if reply.status == StatusCode::TOO_MANY_REQUESTS {
+                        metrics::upstream_rate_limited(Upstream::ConnectWise);
+                    }
+                    (true, failed_reply(&request.method, &reply))
+                }
+                Err(err) => (false, failed_transport(&request.method, &err)),
             };
             let delay = outcome
                 .filter(|outcome| outcome.may_retry(&request.method))
                 .and_then(|_| self.inner.retry.delay_after(attempt, retry_after));
             match delay {
-                Some(delay) => tokio::time::sleep(delay).await,
-                None => return Err(error),
+                Some(delay) => {
+                    metrics::upstream_retry(Upstream::ConnectWise);
+                    tokio::time::sleep(delay).await;
+                }
+                None => {
+                    let outcome = if answered {
+                        CallOutcome::ErrorResponse
+                    } else {
+                        CallOutcome::NoResponse
+                    };
+                    metrics::upstream_call(Upstream::ConnectWise, outcome);
+                    return Err(error);
+                }
             }
         }
     }

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use tokio::sync::{OwnedSemaphorePermit, RwLock, Semaphore};
 
 use super::KscError;
+use crate::metrics::{self, CallOutcome, Upstream};
 
 const API_PREFIX: &str = "/api/v1.0/";
 const VSERVER_HEADER: &str = "X-KSC-VServer";
@@ -166,9 +167,12 @@ impl KscClient {
             } => KscError::VServerRefused(vserver.to_string()),
             other => other,
         })?;
+        // Not retried: it must follow the login on the same connection.
         let started = self
             .post("Session.StartSession", &empty, HeaderMap::new())
-            .await?;
+            .await;
+        metrics::upstream_call(Upstream::Ksc, call_outcome(&started));
+        let started = started?;
         let token = match started.get("PxgRetVal") {
             Some(Value::String(token)) if !token.is_empty() => token.clone(),
             _ => {
@@ -214,16 +218,24 @@ impl KscClient {
         let policy = self.config.retry;
         let mut attempt = 1;
         loop {
-            match send().await {
+            let result = send().await;
+            if let Err(KscError::Http { status: 429, .. }) = result {
+                metrics::upstream_rate_limited(Upstream::Ksc);
+            }
+            match result {
                 Err(error)
                     if attempt < policy.attempts && error.is_transient(replay == Replay::Safe) =>
                 {
                     let delay = policy.delay(attempt, &error);
                     tracing::debug!(%error, attempt, ?delay, "retrying KSC call");
+                    metrics::upstream_retry(Upstream::Ksc);
                     tokio::time::sleep(delay).await;
                     attempt += 1;
                 }
-                result => return result,
+                result => {
+                    metrics::upstream_call(Upstream::Ksc, call_outcome(&result));
+                    return result;
+                }
             }
         }
     }
@@ -267,6 +279,14 @@ impl KscClient {
             });
         }
         parsed.ok_or_else(|| KscError::Decode(format!("{method}: response is not JSON")))
+    }
+}
+
+fn call_outcome(result: &Result<Value, KscError>) -> CallOutcome {
+    match result {
+        Ok(_) => CallOutcome::Success,
+        Err(KscError::Timeout | KscError::Connect(_) | KscError::Tls(_)) => CallOutcome::NoResponse,
+        Err(_) => CallOutcome::ErrorResponse,
     }
 }
 

@@ -52,6 +52,8 @@ pub struct Me {
 #[serde(deny_unknown_fields)]
 pub struct ChangePasswordRequest {
     pub current_password: String,
+    /// At least 10 characters, not only white space.
+    #[schema(min_length = 10, pattern = "\\S")]
     pub new_password: String,
 }
 
@@ -101,9 +103,9 @@ pub async fn login(
     let LoginRequest { username, password } = body.0;
     let username = normalize_username(&username);
     let address = client_address(&req);
-    state
+    let attempt = state
         .login_throttle
-        .check(&username, address)
+        .begin(&username, address)
         .map_err(throttled)?;
     let lookup = username.clone();
     let user = db::run(&state.pool, move |conn| {
@@ -113,11 +115,11 @@ pub async fn login(
     })
     .await?;
     let Some(user) = user else {
-        state.login_throttle.record_failure(&username, address);
+        attempt.failed();
         tracing::info!(%username, %address, "failed login");
         return Err(ApiError::Unauthorized(BAD_CREDENTIALS.into()));
     };
-    state.login_throttle.record_success(&username, address);
+    attempt.succeeded();
     let role = Role::parse(&user.role).ok_or_else(|| {
         ApiError::internal(anyhow::anyhow!("user {} has role {:?}", user.id, user.role))
     })?;
@@ -167,9 +169,9 @@ pub async fn change_my_password(
     }
     let address = client_address(&req);
     let username = auth.principal.name.clone();
-    state
+    let attempt = state
         .login_throttle
-        .check(&username, address)
+        .begin(&username, address)
         .map_err(throttled)?;
     let ChangePasswordRequest {
         current_password,
@@ -201,11 +203,12 @@ pub async fn change_my_password(
     })
     .await?;
     if !changed {
-        state.login_throttle.record_failure(&username, address);
+        attempt.failed();
         return Err(ApiError::Validation(vec![FieldError::new(
             "current_password",
             "is not correct",
         )]));
     }
+    attempt.succeeded();
     Ok(HttpResponse::NoContent().finish())
 }

@@ -106,10 +106,53 @@ impl<T: FromJsonBody + 'static> FromRequest for OptionalJson<T> {
 }
 
 pub fn parse_body<T: FromJsonBody>(value: Value) -> Result<T, ApiError> {
+    let mut with_nul = Vec::new();
+    find_nul_characters(&value, "", &mut with_nul);
+    if !with_nul.is_empty() {
+        return Err(ApiError::Validation(with_nul));
+    }
     let mut fields = JsonFields::new(value)?;
     let parsed = T::from_json(&mut fields);
     fields.finish()?;
     parsed.ok_or_else(|| ApiError::internal(anyhow::anyhow!("validator returned no value")))
+}
+
+/// PostgreSQL cannot store text containing NUL (U+0000), so no string of a body may carry one.
+fn find_nul_characters(value: &Value, path: &str, found: &mut Vec<FieldError>) {
+    match value {
+        Value::String(text) if text.contains('\0') => {
+            found.push(FieldError::new(path, "must not contain NUL characters"));
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                find_nul_characters(item, &format!("{path}[{i}]"), found);
+            }
+        }
+        Value::Object(map) => {
+            for (name, item) in map {
+                let field = if path.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{path}.{name}")
+                };
+                find_nul_characters(item, &field, found);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A NUL (`%00`) in the URL, refused before routing for the same reason: no resource can be
+/// named by such a path segment (404), and such a query parameter is malformed (400).
+pub fn nul_in_uri(req: &actix_web::dev::ServiceRequest) -> Option<ApiError> {
+    if req.path().contains("%00") {
+        return Some(ApiError::NotFound(
+            "No resource has a NUL character in its path.".into(),
+        ));
+    }
+    req.query_string()
+        .contains("%00")
+        .then(|| ApiError::BadRequest("Query parameters must not contain NUL characters.".into()))
 }
 
 /// Reads the fields of a JSON object, collecting every problem.
@@ -366,6 +409,20 @@ mod tests {
         assert_eq!(fields, ["rows[1].name", "rows[1].count", "rows[2]"]);
         let ok: Rows = parse_body(json!({"rows": [{"name": "a", "count": 1}]})).unwrap();
         assert_eq!(ok.rows.len(), 1);
+    }
+
+    #[test]
+    fn nul_characters_are_reported_by_path() {
+        let mut found = Vec::new();
+        let body = json!({"rows": [{"name": "ok"}, {"name": "a\u{0}b"}], "n": 1});
+        find_nul_characters(&body, "", &mut found);
+        assert_eq!(
+            found,
+            [FieldError::new(
+                "rows[1].name",
+                "must not contain NUL characters"
+            )]
+        );
     }
 
     #[test]

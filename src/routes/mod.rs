@@ -8,6 +8,7 @@ pub mod connectwise;
 pub mod etag;
 pub mod health;
 pub mod input;
+pub mod metrics;
 pub mod paging;
 pub mod product_mappings;
 pub mod security_applications;

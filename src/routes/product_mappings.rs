@@ -66,8 +66,10 @@ pub struct MappingGrid {
 
 /// Both forms of a mapping; `null` or absent = no product. Sending no product at all clears
 /// the mapping. Every field is replaced: send both forms to keep both.
+// Not `deny_unknown_fields`: the schema is flattened into `MappingView` and `MappingRow`, and
+// a closed schema inside their `allOf` would forbid their own fields. The body parser still
+// refuses unknown fields.
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct MappingForms {
     /// Single form: in force when category billing is off, and always for per-user and
     /// per-mailbox applications.

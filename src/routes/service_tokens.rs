@@ -58,9 +58,10 @@ pub struct CreatedServiceToken {
 #[serde(deny_unknown_fields)]
 pub struct CreateServiceToken {
     /// What the token is for, e.g. `rmm-nightly-push`.
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub name: String,
     pub role: Role,
-    /// When the token stops working; none = until revoked.
+    /// When the token stops working, in the future; none = until revoked.
     pub expires_at: Option<DateTime<Utc>>,
 }
 

@@ -178,8 +178,10 @@ pub async fn refresh_tenants(
 #[derive(Debug, ToSchema)]
 pub struct CreateTenant {
     /// The Business Hub company's name.
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: String,
     /// Its id in Business Hub (or whatever the pushing automation uses), unique.
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub external_id: String,
 }
 

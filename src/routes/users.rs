@@ -39,8 +39,10 @@ impl From<&UserRow> for UserView {
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
     /// Stored lower-case; letters, digits, `.`, `_`, `@`, `-`.
+    #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9._@-]+$")]
     pub username: String,
-    /// At least 10 characters.
+    /// At least 10 characters, not only white space.
+    #[schema(min_length = 10, pattern = "\\S")]
     pub password: String,
     pub role: Role,
     #[serde(default)]
@@ -75,7 +77,8 @@ impl FromJsonBody for CreateUser {
 pub struct UpdateUser {
     pub role: Option<Role>,
     pub disabled: Option<bool>,
-    /// Sets a new password (an admin reset).
+    /// Sets a new password (an admin reset): at least 10 characters, not only white space.
+    #[schema(min_length = 10, pattern = "\\S")]
     pub password: Option<String>,
 }
 

@@ -170,3 +170,25 @@ async fn cors_preflight_allows_configured_origins_only() {
         .get("access-control-allow-origin")
         .is_none());
 }
+
+/// PostgreSQL cannot hold NUL characters in text: they are refused up front, never a 500.
+#[actix_web::test]
+async fn nul_characters_are_refused_before_they_reach_the_database() {
+    let app = spawn_app().await;
+    let in_path = app.get("/api/v1/users/a%00b", &app.admin_token).await;
+    assert_problem(in_path, 404).await;
+    let in_query = app
+        .get("/api/v1/audit-events?entity_id=a%00b", &app.admin_token)
+        .await;
+    assert_problem(in_query, 400).await;
+    let in_body = app
+        .send_json(
+            Method::POST,
+            "/api/v1/tenants",
+            &app.admin_token,
+            &serde_json::json!({"name": "a\u{0}b", "external_id": "x"}),
+        )
+        .await;
+    let problem = assert_problem(in_body, 422).await;
+    assert_eq!(problem["errors"][0]["field"], "name");
+}

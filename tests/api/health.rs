@@ -51,3 +51,35 @@ async fn swagger_ui_and_the_spec_are_served() {
         serde_json::from_str(&std::fs::read_to_string("openapi/openapi.json").unwrap()).unwrap();
     assert_eq!(spec, committed);
 }
+
+#[actix_web::test]
+async fn metrics_count_requests_by_route_pattern_without_a_token() {
+    let app = spawn_app().await;
+    let (user_id, _) = app.user_with_role("metered", "viewer").await;
+    app.get(&format!("/api/v1/users/{user_id}"), &app.admin_token)
+        .await;
+    app.get("/api/v1/no-such-thing-42", &app.admin_token).await;
+    app.get("/no-such-thing-43", &app.admin_token).await;
+
+    let response = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
+    let text = response.text().await.unwrap();
+    assert!(text
+        .contains(r#"http_requests_total{route="/api/v1/users/{id}",method="GET",status="200"}"#));
+    assert!(text.contains(r#"route="unmatched",method="GET",status="404""#));
+    assert!(!text.contains(&user_id) && !text.contains("no-such-thing"));
+    for family in [
+        "db_pool_connections",
+        "db_pool_idle_connections",
+        "upstream_calls_total",
+        "upstream_retries_total",
+        "upstream_rate_limited_total",
+        "sync_runs_total",
+    ] {
+        assert!(text.contains(&format!("# TYPE {family} ")), "{family}");
+    }
+}

@@ -5,6 +5,7 @@ mod auth;
 mod company_mappings;
 mod connectwise;
 mod errors;
+mod faults;
 mod health;
 mod helpers;
 mod kaspersky;
