@@ -35,6 +35,9 @@ pub struct Settings {
     pub encryption_key: Option<String>,
     /// Where outbound calls (ConnectWise, KSC) may go (`BRIDGE_OUTBOUND_ALLOW`).
     pub outbound: Arc<OutboundPolicy>,
+    /// Whether `serve` runs scheduled syncs and daily retention (`BRIDGE_SCHEDULER=off` turns
+    /// them off, e.g. on all but one of several servers, or in tests).
+    pub scheduler: bool,
 }
 
 /// Caps on failed logins inside a sliding window: per (username, address) pair, and a looser
@@ -77,6 +80,7 @@ impl std::fmt::Debug for Settings {
                 &self.encryption_key.as_ref().map(|_| "***"),
             )
             .field("outbound", &self.outbound)
+            .field("scheduler", &self.scheduler)
             .finish_non_exhaustive()
     }
 }
@@ -121,6 +125,7 @@ impl Settings {
             login_throttle: LoginThrottleSettings::default(),
             encryption_key: None,
             outbound: Arc::new(OutboundPolicy::default()),
+            scheduler: true,
         }
     }
 
@@ -218,6 +223,15 @@ impl Settings {
             match allow.parse::<OutboundPolicy>() {
                 Ok(policy) => settings.outbound = Arc::new(policy),
                 Err(e) => problems.push(e.to_string()),
+            }
+        }
+        if let Some(scheduler) = get("BRIDGE_SCHEDULER") {
+            match scheduler.to_ascii_lowercase().as_str() {
+                "on" | "true" | "1" => settings.scheduler = true,
+                "off" | "false" | "0" => settings.scheduler = false,
+                _ => problems.push(format!(
+                    "BRIDGE_SCHEDULER must be `on` or `off`, got {scheduler:?}"
+                )),
             }
         }
         if problems.is_empty() {

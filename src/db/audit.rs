@@ -176,3 +176,8 @@ mod tests {
         );
     }
 }
+
+/// Deletes events that occurred before `before`.
+pub fn prune(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(audit_events::table.filter(audit_events::occurred_at.lt(before))).execute(conn)
+}
