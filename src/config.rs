@@ -131,13 +131,29 @@ impl Settings {
 
     /// Reads the process environment, after loading `.env` if one exists.
     pub fn from_env() -> Result<Settings, String> {
+        Settings::from_env_with(&[])
+    }
+
+    /// Like [`Settings::from_env`], with fallbacks for variables that are not set (the sandbox
+    /// keeps its data apart from a real installation's).
+    pub fn from_env_with(fallbacks: &[(&str, &str)]) -> Result<Settings, String> {
         // A missing .env is normal; a broken one is worth failing for.
         if let Err(err) = dotenvy::dotenv() {
             if !err.not_found() {
                 return Err(format!("cannot read .env: {err}"));
             }
         }
-        Settings::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+        Settings::from_lookup(|name| {
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .or_else(|| {
+                    fallbacks
+                        .iter()
+                        .find(|(n, _)| *n == name)
+                        .map(|(_, v)| v.to_string())
+                })
+        })
     }
 
     /// Builds settings from any variable source (tests pass a map).
