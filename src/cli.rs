@@ -183,7 +183,11 @@ async fn sync(settings: Settings, dry_run: bool) -> anyhow::Result<ExitCode> {
     };
     print!("{}", report.table);
     let run = &report.run;
-    let dry = if run.dry_run { " (dry run: nothing written)" } else { "" };
+    let dry = if run.dry_run {
+        " (dry run: nothing written)"
+    } else {
+        ""
+    };
     println!("run {}: {}{dry}", run.id, run.status);
     if report.held > 0 {
         println!(

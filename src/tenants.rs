@@ -2,9 +2,9 @@
 
 use std::collections::HashSet;
 
+use crate::connections::kaspersky as ksc;
 use crate::db::{self, audit, audit::Actor, tenants::TenantRow, DbConnection};
 use crate::error::ApiError;
-use crate::connections::kaspersky as ksc;
 use crate::kaspersky::VServer;
 use crate::state::AppState;
 

@@ -24,9 +24,21 @@ const COMPANIES: [(&str, &str); 4] = [
 
 /// Products for billing by device category and per application.
 const CATALOG: [(&str, &str, f64); 5] = [
-    ("KES-WS", "Kaspersky Endpoint Security, Windows workstation", 4.0),
-    ("KES-SRV", "Kaspersky Endpoint Security, Windows server", 9.0),
-    ("KES-NONWIN", "Kaspersky Endpoint Security, Linux or macOS device", 4.0),
+    (
+        "KES-WS",
+        "Kaspersky Endpoint Security, Windows workstation",
+        4.0,
+    ),
+    (
+        "KES-SRV",
+        "Kaspersky Endpoint Security, Windows server",
+        9.0,
+    ),
+    (
+        "KES-NONWIN",
+        "Kaspersky Endpoint Security, Linux or macOS device",
+        4.0,
+    ),
     ("KES-LINUX", "Kaspersky Endpoint Security for Linux", 5.0),
     ("KES-MAC", "Kaspersky Endpoint Security for Mac", 5.0),
 ];
@@ -105,8 +117,10 @@ impl Sandbox {
         let cw = parse_body(json!({"site_url": self.connectwise.base_url(),
             "company_id": o.company_id, "public_key": o.public_key,
             "private_key": o.private_key, "client_id": o.client_id}))?;
-        let ksc = parse_body(json!({"server_url": self.ksc.https_url(), "user": DEMO_USER,
-            "password": DEMO_PASSWORD, "ca_certificate_pem": self.ksc.ca_pem()}))?;
+        let ksc = parse_body(
+            json!({"server_url": self.ksc.https_url(), "user": DEMO_USER,
+            "password": DEMO_PASSWORD, "ca_certificate_pem": self.ksc.ca_pem()}),
+        )?;
         let secrets = state.secrets.clone();
         db::run(&state.pool, move |conn| {
             let actor = Actor::system("sandbox");

@@ -86,7 +86,15 @@ fn name_or_id(names: &HashMap<i64, String>, id: i64) -> String {
 
 /// One line per change: company, agreement, product, action, old → new, result.
 pub fn table(changes: &[ChangeRow], names: &Names) -> String {
-    let header = ["company", "agreement", "product", "action", "quantity", "result"].map(String::from);
+    let header = [
+        "company",
+        "agreement",
+        "product",
+        "action",
+        "quantity",
+        "result",
+    ]
+    .map(String::from);
     let rows: Vec<[String; 6]> = changes
         .iter()
         .map(|c| {
@@ -163,10 +171,22 @@ mod tests {
         let mut names = Names::default();
         names.companies.insert(7, "Contoso".into());
         names.products.insert(12, "KES-WS".into());
-        let text = table(&[change(Some(7), 12, Some(5)), change(None, 13, None)], &names);
+        let text = table(
+            &[change(Some(7), 12, Some(5)), change(None, 13, None)],
+            &names,
+        );
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[0], "company  agreement  product  action  quantity  result");
-        assert_eq!(lines[1], "Contoso  #31        KES-WS   create  0 → 5     applied");
-        assert_eq!(lines[2], "Tenant   #31        #13      create  0 → -     applied");
+        assert_eq!(
+            lines[0],
+            "company  agreement  product  action  quantity  result"
+        );
+        assert_eq!(
+            lines[1],
+            "Contoso  #31        KES-WS   create  0 → 5     applied"
+        );
+        assert_eq!(
+            lines[2],
+            "Tenant   #31        #13      create  0 → -     applied"
+        );
     }
 }

@@ -90,13 +90,21 @@ mod tests {
     #[test]
     fn due_only_inside_the_window() {
         let since = utc(2026, 11, 28, 1, 59);
-        assert_eq!(due("0 2 * * *", "UTC", since, utc(2026, 11, 28, 1, 59)), None);
+        assert_eq!(
+            due("0 2 * * *", "UTC", since, utc(2026, 11, 28, 1, 59)),
+            None
+        );
         assert_eq!(
             due("0 2 * * *", "UTC", since, utc(2026, 11, 28, 2, 0)),
             Some(utc(2026, 11, 28, 2, 0))
         );
         assert_eq!(
-            due("0 2 * * *", "UTC", utc(2026, 11, 28, 2, 0), utc(2026, 11, 28, 2, 1)),
+            due(
+                "0 2 * * *",
+                "UTC",
+                utc(2026, 11, 28, 2, 0),
+                utc(2026, 11, 28, 2, 1)
+            ),
             None
         );
     }
@@ -104,7 +112,9 @@ mod tests {
     #[test]
     fn invalid_input_is_explained() {
         assert!(parse_schedule("0 2 * *").unwrap_err().contains("5 fields"));
-        assert!(parse_schedule("0 2 * * * *").unwrap_err().contains("5 fields"));
+        assert!(parse_schedule("0 2 * * * *")
+            .unwrap_err()
+            .contains("5 fields"));
         assert!(parse_schedule("61 2 * * *").is_err());
         assert!(parse_schedule("x 2 * * *").is_err());
         assert!(parse_schedule("*/15 8-18 * * 1-5").is_ok());

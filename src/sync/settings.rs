@@ -83,17 +83,29 @@ impl SyncSettings {
                 problems.push(FieldError::new(field, message));
             }
         };
-        check("schedule", schedule::parse_schedule(&self.schedule).map(drop));
-        check("time_zone", schedule::parse_time_zone(&self.time_zone).map(drop));
+        check(
+            "schedule",
+            schedule::parse_schedule(&self.schedule).map(drop),
+        );
+        check(
+            "time_zone",
+            schedule::parse_time_zone(&self.time_zone).map(drop),
+        );
         check(
             "max_decrease_percent",
             at_most(self.max_decrease_percent.into(), 100),
         );
-        check("max_usage_age_hours", at_least_one(self.max_usage_age_hours));
+        check(
+            "max_usage_age_hours",
+            at_least_one(self.max_usage_age_hours),
+        );
         let r = &self.retention;
         check("retention.runs_days", at_least_one(r.runs_days));
         check("retention.snapshots_days", at_least_one(r.snapshots_days));
-        check("retention.audit_events_days", at_least_one(r.audit_events_days));
+        check(
+            "retention.audit_events_days",
+            at_least_one(r.audit_events_days),
+        );
         problems
     }
 
