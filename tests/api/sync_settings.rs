@@ -183,7 +183,7 @@ async fn a_due_slot_starts_a_scheduled_run_unless_the_lease_is_held() {
         ..SyncSettings::default()
     };
     let now = Utc::now();
-    // Nothing due inside a window without a minute boundary... or with the schedule off.
+    // The schedule off: nothing is due, whatever the window.
     let off = SyncSettings {
         schedule_enabled: false,
         ..every_minute.clone()
@@ -258,18 +258,37 @@ async fn retention_prunes_old_rows_but_keeps_each_tenants_newest_snapshot() {
         )
         .await;
     assert_eq!(pushed.status(), 201);
-    // Two finished runs (a dry run writes changes without ConnectWise... and fails without it:
-    // the rows exist either way) and a plan.
+    // Two finished runs (they fail: ConnectWise is not configured), one with a change row.
+    let mut finished = Vec::new();
     for _ in 0..2 {
-        let request = RunRequest {
-            dry_run: true,
-            ..RunRequest::default()
-        };
+        let request = RunRequest::default();
         let run = runs::begin(&state, Trigger::Api, &request).await.unwrap();
-        runs::execute(state.clone(), run, request).await;
+        finished.push(runs::execute(state.clone(), run, request).await);
     }
     let long_ago = db::stored_time(Utc::now() - Duration::days(500));
     let mut conn = state.pool.get().unwrap();
+    db::sync::insert_change(
+        &mut conn,
+        &db::sync::ChangeRow {
+            id: "old-change".into(),
+            run_id: finished[0].id.clone(),
+            seq: 0,
+            tenant_id: None,
+            tenant_name: None,
+            cw_company_id: None,
+            agreement_id: 1,
+            product_id: 2,
+            contributions_json: "[]".into(),
+            action: "create".into(),
+            old_quantity: 0.0,
+            new_quantity: Some(1),
+            addition_id: None,
+            result: "applied".into(),
+            detail: String::new(),
+            created_at: long_ago,
+        },
+    )
+    .unwrap();
     // Age everything but the newest snapshot of the first tenant.
     let newest: String = usage_snapshots::table
         .filter(usage_snapshots::tenant_id.eq(&tenants[0]))
@@ -334,8 +353,7 @@ async fn retention_prunes_old_rows_but_keeps_each_tenants_newest_snapshot() {
     settings::put(&mut conn, &settings).unwrap();
     drop(conn);
     let pruned = retention::prune(&state, Utc::now()).await.unwrap();
-    assert_eq!(pruned.runs, 2);
-    assert!(pruned.plans >= 1);
+    assert_eq!((pruned.runs, pruned.changes, pruned.plans), (2, 1, 1));
     assert_eq!(pruned.snapshots, 0);
     assert!(pruned.audit_events >= 1);
     let mut conn = state.pool.get().unwrap();
