@@ -59,7 +59,7 @@ pub async fn run(state: Arc<AppState>, dry_run: bool) -> Result<Report, ApiError
 /// Display names of companies, agreements and products, from the mappings and the catalog
 /// cache; ids where they are unknown.
 #[derive(Default)]
-pub struct Names {
+struct Names {
     companies: HashMap<i64, String>,
     agreements: HashMap<i64, String>,
     products: HashMap<i64, String>,
@@ -85,7 +85,7 @@ fn name_or_id(names: &HashMap<i64, String>, id: i64) -> String {
 }
 
 /// One line per change: company, agreement, product, action, old → new, result.
-pub fn table(changes: &[ChangeRow], names: &Names) -> String {
+fn table(changes: &[ChangeRow], names: &Names) -> String {
     let header = [
         "company",
         "agreement",

@@ -82,15 +82,14 @@ async fn schedule_loop(state: Arc<AppState>) {
                 None
             }
         };
-        let until_next = next
-            .and_then(|t| (t - Utc::now()).to_std().ok())
-            .unwrap_or(Duration::ZERO);
-        sleep(if next.is_some() {
-            until_next.min(RECHECK)
-        } else {
-            RECHECK
-        })
-        .await;
+        let wait = match next {
+            Some(t) => (t - Utc::now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .min(RECHECK),
+            None => RECHECK,
+        };
+        sleep(wait).await;
     }
 }
 
