@@ -317,6 +317,8 @@ mod tests {
         assert_eq!(s.bind.to_string(), DEFAULT_BIND);
         assert_eq!(s.database_url, "sqlite://./data/bridge.db");
         assert!(!s.is_postgres());
+        assert!(s.scheduler);
+        assert!(!settings(&[("BRIDGE_SCHEDULER", "off")]).unwrap().scheduler);
     }
 
     #[test]
@@ -326,6 +328,7 @@ mod tests {
             ("BRIDGE_BIND", "nope"),
             ("BRIDGE_JWT_SECRET", "short"),
             ("BRIDGE_LOG_FORMAT", "xml"),
+            ("BRIDGE_SCHEDULER", "sometimes"),
         ])
         .unwrap_err();
         for needle in [
@@ -333,6 +336,7 @@ mod tests {
             "BRIDGE_BIND",
             "BRIDGE_JWT_SECRET",
             "BRIDGE_LOG_FORMAT",
+            "BRIDGE_SCHEDULER",
         ] {
             assert!(err.contains(needle), "{err}");
         }
