@@ -1,4 +1,7 @@
-//! The command line: `serve` (default), `migrate`, `openapi`, `user …`.
+//! The command line: `serve` (default), `sandbox`, `sync`, `migrate`, `openapi`, `user …`.
+
+use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -6,7 +9,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::auth::{password, Role};
 use crate::config::Settings;
 use crate::db::audit::Actor;
+use crate::sandbox::demo::Sandbox;
 use crate::startup::{AdminBootstrap, Application};
+use crate::sync::foreground;
 
 #[derive(Parser)]
 #[command(
@@ -23,6 +28,17 @@ pub struct Cli {
 pub enum Command {
     /// Start the API server (the default).
     Serve,
+    /// Start the API server against a fake ConnectWise and a fake KSC with demo data, to try
+    /// everything locally (data in ./data-sandbox unless BRIDGE_DATA_DIR or DATABASE_URL say
+    /// otherwise).
+    Sandbox,
+    /// Run one sync in the foreground and print its changes. Exit code 0: succeeded; 1: partial,
+    /// or held lines wait for approval; 2: failed or could not start (another run is going).
+    Sync {
+        /// Plan and record the run, write nothing to ConnectWise.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Apply pending database migrations and exit.
     Migrate,
     /// Print the OpenAPI document.
@@ -70,21 +86,28 @@ impl From<RoleArg> for Role {
     }
 }
 
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Openapi => {
             print!("{}", crate::openapi::spec_json());
-            Ok(())
         }
-        Command::Serve => serve(settings()?).await,
+        Command::Serve => serve(settings()?, None).await?,
+        Command::Sandbox => {
+            let settings = Settings::from_env_with(&[("BRIDGE_DATA_DIR", "data-sandbox")])
+                .map_err(anyhow::Error::msg)?;
+            crate::telemetry::init(settings.log_format);
+            let sandbox = Sandbox::start().context("cannot start the fake servers")?;
+            serve(settings, Some(sandbox)).await?
+        }
+        Command::Sync { dry_run } => return sync(settings()?, dry_run).await,
         Command::Migrate => {
             let settings = settings()?;
             crate::startup::connect_database(&settings).await?;
             println!("database is up to date");
-            Ok(())
         }
-        Command::User(command) => user(settings()?, command).await,
+        Command::User(command) => user(settings()?, command).await?,
     }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn settings() -> anyhow::Result<Settings> {
@@ -93,10 +116,25 @@ fn settings() -> anyhow::Result<Settings> {
     Ok(settings)
 }
 
-async fn serve(settings: Settings) -> anyhow::Result<()> {
-    let bind = settings.bind;
-    let data_dir = settings.data_dir.clone();
+/// Serves the API; with a sandbox, configured to use its fakes first.
+async fn serve(settings: Settings, sandbox: Option<Sandbox>) -> anyhow::Result<()> {
     let app = Application::build(settings).await?;
+    if let Some(sandbox) = &sandbox {
+        sandbox
+            .configure(&app.state)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot configure the sandbox: {e}"))?;
+    }
+    let base = print_banner(&app);
+    if let Some(sandbox) = &sandbox {
+        print!("{}", sandbox.guide(&base));
+    }
+    app.run_until_stopped().await.context("server failed")
+}
+
+/// Where the server listens and how to log in; returns its base URL.
+fn print_banner(app: &Application) -> String {
+    let bind = app.state.settings.bind;
     let host = if bind.ip().is_unspecified() {
         "127.0.0.1".to_string()
     } else if bind.is_ipv6() {
@@ -116,7 +154,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             println!("  First admin: user \"{username}\", password from BRIDGE_ADMIN_PASSWORD")
         }
         None => {
-            let file = data_dir.join("initial-admin-password");
+            let file = app.state.settings.data_dir.join("initial-admin-password");
             if file.exists() {
                 println!(
                     "  First admin: user \"admin\", initial password in {}",
@@ -130,7 +168,37 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
          -d '{{\"username\":\"admin\",\"password\":\"<password>\"}}'"
     );
     println!("               then send `Authorization: Bearer <access_token>` (or use Authorize in Swagger UI)");
-    app.run_until_stopped().await.context("server failed")
+    base
+}
+
+/// `sync`: one run in the foreground against the configured database, no HTTP server.
+async fn sync(settings: Settings, dry_run: bool) -> anyhow::Result<ExitCode> {
+    let state = Arc::new(crate::startup::build_state(settings).await?);
+    let report = match foreground::run(state, dry_run).await {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("error: the sync could not start: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    print!("{}", report.table);
+    let run = &report.run;
+    let dry = if run.dry_run {
+        " (dry run: nothing written)"
+    } else {
+        ""
+    };
+    println!("run {}: {}{dry}", run.id, run.status);
+    if report.held > 0 {
+        println!(
+            "{} held line(s) wait for approval: POST /api/v1/sync/runs with \"approve\"",
+            report.held
+        );
+    }
+    if let Some(error) = &run.error {
+        eprintln!("error: {error}");
+    }
+    Ok(ExitCode::from(report.exit_code()))
 }
 
 async fn user(settings: Settings, command: UserCommand) -> anyhow::Result<()> {

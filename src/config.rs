@@ -35,6 +35,9 @@ pub struct Settings {
     pub encryption_key: Option<String>,
     /// Where outbound calls (ConnectWise, KSC) may go (`BRIDGE_OUTBOUND_ALLOW`).
     pub outbound: Arc<OutboundPolicy>,
+    /// Whether `serve` runs scheduled syncs and daily retention (`BRIDGE_SCHEDULER=off` turns
+    /// them off, e.g. on all but one of several servers, or in tests).
+    pub scheduler: bool,
 }
 
 /// Caps on failed logins inside a sliding window: per (username, address) pair, and a looser
@@ -77,6 +80,7 @@ impl std::fmt::Debug for Settings {
                 &self.encryption_key.as_ref().map(|_| "***"),
             )
             .field("outbound", &self.outbound)
+            .field("scheduler", &self.scheduler)
             .finish_non_exhaustive()
     }
 }
@@ -121,18 +125,35 @@ impl Settings {
             login_throttle: LoginThrottleSettings::default(),
             encryption_key: None,
             outbound: Arc::new(OutboundPolicy::default()),
+            scheduler: true,
         }
     }
 
     /// Reads the process environment, after loading `.env` if one exists.
     pub fn from_env() -> Result<Settings, String> {
+        Settings::from_env_with(&[])
+    }
+
+    /// Like [`Settings::from_env`], with fallbacks for variables that are not set (the sandbox
+    /// keeps its data apart from a real installation's).
+    pub fn from_env_with(fallbacks: &[(&str, &str)]) -> Result<Settings, String> {
         // A missing .env is normal; a broken one is worth failing for.
         if let Err(err) = dotenvy::dotenv() {
             if !err.not_found() {
                 return Err(format!("cannot read .env: {err}"));
             }
         }
-        Settings::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+        Settings::from_lookup(|name| {
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .or_else(|| {
+                    fallbacks
+                        .iter()
+                        .find(|(n, _)| *n == name)
+                        .map(|(_, v)| v.to_string())
+                })
+        })
     }
 
     /// Builds settings from any variable source (tests pass a map).
@@ -220,6 +241,15 @@ impl Settings {
                 Err(e) => problems.push(e.to_string()),
             }
         }
+        if let Some(scheduler) = get("BRIDGE_SCHEDULER") {
+            match scheduler.to_ascii_lowercase().as_str() {
+                "on" | "true" | "1" => settings.scheduler = true,
+                "off" | "false" | "0" => settings.scheduler = false,
+                _ => problems.push(format!(
+                    "BRIDGE_SCHEDULER must be `on` or `off`, got {scheduler:?}"
+                )),
+            }
+        }
         if problems.is_empty() {
             Ok(settings)
         } else {
@@ -287,6 +317,8 @@ mod tests {
         assert_eq!(s.bind.to_string(), DEFAULT_BIND);
         assert_eq!(s.database_url, "sqlite://./data/bridge.db");
         assert!(!s.is_postgres());
+        assert!(s.scheduler);
+        assert!(!settings(&[("BRIDGE_SCHEDULER", "off")]).unwrap().scheduler);
     }
 
     #[test]
@@ -296,6 +328,7 @@ mod tests {
             ("BRIDGE_BIND", "nope"),
             ("BRIDGE_JWT_SECRET", "short"),
             ("BRIDGE_LOG_FORMAT", "xml"),
+            ("BRIDGE_SCHEDULER", "sometimes"),
         ])
         .unwrap_err();
         for needle in [
@@ -303,6 +336,7 @@ mod tests {
             "BRIDGE_BIND",
             "BRIDGE_JWT_SECRET",
             "BRIDGE_LOG_FORMAT",
+            "BRIDGE_SCHEDULER",
         ] {
             assert!(err.contains(needle), "{err}");
         }

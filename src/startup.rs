@@ -8,6 +8,7 @@ use actix_cors::Cors;
 use actix_web::dev::Server;
 use actix_web::http::header;
 use actix_web::middleware::from_fn;
+use actix_web::rt::task::JoinHandle;
 use actix_web::{web, App, HttpRequest, HttpServer};
 use anyhow::Context;
 use base64::Engine;
@@ -63,6 +64,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(routes::security_applications::delete_security_application)
                 .service(routes::settings::get_billing_settings)
                 .service(routes::settings::put_billing_settings)
+                .service(routes::settings::get_sync_settings)
+                .service(routes::settings::put_sync_settings)
                 .service(routes::product_mappings::list_product_mappings)
                 .service(routes::product_mappings::save_product_mappings)
                 .service(routes::product_mappings::get_product_mapping)
@@ -191,49 +194,70 @@ fn jwt_secret(conn: &mut db::DbConnection, settings: &Settings) -> anyhow::Resul
     Ok(stored.into_bytes())
 }
 
+/// The state every entry point shares — the HTTP server, `sync` on the command line, the
+/// sandbox: data directory, database migrated, secrets checked against it, signing keys. It
+/// creates no account and starts nothing.
+pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
+    std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            settings.data_dir.display()
+        )
+    })?;
+    let pool = connect_database(&settings).await?;
+    let secrets = Arc::new(SecretBox::load(&settings)?);
+    let (pool2, settings2, secrets2) = (pool.clone(), settings.clone(), secrets.clone());
+    let secret = tokio::task::spawn_blocking(move || {
+        let mut conn = pool2.get().context("cannot open the database")?;
+        secrets2.ensure_matches_database(&mut conn, &settings2.data_dir)?;
+        jwt_secret(&mut conn, &settings2)
+    })
+    .await??;
+    Ok(AppState {
+        pool,
+        jwt: JwtKeys::new(&secret),
+        principals: PrincipalCache::default(),
+        login_throttle: LoginThrottle::new(settings.login_throttle),
+        secrets,
+        connectwise: SharedClient::default(),
+        instance_id: format!("{}:{}", std::process::id(), uuid::Uuid::new_v4()),
+        settings: Arc::new(settings),
+    })
+}
+
 pub struct Application {
     port: u16,
     server: Server,
+    /// The scheduler's tasks, stopped with the server.
+    background: Vec<JoinHandle<()>>,
     pub admin_bootstrap: Option<AdminBootstrap>,
+    pub state: web::Data<AppState>,
 }
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-        std::fs::create_dir_all(&settings.data_dir).with_context(|| {
-            format!(
-                "cannot create the data directory {}",
-                settings.data_dir.display()
-            )
-        })?;
-        let pool = connect_database(&settings).await?;
-        let secrets = Arc::new(SecretBox::load(&settings)?);
-        let (pool2, settings2, secrets2) = (pool.clone(), settings.clone(), secrets.clone());
-        let (secret, admin_bootstrap) = tokio::task::spawn_blocking(move || {
-            let mut conn = pool2.get().context("cannot open the database")?;
-            secrets2.ensure_matches_database(&mut conn, &settings2.data_dir)?;
-            let secret = jwt_secret(&mut conn, &settings2)?;
-            let admin = bootstrap_admin(&mut conn, &settings2)?;
-            anyhow::Ok((secret, admin))
+        let state = web::Data::new(build_state(settings).await?);
+        let (pool, settings) = (state.pool.clone(), state.settings.clone());
+        let admin_bootstrap = tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().context("cannot open the database")?;
+            bootstrap_admin(&mut conn, &settings)
         })
         .await??;
-        let listener = TcpListener::bind(settings.bind)
-            .with_context(|| format!("cannot listen on {}", settings.bind))?;
+        let listener = TcpListener::bind(state.settings.bind)
+            .with_context(|| format!("cannot listen on {}", state.settings.bind))?;
         let port = listener.local_addr()?.port();
-        let state = web::Data::new(AppState {
-            pool,
-            jwt: JwtKeys::new(&secret),
-            principals: PrincipalCache::default(),
-            login_throttle: LoginThrottle::new(settings.login_throttle),
-            secrets,
-            connectwise: SharedClient::default(),
-            instance_id: format!("{}:{}", std::process::id(), uuid::Uuid::new_v4()),
-            settings: Arc::new(settings),
-        });
-        let server = run(listener, state)?;
+        let server = run(listener, state.clone())?;
+        let background = if state.settings.scheduler {
+            crate::sync::scheduler::spawn(state.clone().into_inner())
+        } else {
+            Vec::new()
+        };
         Ok(Application {
             port,
             server,
+            background,
             admin_bootstrap,
+            state,
         })
     }
 
@@ -242,7 +266,11 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let stopped = self.server.await;
+        for task in self.background {
+            task.abort();
+        }
+        stopped
     }
 }
 

@@ -2,9 +2,11 @@
 
 use std::collections::HashSet;
 
+use crate::connections::kaspersky as ksc;
 use crate::db::{self, audit, audit::Actor, tenants::TenantRow, DbConnection};
 use crate::error::ApiError;
 use crate::kaspersky::VServer;
+use crate::state::AppState;
 
 /// What one discovery changed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -13,6 +15,13 @@ pub struct Discovery {
     pub added: usize,
     pub updated: usize,
     pub vanished: usize,
+}
+
+/// Lists KSC's virtual servers and applies them ([`apply_discovery`]).
+pub async fn refresh(state: &AppState) -> Result<Discovery, ApiError> {
+    let client = ksc::client(state, Default::default()).await?;
+    let vservers = client.list_vservers().await.map_err(ksc::upstream_error)?;
+    db::run(&state.pool, move |conn| apply_discovery(conn, &vservers)).await
 }
 
 /// Brings the KSC tenants in line with the virtual servers KSC lists now: new ones added,

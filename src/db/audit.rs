@@ -149,6 +149,11 @@ pub fn list(
     Ok((rows, total))
 }
 
+/// Deletes events that occurred before `before`.
+pub fn prune(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(audit_events::table.filter(audit_events::occurred_at.lt(before))).execute(conn)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -269,3 +269,25 @@ pub fn release_lease(conn: &mut DbConnection, holder: &str, run_id: &str) -> Que
     .execute(conn)
     .map(drop)
 }
+
+/// Deletes finished runs started before `before`, with their changes: (runs, changes).
+pub fn prune_runs(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<(usize, usize)> {
+    let old = || {
+        sync_runs::table
+            .filter(sync_runs::started_at.lt(before))
+            .filter(sync_runs::status.ne("running"))
+    };
+    conn.transaction(|conn| {
+        let changes = diesel::delete(
+            sync_changes::table.filter(sync_changes::run_id.eq_any(old().select(sync_runs::id))),
+        )
+        .execute(conn)?;
+        let runs = diesel::delete(old()).execute(conn)?;
+        Ok((runs, changes))
+    })
+}
+
+/// Deletes stored plans made before `before`.
+pub fn prune_plans(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(sync_plans::table.filter(sync_plans::created_at.lt(before))).execute(conn)
+}

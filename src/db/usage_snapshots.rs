@@ -183,6 +183,22 @@ fn newest_of_its_tenant(ok_only: bool) -> String {
     )
 }
 
+/// Deletes snapshots taken before `before`, keeping each tenant's newest snapshot and its
+/// newest readable one (billing counts the latter while the newest is a failure).
+pub fn prune(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
+    let kept = format!(
+        "NOT ({}) AND NOT ({})",
+        newest_of_its_tenant(false),
+        newest_of_its_tenant(true)
+    );
+    diesel::delete(
+        usage_snapshots::table
+            .filter(usage_snapshots::taken_at.lt(before))
+            .filter(sql::<Bool>(&kept)),
+    )
+    .execute(conn)
+}
+
 /// Which snapshots a list shows.
 #[derive(Debug, Clone, Default)]
 pub struct SnapshotFilter {

@@ -119,7 +119,12 @@ pub async fn refresh_products(
     _auth: Operator,
     state: web::Data<AppState>,
 ) -> Result<web::Json<RefreshResult>, ApiError> {
-    let client = state.connectwise.get(&state).await?;
+    Ok(web::Json(refresh_catalog(&state).await?))
+}
+
+/// Reads the whole ConnectWise catalog into the cache.
+pub async fn refresh_catalog(state: &AppState) -> Result<RefreshResult, ApiError> {
+    let client = state.connectwise.get(state).await?;
     let items = client
         .list_catalog_items(None)
         .await
@@ -148,14 +153,14 @@ pub async fn refresh_products(
         })
     })
     .await?;
-    Ok(web::Json(RefreshResult {
+    Ok(RefreshResult {
         total,
         added,
         updated,
         unchanged,
         vanished,
         refreshed_at: utc(refreshed_at),
-    }))
+    })
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -1,14 +1,20 @@
 //! Server settings resources.
 
 use actix_web::{get, put, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::auth::{Operator, Viewer};
-use crate::db::{self, audit, billing_settings::BillingSettings};
+use diesel::QueryResult;
+
+use crate::db::{self, audit, audit::Actor, billing_settings::BillingSettings, DbConnection};
 use crate::error::ApiError;
 use crate::products::PRODUCTS_LOCK;
-use crate::routes::etag::{etag_of, ok_with_etag, IfMatch};
+use crate::routes::etag::{etag_of, ok_with_etag, ok_with_tag, IfMatch};
 use crate::routes::input::{FromJsonBody, JsonFields, ValidJson};
 use crate::state::AppState;
+use crate::sync::settings::{self as sync_settings, Retention, SyncSettings};
 
 impl FromJsonBody for BillingSettings {
     fn from_json(f: &mut JsonFields) -> Option<Self> {
@@ -48,19 +54,51 @@ pub async fn put_billing_settings(
     if_match: IfMatch,
     body: ValidJson<BillingSettings>,
 ) -> Result<HttpResponse, ApiError> {
-    let (after, actor) = (body.0, auth.actor());
-    let saved = db::run(&state.pool, move |conn| {
-        db::write_transaction(conn, PRODUCTS_LOCK, |conn| {
-            let before = db::billing_settings::get(conn)?;
+    let store = SettingsStore {
+        lock: PRODUCTS_LOCK,
+        entity_type: "billing_settings",
+        entity_id: "billing",
+        get: db::billing_settings::get,
+        put: db::billing_settings::put,
+    };
+    let saved = save(&state, store, auth.actor(), if_match, body.0).await?;
+    Ok(ok_with_etag(&saved))
+}
+
+/// Where one settings value lives and how it is audited.
+struct SettingsStore<T> {
+    /// The write lock it is changed under.
+    lock: &'static str,
+    entity_type: &'static str,
+    entity_id: &'static str,
+    get: fn(&mut DbConnection) -> QueryResult<T>,
+    put: fn(&mut DbConnection, &T) -> QueryResult<()>,
+}
+
+/// Replaces a settings value: `If-Match` checked against the stored value under its lock, an
+/// audit event (before → after) when it changed. Returns the value now stored.
+async fn save<T>(
+    state: &AppState,
+    store: SettingsStore<T>,
+    actor: Actor,
+    if_match: IfMatch,
+    after: T,
+) -> Result<T, ApiError>
+where
+    T: Serialize + PartialEq + Send + 'static,
+{
+    db::run(&state.pool, move |conn| {
+        db::write_transaction(conn, store.lock, |conn| {
+            let before = (store.get)(conn)?;
             if_match.check(&etag_of(&before))?;
             if before != after {
-                db::billing_settings::put(conn, &after)?;
+                (store.put)(conn, &after)?;
                 audit::record(
                     conn,
                     &actor,
                     "update",
-                    "billing_settings",
-                    "billing",
+                    store.entity_type,
+                    store.entity_id,
                     Some(serde_json::to_value(&before).expect("settings serialise")),
                     Some(serde_json::to_value(&after).expect("settings serialise")),
                 )?;
@@ -68,6 +106,114 @@ pub async fn put_billing_settings(
             Ok::<_, ApiError>(after)
         })
     })
-    .await?;
-    Ok(ok_with_etag(&saved))
+    .await
+}
+
+impl FromJsonBody for Retention {
+    fn from_json(f: &mut JsonFields) -> Option<Self> {
+        let runs_days = f.required("runs_days");
+        let snapshots_days = f.required("snapshots_days");
+        let audit_events_days = f.required("audit_events_days");
+        Some(Retention {
+            runs_days: runs_days?,
+            snapshots_days: snapshots_days?,
+            audit_events_days: audit_events_days?,
+        })
+    }
+}
+
+/// `PUT` replaces the whole settings; the rules are checked once every field was read, so
+/// one 422 lists every problem.
+impl FromJsonBody for SyncSettings {
+    fn from_json(f: &mut JsonFields) -> Option<Self> {
+        // Read-only: a client may send back what it read.
+        f.optional::<serde_json::Value>("next_run_at");
+        let schedule_enabled = f.required("schedule_enabled");
+        let schedule = f.required("schedule");
+        let time_zone = f.required("time_zone");
+        let effective_date_policy = f.required("effective_date_policy");
+        let cancel_date_policy = f.required("cancel_date_policy");
+        let max_decrease_percent = f.required("max_decrease_percent");
+        let max_usage_age_hours = f.required("max_usage_age_hours");
+        let retention = match f.required::<serde_json::Value>("retention") {
+            Some(value) => f.nested("retention", value),
+            None => None,
+        };
+        let settings = SyncSettings {
+            schedule_enabled: schedule_enabled?,
+            schedule: schedule?,
+            time_zone: time_zone?,
+            effective_date_policy: effective_date_policy?,
+            cancel_date_policy: cancel_date_policy?,
+            max_decrease_percent: max_decrease_percent?,
+            max_usage_age_hours: max_usage_age_hours?,
+            retention: retention?,
+        };
+        for problem in settings.problems() {
+            f.error(&problem.field, problem.message);
+        }
+        Some(settings)
+    }
+}
+
+/// The sync settings with when the scheduler fires next.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SyncSettingsView {
+    #[serde(flatten)]
+    pub settings: SyncSettings,
+    /// Read-only: the next scheduled run; null when the schedule is off. Ignored on `PUT`.
+    pub next_run_at: Option<DateTime<Utc>>,
+}
+
+/// The ETag is the stored settings' (not the view's), so it does not change as time passes.
+fn sync_settings_response(settings: SyncSettings) -> HttpResponse {
+    let etag = etag_of(&settings);
+    let view = SyncSettingsView {
+        next_run_at: settings.next_run_at(Utc::now()),
+        settings,
+    };
+    ok_with_tag(etag, &view)
+}
+
+/// The sync settings: schedule, policies, retention.
+#[utoipa::path(operation_id = "getSyncSettings", tag = "settings",
+    responses((status = 200, description = "The sync settings", body = SyncSettingsView,
+        headers(("ETag" = String, description = "For `If-Match` on `PUT`")))))]
+#[get("/settings/sync")]
+pub async fn get_sync_settings(
+    _auth: Viewer,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let settings = db::run(&state.pool, |conn| Ok(sync_settings::get(conn)?)).await?;
+    Ok(sync_settings_response(settings))
+}
+
+/// Replace the sync settings (every field). A schedule or time zone change applies to the
+/// next scheduler check, within a minute, without a restart.
+#[utoipa::path(operation_id = "putSyncSettings", tag = "settings",
+    params(("If-Match" = Option<String>, Header, description = "The settings' ETag")),
+    request_body = SyncSettings,
+    responses(
+        (status = 200, description = "The sync settings now", body = SyncSettingsView,
+            headers(("ETag" = String, description = "The new ETag"))),
+        (status = 412, description = "The settings changed since they were read",
+            body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Every invalid field (cron expression, time zone, ranges)",
+            body = crate::error::Problem, content_type = "application/problem+json")))]
+#[put("/settings/sync")]
+pub async fn put_sync_settings(
+    auth: Operator,
+    state: web::Data<AppState>,
+    if_match: IfMatch,
+    body: ValidJson<SyncSettings>,
+) -> Result<HttpResponse, ApiError> {
+    let store = SettingsStore {
+        lock: "sync_settings",
+        entity_type: "sync_settings",
+        entity_id: "sync",
+        get: sync_settings::get,
+        put: sync_settings::put,
+    };
+    let saved = save(&state, store, auth.actor(), if_match, body.0).await?;
+    Ok(sync_settings_response(saved))
 }

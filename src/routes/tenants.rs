@@ -4,7 +4,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Operator, Viewer};
-use crate::connections::kaspersky as ksc;
 use crate::db::{self, company_mappings::CompanyMappingRow, tenants::TenantRow};
 use crate::domain::model::Solution;
 use crate::error::ApiError;
@@ -161,12 +160,7 @@ pub async fn refresh_tenants(
     _auth: Operator,
     state: web::Data<AppState>,
 ) -> Result<web::Json<TenantDiscovery>, ApiError> {
-    let client = ksc::client(&state, Default::default()).await?;
-    let vservers = client.list_vservers().await.map_err(ksc::upstream_error)?;
-    let d = db::run(&state.pool, move |conn| {
-        crate::tenants::apply_discovery(conn, &vservers)
-    })
-    .await?;
+    let d = crate::tenants::refresh(&state).await?;
     Ok(web::Json(TenantDiscovery {
         total: d.total,
         added: d.added,

@@ -2,7 +2,11 @@
 //! recorded runs and one run at a time across processes.
 
 pub mod apply;
+pub mod foreground;
 pub mod inputs;
 pub mod plan;
+pub mod retention;
 pub mod runs;
+pub mod schedule;
+pub mod scheduler;
 pub mod settings;

@@ -1,11 +1,14 @@
 //! Sync settings: schedule, policies and retention, kept as one JSON value in `app_state`.
 
+use chrono::{DateTime, Utc};
 use diesel::QueryResult;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::db::{app_state, DbConnection};
 use crate::domain::policies::{CancelDatePolicy, EffectiveDatePolicy, SyncPolicies};
+use crate::error::FieldError;
+use crate::sync::schedule;
 
 const KEY: &str = "sync_settings";
 
@@ -71,6 +74,59 @@ impl SyncSettings {
             max_decrease_percent: self.max_decrease_percent,
         }
     }
+
+    /// Every rule the settings break, named by field (`retention.runs_days`).
+    pub fn problems(&self) -> Vec<FieldError> {
+        let mut problems = Vec::new();
+        let mut check = |field: &str, result: Result<(), String>| {
+            if let Err(message) = result {
+                problems.push(FieldError::new(field, message));
+            }
+        };
+        check(
+            "schedule",
+            schedule::parse_schedule(&self.schedule).map(drop),
+        );
+        check(
+            "time_zone",
+            schedule::parse_time_zone(&self.time_zone).map(drop),
+        );
+        check(
+            "max_decrease_percent",
+            at_most(self.max_decrease_percent.into(), 100),
+        );
+        check(
+            "max_usage_age_hours",
+            at_least_one(self.max_usage_age_hours),
+        );
+        let r = &self.retention;
+        check("retention.runs_days", at_least_one(r.runs_days));
+        check("retention.snapshots_days", at_least_one(r.snapshots_days));
+        check(
+            "retention.audit_events_days",
+            at_least_one(r.audit_events_days),
+        );
+        problems
+    }
+
+    /// When the scheduler fires next after `now`; none when the schedule is off (or unusable).
+    pub fn next_run_at(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.schedule_enabled
+            .then(|| schedule::next_fire(&self.schedule, &self.time_zone, now).ok())
+            .flatten()
+    }
+}
+
+fn at_most(value: u32, max: u32) -> Result<(), String> {
+    (value <= max)
+        .then_some(())
+        .ok_or_else(|| format!("must be at most {max}"))
+}
+
+fn at_least_one(value: u32) -> Result<(), String> {
+    (value >= 1)
+        .then_some(())
+        .ok_or_else(|| "must be at least 1".to_string())
 }
 
 /// The stored settings; defaults until first saved.

@@ -97,6 +97,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     settings.admin_password = Some(ADMIN_PASSWORD.into());
     settings.jwt_secret = Some(JWT_SECRET.into());
     settings.db_pool_size = 4;
+    // Scheduled runs would race the runs a test starts; tests drive `scheduler::tick` instead.
+    settings.scheduler = false;
     configure(&mut settings);
     let app = Application::build(settings.clone())
         .await

@@ -1,0 +1,56 @@
+//! Retention: what the server forgets, and when (`retention` in the sync settings).
+
+use chrono::{DateTime, Days, NaiveDateTime, Utc};
+use serde::Serialize;
+
+use crate::db::{self, DbConnection};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::sync::settings::{self, Retention};
+
+/// Rows deleted by one pruning.
+#[derive(Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Pruned {
+    pub runs: usize,
+    pub changes: usize,
+    pub plans: usize,
+    pub snapshots: usize,
+    pub audit_events: usize,
+}
+
+/// Prunes by the stored settings.
+pub async fn prune(state: &AppState, now: DateTime<Utc>) -> Result<Pruned, ApiError> {
+    db::run(&state.pool, move |conn| {
+        let retention = settings::get(conn)?.retention;
+        Ok(prune_with(conn, &retention, now)?)
+    })
+    .await
+}
+
+/// Deletes finished runs (with their changes) and stored plans older than `runs_days`, usage
+/// snapshots older than `snapshots_days` except each tenant's newest (and newest readable) one —
+/// billing and reports still read those — and audit events older than `audit_events_days`.
+pub fn prune_with(
+    conn: &mut DbConnection,
+    retention: &Retention,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<Pruned> {
+    let mut pruned = Pruned::default();
+    if let Some(before) = days_before(now, retention.runs_days) {
+        (pruned.runs, pruned.changes) = db::sync::prune_runs(conn, before)?;
+        pruned.plans = db::sync::prune_plans(conn, before)?;
+    }
+    if let Some(before) = days_before(now, retention.snapshots_days) {
+        pruned.snapshots = db::usage_snapshots::prune(conn, before)?;
+    }
+    if let Some(before) = days_before(now, retention.audit_events_days) {
+        pruned.audit_events = db::audit::prune(conn, before)?;
+    }
+    Ok(pruned)
+}
+
+/// `days` before `now` as stored; none when that is before any representable time.
+fn days_before(now: DateTime<Utc>, days: u32) -> Option<NaiveDateTime> {
+    now.checked_sub_days(Days::new(days.into()))
+        .map(db::stored_time)
+}
