@@ -114,6 +114,21 @@ pub enum PlanAction {
 }
 
 impl PlanAction {
+    /// The name used in the API (as serialised).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Update => "update",
+            Self::Cancel => "cancel",
+            Self::Adopt => "adopt",
+            Self::Conflict => "conflict",
+            Self::Held => "held",
+            Self::Unchanged => "unchanged",
+            Self::Skipped => "skipped",
+            Self::Release => "release",
+        }
+    }
+
     /// Whether applying the row writes to ConnectWise.
     pub fn writes_to_connectwise(self) -> bool {
         matches!(

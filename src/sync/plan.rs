@@ -11,9 +11,7 @@ use utoipa::ToSchema;
 use crate::connections::connectwise::upstream_error;
 use crate::connectwise::{Addition, ConnectWiseClient};
 use crate::domain::desired::{BlockedTenant, FrozenTenant, UnbilledUsage};
-use crate::domain::plan::{
-    self as rules, CwAddition, ManagedAddition, PlanAction, PlanInput, PlanRow,
-};
+use crate::domain::plan::{self as rules, CwAddition, ManagedAddition, PlanInput, PlanRow};
 use crate::error::ApiError;
 use crate::sync::inputs::Inputs;
 
@@ -144,7 +142,9 @@ pub fn compute(
         .collect();
     let mut counts = BTreeMap::new();
     for line in &lines {
-        *counts.entry(action_name(line.row.action)).or_insert(0) += 1;
+        *counts
+            .entry(line.row.action.as_str().to_string())
+            .or_insert(0) += 1;
     }
     let tenant_in_scope = |tenant_id: &str| scope.is_none_or(|m| m.tenant_id == tenant_id);
     Plan {
@@ -179,13 +179,6 @@ pub fn compute(
             .cloned()
             .collect(),
     }
-}
-
-pub fn action_name(action: PlanAction) -> String {
-    serde_json::to_value(action)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
 }
 
 /// Plans afresh: inputs from the database, additions from ConnectWise.

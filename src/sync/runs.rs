@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 use crate::db::{self, audit::Actor, sync::ChangeRow, sync::ManagedRow, sync::RunRow};
 use crate::domain::plan::{self as rules, Approval, PlanAction, RowKey};
 use crate::error::ApiError;
+use crate::metrics;
 use crate::state::AppState;
 use crate::sync::apply::{self, Outcome, Written};
 use crate::sync::plan::{self, Plan, PlanLine};
@@ -194,6 +195,8 @@ pub async fn execute(state: Arc<AppState>, run: RunRow, request: RunRequest) -> 
             if lease_lost {
                 finished.error = Some("the run lost its lease and stopped writing".into());
             }
+            let held = summary.outcomes.get(Outcome::Held.as_str()).copied();
+            metrics::sync_held_changes(held.unwrap_or(0) as u64);
             finished.summary_json = serde_json::to_string(&summary).expect("serialises");
         }
         Err(e) => {
@@ -201,6 +204,11 @@ pub async fn execute(state: Arc<AppState>, run: RunRow, request: RunRequest) -> 
             finished.status = RunStatus::Failed.as_str().into();
             finished.error = Some(e.to_problem().detail);
         }
+    }
+    let status = RunStatus::parse(&finished.status);
+    metrics::sync_run_finished(status.as_str());
+    if status == RunStatus::Succeeded {
+        metrics::sync_succeeded_at(Utc::now().timestamp().max(0) as u64);
     }
     let (holder, record) = (state.instance_id.clone(), finished.clone());
     let saved = db::run(&state.pool, move |conn| {
@@ -378,9 +386,12 @@ async fn work(
         records.extend(batch.iter().cloned().zip(results));
     }
     for (line, written) in &records {
+        if written.outcome == Outcome::Applied && line.row.action.writes_to_connectwise() {
+            metrics::sync_additions_written(line.row.action.as_str(), 1);
+        }
         *summary
             .actions
-            .entry(plan::action_name(line.row.action))
+            .entry(line.row.action.as_str().to_string())
             .or_insert(0) += 1;
         *summary
             .outcomes
@@ -437,7 +448,7 @@ async fn record(
                         product_id: row.product_id,
                         contributions_json: serde_json::to_string(&row.contributions)
                             .map_err(ApiError::internal)?,
-                        action: plan::action_name(row.action),
+                        action: row.action.as_str().into(),
                         old_quantity: row.current_quantity,
                         new_quantity: row.desired_quantity.map(|q| q as i64),
                         addition_id: written.managed_addition.or(row.addition_id),
