@@ -1,6 +1,5 @@
 //! The command line: `serve` (default), `sandbox`, `sync`, `migrate`, `openapi`, `user …`.
 
-use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -86,7 +85,8 @@ impl From<RoleArg> for Role {
     }
 }
 
-pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+/// Runs a command; the process exit code on success (0, or the sync command's outcome).
+pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Openapi => {
             print!("{}", crate::openapi::spec_json());
@@ -107,7 +107,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::User(command) => user(settings()?, command).await?,
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }
 
 fn settings() -> anyhow::Result<Settings> {
@@ -172,13 +172,13 @@ fn print_banner(app: &Application) -> String {
 }
 
 /// `sync`: one run in the foreground against the configured database, no HTTP server.
-async fn sync(settings: Settings, dry_run: bool) -> anyhow::Result<ExitCode> {
+async fn sync(settings: Settings, dry_run: bool) -> anyhow::Result<u8> {
     let state = Arc::new(crate::startup::build_state(settings).await?);
     let report = match foreground::run(state, dry_run).await {
         Ok(report) => report,
         Err(e) => {
             eprintln!("error: the sync could not start: {e}");
-            return Ok(ExitCode::from(2));
+            return Ok(2);
         }
     };
     print!("{}", report.table);
@@ -198,7 +198,7 @@ async fn sync(settings: Settings, dry_run: bool) -> anyhow::Result<ExitCode> {
     if let Some(error) = &run.error {
         eprintln!("error: {error}");
     }
-    Ok(ExitCode::from(report.exit_code()))
+    Ok(report.exit_code())
 }
 
 async fn user(settings: Settings, command: UserCommand) -> anyhow::Result<()> {

@@ -19,16 +19,39 @@ pub(super) fn configure_sqlite(conn: &mut diesel::SqliteConnection) -> QueryResu
     )
 }
 
-/// Adds a 5-second `connect_timeout` unless the URL sets one, so an unreachable PostgreSQL
-/// fails start-up within seconds.
-pub(super) fn with_connect_timeout(url: &str) -> String {
-    if url.contains("connect_timeout=") {
-        url.to_string()
-    } else if url.contains('?') {
-        format!("{url}&connect_timeout=5")
-    } else {
-        format!("{url}?connect_timeout=5")
+/// The URL libpq is given: a 5-second `connect_timeout` unless one is set, so an unreachable
+/// PostgreSQL fails start-up within seconds; and, for a server on this machine (loopback or a
+/// Unix socket) with no `sslmode` given, `sslmode=disable`: TLS protects nothing there, and
+/// without it libpq never touches OpenSSL, whose exit-time clean-up races with pool threads.
+pub fn connection_url(url: &str) -> String {
+    let mut options = Vec::new();
+    if !url.contains("connect_timeout=") {
+        options.push("connect_timeout=5");
     }
+    if !url.contains("sslmode=") && is_local(url) {
+        options.push("sslmode=disable");
+    }
+    if options.is_empty() {
+        return url.to_string();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}{}", options.join("&"))
+}
+
+/// Whether a PostgreSQL URL names a server on this machine.
+fn is_local(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host_port.split(':').next().unwrap_or_default(),
+    };
+    host.is_empty()
+        || host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Applies pending migrations; returns how many ran. On PostgreSQL an advisory lock keeps
@@ -85,6 +108,44 @@ where
                 DbConnection::Pg(c) => AnsiTransactionManager::rollback_transaction(c),
             };
             Err(err)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::connection_url;
+
+    #[test]
+    fn connection_urls() {
+        let cases = [
+            (
+                "postgres://u@127.0.0.1:5432/db",
+                "postgres://u@127.0.0.1:5432/db?connect_timeout=5&sslmode=disable",
+            ),
+            (
+                "postgres://localhost/db?application_name=x",
+                "postgres://localhost/db?application_name=x&connect_timeout=5&sslmode=disable",
+            ),
+            (
+                "postgres://u:p@[::1]:5432/db",
+                "postgres://u:p@[::1]:5432/db?connect_timeout=5&sslmode=disable",
+            ),
+            (
+                "postgres:///db",
+                "postgres:///db?connect_timeout=5&sslmode=disable",
+            ),
+            (
+                "postgres://db.example.com/db",
+                "postgres://db.example.com/db?connect_timeout=5",
+            ),
+            (
+                "postgres://127.0.0.1/db?sslmode=require&connect_timeout=2",
+                "postgres://127.0.0.1/db?sslmode=require&connect_timeout=2",
+            ),
+        ];
+        for (url, expected) in cases {
+            assert_eq!(connection_url(url), expected, "{url}");
         }
     }
 }

@@ -59,7 +59,7 @@ impl ManageConnection for DbManager {
 
     fn connect(&self) -> Result<DbConnection, r2d2::Error> {
         if is_postgres_url(&self.url) {
-            PgConnection::establish(&backend::with_connect_timeout(&self.url))
+            PgConnection::establish(&backend::connection_url(&self.url))
                 .map(DbConnection::Pg)
                 .map_err(r2d2::Error::ConnectionError)
         } else {
