@@ -211,10 +211,13 @@ pub async fn execute(state: Arc<AppState>, run: RunRow, request: RunRequest) -> 
         metrics::sync_succeeded_at(Utc::now().timestamp().max(0) as u64);
     }
     let (holder, record) = (state.instance_id.clone(), finished.clone());
+    // One transaction: whoever sees the run finished can start the next one.
     let saved = db::run(&state.pool, move |conn| {
-        db::sync::update_run(conn, &record)?;
-        db::sync::release_lease(conn, &holder, &record.id)?;
-        Ok(())
+        db::write_transaction(conn, "sync_lease", |conn| {
+            db::sync::update_run(conn, &record)?;
+            db::sync::release_lease(conn, &holder, &record.id)?;
+            Ok(())
+        })
     })
     .await;
     if let Err(e) = saved {
