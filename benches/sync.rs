@@ -436,6 +436,26 @@ async fn main() {
         again.cw_reads,
         verdict(again.cw_reads <= tenants)
     );
+
+    // Where the time goes: the KSC collection alone (the first phase of every run).
+    let before = Counts::take(&ksc, &cw);
+    let started = Instant::now();
+    let collected = bench
+        .expect(Method::POST, "/api/v1/usage-snapshots/collect", Some(&json!({})), 200)
+        .await;
+    let collect_wall = started.elapsed();
+    let calls = Counts::take(&ksc, &cw).since(before).ksc;
+    let collect_bound = calls as f64 * KSC_LATENCY.as_secs_f64() / ksc_concurrency as f64;
+    println!("\n-- diagnostic: KSC collection alone (POST /api/v1/usage-snapshots/collect) --");
+    println!(
+        "{} tenants collected, KSC calls {calls}: wall {:.2} s, bound {:.2} s, ratio {:.2}; \
+         logins {} (each login + StartSession pair holds the client's exclusive login gate)",
+        collected["collected"],
+        collect_wall.as_secs_f64(),
+        collect_bound,
+        collect_wall.as_secs_f64() / collect_bound,
+        ksc.calls("login"),
+    );
     ksc.stop().await;
     cw.stop().await;
 }
