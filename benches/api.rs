@@ -107,7 +107,12 @@ struct Measured {
     peak_rss_mib: f64,
 }
 
-async fn bench_backend(label: &str, database_url: &str, dir: &Path, duration: Duration) -> Measured {
+async fn bench_backend(
+    label: &str,
+    database_url: &str,
+    dir: &Path,
+    duration: Duration,
+) -> Measured {
     println!("\n== {label} ==");
     let server = Server::start(database_url, dir);
     seed_database(database_url);
@@ -121,7 +126,11 @@ async fn bench_backend(label: &str, database_url: &str, dir: &Path, duration: Du
 
     let mut figures = Vec::new();
     for (endpoint, path, authenticated) in [
-        ("GET /api/v1/product-mappings", "/api/v1/product-mappings", true),
+        (
+            "GET /api/v1/product-mappings",
+            "/api/v1/product-mappings",
+            true,
+        ),
         ("GET /api/v1/sync/runs", "/api/v1/sync/runs", true),
         ("GET /healthz", "/healthz", false),
     ] {
@@ -210,10 +219,7 @@ impl Server {
             if let Ok(mut f) = std::fs::File::open(&stdout_path) {
                 let _ = f.read_to_string(&mut out);
             }
-            if let Some(url) = out
-                .lines()
-                .find_map(|l| l.split("is listening on ").nth(1))
-            {
+            if let Some(url) = out.lines().find_map(|l| l.split("is listening on ").nth(1)) {
                 server.base = url.trim().to_string();
                 println!("server pid {} on {}", server.child.id(), server.base);
                 return server;
@@ -229,8 +235,8 @@ impl Server {
 
     /// `VmHWM` of the server process.
     fn peak_rss_mib(&self) -> f64 {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
         status
             .lines()
             .find_map(|l| l.strip_prefix("VmHWM:"))
@@ -401,7 +407,11 @@ async fn run_workers(
     .expect("the load threads")
 }
 
-async fn load_thread(url: Arc<str>, token: Option<String>, deadline: Instant) -> Vec<(Vec<u32>, usize)> {
+async fn load_thread(
+    url: Arc<str>,
+    token: Option<String>,
+    deadline: Instant,
+) -> Vec<(Vec<u32>, usize)> {
     let per_thread = CONNECTIONS / LOAD_THREADS;
     let per_worker = MAX_REQUESTS / CONNECTIONS;
     let client = reqwest::Client::builder()

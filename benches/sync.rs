@@ -154,7 +154,10 @@ impl Bench {
         let run = self
             .expect(Method::POST, "/api/v1/sync/runs", None, 202)
             .await;
-        let location = run["_location"].as_str().expect("a run location").to_string();
+        let location = run["_location"]
+            .as_str()
+            .expect("a run location")
+            .to_string();
         let path = location
             .strip_prefix(&self.base)
             .unwrap_or(&location)
@@ -296,14 +299,21 @@ async fn main() {
         .expect(
             Method::PUT,
             "/api/v1/connections/connectwise",
-            Some(&json!({"site_url": cw.base_url(), "company_id": o.company_id,
+            Some(
+                &json!({"site_url": cw.base_url(), "company_id": o.company_id,
                 "public_key": o.public_key, "private_key": o.private_key,
-                "client_id": o.client_id, "max_concurrency": cw_concurrency})),
+                "client_id": o.client_id, "max_concurrency": cw_concurrency}),
+            ),
             200,
         )
         .await;
     bench
-        .expect(Method::POST, "/api/v1/connectwise/products/refresh", None, 200)
+        .expect(
+            Method::POST,
+            "/api/v1/connectwise/products/refresh",
+            None,
+            200,
+        )
         .await;
     bench
         .expect(
@@ -368,8 +378,15 @@ async fn main() {
         .buffer_unordered(8)
         .collect::<Vec<_>>()
         .await;
-    let failed: Vec<_> = created.iter().filter(|(status, _)| *status != 201).collect();
-    assert!(failed.is_empty(), "company mappings refused: {:?}", failed.first());
+    let failed: Vec<_> = created
+        .iter()
+        .filter(|(status, _)| *status != 201)
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "company mappings refused: {:?}",
+        failed.first()
+    );
     println!(
         "setup: {:.1} s ({tenants} company mappings through the API)",
         setup.elapsed().as_secs_f64()
@@ -441,7 +458,12 @@ async fn main() {
     let before = Counts::take(&ksc, &cw);
     let started = Instant::now();
     let collected = bench
-        .expect(Method::POST, "/api/v1/usage-snapshots/collect", Some(&json!({})), 200)
+        .expect(
+            Method::POST,
+            "/api/v1/usage-snapshots/collect",
+            Some(&json!({})),
+            200,
+        )
         .await;
     let collect_wall = started.elapsed();
     let calls = Counts::take(&ksc, &cw).since(before).ksc;
@@ -449,7 +471,7 @@ async fn main() {
     println!("\n-- diagnostic: KSC collection alone (POST /api/v1/usage-snapshots/collect) --");
     println!(
         "{} tenants collected, KSC calls {calls}: wall {:.2} s, bound {:.2} s, ratio {:.2}; \
-         logins {} (each login + StartSession pair holds the client's exclusive login gate)",
+         logins {} so far",
         collected["collected"],
         collect_wall.as_secs_f64(),
         collect_bound,
