@@ -300,3 +300,42 @@ async fn an_untrusted_certificate_is_a_tls_error() {
     assert!(matches!(failed, Err(KscError::Tls(_))), "{failed:?}");
     fake.stop().await;
 }
+
+#[actix_web::test]
+async fn a_client_with_a_lane_per_slot_keeps_logins_on_their_connections() {
+    let fake = FakeKsc::start(
+        kaspersky_msp_bridge::sandbox::fake_ksc::FakeKscOptions::new(
+            kaspersky_msp_bridge::sandbox::fake_ksc::demo(),
+        )
+        .latency(Duration::from_millis(2)),
+    )
+    .unwrap();
+    let mut config = config(fake.base_url(), DEMO_PASSWORD);
+    config.max_concurrency = 3;
+    let lanes = (0..3).map(|_| reqwest::Client::new()).collect();
+    let client = KscClient::with_lanes(lanes, config);
+    let enabled: Vec<VServer> = client
+        .list_vservers()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|vs| vs.enabled)
+        .collect();
+    let applications = demo_applications();
+    // Every tenant several times at once: logins on one lane never meet the calls of another.
+    let rounds = 4;
+    let results = join_all((0..rounds).flat_map(|_| enabled.iter()).map(|vs| async {
+        (
+            vs.display_name.clone(),
+            client.collect_usage(vs, &applications).await,
+        )
+    }))
+    .await;
+    let expected = demo_expected_usage();
+    for (name, usage) in results {
+        assert_eq!(Some(&usage.unwrap()), expected.get(&name), "{name}");
+    }
+    assert_eq!(fake.calls("login"), 1 + rounds * enabled.len() as u64);
+    assert_all_released(&fake);
+    fake.stop().await;
+}

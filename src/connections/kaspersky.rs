@@ -240,25 +240,30 @@ pub async fn client(state: &AppState, retry: RetryPolicy) -> Result<KscClient, A
         });
     }
     let timeout = Duration::from_secs(u64::from(s.request_timeout_seconds));
-    let http = build_http_client(&HttpClientOptions {
+    let options = HttpClientOptions {
         connect_timeout: timeout.min(Duration::from_secs(10)),
         request_timeout: timeout,
         extra_ca_pem: s.ca_certificate_pem.clone(),
         accept_invalid_certs: s.insecure_skip_tls_verify,
         policy: state.settings.outbound.clone(),
-    })
-    .map_err(|e| {
-        ApiError::Conflict(format!(
-            "The Kaspersky connection settings are unusable: {e}"
-        ))
-    })?;
+    };
+    // One HTTP client (connection pool) per concurrency slot: a login, bound to its TCP
+    // connection, then never holds up the virtual servers read on the other slots.
+    let lanes = (0..s.max_concurrency.max(1))
+        .map(|_| build_http_client(&options))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| {
+            ApiError::Conflict(format!(
+                "The Kaspersky connection settings are unusable: {e}"
+            ))
+        })?;
     let mut config = KscConfig::new(s.server_url, s.user, password);
     config.domain = s.domain;
     config.internal_user = s.internal_user;
     config.max_concurrency = s.max_concurrency as usize;
     config.request_timeout = timeout;
     config.retry = retry;
-    Ok(KscClient::new(http, config))
+    Ok(KscClient::with_lanes(lanes, config))
 }
 
 /// A KSC failure as a problem an MSP can act on.

@@ -20,6 +20,7 @@ pub mod tenants;
 pub mod usage_snapshots;
 pub mod users;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -37,7 +38,22 @@ pub enum DbConnection {
     Sqlite(SqliteConnection),
 }
 
-pub type DbPool = r2d2::Pool<DbManager>;
+/// The connection pool, with a gate as wide as the pool: work waiting for a connection waits
+/// as an async task instead of as a blocking thread parked in the pool (under load that kept
+/// dozens of extra threads, each with its own allocator arena).
+#[derive(Clone)]
+pub struct DbPool {
+    pool: r2d2::Pool<DbManager>,
+    gate: Arc<tokio::sync::Semaphore>,
+}
+
+impl std::ops::Deref for DbPool {
+    type Target = r2d2::Pool<DbManager>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.pool
+    }
+}
 
 /// Opens connections of the backend named by the URL scheme.
 #[derive(Debug, Clone)]
@@ -104,7 +120,10 @@ pub fn connect_pool(url: &str, max_size: u32) -> anyhow::Result<DbPool> {
         .connection_timeout(Duration::from_secs(5))
         .build_unchecked(manager);
     drop(first);
-    Ok(pool)
+    Ok(DbPool {
+        pool,
+        gate: Arc::new(tokio::sync::Semaphore::new(max_size.max(1) as usize)),
+    })
 }
 
 fn one_line(err: &dyn std::fmt::Display) -> String {
@@ -120,8 +139,15 @@ where
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
 {
-    let pool = pool.clone();
+    let permit = pool
+        .gate
+        .clone()
+        .acquire_owned()
+        .await
+        .expect("the gate is never closed");
+    let pool = pool.pool.clone();
     actix_web::web::block(move || {
+        let _permit = permit;
         let mut conn = pool.get()?;
         f(&mut conn)
     })

@@ -1,6 +1,6 @@
 //! Transport: login per virtual server, session token, typed errors, retries, concurrency bound.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -115,24 +115,64 @@ pub(crate) enum Replay {
 /// A KSC Open API client. Cheap to clone; clones share the concurrency bound.
 #[derive(Clone)]
 pub struct KscClient {
-    http: reqwest::Client,
     config: Arc<KscConfig>,
     permits: Arc<Semaphore>,
+    /// The HTTP clients calls go through. With one lane per slot, a virtual server's work runs
+    /// on a connection pool of its own; with fewer, slots share lanes.
+    lanes: Arc<[Lane]>,
+    /// Slot numbers not in use (slot `i` works on lane `i % lanes.len()`).
+    free_slots: Arc<Mutex<Vec<usize>>>,
+}
+
+/// One HTTP client (connection pool) and the gate of its logins.
+struct Lane {
+    http: reqwest::Client,
     /// A login authenticates the TCP connection it arrived on, and `StartSession` must follow
-    /// on that same connection. Holding this exclusively during the pair keeps other calls
-    /// from taking that pooled connection in between; every other call holds it shared.
-    login_gate: Arc<RwLock<()>>,
+    /// on that same connection. Holding this exclusively during the pair keeps other calls of
+    /// the lane from taking that pooled connection in between; every other call holds it shared.
+    login_gate: RwLock<()>,
+}
+
+/// A concurrency slot: hold it while working on one virtual server.
+pub(crate) struct Slot {
+    _permit: OwnedSemaphorePermit,
+    index: usize,
+    free_slots: Arc<Mutex<Vec<usize>>>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.free_slots
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(self.index);
+    }
 }
 
 impl KscClient {
-    /// `http` is the project's outbound client (allow-list, TLS roots, proxy policy).
+    /// `http` is the project's outbound client (allow-list, TLS roots, proxy policy). Every
+    /// slot shares it, so each login pauses the calls of the other slots (see [`Self::with_lanes`]).
     pub fn new(http: reqwest::Client, config: KscConfig) -> Self {
-        let permits = Arc::new(Semaphore::new(config.max_concurrency.max(1)));
+        KscClient::with_lanes(vec![http], config)
+    }
+
+    /// Like [`Self::new`] with separate HTTP clients (separate connection pools, all built
+    /// with the same outbound policy): with as many as `max_concurrency`, every slot has its
+    /// own and a login never waits for, nor holds up, the work on other virtual servers.
+    pub fn with_lanes(lanes: Vec<reqwest::Client>, config: KscConfig) -> Self {
+        assert!(!lanes.is_empty(), "a KSC client needs an HTTP client");
+        let slots = config.max_concurrency.max(1);
         KscClient {
-            http,
             config: Arc::new(config),
-            permits,
-            login_gate: Arc::new(RwLock::new(())),
+            permits: Arc::new(Semaphore::new(slots)),
+            lanes: lanes
+                .into_iter()
+                .map(|http| Lane {
+                    http,
+                    login_gate: RwLock::new(()),
+                })
+                .collect(),
+            free_slots: Arc::new(Mutex::new((0..slots).rev().collect())),
         }
     }
 
@@ -141,21 +181,39 @@ impl KscClient {
     }
 
     /// Waits for a concurrency slot; hold it while working on one virtual server.
-    pub(crate) async fn slot(&self) -> OwnedSemaphorePermit {
-        self.permits
+    pub(crate) async fn slot(&self) -> Slot {
+        let permit = self
+            .permits
             .clone()
             .acquire_owned()
             .await
-            .expect("the semaphore is never closed")
+            .expect("the semaphore is never closed");
+        let index = self
+            .free_slots
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .pop()
+            .expect("a permit always leaves a free slot");
+        Slot {
+            _permit: permit,
+            index,
+            free_slots: self.free_slots.clone(),
+        }
     }
 
-    /// Logs in to a virtual server (`""` = the main server) and starts a token session.
-    pub(crate) async fn open_session(&self, vserver: &str) -> Result<Session<'_>, KscError> {
-        let _exclusive = self.login_gate.write().await;
+    /// Logs in to a virtual server (`""` = the main server) and starts a token session, on
+    /// the lane of `slot`.
+    pub(crate) async fn open_session<'a>(
+        &'a self,
+        slot: &Slot,
+        vserver: &str,
+    ) -> Result<Session<'a>, KscError> {
+        let lane = &self.lanes[slot.index % self.lanes.len()];
+        let _exclusive = lane.login_gate.write().await;
         let login_headers = self.login_headers(vserver)?;
         let empty = json!({});
         self.with_retries(Replay::Unsafe, || {
-            self.post("login", &empty, login_headers.clone())
+            self.post(lane, "login", &empty, login_headers.clone())
         })
         .await
         .map_err(|error| match error {
@@ -169,7 +227,7 @@ impl KscClient {
         })?;
         // Not retried: it must follow the login on the same connection.
         let started = self
-            .post("Session.StartSession", &empty, HeaderMap::new())
+            .post(lane, "Session.StartSession", &empty, HeaderMap::new())
             .await;
         metrics::upstream_call(Upstream::Ksc, call_outcome(&started));
         let started = started?;
@@ -183,6 +241,7 @@ impl KscClient {
         };
         Ok(Session {
             client: self,
+            lane,
             token,
             vserver: vserver.to_string(),
         })
@@ -243,6 +302,7 @@ impl KscClient {
     /// One POST: `PxgError` bodies and non-200 statuses become errors.
     async fn post(
         &self,
+        lane: &Lane,
         method: &str,
         body: &Value,
         headers: HeaderMap,
@@ -251,7 +311,7 @@ impl KscClient {
             "{}{API_PREFIX}{method}",
             self.config.server_url.trim_end_matches('/')
         );
-        let response = self
+        let response = lane
             .http
             .post(url)
             .headers(headers)
@@ -312,6 +372,7 @@ fn pxg_error(error: &Value) -> KscError {
 /// A logged-in session on one virtual server; end it with [`Session::end`].
 pub(crate) struct Session<'a> {
     client: &'a KscClient,
+    lane: &'a Lane,
     token: String,
     vserver: String,
 }
@@ -331,8 +392,10 @@ impl Session<'_> {
         headers.insert(SESSION_HEADER, header_value(&self.token)?);
         self.client
             .with_retries(replay, || async {
-                let _shared = self.client.login_gate.read().await;
-                self.client.post(method, &body, headers.clone()).await
+                let _shared = self.lane.login_gate.read().await;
+                self.client
+                    .post(self.lane, method, &body, headers.clone())
+                    .await
             })
             .await
     }

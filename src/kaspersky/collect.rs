@@ -61,8 +61,8 @@ impl VServer {
 impl KscClient {
     /// Every virtual server, in sub-groups too (a login to the main server).
     pub async fn list_vservers(&self) -> Result<Vec<VServer>, KscError> {
-        let _slot = self.slot().await;
-        let session = self.open_session("").await?;
+        let slot = self.slot().await;
+        let session = self.open_session(&slot, "").await?;
         let listed = session
             .call(
                 "VServers.GetVServers",
@@ -89,8 +89,8 @@ impl KscClient {
         if !vserver.enabled {
             return Err(KscError::VServerDisabled(vserver.display_name.clone()));
         }
-        let _slot = self.slot().await;
-        let session = self.open_session(&vserver.display_name).await?;
+        let slot = self.slot().await;
+        let session = self.open_session(&slot, &vserver.display_name).await?;
         let read = read_tenant(&session).await;
         session.end().await;
         let (keys, key_hosts, hosts) = read?;
