@@ -307,14 +307,15 @@ async fn work(
         None
     };
     let now = Utc::now();
-    let mut summary = RunSummary::default();
-    let mut records: Vec<(PlanLine, Written)> = Vec::new();
+    // Lines are recorded as they are decided, so a run that dies leaves what it did on record.
+    let mut recorder = Recorder::default();
     let mut lease_lost = false;
     let (writes, others): (Vec<PlanLine>, Vec<PlanLine>) = plan
         .lines
         .into_iter()
         .filter(|l| l.row.action != PlanAction::Unchanged)
         .partition(|l| l.row.action.writes_to_connectwise());
+    let mut decided = Vec::new();
     for line in others {
         let (outcome, detail) = match line.row.action {
             PlanAction::Held => (
@@ -326,7 +327,7 @@ async fn work(
             _ if request.dry_run => (Outcome::NotApplied, "dry run".into()),
             _ => (Outcome::Applied, line.row.reason.clone()),
         };
-        records.push((
+        decided.push((
             line,
             Written {
                 outcome,
@@ -335,6 +336,7 @@ async fn work(
             },
         ));
     }
+    recorder.add(state, run, decided).await?;
     for batch in writes.chunks(BATCH) {
         if request.dry_run || lease_lost || !renew(state, &run.id).await {
             lease_lost |= !request.dry_run;
@@ -343,7 +345,7 @@ async fn work(
             } else {
                 "not applied: the run lost its lease"
             };
-            records.extend(batch.iter().map(|l| {
+            let skipped = batch.iter().map(|l| {
                 (
                     l.clone(),
                     Written {
@@ -352,7 +354,8 @@ async fn work(
                         managed_addition: None,
                     },
                 )
-            }));
+            });
+            recorder.add(state, run, skipped.collect()).await?;
             continue;
         }
         let results = futures_util::future::join_all(batch.iter().map(|line| {
@@ -382,43 +385,71 @@ async fn work(
             }
         }))
         .await;
-        summary.write_calls += results
+        recorder.summary.write_calls += results
             .iter()
             .filter(|w| w.outcome == Outcome::Applied || w.outcome == Outcome::Failed)
             .count();
-        records.extend(batch.iter().cloned().zip(results));
-    }
-    for (line, written) in &records {
-        if written.outcome == Outcome::Applied && line.row.action.writes_to_connectwise() {
-            metrics::sync_additions_written(line.row.action.as_str(), 1);
-        }
-        *summary
-            .actions
-            .entry(line.row.action.as_str().to_string())
-            .or_insert(0) += 1;
-        *summary
-            .outcomes
-            .entry(written.outcome.as_str().into())
-            .or_insert(0) += 1;
+        recorder
+            .add(state, run, batch.iter().cloned().zip(results).collect())
+            .await?;
     }
     if !approved.is_empty() {
         tracing::info!(run = %run.id, approved = approved.len(), "held lines approved");
     }
-    record(state, run, records).await?;
-    Ok((summary, lease_lost))
+    Ok((recorder.summary, lease_lost))
+}
+
+/// Records a run's lines in order and counts them.
+#[derive(Default)]
+struct Recorder {
+    next_seq: usize,
+    summary: RunSummary,
+}
+
+impl Recorder {
+    async fn add(
+        &mut self,
+        state: &AppState,
+        run: &RunRow,
+        records: Vec<(PlanLine, Written)>,
+    ) -> Result<(), ApiError> {
+        for (line, written) in &records {
+            if written.outcome == Outcome::Applied && line.row.action.writes_to_connectwise() {
+                metrics::sync_additions_written(line.row.action.as_str(), 1);
+            }
+            *self
+                .summary
+                .actions
+                .entry(line.row.action.as_str().to_string())
+                .or_insert(0) += 1;
+            *self
+                .summary
+                .outcomes
+                .entry(written.outcome.as_str().into())
+                .or_insert(0) += 1;
+        }
+        let first_seq = self.next_seq;
+        self.next_seq += records.len();
+        record(state, run, first_seq, records).await
+    }
 }
 
 /// Stores the change rows and the managed additions the writes created, adopted or released.
 async fn record(
     state: &AppState,
     run: &RunRow,
+    first_seq: usize,
     records: Vec<(PlanLine, Written)>,
 ) -> Result<(), ApiError> {
+    if records.is_empty() {
+        return Ok(());
+    }
     let run_id = run.id.clone();
     db::run(&state.pool, move |conn| {
         db::write_transaction(conn, "managed_additions", |conn| {
             let now = db::now();
-            for (seq, (line, written)) in records.iter().enumerate() {
+            for (offset, (line, written)) in records.iter().enumerate() {
+                let seq = first_seq + offset;
                 let row = &line.row;
                 if written.outcome == Outcome::Applied {
                     if let Some(addition_id) = written.managed_addition {
