@@ -1,6 +1,4 @@
 use actix_web::{delete, get, post, put, web, HttpResponse};
-use serde::Deserialize;
-use utoipa::IntoParams;
 
 use crate::auth::{Operator, Viewer};
 use crate::company_mappings::{self as mappings, CompanyMapping, CompanyMappingInput};
@@ -8,26 +6,17 @@ use crate::db;
 use crate::error::ApiError;
 use crate::routes::etag::{ok_with_etag, with_etag, IfMatch};
 use crate::routes::input::ValidJson;
-use crate::routes::paging::{Page, Paging};
+use crate::routes::paging::{Page, PageQuery, Paging};
 use crate::state::AppState;
 
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct MappingQuery {
-    /// Page number, from 1.
-    pub page: Option<u32>,
-    /// Items per page, 1 to 500 (default 50).
-    pub per_page: Option<u32>,
-}
-
 /// Company mappings, ordered by ConnectWise company name.
-#[utoipa::path(operation_id = "listCompanyMappings", tag = "companies", params(MappingQuery),
+#[utoipa::path(operation_id = "listCompanyMappings", tag = "companies", params(PageQuery),
     responses((status = 200, description = "A page of company mappings", body = Page<CompanyMapping>)))]
 #[get("/company-mappings")]
 pub async fn list_company_mappings(
     _auth: Viewer,
     state: web::Data<AppState>,
-    query: web::Query<MappingQuery>,
+    query: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<CompanyMapping>>, ApiError> {
     let paging = Paging::new(query.page, query.per_page)?;
     let page = db::run(&state.pool, move |conn| {

@@ -11,7 +11,7 @@ use crate::connections::connectwise::upstream_error;
 use crate::connectwise::{Company, Conditions};
 use crate::db::{self, cw_products::CwProductRow, cw_products::ProductFilter};
 use crate::error::ApiError;
-use crate::routes::paging::{Page, Paging};
+use crate::routes::paging::{Page, PageQuery, Paging};
 use crate::routes::views::utc;
 use crate::state::AppState;
 
@@ -237,18 +237,9 @@ pub struct AgreementView {
     pub accepts_additions: bool,
 }
 
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct AgreementQuery {
-    /// Page number, from 1.
-    pub page: Option<u32>,
-    /// Items per page, 1 to 500 (default 50).
-    pub per_page: Option<u32>,
-}
-
 /// A ConnectWise company's agreements (live), with whether each can take additions.
 #[utoipa::path(operation_id = "listConnectWiseCompanyAgreements", tag = "connectwise",
-    params(("id" = i64, Path, description = "The ConnectWise company id"), AgreementQuery),
+    params(("id" = i64, Path, description = "The ConnectWise company id"), PageQuery),
     responses(
         (status = 200, description = "A page of agreements", body = Page<AgreementView>),
         (status = 409, description = "ConnectWise is not configured", body = crate::error::Problem,
@@ -262,7 +253,7 @@ pub async fn list_company_agreements(
     _auth: Viewer,
     state: web::Data<AppState>,
     id: web::Path<i64>,
-    query: web::Query<AgreementQuery>,
+    query: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<AgreementView>>, ApiError> {
     let paging = Paging::new(query.page, query.per_page)?;
     let client = state.connectwise.get(&state).await?;

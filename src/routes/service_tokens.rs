@@ -7,8 +7,7 @@ use crate::auth::{Admin, PrincipalKind, Role};
 use crate::db::{self, audit, service_tokens::ServiceTokenRow};
 use crate::error::ApiError;
 use crate::routes::input::{FromJsonBody, JsonFields, ValidJson};
-use crate::routes::paging::{Page, Paging};
-use crate::routes::users::ListQuery;
+use crate::routes::paging::{Page, PageQuery, Paging};
 use crate::routes::views::utc;
 use crate::state::AppState;
 
@@ -87,14 +86,14 @@ impl FromJsonBody for CreateServiceToken {
 }
 
 /// List service tokens (never their JWTs).
-#[utoipa::path(operation_id = "listServiceTokens", tag = "service-tokens", params(ListQuery),
+#[utoipa::path(operation_id = "listServiceTokens", tag = "service-tokens", params(PageQuery),
     responses((status = 200, description = "A page of service tokens, newest first",
         body = Page<ServiceTokenView>)))]
 #[get("/service-tokens")]
 pub async fn list_service_tokens(
     _auth: Admin,
     state: web::Data<AppState>,
-    query: web::Query<ListQuery>,
+    query: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<ServiceTokenView>>, ApiError> {
     let paging = Paging::new(query.page, query.per_page)?;
     let (rows, total) = db::run(&state.pool, move |conn| {

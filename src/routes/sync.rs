@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::auth::{Operator, Viewer};
 use crate::db::{self, sync::ChangeRow, sync::RunRow};
@@ -14,7 +14,7 @@ use crate::domain::desired::{Contribution, UnbilledUsage};
 use crate::domain::plan::{Approval, RowKey};
 use crate::error::ApiError;
 use crate::routes::input::{parse_body, FromJsonBody, JsonFields};
-use crate::routes::paging::{Page, Paging};
+use crate::routes::paging::{Page, PageQuery, Paging};
 use crate::routes::views::utc;
 use crate::state::AppState;
 use crate::sync::plan::{self, Plan};
@@ -220,15 +220,6 @@ pub async fn start_sync_run(
     Ok(HttpResponse::Accepted()
         .insert_header(("Location", format!("/api/v1/sync/runs/{}", run.id)))
         .json(SyncRun::from(run)))
-}
-
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    /// Page number, from 1.
-    pub page: Option<u32>,
-    /// Items per page, 1 to 500 (default 50).
-    pub per_page: Option<u32>,
 }
 
 /// Sync runs, newest first.

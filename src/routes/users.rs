@@ -1,14 +1,14 @@
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use crate::accounts::{self, check_username, normalize_username};
 use crate::auth::{password, Admin, PrincipalKind, Role};
 use crate::db::{self, users::UserRow};
 use crate::error::ApiError;
 use crate::routes::input::{FromJsonBody, JsonFields, ValidJson};
-use crate::routes::paging::{Page, Paging};
+use crate::routes::paging::{Page, PageQuery, Paging};
 use crate::routes::views::utc;
 use crate::state::AppState;
 
@@ -98,23 +98,14 @@ impl FromJsonBody for UpdateUser {
     }
 }
 
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListQuery {
-    /// Page number, from 1.
-    pub page: Option<u32>,
-    /// Items per page, 1 to 500 (default 50).
-    pub per_page: Option<u32>,
-}
-
 /// List users.
-#[utoipa::path(operation_id = "listUsers", tag = "users", params(ListQuery),
+#[utoipa::path(operation_id = "listUsers", tag = "users", params(PageQuery),
     responses((status = 200, description = "A page of users", body = Page<UserView>)))]
 #[get("/users")]
 pub async fn list_users(
     _auth: Admin,
     state: web::Data<AppState>,
-    query: web::Query<ListQuery>,
+    query: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<UserView>>, ApiError> {
     let paging = Paging::new(query.page, query.per_page)?;
     let (rows, total) = db::run(&state.pool, move |conn| {
