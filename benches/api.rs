@@ -143,6 +143,7 @@ async fn bench_backend(
         );
         figures.push(f);
     }
+    print_read_copies(&client, &base).await;
     let peak_rss_mib = server.peak_rss_mib();
     server.stop();
     Measured {
@@ -183,6 +184,30 @@ fn report_targets(label: &str, m: &Measured, pgbench_tps: Option<f64>) {
             );
         }
     }
+}
+
+/// How the version-checked copies served the load: hits, misses, and the queries that read
+/// the data-version counters (one serves every request waiting for it).
+async fn print_read_copies(client: &reqwest::Client, base: &str) {
+    let Ok(response) = client.get(format!("{base}/metrics")).send().await else {
+        return;
+    };
+    let text = response.text().await.unwrap_or_default();
+    let value = |prefix: &str| -> f64 {
+        text.lines()
+            .filter(|l| l.starts_with(prefix))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    let hits = value("read_copies_total{copy=\"grid\",outcome=\"hit\"}")
+        + value("read_copies_total{copy=\"sync_runs\",outcome=\"hit\"}");
+    let misses = value("read_copies_total{copy=\"grid\",outcome=\"miss\"}")
+        + value("read_copies_total{copy=\"sync_runs\",outcome=\"miss\"}");
+    let version_reads = value("data_version_reads_total");
+    println!(
+        "read copies: {hits:.0} hits, {misses:.0} misses; {version_reads:.0} counter queries = {:.3} per authenticated read",
+        version_reads / (hits + misses).max(1.0)
+    );
 }
 
 /// The server binary, running with its output in files of `dir`.
@@ -260,7 +285,8 @@ impl Drop for Server {
 /// refresh and past runs would leave them).
 fn seed_database(database_url: &str) {
     let pool = db::connect_pool(database_url, 1).expect("the benchmark database");
-    let mut conn = pool.get().expect("a database connection");
+    let mut pooled = pool.get().expect("a database connection");
+    let conn: &mut kaspersky_msp_bridge::db::DbConnection = &mut pooled;
     for i in 0..8_i64 {
         let row = CwProductRow {
             id: 1000 + i,
@@ -275,7 +301,7 @@ fn seed_database(database_url: &str) {
         };
         diesel::insert_into(cw_products::table)
             .values(&row)
-            .execute(&mut conn)
+            .execute(conn)
             .expect("seed the catalog cache");
     }
     for i in 0..SEEDED_RUNS {
@@ -283,7 +309,7 @@ fn seed_database(database_url: &str) {
         let summary = json!({"actions": {"create": 3, "unchanged": 12}, "outcomes": {"applied": 3},
             "write_calls": 3});
         db::sync::insert_run(
-            &mut conn,
+            conn,
             &db::sync::RunRow {
                 id: db::new_id(),
                 trigger_kind: "schedule".into(),

@@ -193,16 +193,24 @@ impl ResponseError for ApiError {
 
 impl From<diesel::result::Error> for ApiError {
     fn from(err: diesel::result::Error) -> Self {
+        if crate::db::is_connection_lost(&err) {
+            tracing::warn!(error = %err, "database connection lost");
+            return database_unreachable();
+        }
         ApiError::Internal(err.into())
     }
+}
+
+fn database_unreachable() -> ApiError {
+    ApiError::ServiceUnavailable(
+        "The database is not reachable right now; try again shortly.".into(),
+    )
 }
 
 impl From<diesel::r2d2::PoolError> for ApiError {
     fn from(err: diesel::r2d2::PoolError) -> Self {
         tracing::warn!(error = %err, "no database connection available");
-        ApiError::ServiceUnavailable(
-            "The database is not reachable right now; try again shortly.".into(),
-        )
+        database_unreachable()
     }
 }
 

@@ -16,6 +16,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod outbound;
 pub mod products;
+pub mod read_cache;
 pub mod routes;
 pub mod sandbox;
 pub mod secrets;

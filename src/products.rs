@@ -8,9 +8,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde_json::{json, Value};
 
 use crate::db::billing_settings::BillingSettings;
-use crate::db::security_applications::SecurityApplication;
+use crate::db::cw_products::CwProductRow;
+use crate::db::security_applications::{ApplicationSummary, SecurityApplication};
 use crate::db::{self, audit, audit::Actor, cw_products, DbConnection};
-use crate::domain::desired::{mapping_status, MappingStatus, ProductMapping};
+use crate::domain::desired::ProductMapping;
 use crate::domain::mapping_rules::{
     category_field, check_mapping, named_products, ProductAvailability, PRODUCT_FIELD,
 };
@@ -51,12 +52,55 @@ impl Snapshot {
             .ok_or_else(|| application_not_found(id))
     }
 
-    pub fn status(&self, app: &SecurityApplication) -> MappingStatus {
-        mapping_status(
-            self.mappings.get(&app.id),
-            app.licensing_model,
-            self.billing.bill_devices_by_category,
-        )
+    /// Every stored mapping by application id.
+    pub fn mapping_refs(&self) -> BTreeMap<&str, &ProductMapping> {
+        self.mappings.iter().map(|(k, m)| (k.as_str(), m)).collect()
+    }
+}
+
+/// What the mapping grid shows, read in one round trip.
+pub struct GridState {
+    pub billing: BillingSettings,
+    /// Every application in list order, with its stored mapping.
+    pub applications: Vec<(ApplicationSummary, Option<ProductMapping>)>,
+    /// The cached catalog products the mappings name.
+    pub catalog: HashMap<i64, CwProductRow>,
+}
+
+impl GridState {
+    pub fn load(conn: &mut DbConnection) -> Result<GridState, ApiError> {
+        let rows = db::product_mappings::grid_rows(conn)?;
+        let billing = match rows.first() {
+            Some(row) => db::billing_settings::parse(row.billing_settings.as_deref())?,
+            None => db::billing_settings::get(conn)?,
+        };
+        let mut applications: Vec<(ApplicationSummary, Option<ProductMapping>)> = Vec::new();
+        let mut catalog = HashMap::new();
+        for row in rows {
+            if let Some(product) = row.product {
+                catalog.insert(product.id, product);
+            }
+            // Rows of one application are adjacent (ordered by application first).
+            if applications
+                .last()
+                .is_none_or(|(a, _)| a.id != row.application.id)
+            {
+                applications.push((row.application, row.mapping));
+            }
+        }
+        Ok(GridState {
+            billing,
+            applications,
+            catalog,
+        })
+    }
+
+    /// Every stored mapping by application id.
+    pub fn mappings(&self) -> BTreeMap<&str, &ProductMapping> {
+        self.applications
+            .iter()
+            .filter_map(|(app, m)| m.as_ref().map(|m| (app.id.as_str(), m)))
+            .collect()
     }
 }
 

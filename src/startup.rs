@@ -24,6 +24,7 @@ use crate::db::{self, audit::Actor, DbPool};
 use crate::error::ApiError;
 use crate::middleware::{request_context, REQUEST_ID_HEADER};
 use crate::openapi::{self, MethodTable};
+use crate::read_cache::ReadCopies;
 use crate::routes::{self, input};
 use crate::secrets::SecretBox;
 use crate::state::AppState;
@@ -214,6 +215,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     })
     .await??;
     Ok(AppState {
+        copies: ReadCopies::new(pool.clone()),
         pool,
         jwt: JwtKeys::new(&secret),
         principals: PrincipalCache::default(),

@@ -8,6 +8,7 @@ use crate::auth::throttle::LoginThrottle;
 use crate::config::Settings;
 use crate::connections::connectwise::SharedClient;
 use crate::db::DbPool;
+use crate::read_cache::ReadCopies;
 use crate::secrets::SecretBox;
 
 pub struct AppState {
@@ -18,6 +19,8 @@ pub struct AppState {
     pub login_throttle: LoginThrottle,
     pub secrets: Arc<SecretBox>,
     pub connectwise: SharedClient,
+    /// Version-checked copies of the hottest reads.
+    pub copies: ReadCopies,
     /// This process, as a holder of the sync lease.
     pub instance_id: String,
 }

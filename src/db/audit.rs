@@ -6,6 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::Value;
 
+use super::paging::{page_and_total, TotalRows};
 use super::schema::audit_events;
 use super::{new_id, now, DbConnection};
 
@@ -139,14 +140,13 @@ pub fn list(
         }
         q
     };
-    let total = query().count().get_result(conn)?;
     let rows = query()
         .order((audit_events::occurred_at.desc(), audit_events::id.desc()))
         .offset(offset)
         .limit(limit)
-        .select(AuditEventRow::as_select())
+        .select((AuditEventRow::as_select(), TotalRows))
         .load(conn)?;
-    Ok((rows, total))
+    page_and_total(rows, offset, || query().count().get_result(conn))
 }
 
 /// Deletes events that occurred before `before`.

@@ -6,7 +6,8 @@ use utoipa::ToSchema;
 
 use super::{app_state, DbConnection};
 
-const KEY: &str = "billing_settings";
+/// Where they are stored in `app_state`.
+pub const KEY: &str = "billing_settings";
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct BillingSettings {
@@ -18,9 +19,14 @@ pub struct BillingSettings {
 
 /// The stored settings; defaults (category billing off) until first saved.
 pub fn get(conn: &mut DbConnection) -> QueryResult<BillingSettings> {
-    match app_state::get(conn, KEY)? {
+    parse(app_state::get(conn, KEY)?.as_deref())
+}
+
+/// The settings from their stored text (`None`: never saved).
+pub fn parse(stored: Option<&str>) -> QueryResult<BillingSettings> {
+    match stored {
         None => Ok(BillingSettings::default()),
-        Some(text) => serde_json::from_str(&text)
+        Some(text) => serde_json::from_str(text)
             .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e))),
     }
 }

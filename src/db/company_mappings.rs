@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::paging::{page_and_total, TotalRows};
 use super::schema::company_mappings;
 use super::DbConnection;
 
@@ -75,7 +76,6 @@ pub fn list(
     offset: i64,
     limit: i64,
 ) -> QueryResult<(Vec<CompanyMappingRow>, i64)> {
-    let total = company_mappings::table.count().get_result(conn)?;
     let rows = company_mappings::table
         .order((
             company_mappings::cw_company_name.asc(),
@@ -83,8 +83,11 @@ pub fn list(
         ))
         .offset(offset)
         .limit(limit)
-        .select(CompanyMappingRow::as_select())
+        .select((CompanyMappingRow::as_select(), TotalRows))
         .load(conn)?;
+    let (rows, total) = page_and_total(rows, offset, || {
+        company_mappings::table.count().get_result(conn)
+    })?;
     Ok((rows, total))
 }
 

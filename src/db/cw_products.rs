@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::paging::{page_and_total, TotalRows};
 use super::schema::cw_products;
 use super::DbConnection;
 
@@ -143,14 +144,13 @@ pub fn list(
         }
         q
     };
-    let total = query().count().get_result(conn)?;
     let rows = query()
         .order((cw_products::identifier.asc(), cw_products::id.asc()))
         .offset(offset)
         .limit(limit)
-        .select(CwProductRow::as_select())
+        .select((CwProductRow::as_select(), TotalRows))
         .load(conn)?;
-    Ok((rows, total))
+    page_and_total(rows, offset, || query().count().get_result(conn))
 }
 
 /// Escapes LIKE wildcards so a search for `100%` means the text `100%`.

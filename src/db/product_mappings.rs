@@ -3,8 +3,10 @@
 
 use diesel::prelude::*;
 
-use super::schema::product_mappings;
-use super::{now, DbConnection};
+use super::cw_products::CwProductRow;
+use super::schema::{app_state, cw_products, product_mappings, security_applications};
+use super::security_applications::{ApplicationSummary, ApplicationSummaryRow};
+use super::{billing_settings, now, DbConnection};
 use crate::domain::desired::{CategoryProducts, ProductMapping};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -54,6 +56,63 @@ pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<ProductMapping>> {
         .select(ProductMappingRow::as_select())
         .load(conn)?;
     Ok(rows.into_iter().map(ProductMapping::from).collect())
+}
+
+/// One row of [`grid_rows`].
+pub struct GridRow {
+    pub application: ApplicationSummary,
+    pub mapping: Option<ProductMapping>,
+    /// One cached catalog product the mapping names; an application naming several comes
+    /// once per product.
+    pub product: Option<CwProductRow>,
+    /// The stored billing settings' text (the same on every row).
+    pub billing_settings: Option<String>,
+}
+
+/// Everything the mapping grid shows, in one query (one round trip, the grid being the
+/// Products tab's most frequent read): every application with its stored mapping, the cached
+/// products it names, and the billing settings. Ordered like the application list.
+pub fn grid_rows(conn: &mut DbConnection) -> QueryResult<Vec<GridRow>> {
+    let named = cw_products::id.nullable();
+    type Row = (
+        ApplicationSummaryRow,
+        Option<ProductMappingRow>,
+        Option<CwProductRow>,
+        Option<String>,
+    );
+    let rows: Vec<Row> = security_applications::table
+        .left_join(product_mappings::table)
+        .left_join(
+            cw_products::table.on(named
+                .eq(product_mappings::product_id)
+                .or(named.eq(product_mappings::workstation_product_id))
+                .or(named.eq(product_mappings::server_product_id))
+                .or(named.eq(product_mappings::non_windows_product_id))),
+        )
+        .left_join(app_state::table.on(app_state::key.eq(billing_settings::KEY)))
+        .order((
+            security_applications::solution.asc(),
+            security_applications::name.asc(),
+            security_applications::id.asc(),
+            cw_products::id.asc(),
+        ))
+        .select((
+            ApplicationSummaryRow::as_select(),
+            Option::<ProductMappingRow>::as_select(),
+            Option::<CwProductRow>::as_select(),
+            app_state::value.nullable(),
+        ))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(application, mapping, product, billing_settings)| {
+            Ok(GridRow {
+                application: application.try_into()?,
+                mapping: mapping.map(ProductMapping::from),
+                product,
+                billing_settings,
+            })
+        })
+        .collect()
 }
 
 pub fn exists(conn: &mut DbConnection, application_id: &str) -> QueryResult<bool> {

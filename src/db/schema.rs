@@ -210,6 +210,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    data_versions (name) {
+        name -> Text,
+        version -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     service_tokens,
@@ -227,4 +234,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     sync_runs,
     sync_changes,
     sync_lease,
+    data_versions,
 );

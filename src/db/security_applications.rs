@@ -40,7 +40,52 @@ pub struct SecurityApplication {
     pub updated_at: NaiveDateTime,
 }
 
+/// An application as the mapping grid shows it: no match rules to read and parse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplicationSummary {
+    pub id: String,
+    pub name: String,
+    pub solution: Solution,
+    pub licensing_model: LicensingModel,
+    pub retired: bool,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = security_applications)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct ApplicationSummaryRow {
+    id: String,
+    name: String,
+    solution: String,
+    licensing_model: String,
+    retired: bool,
+}
+
+impl TryFrom<ApplicationSummaryRow> for ApplicationSummary {
+    type Error = diesel::result::Error;
+
+    fn try_from(row: ApplicationSummaryRow) -> QueryResult<Self> {
+        Ok(ApplicationSummary {
+            solution: from_text(&row.solution, false)?,
+            licensing_model: from_text(&row.licensing_model, false)?,
+            id: row.id,
+            name: row.name,
+            retired: row.retired,
+        })
+    }
+}
+
 impl SecurityApplication {
+    pub fn summary(&self) -> ApplicationSummary {
+        ApplicationSummary {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            solution: self.solution,
+            licensing_model: self.licensing_model,
+            retired: self.retired,
+        }
+    }
+
     /// What KSC counting needs to attribute licence keys to this application.
     pub fn application_rules(&self) -> ApplicationRules {
         ApplicationRules {

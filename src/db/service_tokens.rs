@@ -1,6 +1,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::paging::{page_and_total, TotalRows};
 use super::schema::service_tokens;
 use super::DbConnection;
 
@@ -38,13 +39,15 @@ pub fn list(
     offset: i64,
     limit: i64,
 ) -> QueryResult<(Vec<ServiceTokenRow>, i64)> {
-    let total = service_tokens::table.count().get_result(conn)?;
     let rows = service_tokens::table
         .order((service_tokens::created_at.desc(), service_tokens::id.desc()))
         .offset(offset)
         .limit(limit)
-        .select(ServiceTokenRow::as_select())
+        .select((ServiceTokenRow::as_select(), TotalRows))
         .load(conn)?;
+    let (rows, total) = page_and_total(rows, offset, || {
+        service_tokens::table.count().get_result(conn)
+    })?;
     Ok((rows, total))
 }
 

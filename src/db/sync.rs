@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::paging::{page_and_total, TotalRows};
 use super::schema::{managed_additions, sync_changes, sync_lease, sync_plans, sync_runs};
 use super::DbConnection;
 
@@ -131,14 +132,13 @@ pub fn list_runs(
     offset: i64,
     limit: i64,
 ) -> QueryResult<(Vec<RunRow>, i64)> {
-    let total = sync_runs::table.count().get_result(conn)?;
     let rows = sync_runs::table
         .order((sync_runs::started_at.desc(), sync_runs::id.desc()))
         .offset(offset)
         .limit(limit)
-        .select(RunRow::as_select())
+        .select((RunRow::as_select(), TotalRows))
         .load(conn)?;
-    Ok((rows, total))
+    page_and_total(rows, offset, || sync_runs::table.count().get_result(conn))
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -177,18 +177,14 @@ pub fn list_changes(
     offset: i64,
     limit: i64,
 ) -> QueryResult<(Vec<ChangeRow>, i64)> {
-    let total = sync_changes::table
-        .filter(sync_changes::run_id.eq(run_id))
-        .count()
-        .get_result(conn)?;
-    let rows = sync_changes::table
-        .filter(sync_changes::run_id.eq(run_id))
+    let of_run = sync_changes::table.filter(sync_changes::run_id.eq(run_id));
+    let rows = of_run
         .order(sync_changes::seq.asc())
         .offset(offset)
         .limit(limit)
-        .select(ChangeRow::as_select())
+        .select((ChangeRow::as_select(), TotalRows))
         .load(conn)?;
-    Ok((rows, total))
+    page_and_total(rows, offset, || of_run.count().get_result(conn))
 }
 
 const LEASE: &str = "sync";

@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::paging::{page_and_total, TotalRows};
 use super::schema::tenants;
 use super::DbConnection;
 use crate::domain::model::Solution;
@@ -97,12 +98,11 @@ pub fn list(
         }
         q
     };
-    let total = query().count().get_result(conn)?;
     let rows = query()
         .order((tenants::name.asc(), tenants::id.asc()))
         .offset(offset)
         .limit(limit)
-        .select(TenantRow::as_select())
+        .select((TenantRow::as_select(), TotalRows))
         .load(conn)?;
-    Ok((rows, total))
+    page_and_total(rows, offset, || query().count().get_result(conn))
 }

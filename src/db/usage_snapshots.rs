@@ -8,6 +8,7 @@ use diesel::sql_types::Bool;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::paging::{page_and_total, TotalRows};
 use super::schema::{tenants, usage_snapshots};
 use super::tenants::TenantRow;
 use super::DbConnection;
@@ -226,13 +227,20 @@ pub fn list(
         }
         q
     };
-    let total = query().count().get_result(conn)?;
     let rows = query()
         .order((usage_snapshots::taken_at.desc(), usage_snapshots::id.desc()))
         .offset(offset)
         .limit(limit)
-        .select((UsageSnapshotRow::as_select(), TenantRow::as_select()))
-        .load::<(UsageSnapshotRow, TenantRow)>(conn)?;
+        .select((
+            UsageSnapshotRow::as_select(),
+            TenantRow::as_select(),
+            TotalRows,
+        ))
+        .load::<(UsageSnapshotRow, TenantRow, i64)>(conn)?
+        .into_iter()
+        .map(|(s, t, total)| ((s, t), total))
+        .collect();
+    let (rows, total) = page_and_total(rows, offset, || query().count().get_result(conn))?;
     let typed = rows
         .into_iter()
         .map(|(s, t)| Ok((UsageSnapshot::try_from(s)?, t)))

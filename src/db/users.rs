@@ -1,6 +1,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::paging::{page_and_total, TotalRows};
 use super::schema::users;
 use super::DbConnection;
 
@@ -42,14 +43,13 @@ pub fn find_by_username(conn: &mut DbConnection, username: &str) -> QueryResult<
 
 /// One page, ordered by username (unique, so the order is total).
 pub fn list(conn: &mut DbConnection, offset: i64, limit: i64) -> QueryResult<(Vec<UserRow>, i64)> {
-    let total = users::table.count().get_result(conn)?;
     let rows = users::table
         .order(users::username.asc())
         .offset(offset)
         .limit(limit)
-        .select(UserRow::as_select())
+        .select((UserRow::as_select(), TotalRows))
         .load(conn)?;
-    Ok((rows, total))
+    page_and_total(rows, offset, || users::table.count().get_result(conn))
 }
 
 pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {

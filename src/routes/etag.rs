@@ -33,6 +33,14 @@ pub fn ok_with_tag<T: Serialize>(etag: String, value: &T) -> HttpResponse {
         .json(value)
 }
 
+/// `200 OK` with a JSON body already rendered and its ETag.
+pub fn json_with_tag(etag: String, body: bytes::Bytes) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::ETAG, etag))
+        .content_type(header::ContentType::json())
+        .body(body)
+}
+
 pub fn with_etag<T: Serialize>(mut builder: HttpResponseBuilder, value: &T) -> HttpResponse {
     builder
         .insert_header((header::ETAG, etag_of(value)))

@@ -5,20 +5,24 @@
 //! covers that mapping and the billing settings. Neither covers the catalog descriptions shown
 //! alongside: a catalog refresh does not make an edit stale.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use actix_web::{delete, get, put, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Operator, Viewer};
-use crate::db::security_applications::SecurityApplication;
+use crate::db::billing_settings::BillingSettings;
+use crate::db::cw_products::CwProductRow;
+use crate::db::security_applications::{ApplicationSummary, SecurityApplication};
 use crate::db::{self, cw_products, DbConnection};
-use crate::domain::desired::{bills_by_category, CategoryProducts, MappingStatus, ProductMapping};
+use crate::domain::desired::{
+    bills_by_category, mapping_status, CategoryProducts, MappingStatus, ProductMapping,
+};
 use crate::domain::model::{LicensingModel, Solution};
 use crate::error::ApiError;
-use crate::products::{self, MappingChange, Snapshot};
-use crate::routes::etag::{etag_of, ok_with_tag, IfMatch};
+use crate::products::{self, GridState, MappingChange, Snapshot};
+use crate::routes::etag::{etag_of, json_with_tag, ok_with_tag, IfMatch};
 use crate::routes::input::{FromJsonBody, JsonFields, ValidJson};
 use crate::state::AppState;
 
@@ -156,41 +160,55 @@ pub struct GridQuery {
     pub solution: Option<Solution>,
 }
 
-fn grid_etag(s: &Snapshot) -> String {
-    etag_of(&(&s.billing, &s.mappings))
+fn grid_etag(billing: &BillingSettings, mappings: &BTreeMap<&str, &ProductMapping>) -> String {
+    etag_of(&(billing, mappings))
 }
 
 fn mapping_etag(s: &Snapshot, application_id: &str) -> String {
     etag_of(&(&s.billing, s.mappings.get(application_id)))
 }
 
-/// The grid rows of `apps`, with the products they name looked up in the catalog cache.
-fn views<'s>(
+/// The grid rows of `ids` (in that order) after a change, with the products they name looked
+/// up in the catalog cache.
+fn views_of(
     conn: &mut DbConnection,
-    s: &'s Snapshot,
-    apps: impl Iterator<Item = &'s SecurityApplication>,
+    s: &Snapshot,
+    ids: &[String],
 ) -> Result<Vec<MappingView>, ApiError> {
-    let apps: Vec<&SecurityApplication> = apps.collect();
-    let mut ids: Vec<i64> = apps
+    let apps: Vec<&SecurityApplication> = ids
+        .iter()
+        .map(|id| s.application(id))
+        .collect::<Result<_, _>>()?;
+    let mut named: Vec<i64> = apps
         .iter()
         .filter_map(|a| s.mappings.get(&a.id))
         .flat_map(products::product_ids)
         .collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let catalog: HashMap<i64, cw_products::CwProductRow> = cw_products::find_many(conn, &ids)?
+    named.sort_unstable();
+    named.dedup();
+    let catalog: HashMap<i64, CwProductRow> = cw_products::find_many(conn, &named)?
         .into_iter()
         .map(|p| (p.id, p))
         .collect();
-    Ok(apps.into_iter().map(|app| view(s, app, &catalog)).collect())
+    Ok(apps
+        .into_iter()
+        .map(|app| {
+            view(
+                &s.billing,
+                &app.summary(),
+                s.mappings.get(&app.id),
+                &catalog,
+            )
+        })
+        .collect())
 }
 
 fn view(
-    s: &Snapshot,
-    app: &SecurityApplication,
-    catalog: &HashMap<i64, cw_products::CwProductRow>,
+    billing: &BillingSettings,
+    app: &ApplicationSummary,
+    mapping: Option<&ProductMapping>,
+    catalog: &HashMap<i64, CwProductRow>,
 ) -> MappingView {
-    let mapping = s.mappings.get(&app.id);
     let mut ids: Vec<i64> = mapping
         .into_iter()
         .flat_map(products::product_ids)
@@ -209,7 +227,7 @@ fn view(
             }
         })
         .collect();
-    let by_category = bills_by_category(app.licensing_model, s.billing.bill_devices_by_category);
+    let by_category = bills_by_category(app.licensing_model, billing.bill_devices_by_category);
     MappingView {
         application_id: app.id.clone(),
         application_name: app.name.clone(),
@@ -221,15 +239,18 @@ fn view(
         } else {
             MappingForm::Single
         },
-        status: s.status(app),
+        status: mapping_status(
+            mapping,
+            app.licensing_model,
+            billing.bill_devices_by_category,
+        ),
         forms: mapping.map(MappingForms::of).unwrap_or_default(),
         products,
     }
 }
 
 fn one_view(conn: &mut DbConnection, s: &Snapshot, id: &str) -> Result<MappingView, ApiError> {
-    let app = s.application(id)?;
-    Ok(views(conn, s, std::iter::once(app))?.remove(0))
+    Ok(views_of(conn, s, &[id.to_string()])?.remove(0))
 }
 
 /// The mapping grid: every application still in use (of one solution), whole.
@@ -243,20 +264,31 @@ pub async fn list_product_mappings(
     query: web::Query<GridQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let solution = query.solution;
-    let (grid, etag) = db::run(&state.pool, move |conn| {
-        let s = Snapshot::load(conn)?;
-        let apps = s
-            .applications
-            .values()
-            .filter(|a| !a.retired && solution.is_none_or(|sol| a.solution == sol));
-        let grid = MappingGrid {
-            bill_devices_by_category: s.billing.bill_devices_by_category,
-            mappings: views(conn, &s, apps)?,
-        };
-        Ok((grid, grid_etag(&s)))
-    })
-    .await?;
-    Ok(ok_with_tag(etag, &grid))
+    let pool = state.pool.clone();
+    let (body, etag) = state
+        .copies
+        .grid
+        .get_or_load(
+            &state.copies.versions,
+            |v| v.products,
+            solution,
+            || async move {
+                let g = db::run(&pool, GridState::load).await?;
+                let grid = MappingGrid {
+                    bill_devices_by_category: g.billing.bill_devices_by_category,
+                    mappings: g
+                        .applications
+                        .iter()
+                        .filter(|(a, _)| !a.retired && solution.is_none_or(|sol| a.solution == sol))
+                        .map(|(app, mapping)| view(&g.billing, app, mapping.as_ref(), &g.catalog))
+                        .collect(),
+                };
+                let body = serde_json::to_vec(&grid).expect("the grid serialises");
+                Ok((body.into(), grid_etag(&g.billing, &g.mappings())))
+            },
+        )
+        .await?;
+    Ok(json_with_tag(etag, body))
 }
 
 /// Save changes: replaces the mappings of the rows listed, all or nothing. A row without any
@@ -294,14 +326,13 @@ pub async fn save_product_mappings(
         .collect();
     let (grid, etag) = db::run(&state.pool, move |conn| {
         let s = products::save_mappings(conn, &actor, &changes, |before| {
-            if_match.check(&grid_etag(before))
+            if_match.check(&grid_etag(&before.billing, &before.mapping_refs()))
         })?;
-        let apps = ids.iter().filter_map(|id| s.applications.get(id));
         let grid = MappingGrid {
             bill_devices_by_category: s.billing.bill_devices_by_category,
-            mappings: views(conn, &s, apps)?,
+            mappings: views_of(conn, &s, &ids)?,
         };
-        Ok((grid, grid_etag(&s)))
+        Ok((grid, grid_etag(&s.billing, &s.mapping_refs())))
     })
     .await?;
     Ok(ok_with_tag(etag, &grid))

@@ -230,16 +230,29 @@ pub async fn list_sync_runs(
     _auth: Viewer,
     state: web::Data<AppState>,
     query: web::Query<PageQuery>,
-) -> Result<web::Json<Page<SyncRun>>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let paging = Paging::new(query.page, query.per_page)?;
-    let (rows, total) = db::run(&state.pool, move |conn| {
-        Ok(db::sync::list_runs(conn, paging.offset(), paging.limit())?)
-    })
-    .await?;
-    Ok(web::Json(paging.wrap(
-        rows.into_iter().map(SyncRun::from).collect(),
-        total,
-    )))
+    let pool = state.pool.clone();
+    let body = state
+        .copies
+        .sync_runs
+        .get_or_load(
+            &state.copies.versions,
+            |v| v.sync_runs,
+            (paging.page, paging.per_page),
+            || async move {
+                let (rows, total) = db::run(&pool, move |conn| {
+                    Ok(db::sync::list_runs(conn, paging.offset(), paging.limit())?)
+                })
+                .await?;
+                let page = paging.wrap(rows.into_iter().map(SyncRun::from).collect(), total);
+                Ok(serde_json::to_vec(&page).expect("runs serialise").into())
+            },
+        )
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type(actix_web::http::header::ContentType::json())
+        .body(body))
 }
 
 async fn find_run(state: &AppState, id: String) -> Result<RunRow, ApiError> {

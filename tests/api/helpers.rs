@@ -241,7 +241,8 @@ impl TestApp {
     pub fn seed_cw_products(&self, products: &[CatalogProduct]) {
         use kaspersky_msp_bridge::db::{self, cw_products::CwProductRow, schema::cw_products};
         let pool = db::connect_pool(&self.settings.database_url, 1).expect("the test database");
-        let mut conn = pool.get().unwrap();
+        let mut pooled = pool.get().unwrap();
+        let conn: &mut kaspersky_msp_bridge::db::DbConnection = &mut pooled;
         for p in products {
             let row = CwProductRow {
                 id: p.id,
@@ -256,7 +257,7 @@ impl TestApp {
             };
             diesel::insert_into(cw_products::table)
                 .values(&row)
-                .execute(&mut conn)
+                .execute(conn)
                 .expect("seed the catalog cache");
         }
     }
@@ -314,10 +315,11 @@ pub async fn discovered_demo(app: &TestApp, options: FakeKscOptions) -> FakeKsc 
 pub fn set_max_usage_age_hours(app: &TestApp, hours: u32) {
     use kaspersky_msp_bridge::{db, sync::settings};
     let pool = db::connect_pool(&app.settings.database_url, 1).expect("the test database");
-    let mut conn = pool.get().unwrap();
-    let mut current = settings::get(&mut conn).unwrap();
+    let mut pooled = pool.get().unwrap();
+    let conn: &mut kaspersky_msp_bridge::db::DbConnection = &mut pooled;
+    let mut current = settings::get(conn).unwrap();
     current.max_usage_age_hours = hours;
-    settings::put(&mut conn, &current).unwrap();
+    settings::put(conn, &current).unwrap();
 }
 
 impl TestApp {

@@ -6,6 +6,7 @@ mod company_mappings;
 mod connectwise;
 mod errors;
 mod faults;
+mod fresh_reads;
 mod health;
 mod helpers;
 mod kaspersky;

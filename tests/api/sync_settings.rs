@@ -266,9 +266,10 @@ async fn retention_prunes_old_rows_but_keeps_each_tenants_newest_snapshot() {
         finished.push(runs::execute(state.clone(), run, request).await);
     }
     let long_ago = db::stored_time(Utc::now() - Duration::days(500));
-    let mut conn = state.pool.get().unwrap();
+    let mut pooled = state.pool.get().unwrap();
+    let conn: &mut kaspersky_msp_bridge::db::DbConnection = &mut pooled;
     db::sync::insert_change(
-        &mut conn,
+        conn,
         &db::sync::ChangeRow {
             id: "old-change".into(),
             run_id: finished[0].id.clone(),
@@ -294,20 +295,20 @@ async fn retention_prunes_old_rows_but_keeps_each_tenants_newest_snapshot() {
         .filter(usage_snapshots::tenant_id.eq(&tenants[0]))
         .order(usage_snapshots::taken_at.desc())
         .select(usage_snapshots::id)
-        .first(&mut conn)
+        .first(conn)
         .unwrap();
     diesel::update(usage_snapshots::table.filter(usage_snapshots::id.ne(&newest)))
         .set(usage_snapshots::taken_at.eq(long_ago))
-        .execute(&mut conn)
+        .execute(conn)
         .unwrap();
-    let runs_before: i64 = sync_runs::table.count().get_result(&mut conn).unwrap();
+    let runs_before: i64 = sync_runs::table.count().get_result(conn).unwrap();
     assert_eq!(runs_before, 2);
     diesel::update(sync_runs::table)
         .set(sync_runs::started_at.eq(long_ago))
-        .execute(&mut conn)
+        .execute(conn)
         .unwrap();
     db::sync::insert_plan(
-        &mut conn,
+        conn,
         &db::sync::PlanRecord {
             id: "old-plan".into(),
             created_at: long_ago,
@@ -317,29 +318,20 @@ async fn retention_prunes_old_rows_but_keeps_each_tenants_newest_snapshot() {
         },
     )
     .unwrap();
-    audit::record(
-        &mut conn,
-        &Actor::system("test"),
-        "update",
-        "x",
-        "y",
-        None,
-        None,
-    )
-    .unwrap();
+    audit::record(conn, &Actor::system("test"), "update", "x", "y", None, None).unwrap();
     diesel::update(db::schema::audit_events::table)
         .set(db::schema::audit_events::occurred_at.eq(long_ago))
-        .execute(&mut conn)
+        .execute(conn)
         .unwrap();
     let keep_runs = Retention {
         runs_days: 600,
         ..Retention::default()
     };
-    let none = retention::prune_with(&mut conn, &keep_runs, Utc::now()).unwrap();
+    let none = retention::prune_with(conn, &keep_runs, Utc::now()).unwrap();
     assert_eq!((none.runs, none.plans), (0, 0));
     // Old-and-new: the old one goes; only-old: its only snapshot is its newest and stays.
     assert_eq!(none.snapshots, 1);
-    drop(conn);
+    drop(pooled);
 
     let settings = SyncSettings {
         retention: Retention {
@@ -349,20 +341,19 @@ async fn retention_prunes_old_rows_but_keeps_each_tenants_newest_snapshot() {
         },
         ..SyncSettings::default()
     };
-    let mut conn = state.pool.get().unwrap();
-    settings::put(&mut conn, &settings).unwrap();
-    drop(conn);
+    let mut pooled = state.pool.get().unwrap();
+    let conn: &mut kaspersky_msp_bridge::db::DbConnection = &mut pooled;
+    settings::put(conn, &settings).unwrap();
+    drop(pooled);
     let pruned = retention::prune(&state, Utc::now()).await.unwrap();
     assert_eq!((pruned.runs, pruned.changes, pruned.plans), (2, 1, 1));
     assert_eq!(pruned.snapshots, 0);
     assert!(pruned.audit_events >= 1);
-    let mut conn = state.pool.get().unwrap();
-    let left: i64 = sync_runs::table.count().get_result(&mut conn).unwrap();
-    let changes: i64 = sync_changes::table.count().get_result(&mut conn).unwrap();
-    let plans: i64 = sync_plans::table.count().get_result(&mut conn).unwrap();
-    let snapshots: i64 = usage_snapshots::table
-        .count()
-        .get_result(&mut conn)
-        .unwrap();
+    let mut pooled = state.pool.get().unwrap();
+    let conn: &mut kaspersky_msp_bridge::db::DbConnection = &mut pooled;
+    let left: i64 = sync_runs::table.count().get_result(conn).unwrap();
+    let changes: i64 = sync_changes::table.count().get_result(conn).unwrap();
+    let plans: i64 = sync_plans::table.count().get_result(conn).unwrap();
+    let snapshots: i64 = usage_snapshots::table.count().get_result(conn).unwrap();
     assert_eq!((left, changes, plans, snapshots), (0, 0, 0, 2));
 }

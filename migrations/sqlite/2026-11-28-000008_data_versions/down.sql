@@ -1,0 +1,16 @@
+DROP TRIGGER security_applications_insert_version;
+DROP TRIGGER security_applications_update_version;
+DROP TRIGGER security_applications_delete_version;
+DROP TRIGGER product_mappings_insert_version;
+DROP TRIGGER product_mappings_update_version;
+DROP TRIGGER product_mappings_delete_version;
+DROP TRIGGER cw_products_insert_version;
+DROP TRIGGER cw_products_update_version;
+DROP TRIGGER cw_products_delete_version;
+DROP TRIGGER app_state_insert_version;
+DROP TRIGGER app_state_update_version;
+DROP TRIGGER app_state_delete_version;
+DROP TRIGGER sync_runs_insert_version;
+DROP TRIGGER sync_runs_update_version;
+DROP TRIGGER sync_runs_delete_version;
+DROP TABLE data_versions;
