@@ -17,6 +17,10 @@
 
 use std::time::{Duration, Instant};
 
+/// The server runs in this process: give it the allocator of the server binary.
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use futures_util::stream::{self, StreamExt};
 use kaspersky_msp_bridge::config::Settings;
 use kaspersky_msp_bridge::connectwise::{Agreement, CatalogItem, Company, Reference};

@@ -122,14 +122,19 @@ where
         None => Either::Right(service.call(req)),
     };
     let in_flight = InFlight(shared);
+    // The answer leaves `latency` after the request arrived; the work counts towards it.
+    let answer_at = actix_web::rt::time::Instant::now() + latency;
     async move {
         // Moved into the future, so it is dropped with it.
         let _counted = in_flight;
-        actix_web::rt::time::sleep(latency).await;
         match handling {
-            Either::Left(response) => Ok(response),
+            Either::Left(response) => {
+                actix_web::rt::time::sleep_until(answer_at).await;
+                Ok(response)
+            }
             Either::Right(call) => {
                 let answer = call.await;
+                actix_web::rt::time::sleep_until(answer_at).await;
                 if let Some(Fault::SlowAnswer(delay)) = fault {
                     actix_web::rt::time::sleep(delay).await;
                 }

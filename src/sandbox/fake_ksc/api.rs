@@ -36,15 +36,26 @@ impl Refusal {
     }
 }
 
+/// Answers `latency` after the request arrived (the work done counts towards it, as in a
+/// real server's response time).
 pub(super) async fn handle(
     shared: web::Data<Shared>,
     request: HttpRequest,
     path: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    if !shared.latency.is_zero() {
-        actix_web::rt::time::sleep(shared.latency).await;
-    }
+    let answer_at = actix_web::rt::time::Instant::now() + shared.latency;
+    let response = respond(shared, request, path, body).await;
+    actix_web::rt::time::sleep_until(answer_at).await;
+    response
+}
+
+async fn respond(
+    shared: web::Data<Shared>,
+    request: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
     let method = method_name(&path);
     let connection = request
         .conn_data::<ConnectionId>()
