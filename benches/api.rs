@@ -6,8 +6,9 @@
 //! `GET /api/v1/sync/runs` (authenticated) and `GET /healthz` with 64 concurrent connections
 //! for `BENCH_SECONDS` (default 5) each. On PostgreSQL it also runs
 //! `pgbench --select-only -c 64 -j 2` on a scratch database of the same cluster for the same
-//! time, as the yardstick. Prints requests/s, p50/p99 latency, the server's peak RSS and
-//! PASS/FAIL per target; never exits non-zero for a missed target.
+//! time, as the yardstick. Prints requests/s, p50/p99 latency, the server's peak RSS, how the
+//! version-checked read copies served the load (from `/metrics`) and PASS/FAIL per target;
+//! never exits non-zero for a missed target.
 //!
 //! Every request goes to 127.0.0.1; each load loop is bounded in time and in count.
 

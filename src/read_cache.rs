@@ -7,6 +7,9 @@
 //! counter is exactly what a direct read would return now; only when the counter moved is
 //! the data read again. Requests arriving together share that one small query: while it runs,
 //! newcomers queue for the next one, so under load one round trip validates many requests.
+//!
+//! A table a copy is read from must have its trigger (migration `data_versions`, both
+//! backends); without one, its changes would show only with the next counter change.
 
 use std::collections::HashMap;
 use std::future::Future;
