@@ -72,7 +72,7 @@ impl VersionReader {
     pub async fn current(self: &Arc<Self>) -> Option<DataVersions> {
         let (tx, rx) = oneshot::channel();
         let start = {
-            let mut waiting = self.waiting.lock().expect("not poisoned");
+            let mut waiting = self.lock();
             waiting.requests.push(tx);
             !std::mem::replace(&mut waiting.reading, true)
         };
@@ -84,11 +84,11 @@ impl VersionReader {
     }
 
     async fn serve(self: Arc<Self>) {
+        let _release = Release(self.clone());
         loop {
             let batch = {
-                let mut waiting = self.waiting.lock().expect("not poisoned");
+                let mut waiting = self.lock();
                 if waiting.requests.is_empty() {
-                    waiting.reading = false;
                     return;
                 }
                 std::mem::take(&mut waiting.requests)
@@ -101,6 +101,22 @@ impl VersionReader {
                 let _ = request.send(versions);
             }
         }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Waiting> {
+        self.waiting.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Ends a reader task however it ends (done, a panic, the runtime going away): the next
+/// request starts a new one, and requests still queued read the data directly.
+struct Release(Arc<VersionReader>);
+
+impl Drop for Release {
+    fn drop(&mut self) {
+        let mut waiting = self.0.lock();
+        waiting.reading = false;
+        waiting.requests.clear();
     }
 }
 
@@ -146,14 +162,14 @@ impl<K: Eq + Hash, V: Clone> VersionedCopies<K, V> {
 
     /// A copy of `key` at least as new as counter `version`, if any.
     pub fn get(&self, version: i64, key: &K) -> Option<V> {
-        let copies = self.copies.lock().expect("not poisoned");
+        let copies = self.copies.lock().unwrap_or_else(|e| e.into_inner());
         (copies.0 >= version).then(|| copies.1.get(key).cloned())?
     }
 
     /// Keeps a copy read after the counter showed `version` (so it is at least that new). A
     /// copy older than the ones kept is dropped.
     pub fn put(&self, version: i64, key: K, value: V) {
-        let mut copies = self.copies.lock().expect("not poisoned");
+        let mut copies = self.copies.lock().unwrap_or_else(|e| e.into_inner());
         if version > copies.0 {
             *copies = (version, HashMap::new());
         }
