@@ -31,8 +31,9 @@ pub enum Command {
     /// everything locally (data in ./data-sandbox unless BRIDGE_DATA_DIR or DATABASE_URL say
     /// otherwise).
     Sandbox,
-    /// Run one sync in the foreground and print its changes. Exit code 0: succeeded; 1: partial,
-    /// or held lines wait for approval; 2: failed or could not start (another run is going).
+    /// Run one sync in the foreground and print its changes. Exit code 0: succeeded; 1: held
+    /// (lines wait for approval) or partial (a tenant not billed, a line not applied); 2: failed
+    /// or could not start (another run is going).
     Sync {
         /// Plan and record the run, write nothing to ConnectWise.
         #[arg(long)]

@@ -143,7 +143,8 @@ struct Registry {
     sync_runs: Family<&'static str, AtomicU64>,
     sync_additions: Family<&'static str, AtomicU64>,
     sync_last_success: AtomicU64,
-    sync_held_changes: AtomicU64,
+    sync_last_run_held_lines: AtomicU64,
+    sync_last_run_skipped_tenants: AtomicU64,
     read_copies: Family<(&'static str, &'static str), AtomicU64>,
     data_version_reads: AtomicU64,
 }
@@ -154,7 +155,8 @@ static REGISTRY: LazyLock<Registry> = LazyLock::new(|| Registry {
     sync_runs: Family::new(),
     sync_additions: Family::new(),
     sync_last_success: AtomicU64::new(0),
-    sync_held_changes: AtomicU64::new(0),
+    sync_last_run_held_lines: AtomicU64::new(0),
+    sync_last_run_skipped_tenants: AtomicU64::new(0),
     read_copies: Family::new(),
     data_version_reads: AtomicU64::new(0),
 });
@@ -223,9 +225,12 @@ pub fn sync_additions_written(action: &'static str, count: u64) {
         .fetch_add(count, Relaxed);
 }
 
-/// How many changes now wait for approval.
-pub fn sync_held_changes(count: u64) {
-    REGISTRY.sync_held_changes.store(count, Relaxed);
+/// What the last finished run left undone: lines held for approval, billed tenants not billed.
+pub fn sync_last_run(held_lines: u64, skipped_tenants: u64) {
+    REGISTRY.sync_last_run_held_lines.store(held_lines, Relaxed);
+    REGISTRY
+        .sync_last_run_skipped_tenants
+        .store(skipped_tenants, Relaxed);
 }
 
 /// A request for the `copy` read copy was answered from it (`hit`) or read the database.
@@ -434,16 +439,22 @@ fn render_sync(out: &mut Exposition) {
         "",
         REGISTRY.sync_last_success.load(Relaxed),
     );
-    out.family(
-        "sync_held_changes",
-        "gauge",
-        "Changes waiting for approval.",
-    );
-    out.sample(
-        "sync_held_changes",
-        "",
-        REGISTRY.sync_held_changes.load(Relaxed),
-    );
+    let last_run = [
+        (
+            "sync_last_run_held_lines",
+            "Lines the last finished run left held for approval.",
+            &REGISTRY.sync_last_run_held_lines,
+        ),
+        (
+            "sync_last_run_skipped_tenants",
+            "Tenants with billing enabled the last finished run skipped or blocked.",
+            &REGISTRY.sync_last_run_skipped_tenants,
+        ),
+    ];
+    for (name, help, value) in last_run {
+        out.family(name, "gauge", help);
+        out.sample(name, "", value.load(Relaxed));
+    }
 }
 
 /// Label values may contain `\`, `"` and newlines only escaped.
@@ -519,12 +530,13 @@ mod tests {
         sync_run_finished("test-status");
         sync_additions_written("test-action", 3);
         sync_succeeded_at(1_700_000_000);
-        sync_held_changes(5);
+        sync_last_run(5, 2);
         let text = render(&pool());
         assert!(text.contains("sync_runs_total{status=\"test-status\"} 1\n"));
         assert!(text.contains("sync_additions_written_total{action=\"test-action\"} 3\n"));
         assert!(text.contains("sync_last_success_timestamp_seconds 1700000000\n"));
-        assert!(text.contains("sync_held_changes 5\n"));
+        assert!(text.contains("sync_last_run_held_lines 5\n"));
+        assert!(text.contains("sync_last_run_skipped_tenants 2\n"));
     }
 
     #[test]

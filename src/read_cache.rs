@@ -33,8 +33,8 @@ pub struct ReadCopies {
     pub versions: Arc<VersionReader>,
     /// The mapping grid by solution filter: body and ETag.
     pub grid: VersionedCopies<Option<Solution>, (Bytes, String)>,
-    /// Pages of the sync-run list by (page, per_page).
-    pub sync_runs: VersionedCopies<(u32, u32), Bytes>,
+    /// Pages of the sync-run list by (page, per_page, finished runs only).
+    pub sync_runs: VersionedCopies<(u32, u32, bool), Bytes>,
 }
 
 impl ReadCopies {

@@ -62,6 +62,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(routes::security_applications::create_security_application)
                 .service(routes::security_applications::get_security_application)
                 .service(routes::security_applications::update_security_application)
+                .service(routes::security_applications::add_match_rule)
                 .service(routes::security_applications::delete_security_application)
                 .service(routes::settings::get_billing_settings)
                 .service(routes::settings::put_billing_settings)

@@ -152,6 +152,7 @@ diesel::table! {
         tenant_id -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        billed_json -> Nullable<Text>,
     }
 }
 
@@ -198,6 +199,7 @@ diesel::table! {
         result -> Text,
         detail -> Text,
         created_at -> Timestamp,
+        move_id -> Nullable<Text>,
     }
 }
 

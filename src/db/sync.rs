@@ -17,6 +17,8 @@ pub struct ManagedRow {
     pub tenant_id: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// JSON contributions: the usage it billed when last written (none before it was recorded).
+    pub billed_json: Option<String>,
 }
 
 pub fn managed(conn: &mut DbConnection) -> QueryResult<Vec<ManagedRow>> {
@@ -33,6 +35,7 @@ pub fn put_managed(conn: &mut DbConnection, row: &ManagedRow) -> QueryResult<()>
             managed_additions::addition_id.eq(row.addition_id),
             managed_additions::tenant_id.eq(&row.tenant_id),
             managed_additions::updated_at.eq(row.updated_at),
+            managed_additions::billed_json.eq(&row.billed_json),
         ))
         .execute(conn)?;
     if updated == 0 {
@@ -126,19 +129,39 @@ pub fn running(conn: &mut DbConnection) -> QueryResult<Vec<RunRow>> {
         .load(conn)
 }
 
-/// One page, newest first.
+/// The newest run other than `except` that worked through a plan (succeeded, held or partial).
+pub fn latest_worked_run(conn: &mut DbConnection, except: &str) -> QueryResult<Option<RunRow>> {
+    sync_runs::table
+        .filter(sync_runs::status.eq_any(["succeeded", "held", "partial"]))
+        .filter(sync_runs::id.ne(except))
+        .order((sync_runs::started_at.desc(), sync_runs::id.desc()))
+        .select(RunRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// One page, newest first; only finished runs if `finished_only`.
 pub fn list_runs(
     conn: &mut DbConnection,
     offset: i64,
     limit: i64,
+    finished_only: bool,
 ) -> QueryResult<(Vec<RunRow>, i64)> {
-    let rows = sync_runs::table
+    let runs = || {
+        let query = sync_runs::table.into_boxed();
+        if finished_only {
+            query.filter(sync_runs::finished_at.is_not_null())
+        } else {
+            query
+        }
+    };
+    let rows = runs()
         .order((sync_runs::started_at.desc(), sync_runs::id.desc()))
         .offset(offset)
         .limit(limit)
         .select((RunRow::as_select(), TotalRows))
         .load(conn)?;
-    page_and_total(rows, offset, || sync_runs::table.count().get_result(conn))
+    page_and_total(rows, offset, || runs().count().get_result(conn))
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -161,6 +184,7 @@ pub struct ChangeRow {
     pub result: String,
     pub detail: String,
     pub created_at: NaiveDateTime,
+    pub move_id: Option<String>,
 }
 
 pub fn insert_change(conn: &mut DbConnection, row: &ChangeRow) -> QueryResult<()> {

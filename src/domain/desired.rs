@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::model::{
-    ApplicationId, DeviceCategory, LicensingModel, Solution, TenantId, TenantUsage,
+    ApplicationId, DeviceCategory, LicensingModel, Solution, TenantId, TenantUsage, UnattributedKey,
 };
 
 /// A security application as the billing rules need it.
@@ -230,15 +230,25 @@ pub enum UnbilledReason {
     TenantNotMapped,
     /// The tenant's company mapping has billing switched off.
     BillingDisabled,
+    /// A licence key no application's match rules recognise (see `key`).
+    UnknownKey,
+    /// A licence key several applications' match rules recognise equally well (see `key`).
+    AmbiguousKey,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct UnbilledUsage {
     pub tenant_id: TenantId,
-    pub application_id: ApplicationId,
+    /// None for a licence key no single application counted.
+    pub application_id: Option<ApplicationId>,
     pub category: Option<DeviceCategory>,
+    /// Devices, users or mailboxes; for a key, the hosts it is the current key of.
     pub quantity: u64,
     pub reason: UnbilledReason,
+    /// The key behind an `unknown_key` or `ambiguous_key` line: teach it to an application
+    /// with `POST /api/v1/security-applications/{id}/match-rules`.
+    #[serde(default)]
+    pub key: Option<UnattributedKey>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -279,10 +289,11 @@ impl UsageLine<'_> {
         } = self.contribution(tenant_id);
         UnbilledUsage {
             tenant_id,
-            application_id,
+            application_id: Some(application_id),
             category,
             quantity,
             reason,
+            key: None,
         }
     }
 }
@@ -486,8 +497,38 @@ pub fn desired_state(input: &BillingInput<'_>) -> DesiredState {
         }
     }
 
+    // Keys nothing counted, of every tenant: whoever bills it, its usage is missing.
+    for (tenant_id, usage) in input.usage {
+        if let UsageState::Fresh(usage) = usage {
+            report_keys(&mut state, tenant_id, usage);
+        }
+    }
+
     state.quantities = quantities.into_values().collect();
     state
+}
+
+fn report_keys(state: &mut DesiredState, tenant_id: &TenantId, usage: &TenantUsage) {
+    let keys = usage
+        .unknown_keys
+        .iter()
+        .map(|k| (k, UnbilledReason::UnknownKey))
+        .chain(
+            usage
+                .ambiguous_keys
+                .iter()
+                .map(|k| (k, UnbilledReason::AmbiguousKey)),
+        );
+    state
+        .unbilled
+        .extend(keys.map(|(key, reason)| UnbilledUsage {
+            tenant_id: tenant_id.clone(),
+            application_id: None,
+            category: None,
+            quantity: key.hosts,
+            reason,
+            key: Some(key.clone()),
+        }));
 }
 
 fn report_unbilled(

@@ -4,6 +4,7 @@
 pub mod desired;
 pub mod mapping_rules;
 pub mod model;
+pub mod moves;
 pub mod plan;
 pub mod policies;
 pub mod usage;

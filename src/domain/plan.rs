@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::desired::{Contribution, DesiredQuantity, DesiredState};
+use super::model::TenantId;
+use super::moves::{self, Move};
 use super::policies::SyncPolicies;
 
 /// An agreement addition as read from ConnectWise (only what the decisions need).
@@ -30,11 +32,16 @@ impl CwAddition {
 }
 
 /// The project's record of an addition it manages, one per (agreement, product).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManagedAddition {
     pub agreement_id: i64,
     pub product_id: i64,
     pub addition_id: i64,
+    /// The tenant whose usage it bills.
+    pub tenant_id: Option<TenantId>,
+    /// The usage behind its quantity when it was last written; `None` when not recorded.
+    /// Tells a move (the same usage billed elsewhere now) from usage that really ended.
+    pub billed: Option<Vec<Contribution>>,
 }
 
 /// What restricts the plan per agreement. Precedence: frozen, then released, then billed.
@@ -193,6 +200,9 @@ pub struct PlanRow {
     pub clear_cancelled_date: bool,
     /// Active additions of the product the project does not manage: reported, never touched.
     pub unmanaged_addition_ids: Vec<i64>,
+    /// The move the row belongs to (applied or held with the rest of it).
+    #[serde(default)]
+    pub move_id: Option<String>,
     pub reason: String,
 }
 
@@ -218,6 +228,7 @@ impl PlanRow {
             cancelled_date: None,
             clear_cancelled_date: false,
             unmanaged_addition_ids: Vec::new(),
+            move_id: None,
             reason: String::new(),
         }
     }
@@ -239,8 +250,15 @@ impl PlanRow {
     }
 }
 
-/// Computes the plan, sorted by (agreement, product).
-pub fn plan(input: &PlanInput<'_>) -> Vec<PlanRow> {
+/// A plan: its rows, sorted by (agreement, product), and the moves among them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Planned {
+    pub rows: Vec<PlanRow>,
+    pub moves: Vec<Move>,
+}
+
+/// Computes the plan: rows per (agreement, product), then the moves, then the guards.
+pub fn plan(input: &PlanInput<'_>) -> Planned {
     let desired: BTreeMap<RowKey, &DesiredQuantity> = input
         .desired
         .iter()
@@ -269,9 +287,21 @@ pub fn plan(input: &PlanInput<'_>) -> Vec<PlanRow> {
         .collect();
     let keys: BTreeSet<RowKey> = desired.keys().chain(managed.keys()).copied().collect();
     let planner = Planner { input };
-    keys.into_iter()
+    let mut rows: Vec<PlanRow> = keys
+        .into_iter()
         .filter_map(|key| planner.row(key, desired.get(&key).copied(), managed.get(&key).copied()))
-        .collect()
+        .collect();
+    let date = input.policies.effective_date(input.now);
+    let moves = moves::find(&rows, &managed, date, |before, after, lines| {
+        planner.move_hold_reasons(before, after, lines)
+    });
+    for row in &mut rows {
+        match moves.iter().find(|m| m.lines.contains(&row.key())) {
+            Some(m) => planner.join_move(row, m),
+            None => planner.guard(row),
+        }
+    }
+    Planned { rows, moves }
 }
 
 struct Planner<'p, 'a> {
@@ -328,7 +358,7 @@ impl Planner<'_, '_> {
             Some(addition) => self.keep_managed(row, addition),
             None => self.acquire(row, &unmanaged, managed)?,
         };
-        Some(self.guard(row))
+        Some(row)
     }
 
     fn additions(&self, key: RowKey) -> impl Iterator<Item = &CwAddition> {
@@ -433,7 +463,7 @@ impl Planner<'_, '_> {
     }
 
     /// The decrease guard and the unattributed-keys guard turn a write into a held row.
-    fn guard(&self, mut row: PlanRow) -> PlanRow {
+    fn guard(&self, row: &mut PlanRow) {
         let lowers = matches!(
             row.action,
             PlanAction::Update | PlanAction::Adopt | PlanAction::Cancel
@@ -447,49 +477,100 @@ impl Planner<'_, '_> {
         {
             reasons.push(HoldReason::DecreaseAboveLimit);
         }
-        if row.action == PlanAction::Cancel
+        if self.cancel_guarded(row) {
+            reasons.push(HoldReason::UnattributedKeys);
+        }
+        hold(row, reasons);
+    }
+
+    fn cancel_guarded(&self, row: &PlanRow) -> bool {
+        row.action == PlanAction::Cancel
             && self
                 .input
                 .constraints
                 .cancel_guarded
                 .contains(&row.agreement_id)
+    }
+
+    /// A move is judged whole: by the units of the moved usage, and held when any of its
+    /// cancels falls under the unattributed-keys guard.
+    fn move_hold_reasons(&self, before: u64, after: u64, lines: &[&PlanRow]) -> Vec<HoldReason> {
+        let mut reasons = Vec::new();
+        if self
+            .input
+            .policies
+            .exceeds_decrease_guard(before as f64, after)
         {
+            reasons.push(HoldReason::DecreaseAboveLimit);
+        }
+        if lines.iter().any(|row| self.cancel_guarded(row)) {
             reasons.push(HoldReason::UnattributedKeys);
         }
-        if !reasons.is_empty() {
-            let why: Vec<String> = reasons.iter().map(ToString::to_string).collect();
-            row.reason = format!("{}; held until approved: {}", row.reason, why.join(", "));
-            row.hold = Some(Hold {
-                action: row.action,
-                reasons,
-            });
-            row.action = PlanAction::Held;
-        }
-        row
+        reasons
     }
+
+    /// A line of a move: old lines end on the move's date, and the move's hold is the line's.
+    fn join_move(&self, row: &mut PlanRow, m: &Move) {
+        row.move_id = Some(m.id.clone());
+        if row.action == PlanAction::Cancel {
+            row.cancelled_date = Some(m.date);
+            row.reason = format!(
+                "usage moved to other lines: cancel on {}, the day the new lines start",
+                m.date
+            );
+        }
+        row.reason = format!(
+            "{} (move of {} → {} units)",
+            row.reason, m.units_before, m.units_after
+        );
+        hold(row, m.hold_reasons.clone());
+    }
+}
+
+/// Holds a row for approval when there are reasons to.
+fn hold(row: &mut PlanRow, reasons: Vec<HoldReason>) {
+    if reasons.is_empty() {
+        return;
+    }
+    let why: Vec<String> = reasons.iter().map(ToString::to_string).collect();
+    row.reason = format!("{}; held until approved: {}", row.reason, why.join(", "));
+    row.hold = Some(Hold {
+        action: row.action,
+        reasons,
+    });
+    row.action = PlanAction::Held;
 }
 
 /// Which held rows an operator approved.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Approval {
     All,
-    Rows(BTreeSet<RowKey>),
-}
-
-impl Approval {
-    fn covers(&self, key: RowKey) -> bool {
-        match self {
-            Self::All => true,
-            Self::Rows(keys) => keys.contains(&key),
-        }
-    }
+    /// These lines, and every line of these moves (a line of a move approves its whole move).
+    Selected {
+        lines: BTreeSet<RowKey>,
+        moves: BTreeSet<String>,
+    },
 }
 
 /// Turns the approved held rows into the action they were held from; returns their keys.
 pub fn approve(rows: &mut [PlanRow], approval: &Approval) -> Vec<RowKey> {
+    let moves: BTreeSet<String> = match approval {
+        Approval::All => BTreeSet::new(),
+        Approval::Selected { lines, moves } => rows
+            .iter()
+            .filter(|row| lines.contains(&row.key()))
+            .filter_map(|row| row.move_id.clone())
+            .chain(moves.iter().cloned())
+            .collect(),
+    };
+    let covers = |row: &PlanRow| match approval {
+        Approval::All => true,
+        Approval::Selected { lines, .. } => {
+            lines.contains(&row.key()) || row.move_id.as_ref().is_some_and(|id| moves.contains(id))
+        }
+    };
     let mut approved = Vec::new();
-    for row in rows.iter_mut().filter(|row| approval.covers(row.key())) {
+    for row in rows.iter_mut().filter(|row| covers(row)) {
         if let (PlanAction::Held, Some(hold)) = (row.action, &row.hold) {
             row.action = hold.action;
             approved.push(row.key());

@@ -63,8 +63,36 @@ pub enum Identity {
     Ambiguous(Vec<ApplicationId>),
 }
 
-/// Attributes a key to an application: an app-id match beats a name match, the longest
-/// matching name pattern wins, and a tie at the deciding level is ambiguous.
+/// The words of a product name as name rules compare them: lower case, split at anything but
+/// letters and digits (spaces, dashes, dots, commas), version numbers left out — so
+/// "Kaspersky Endpoint Security 11.11 for Windows" reads as "kaspersky endpoint security for windows".
+pub fn name_words(name: &str) -> Vec<String> {
+    name.split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty() && !is_version(word))
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// `12`, `2024`, `6a`, `sp1`, `mr2`, `v10`: a version or service-pack number.
+fn is_version(word: &str) -> bool {
+    let lower = word.to_ascii_lowercase();
+    let digits_after = |prefix: &str| {
+        lower
+            .strip_prefix(prefix)
+            .is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit()))
+    };
+    lower.starts_with(|c: char| c.is_ascii_digit())
+        || ["sp", "mr", "v"].into_iter().any(digits_after)
+}
+
+/// Whether the pattern's words appear in the name's words, in order and next to each other.
+fn words_match(name: &[String], pattern: &[String]) -> bool {
+    !pattern.is_empty() && name.windows(pattern.len()).any(|window| window == pattern)
+}
+
+/// Attributes a key to an application: an app-id match beats a name match, the name pattern
+/// with the most words wins (patterns compare as [`name_words`]), and a tie at the deciding
+/// level is ambiguous.
 pub fn identify(
     key_app_id: &str,
     key_product_name: &str,
@@ -82,14 +110,14 @@ pub fn identify(
         return decide(by_app_id);
     }
 
-    let product_name = key_product_name.to_lowercase();
+    let product_name = name_words(key_product_name);
     let longest_match = |app: &ApplicationRules| {
         app.rules
             .name_patterns
             .iter()
-            .map(|pattern| pattern.trim())
-            .filter(|pattern| !pattern.is_empty() && product_name.contains(&pattern.to_lowercase()))
-            .map(str::len)
+            .map(|pattern| name_words(pattern))
+            .filter(|pattern| words_match(&product_name, pattern))
+            .map(|pattern| pattern.len())
             .max()
     };
     let scored: Vec<(usize, &ApplicationId)> = applications

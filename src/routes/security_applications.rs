@@ -10,6 +10,7 @@ use crate::auth::{Admin, Viewer};
 use crate::db::security_applications::SecurityApplication;
 use crate::db::{self, audit, audit::Actor, DbConnection};
 use crate::domain::model::{LicensingModel, MatchRules, Solution};
+use crate::domain::usage::name_words;
 use crate::error::ApiError;
 use crate::products::{application_not_found, ensure_deletable, PRODUCTS_LOCK};
 use crate::routes::input::{FromJsonBody, JsonFields, ValidJson};
@@ -301,25 +302,126 @@ pub async fn update_security_application(
     id: web::Path<String>,
     body: ValidJson<UpdateSecurityApplication>,
 ) -> Result<web::Json<SecurityApplicationView>, ApiError> {
-    let (id, change, actor) = (id.into_inner(), body.0, auth.actor());
-    let app = db::run(&state.pool, move |conn| {
+    let change = body.0;
+    let app = edit(&state, auth.actor(), id.into_inner(), move |app| {
+        if let Some(name) = change.name {
+            app.name = name;
+        }
+        if let Some(rules) = change.match_rules {
+            app.match_rules = rules;
+        }
+        if let Some(retired) = change.retired {
+            app.retired = retired;
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(web::Json(SecurityApplicationView::from(&app)))
+}
+
+/// Changes one application in a transaction and audits it; a change that changes nothing is
+/// not written.
+async fn edit(
+    state: &AppState,
+    actor: Actor,
+    id: String,
+    change: impl FnOnce(&mut SecurityApplication) -> Result<(), ApiError> + Send + 'static,
+) -> Result<SecurityApplication, ApiError> {
+    db::run(&state.pool, move |conn| {
         db::write_transaction(conn, PRODUCTS_LOCK, |conn| {
             let before = find(conn, &id)?;
             let mut after = before.clone();
-            if let Some(name) = change.name {
-                after.name = name;
-            }
-            if let Some(rules) = change.match_rules {
-                after.match_rules = rules;
-            }
-            if let Some(retired) = change.retired {
-                after.retired = retired;
+            change(&mut after)?;
+            if after == before {
+                return Ok(before);
             }
             after.updated_at = db::now();
             db::security_applications::update(conn, &after)?;
             record(conn, &actor, "update", &id, Some(&before), Some(&after))?;
             Ok(after)
         })
+    })
+    .await
+}
+
+/// One rule to add: a licence key's product name or its application id, as the unbilled-usage
+/// report and a snapshot's `unknown_keys` show them.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"product_name": "Kaspersky Embedded Systems Security 3.4 for Windows"}))]
+pub struct AddMatchRule {
+    /// Becomes a name pattern (compared as words: case, dashes and version numbers do not matter).
+    pub product_name: Option<String>,
+    /// Becomes an app-id rule (an app-id match beats any name match).
+    pub app_id: Option<String>,
+}
+
+/// The rule an [`AddMatchRule`] body asks for.
+enum NewRule {
+    ProductName(String),
+    AppId(String),
+}
+
+impl FromJsonBody for NewRule {
+    fn from_json(f: &mut JsonFields) -> Option<Self> {
+        let product_name = trimmed(f.optional::<String>("product_name").map(|n| vec![n]));
+        check_entries(f, "product_name", &product_name, MIN_PATTERN_CHARS);
+        let app_id = trimmed(f.optional::<String>("app_id").map(|id| vec![id]));
+        check_entries(f, "app_id", &app_id, 1);
+        match (product_name.into_iter().next(), app_id.into_iter().next()) {
+            (Some(name), None) => Some(NewRule::ProductName(name)),
+            (None, Some(id)) => Some(NewRule::AppId(id)),
+            (None, None) => {
+                f.error("product_name", "give `product_name` or `app_id`");
+                None
+            }
+            (Some(_), Some(_)) => {
+                f.error("app_id", "give either `product_name` or `app_id`, not both");
+                None
+            }
+        }
+    }
+}
+
+/// Turn a licence key no application recognises (or several do) into a match rule of this
+/// application, in one call: from the key's product name or its application id. An existing
+/// equal rule is kept as it is. Usage is counted with it from the next collection (every sync
+/// run collects).
+#[utoipa::path(operation_id = "addSecurityApplicationMatchRule", tag = "products",
+    params(("id" = String, Path)), request_body = AddMatchRule,
+    responses(
+        (status = 200, description = "The application with the rule", body = SecurityApplicationView),
+        (status = 409, description = "Not a KSC application: its usage is pushed, never matched",
+            body = crate::error::Problem, content_type = "application/problem+json")))]
+#[post("/security-applications/{id}/match-rules")]
+pub async fn add_match_rule(
+    auth: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: ValidJson<NewRule>,
+) -> Result<web::Json<SecurityApplicationView>, ApiError> {
+    let (id, rule) = (id.into_inner(), body.0);
+    let app = edit(&state, auth.actor(), id.clone(), move |app| {
+        if app.solution != Solution::Ksc {
+            return Err(ApiError::Conflict(format!(
+                "{id} is not a KSC application: its usage is pushed, never matched to keys."
+            )));
+        }
+        let rules = &mut app.match_rules;
+        match rule {
+            NewRule::ProductName(name) => {
+                let words = name_words(&name);
+                if !rules.name_patterns.iter().any(|p| name_words(p) == words) {
+                    rules.name_patterns.push(name);
+                }
+            }
+            NewRule::AppId(app_id) => {
+                if !rules.app_ids.iter().any(|known| known.trim() == app_id) {
+                    rules.app_ids.push(app_id);
+                }
+            }
+        }
+        Ok(())
     })
     .await?;
     Ok(web::Json(SecurityApplicationView::from(&app)))

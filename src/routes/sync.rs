@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Operator, Viewer};
 use crate::db::{self, sync::ChangeRow, sync::RunRow};
@@ -119,39 +119,86 @@ pub async fn get_sync_plan(
         .body(record.plan_json))
 }
 
-/// `approve`: `"all"`, or the held lines to let through.
 #[derive(Debug, ToSchema)]
 pub struct StartRunRequest {
     /// Apply exactly this previewed plan (lines whose ConnectWise state changed since are
     /// re-checked and reported, not applied); none = collect usage, plan afresh and apply.
     pub plan_id: Option<String>,
-    /// `"all"` or `[{"agreement_id": 31, "product_id": 12}]`: held lines to apply.
-    #[schema(value_type = Option<Object>)]
-    pub approve: Option<serde_json::Value>,
+    /// Held lines to apply: `"all"`, or a list of lines and moves. Naming one line of a move
+    /// approves the whole move.
+    pub approve: Option<ApproveHeld>,
+}
+
+/// `"all"`: every held line.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+pub enum AllHeld {
+    #[serde(rename = "all")]
+    All,
+}
+
+/// Which held lines to apply.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(untagged)]
+#[schema(example = json!([{"agreement_id": 31, "product_id": 12}, {"move_id": "move-ksc-42"}]))]
+pub enum ApproveHeld {
+    All(AllHeld),
+    Selected(Vec<HeldItem>),
+}
+
+/// One held line, by its (agreement, product), or a whole move, by its id.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum HeldItem {
+    Line(RowKey),
+    Move(MoveRef),
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MoveRef {
+    /// A move's id, as a plan's `moves[].id` and every line's `move_id` give it.
+    pub move_id: String,
+}
+
+impl From<ApproveHeld> for Approval {
+    fn from(approve: ApproveHeld) -> Self {
+        match approve {
+            ApproveHeld::All(_) => Approval::All,
+            ApproveHeld::Selected(items) => {
+                let (mut lines, mut moves) = (BTreeSet::new(), BTreeSet::new());
+                for item in items {
+                    match item {
+                        HeldItem::Line(key) => {
+                            lines.insert(key);
+                        }
+                        HeldItem::Move(m) => {
+                            moves.insert(m.move_id);
+                        }
+                    }
+                }
+                Approval::Selected { lines, moves }
+            }
+        }
+    }
 }
 
 impl FromJsonBody for StartRunRequest {
     fn from_json(f: &mut JsonFields) -> Option<Self> {
         let plan_id = f.optional::<String>("plan_id");
-        let approve = f.optional::<serde_json::Value>("approve");
-        if let Some(a) = &approve {
-            if approval_of(a).is_none() {
-                f.error(
-                    "approve",
-                    "must be \"all\" or a list of {agreement_id, product_id}",
-                );
-            }
-        }
+        let approve = f
+            .optional::<serde_json::Value>("approve")
+            .and_then(|value| match serde_json::from_value::<ApproveHeld>(value) {
+                Ok(approve) => Some(approve),
+                Err(_) => {
+                    f.error(
+                        "approve",
+                        "must be \"all\" or a list of {\"agreement_id\", \"product_id\"} and {\"move_id\"}",
+                    );
+                    None
+                }
+            });
         Some(StartRunRequest { plan_id, approve })
     }
-}
-
-fn approval_of(value: &serde_json::Value) -> Option<Approval> {
-    if value.as_str() == Some("all") {
-        return Some(Approval::All);
-    }
-    let keys: Vec<RowKey> = serde_json::from_value(value.clone()).ok()?;
-    Some(Approval::Rows(keys.into_iter().collect::<BTreeSet<_>>()))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -212,7 +259,7 @@ pub async fn start_sync_run(
         Trigger::Api,
         RunRequest {
             plan_id: request.plan_id,
-            approve: request.approve.as_ref().and_then(approval_of),
+            approve: request.approve.map(Approval::from),
             dry_run: false,
         },
     )
@@ -222,16 +269,26 @@ pub async fn start_sync_run(
         .json(SyncRun::from(run)))
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RunFilter {
+    /// `true`: finished runs only — `?finished=true&per_page=1` is the last outcome (which
+    /// tenants are not billed, and since when), even while a run is going.
+    pub finished: Option<bool>,
+}
+
 /// Sync runs, newest first.
-#[utoipa::path(operation_id = "listSyncRuns", tag = "sync", params(PageQuery),
+#[utoipa::path(operation_id = "listSyncRuns", tag = "sync", params(PageQuery, RunFilter),
     responses((status = 200, description = "A page of runs", body = Page<SyncRun>)))]
 #[get("/sync/runs")]
 pub async fn list_sync_runs(
     _auth: Viewer,
     state: web::Data<AppState>,
     query: web::Query<PageQuery>,
+    filter: web::Query<RunFilter>,
 ) -> Result<HttpResponse, ApiError> {
     let paging = Paging::new(query.page, query.per_page)?;
+    let finished = filter.finished.unwrap_or(false);
     let pool = state.pool.clone();
     let body = state
         .copies
@@ -239,10 +296,15 @@ pub async fn list_sync_runs(
         .get_or_load(
             &state.copies.versions,
             |v| v.sync_runs,
-            (paging.page, paging.per_page),
+            (paging.page, paging.per_page, finished),
             || async move {
                 let (rows, total) = db::run(&pool, move |conn| {
-                    Ok(db::sync::list_runs(conn, paging.offset(), paging.limit())?)
+                    Ok(db::sync::list_runs(
+                        conn,
+                        paging.offset(),
+                        paging.limit(),
+                        finished,
+                    )?)
                 })
                 .await?;
                 let page = paging.wrap(rows.into_iter().map(SyncRun::from).collect(), total);
@@ -295,6 +357,8 @@ pub struct SyncChange {
     /// applied, failed, held, conflict, skipped, stale, not_applied.
     pub result: String,
     pub detail: String,
+    /// The move the line belongs to, if any (`moves[].id` of the run's plan).
+    pub move_id: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -314,6 +378,7 @@ impl From<ChangeRow> for SyncChange {
             addition_id: c.addition_id,
             result: c.result,
             detail: c.detail,
+            move_id: c.move_id,
             created_at: utc(c.created_at),
         }
     }

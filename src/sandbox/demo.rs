@@ -5,13 +5,12 @@ use serde_json::json;
 
 use crate::connections::{self, connectwise::ConnectWise, kaspersky::Kaspersky};
 use crate::connectwise::{Agreement, CatalogItem, Company, Reference};
-use crate::db::{self, audit, audit::Actor};
+use crate::db::{self, audit::Actor};
 use crate::error::ApiError;
-use crate::products::PRODUCTS_LOCK;
 use crate::routes::etag::IfMatch;
 use crate::routes::input::parse_body;
 use crate::sandbox::fake_connectwise::FakeConnectWise;
-use crate::sandbox::fake_ksc::{demo_applications, FakeKsc, DEMO_PASSWORD, DEMO_USER};
+use crate::sandbox::fake_ksc::{FakeKsc, DEMO_PASSWORD, DEMO_USER};
 use crate::state::AppState;
 
 /// Each demo KSC virtual server and the ConnectWise company billed for it.
@@ -110,8 +109,8 @@ impl Sandbox {
     }
 
     /// Points the server at the fakes — ConnectWise over HTTP, KSC over HTTPS trusting the
-    /// fake's CA — teaches the seeded KSC applications the demo keys, and refreshes the
-    /// catalog and the tenants. Audited as the `sandbox` actor.
+    /// fake's CA —, refreshes the catalog and the tenants and collects the tenants' usage once.
+    /// Audited as the `sandbox` actor.
     pub async fn configure(&self, state: &AppState) -> Result<(), ApiError> {
         let o = self.connectwise.options();
         let cw = parse_body(json!({"site_url": self.connectwise.base_url(),
@@ -126,11 +125,13 @@ impl Sandbox {
             let actor = Actor::system("sandbox");
             connections::replace::<ConnectWise>(conn, &secrets, &actor, &IfMatch::any(), cw)?;
             connections::replace::<Kaspersky>(conn, &secrets, &actor, &IfMatch::any(), ksc)?;
-            teach_demo_keys(conn, &actor)
+            Ok(())
         })
         .await?;
         crate::routes::connectwise::refresh_catalog(state).await?;
         crate::tenants::refresh(state).await?;
+        // Usage is there before the first preview, as the README's walk-through expects.
+        crate::usage_snapshots::collect(state, &Actor::system("sandbox"), None).await?;
         Ok(())
     }
 
@@ -173,42 +174,4 @@ impl Sandbox {
         );
         text
     }
-}
-
-/// Adds the demo's KSC application ids (and name patterns) to the seeded applications' match
-/// rules; applications the server does not seed are left alone.
-fn teach_demo_keys(conn: &mut db::DbConnection, actor: &Actor) -> Result<(), ApiError> {
-    db::write_transaction(conn, PRODUCTS_LOCK, |conn| {
-        for demo in demo_applications() {
-            let Some(mut app) = db::security_applications::find(conn, &demo.id)? else {
-                continue;
-            };
-            let before = app.match_rules.clone();
-            for id in demo.rules.app_ids {
-                if !app.match_rules.app_ids.contains(&id) {
-                    app.match_rules.app_ids.push(id);
-                }
-            }
-            for pattern in demo.rules.name_patterns {
-                if !app.match_rules.name_patterns.contains(&pattern) {
-                    app.match_rules.name_patterns.push(pattern);
-                }
-            }
-            if app.match_rules == before {
-                continue;
-            }
-            app.updated_at = db::now();
-            db::security_applications::update(conn, &app)?;
-            audit::record(
-                conn,
-                actor,
-                "update",
-                "security_application",
-                &app.id,
-                Some(json!({"match_rules": before})),
-                Some(json!({"match_rules": app.match_rules})),
-            )?;
-        }
-        Ok(())
-    })
 }

@@ -52,6 +52,16 @@ pub struct Written {
     pub managed_addition: Option<i64>,
 }
 
+impl Written {
+    pub fn new(outcome: Outcome, detail: String) -> Self {
+        Written {
+            outcome,
+            detail,
+            managed_addition: None,
+        }
+    }
+}
+
 fn at_midnight(day: NaiveDate) -> chrono::DateTime<Utc> {
     day.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc()
 }

@@ -9,12 +9,12 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use crate::sync::runs::{self, RunRequest, RunStatus, Trigger};
 
-/// The exit code of a run: 0 succeeded, 1 partial or held lines remain, 2 failed (or could
-/// not start).
-pub fn exit_code(status: RunStatus, held: usize) -> u8 {
+/// The exit code of a run: 0 succeeded, 1 held or partial (billing is not complete), 2 failed
+/// (or could not start).
+pub fn exit_code(status: RunStatus) -> u8 {
     match status {
-        RunStatus::Succeeded if held == 0 => 0,
-        RunStatus::Succeeded | RunStatus::Partial => 1,
+        RunStatus::Succeeded => 0,
+        RunStatus::Held | RunStatus::Partial => 1,
         RunStatus::Running | RunStatus::Failed | RunStatus::Interrupted => 2,
     }
 }
@@ -28,7 +28,7 @@ pub struct Report {
 
 impl Report {
     pub fn exit_code(&self) -> u8 {
-        exit_code(RunStatus::parse(&self.run.status), self.held)
+        exit_code(RunStatus::parse(&self.run.status))
     }
 }
 
@@ -142,10 +142,11 @@ mod tests {
 
     #[test]
     fn exit_codes() {
-        assert_eq!(exit_code(RunStatus::Succeeded, 0), 0);
-        assert_eq!(exit_code(RunStatus::Succeeded, 2), 1);
-        assert_eq!(exit_code(RunStatus::Partial, 0), 1);
-        assert_eq!(exit_code(RunStatus::Failed, 0), 2);
+        assert_eq!(exit_code(RunStatus::Succeeded), 0);
+        assert_eq!(exit_code(RunStatus::Held), 1);
+        assert_eq!(exit_code(RunStatus::Partial), 1);
+        assert_eq!(exit_code(RunStatus::Failed), 2);
+        assert_eq!(exit_code(RunStatus::Interrupted), 2);
     }
 
     #[test]
@@ -167,6 +168,7 @@ mod tests {
             result: "applied".into(),
             detail: String::new(),
             created_at: db::now(),
+            move_id: None,
         };
         let mut names = Names::default();
         names.companies.insert(7, "Contoso".into());

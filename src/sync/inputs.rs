@@ -152,6 +152,25 @@ pub fn load(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<Inputs, ApiEr
             constraints.released.insert(m.agreement_id);
         }
     }
+    // A tenant's earlier agreements (its mapping moved) share its constraints: nothing there is
+    // cancelled while its usage is unreadable, and cancels wait while it has unattributed keys.
+    for m in &managed {
+        let Some(current) = m
+            .tenant_id
+            .as_ref()
+            .and_then(|t| mappings.iter().find(|cm| &cm.tenant_id == t))
+            .map(|cm| cm.agreement_id)
+            .filter(|&a| a != m.agreement_id)
+        else {
+            continue;
+        };
+        if let Some(reason) = constraints.frozen.get(&current).cloned() {
+            constraints.frozen.entry(m.agreement_id).or_insert(reason);
+        }
+        if constraints.cancel_guarded.contains(&current) {
+            constraints.cancel_guarded.insert(m.agreement_id);
+        }
+    }
     Ok(Inputs {
         desired,
         constraints,

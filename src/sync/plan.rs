@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use crate::connections::connectwise::upstream_error;
 use crate::connectwise::{Addition, ConnectWiseClient};
 use crate::domain::desired::{BlockedTenant, FrozenTenant, UnbilledUsage};
+use crate::domain::moves::Move;
 use crate::domain::plan::{self as rules, CwAddition, ManagedAddition, PlanInput, PlanRow};
 use crate::error::ApiError;
 use crate::sync::inputs::Inputs;
@@ -24,6 +25,37 @@ pub struct PlanLine {
     pub tenant_name: Option<String>,
     pub cw_company_id: Option<i64>,
     pub cw_company_name: Option<String>,
+}
+
+/// Why a billed tenant gets no changes in a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NotBilledKind {
+    /// Its usage (or its agreement's additions) could not be read or is too old: skipped.
+    Skipped,
+    /// It uses an application whose product mapping is incomplete.
+    Blocked,
+}
+
+/// A tenant with billing enabled whose bill the plan leaves as it is, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NotBilledTenant {
+    pub tenant_id: String,
+    pub tenant_name: Option<String>,
+    pub agreement_id: i64,
+    pub kind: NotBilledKind,
+    pub reason: String,
+}
+
+/// A billed tenant whose usage holds licence keys that were not counted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TenantKeys {
+    pub tenant_id: String,
+    pub tenant_name: Option<String>,
+    /// Keys that matched no security application.
+    pub unknown_keys: usize,
+    /// Keys that matched several applications equally well.
+    pub ambiguous_keys: usize,
 }
 
 /// An agreement whose additions could not be read: frozen for this plan.
@@ -40,6 +72,10 @@ pub struct Plan {
     /// The company mapping the plan is limited to, if any.
     pub company_mapping_id: Option<String>,
     pub lines: Vec<PlanLine>,
+    /// Usage billed on other lines than before (mode switch, remap, agreement move): each
+    /// move's lines are applied or held together, and name it in `move_id`.
+    #[serde(default)]
+    pub moves: Vec<Move>,
     /// How many lines of each action.
     pub counts: BTreeMap<String, usize>,
     /// Tenants whose usage could not be read: their agreements get no changes.
@@ -47,6 +83,12 @@ pub struct Plan {
     /// Tenants with usage of an application whose mapping is incomplete: no changes.
     pub blocked: Vec<BlockedTenant>,
     pub unreadable_agreements: Vec<UnreadableAgreement>,
+    /// Every billed tenant the plan leaves unbilled (frozen, blocked, unreadable agreement), by name.
+    #[serde(default)]
+    pub not_billed: Vec<NotBilledTenant>,
+    /// Billed tenants whose usage holds uncounted keys (their cancels wait for approval).
+    #[serde(default)]
+    pub unattributed_keys: Vec<TenantKeys>,
     /// Usage nothing bills.
     pub unbilled: Vec<UnbilledUsage>,
 }
@@ -107,9 +149,15 @@ pub fn compute(
             agreement_id: m.agreement_id,
             product_id: m.product_id,
             addition_id: m.addition_id,
+            tenant_id: m.tenant_id.clone(),
+            // Unreadable records count as unrecorded: the line is then judged on its own.
+            billed: m
+                .billed_json
+                .as_deref()
+                .and_then(|json| serde_json::from_str(json).ok()),
         })
         .collect();
-    let rows = rules::plan(&PlanInput {
+    let rules::Planned { rows, moves } = rules::plan(&PlanInput {
         desired: &inputs.desired.quantities,
         additions,
         managed: &managed,
@@ -147,11 +195,73 @@ pub fn compute(
             .or_insert(0) += 1;
     }
     let tenant_in_scope = |tenant_id: &str| scope.is_none_or(|m| m.tenant_id == tenant_id);
+    let unreadable: Vec<UnreadableAgreement> = unreadable
+        .into_iter()
+        .filter(|u| in_scope(u.agreement_id))
+        .collect();
+    let name_of = |tenant_id: &str| inputs.tenants.get(tenant_id).map(|t| t.name.clone());
+    let mut not_billed: Vec<NotBilledTenant> = Vec::new();
+    let mut add = |tenant_id: &str, agreement_id, kind, reason: String| {
+        if !tenant_in_scope(tenant_id) {
+            return;
+        }
+        match not_billed.iter_mut().find(|t| t.tenant_id == tenant_id) {
+            Some(known) => known.reason = format!("{}; {reason}", known.reason),
+            None => not_billed.push(NotBilledTenant {
+                tenant_id: tenant_id.to_string(),
+                tenant_name: name_of(tenant_id),
+                agreement_id,
+                kind,
+                reason,
+            }),
+        }
+    };
+    for t in &inputs.desired.frozen {
+        add(
+            &t.tenant_id,
+            t.agreement_id,
+            NotBilledKind::Skipped,
+            t.reason.to_string(),
+        );
+    }
+    for t in &inputs.desired.blocked {
+        let reason = format!(
+            "incomplete product mapping for {}",
+            t.applications.join(", ")
+        );
+        add(&t.tenant_id, t.agreement_id, NotBilledKind::Blocked, reason);
+    }
+    for u in &unreadable {
+        if let (Some(tenant), _) = inputs.owner_of(u.agreement_id) {
+            let reason = format!(
+                "the additions of agreement {} could not be read: {}",
+                u.agreement_id, u.error
+            );
+            add(&tenant.id, u.agreement_id, NotBilledKind::Skipped, reason);
+        }
+    }
+    not_billed.sort_by(|a, b| (&a.tenant_name, &a.tenant_id).cmp(&(&b.tenant_name, &b.tenant_id)));
+    let unattributed_keys = inputs
+        .desired
+        .unattributed_keys
+        .iter()
+        .filter(|t| tenant_in_scope(&t.tenant_id))
+        .map(|t| TenantKeys {
+            tenant_id: t.tenant_id.clone(),
+            tenant_name: name_of(&t.tenant_id),
+            unknown_keys: t.unknown_keys,
+            ambiguous_keys: t.ambiguous_keys,
+        })
+        .collect();
     Plan {
         id: crate::db::new_id(),
         created_at: now,
         company_mapping_id: scope.map(|m| m.id.clone()),
         lines,
+        moves: moves
+            .into_iter()
+            .filter(|m| tenant_in_scope(&m.tenant_id))
+            .collect(),
         counts,
         frozen: inputs
             .desired
@@ -167,10 +277,9 @@ pub fn compute(
             .filter(|t| tenant_in_scope(&t.tenant_id))
             .cloned()
             .collect(),
-        unreadable_agreements: unreadable
-            .into_iter()
-            .filter(|u| in_scope(u.agreement_id))
-            .collect(),
+        unreadable_agreements: unreadable,
+        not_billed,
+        unattributed_keys,
         unbilled: inputs
             .desired
             .unbilled

@@ -2,21 +2,22 @@
 //! time-to-live, renewed while the run works and checked before each batch of writes), recorded
 //! with one change row per plan line.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::db::{self, audit::Actor, sync::ChangeRow, sync::ManagedRow, sync::RunRow};
+use crate::domain::moves;
 use crate::domain::plan::{self as rules, Approval, PlanAction, RowKey};
 use crate::error::ApiError;
 use crate::metrics;
 use crate::state::AppState;
 use crate::sync::apply::{self, Outcome, Written};
-use crate::sync::plan::{self, Plan, PlanLine};
+use crate::sync::plan::{self, NotBilledTenant, Plan, PlanLine, TenantKeys};
 
 /// How long a lease lasts without renewal: a holder that died frees it after this.
 pub const LEASE_TTL: Duration = Duration::from_secs(60);
@@ -35,9 +36,14 @@ pub enum Trigger {
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     Running,
+    /// Every billed tenant was read and every planned line applied.
     Succeeded,
-    /// Some changes failed (or the run lost its lease); the next run completes them.
+    /// Everything else applied, but lines wait for approval.
+    Held,
+    /// A billed tenant was skipped or blocked, or lines were not applied (failed, stale,
+    /// conflict, lease lost); `error` says which, the summary names the tenants.
     Partial,
+    /// The run could not work: nothing was written.
     Failed,
     /// Its process died mid-run.
     Interrupted,
@@ -48,6 +54,7 @@ impl RunStatus {
         match self {
             RunStatus::Running => "running",
             RunStatus::Succeeded => "succeeded",
+            RunStatus::Held => "held",
             RunStatus::Partial => "partial",
             RunStatus::Failed => "failed",
             RunStatus::Interrupted => "interrupted",
@@ -58,6 +65,7 @@ impl RunStatus {
         match s {
             "running" => RunStatus::Running,
             "succeeded" => RunStatus::Succeeded,
+            "held" => RunStatus::Held,
             "partial" => RunStatus::Partial,
             "interrupted" => RunStatus::Interrupted,
             _ => RunStatus::Failed,
@@ -76,13 +84,88 @@ pub struct RunRequest {
     pub dry_run: bool,
 }
 
-/// Counts of a run, by planned action and by outcome.
+/// A billed tenant the run did not bill, and since when runs have not billed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SkippedTenant {
+    #[serde(flatten)]
+    pub tenant: NotBilledTenant,
+    /// The start of the first run in the current series of runs that did not bill it.
+    pub since: DateTime<Utc>,
+}
+
+/// Counts of a run, by planned action and by outcome, and what it left undone.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RunSummary {
     pub actions: BTreeMap<String, usize>,
     pub outcomes: BTreeMap<String, usize>,
     /// ConnectWise write calls made.
     pub write_calls: usize,
+    /// Tenants with billing enabled whose usage could not be read (frozen).
+    #[serde(default)]
+    pub tenants_skipped: usize,
+    /// Tenants with billing enabled held back by an incomplete product mapping.
+    #[serde(default)]
+    pub tenants_blocked: usize,
+    /// Lines waiting for approval.
+    #[serde(default)]
+    pub lines_held: usize,
+    /// Moves in the plan (usage billed on other lines than before).
+    #[serde(default)]
+    pub moves: usize,
+    /// Every skipped or blocked tenant with its reason, by name.
+    #[serde(default)]
+    pub skipped_tenants: Vec<SkippedTenant>,
+    /// Tenants whose usage holds licence keys no application counted.
+    #[serde(default)]
+    pub unattributed_keys: Vec<TenantKeys>,
+}
+
+impl RunSummary {
+    fn count(&self, outcome: Outcome) -> usize {
+        self.outcomes.get(outcome.as_str()).copied().unwrap_or(0)
+    }
+
+    /// The run's outcome (DOMAIN.md §6 "Run outcome") and, unless it succeeded, why.
+    fn status(&self, lease_lost: bool, dry_run: bool) -> (RunStatus, Option<String>) {
+        let mut problems = Vec::new();
+        if lease_lost {
+            problems.push("the run lost its lease and stopped writing".to_string());
+        }
+        let not_applied = [
+            (Outcome::Failed, "failed"),
+            (Outcome::Stale, "changed in ConnectWise since the preview"),
+            (Outcome::Conflict, "in conflict"),
+        ];
+        for (outcome, what) in not_applied {
+            let n = self.count(outcome);
+            if n > 0 {
+                problems.push(format!("{n} line(s) {what}"));
+            }
+        }
+        let unwritten = self.count(Outcome::NotApplied);
+        if !dry_run && !lease_lost && unwritten > 0 {
+            problems.push(format!("{unwritten} line(s) not applied"));
+        }
+        if !self.skipped_tenants.is_empty() {
+            let tenants: Vec<String> = self
+                .skipped_tenants
+                .iter()
+                .map(|s| {
+                    let t = &s.tenant;
+                    let name = t.tenant_name.as_deref().unwrap_or(&t.tenant_id);
+                    format!("{name} ({})", t.reason)
+                })
+                .collect();
+            problems.push(format!("tenants not billed: {}", tenants.join("; ")));
+        }
+        if !problems.is_empty() {
+            return (RunStatus::Partial, Some(problems.join("; ")));
+        }
+        if self.lines_held > 0 {
+            return (RunStatus::Held, None);
+        }
+        (RunStatus::Succeeded, None)
+    }
 }
 
 fn trigger_name(t: Trigger) -> &'static str {
@@ -180,23 +263,13 @@ pub async fn execute(state: Arc<AppState>, run: RunRow, request: RunRequest) -> 
     finished.finished_at = Some(db::now());
     match outcome {
         Ok((summary, lease_lost)) => {
-            let failed = summary
-                .outcomes
-                .get(Outcome::Failed.as_str())
-                .copied()
-                .unwrap_or(0);
-            finished.status = if failed > 0 || lease_lost {
-                RunStatus::Partial
-            } else {
-                RunStatus::Succeeded
-            }
-            .as_str()
-            .into();
-            if lease_lost {
-                finished.error = Some("the run lost its lease and stopped writing".into());
-            }
-            let held = summary.outcomes.get(Outcome::Held.as_str()).copied();
-            metrics::sync_held_changes(held.unwrap_or(0) as u64);
+            let (status, why) = summary.status(lease_lost, request.dry_run);
+            finished.status = status.as_str().into();
+            finished.error = why;
+            metrics::sync_last_run(
+                summary.lines_held as u64,
+                summary.skipped_tenants.len() as u64,
+            );
             finished.summary_json = serde_json::to_string(&summary).expect("serialises");
         }
         Err(e) => {
@@ -276,47 +349,39 @@ pub async fn store_plan(
 }
 
 /// Plans (or loads the preview), applies the writes in batches, records every line.
+/// A move's new lines are written before its old lines, and its old lines only when all of
+/// its new lines were: a move is never left half done with the usage unbilled.
 async fn work(
     state: &AppState,
     run: &RunRow,
     request: &RunRequest,
 ) -> Result<(RunSummary, bool), ApiError> {
     let (mut plan, is_preview) = plan_for(state, run, request).await?;
-    let approved: Vec<RowKey> = match &request.approve {
-        Some(approval) => {
-            let mut rows: Vec<_> = plan.lines.iter().map(|l| l.row.clone()).collect();
-            let keys = rules::approve(&mut rows, approval);
-            for (line, row) in plan.lines.iter_mut().zip(rows) {
-                line.row = row;
-            }
-            keys
+    if let Some(approval) = &request.approve {
+        let approved = approve(&mut plan, approval);
+        if approved > 0 {
+            tracing::info!(run = %run.id, approved, "held lines approved");
         }
-        None => Vec::new(),
-    };
+    }
     let client = state.connectwise.get(state).await?;
-    // A preview applied later is re-checked against ConnectWise as it is now.
-    let current = if is_preview {
-        let agreements = plan
-            .lines
-            .iter()
-            .filter(|l| l.row.action.writes_to_connectwise())
-            .map(|l| l.row.agreement_id)
-            .collect();
-        Some(plan::read_additions(&client, &agreements).await)
-    } else {
-        None
-    };
     let now = Utc::now();
+    // A preview applied later is re-checked against ConnectWise as it is now.
+    let stale = if is_preview {
+        stale_lines(&client, &plan, now).await
+    } else {
+        BTreeMap::new()
+    };
+    let mut recorder = Recorder {
+        next_seq: 0,
+        summary: summary_of(state, run, &plan).await?,
+    };
     // Lines are recorded as they are decided, so a run that dies leaves what it did on record.
-    let mut recorder = Recorder::default();
-    let mut lease_lost = false;
     let (writes, others): (Vec<PlanLine>, Vec<PlanLine>) = plan
         .lines
         .into_iter()
         .filter(|l| l.row.action != PlanAction::Unchanged)
         .partition(|l| l.row.action.writes_to_connectwise());
-    let mut decided = Vec::new();
-    for line in others {
+    let decided = others.into_iter().map(|line| {
         let (outcome, detail) = match line.row.action {
             PlanAction::Held => (
                 Outcome::Held,
@@ -327,76 +392,191 @@ async fn work(
             _ if request.dry_run => (Outcome::NotApplied, "dry run".into()),
             _ => (Outcome::Applied, line.row.reason.clone()),
         };
-        decided.push((
-            line,
-            Written {
-                outcome,
-                detail,
-                managed_addition: None,
-            },
-        ));
+        (line, Written::new(outcome, detail))
+    });
+    recorder.add(state, run, decided.collect()).await?;
+
+    let (old_lines, new_lines): (Vec<PlanLine>, Vec<PlanLine>) = writes
+        .into_iter()
+        .partition(|l| l.row.move_id.is_some() && moves::is_old_line(&l.row));
+    let mut writer = Writer {
+        state,
+        run,
+        client: &client,
+        stale: &stale,
+        dry_run: request.dry_run,
+        lease_lost: false,
+    };
+    let mut unfinished_moves = BTreeSet::new();
+    for batch in new_lines.chunks(BATCH) {
+        let results = writer.write(batch).await;
+        for (line, written) in &results {
+            if written.outcome != Outcome::Applied {
+                unfinished_moves.extend(line.row.move_id.clone());
+            }
+        }
+        recorder.add(state, run, results).await?;
     }
-    recorder.add(state, run, decided).await?;
-    for batch in writes.chunks(BATCH) {
-        if request.dry_run || lease_lost || !renew(state, &run.id).await {
-            lease_lost |= !request.dry_run;
-            let detail = if request.dry_run {
+    let (waiting, old_lines): (Vec<PlanLine>, Vec<PlanLine>) =
+        old_lines.into_iter().partition(|l| {
+            !request.dry_run
+                && l.row
+                    .move_id
+                    .as_ref()
+                    .is_some_and(|id| unfinished_moves.contains(id))
+        });
+    let waiting = waiting.into_iter().map(|line| {
+        let detail = "not applied: a new line of its move was not written, so this line keeps \
+                      billing the usage until the next run";
+        (line, Written::new(Outcome::NotApplied, detail.into()))
+    });
+    recorder.add(state, run, waiting.collect()).await?;
+    for batch in old_lines.chunks(BATCH) {
+        let results = writer.write(batch).await;
+        recorder.add(state, run, results).await?;
+    }
+    Ok((recorder.summary, writer.lease_lost))
+}
+
+/// Lets the approved held lines through; a line of a move approves the whole move.
+fn approve(plan: &mut Plan, approval: &Approval) -> usize {
+    let mut rows: Vec<_> = plan.lines.iter().map(|l| l.row.clone()).collect();
+    let approved = rules::approve(&mut rows, approval);
+    for (line, row) in plan.lines.iter_mut().zip(rows) {
+        line.row = row;
+    }
+    approved.len()
+}
+
+/// The run's summary before any line: what the plan leaves unbilled, with since when.
+async fn summary_of(state: &AppState, run: &RunRow, plan: &Plan) -> Result<RunSummary, ApiError> {
+    let run_id = run.id.clone();
+    let previous = db::run(&state.pool, move |conn| {
+        Ok(db::sync::latest_worked_run(conn, &run_id)?)
+    })
+    .await?;
+    let previous: Vec<SkippedTenant> = previous
+        .and_then(|r| serde_json::from_str::<RunSummary>(&r.summary_json).ok())
+        .map(|s| s.skipped_tenants)
+        .unwrap_or_default();
+    let started = crate::routes::views::utc(run.started_at);
+    let since = |tenant_id: &str| {
+        previous
+            .iter()
+            .find(|p| p.tenant.tenant_id == tenant_id)
+            .map_or(started, |p| p.since)
+    };
+    let skipped_tenants: Vec<SkippedTenant> = plan
+        .not_billed
+        .iter()
+        .map(|t| SkippedTenant {
+            since: since(&t.tenant_id),
+            tenant: t.clone(),
+        })
+        .collect();
+    let of_kind = |kind| {
+        skipped_tenants
+            .iter()
+            .filter(|s| s.tenant.kind == kind)
+            .count()
+    };
+    Ok(RunSummary {
+        tenants_skipped: of_kind(plan::NotBilledKind::Skipped),
+        tenants_blocked: of_kind(plan::NotBilledKind::Blocked),
+        lines_held: plan
+            .lines
+            .iter()
+            .filter(|l| l.row.action == PlanAction::Held)
+            .count(),
+        moves: plan.moves.len(),
+        unattributed_keys: plan.unattributed_keys.clone(),
+        skipped_tenants,
+        ..RunSummary::default()
+    })
+}
+
+/// For a preview: the write lines whose ConnectWise state changed since, and why. A move is
+/// applied whole, so one changed line keeps all of its move back.
+async fn stale_lines(
+    client: &crate::connectwise::ConnectWiseClient,
+    plan: &Plan,
+    now: DateTime<Utc>,
+) -> BTreeMap<RowKey, String> {
+    let writes: Vec<&PlanLine> = plan
+        .lines
+        .iter()
+        .filter(|l| l.row.action.writes_to_connectwise())
+        .collect();
+    let agreements = writes.iter().map(|l| l.row.agreement_id).collect();
+    let (additions, unreadable) = plan::read_additions(client, &agreements).await;
+    let mut stale = BTreeMap::new();
+    for line in &writes {
+        let reason = if unreadable
+            .iter()
+            .any(|u| u.agreement_id == line.row.agreement_id)
+        {
+            Some("its additions could not be re-read".to_string())
+        } else {
+            apply::stale_reason(&line.row, &additions, now)
+        };
+        if let Some(reason) = reason {
+            stale.insert(line.row.key(), reason);
+        }
+    }
+    let changed_moves: BTreeSet<&String> = writes
+        .iter()
+        .filter(|l| stale.contains_key(&l.row.key()))
+        .filter_map(|l| l.row.move_id.as_ref())
+        .collect();
+    for line in &writes {
+        if line
+            .row
+            .move_id
+            .as_ref()
+            .is_some_and(|id| changed_moves.contains(id))
+        {
+            stale
+                .entry(line.row.key())
+                .or_insert_with(|| "another line of its move changed since the preview".into());
+        }
+    }
+    stale
+}
+
+/// Writes batches of lines while the run holds its lease.
+struct Writer<'a> {
+    state: &'a AppState,
+    run: &'a RunRow,
+    client: &'a crate::connectwise::ConnectWiseClient,
+    stale: &'a BTreeMap<RowKey, String>,
+    dry_run: bool,
+    lease_lost: bool,
+}
+
+impl Writer<'_> {
+    async fn write(&mut self, batch: &[PlanLine]) -> Vec<(PlanLine, Written)> {
+        if self.dry_run || self.lease_lost || !renew(self.state, &self.run.id).await {
+            self.lease_lost |= !self.dry_run;
+            let detail = if self.dry_run {
                 "dry run"
             } else {
                 "not applied: the run lost its lease"
             };
-            let skipped = batch.iter().map(|l| {
-                (
-                    l.clone(),
-                    Written {
-                        outcome: Outcome::NotApplied,
-                        detail: detail.into(),
-                        managed_addition: None,
-                    },
-                )
-            });
-            recorder.add(state, run, skipped.collect()).await?;
-            continue;
+            return batch
+                .iter()
+                .map(|l| (l.clone(), Written::new(Outcome::NotApplied, detail.into())))
+                .collect();
         }
-        let results = futures_util::future::join_all(batch.iter().map(|line| {
-            let client = &client;
-            let current = &current;
-            async move {
-                if let Some((additions, unreadable)) = current {
-                    if unreadable
-                        .iter()
-                        .any(|u| u.agreement_id == line.row.agreement_id)
-                    {
-                        return Written {
-                            outcome: Outcome::Stale,
-                            detail: "its additions could not be re-read".into(),
-                            managed_addition: None,
-                        };
-                    }
-                    if let Some(reason) = apply::stale_reason(&line.row, additions, now) {
-                        return Written {
-                            outcome: Outcome::Stale,
-                            detail: reason,
-                            managed_addition: None,
-                        };
-                    }
-                }
-                apply::write(client, line).await
+        let (client, stale) = (self.client, self.stale);
+        let results = futures_util::future::join_all(batch.iter().map(|line| async move {
+            match stale.get(&line.row.key()) {
+                Some(reason) => Written::new(Outcome::Stale, reason.clone()),
+                None => apply::write(client, line).await,
             }
         }))
         .await;
-        recorder.summary.write_calls += results
-            .iter()
-            .filter(|w| w.outcome == Outcome::Applied || w.outcome == Outcome::Failed)
-            .count();
-        recorder
-            .add(state, run, batch.iter().cloned().zip(results).collect())
-            .await?;
+        batch.iter().cloned().zip(results).collect()
     }
-    if !approved.is_empty() {
-        tracing::info!(run = %run.id, approved = approved.len(), "held lines approved");
-    }
-    Ok((recorder.summary, lease_lost))
 }
 
 /// Records a run's lines in order and counts them.
@@ -414,6 +594,11 @@ impl Recorder {
         records: Vec<(PlanLine, Written)>,
     ) -> Result<(), ApiError> {
         for (line, written) in &records {
+            if matches!(written.outcome, Outcome::Applied | Outcome::Failed)
+                && line.row.action.writes_to_connectwise()
+            {
+                self.summary.write_calls += 1;
+            }
             if written.outcome == Outcome::Applied && line.row.action.writes_to_connectwise() {
                 metrics::sync_additions_written(line.row.action.as_str(), 1);
             }
@@ -451,17 +636,25 @@ async fn record(
             for (offset, (line, written)) in records.iter().enumerate() {
                 let seq = first_seq + offset;
                 let row = &line.row;
-                if written.outcome == Outcome::Applied {
-                    if let Some(addition_id) = written.managed_addition {
+                if written.outcome == Outcome::Applied && row.action.writes_to_connectwise() {
+                    // The usage it bills now is recorded, to recognise it when it moves.
+                    if let Some(addition_id) = written.managed_addition.or(row.addition_id) {
+                        let billed = serde_json::to_string(&row.contributions)
+                            .map_err(ApiError::internal)?;
                         db::sync::put_managed(
                             conn,
                             &ManagedRow {
                                 agreement_id: row.agreement_id,
                                 product_id: row.product_id,
                                 addition_id,
-                                tenant_id: line.tenant_id.clone(),
+                                tenant_id: row
+                                    .contributions
+                                    .first()
+                                    .map(|c| c.tenant_id.clone())
+                                    .or_else(|| line.tenant_id.clone()),
                                 created_at: now,
                                 updated_at: now,
+                                billed_json: Some(billed),
                             },
                         )?;
                     }
@@ -489,6 +682,7 @@ async fn record(
                         result: written.outcome.as_str().into(),
                         detail: written.detail.clone(),
                         created_at: now,
+                        move_id: row.move_id.clone(),
                     },
                 )?;
             }
@@ -508,4 +702,142 @@ pub async fn start(
     let started = run.clone();
     actix_web::rt::spawn(execute(state, run, request));
     Ok(started)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::plan::NotBilledKind;
+
+    fn summary(outcomes: &[(Outcome, usize)], held: usize, skipped: &[&str]) -> RunSummary {
+        RunSummary {
+            outcomes: outcomes
+                .iter()
+                .map(|(o, n)| (o.as_str().to_string(), *n))
+                .collect(),
+            lines_held: held,
+            skipped_tenants: skipped
+                .iter()
+                .map(|name| SkippedTenant {
+                    tenant: NotBilledTenant {
+                        tenant_id: format!("id-{name}"),
+                        tenant_name: Some(name.to_string()),
+                        agreement_id: 1,
+                        kind: NotBilledKind::Skipped,
+                        reason: "login refused".into(),
+                    },
+                    since: Utc::now(),
+                })
+                .collect(),
+            ..RunSummary::default()
+        }
+    }
+
+    #[test]
+    fn run_outcomes() {
+        use Outcome::*;
+        /// (case, summary, lease lost, dry run, status, error)
+        type Case<'a> = (&'a str, RunSummary, bool, bool, RunStatus, Option<&'a str>);
+        let cases: &[Case] = &[
+            (
+                "all applied",
+                summary(&[(Applied, 3)], 0, &[]),
+                false,
+                false,
+                RunStatus::Succeeded,
+                None,
+            ),
+            (
+                "nothing to do",
+                summary(&[], 0, &[]),
+                false,
+                false,
+                RunStatus::Succeeded,
+                None,
+            ),
+            (
+                "held lines",
+                summary(&[(Applied, 2), (Held, 1)], 1, &[]),
+                false,
+                false,
+                RunStatus::Held,
+                None,
+            ),
+            (
+                "a skipped tenant outweighs held lines",
+                summary(&[(Held, 1)], 1, &["Contoso"]),
+                false,
+                false,
+                RunStatus::Partial,
+                Some("tenants not billed: Contoso (login refused)"),
+            ),
+            (
+                "a failed write",
+                summary(&[(Applied, 1), (Failed, 1)], 0, &[]),
+                false,
+                false,
+                RunStatus::Partial,
+                Some("1 line(s) failed"),
+            ),
+            (
+                "a stale line",
+                summary(&[(Stale, 2)], 0, &[]),
+                false,
+                false,
+                RunStatus::Partial,
+                Some("2 line(s) changed in ConnectWise since the preview"),
+            ),
+            (
+                "a conflict",
+                summary(&[(Conflict, 1)], 0, &[]),
+                false,
+                false,
+                RunStatus::Partial,
+                Some("1 line(s) in conflict"),
+            ),
+            (
+                "a move left for later",
+                summary(&[(NotApplied, 1)], 0, &[]),
+                false,
+                false,
+                RunStatus::Partial,
+                Some("1 line(s) not applied"),
+            ),
+            (
+                "a dry run writes nothing, and that is fine",
+                summary(&[(NotApplied, 4)], 0, &[]),
+                false,
+                true,
+                RunStatus::Succeeded,
+                None,
+            ),
+            (
+                "lease lost",
+                summary(&[(NotApplied, 4)], 0, &[]),
+                true,
+                false,
+                RunStatus::Partial,
+                Some("the run lost its lease and stopped writing"),
+            ),
+        ];
+        for (name, summary, lease_lost, dry_run, status, error) in cases {
+            let (actual, why) = summary.status(*lease_lost, *dry_run);
+            assert_eq!(actual, *status, "{name}");
+            assert_eq!(why.as_deref(), *error, "{name}");
+        }
+    }
+
+    #[test]
+    fn statuses_read_back() {
+        for status in [
+            RunStatus::Running,
+            RunStatus::Succeeded,
+            RunStatus::Held,
+            RunStatus::Partial,
+            RunStatus::Failed,
+            RunStatus::Interrupted,
+        ] {
+            assert_eq!(RunStatus::parse(status.as_str()), status);
+        }
+    }
 }

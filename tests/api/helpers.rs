@@ -5,9 +5,7 @@
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use kaspersky_msp_bridge::config::Settings;
 use kaspersky_msp_bridge::sandbox::fake_connectwise::FakeConnectWise;
-use kaspersky_msp_bridge::sandbox::fake_ksc::{
-    demo_applications, FakeKsc, FakeKscOptions, DEMO_PASSWORD, DEMO_USER,
-};
+use kaspersky_msp_bridge::sandbox::fake_ksc::{FakeKsc, FakeKscOptions, DEMO_PASSWORD, DEMO_USER};
 use kaspersky_msp_bridge::startup::Application;
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{json, Value};
@@ -275,39 +273,11 @@ pub async fn create_application(app: &TestApp, body: Value) {
     assert_eq!(response.status(), 201);
 }
 
-/// Gives the server the applications the fake KSC's expected counts are computed with.
-pub async fn use_demo_applications(app: &TestApp) {
-    for rules in demo_applications() {
-        let match_rules =
-            json!({"app_ids": rules.rules.app_ids, "name_patterns": rules.rules.name_patterns});
-        let path = format!("/api/v1/security-applications/{}", rules.id);
-        let update = app
-            .send_json(
-                Method::PATCH,
-                &path,
-                &app.admin_token,
-                &json!({"match_rules": match_rules}),
-            )
-            .await;
-        if update.status() == 404 {
-            create_application(
-                app,
-                json!({"id": rules.id, "name": rules.id, "solution": "ksc",
-                    "licensing_model": "per_device", "match_rules": match_rules}),
-            )
-            .await;
-        } else {
-            assert_eq!(update.status(), 200);
-        }
-    }
-}
-
 /// A fake KSC with the demo data whose tenants the server has discovered.
 pub async fn discovered_demo(app: &TestApp, options: FakeKscOptions) -> FakeKsc {
     let fake = FakeKsc::start(options).unwrap();
     app.connect_ksc(&fake).await;
     assert_eq!(app.refresh_tenants(&app.admin_token).await.status(), 200);
-    use_demo_applications(app).await;
     fake
 }
 

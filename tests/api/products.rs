@@ -5,6 +5,8 @@ use kaspersky_msp_bridge::domain::usage::{identify, ApplicationRules, Identity};
 use reqwest::{Method, Response};
 use serde_json::{json, Value};
 
+use kaspersky_msp_bridge::sandbox::fake_ksc::demo_applications;
+
 use crate::helpers::{assert_problem, spawn_app, CatalogProduct, TestApp};
 
 // Catalog products seeded by `app_with_catalog`.
@@ -122,26 +124,53 @@ async fn seeded_applications_recognise_realistic_product_names() {
     .as_array()
     .unwrap()
     .clone();
-    assert_eq!(ksc.len(), 5);
-    assert!(ksc
-        .iter()
-        .all(|a| a["licensing_model"] == "per_device" && a["category_billing"] == true));
-
     let rules: Vec<ApplicationRules> = ksc
         .iter()
         .map(|a| ApplicationRules {
             id: a["id"].as_str().unwrap().into(),
-            licensing: LicensingModel::PerDevice,
+            licensing: serde_json::from_value::<LicensingModel>(a["licensing_model"].clone())
+                .unwrap(),
             rules: serde_json::from_value::<MatchRules>(a["match_rules"].clone()).unwrap(),
         })
         .collect();
+    let mut mirrored = demo_applications();
+    mirrored.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut seeded = rules.clone();
+    seeded.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(
+        seeded, mirrored,
+        "the fake KSC's demo counts use the seeded rules"
+    );
+    for a in &ksc {
+        let per_device = a["licensing_model"] == "per_device";
+        assert_eq!(a["category_billing"], per_device, "{a}");
+    }
+
+    // Names as KSC licence keys carry them: versions, editions and dashes vary.
     for (product_name, expected) in [
-        ("Kaspersky Endpoint Security for Windows", "kes-windows"),
-        ("Kaspersky Endpoint Security for Linux", "kes-linux"),
-        ("Kaspersky Endpoint Security for Mac", "kes-mac"),
+        ("Kaspersky Endpoint Security 12 for Windows", "kes-windows"),
+        ("Kaspersky Endpoint Security 11.11 for Windows", "kes-windows"),
+        ("Kaspersky Endpoint Security for Windows 11.2.0", "kes-windows"),
+        ("Kaspersky Endpoint Security for Business - Select", "kes-windows"),
+        ("Kaspersky Endpoint Security for Business - Advanced", "kes-windows"),
+        (
+            "Kaspersky Endpoint Security for Business Select Brazilian Edition. 25-49 Node 2 year Renewal License",
+            "kes-windows",
+        ),
+        ("Kaspersky Total Security for Business", "kes-windows"),
+        ("Kaspersky Endpoint Security 12 for Linux", "kes-linux"),
+        ("Kaspersky Endpoint Security 11.4.0 for Linux", "kes-linux"),
+        ("Kaspersky Endpoint Security 11 for Mac", "kes-mac"),
+        ("Kaspersky Security 11 for Windows Server", "ksws"),
         ("Kaspersky Security for Windows Server", "ksws"),
         ("Kaspersky Endpoint Security for Mobile", "kes-mobile"),
         ("Kaspersky Security for Mobile (Devices)", "kes-mobile"),
+        ("Kaspersky Endpoint Security for Android", "kes-mobile"),
+        ("Kaspersky Security for Virtualization 6.2 Light Agent", "ksv"),
+        ("Kaspersky Security for Virtualization 6.1 Agentless", "ksv"),
+        ("Kaspersky Hybrid Cloud Security", "ksv"),
+        ("Kaspersky Security 9.0 for Microsoft Exchange Servers", "ks-exchange"),
+        ("Kaspersky Security 8 for Linux Mail Server", "ks-mail-server"),
     ] {
         assert_eq!(
             identify("", product_name, &rules),
@@ -149,6 +178,10 @@ async fn seeded_applications_recognise_realistic_product_names() {
             "{product_name}"
         );
     }
+    assert_eq!(
+        identify("", "Kaspersky Security for Storage", &rules),
+        Identity::Unknown
+    );
 
     let (_, viewer) = app.user_with_role("vera", "viewer").await;
     let hub: Vec<Value> = json_of(
@@ -525,7 +558,7 @@ async fn the_grid_comes_whole_with_products_and_statuses() {
     .await;
     assert_eq!(grid["bill_devices_by_category"], false);
     let rows = grid["mappings"].as_array().unwrap();
-    assert_eq!(rows.len(), 5);
+    assert_eq!(rows.len(), 8, "the seeded KSC applications");
     let windows = rows
         .iter()
         .find(|r| r["application_id"] == "kes-windows")

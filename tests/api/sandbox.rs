@@ -123,7 +123,7 @@ fn text(output: &Output) -> (String, String) {
 }
 
 #[actix_web::test]
-async fn the_walk_through_ends_with_additions_in_the_fake_connectwise() {
+async fn the_readme_walk_through_ends_with_additions_in_the_fake_connectwise() {
     let d = demo().await;
     let preview = d
         .app
@@ -135,13 +135,20 @@ async fn the_walk_through_ends_with_additions_in_the_fake_connectwise() {
         .send()
         .await
         .unwrap();
+    // README steps 3 and 4 as written: the preview already has the usage the sandbox collected
+    // at its start, and the run applies exactly that plan.
     assert_eq!(preview.status(), 201);
+    let preview: Value = preview.json().await.unwrap();
+    assert_eq!(preview["counts"]["create"], 2, "{preview}");
     let started = d
         .app
-        .request(Method::POST, "/api/v1/sync/runs", Some(&d.app.admin_token))
-        .send()
-        .await
-        .unwrap();
+        .send_json(
+            Method::POST,
+            "/api/v1/sync/runs",
+            &d.app.admin_token,
+            &json!({"plan_id": preview["id"]}),
+        )
+        .await;
     assert_eq!(started.status(), 202);
     let location = started.headers()["location"].to_str().unwrap().to_string();
     let mut run = Value::Null;

@@ -191,6 +191,9 @@ async fn a_large_decrease_is_held_until_approved() {
     w.sync(None).await;
     w.push_users(5).await;
     let held = w.sync(None).await;
+    assert_eq!(held["status"], "held", "{held}");
+    assert_eq!(held["summary"]["lines_held"], 1);
+    assert_eq!(held["error"], Value::Null);
     let changes = w.changes(&held).await;
     assert_eq!(
         (changes[0]["action"].as_str(), changes[0]["result"].as_str()),
@@ -214,6 +217,44 @@ async fn a_large_decrease_is_held_until_approved() {
     w.push_users(4).await;
     w.sync(None).await;
     assert_eq!(w.quantity_of(w.products[0]), Some(4.0));
+}
+
+#[actix_web::test]
+async fn held_lines_are_approved_by_name_and_bad_approvals_are_refused() {
+    let w = world().await;
+    w.push_users(20).await;
+    w.sync(None).await;
+    w.push_users(5).await;
+    for bad in [
+        json!({}),
+        json!("some"),
+        json!([{}]),
+        json!([{"move_id": 7}]),
+        json!(3),
+    ] {
+        let response = w
+            .app
+            .send_json(
+                Method::POST,
+                "/api/v1/sync/runs",
+                &w.app.admin_token,
+                &json!({"approve": bad}),
+            )
+            .await;
+        let problem = assert_problem(response, 422).await;
+        assert_eq!(problem["errors"][0]["field"], "approve", "{bad}: {problem}");
+    }
+    assert_eq!(w.quantity_of(w.products[0]), Some(20.0), "nothing ran");
+
+    // A move id that matches nothing approves nothing.
+    let run = w
+        .sync(Some(json!({"approve": [{"move_id": "move-none"}]})))
+        .await;
+    assert_eq!(run["status"], "held", "{run}");
+    let line = json!({"agreement_id": w.agreement, "product_id": w.products[0]});
+    let run = w.sync(Some(json!({"approve": [line]}))).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(w.quantity_of(w.products[0]), Some(5.0));
 }
 
 #[actix_web::test]
@@ -404,7 +445,18 @@ async fn a_stale_push_freezes_the_agreement() {
         .await;
     let run = w.sync(None).await;
     assert_eq!(w.cw.writes(), 0, "old usage is never billed");
-    assert_eq!(run["status"], "succeeded");
+    assert_eq!(run["status"], "partial", "a tenant was not billed: {run}");
+    let skipped = run["summary"]["skipped_tenants"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1, "{run}");
+    assert_eq!(skipped[0]["kind"], "skipped");
+    assert_eq!(run["summary"]["tenants_skipped"], 1);
+    assert!(
+        run["error"]
+            .as_str()
+            .unwrap()
+            .contains("tenants not billed"),
+        "{run}"
+    );
     let plan: Value = w
         .app
         .request(

@@ -7,6 +7,8 @@ use std::collections::HashMap;
 use kaspersky_msp_bridge::connectwise::{Agreement, CatalogItem, Company, Reference};
 use kaspersky_msp_bridge::sandbox::fake_connectwise::{route, FakeConnectWise, Fault};
 use kaspersky_msp_bridge::sandbox::fake_ksc::{self, FakeKsc, FakeKscOptions, FaultKind};
+use kaspersky_msp_bridge::startup::build_state;
+use kaspersky_msp_bridge::sync::runs::{self, RunRequest, Trigger};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -22,8 +24,13 @@ struct World {
     products: Vec<i64>,
 }
 
-/// Contoso and Fabrikam (and the disabled Northwind) mapped to agreements of their own.
+/// Contoso and Fabrikam mapped to agreements of their own.
 async fn world() -> World {
+    world_of(&["Contoso", "Fabrikam"]).await
+}
+
+/// These demo tenants mapped to agreements of their own.
+async fn world_of(names: &[&'static str]) -> World {
     let app = spawn_app().await;
     let cw = FakeConnectWise::start(Default::default()).unwrap();
     let products = (0..5)
@@ -46,7 +53,7 @@ async fn world() -> World {
         .await
         .unwrap();
     let mut agreements = HashMap::new();
-    for name in ["Contoso", "Fabrikam", "Northwind"] {
+    for &name in names {
         let company = cw.add_company(&Company {
             identifier: Some(name.into()),
             name: Some(format!("{name} Ltd")),
@@ -103,6 +110,34 @@ impl World {
         assert_eq!(response.status(), 200);
     }
 
+    /// Units billed for `day`: additions in effect that day (a cancel date ends an addition
+    /// before that day, as an effective date starts it on that day).
+    fn billed_on(&self, tenant: &str, day: chrono::NaiveDate) -> f64 {
+        self.cw
+            .additions(self.agreements[tenant])
+            .into_iter()
+            .filter(|a| a.effective_date.is_none_or(|d| d.date_naive() <= day))
+            .filter(|a| a.cancelled_date.is_none_or(|d| d.date_naive() > day))
+            .map(|a| a.quantity.unwrap())
+            .sum()
+    }
+
+    /// Billing never exceeds the devices on any day from yesterday to the end of next month.
+    fn assert_never_billed_twice(&self, tenant: &str, devices: f64) {
+        let today = chrono::Utc::now().date_naive();
+        let mut day = today - chrono::Duration::days(1);
+        while day < today + chrono::Duration::days(62) {
+            let units = self.billed_on(tenant, day);
+            assert!(
+                units <= devices,
+                "{tenant} billed {units} units for {devices} devices on {day}: {:?}",
+                self.cw.additions(self.agreements[tenant])
+            );
+            day += chrono::Duration::days(1);
+        }
+        assert_eq!(self.billed_on(tenant, today), devices, "{tenant} today");
+    }
+
     /// Quantities billed from now on (no cancel date, not even a pending one), by product index.
     fn billed(&self, tenant: &str) -> HashMap<usize, f64> {
         self.cw
@@ -141,10 +176,6 @@ async fn category_billing_off_then_on() {
         "3 + 3 Windows and 1 Linux device"
     );
     assert_eq!(w.billed("Fabrikam"), billed(&[(0, 1.0), (1, 2.0)]));
-    assert!(
-        w.billed("Northwind").is_empty(),
-        "a disabled virtual server is not billed"
-    );
     assert_eq!(
         (
             w.ksc.open_sessions(),
@@ -173,20 +204,132 @@ async fn category_billing_off_then_on() {
         "server_product_id": w.products[1], "non_windows_product_id": w.products[1]}),
     )
     .await;
+    // The switch is a move per tenant: applied at once with the default guard, the old lines
+    // ending the day the new ones start.
     w.by_category(true).await;
-    let run = w.app.sync(Some(json!({"approve": "all"}))).await;
+    let run = w.app.sync(None).await;
     assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["summary"]["moves"], 2, "{run}");
     assert_eq!(
         w.billed("Contoso"),
         billed(&[(2, 3.0), (3, 3.0), (4, 1.0)]),
         "P0 cancelled"
     );
     assert_eq!(w.billed("Fabrikam"), billed(&[(2, 1.0), (1, 2.0)]));
+    w.assert_never_billed_twice("Contoso", 7.0);
+    w.assert_never_billed_twice("Fabrikam", 3.0);
+    let changes = w.app.run_changes(&run).await;
+    let contoso = w.agreements["Contoso"];
+    assert!(
+        changes
+            .iter()
+            .filter(|c| c["agreement_id"] == contoso)
+            .all(|c| c["move_id"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("move-"))),
+        "every line names its move: {changes:?}"
+    );
 
     // Back off: both forms were kept.
     w.by_category(false).await;
-    w.app.sync(Some(json!({"approve": "all"}))).await;
+    let run = w.app.sync(None).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
     assert_eq!(w.billed("Contoso"), billed(&[(0, 7.0)]));
+    w.assert_never_billed_twice("Contoso", 7.0);
+    w.assert_never_billed_twice("Fabrikam", 3.0);
+}
+
+#[actix_web::test]
+async fn a_disabled_virtual_server_is_named_and_the_run_is_partial() {
+    let w = world_of(&["Contoso", "Fabrikam", "Northwind"]).await;
+    w.map("kes-windows", json!({"product_id": w.products[0]}))
+        .await;
+    let run = w.app.sync(None).await;
+    assert_eq!(run["status"], "partial", "{run}");
+    assert!(w.billed("Northwind").is_empty(), "not billed");
+    assert_eq!(w.billed("Contoso"), billed(&[(0, 6.0)]), "the others are");
+    let summary = &run["summary"];
+    assert_eq!(
+        (&summary["tenants_skipped"], &summary["tenants_blocked"]),
+        (&json!(1), &json!(0))
+    );
+    let skipped = &summary["skipped_tenants"][0];
+    assert_eq!(skipped["tenant_name"], "Northwind");
+    assert_eq!(skipped["reason"], "the virtual server is disabled");
+    assert_eq!(skipped["since"], run["started_at"]);
+    assert!(
+        run["error"].as_str().unwrap().contains("Northwind"),
+        "{run}"
+    );
+
+    // The next run still names it, not billed since the first run that skipped it.
+    let next = w.app.sync(None).await;
+    assert_eq!(next["status"], "partial");
+    assert_eq!(
+        next["summary"]["skipped_tenants"][0]["since"],
+        run["started_at"]
+    );
+
+    // One request tells a frontend the last outcome, even while another run is going.
+    let state = build_state(w.app.settings.clone()).await.unwrap();
+    let going = RunRequest::default();
+    let holder = runs::begin(&state, Trigger::Api, &going).await.unwrap();
+    let last: Value = w
+        .app
+        .get(
+            "/api/v1/sync/runs?finished=true&per_page=1",
+            &w.app.admin_token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(last["items"][0]["id"], next["id"], "{last}");
+    assert_eq!(last["items"][0]["summary"]["tenants_skipped"], 1);
+    assert_eq!(last["total"], 2);
+    let all: Value = w
+        .app
+        .get("/api/v1/sync/runs?per_page=1", &w.app.admin_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        all["items"][0]["id"],
+        holder.id.as_str(),
+        "the running one is newest"
+    );
+    assert_eq!(all["total"], 3);
+}
+
+#[actix_web::test]
+async fn every_tenant_failing_in_ksc_is_a_partial_run_naming_them() {
+    let w = world().await;
+    w.map("kes-windows", json!({"product_id": w.products[0]}))
+        .await;
+    w.app.sync(None).await;
+    w.ksc.inject(fake_ksc::Fault::new(
+        "LicenseKeys.EnumKeys",
+        FaultKind::Pxg {
+            code: 1950,
+            message: "Internal error".into(),
+        },
+    ));
+    let run = w.app.sync(None).await;
+    assert_eq!(run["status"], "partial", "{run}");
+    let names: Vec<&str> = run["summary"]["skipped_tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["tenant_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Contoso", "Fabrikam"]);
+    let error = run["error"].as_str().unwrap();
+    assert!(
+        error.contains("Contoso") && error.contains("Fabrikam"),
+        "{error}"
+    );
+    assert_eq!(w.billed("Contoso"), billed(&[(0, 6.0)]), "nothing lowered");
 }
 
 #[actix_web::test]
@@ -199,25 +342,90 @@ async fn a_remapped_product_moves_the_billing() {
     w.map("kes-windows", json!({"product_id": w.products[1]}))
         .await;
     let run = w.app.sync(None).await;
-    let held: Vec<Value> = w
-        .app
-        .run_changes(&run)
-        .await
-        .into_iter()
-        .filter(|c| c["result"] == "held")
-        .collect();
-    assert!(
-        !held.is_empty(),
-        "the cancel of the old product waits for approval"
-    );
-    assert_eq!(w.billed("Fabrikam"), billed(&[(0, 1.0), (1, 1.0)]));
-    w.app.sync(Some(json!({"approve": "all"}))).await;
+    assert_eq!(run["status"], "succeeded", "a move applies whole: {run}");
     assert_eq!(w.billed("Fabrikam"), billed(&[(1, 1.0)]));
+    assert_eq!(w.billed("Contoso"), billed(&[(1, 6.0)]));
+    w.assert_never_billed_twice("Fabrikam", 1.0);
+    w.assert_never_billed_twice("Contoso", 6.0);
+    let additions = w.cw.additions(w.agreements["Fabrikam"]);
+    let old = additions
+        .iter()
+        .find(|a| a.cancelled_date.is_some())
+        .unwrap();
+    let new = additions
+        .iter()
+        .find(|a| a.cancelled_date.is_none())
+        .unwrap();
+    assert_eq!(
+        old.cancelled_date.unwrap().date_naive(),
+        new.effective_date.unwrap().date_naive(),
+        "the old line ends the day the new one starts"
+    );
+    let changes = w.app.run_changes(&run).await;
+    assert_eq!(changes.len(), 4, "{changes:?}");
+    assert!(
+        changes.iter().all(|c| c["result"] == "applied"),
+        "{changes:?}"
+    );
+    assert!(
+        changes.iter().all(|c| !c["move_id"].is_null()),
+        "{changes:?}"
+    );
+}
+
+#[actix_web::test]
+async fn a_held_move_is_approved_whole_by_naming_one_line() {
+    let w = world().await;
+    w.map("kes-windows", json!({"product_id": w.products[0]}))
+        .await;
+    w.app.sync(None).await;
+    // The remap comes with a real drop (Contoso's servers lose their key): 6 → 3 is 50 %, within
+    // the guard, so the guard is tightened to see the move held.
+    let settings = w
+        .app
+        .send_json(
+            Method::PUT,
+            "/api/v1/settings/sync",
+            &w.app.admin_token,
+            &json!({"schedule_enabled": false, "schedule": "0 2 * * *", "time_zone": "UTC",
+                "effective_date_policy": "today", "cancel_date_policy": "end_of_month",
+                "max_decrease_percent": 10, "max_usage_age_hours": 48,
+                "retention": {"runs_days": 400, "snapshots_days": 400, "audit_events_days": 400}}),
+        )
+        .await;
+    assert_eq!(settings.status(), 200, "{}", settings.text().await.unwrap());
+    w.ksc.edit(|data| {
+        let contoso = &mut data.vservers[0].tenant;
+        contoso.keys[0]
+            .hosts
+            .retain(|(host, _)| host.starts_with("c-ws"));
+    });
+    w.map("kes-windows", json!({"product_id": w.products[1]}))
+        .await;
+    let run = w.app.sync(None).await;
+    assert_eq!(run["status"], "held", "{run}");
+    assert_eq!(run["summary"]["lines_held"], 2, "{run}");
+    assert_eq!(
+        w.billed("Contoso"),
+        billed(&[(0, 6.0)]),
+        "nothing half done"
+    );
+    let changes = w.app.run_changes(&run).await;
+    let new_line = changes
+        .iter()
+        .find(|c| c["agreement_id"] == w.agreements["Contoso"] && c["new_quantity"] == 3)
+        .unwrap();
+    let key =
+        json!([{"agreement_id": new_line["agreement_id"], "product_id": new_line["product_id"]}]);
+    let run = w.app.sync(Some(json!({"approve": key}))).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(w.billed("Contoso"), billed(&[(1, 3.0)]));
+    w.assert_never_billed_twice("Contoso", 3.0);
 }
 
 #[actix_web::test]
 async fn unreadable_and_blocked_tenants_get_no_changes() {
-    let w = world().await;
+    let w = world_of(&["Contoso", "Fabrikam", "Northwind"]).await;
     w.map("kes-windows", json!({"product_id": w.products[0]}))
         .await;
     w.map("kes-mac", json!({"product_id": w.products[1]})).await;

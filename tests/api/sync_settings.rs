@@ -287,6 +287,7 @@ async fn retention_prunes_old_rows_but_keeps_each_tenants_newest_snapshot() {
             result: "applied".into(),
             detail: String::new(),
             created_at: long_ago,
+            move_id: None,
         },
     )
     .unwrap();

@@ -316,6 +316,9 @@ async fn usage_is_collected_from_every_enabled_ksc_tenant() {
             serde_json::to_value(usage).unwrap(),
             "{name}"
         );
+        // A fresh installation recognises every real product name of the demo, unedited.
+        assert_eq!(snapshot["usage"]["unknown_keys"], json!([]), "{name}");
+        assert_eq!(snapshot["usage"]["ambiguous_keys"], json!([]), "{name}");
     }
 
     // One tenant only.
@@ -477,4 +480,114 @@ async fn an_application_with_usage_in_a_latest_snapshot_cannot_be_deleted() {
     // Nothing in the demo uses Endpoint Security for Mobile.
     assert_eq!(delete_application(&app, "kes-mobile").await.status(), 204);
     fake.stop().await;
+}
+
+#[actix_web::test]
+async fn an_unknown_key_shows_in_the_unbilled_report_and_is_taught_in_one_call() {
+    use kaspersky_msp_bridge::sandbox::fake_ksc::FakeKey;
+    let app = spawn_app().await;
+    let fake = discovered_demo(&app, FakeKscOptions::new(demo())).await;
+    let name = "Kaspersky Embedded Systems Security 3.4 for Windows";
+    fake.edit(|data| {
+        let contoso = &mut data.vservers[0].tenant;
+        contoso
+            .keys
+            .push(FakeKey::new("C-KESS", name, 0, 1).current_on(&["c-ws-1", "c-ws-2"]));
+    });
+    json_of(collect(&app, &app.admin_token, None).await).await;
+    let report = json_of(
+        app.get(
+            "/api/v1/reports/unbilled-usage?per_page=100",
+            &app.admin_token,
+        )
+        .await,
+    )
+    .await;
+    let keys: Vec<&Value> = report["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["reason"] == "unknown_key")
+        .collect();
+    assert_eq!(keys.len(), 1, "{report}");
+    assert_eq!(keys[0]["quantity"], 2, "the hosts it would count");
+    assert_eq!(keys[0]["application_id"], Value::Null);
+    assert_eq!(keys[0]["key"]["product_name"], name);
+
+    // Bad bodies and non-KSC applications are refused; nothing changes.
+    let path = "/api/v1/security-applications/ksws/match-rules";
+    for bad in [
+        json!({}),
+        json!({"product_name": name, "app_id": "7"}),
+        json!({"product_name": " "}),
+    ] {
+        let response = app
+            .send_json(Method::POST, path, &app.admin_token, &bad)
+            .await;
+        assert_problem(response, 422).await;
+    }
+    let hub = "/api/v1/security-applications/kes-cloud/match-rules";
+    let response = app
+        .send_json(
+            Method::POST,
+            hub,
+            &app.admin_token,
+            &json!({"product_name": name}),
+        )
+        .await;
+    assert_problem(response, 409).await;
+    let (_, operator) = app.user_with_role("olga", "operator").await;
+    let response = app
+        .send_json(
+            Method::POST,
+            path,
+            &operator,
+            &json!({"product_name": name}),
+        )
+        .await;
+    assert_problem(response, 403).await;
+
+    // One call teaches it; a second equal one changes nothing.
+    for _ in 0..2 {
+        let taught = app
+            .send_json(
+                Method::POST,
+                path,
+                &app.admin_token,
+                &json!({"product_name": name}),
+            )
+            .await;
+        assert_eq!(taught.status(), 200);
+        let taught = json_of(taught).await;
+        let patterns = taught["match_rules"]["name_patterns"].as_array().unwrap();
+        assert_eq!(
+            patterns.iter().filter(|p| *p == name).count(),
+            1,
+            "{taught}"
+        );
+    }
+    json_of(collect(&app, &app.admin_token, None).await).await;
+    let latest = latest_by_name(&app).await;
+    let contoso = &latest["Contoso"]["usage"];
+    assert_eq!(contoso["unknown_keys"], json!([]), "{contoso}");
+    assert_eq!(
+        contoso["devices"]["ksws"]["windows_workstation"], 2,
+        "{contoso}"
+    );
+    let report = json_of(
+        app.get(
+            "/api/v1/reports/unbilled-usage?per_page=100",
+            &app.admin_token,
+        )
+        .await,
+    )
+    .await;
+    assert!(
+        report["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|u| u["reason"] != "unknown_key"),
+        "{report}"
+    );
 }

@@ -475,6 +475,7 @@ fn cases() -> Vec<Case> {
             ],
             quantities: vec![(100, 11, 3), (300, 11, 1)],
             unattributed: vec![KSC_A],
+            unbilled: vec![(KSC_A, "-", None, 2, UnbilledReason::UnknownKey)],
             ..Case::default()
         },
         Case {
@@ -536,7 +537,8 @@ fn desired_state_table() {
             .map(|u| {
                 (
                     u.tenant_id.as_str(),
-                    u.application_id.as_str(),
+                    // "-": a key no single application counted.
+                    u.application_id.as_deref().unwrap_or("-"),
                     u.category,
                     u.quantity,
                     u.reason,

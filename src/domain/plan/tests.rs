@@ -1,6 +1,7 @@
 use chrono::TimeZone;
 
 use super::*;
+use crate::domain::model::DeviceCategory::{self, NonWindows, WindowsServer, WindowsWorkstation};
 use crate::domain::policies::{CancelDatePolicy, EffectiveDatePolicy};
 use PlanAction::{Adopt, Cancel, Conflict, Create, Held, Release, Skipped, Unchanged, Update};
 
@@ -52,6 +53,46 @@ fn managed(agreement_id: i64, product_id: i64, addition_id: i64) -> ManagedAddit
         agreement_id,
         product_id,
         addition_id,
+        tenant_id: None,
+        billed: None,
+    }
+}
+
+/// Usage of tenant ksc-a: (application, category, quantity).
+type Usage<'a> = &'a [(&'a str, Option<DeviceCategory>, u64)];
+
+fn contributions(usage: Usage<'_>) -> Vec<Contribution> {
+    usage
+        .iter()
+        .map(|&(application, category, quantity)| Contribution {
+            tenant_id: "ksc-a".into(),
+            application_id: application.into(),
+            category,
+            quantity,
+        })
+        .collect()
+}
+
+/// What tenant ksc-a's usage asks of (agreement, product).
+fn wants(agreement_id: i64, product_id: i64, usage: Usage<'_>) -> DesiredQuantity {
+    DesiredQuantity {
+        contributions: contributions(usage),
+        quantity: usage.iter().map(|u| u.2).sum(),
+        ..desired(agreement_id, product_id, 0)
+    }
+}
+
+/// A managed addition recorded as billing tenant ksc-a's `usage`.
+fn billed(
+    agreement_id: i64,
+    product_id: i64,
+    addition_id: i64,
+    usage: Usage<'_>,
+) -> ManagedAddition {
+    ManagedAddition {
+        tenant_id: Some("ksc-a".into()),
+        billed: Some(contributions(usage)),
+        ..managed(agreement_id, product_id, addition_id)
     }
 }
 
@@ -70,6 +111,7 @@ struct Expected {
     cancelled_date: Option<NaiveDate>,
     clear_cancelled_date: bool,
     unmanaged: Vec<i64>,
+    move_id: Option<String>,
 }
 
 impl From<&PlanRow> for Expected {
@@ -91,6 +133,7 @@ impl From<&PlanRow> for Expected {
             cancelled_date: row.cancelled_date,
             clear_cancelled_date: row.clear_cancelled_date,
             unmanaged: row.unmanaged_addition_ids.clone(),
+            move_id: row.move_id.clone(),
         }
     }
 }
@@ -110,6 +153,7 @@ fn row(key: (i64, i64), action: PlanAction, current: f64, desired: u64) -> Expec
         cancelled_date: None,
         clear_cancelled_date: false,
         unmanaged: Vec::new(),
+        move_id: None,
     }
 }
 
@@ -141,6 +185,10 @@ impl Expected {
     }
     fn not_computed(mut self) -> Self {
         self.desired = None;
+        self
+    }
+    fn in_move(mut self) -> Self {
+        self.move_id = Some("move-ksc-a".into());
         self
     }
 }
@@ -186,6 +234,10 @@ fn guard_at(max_decrease_percent: u8) -> SyncPolicies {
 }
 
 fn run(case: &Case) -> Vec<PlanRow> {
+    planned(case).rows
+}
+
+fn planned(case: &Case) -> Planned {
     plan(&PlanInput {
         desired: &case.desired,
         additions: &case.additions,
@@ -543,12 +595,15 @@ fn rows_carry_their_contributions() {
 
 /// Writes the applicable rows the way the sync engine would, into the test's ConnectWise and records.
 fn apply(rows: &[PlanRow], additions: &mut Vec<CwAddition>, managed: &mut Vec<ManagedAddition>) {
-    fn remember(managed: &mut Vec<ManagedAddition>, key: RowKey, addition_id: i64) {
-        managed.retain(|m| (m.agreement_id, m.product_id) != (key.agreement_id, key.product_id));
+    // The usage a write billed is recorded with it, as the sync engine does.
+    fn remember(managed: &mut Vec<ManagedAddition>, row: &PlanRow, addition_id: i64) {
+        managed.retain(|m| (m.agreement_id, m.product_id) != (row.agreement_id, row.product_id));
         managed.push(ManagedAddition {
-            agreement_id: key.agreement_id,
-            product_id: key.product_id,
+            agreement_id: row.agreement_id,
+            product_id: row.product_id,
             addition_id,
+            tenant_id: row.contributions.first().map(|c| c.tenant_id.clone()),
+            billed: Some(row.contributions.clone()),
         });
     }
     for row in rows {
@@ -560,19 +615,20 @@ fn apply(rows: &[PlanRow], additions: &mut Vec<CwAddition>, managed: &mut Vec<Ma
             (Create, _) => {
                 let id = 900 + additions.len() as i64;
                 additions.push(addition(id, row.agreement_id, row.product_id, quantity));
-                remember(managed, row.key(), id);
+                remember(managed, row, id);
             }
             (Update | Adopt, Some(a)) => {
                 a.quantity = quantity;
                 if row.clear_cancelled_date {
                     a.cancelled_date = None;
                 }
-                remember(managed, row.key(), a.id);
+                remember(managed, row, a.id);
             }
             (Cancel, Some(a)) => {
                 a.cancelled_date = row
                     .cancelled_date
-                    .map(|d| d.and_hms_opt(0, 0, 0).unwrap().and_utc())
+                    .map(|d| d.and_hms_opt(0, 0, 0).unwrap().and_utc());
+                remember(managed, row, a.id);
             }
             (Release, _) => managed.retain(|m| Some(m.addition_id) != row.addition_id),
             (action, _) => assert!(
@@ -659,6 +715,13 @@ fn unchanged_usage_replans_identically() {
     assert_eq!(run(&case), run(&case));
 }
 
+fn lines(lines: BTreeSet<RowKey>) -> Approval {
+    Approval::Selected {
+        lines,
+        moves: BTreeSet::new(),
+    }
+}
+
 #[test]
 fn approve_table() {
     let rows = || {
@@ -691,19 +754,19 @@ fn approve_table() {
         ),
         (
             "one row",
-            Approval::Rows([key(13)].into()),
+            lines([key(13)].into()),
             vec![key(13)],
             [Held, Unchanged, Update],
         ),
         (
             "a row that is not held",
-            Approval::Rows([key(12)].into()),
+            lines([key(12)].into()),
             vec![],
             [Held, Unchanged, Held],
         ),
         (
             "nothing",
-            Approval::Rows(BTreeSet::new()),
+            lines(BTreeSet::new()),
             vec![],
             [Held, Unchanged, Held],
         ),
@@ -777,4 +840,339 @@ fn constraints_from_desired_state() {
     assert_eq!(constraints.frozen, expected_frozen);
     assert_eq!(constraints.released, [3].into());
     assert_eq!(constraints.cancel_guarded, [4].into());
+}
+
+const WS: Option<DeviceCategory> = Some(WindowsWorkstation);
+const SRV: Option<DeviceCategory> = Some(WindowsServer);
+const NW: Option<DeviceCategory> = Some(NonWindows);
+
+/// Moves (DOMAIN.md §6): the same usage billed on other lines. Default policies: new lines
+/// start today, usage that really ended is cancelled at the end of the month, guard 50 %.
+fn move_cases() -> Vec<Case> {
+    use HoldReason::{DecreaseAboveLimit as Decrease, UnattributedKeys as Keys};
+    let by_category = || {
+        (
+            vec![
+                addition(501, 100, 11, 8.0),
+                addition(502, 100, 12, 2.0),
+                addition(503, 100, 13, 2.0),
+            ],
+            vec![
+                billed(100, 11, 501, &[("kes", WS, 8)]),
+                billed(100, 12, 502, &[("kes", SRV, 2)]),
+                billed(100, 13, 503, &[("kes", NW, 2)]),
+            ],
+        )
+    };
+    let (category_additions, category_managed) = by_category();
+    let remap = || {
+        (
+            vec![addition(501, 100, 11, 5.0), addition(505, 100, 15, 2.0)],
+            vec![
+                billed(100, 11, 501, &[("kes", None, 5)]),
+                billed(100, 15, 505, &[("ksws", None, 2)]),
+            ],
+        )
+    };
+    let (remap_additions, remap_managed) = remap();
+    vec![
+        Case {
+            name: "toggle on → off: three category lines move to one product, same day",
+            desired: vec![wants(100, 20, &[("kes", None, 12)])],
+            additions: category_additions.clone(),
+            managed: category_managed.clone(),
+            expected: vec![
+                row((100, 11), Cancel, 8.0, 0)
+                    .on(501)
+                    .cancel_on(TODAY)
+                    .in_move(),
+                row((100, 12), Cancel, 2.0, 0)
+                    .on(502)
+                    .cancel_on(TODAY)
+                    .in_move(),
+                row((100, 13), Cancel, 2.0, 0)
+                    .on(503)
+                    .cancel_on(TODAY)
+                    .in_move(),
+                row((100, 20), Create, 0.0, 12).effective(TODAY).in_move(),
+            ],
+            ..Case::default()
+        },
+        Case {
+            name: "toggle off → on: one product moves to three category lines",
+            desired: vec![
+                wants(100, 11, &[("kes", WS, 8)]),
+                wants(100, 12, &[("kes", SRV, 2)]),
+                wants(100, 13, &[("kes", NW, 2)]),
+            ],
+            additions: vec![addition(520, 100, 20, 12.0)],
+            managed: vec![billed(100, 20, 520, &[("kes", None, 12)])],
+            expected: vec![
+                row((100, 11), Create, 0.0, 8).effective(TODAY).in_move(),
+                row((100, 12), Create, 0.0, 2).effective(TODAY).in_move(),
+                row((100, 13), Create, 0.0, 2).effective(TODAY).in_move(),
+                row((100, 20), Cancel, 12.0, 0)
+                    .on(520)
+                    .cancel_on(TODAY)
+                    .in_move(),
+            ],
+            ..Case::default()
+        },
+        Case {
+            name: "toggle off → on with the first-of-month policy: the old line ends that day too",
+            desired: vec![
+                wants(100, 11, &[("kes", WS, 10)]),
+                wants(100, 12, &[("kes", SRV, 2)]),
+            ],
+            additions: vec![addition(520, 100, 20, 12.0)],
+            managed: vec![billed(100, 20, 520, &[("kes", None, 12)])],
+            policies: SyncPolicies {
+                effective_date: EffectiveDatePolicy::FirstOfMonth,
+                ..SyncPolicies::default()
+            },
+            expected: vec![
+                row((100, 11), Create, 0.0, 10)
+                    .effective(MONTH_START)
+                    .in_move(),
+                row((100, 12), Create, 0.0, 2)
+                    .effective(MONTH_START)
+                    .in_move(),
+                row((100, 20), Cancel, 12.0, 0)
+                    .on(520)
+                    .cancel_on(MONTH_START)
+                    .in_move(),
+            ],
+            ..Case::default()
+        },
+        Case {
+            name: "remap of one application: its usage moves, the other line stays",
+            desired: vec![
+                wants(100, 12, &[("kes", None, 5)]),
+                wants(100, 15, &[("ksws", None, 2)]),
+            ],
+            additions: remap_additions.clone(),
+            managed: remap_managed.clone(),
+            expected: vec![
+                row((100, 11), Cancel, 5.0, 0)
+                    .on(501)
+                    .cancel_on(TODAY)
+                    .in_move(),
+                row((100, 12), Create, 0.0, 5).effective(TODAY).in_move(),
+                row((100, 15), Unchanged, 2.0, 2).on(505),
+            ],
+            ..Case::default()
+        },
+        Case {
+            name: "remap onto a line that bills other usage: an increase there",
+            desired: vec![wants(100, 15, &[("kes", None, 5), ("ksws", None, 2)])],
+            additions: remap_additions.clone(),
+            managed: remap_managed.clone(),
+            expected: vec![
+                row((100, 11), Cancel, 5.0, 0)
+                    .on(501)
+                    .cancel_on(TODAY)
+                    .in_move(),
+                row((100, 15), Update, 2.0, 7).on(505).in_move(),
+            ],
+            ..Case::default()
+        },
+        Case {
+            name: "remap while usage drops by 60 %: a real decrease, the whole move is held",
+            desired: vec![
+                wants(100, 12, &[("kes", None, 2)]),
+                wants(100, 15, &[("ksws", None, 2)]),
+            ],
+            additions: remap_additions.clone(),
+            managed: remap_managed.clone(),
+            expected: vec![
+                row((100, 11), Held, 5.0, 0)
+                    .on(501)
+                    .cancel_on(TODAY)
+                    .in_move()
+                    .held(Cancel, &[Decrease]),
+                row((100, 12), Held, 0.0, 2)
+                    .effective(TODAY)
+                    .in_move()
+                    .held(Create, &[Decrease]),
+                row((100, 15), Unchanged, 2.0, 2).on(505),
+            ],
+            ..Case::default()
+        },
+        Case {
+            name: "remap while usage drops by 40 %: within the guard, applied whole",
+            desired: vec![
+                wants(100, 12, &[("kes", None, 3)]),
+                wants(100, 15, &[("ksws", None, 2)]),
+            ],
+            additions: remap_additions.clone(),
+            managed: remap_managed.clone(),
+            expected: vec![
+                row((100, 11), Cancel, 5.0, 0)
+                    .on(501)
+                    .cancel_on(TODAY)
+                    .in_move(),
+                row((100, 12), Create, 0.0, 3).effective(TODAY).in_move(),
+                row((100, 15), Unchanged, 2.0, 2).on(505),
+            ],
+            ..Case::default()
+        },
+        Case {
+            name: "agreement move: the old agreement's lines end the day the new ones start",
+            desired: vec![
+                wants(200, 11, &[("kes", None, 5)]),
+                wants(200, 15, &[("ksws", None, 2)]),
+            ],
+            additions: remap_additions.clone(),
+            managed: remap_managed.clone(),
+            expected: vec![
+                row((100, 11), Cancel, 5.0, 0)
+                    .on(501)
+                    .cancel_on(TODAY)
+                    .in_move(),
+                row((100, 15), Cancel, 2.0, 0)
+                    .on(505)
+                    .cancel_on(TODAY)
+                    .in_move(),
+                row((200, 11), Create, 0.0, 5).effective(TODAY).in_move(),
+                row((200, 15), Create, 0.0, 2).effective(TODAY).in_move(),
+            ],
+            ..Case::default()
+        },
+        Case {
+            name: "move plus an unrelated cancel: the move applies, the ended usage is guarded",
+            desired: vec![wants(100, 12, &[("kes", None, 5)])],
+            additions: remap_additions.clone(),
+            managed: remap_managed.clone(),
+            expected: vec![
+                row((100, 11), Cancel, 5.0, 0)
+                    .on(501)
+                    .cancel_on(TODAY)
+                    .in_move(),
+                row((100, 12), Create, 0.0, 5).effective(TODAY).in_move(),
+                row((100, 15), Held, 2.0, 0)
+                    .on(505)
+                    .cancel_on(MONTH_END)
+                    .held(Cancel, &[Decrease]),
+            ],
+            ..Case::default()
+        },
+        Case {
+            name: "move while the tenant reports unknown keys: held whole",
+            desired: vec![
+                wants(100, 12, &[("kes", None, 5)]),
+                wants(100, 15, &[("ksws", None, 2)]),
+            ],
+            additions: remap_additions,
+            managed: remap_managed,
+            constraints: cancel_guarded(100),
+            expected: vec![
+                row((100, 11), Held, 5.0, 0)
+                    .on(501)
+                    .cancel_on(TODAY)
+                    .in_move()
+                    .held(Cancel, &[Keys]),
+                row((100, 12), Held, 0.0, 5)
+                    .effective(TODAY)
+                    .in_move()
+                    .held(Create, &[Keys]),
+                row((100, 15), Unchanged, 2.0, 2).on(505),
+            ],
+            ..Case::default()
+        },
+        Case {
+            name: "usage that really ended is no move: cancelled at the end of the month",
+            desired: vec![],
+            additions: vec![addition(501, 100, 11, 1.0)],
+            managed: vec![billed(100, 11, 501, &[("kes", None, 1)])],
+            expected: vec![row((100, 11), Held, 1.0, 0)
+                .on(501)
+                .cancel_on(MONTH_END)
+                .held(Cancel, &[Decrease])],
+            ..Case::default()
+        },
+        Case {
+            name: "unrecorded usage of the old line: judged on its own, as before",
+            desired: vec![wants(100, 12, &[("kes", None, 5)])],
+            additions: vec![addition(501, 100, 11, 5.0)],
+            managed: vec![managed(100, 11, 501)],
+            expected: vec![
+                row((100, 11), Held, 5.0, 0)
+                    .on(501)
+                    .cancel_on(MONTH_END)
+                    .held(Cancel, &[Decrease]),
+                row((100, 12), Create, 0.0, 5).effective(TODAY),
+            ],
+            ..Case::default()
+        },
+    ]
+}
+
+#[test]
+fn move_table() {
+    for case in move_cases() {
+        let rows = run(&case);
+        let actual: Vec<Expected> = rows.iter().map(Expected::from).collect();
+        assert_eq!(actual, case.expected, "{}", case.name);
+    }
+}
+
+#[test]
+fn a_move_counts_the_units_it_moves() {
+    let case = &move_cases()[0];
+    let moves = planned(case).moves;
+    assert_eq!(moves.len(), 1);
+    let m = &moves[0];
+    assert_eq!(
+        (m.id.as_str(), m.tenant_id.as_str()),
+        ("move-ksc-a", "ksc-a")
+    );
+    assert_eq!((m.units_before, m.units_after), (12, 12));
+    assert_eq!(m.applications, vec!["kes".to_string()]);
+    assert_eq!(m.date, day(TODAY));
+    assert_eq!(m.lines.len(), 4);
+    assert!(m.hold_reasons.is_empty());
+}
+
+#[test]
+fn approving_one_line_of_a_held_move_approves_the_move() {
+    let case = move_cases()
+        .into_iter()
+        .find(|c| c.name.starts_with("remap while usage drops by 60"))
+        .unwrap();
+    let new_line = RowKey {
+        agreement_id: 100,
+        product_id: 12,
+    };
+    for approval in [
+        lines([new_line].into()),
+        Approval::Selected {
+            lines: BTreeSet::new(),
+            moves: ["move-ksc-a".to_string()].into(),
+        },
+    ] {
+        let mut rows = run(&case);
+        let approved = approve(&mut rows, &approval);
+        assert_eq!(approved.len(), 2, "{approval:?}");
+        let actions: Vec<_> = rows.iter().map(|r| r.action).collect();
+        assert_eq!(actions, [Cancel, Create, Unchanged], "{approval:?}");
+    }
+}
+
+#[test]
+fn an_applied_move_replans_to_unchanged() {
+    for mut case in move_cases() {
+        let mut rows = run(&case);
+        approve(&mut rows, &Approval::All);
+        apply(&rows, &mut case.additions, &mut case.managed);
+        let again = run(&case);
+        assert!(
+            again.iter().all(|r| r.action == Unchanged),
+            "{}: {:?}",
+            case.name,
+            again
+                .iter()
+                .map(|r| (r.key(), r.action))
+                .collect::<Vec<_>>()
+        );
+    }
 }

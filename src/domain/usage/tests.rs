@@ -123,6 +123,24 @@ fn identify_prefers_app_id_then_longest_pattern() {
         ("2000", "", matched("mail")),
         ("", "Kaspersky Security for Mail Server", matched("mail")),
         ("", "Kaspersky Anti-Virus", Identity::Unknown),
+        // Versions, dashes and punctuation do not matter; whole words do.
+        (
+            "",
+            "Kaspersky Endpoint Security 11.11 for Linux",
+            matched("kes-linux"),
+        ),
+        (
+            "",
+            "Kaspersky Endpoint Security for Business - Select",
+            ambiguous(&["kesb", "kesb-twin"]),
+        ),
+        (
+            "",
+            "Kaspersky Security 8 for Linux Mail-Server",
+            matched("mail"),
+        ),
+        ("", "Kaspersky Endpoint Securityx", Identity::Unknown),
+        ("", "Kaspersky Endpoint for Security", Identity::Unknown),
         ("", "", Identity::Unknown),
     ];
     for (app_id, name, expected) in cases {
@@ -131,6 +149,36 @@ fn identify_prefers_app_id_then_longest_pattern() {
             expected,
             "app id {app_id:?}, name {name:?}"
         );
+    }
+}
+
+#[test]
+fn name_words_leave_out_case_punctuation_and_versions() {
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "Kaspersky Endpoint Security 12 for Windows",
+            &["kaspersky", "endpoint", "security", "for", "windows"],
+        ),
+        (
+            "Kaspersky Endpoint Security for Windows 11.2.0",
+            &["kaspersky", "endpoint", "security", "for", "windows"],
+        ),
+        (
+            "Kaspersky Endpoint Security for Business - Select Brazilian Edition. 25-49 Node 2 year",
+            &[
+                "kaspersky", "endpoint", "security", "for", "business", "select", "brazilian",
+                "edition", "node", "year",
+            ],
+        ),
+        (
+            "Kaspersky Endpoint Security 10 SP2 MR1 for Mac, v10",
+            &["kaspersky", "endpoint", "security", "for", "mac"],
+        ),
+        ("KASPERSKY SECURITY 2024", &["kaspersky", "security"]),
+        ("  -- ", &[]),
+    ];
+    for (name, words) in cases {
+        assert_eq!(name_words(name), *words, "{name}");
     }
 }
 

@@ -2,9 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::domain::model::{
-    CategoryCounts, LicensingModel, MatchRules, TenantUsage, UnattributedKey,
-};
+use crate::domain::model::{CategoryCounts, LicensingModel, MatchRules, TenantUsage};
 use crate::domain::usage::ApplicationRules;
 
 /// Everything the fake server knows.
@@ -139,10 +137,14 @@ const TRIAL: i64 = 3;
 const SUBSCRIPTION: i64 = 6;
 const KES_WINDOWS: i64 = 1103;
 const KES_LINUX: i64 = 1105;
-const KES: &str = "Kaspersky Endpoint Security for Windows";
+// Product names as KSC licence keys carry them (sources beside the seeded match rules in
+// migrations/*/2026-12-03-000012_real_product_names): versions and dashes vary by key.
+const KES_12: &str = "Kaspersky Endpoint Security 12 for Windows";
+const KES_11_11: &str = "Kaspersky Endpoint Security 11.11 for Windows";
 
 /// Two billable tenants (Contoso, Fabrikam), an empty one (Tailspin), a disabled one
-/// (Northwind) and main-server hosts; see [`demo_expected_usage`] for the counts.
+/// (Northwind) and main-server hosts; see [`demo_expected_usage`] for the counts. Every key
+/// carries a real Kaspersky product name that a fresh installation's match rules recognise.
 pub fn demo() -> FakeKscData {
     let contoso = FakeTenant::default()
         .host("c-ws-1", "RECEPTION", "Microsoft Windows 11 Pro", 0x1003)
@@ -164,33 +166,40 @@ pub fn demo() -> FakeKscData {
         .host("c-lin-1", "WEB", "Ubuntu 22.04 LTS", 0x200800)
         .host("c-mac-1", "DESIGN", "macOS 14 Sonoma", 0x1)
         .key(
-            FakeKey::new("C-KES-1", KES, KES_WINDOWS, COMMERCIAL)
+            FakeKey::new("C-KES-1", KES_12, KES_WINDOWS, COMMERCIAL)
                 .current_on(&["c-ws-1", "c-ws-2", "c-ws-3", "c-srv-1", "c-dc-1", "c-srv-2"]),
         )
         // A second key of the same application on c-ws-1: still one device.
         .key(
-            FakeKey::new("C-KES-SUB", KES, KES_WINDOWS, SUBSCRIPTION)
+            FakeKey::new("C-KES-SUB", KES_11_11, KES_WINDOWS, SUBSCRIPTION)
                 .limit(None)
                 .current_on(&["c-ws-1"]),
         )
-        .key(FakeKey::new("C-KES-RESERVE", KES, KES_WINDOWS, COMMERCIAL).reserve_on(&["c-mac-1"]))
+        .key(
+            FakeKey::new("C-KES-RESERVE", KES_12, KES_WINDOWS, COMMERCIAL).reserve_on(&["c-mac-1"]),
+        )
         .key(
             FakeKey::new(
                 "C-KESL",
-                "Kaspersky Endpoint Security for Linux",
+                "Kaspersky Endpoint Security 12.0 for Linux",
                 KES_LINUX,
                 COMMERCIAL,
             )
             .current_on(&["c-lin-1"]),
         )
         .key(
-            FakeKey::new("C-TRIAL", "Kaspersky Endpoint Security for Mac", 0, TRIAL)
-                .current_on(&["c-mac-1"]),
+            FakeKey::new(
+                "C-TRIAL",
+                "Kaspersky Endpoint Security 12 for Mac",
+                0,
+                TRIAL,
+            )
+            .current_on(&["c-mac-1"]),
         )
         .key(
             FakeKey::new(
                 "C-EXPIRED",
-                "Kaspersky Endpoint Security for Mac",
+                "Kaspersky Endpoint Security 11 for Mac",
                 0,
                 COMMERCIAL,
             )
@@ -198,8 +207,13 @@ pub fn demo() -> FakeKscData {
             .current_on(&["c-mac-1"]),
         )
         .key(
-            FakeKey::new("C-UNKNOWN", "Kaspersky Security for Storage", 0, COMMERCIAL)
-                .current_on(&["c-srv-1"]),
+            FakeKey::new(
+                "C-KSWS",
+                "Kaspersky Security 11 for Windows Server",
+                0,
+                COMMERCIAL,
+            )
+            .current_on(&["c-srv-1"]),
         );
 
     let fabrikam = FakeTenant::default()
@@ -207,32 +221,59 @@ pub fn demo() -> FakeKscData {
         .host("f-mac-1", "F-MAC", "macOS 15", 0x1)
         .host("f-mac-2", "F-MAC2", "macOS 15", 0)
         .host("f-srv-1", "F-SRV", "Windows Server 2022", 0x9003)
+        // A bundle's key bills as Endpoint Security for Windows.
         .key(
-            FakeKey::new("F-KES", KES, KES_WINDOWS, SUBSCRIPTION)
-                .limit(None)
-                .current_on(&["f-ws-1"]),
+            FakeKey::new(
+                "F-KESB",
+                "Kaspersky Endpoint Security for Business - Select",
+                0,
+                SUBSCRIPTION,
+            )
+            .limit(None)
+            .current_on(&["f-ws-1"]),
         )
         .key(
             FakeKey::new(
                 "F-MAC",
-                "Kaspersky Endpoint Security for Mac",
+                "Kaspersky Endpoint Security 11 for Mac",
                 0,
                 COMMERCIAL,
             )
             .current_on(&["f-mac-1", "f-mac-2"]),
         )
         .key(
-            FakeKey::new("F-HYBRID", "Kaspersky Hybrid Cloud Security", 0, COMMERCIAL)
-                .current_on(&["f-srv-1"]),
+            FakeKey::new(
+                "F-KSV",
+                "Kaspersky Security for Virtualization 6.2 Light Agent",
+                0,
+                COMMERCIAL,
+            )
+            .current_on(&["f-srv-1"]),
         );
 
     let northwind = FakeTenant::default()
         .host("n-ws-1", "N-PC", "Microsoft Windows 11 Pro", 0x1003)
-        .key(FakeKey::new("N-KES", KES, KES_WINDOWS, COMMERCIAL).current_on(&["n-ws-1"]));
+        .key(
+            FakeKey::new(
+                "N-KESB",
+                "Kaspersky Endpoint Security for Business - Advanced",
+                0,
+                COMMERCIAL,
+            )
+            .current_on(&["n-ws-1"]),
+        );
 
     let main = FakeTenant::default()
         .host("m-ws-1", "ADMIN-PC", "Microsoft Windows 11 Pro", 0x1003)
-        .key(FakeKey::new("M-KES", KES, KES_WINDOWS, COMMERCIAL).current_on(&["m-ws-1"]));
+        .key(
+            FakeKey::new(
+                "M-KTSB",
+                "Kaspersky Total Security for Business",
+                0,
+                COMMERCIAL,
+            )
+            .current_on(&["m-ws-1"]),
+        );
 
     FakeKscData::new(DEMO_USER, DEMO_PASSWORD)
         .main_server(main)
@@ -242,23 +283,80 @@ pub fn demo() -> FakeKscData {
         .vserver(13, "Northwind", false, northwind)
 }
 
-/// The KSC applications the demo counts are computed with.
+/// The KSC applications and match rules a fresh installation has (the seed migrations; a test
+/// of the API checks that they agree): the demo counts are computed with them.
 pub fn demo_applications() -> Vec<ApplicationRules> {
-    let app = |id: &str, app_ids: &[&str], patterns: &[&str]| ApplicationRules {
+    use LicensingModel::{PerDevice, PerMailbox};
+    let app = |id: &str, licensing, patterns: &[&str]| ApplicationRules {
         id: id.into(),
-        licensing: LicensingModel::PerDevice,
+        licensing,
         rules: MatchRules {
-            app_ids: app_ids.iter().map(|s| s.to_string()).collect(),
+            app_ids: Vec::new(),
             name_patterns: patterns.iter().map(|s| s.to_string()).collect(),
         },
     };
     vec![
-        app("kes-windows", &["1103"], &["Endpoint Security for Windows"]),
-        app("kes-linux", &["1105"], &["Endpoint Security for Linux"]),
-        app("kes-mac", &[], &["Endpoint Security for Mac"]),
-        // The same pattern on two applications: keys of that product are ambiguous.
-        app("khcs-desktop", &[], &["Hybrid Cloud Security"]),
-        app("khcs-server", &[], &["Hybrid Cloud Security"]),
+        app(
+            "kes-linux",
+            PerDevice,
+            &["Kaspersky Endpoint Security for Linux"],
+        ),
+        app(
+            "kes-mac",
+            PerDevice,
+            &["Kaspersky Endpoint Security for Mac"],
+        ),
+        app(
+            "kes-mobile",
+            PerDevice,
+            &[
+                "Kaspersky Endpoint Security for Mobile",
+                "Kaspersky Security for Mobile",
+                "Kaspersky Endpoint Security for Android",
+                "Kaspersky Security for iOS",
+                "Kaspersky Secure Mobility Management",
+            ],
+        ),
+        app(
+            "kes-windows",
+            PerDevice,
+            &[
+                "Kaspersky Endpoint Security for Windows",
+                "Kaspersky Endpoint Security for Business Select",
+                "Kaspersky Endpoint Security for Business Advanced",
+                "Kaspersky Endpoint Security for Business",
+                "Kaspersky Total Security for Business",
+            ],
+        ),
+        app(
+            "ks-exchange",
+            PerMailbox,
+            &[
+                "Kaspersky Security for Microsoft Exchange Servers",
+                "Kaspersky Security for Microsoft Exchange Server",
+            ],
+        ),
+        app(
+            "ks-mail-server",
+            PerMailbox,
+            &[
+                "Kaspersky Security for Linux Mail Server",
+                "Kaspersky Security for Mail Server",
+            ],
+        ),
+        app(
+            "ksv",
+            PerDevice,
+            &[
+                "Kaspersky Security for Virtualization",
+                "Kaspersky Hybrid Cloud Security",
+            ],
+        ),
+        app(
+            "ksws",
+            PerDevice,
+            &["Kaspersky Security for Windows Server"],
+        ),
     ]
 }
 
@@ -279,26 +377,20 @@ pub fn demo_expected_usage() -> BTreeMap<String, TenantUsage> {
             })
             .collect()
     };
-    let key = |serial: &str, product: &str, candidates: &[&str], hosts| UnattributedKey {
-        serial: serial.into(),
-        product_name: product.into(),
-        app_id: "0".into(),
-        candidates: candidates.iter().map(|s| s.to_string()).collect(),
-        hosts,
-    };
     let contoso = TenantUsage {
-        devices: devices(&[("kes-windows", 3, 3, 0), ("kes-linux", 0, 0, 1)]),
-        unknown_keys: vec![key("C-UNKNOWN", "Kaspersky Security for Storage", &[], 1)],
+        devices: devices(&[
+            ("kes-windows", 3, 3, 0),
+            ("kes-linux", 0, 0, 1),
+            ("ksws", 0, 1, 0),
+        ]),
         ..TenantUsage::default()
     };
     let fabrikam = TenantUsage {
-        devices: devices(&[("kes-windows", 1, 0, 0), ("kes-mac", 0, 0, 2)]),
-        ambiguous_keys: vec![key(
-            "F-HYBRID",
-            "Kaspersky Hybrid Cloud Security",
-            &["khcs-desktop", "khcs-server"],
-            1,
-        )],
+        devices: devices(&[
+            ("kes-windows", 1, 0, 0),
+            ("kes-mac", 0, 0, 2),
+            ("ksv", 0, 1, 0),
+        ]),
         ..TenantUsage::default()
     };
     [

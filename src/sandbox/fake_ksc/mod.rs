@@ -167,6 +167,11 @@ impl FakeKsc {
         self.with_state(|state| state.faults.push(fault));
     }
 
+    /// Changes what the fake serves from the next call on (a key issued, a host added).
+    pub fn edit(&self, change: impl FnOnce(&mut FakeKscData)) {
+        self.with_state(|state| change(&mut state.data));
+    }
+
     pub fn clear_faults(&self) {
         self.with_state(|state| state.faults.clear());
     }
