@@ -219,10 +219,10 @@ async fn user(settings: Settings, command: UserCommand) -> anyhow::Result<()> {
         let mut conn = pool.get().context("cannot open the database")?;
         let user = match command {
             UserCommand::Create { username, role, .. } => {
-                let username = crate::accounts::normalize_username(&username);
-                crate::accounts::check_username(&username)
+                let username = crate::services::accounts::normalize_username(&username);
+                crate::services::accounts::check_username(&username)
                     .map_err(|e| anyhow::anyhow!("the username {e}"))?;
-                crate::accounts::create_user(
+                crate::services::accounts::create_user(
                     &mut conn,
                     &actor,
                     &username,
@@ -232,7 +232,7 @@ async fn user(settings: Settings, command: UserCommand) -> anyhow::Result<()> {
                 )
             }
             UserCommand::ResetPassword { username, .. } => {
-                crate::accounts::reset_password(&mut conn, &actor, &username, &secret)
+                crate::services::accounts::reset_password(&mut conn, &actor, &username, &secret)
             }
         }
         .map_err(|e| anyhow::anyhow!("{e}"))?;

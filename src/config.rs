@@ -177,7 +177,7 @@ impl Settings {
         }
         settings.admin_password = get("BRIDGE_ADMIN_PASSWORD");
         if let Some(p) = &settings.admin_password {
-            if let Err(e) = crate::auth::password::check_strength(p) {
+            if let Err(e) = check_password_strength(p) {
                 problems.push(format!("BRIDGE_ADMIN_PASSWORD {e}"));
             }
         }
@@ -231,7 +231,7 @@ impl Settings {
         }
         settings.encryption_key = get("BRIDGE_ENCRYPTION_KEY");
         if let Some(key) = &settings.encryption_key {
-            if let Err(e) = crate::secrets::decode_key(key) {
+            if let Err(e) = decode_encryption_key(key) {
                 problems.push(format!("BRIDGE_ENCRYPTION_KEY {e}"));
             }
         }
@@ -296,6 +296,41 @@ pub fn sqlite_path(url: &str) -> &str {
     url.strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
         .unwrap_or(url)
+}
+
+pub const MIN_PASSWORD_LEN: usize = 10;
+/// Hashing is deliberately slow: an upper bound keeps a huge "password" from costing more.
+pub const MAX_PASSWORD_LEN: usize = 1024;
+
+/// The rule every password meets (accounts, the initial admin's `BRIDGE_ADMIN_PASSWORD`).
+pub fn check_password_strength(password: &str) -> Result<(), String> {
+    let chars = password.chars().count();
+    if chars < MIN_PASSWORD_LEN {
+        return Err(format!("must be at least {MIN_PASSWORD_LEN} characters"));
+    }
+    if password.len() > MAX_PASSWORD_LEN {
+        return Err(format!("must be at most {MAX_PASSWORD_LEN} bytes"));
+    }
+    if password.trim().is_empty() {
+        return Err("must not be only white space".into());
+    }
+    Ok(())
+}
+
+/// A key given as 44 base64 characters or 64 hex digits.
+pub fn decode_encryption_key(text: &str) -> Result<[u8; 32], String> {
+    let text = text.trim();
+    let bytes = if text.len() == 64 && text.chars().all(|c| c.is_ascii_hexdigit()) {
+        (0..32)
+            .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).map_err(|e| e.to_string()))
+            .collect::<Result<Vec<u8>, String>>()?
+    } else {
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, text)
+            .map_err(|_| "must be 32 bytes in base64 or hex".to_string())?
+    };
+    bytes
+        .try_into()
+        .map_err(|_| "must be 32 bytes in base64 or hex".to_string())
 }
 
 #[cfg(test)]

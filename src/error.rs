@@ -207,6 +207,15 @@ fn database_unreachable() -> ApiError {
     )
 }
 
+impl From<crate::db::StorageError> for ApiError {
+    fn from(err: crate::db::StorageError) -> Self {
+        match err {
+            crate::db::StorageError::Unavailable(e) => e.into(),
+            crashed => ApiError::Internal(crashed.into()),
+        }
+    }
+}
+
 impl From<diesel::r2d2::PoolError> for ApiError {
     fn from(err: diesel::r2d2::PoolError) -> Self {
         tracing::warn!(error = %err, "no database connection available");

@@ -1,11 +1,8 @@
 //! kaspersky-msp-bridge: Kaspersky usage → ConnectWise Manage agreement additions.
 
-pub mod accounts;
 pub mod auth;
 pub mod cli;
-pub mod company_mappings;
 pub mod config;
-pub mod connections;
 pub mod connectwise;
 pub mod db;
 pub mod domain;
@@ -15,14 +12,12 @@ pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod outbound;
-pub mod products;
 pub mod read_cache;
 pub mod routes;
 pub mod sandbox;
 pub mod secrets;
+pub mod services;
 pub mod startup;
 pub mod state;
 pub mod sync;
 pub mod telemetry;
-pub mod tenants;
-pub mod usage_snapshots;

@@ -3,9 +3,9 @@ use std::io::Write;
 use clap::Parser;
 use kaspersky_msp_bridge::cli::{run, Cli};
 
-/// Rust allocations go to mimalloc: glibc's malloc, held to two arenas for memory's sake, made
+/// Rust allocations go to jemalloc: glibc's malloc, held to two arenas for memory's sake, made
 /// the request threads queue on its arena locks (a tenth of the CPU under `cargo bench --bench
-/// api`); mimalloc keeps per-thread heaps without that lock and without the arenas' memory.
+/// api`); jemalloc keeps per-thread caches without that lock and without the arenas' memory.
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

@@ -12,7 +12,6 @@ use tracing::Instrument;
 
 use crate::error::{ApiError, PROBLEM_JSON};
 use crate::metrics;
-use crate::routes::input;
 
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -44,7 +43,7 @@ pub async fn request_context(
     let span = tracing::info_span!("request", request_id = %request_id);
     let (method, path) = (req.method().clone(), req.path().to_string());
     let started = Instant::now();
-    let mut response = match input::nul_in_uri(&req) {
+    let mut response = match nul_in_uri(&req) {
         Some(refused) => req.error_response(refused),
         None => next
             .call(req)
@@ -109,4 +108,16 @@ fn into_problem_if_needed(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxB
     }
     let response = builder.content_type(PROBLEM_JSON).json(problem);
     ServiceResponse::new(req, response)
+}
+/// A NUL (`%00`) in the URL, refused before routing: no resource can be
+/// named by such a path segment (404), and such a query parameter is malformed (400).
+pub fn nul_in_uri(req: &actix_web::dev::ServiceRequest) -> Option<ApiError> {
+    if req.path().contains("%00") {
+        return Some(ApiError::NotFound(
+            "No resource has a NUL character in its path.".into(),
+        ));
+    }
+    req.query_string()
+        .contains("%00")
+        .then(|| ApiError::BadRequest("Query parameters must not contain NUL characters.".into()))
 }

@@ -49,7 +49,7 @@ pub fn spec() -> OpenApiDoc {
     let (_, mut doc) = actix_web::App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
-        .configure(crate::startup::routes)
+        .configure(crate::routes::table)
         .split_for_parts();
     complete(&mut doc);
     doc

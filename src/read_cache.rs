@@ -93,9 +93,11 @@ impl VersionReader {
                 }
                 std::mem::take(&mut waiting.requests)
             };
-            let versions = db::run(&self.pool, |conn| Ok(db::data_versions::read(conn)?))
-                .await
-                .ok();
+            let versions = db::run(&self.pool, |conn| {
+                Ok::<_, ApiError>(db::data_versions::read(conn)?)
+            })
+            .await
+            .ok();
             metrics::data_versions_read();
             for request in batch {
                 let _ = request.send(versions);

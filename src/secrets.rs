@@ -12,27 +12,28 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
-use crate::config::Settings;
+use crate::config::{decode_encryption_key, Settings};
 use crate::db::{self, DbConnection};
 
 pub const KEY_FILE: &str = "encryption.key";
 const FINGERPRINT_KEY: &str = "encryption_key_fingerprint";
 
-/// A key given as 44 base64 characters or 64 hex digits.
-pub fn decode_key(text: &str) -> Result<[u8; 32], String> {
-    let text = text.trim();
-    let bytes = if text.len() == 64 && text.chars().all(|c| c.is_ascii_hexdigit()) {
-        (0..32)
-            .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).map_err(|e| e.to_string()))
-            .collect::<Result<Vec<u8>, String>>()?
-    } else {
-        STANDARD
-            .decode(text)
-            .map_err(|_| "must be 32 bytes in base64 or hex".to_string())?
-    };
-    bytes
-        .try_into()
-        .map_err(|_| "must be 32 bytes in base64 or hex".to_string())
+/// Writes a file only its owner may read (the key file, the initial admin password).
+pub fn write_owner_only(path: &std::path::Path, content: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(content.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 pub struct SecretBox {
@@ -55,20 +56,21 @@ impl SecretBox {
     /// The key from the environment, else from the key file (generated on first use).
     pub fn load(settings: &Settings) -> anyhow::Result<SecretBox> {
         if let Some(text) = &settings.encryption_key {
-            let key = decode_key(text).map_err(|e| anyhow::anyhow!("BRIDGE_ENCRYPTION_KEY {e}"))?;
+            let key = decode_encryption_key(text)
+                .map_err(|e| anyhow::anyhow!("BRIDGE_ENCRYPTION_KEY {e}"))?;
             return Ok(SecretBox::new(key));
         }
         let path = settings.data_dir.join(KEY_FILE);
         if path.exists() {
             let text = std::fs::read_to_string(&path)
                 .with_context(|| format!("cannot read the key file {}", path.display()))?;
-            let key = decode_key(&text)
+            let key = decode_encryption_key(&text)
                 .map_err(|e| anyhow::anyhow!("the key file {} {e}", path.display()))?;
             return Ok(SecretBox::new(key));
         }
         let mut key = [0u8; 32];
         rand::RngCore::fill_bytes(&mut rand::rng(), &mut key);
-        crate::startup::write_owner_only(&path, &format!("{}\n", STANDARD.encode(key)))?;
+        write_owner_only(&path, &format!("{}\n", STANDARD.encode(key)))?;
         tracing::info!(file = %path.display(), "generated the encryption key for secrets at rest");
         Ok(SecretBox::new(key))
     }
@@ -157,9 +159,9 @@ mod tests {
 
     #[test]
     fn key_formats() {
-        assert!(decode_key(&"ab".repeat(32)).is_ok());
-        assert!(decode_key(&STANDARD.encode([1u8; 32])).is_ok());
-        assert!(decode_key("short").is_err());
-        assert!(decode_key(&STANDARD.encode([1u8; 16])).is_err());
+        assert!(decode_encryption_key(&"ab".repeat(32)).is_ok());
+        assert!(decode_encryption_key(&STANDARD.encode([1u8; 32])).is_ok());
+        assert!(decode_encryption_key("short").is_err());
+        assert!(decode_encryption_key(&STANDARD.encode([1u8; 16])).is_err());
     }
 }

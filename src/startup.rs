@@ -12,14 +12,13 @@ use actix_web::rt::task::JoinHandle;
 use actix_web::{web, App, HttpRequest, HttpServer};
 use anyhow::Context;
 use base64::Engine;
-use utoipa_actix_web::{scope, service_config::ServiceConfig, AppExt};
+use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::jwt::JwtKeys;
 use crate::auth::principal::PrincipalCache;
 use crate::auth::throttle::LoginThrottle;
 use crate::config::{redact_url, Settings};
-use crate::connections::connectwise::SharedClient;
 use crate::db::{self, audit::Actor, DbPool};
 use crate::error::ApiError;
 use crate::middleware::{request_context, REQUEST_ID_HEADER};
@@ -28,73 +27,7 @@ use crate::read_cache::ReadCopies;
 use crate::routes::{self, input};
 use crate::secrets::SecretBox;
 use crate::state::AppState;
-
-/// Every API route. The OpenAPI document is generated from this same table.
-pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(routes::health::healthz)
-        .service(routes::health::readyz)
-        .service(routes::metrics::get_metrics)
-        .service(
-            scope::scope("/api/v1")
-                .service(routes::auth::login)
-                .service(routes::auth::me)
-                .service(routes::auth::change_my_password)
-                .service(routes::users::list_users)
-                .service(routes::users::create_user)
-                .service(routes::users::get_user)
-                .service(routes::users::update_user)
-                .service(routes::users::delete_user)
-                .service(routes::service_tokens::list_service_tokens)
-                .service(routes::service_tokens::create_service_token)
-                .service(routes::service_tokens::revoke_service_token)
-                .service(routes::audit::list_audit_events)
-                .service(routes::connections::get_connectwise_connection)
-                .service(routes::connections::put_connectwise_connection)
-                .service(routes::connections::test_connectwise_connection)
-                .service(routes::connections::get_kaspersky_connection)
-                .service(routes::connections::put_kaspersky_connection)
-                .service(routes::connections::test_kaspersky_connection)
-                .service(routes::connectwise::list_products)
-                .service(routes::connectwise::refresh_products)
-                .service(routes::connectwise::list_companies)
-                .service(routes::connectwise::list_company_agreements)
-                .service(routes::security_applications::list_security_applications)
-                .service(routes::security_applications::create_security_application)
-                .service(routes::security_applications::get_security_application)
-                .service(routes::security_applications::update_security_application)
-                .service(routes::security_applications::add_match_rule)
-                .service(routes::security_applications::delete_security_application)
-                .service(routes::settings::get_billing_settings)
-                .service(routes::settings::put_billing_settings)
-                .service(routes::settings::get_sync_settings)
-                .service(routes::settings::put_sync_settings)
-                .service(routes::product_mappings::list_product_mappings)
-                .service(routes::product_mappings::save_product_mappings)
-                .service(routes::product_mappings::get_product_mapping)
-                .service(routes::product_mappings::put_product_mapping)
-                .service(routes::product_mappings::delete_product_mapping)
-                .service(routes::tenants::list_tenants)
-                .service(routes::tenants::create_tenant)
-                .service(routes::tenants::refresh_tenants)
-                .service(routes::tenants::get_tenant)
-                .service(routes::company_mappings::list_company_mappings)
-                .service(routes::company_mappings::create_company_mapping)
-                .service(routes::company_mappings::get_company_mapping)
-                .service(routes::company_mappings::put_company_mapping)
-                .service(routes::company_mappings::delete_company_mapping)
-                .service(routes::usage_snapshots::list_usage_snapshots)
-                .service(routes::usage_snapshots::push_usage_snapshot)
-                .service(routes::usage_snapshots::collect_usage_snapshots)
-                .service(routes::usage_snapshots::get_usage_snapshot)
-                .service(routes::sync::preview_sync)
-                .service(routes::sync::get_sync_plan)
-                .service(routes::sync::start_sync_run)
-                .service(routes::sync::list_sync_runs)
-                .service(routes::sync::get_sync_run)
-                .service(routes::sync::list_sync_run_changes)
-                .service(routes::sync::unbilled_usage),
-        );
-}
+use crate::state::SharedClient;
 
 /// How the first admin account came to be, for the start-up banner.
 #[derive(Debug, Clone)]
@@ -142,7 +75,7 @@ fn bootstrap_admin(
         None => {
             let password = crate::auth::password::generate();
             let file = settings.data_dir.join("initial-admin-password");
-            write_owner_only(&file, &format!("{password}\n"))?;
+            crate::secrets::write_owner_only(&file, &format!("{password}\n"))?;
             (
                 password,
                 AdminBootstrap::Generated {
@@ -152,7 +85,7 @@ fn bootstrap_admin(
             )
         }
     };
-    let created = crate::accounts::create_user(
+    let created = crate::services::accounts::create_user(
         conn,
         &Actor::system("bootstrap"),
         FIRST_ADMIN,
@@ -166,23 +99,6 @@ fn bootstrap_admin(
         Err(ApiError::Conflict(_)) => Ok(None),
         Err(e) => Err(anyhow::anyhow!("cannot create the first admin: {e}")),
     }
-}
-
-pub fn write_owner_only(path: &std::path::Path, content: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create {}", parent.display()))?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    file.write_all(content.as_bytes())
-        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 fn jwt_secret(conn: &mut db::DbConnection, settings: &Settings) -> anyhow::Result<Vec<u8>> {
@@ -332,7 +248,7 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
             .app_data(web::QueryConfig::default().error_handler(input::query_error))
             .app_data(web::PathConfig::default().error_handler(input::path_error))
             .into_utoipa_app()
-            .configure(routes)
+            .configure(routes::table)
             .into_app()
             .service(
                 SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", spec.clone()),

@@ -1,7 +1,6 @@
-//! Authentication and authorisation: passwords, JWTs, login throttling, and the extractors
-//! that give handlers an authenticated principal with at least a given role.
+//! Authentication and authorisation: roles, passwords, JWTs, login throttling and the cache of
+//! principals (the request extractors that use them are `routes::extract`).
 
-pub mod extract;
 pub mod jwt;
 pub mod password;
 pub mod principal;
@@ -46,5 +45,4 @@ impl std::fmt::Display for Role {
     }
 }
 
-pub use extract::{Admin, Auth, Operator, Viewer};
 pub use principal::{Principal, PrincipalKind};

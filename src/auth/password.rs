@@ -4,23 +4,9 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use std::sync::OnceLock;
 
-pub const MIN_PASSWORD_LEN: usize = 10;
-/// Hashing is deliberately slow: an upper bound keeps a huge "password" from costing more.
-pub const MAX_PASSWORD_LEN: usize = 1024;
-
-pub fn check_strength(password: &str) -> Result<(), String> {
-    let chars = password.chars().count();
-    if chars < MIN_PASSWORD_LEN {
-        return Err(format!("must be at least {MIN_PASSWORD_LEN} characters"));
-    }
-    if password.len() > MAX_PASSWORD_LEN {
-        return Err(format!("must be at most {MAX_PASSWORD_LEN} bytes"));
-    }
-    if password.trim().is_empty() {
-        return Err("must not be only white space".into());
-    }
-    Ok(())
-}
+pub use crate::config::{
+    check_password_strength as check_strength, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN,
+};
 
 pub fn hash(password: &str) -> anyhow::Result<String> {
     let mut salt_bytes = [0u8; 16];

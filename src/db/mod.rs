@@ -35,7 +35,6 @@ use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
 
 use crate::config::{is_postgres_url, sqlite_path};
-use crate::error::ApiError;
 
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
@@ -204,11 +203,22 @@ fn one_line(err: &dyn std::fmt::Display) -> String {
         .join(" ")
 }
 
-/// Runs `f` with a pooled connection on the blocking thread pool.
-pub async fn run<T, F>(pool: &DbPool, f: F) -> Result<T, ApiError>
+/// Why a database call could not run at all (its own errors are the closure's).
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("no database connection available: {0}")]
+    Unavailable(#[from] r2d2::PoolError),
+    #[error("the database task failed: {0}")]
+    Crashed(String),
+}
+
+/// Runs `f` with a pooled connection on the blocking thread pool; `f`'s error type is the
+/// caller's, so storage stays free of HTTP and service errors.
+pub async fn run<T, E, F>(pool: &DbPool, f: F) -> Result<T, E>
 where
-    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
     T: Send + 'static,
+    E: From<StorageError> + Send + 'static,
 {
     let permit = pool
         .gate
@@ -219,10 +229,16 @@ where
     let pool = pool.pool.clone();
     actix_web::web::block(move || {
         let _permit = permit;
-        let mut conn = pool.get()?;
+        let mut conn = pool.get().map_err(StorageError::from)?;
         f(&mut conn)
     })
-    .await?
+    .await
+    .map_err(|e| E::from(StorageError::Crashed(e.to_string())))?
+}
+
+/// Stored times are naive UTC; the API speaks RFC 3339 with `Z`.
+pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
+    t.and_utc()
 }
 
 /// The current time as stored: UTC, microsecond precision (what PostgreSQL keeps).

@@ -6,5 +6,6 @@ pub mod mapping_rules;
 pub mod model;
 pub mod moves;
 pub mod plan;
+pub mod plan_lines;
 pub mod policies;
 pub mod usage;

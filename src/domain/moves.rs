@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use super::desired::Contribution;
 use super::model::{ApplicationId, TenantId};
-use super::plan::{HoldReason, ManagedAddition, PlanAction, PlanRow, RowKey};
+use super::plan_lines::{HoldReason, ManagedAddition, PlanAction, PlanRow, RowKey};
 
 /// One tenant's move, as shown in previews and runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

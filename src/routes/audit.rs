@@ -3,9 +3,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{Role, Viewer};
+use crate::auth::Role;
 use crate::db::{self, audit::AuditEventRow, audit::AuditFilter};
 use crate::error::ApiError;
+use crate::routes::extract::Viewer;
 use crate::routes::paging::{Page, Paging};
 use crate::routes::views::utc;
 use crate::state::AppState;
@@ -88,7 +89,7 @@ pub async fn list_audit_events(
         },
     };
     let (rows, total) = db::run(&state.pool, move |conn| {
-        Ok(db::audit::list(
+        Ok::<_, ApiError>(db::audit::list(
             conn,
             &filter,
             paging.offset(),

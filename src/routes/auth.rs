@@ -4,11 +4,12 @@ use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::accounts::normalize_username;
-use crate::auth::{password, PrincipalKind, Role, Viewer};
+use crate::auth::{password, PrincipalKind, Role};
 use crate::db::{self, audit};
 use crate::error::{ApiError, FieldError};
+use crate::routes::extract::Viewer;
 use crate::routes::input::{FromJsonBody, JsonFields, ValidJson};
+use crate::services::accounts::normalize_username;
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -111,7 +112,7 @@ pub async fn login(
     let user = db::run(&state.pool, move |conn| {
         let user = db::users::find_by_username(conn, &lookup)?;
         let ok = password::verify(&password, user.as_ref().map(|u| u.password_hash.as_str()));
-        Ok(user.filter(|u| ok && !u.disabled))
+        Ok::<_, ApiError>(user.filter(|u| ok && !u.disabled))
     })
     .await?;
     let Some(user) = user else {

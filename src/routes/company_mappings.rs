@@ -1,12 +1,12 @@
 use actix_web::{delete, get, post, put, web, HttpResponse};
 
-use crate::auth::{Operator, Viewer};
-use crate::company_mappings::{self as mappings, CompanyMapping, CompanyMappingInput};
 use crate::db;
 use crate::error::ApiError;
 use crate::routes::etag::{ok_with_etag, with_etag, IfMatch};
+use crate::routes::extract::{Operator, Viewer};
 use crate::routes::input::ValidJson;
 use crate::routes::paging::{Page, PageQuery, Paging};
+use crate::services::company_mappings::{self as mappings, CompanyMapping, CompanyMappingInput};
 use crate::state::AppState;
 
 /// Company mappings, ordered by ConnectWise company name.
@@ -25,7 +25,7 @@ pub async fn list_company_mappings(
             .into_iter()
             .map(|r| mappings::view(conn, r))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(paging.wrap(items, total))
+        Ok::<_, ApiError>(paging.wrap(items, total))
     })
     .await?;
     Ok(web::Json(page))
@@ -108,7 +108,7 @@ pub async fn put_company_mapping(
     let exists = {
         let id = id.clone();
         db::run(&state.pool, move |conn| {
-            Ok(db::company_mappings::find(conn, &id)?.is_some())
+            Ok::<_, ApiError>(db::company_mappings::find(conn, &id)?.is_some())
         })
         .await?
     };

@@ -2,14 +2,14 @@ use actix_web::{get, post, put, web, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::Admin;
-use crate::connections::connectwise::{self as cw, ConnectWise};
-use crate::connections::kaspersky::{self as ksc, Kaspersky};
-use crate::connections::{self, Connection};
 use crate::db;
 use crate::error::ApiError;
 use crate::routes::etag::{ok_with_etag, IfMatch};
+use crate::routes::extract::Admin;
 use crate::routes::input::ValidJson;
+use crate::services::connections::connectwise::{self as cw, ConnectWise};
+use crate::services::connections::kaspersky::{self as ksc, Kaspersky};
+use crate::services::connections::{self, Connection};
 use crate::state::AppState;
 
 async fn read<C: Connection>(state: &AppState) -> Result<HttpResponse, ApiError> {

@@ -6,13 +6,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{Operator, Viewer};
-use crate::connections::connectwise::upstream_error;
 use crate::connectwise::{Company, Conditions};
 use crate::db::{self, cw_products::CwProductRow, cw_products::ProductFilter};
 use crate::error::ApiError;
+use crate::routes::extract::{Operator, Viewer};
 use crate::routes::paging::{Page, PageQuery, Paging};
 use crate::routes::views::utc;
+use crate::services::connections::connectwise::upstream_error;
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -78,7 +78,7 @@ pub async fn list_products(
         include_inactive: query.include_inactive.unwrap_or(false),
     };
     let (rows, total) = db::run(&state.pool, move |conn| {
-        Ok(db::cw_products::list(
+        Ok::<_, ApiError>(db::cw_products::list(
             conn,
             &filter,
             paging.offset(),
@@ -124,7 +124,7 @@ pub async fn refresh_products(
 
 /// Reads the whole ConnectWise catalog into the cache.
 pub async fn refresh_catalog(state: &AppState) -> Result<RefreshResult, ApiError> {
-    let client = state.connectwise.get(state).await?;
+    let client = crate::services::connections::connectwise::shared_client(state).await?;
     let items = client
         .list_catalog_items(None)
         .await
@@ -204,7 +204,7 @@ pub async fn list_companies(
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .map(|s| Conditions::contains("name", &s).or(Conditions::contains("identifier", &s)));
-    let client = state.connectwise.get(&state).await?;
+    let client = crate::services::connections::connectwise::shared_client(&state).await?;
     let mut companies: Vec<Company> = client
         .list_companies(conditions.as_ref())
         .await
@@ -256,7 +256,7 @@ pub async fn list_company_agreements(
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<AgreementView>>, ApiError> {
     let paging = Paging::new(query.page, query.per_page)?;
-    let client = state.connectwise.get(&state).await?;
+    let client = crate::services::connections::connectwise::shared_client(&state).await?;
     let mut agreements = client
         .list_agreements(id.into_inner())
         .await

@@ -11,7 +11,6 @@ use actix_web::{delete, get, put, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{Operator, Viewer};
 use crate::db::billing_settings::BillingSettings;
 use crate::db::cw_products::CwProductRow;
 use crate::db::security_applications::{ApplicationSummary, SecurityApplication};
@@ -21,9 +20,10 @@ use crate::domain::desired::{
 };
 use crate::domain::model::{LicensingModel, Solution};
 use crate::error::ApiError;
-use crate::products::{self, GridState, MappingChange, Snapshot};
 use crate::routes::etag::{etag_of, json_with_tag, ok_with_tag, IfMatch};
+use crate::routes::extract::{Operator, Viewer};
 use crate::routes::input::{FromJsonBody, JsonFields, ValidJson};
+use crate::services::products::{self, GridState, MappingChange, Snapshot};
 use crate::state::AppState;
 
 /// A ConnectWise product as the catalog cache knows it.
@@ -332,7 +332,7 @@ pub async fn save_product_mappings(
             bill_devices_by_category: s.billing.bill_devices_by_category,
             mappings: views_of(conn, &s, &ids)?,
         };
-        Ok((grid, grid_etag(&s.billing, &s.mapping_refs())))
+        Ok::<_, ApiError>((grid, grid_etag(&s.billing, &s.mapping_refs())))
     })
     .await?;
     Ok(ok_with_tag(etag, &grid))
@@ -352,7 +352,7 @@ pub async fn get_product_mapping(
     let id = id.into_inner();
     let (view, etag) = db::run(&state.pool, move |conn| {
         let s = Snapshot::load(conn)?;
-        Ok((one_view(conn, &s, &id)?, mapping_etag(&s, &id)))
+        Ok::<_, ApiError>((one_view(conn, &s, &id)?, mapping_etag(&s, &id)))
     })
     .await?;
     Ok(ok_with_tag(etag, &view))

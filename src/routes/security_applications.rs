@@ -6,15 +6,15 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{Admin, Viewer};
 use crate::db::security_applications::SecurityApplication;
 use crate::db::{self, audit, audit::Actor, DbConnection};
 use crate::domain::model::{LicensingModel, MatchRules, Solution};
 use crate::domain::usage::name_words;
 use crate::error::ApiError;
-use crate::products::{application_not_found, ensure_deletable, PRODUCTS_LOCK};
+use crate::routes::extract::{Admin, Viewer};
 use crate::routes::input::{FromJsonBody, JsonFields, ValidJson};
 use crate::routes::views::utc;
+use crate::services::products::{application_not_found, ensure_deletable, PRODUCTS_LOCK};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -196,7 +196,7 @@ pub async fn list_security_applications(
 ) -> Result<web::Json<Vec<SecurityApplicationView>>, ApiError> {
     let solution = query.solution;
     let apps = db::run(&state.pool, move |conn| {
-        Ok(db::security_applications::list(conn, solution)?)
+        Ok::<_, ApiError>(db::security_applications::list(conn, solution)?)
     })
     .await?;
     Ok(web::Json(

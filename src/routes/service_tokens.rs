@@ -3,9 +3,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{Admin, PrincipalKind, Role};
+use crate::auth::{PrincipalKind, Role};
 use crate::db::{self, audit, service_tokens::ServiceTokenRow};
 use crate::error::ApiError;
+use crate::routes::extract::Admin;
 use crate::routes::input::{FromJsonBody, JsonFields, ValidJson};
 use crate::routes::paging::{Page, PageQuery, Paging};
 use crate::routes::views::utc;
@@ -97,7 +98,7 @@ pub async fn list_service_tokens(
 ) -> Result<web::Json<Page<ServiceTokenView>>, ApiError> {
     let paging = Paging::new(query.page, query.per_page)?;
     let (rows, total) = db::run(&state.pool, move |conn| {
-        Ok(db::service_tokens::list(
+        Ok::<_, ApiError>(db::service_tokens::list(
             conn,
             paging.offset(),
             paging.limit(),
@@ -199,7 +200,7 @@ pub async fn revoke_service_token(
                     Some(serde_json::json!({"revoked_at": utc(now)})),
                 )?;
             }
-            Ok(())
+            Ok::<_, ApiError>(())
         })
     })
     .await?;

@@ -5,14 +5,14 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::{Operator, Viewer};
+use crate::routes::extract::{Operator, Viewer};
 use diesel::QueryResult;
 
 use crate::db::{self, audit, audit::Actor, billing_settings::BillingSettings, DbConnection};
 use crate::error::ApiError;
-use crate::products::PRODUCTS_LOCK;
 use crate::routes::etag::{etag_of, ok_with_etag, ok_with_tag, IfMatch};
 use crate::routes::input::{FromJsonBody, JsonFields, ValidJson};
+use crate::services::products::PRODUCTS_LOCK;
 use crate::state::AppState;
 use crate::sync::settings::{self as sync_settings, Retention, SyncSettings};
 
@@ -33,7 +33,10 @@ pub async fn get_billing_settings(
     _auth: Viewer,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let settings = db::run(&state.pool, |conn| Ok(db::billing_settings::get(conn)?)).await?;
+    let settings = db::run(&state.pool, |conn| {
+        Ok::<_, ApiError>(db::billing_settings::get(conn)?)
+    })
+    .await?;
     Ok(ok_with_etag(&settings))
 }
 
@@ -184,7 +187,10 @@ pub async fn get_sync_settings(
     _auth: Viewer,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let settings = db::run(&state.pool, |conn| Ok(sync_settings::get(conn)?)).await?;
+    let settings = db::run(&state.pool, |conn| {
+        Ok::<_, ApiError>(sync_settings::get(conn)?)
+    })
+    .await?;
     Ok(sync_settings_response(settings))
 }
 

@@ -8,11 +8,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{Operator, Viewer};
 use crate::db::{self, sync::ChangeRow, sync::RunRow};
 use crate::domain::desired::{Contribution, UnbilledUsage};
 use crate::domain::plan::{Approval, RowKey};
 use crate::error::ApiError;
+use crate::routes::extract::{Operator, Viewer};
 use crate::routes::input::{parse_body, FromJsonBody, JsonFields};
 use crate::routes::paging::{Page, PageQuery, Paging};
 use crate::routes::views::utc;
@@ -253,7 +253,7 @@ pub async fn start_sync_run(
 ) -> Result<HttpResponse, ApiError> {
     let request: StartRunRequest = optional_body(&req, body).await?;
     // Fail early, before taking the lease, when nothing could be written anyway.
-    state.connectwise.get(&state).await?;
+    crate::services::connections::connectwise::shared_client(&state).await?;
     let run = runs::start(
         state.into_inner(),
         Trigger::Api,
@@ -299,7 +299,7 @@ pub async fn list_sync_runs(
             (paging.page, paging.per_page, finished),
             || async move {
                 let (rows, total) = db::run(&pool, move |conn| {
-                    Ok(db::sync::list_runs(
+                    Ok::<_, ApiError>(db::sync::list_runs(
                         conn,
                         paging.offset(),
                         paging.limit(),
@@ -397,7 +397,7 @@ pub async fn list_sync_run_changes(
     let paging = Paging::new(query.page, query.per_page)?;
     let run = find_run(&state, id.into_inner()).await?;
     let (rows, total) = db::run(&state.pool, move |conn| {
-        Ok(db::sync::list_changes(
+        Ok::<_, ApiError>(db::sync::list_changes(
             conn,
             &run.id,
             paging.offset(),

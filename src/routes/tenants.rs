@@ -3,10 +3,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{Operator, Viewer};
 use crate::db::{self, company_mappings::CompanyMappingRow, tenants::TenantRow};
 use crate::domain::model::Solution;
 use crate::error::ApiError;
+use crate::routes::extract::{Operator, Viewer};
 use crate::routes::input::{FromJsonBody, JsonFields, ValidJson};
 use crate::routes::paging::{Page, Paging};
 use crate::routes::views::utc;
@@ -110,7 +110,7 @@ pub async fn list_tenants(
     });
     let page = db::run(&state.pool, move |conn| {
         let (rows, total) = db::tenants::list(conn, solution, paging.offset(), paging.limit())?;
-        Ok(paging.wrap(with_mappings(conn, rows)?, total))
+        Ok::<_, ApiError>(paging.wrap(with_mappings(conn, rows)?, total))
     })
     .await?;
     Ok(web::Json(page))
@@ -129,7 +129,7 @@ pub async fn get_tenant(
     let tenant = db::run(&state.pool, move |conn| {
         let row = db::tenants::find(conn, &id)?
             .ok_or_else(|| ApiError::NotFound(format!("There is no tenant {id}.")))?;
-        Ok(with_mappings(conn, vec![row])?.remove(0))
+        Ok::<_, ApiError>(with_mappings(conn, vec![row])?.remove(0))
     })
     .await?;
     Ok(web::Json(tenant))
@@ -160,7 +160,7 @@ pub async fn refresh_tenants(
     _auth: Operator,
     state: web::Data<AppState>,
 ) -> Result<web::Json<TenantDiscovery>, ApiError> {
-    let d = crate::tenants::refresh(&state).await?;
+    let d = crate::services::tenants::refresh(&state).await?;
     Ok(web::Json(TenantDiscovery {
         total: d.total,
         added: d.added,
@@ -214,7 +214,7 @@ pub async fn create_tenant(
 ) -> Result<HttpResponse, ApiError> {
     let (input, actor) = (body.0, auth.actor());
     let row = db::run(&state.pool, move |conn| {
-        crate::tenants::create_business_hub(conn, &actor, &input.name, &input.external_id)
+        crate::services::tenants::create_business_hub(conn, &actor, &input.name, &input.external_id)
     })
     .await?;
     Ok(HttpResponse::Created()

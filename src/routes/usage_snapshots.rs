@@ -8,7 +8,6 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{Operator, Viewer};
 use crate::db::tenants::TenantRow;
 use crate::db::usage_snapshots::{
     Outcome, SnapshotFilter, SnapshotSource, SnapshotStatus, UsageSnapshot,
@@ -16,11 +15,12 @@ use crate::db::usage_snapshots::{
 use crate::db::{self};
 use crate::domain::model::{CategoryCounts, Solution, TenantUsage};
 use crate::error::ApiError;
+use crate::routes::extract::{Operator, Viewer};
 use crate::routes::input::{FromJsonBody, JsonFields, LenientJson, OptionalJson};
 use crate::routes::paging::{Page, Paging};
 use crate::routes::views::utc;
+use crate::services::usage_snapshots::{self as snapshots, Collected, PushedUsage};
 use crate::state::AppState;
-use crate::usage_snapshots::{self as snapshots, Collected, PushedUsage};
 
 /// The tenant a snapshot belongs to.
 #[derive(Debug, Serialize, ToSchema)]
@@ -102,7 +102,7 @@ pub async fn list_usage_snapshots(
         latest: query.latest.unwrap_or(false),
     };
     let (rows, total) = db::run(&state.pool, move |conn| {
-        Ok(db::usage_snapshots::list(
+        Ok::<_, ApiError>(db::usage_snapshots::list(
             conn,
             &filter,
             paging.offset(),

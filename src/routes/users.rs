@@ -3,13 +3,14 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::accounts::{self, check_username, normalize_username};
-use crate::auth::{password, Admin, PrincipalKind, Role};
+use crate::auth::{password, PrincipalKind, Role};
 use crate::db::{self, users::UserRow};
 use crate::error::ApiError;
+use crate::routes::extract::Admin;
 use crate::routes::input::{FromJsonBody, JsonFields, ValidJson};
 use crate::routes::paging::{Page, PageQuery, Paging};
 use crate::routes::views::utc;
+use crate::services::accounts::{self, check_username, normalize_username};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -109,7 +110,7 @@ pub async fn list_users(
 ) -> Result<web::Json<Page<UserView>>, ApiError> {
     let paging = Paging::new(query.page, query.per_page)?;
     let (rows, total) = db::run(&state.pool, move |conn| {
-        Ok(db::users::list(conn, paging.offset(), paging.limit())?)
+        Ok::<_, ApiError>(db::users::list(conn, paging.offset(), paging.limit())?)
     })
     .await?;
     Ok(web::Json(

@@ -3,7 +3,6 @@
 
 use serde_json::json;
 
-use crate::connections::{self, connectwise::ConnectWise, kaspersky::Kaspersky};
 use crate::connectwise::{Agreement, CatalogItem, Company, Reference};
 use crate::db::{self, audit::Actor};
 use crate::error::ApiError;
@@ -11,6 +10,7 @@ use crate::routes::etag::IfMatch;
 use crate::routes::input::parse_body;
 use crate::sandbox::fake_connectwise::FakeConnectWise;
 use crate::sandbox::fake_ksc::{FakeKsc, DEMO_PASSWORD, DEMO_USER};
+use crate::services::connections::{self, connectwise::ConnectWise, kaspersky::Kaspersky};
 use crate::state::AppState;
 
 /// Each demo KSC virtual server and the ConnectWise company billed for it.
@@ -125,13 +125,13 @@ impl Sandbox {
             let actor = Actor::system("sandbox");
             connections::replace::<ConnectWise>(conn, &secrets, &actor, &IfMatch::any(), cw)?;
             connections::replace::<Kaspersky>(conn, &secrets, &actor, &IfMatch::any(), ksc)?;
-            Ok(())
+            Ok::<_, ApiError>(())
         })
         .await?;
         crate::routes::connectwise::refresh_catalog(state).await?;
-        crate::tenants::refresh(state).await?;
+        crate::services::tenants::refresh(state).await?;
         // Usage is there before the first preview, as the README's walk-through expects.
-        crate::usage_snapshots::collect(state, &Actor::system("sandbox"), None).await?;
+        crate::services::usage_snapshots::collect(state, &Actor::system("sandbox"), None).await?;
         Ok(())
     }
 

@@ -45,7 +45,7 @@ pub async fn run(state: Arc<AppState>, dry_run: bool) -> Result<Report, ApiError
     let (changes, names) = db::run(&state.pool, move |conn| {
         let (changes, _) = db::sync::list_changes(conn, &run_id, 0, i64::MAX)?;
         let names = Names::load(conn, &changes)?;
-        Ok((changes, names))
+        Ok::<_, ApiError>((changes, names))
     })
     .await?;
     let held = changes.iter().filter(|c| c.result == "held").count();

@@ -8,12 +8,12 @@ use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::connections::connectwise::upstream_error;
 use crate::connectwise::{Addition, ConnectWiseClient};
 use crate::domain::desired::{BlockedTenant, FrozenTenant, UnbilledUsage};
 use crate::domain::moves::Move;
 use crate::domain::plan::{self as rules, CwAddition, ManagedAddition, PlanInput, PlanRow};
 use crate::error::ApiError;
+use crate::services::connections::connectwise::upstream_error;
 use crate::sync::inputs::Inputs;
 
 /// One (company, agreement, product) of a plan.
@@ -300,7 +300,7 @@ pub async fn make(
         crate::sync::inputs::load(conn, now)
     })
     .await?;
-    let client = state.connectwise.get(state).await?;
+    let client = crate::services::connections::connectwise::shared_client(state).await?;
     let agreements: BTreeSet<i64> = match &scope {
         None => inputs.agreements(),
         Some(m) => inputs

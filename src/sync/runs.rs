@@ -233,7 +233,7 @@ pub async fn begin(
 async fn renew(state: &AppState, run_id: &str) -> bool {
     let (holder, run_id) = (state.instance_id.clone(), run_id.to_string());
     db::run(&state.pool, move |conn| {
-        Ok(db::sync::renew_lease(
+        Ok::<_, ApiError>(db::sync::renew_lease(
             conn,
             &holder,
             &run_id,
@@ -285,7 +285,7 @@ pub async fn execute(state: Arc<AppState>, run: RunRow, request: RunRequest) -> 
     }
     let (holder, record) = (state.instance_id.clone(), finished.clone());
     // One transaction: whoever sees the run finished can start the next one.
-    let saved = db::run(&state.pool, move |conn| {
+    let saved: Result<(), ApiError> = db::run(&state.pool, move |conn| {
         db::write_transaction(conn, "sync_lease", |conn| {
             db::sync::update_run(conn, &record)?;
             db::sync::release_lease(conn, &holder, &record.id)?;
@@ -315,7 +315,7 @@ async fn plan_for(
         let plan: Plan = serde_json::from_str(&record.plan_json).map_err(ApiError::internal)?;
         return Ok((plan, true));
     }
-    match crate::usage_snapshots::collect(state, &Actor::system("sync"), None).await {
+    match crate::services::usage_snapshots::collect(state, &Actor::system("sync"), None).await {
         Ok(_) => {}
         // Without a KSC connection only pushed usage is billed; KSC tenants stay frozen.
         Err(ApiError::Conflict(reason)) => {
@@ -363,7 +363,7 @@ async fn work(
             tracing::info!(run = %run.id, approved, "held lines approved");
         }
     }
-    let client = state.connectwise.get(state).await?;
+    let client = crate::services::connections::connectwise::shared_client(state).await?;
     let now = Utc::now();
     // A preview applied later is re-checked against ConnectWise as it is now.
     let stale = if is_preview {
@@ -452,14 +452,14 @@ fn approve(plan: &mut Plan, approval: &Approval) -> usize {
 async fn summary_of(state: &AppState, run: &RunRow, plan: &Plan) -> Result<RunSummary, ApiError> {
     let run_id = run.id.clone();
     let previous = db::run(&state.pool, move |conn| {
-        Ok(db::sync::latest_worked_run(conn, &run_id)?)
+        Ok::<_, ApiError>(db::sync::latest_worked_run(conn, &run_id)?)
     })
     .await?;
     let previous: Vec<SkippedTenant> = previous
         .and_then(|r| serde_json::from_str::<RunSummary>(&r.summary_json).ok())
         .map(|s| s.skipped_tenants)
         .unwrap_or_default();
-    let started = crate::routes::views::utc(run.started_at);
+    let started = crate::db::utc(run.started_at);
     let since = |tenant_id: &str| {
         previous
             .iter()

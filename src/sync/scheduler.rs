@@ -69,7 +69,11 @@ async fn schedule_loop(state: Arc<AppState>) {
     let mut since = Utc::now();
     loop {
         let now = Utc::now();
-        let next = match db::run(&state.pool, |conn| Ok(settings::get(conn)?)).await {
+        let next = match db::run(&state.pool, |conn| {
+            Ok::<_, crate::error::ApiError>(settings::get(conn)?)
+        })
+        .await
+        {
             Ok(settings) => {
                 let fired = !matches!(tick(&state, &settings, since, now).await, Tick::NotDue);
                 // Slots that passed during a long run are not made up for.

@@ -57,12 +57,13 @@ fn bad_configuration_exits_with_one_readable_line() {
 
 #[test]
 fn a_wrong_database_password_is_reported() {
-    let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
-        return;
-    };
-    let Some(rest) = url.strip_prefix("postgres://") else {
-        return;
-    };
+    // A refused login and an absent server are both reported the same way, so this runs
+    // with or without a PostgreSQL server on loopback.
+    let url = std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let rest = url
+        .strip_prefix("postgres://")
+        .expect("TEST_DATABASE_URL is a postgres:// URL");
     let host_part = rest.split_once('@').map(|(_, h)| h).unwrap_or(rest);
     let wrong = format!("postgres://no_such_role_x:wrong@{host_part}");
     let (ok, stderr, _) = run_with(&[("DATABASE_URL", &wrong)]);

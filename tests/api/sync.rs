@@ -617,7 +617,18 @@ async fn a_slow_connectwise_leaves_the_run_partial_and_the_next_run_completes_it
         change["detail"].as_str().unwrap().contains("outcome"),
         "{change}"
     );
-    actix_web::rt::time::sleep(Duration::from_millis(1600)).await;
+    // The fake applies the slow POST once its answer is due: wait for it, not for a fixed time.
+    for _ in 0..200 {
+        if !w.cw.additions(w.agreement).is_empty() {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        w.cw.additions(w.agreement).len(),
+        1,
+        "the late write landed"
+    );
 
     let next = w.sync(None).await;
     assert_eq!(next["status"], "succeeded");

@@ -1,6 +1,7 @@
-use chrono::TimeZone;
+use chrono::{NaiveDate, TimeZone};
 
 use super::*;
+use crate::domain::desired::Contribution;
 use crate::domain::model::DeviceCategory::{self, NonWindows, WindowsServer, WindowsWorkstation};
 use crate::domain::policies::{CancelDatePolicy, EffectiveDatePolicy};
 use PlanAction::{Adopt, Cancel, Conflict, Create, Held, Release, Skipped, Unchanged, Update};

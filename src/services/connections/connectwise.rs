@@ -1,6 +1,5 @@
 //! The ConnectWise Manage connection: settings, validation, and the one shared client.
 
-use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -10,8 +9,8 @@ use utoipa::ToSchema;
 use crate::connectwise::{ConnectWiseClient, ConnectWiseConfig, ConnectWiseError, RetryPolicy};
 use crate::error::ApiError;
 use crate::outbound::HttpClientOptions;
-use crate::routes::etag::etag_of;
-use crate::routes::input::{FromJsonBody, JsonFields, Patch};
+use crate::services::etag::etag_of;
+use crate::services::fields::{FromJsonBody, JsonFields, Patch};
 use crate::state::AppState;
 
 pub const DEFAULT_API_VERSION: &str = "2025.1";
@@ -332,30 +331,17 @@ pub async fn one_shot_client(state: &AppState) -> Result<ConnectWiseClient, ApiE
 
 /// The one client of the stored connection, shared by every caller so its concurrency limit
 /// holds for the whole process; rebuilt when the settings change.
-#[derive(Default)]
-pub struct SharedClient {
-    current: Mutex<Option<(String, ConnectWiseClient)>>,
-}
-
-impl SharedClient {
-    pub async fn get(&self, state: &AppState) -> Result<ConnectWiseClient, ApiError> {
-        let stored = super::require::<ConnectWise>(state).await?;
-        let version = etag_of(&(&stored.settings, &stored.secrets));
-        let mut current = self.current.lock().expect("client cache lock");
-        if let Some((v, client)) = current.as_ref() {
-            if *v == version {
-                return Ok(client.clone());
-            }
-        }
-        let client = client_for(
+pub async fn shared_client(state: &AppState) -> Result<ConnectWiseClient, ApiError> {
+    let stored = super::require::<ConnectWise>(state).await?;
+    let version = etag_of(&(&stored.settings, &stored.secrets));
+    state.connectwise.get_or_build(version, || {
+        client_for(
             &stored.settings,
             &stored.secrets,
             state,
             RetryPolicy::default(),
-        )?;
-        *current = Some((version, client.clone()));
-        Ok(client)
-    }
+        )
+    })
 }
 
 /// A ConnectWise failure as a problem an MSP can act on.

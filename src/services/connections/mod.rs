@@ -10,11 +10,11 @@ use chrono::{DateTime, NaiveDateTime};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::db::utc;
 use crate::db::{self, audit, audit::Actor, connections::ConnectionRow, DbConnection};
 use crate::error::ApiError;
-use crate::routes::etag::{etag_of, IfMatch};
-use crate::routes::views::utc;
 use crate::secrets::SecretBox;
+use crate::services::etag::{etag_of, IfMatch};
 
 /// One kind of connection.
 pub trait Connection: 'static {

@@ -6,7 +6,7 @@ use std::pin::Pin;
 
 use actix_web::{dev::Payload, http::header, web, FromRequest, HttpMessage, HttpRequest};
 
-use super::{Principal, Role};
+use crate::auth::{principal, Principal, Role};
 use crate::db::audit::Actor;
 use crate::error::ApiError;
 use crate::middleware::RequestId;
@@ -67,7 +67,7 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
         None => {
             let (kind, id) = (claims.kind, claims.sub.clone());
             let loaded = crate::db::run(&state.pool, move |conn| {
-                Ok(super::principal::load(conn, kind, &id)?)
+                Ok::<_, ApiError>(principal::load(conn, kind, &id)?)
             })
             .await?;
             state.principals.put(kind, &claims.sub, loaded.clone());

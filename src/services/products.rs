@@ -118,7 +118,7 @@ pub fn ensure_deletable(conn: &mut DbConnection, id: &str) -> Result<(), ApiErro
              (PATCH `retired: true`) instead."
         )));
     }
-    let tenants = crate::usage_snapshots::tenants_using(conn, id)?;
+    let tenants = tenants_using(conn, id)?;
     if tenants > 0 {
         return Err(ApiError::Conflict(format!(
             "{id} has usage in the latest snapshot of {tenants} tenant(s); retire it \
@@ -288,4 +288,12 @@ fn store(
         after_audit,
     )?;
     Ok(())
+}
+
+/// How many tenants report usage of `application` in their latest readable snapshot.
+pub fn tenants_using(conn: &mut DbConnection, application: &str) -> Result<usize, ApiError> {
+    Ok(db::usage_snapshots::latest_ok_usage(conn)?
+        .iter()
+        .filter(|usage| usage.uses(application))
+        .count())
 }

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use crate::error::ApiError;
 use crate::kaspersky::{KscClient, KscConfig, KscError, RetryPolicy};
 use crate::outbound::{build_http_client, HttpClientOptions};
-use crate::routes::input::{FromJsonBody, JsonFields, Patch};
+use crate::services::fields::{FromJsonBody, JsonFields, Patch};
 use crate::state::AppState;
 
 pub const DEFAULT_PORT: u16 = 13299;

@@ -5,14 +5,14 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::connections::connectwise::upstream_error;
 use crate::connectwise::{Conditions, ConnectWiseClient};
+use crate::db::utc;
 use crate::db::{self, audit, audit::Actor, company_mappings::CompanyMappingRow, DbConnection};
 use crate::domain::model::Solution;
 use crate::error::{ApiError, FieldError};
-use crate::routes::etag::{etag_of, IfMatch};
-use crate::routes::input::{FromJsonBody, JsonFields};
-use crate::routes::views::utc;
+use crate::services::connections::connectwise::upstream_error;
+use crate::services::etag::{etag_of, IfMatch};
+use crate::services::fields::{FromJsonBody, JsonFields};
 
 pub const LOCK: &str = "company_mappings";
 
@@ -162,10 +162,10 @@ pub async fn check(
 ) -> Result<CheckedAgreement, ApiError> {
     let tenant_id = input.tenant_id.clone();
     let tenant_known = db::run(&state.pool, move |conn| {
-        Ok(db::tenants::find(conn, &tenant_id)?.is_some())
+        Ok::<_, ApiError>(db::tenants::find(conn, &tenant_id)?.is_some())
     })
     .await?;
-    let client = state.connectwise.get(state).await?;
+    let client = crate::services::connections::connectwise::shared_client(state).await?;
     let checked = check_in_connectwise(&client, input).await;
     let mut problems = Vec::new();
     if !tenant_known {

@@ -2,10 +2,10 @@
 
 use std::collections::HashSet;
 
-use crate::connections::kaspersky as ksc;
 use crate::db::{self, audit, audit::Actor, tenants::TenantRow, DbConnection};
 use crate::error::ApiError;
 use crate::kaspersky::VServer;
+use crate::services::connections::kaspersky as ksc;
 use crate::state::AppState;
 
 /// What one discovery changed.

@@ -9,7 +9,6 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 use futures_util::future::join_all;
 
-use crate::connections::kaspersky as ksc;
 use crate::db::security_applications::SecurityApplication;
 use crate::db::tenants::TenantRow;
 use crate::db::usage_snapshots::{Outcome, SnapshotSource, UsageSnapshot};
@@ -19,8 +18,9 @@ use crate::domain::model::{
 };
 use crate::domain::usage::ApplicationRules;
 use crate::error::{ApiError, FieldError};
-use crate::products::PRODUCTS_LOCK;
-use crate::routes::input::{FromJsonBody, JsonFields, LenientJson};
+use crate::services::connections::kaspersky as ksc;
+use crate::services::fields::{FromJsonBody, JsonFields, LenientJson};
+use crate::services::products::PRODUCTS_LOCK;
 use crate::state::AppState;
 
 /// How far a pushed `taken_at` may lie ahead of our clock (the pusher's clock may drift).
@@ -279,7 +279,7 @@ pub async fn collect(
     tenant_id: Option<String>,
 ) -> Result<Vec<Collected>, ApiError> {
     let (targets, rules) = db::run(&state.pool, move |conn| {
-        Ok((
+        Ok::<_, ApiError>((
             collection_targets(conn, tenant_id.as_deref())?,
             ksc_rules(conn)?,
         ))
@@ -290,7 +290,7 @@ pub async fn collect(
         let (client, rules) = (&client, &rules);
         async move {
             let read = client
-                .collect_usage(&crate::tenants::vserver_of(tenant), rules)
+                .collect_usage(&crate::services::tenants::vserver_of(tenant), rules)
                 .await;
             let outcome = match read {
                 Ok(usage) => Outcome::Ok(usage),
@@ -324,12 +324,4 @@ pub async fn collect(
         })
     })
     .await
-}
-
-/// How many tenants report usage of `application` in their latest readable snapshot.
-pub fn tenants_using(conn: &mut DbConnection, application: &str) -> Result<usize, ApiError> {
-    Ok(db::usage_snapshots::latest_ok_usage(conn)?
-        .iter()
-        .filter(|usage| usage.uses(application))
-        .count())
 }

@@ -1,0 +1,188 @@
+//! The lines of a plan (DOMAIN.md §6 "Plan actions"): what ConnectWise has, what the project
+//! manages, and one row per (agreement, product) with its action — shared by the plan and its moves.
+
+use std::fmt;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::desired::{Contribution, DesiredQuantity};
+use super::model::TenantId;
+
+/// An agreement addition as read from ConnectWise (only what the decisions need).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CwAddition {
+    pub id: i64,
+    pub agreement_id: i64,
+    pub product_id: i64,
+    /// ConnectWise quantities are decimals; ours are whole units.
+    pub quantity: f64,
+    /// A date-only value is midnight UTC of that day.
+    pub cancelled_date: Option<DateTime<Utc>>,
+}
+
+impl CwAddition {
+    pub fn is_active(&self, now: DateTime<Utc>) -> bool {
+        self.cancelled_date.is_none_or(|cancelled| cancelled > now)
+    }
+}
+
+/// The project's record of an addition it manages, one per (agreement, product).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManagedAddition {
+    pub agreement_id: i64,
+    pub product_id: i64,
+    pub addition_id: i64,
+    /// The tenant whose usage it bills.
+    pub tenant_id: Option<TenantId>,
+    /// The usage behind its quantity when it was last written; `None` when not recorded.
+    /// Tells a move (the same usage billed elsewhere now) from usage that really ended.
+    pub billed: Option<Vec<Contribution>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanAction {
+    Create,
+    Update,
+    Cancel,
+    Adopt,
+    Conflict,
+    Held,
+    Unchanged,
+    /// The agreement is frozen: nothing is done.
+    Skipped,
+    /// The addition stays as it is in ConnectWise and is forgotten by the project.
+    Release,
+}
+
+impl PlanAction {
+    /// The name used in the API (as serialised).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Update => "update",
+            Self::Cancel => "cancel",
+            Self::Adopt => "adopt",
+            Self::Conflict => "conflict",
+            Self::Held => "held",
+            Self::Unchanged => "unchanged",
+            Self::Skipped => "skipped",
+            Self::Release => "release",
+        }
+    }
+
+    /// Whether applying the row writes to ConnectWise.
+    pub fn writes_to_connectwise(self) -> bool {
+        matches!(
+            self,
+            Self::Create | Self::Update | Self::Cancel | Self::Adopt
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HoldReason {
+    /// Lowers (or cancels) the billed quantity by more than `max_decrease_percent`.
+    DecreaseAboveLimit,
+    /// A cancel while the tenant reports unknown or ambiguous keys.
+    UnattributedKeys,
+}
+
+impl fmt::Display for HoldReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::DecreaseAboveLimit => "lowers billing by more than the allowed decrease",
+            Self::UnattributedKeys => "the tenant reports unknown or ambiguous keys",
+        })
+    }
+}
+
+/// Why a row needs approval, and the action it has once approved.
+/// It stays on an approved row, as the record of why approval was needed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Hold {
+    pub action: PlanAction,
+    pub reasons: Vec<HoldReason>,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
+pub struct RowKey {
+    pub agreement_id: i64,
+    pub product_id: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PlanRow {
+    pub agreement_id: i64,
+    pub product_id: i64,
+    pub contributions: Vec<Contribution>,
+    /// Quantity of the addition the row manages or adopts; 0 when there is none.
+    pub current_quantity: f64,
+    /// `None` when not computed: the agreement is frozen or released.
+    pub desired_quantity: Option<u64>,
+    pub action: PlanAction,
+    pub hold: Option<Hold>,
+    /// The ConnectWise addition the row touches (none for create and conflict).
+    pub addition_id: Option<i64>,
+    /// Create: the effective date to write.
+    pub effective_date: Option<NaiveDate>,
+    /// Cancel: the cancel date to write.
+    pub cancelled_date: Option<NaiveDate>,
+    /// Update or adopt of an addition with a pending cancel: clear its cancel date.
+    pub clear_cancelled_date: bool,
+    /// Active additions of the product the project does not manage: reported, never touched.
+    pub unmanaged_addition_ids: Vec<i64>,
+    /// The move the row belongs to (applied or held with the rest of it).
+    #[serde(default)]
+    pub move_id: Option<String>,
+    pub reason: String,
+}
+
+impl PlanRow {
+    pub fn key(&self) -> RowKey {
+        RowKey {
+            agreement_id: self.agreement_id,
+            product_id: self.product_id,
+        }
+    }
+
+    pub(super) fn new(key: RowKey, desired: Option<&DesiredQuantity>) -> Self {
+        Self {
+            agreement_id: key.agreement_id,
+            product_id: key.product_id,
+            contributions: desired.map(|d| d.contributions.clone()).unwrap_or_default(),
+            current_quantity: 0.0,
+            desired_quantity: Some(desired.map_or(0, |d| d.quantity)),
+            action: PlanAction::Unchanged,
+            hold: None,
+            addition_id: None,
+            effective_date: None,
+            cancelled_date: None,
+            clear_cancelled_date: false,
+            unmanaged_addition_ids: Vec::new(),
+            move_id: None,
+            reason: String::new(),
+        }
+    }
+
+    pub(super) fn desired(&self) -> u64 {
+        self.desired_quantity.unwrap_or(0)
+    }
+
+    pub(super) fn touching(mut self, addition: Option<&CwAddition>) -> Self {
+        self.addition_id = addition.map(|a| a.id);
+        self.current_quantity = addition.map_or(0.0, |a| a.quantity);
+        self
+    }
+
+    pub(super) fn with(mut self, action: PlanAction, reason: String) -> Self {
+        self.action = action;
+        self.reason = reason;
+        self
+    }
+}

@@ -1,0 +1,330 @@
+//! Reading a JSON body field by field, collecting every problem, so one request with a wrong
+//! type here, a missing field there and an unknown field elsewhere gets one 422 listing all
+//! three. The HTTP extractors built on it are `routes::input`.
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::error::{ApiError, FieldError};
+
+/// Request bodies that validate themselves from a parsed JSON value.
+pub trait FromJsonBody: Sized {
+    fn from_json(fields: &mut JsonFields) -> Option<Self>;
+}
+
+/// A body whose rules also need the database: read leniently, keeping what was read and the
+/// problems found, so the handler can add its own and answer with all of them in one 422.
+pub struct LenientJson<T> {
+    value: T,
+    problems: Vec<FieldError>,
+}
+
+impl<T> LenientJson<T> {
+    pub fn new(value: T, problems: Vec<FieldError>) -> Self {
+        LenientJson { value, problems }
+    }
+
+    /// What was read, for the checks that need the database.
+    pub fn value(&self) -> &T {
+        &self.value
+    }
+
+    /// The body, or one 422 listing the reading problems and `more`.
+    pub fn finish(mut self, more: Vec<FieldError>) -> Result<T, ApiError> {
+        self.problems.extend(more);
+        if self.problems.is_empty() {
+            Ok(self.value)
+        } else {
+            Err(ApiError::Validation(self.problems))
+        }
+    }
+}
+
+pub fn parse_body<T: FromJsonBody>(value: Value) -> Result<T, ApiError> {
+    let mut with_nul = Vec::new();
+    find_nul_characters(&value, "", &mut with_nul);
+    if !with_nul.is_empty() {
+        return Err(ApiError::Validation(with_nul));
+    }
+    let mut fields = JsonFields::new(value)?;
+    let parsed = T::from_json(&mut fields);
+    fields.finish()?;
+    parsed.ok_or_else(|| ApiError::internal(anyhow::anyhow!("validator returned no value")))
+}
+
+/// PostgreSQL cannot store text containing NUL (U+0000), so no string of a body may carry one.
+fn find_nul_characters(value: &Value, path: &str, found: &mut Vec<FieldError>) {
+    match value {
+        Value::String(text) if text.contains('\0') => {
+            found.push(FieldError::new(path, "must not contain NUL characters"));
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                find_nul_characters(item, &format!("{path}[{i}]"), found);
+            }
+        }
+        Value::Object(map) => {
+            for (name, item) in map {
+                let field = if path.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{path}.{name}")
+                };
+                find_nul_characters(item, &field, found);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Reads the fields of a JSON object, collecting every problem.
+pub struct JsonFields {
+    map: Map<String, Value>,
+    errors: Vec<FieldError>,
+}
+
+/// A field that distinguishes "absent" from "explicitly null" (e.g. secrets on `PUT`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Patch<T> {
+    Absent,
+    Null,
+    Value(T),
+}
+
+impl JsonFields {
+    pub fn new(value: Value) -> Result<JsonFields, ApiError> {
+        match value {
+            Value::Object(map) => Ok(JsonFields {
+                map,
+                errors: Vec::new(),
+            }),
+            _ => Err(ApiError::validation("body", "must be a JSON object")),
+        }
+    }
+
+    fn take<T: DeserializeOwned>(&mut self, name: &str) -> Patch<T> {
+        match self.map.remove(name) {
+            None => Patch::Absent,
+            Some(Value::Null) => Patch::Null,
+            Some(v) => match serde_json::from_value(v) {
+                Ok(t) => Patch::Value(t),
+                Err(e) => {
+                    self.error(name, e.to_string());
+                    Patch::Absent
+                }
+            },
+        }
+    }
+
+    /// A field that must be present and not null.
+    pub fn required<T: DeserializeOwned>(&mut self, name: &str) -> Option<T> {
+        let present = self.map.contains_key(name);
+        match self.take(name) {
+            Patch::Value(v) => Some(v),
+            Patch::Null => {
+                self.error(name, "must not be null");
+                None
+            }
+            Patch::Absent => {
+                if !present {
+                    self.error(name, "is required");
+                }
+                None
+            }
+        }
+    }
+
+    /// A field that may be absent or null (both mean "not given").
+    pub fn optional<T: DeserializeOwned>(&mut self, name: &str) -> Option<T> {
+        match self.take(name) {
+            Patch::Value(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// A field where absent and null mean different things.
+    pub fn patch<T: DeserializeOwned>(&mut self, name: &str) -> Patch<T> {
+        self.take(name)
+    }
+
+    /// A required array of objects, each read by `T`; problems are reported as `name[i].field`.
+    pub fn list<T: FromJsonBody>(&mut self, name: &str) -> Option<Vec<T>> {
+        let items = self.required::<Vec<Value>>(name)?;
+        let count = items.len();
+        let parsed: Vec<T> = items
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, item)| self.nested(&format!("{name}[{i}]"), item))
+            .collect();
+        (parsed.len() == count).then_some(parsed)
+    }
+
+    /// An optional object read by `T`; problems are reported as `name.field`.
+    pub fn object<T: FromJsonBody>(&mut self, name: &str) -> Option<T> {
+        let value = self.optional::<Value>(name)?;
+        self.nested(name, value)
+    }
+
+    /// An optional object whose keys are data (e.g. application ids), each value read by `read`
+    /// with its path `name.key`. Every key is returned, `None` where its value had problems, so
+    /// later checks still see them all.
+    pub fn entries<T>(
+        &mut self,
+        name: &str,
+        mut read: impl FnMut(&mut JsonFields, &str, Value) -> Option<T>,
+    ) -> Vec<(String, Option<T>)> {
+        let Some(map) = self.optional::<Map<String, Value>>(name) else {
+            return Vec::new();
+        };
+        map.into_iter()
+            .map(|(key, value)| {
+                let read = read(self, &format!("{name}.{key}"), value);
+                (key, read)
+            })
+            .collect()
+    }
+
+    /// A value already taken out of the body, read by `T`; problems are reported as
+    /// `prefix.field`.
+    pub fn nested<T: FromJsonBody>(&mut self, prefix: &str, value: Value) -> Option<T> {
+        match parse_body::<T>(value) {
+            Ok(t) => Some(t),
+            Err(ApiError::Validation(errors)) => {
+                for e in errors {
+                    let field = match e.field.as_str() {
+                        "body" => prefix.to_string(),
+                        f => format!("{prefix}.{f}"),
+                    };
+                    self.error(&field, e.message);
+                }
+                None
+            }
+            Err(other) => {
+                self.error(prefix, other.to_string());
+                None
+            }
+        }
+    }
+
+    pub fn error(&mut self, field: &str, message: impl Into<String>) {
+        self.errors.push(FieldError::new(field, message));
+    }
+
+    /// Records a rule violation when `check` fails.
+    pub fn check(&mut self, field: &str, check: Result<(), String>) {
+        if let Err(message) = check {
+            self.error(field, message);
+        }
+    }
+
+    pub fn has_errors(&self) -> bool {
+        !self.errors.is_empty()
+    }
+
+    /// Unknown fields are errors too: a misspelt field silently ignored could cost money.
+    pub fn into_problems(mut self) -> Vec<FieldError> {
+        let unknown: Vec<String> = self.map.keys().cloned().collect();
+        for name in unknown {
+            self.error(&name, "is not a known field");
+        }
+        self.errors
+    }
+
+    fn finish(self) -> Result<(), ApiError> {
+        let problems = self.into_problems();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(problems))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    struct Sample {
+        name: String,
+        count: u32,
+        note: Option<String>,
+    }
+
+    impl FromJsonBody for Sample {
+        fn from_json(f: &mut JsonFields) -> Option<Self> {
+            let name = f.required::<String>("name");
+            let count = f.required::<u32>("count");
+            let note = f.optional::<String>("note");
+            Some(Sample {
+                name: name?,
+                count: count?,
+                note,
+            })
+        }
+    }
+
+    #[test]
+    fn every_problem_is_listed() {
+        let err = parse_body::<Sample>(json!({"count": "x", "extra": 1}))
+            .err()
+            .unwrap();
+        let ApiError::Validation(errors) = err else {
+            panic!("expected a validation error")
+        };
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["name", "count", "extra"]);
+    }
+
+    #[test]
+    fn valid_body() {
+        let s: Sample = parse_body(json!({"name": "a", "count": 2, "note": null})).unwrap();
+        assert_eq!((s.name.as_str(), s.count, s.note), ("a", 2, None));
+    }
+
+    struct Rows {
+        rows: Vec<Sample>,
+    }
+
+    impl FromJsonBody for Rows {
+        fn from_json(f: &mut JsonFields) -> Option<Self> {
+            Some(Rows {
+                rows: f.list("rows")?,
+            })
+        }
+    }
+
+    #[test]
+    fn list_items_are_reported_by_index() {
+        let body = json!({"rows": [{"name": "a", "count": 1}, {"count": -1}, 3]});
+        let Err(ApiError::Validation(errors)) = parse_body::<Rows>(body) else {
+            panic!("expected a validation error")
+        };
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["rows[1].name", "rows[1].count", "rows[2]"]);
+        let ok: Rows = parse_body(json!({"rows": [{"name": "a", "count": 1}]})).unwrap();
+        assert_eq!(ok.rows.len(), 1);
+    }
+
+    #[test]
+    fn nul_characters_are_reported_by_path() {
+        let mut found = Vec::new();
+        let body = json!({"rows": [{"name": "ok"}, {"name": "a\u{0}b"}], "n": 1});
+        find_nul_characters(&body, "", &mut found);
+        assert_eq!(
+            found,
+            [FieldError::new(
+                "rows[1].name",
+                "must not contain NUL characters"
+            )]
+        );
+    }
+
+    #[test]
+    fn not_an_object() {
+        assert!(matches!(
+            parse_body::<Sample>(json!([1])),
+            Err(ApiError::Validation(_))
+        ));
+    }
+}

@@ -1,0 +1,11 @@
+//! Use cases between the handlers and storage: validation, transactions, audit. Handlers call
+//! these with plain inputs; these call `db`, the typed clients and `sync`.
+
+pub mod accounts;
+pub mod company_mappings;
+pub mod connections;
+pub mod etag;
+pub mod fields;
+pub mod products;
+pub mod tenants;
+pub mod usage_snapshots;
