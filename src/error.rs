@@ -11,22 +11,8 @@ use utoipa::ToSchema;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
-/// One invalid field of a request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct FieldError {
-    /// JSON path of the field, e.g. `role` or `rows[2].product_id`.
-    pub field: String,
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
+pub use crate::services::error::FieldError;
+use crate::services::ServiceError;
 
 /// RFC 9457 problem details.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -226,5 +212,27 @@ impl From<diesel::r2d2::PoolError> for ApiError {
 impl From<actix_web::error::BlockingError> for ApiError {
     fn from(err: actix_web::error::BlockingError) -> Self {
         ApiError::Internal(anyhow::anyhow!("blocking task failed: {err}"))
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(err: ServiceError) -> Self {
+        match err {
+            ServiceError::NotFound(m) => ApiError::NotFound(m),
+            ServiceError::Conflict(m) => ApiError::Conflict(m),
+            ServiceError::Validation(errors) => ApiError::Validation(errors),
+            ServiceError::PreconditionFailed(m) => ApiError::PreconditionFailed(m),
+            ServiceError::Upstream {
+                status,
+                code,
+                detail,
+            } => ApiError::Upstream {
+                status,
+                code,
+                detail,
+            },
+            ServiceError::Unavailable(m) => ApiError::ServiceUnavailable(m),
+            ServiceError::Internal(e) => ApiError::Internal(e),
+        }
     }
 }

@@ -22,7 +22,6 @@ use bytes::Bytes;
 
 use crate::db::{self, data_versions::DataVersions, DbPool};
 use crate::domain::model::Solution;
-use crate::error::ApiError;
 use crate::metrics;
 
 /// Entries one copy keeps per counter value (distinct queries of the same list).
@@ -94,7 +93,7 @@ impl VersionReader {
                 std::mem::take(&mut waiting.requests)
             };
             let versions = db::run(&self.pool, |conn| {
-                Ok::<_, ApiError>(db::data_versions::read(conn)?)
+                db::data_versions::read(conn).map_err(|e| db::StorageError::Crashed(e.to_string()))
             })
             .await
             .ok();
@@ -139,15 +138,15 @@ impl<K: Eq + Hash, V: Clone> VersionedCopies<K, V> {
 
     /// The copy of `key` if it is current (by the counter `counter` picks), else what `load`
     /// reads, kept for the next requests.
-    pub async fn get_or_load<Fut>(
+    pub async fn get_or_load<Fut, E>(
         &self,
         versions: &Arc<VersionReader>,
         counter: fn(&DataVersions) -> i64,
         key: K,
         load: impl FnOnce() -> Fut,
-    ) -> Result<V, ApiError>
+    ) -> Result<V, E>
     where
-        Fut: Future<Output = Result<V, ApiError>>,
+        Fut: Future<Output = Result<V, E>>,
     {
         let version = versions.current().await.map(|v| counter(&v));
         if let Some(copy) = version.and_then(|v| self.get(v, &key)) {

@@ -96,7 +96,7 @@ fn bootstrap_admin(
     match created {
         Ok(_) => Ok(Some(outcome)),
         // Another process bootstrapped at the same moment.
-        Err(ApiError::Conflict(_)) => Ok(None),
+        Err(crate::services::ServiceError::Conflict(_)) => Ok(None),
         Err(e) => Err(anyhow::anyhow!("cannot create the first admin: {e}")),
     }
 }

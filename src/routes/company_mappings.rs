@@ -75,7 +75,7 @@ pub async fn get_company_mapping(
     let mapping = db::run(&state.pool, move |conn| {
         let row = db::company_mappings::find(conn, &id)?
             .ok_or_else(|| ApiError::NotFound(format!("There is no company mapping {id}.")))?;
-        mappings::view(conn, row)
+        Ok::<_, ApiError>(mappings::view(conn, row)?)
     })
     .await?;
     Ok(ok_with_etag(&mapping))

@@ -26,7 +26,7 @@ impl<T: FromJsonBody + 'static> FromRequest for ValidJson<T> {
         let body = web::Json::<Value>::from_request(req, payload);
         Box::pin(async move {
             let value = body.await?.into_inner();
-            Ok(ValidJson(parse_body(value)?))
+            Ok(ValidJson(parse_body(value).map_err(ApiError::from)?))
         })
     }
 }
@@ -38,7 +38,7 @@ impl<T: FromJsonBody + 'static> FromRequest for LenientJson<T> {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let body = web::Json::<Value>::from_request(req, payload);
         Box::pin(async move {
-            let mut fields = JsonFields::new(body.await?.into_inner())?;
+            let mut fields = JsonFields::new(body.await?.into_inner()).map_err(ApiError::from)?;
             let value = T::from_json(&mut fields).ok_or_else(|| {
                 ApiError::internal(anyhow::anyhow!("lenient validator returned no value"))
             })?;
@@ -68,7 +68,9 @@ impl<T: FromJsonBody + 'static> FromRequest for OptionalJson<T> {
             }
             let value: Value = serde_json::from_slice(&bytes)
                 .map_err(|e| json_error(JsonPayloadError::Deserialize(e), &req))?;
-            Ok(OptionalJson(Some(parse_body(value)?)))
+            Ok(OptionalJson(Some(
+                parse_body(value).map_err(ApiError::from)?,
+            )))
         })
     }
 }

@@ -284,7 +284,7 @@ pub async fn list_product_mappings(
                         .collect(),
                 };
                 let body = serde_json::to_vec(&grid).expect("the grid serialises");
-                Ok((body.into(), grid_etag(&g.billing, &g.mappings())))
+                Ok::<_, ApiError>((body.into(), grid_etag(&g.billing, &g.mappings())))
             },
         )
         .await?;

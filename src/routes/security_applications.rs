@@ -219,7 +219,7 @@ pub async fn get_security_application(
 }
 
 fn find(conn: &mut DbConnection, id: &str) -> Result<SecurityApplication, ApiError> {
-    db::security_applications::find(conn, id)?.ok_or_else(|| application_not_found(id))
+    Ok(db::security_applications::find(conn, id)?.ok_or_else(|| application_not_found(id))?)
 }
 
 /// Add a custom security application.

@@ -26,7 +26,7 @@ async fn optional_body<T: FromJsonBody>(
     body: web::Bytes,
 ) -> Result<T, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return parse_body(serde_json::json!({}));
+        return Ok(parse_body(serde_json::json!({}))?);
     }
     let json = req
         .headers()
@@ -40,7 +40,7 @@ async fn optional_body<T: FromJsonBody>(
     }
     let value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("The body is not valid JSON: {e}.")))?;
-    parse_body(value)
+    Ok(parse_body(value)?)
 }
 
 #[derive(Debug, Default, ToSchema)]
@@ -308,7 +308,7 @@ pub async fn list_sync_runs(
                 })
                 .await?;
                 let page = paging.wrap(rows.into_iter().map(SyncRun::from).collect(), total);
-                Ok(serde_json::to_vec(&page).expect("runs serialise").into())
+                Ok::<_, ApiError>(serde_json::to_vec(&page).expect("runs serialise").into())
             },
         )
         .await?;

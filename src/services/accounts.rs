@@ -3,7 +3,7 @@
 
 use crate::auth::{password, Role};
 use crate::db::{self, audit, audit::Actor, users::UserRow, DbConnection};
-use crate::error::ApiError;
+use crate::services::ServiceError;
 
 pub fn normalize_username(username: &str) -> String {
     username.trim().to_lowercase()
@@ -24,8 +24,8 @@ pub fn audited(u: &UserRow) -> serde_json::Value {
     serde_json::json!({"username": u.username, "role": u.role, "disabled": u.disabled})
 }
 
-pub fn not_found(id: &str) -> ApiError {
-    ApiError::NotFound(format!("There is no user {id}."))
+pub fn not_found(id: &str) -> ServiceError {
+    ServiceError::NotFound(format!("There is no user {id}."))
 }
 
 fn is_active_admin(u: &UserRow) -> bool {
@@ -34,9 +34,9 @@ fn is_active_admin(u: &UserRow) -> bool {
 
 /// The last active admin may be neither deleted, demoted nor disabled. Called after the change,
 /// inside its transaction, when the change took an active admin away.
-fn ensure_an_admin_remains(conn: &mut DbConnection) -> Result<(), ApiError> {
+fn ensure_an_admin_remains(conn: &mut DbConnection) -> Result<(), ServiceError> {
     if db::users::count_active_admins(conn)? == 0 {
-        return Err(ApiError::Conflict(
+        return Err(ServiceError::Conflict(
             "This would leave no active admin; promote or enable another admin first.".into(),
         ));
     }
@@ -51,7 +51,7 @@ pub fn create_user(
     plain_password: &str,
     role: Role,
     disabled: bool,
-) -> Result<UserRow, ApiError> {
+) -> Result<UserRow, ServiceError> {
     let now = db::now();
     let row = UserRow {
         id: db::new_id(),
@@ -65,7 +65,7 @@ pub fn create_user(
     };
     db::write_transaction(conn, "users", |conn| {
         if db::users::find_by_username(conn, &row.username)?.is_some() {
-            return Err(ApiError::Conflict(format!(
+            return Err(ServiceError::Conflict(format!(
                 "The username {} is taken.",
                 row.username
             )));
@@ -91,7 +91,7 @@ pub fn update_user(
     id: &str,
     change: impl FnOnce(&mut UserRow),
     password_reset: bool,
-) -> Result<UserRow, ApiError> {
+) -> Result<UserRow, ServiceError> {
     db::write_transaction(conn, "users", |conn| {
         let before = db::users::find(conn, id)?.ok_or_else(|| not_found(id))?;
         let mut after = before.clone();
@@ -118,7 +118,7 @@ pub fn update_user(
     })
 }
 
-pub fn delete_user(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<(), ApiError> {
+pub fn delete_user(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<(), ServiceError> {
     db::write_transaction(conn, "users", |conn| {
         let before = db::users::find(conn, id)?.ok_or_else(|| not_found(id))?;
         db::users::delete(conn, id)?;
@@ -144,10 +144,10 @@ pub fn reset_password(
     actor: &Actor,
     username: &str,
     plain_password: &str,
-) -> Result<UserRow, ApiError> {
+) -> Result<UserRow, ServiceError> {
     let username = normalize_username(username);
     let user = db::users::find_by_username(conn, &username)?
-        .ok_or_else(|| ApiError::NotFound(format!("There is no user {username}.")))?;
+        .ok_or_else(|| ServiceError::NotFound(format!("There is no user {username}.")))?;
     let hash = password::hash(plain_password)?;
     update_user(conn, actor, &user.id, |u| u.password_hash = hash, true)
 }

@@ -9,10 +9,10 @@ use crate::connectwise::{Conditions, ConnectWiseClient};
 use crate::db::utc;
 use crate::db::{self, audit, audit::Actor, company_mappings::CompanyMappingRow, DbConnection};
 use crate::domain::model::Solution;
-use crate::error::{ApiError, FieldError};
 use crate::services::connections::connectwise::upstream_error;
 use crate::services::etag::{etag_of, IfMatch};
 use crate::services::fields::{FromJsonBody, JsonFields};
+use crate::services::{FieldError, ServiceError};
 
 pub const LOCK: &str = "company_mappings";
 
@@ -72,9 +72,13 @@ pub struct CompanyMapping {
     pub updated_at: DateTime<Utc>,
 }
 
-pub fn view(conn: &mut DbConnection, row: CompanyMappingRow) -> Result<CompanyMapping, ApiError> {
-    let tenant = db::tenants::find(conn, &row.tenant_id)?
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("mapping {} has no tenant", row.id)))?;
+pub fn view(
+    conn: &mut DbConnection,
+    row: CompanyMappingRow,
+) -> Result<CompanyMapping, ServiceError> {
+    let tenant = db::tenants::find(conn, &row.tenant_id)?.ok_or_else(|| {
+        ServiceError::internal(anyhow::anyhow!("mapping {} has no tenant", row.id))
+    })?;
     Ok(CompanyMapping {
         id: row.id,
         tenant: TenantRef {
@@ -103,7 +107,7 @@ pub struct CheckedAgreement {
 pub async fn check_in_connectwise(
     client: &ConnectWiseClient,
     input: &CompanyMappingInput,
-) -> Result<CheckedAgreement, ApiError> {
+) -> Result<CheckedAgreement, ServiceError> {
     let companies = client
         .list_companies(Some(&Conditions::eq("id", input.cw_company_id)))
         .await
@@ -112,7 +116,7 @@ pub async fn check_in_connectwise(
         .into_iter()
         .find(|c| c.id == Some(input.cw_company_id))
     else {
-        return Err(ApiError::validation(
+        return Err(ServiceError::validation(
             "cw_company_id",
             format!("ConnectWise has no company {}", input.cw_company_id),
         ));
@@ -125,7 +129,7 @@ pub async fn check_in_connectwise(
         .into_iter()
         .find(|a| a.id == Some(input.agreement_id))
     else {
-        return Err(ApiError::validation(
+        return Err(ServiceError::validation(
             "agreement_id",
             format!(
                 "is not an agreement of ConnectWise company {}",
@@ -134,7 +138,7 @@ pub async fn check_in_connectwise(
         ));
     };
     if !agreement.accepts_additions(Utc::now()) {
-        return Err(ApiError::validation(
+        return Err(ServiceError::validation(
             "agreement_id",
             format!(
                 "agreement {} is not active (status {}); choose an active agreement",
@@ -159,10 +163,10 @@ fn audited(m: &CompanyMappingRow) -> serde_json::Value {
 pub async fn check(
     state: &crate::state::AppState,
     input: &CompanyMappingInput,
-) -> Result<CheckedAgreement, ApiError> {
+) -> Result<CheckedAgreement, ServiceError> {
     let tenant_id = input.tenant_id.clone();
     let tenant_known = db::run(&state.pool, move |conn| {
-        Ok::<_, ApiError>(db::tenants::find(conn, &tenant_id)?.is_some())
+        Ok::<_, ServiceError>(db::tenants::find(conn, &tenant_id)?.is_some())
     })
     .await?;
     let client = crate::services::connections::connectwise::shared_client(state).await?;
@@ -173,10 +177,10 @@ pub async fn check(
     }
     match checked {
         Ok(c) if problems.is_empty() => Ok(c),
-        Ok(_) => Err(ApiError::Validation(problems)),
-        Err(ApiError::Validation(more)) => {
+        Ok(_) => Err(ServiceError::Validation(problems)),
+        Err(ServiceError::Validation(more)) => {
             problems.extend(more);
-            Err(ApiError::Validation(problems))
+            Err(ServiceError::Validation(problems))
         }
         Err(other) => Err(other),
     }
@@ -190,12 +194,12 @@ pub fn save(
     if_match: &IfMatch,
     input: CompanyMappingInput,
     checked: CheckedAgreement,
-) -> Result<CompanyMapping, ApiError> {
+) -> Result<CompanyMapping, ServiceError> {
     db::write_transaction(conn, LOCK, |conn| {
         let before = match existing_id {
             Some(id) => {
                 let row = db::company_mappings::find(conn, id)?.ok_or_else(|| {
-                    ApiError::NotFound(format!("There is no company mapping {id}."))
+                    ServiceError::NotFound(format!("There is no company mapping {id}."))
                 })?;
                 if_match.check(&etag_of(&view(conn, row.clone())?))?;
                 Some(row)
@@ -208,11 +212,11 @@ pub fn save(
             problems.push(FieldError::new("tenant_id", "is not a known tenant"));
         }
         if !problems.is_empty() {
-            return Err(ApiError::Validation(problems));
+            return Err(ServiceError::Validation(problems));
         }
         if let Some(other) = db::company_mappings::find_by_tenant(conn, &input.tenant_id)? {
             if Some(&other.id) != own_id.as_ref() {
-                return Err(ApiError::Conflict(format!(
+                return Err(ServiceError::Conflict(format!(
                     "The tenant is mapped already (company mapping {}).",
                     other.id
                 )));
@@ -220,7 +224,7 @@ pub fn save(
         }
         if let Some(other) = db::company_mappings::find_by_company(conn, input.cw_company_id)? {
             if Some(&other.id) != own_id.as_ref() {
-                return Err(ApiError::Conflict(format!(
+                return Err(ServiceError::Conflict(format!(
                     "ConnectWise company {} is mapped to another tenant already (company mapping {}).",
                     input.cw_company_id, other.id
                 )));
@@ -262,10 +266,10 @@ pub fn delete(
     actor: &Actor,
     id: &str,
     if_match: &IfMatch,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     db::write_transaction(conn, LOCK, |conn| {
         let row = db::company_mappings::find(conn, id)?
-            .ok_or_else(|| ApiError::NotFound(format!("There is no company mapping {id}.")))?;
+            .ok_or_else(|| ServiceError::NotFound(format!("There is no company mapping {id}.")))?;
         if_match.check(&etag_of(&view(conn, row.clone())?))?;
         db::company_mappings::delete(conn, id)?;
         audit::record(

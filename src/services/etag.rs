@@ -7,7 +7,7 @@
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::error::ApiError;
+use crate::services::ServiceError;
 
 /// A strong ETag of a JSON representation.
 pub fn etag_of<T: Serialize>(value: &T) -> String {
@@ -32,7 +32,7 @@ impl IfMatch {
     }
 
     /// 412 when a precondition was sent and `current` does not satisfy it.
-    pub fn check(&self, current: &str) -> Result<(), ApiError> {
+    pub fn check(&self, current: &str) -> Result<(), ServiceError> {
         match &self.0 {
             None => Ok(()),
             Some(tags) if tags.iter().any(|t| t == "*" || t == current) => Ok(()),
@@ -41,8 +41,8 @@ impl IfMatch {
     }
 }
 
-fn stale() -> ApiError {
-    ApiError::PreconditionFailed(
+fn stale() -> ServiceError {
+    ServiceError::PreconditionFailed(
         "The resource changed since you read it (If-Match does not match its ETag); \
          read it again and reapply your change."
             .into(),
@@ -52,7 +52,7 @@ fn stale() -> ApiError {
 impl IfMatch {
     /// Like `check`, for a resource that may not exist yet (`None`): any precondition on a
     /// missing resource fails, as RFC 9110 says.
-    pub fn check_current(&self, current: Option<&str>) -> Result<(), ApiError> {
+    pub fn check_current(&self, current: Option<&str>) -> Result<(), ServiceError> {
         match current {
             Some(etag) => self.check(etag),
             None if self.0.is_none() => Ok(()),
@@ -76,7 +76,7 @@ mod tests {
             .is_ok());
         assert!(matches!(
             IfMatch(Some(vec!["\"stale\"".into()])).check(&current),
-            Err(ApiError::PreconditionFailed(_))
+            Err(ServiceError::PreconditionFailed(_))
         ));
     }
 }

@@ -5,7 +5,7 @@
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::error::{ApiError, FieldError};
+use crate::services::{FieldError, ServiceError};
 
 /// Request bodies that validate themselves from a parsed JSON value.
 pub trait FromJsonBody: Sized {
@@ -30,26 +30,26 @@ impl<T> LenientJson<T> {
     }
 
     /// The body, or one 422 listing the reading problems and `more`.
-    pub fn finish(mut self, more: Vec<FieldError>) -> Result<T, ApiError> {
+    pub fn finish(mut self, more: Vec<FieldError>) -> Result<T, ServiceError> {
         self.problems.extend(more);
         if self.problems.is_empty() {
             Ok(self.value)
         } else {
-            Err(ApiError::Validation(self.problems))
+            Err(ServiceError::Validation(self.problems))
         }
     }
 }
 
-pub fn parse_body<T: FromJsonBody>(value: Value) -> Result<T, ApiError> {
+pub fn parse_body<T: FromJsonBody>(value: Value) -> Result<T, ServiceError> {
     let mut with_nul = Vec::new();
     find_nul_characters(&value, "", &mut with_nul);
     if !with_nul.is_empty() {
-        return Err(ApiError::Validation(with_nul));
+        return Err(ServiceError::Validation(with_nul));
     }
     let mut fields = JsonFields::new(value)?;
     let parsed = T::from_json(&mut fields);
     fields.finish()?;
-    parsed.ok_or_else(|| ApiError::internal(anyhow::anyhow!("validator returned no value")))
+    parsed.ok_or_else(|| ServiceError::internal(anyhow::anyhow!("validator returned no value")))
 }
 
 /// PostgreSQL cannot store text containing NUL (U+0000), so no string of a body may carry one.
@@ -92,13 +92,13 @@ pub enum Patch<T> {
 }
 
 impl JsonFields {
-    pub fn new(value: Value) -> Result<JsonFields, ApiError> {
+    pub fn new(value: Value) -> Result<JsonFields, ServiceError> {
         match value {
             Value::Object(map) => Ok(JsonFields {
                 map,
                 errors: Vec::new(),
             }),
-            _ => Err(ApiError::validation("body", "must be a JSON object")),
+            _ => Err(ServiceError::validation("body", "must be a JSON object")),
         }
     }
 
@@ -189,7 +189,7 @@ impl JsonFields {
     pub fn nested<T: FromJsonBody>(&mut self, prefix: &str, value: Value) -> Option<T> {
         match parse_body::<T>(value) {
             Ok(t) => Some(t),
-            Err(ApiError::Validation(errors)) => {
+            Err(ServiceError::Validation(errors)) => {
                 for e in errors {
                     let field = match e.field.as_str() {
                         "body" => prefix.to_string(),
@@ -230,12 +230,12 @@ impl JsonFields {
         self.errors
     }
 
-    fn finish(self) -> Result<(), ApiError> {
+    fn finish(self) -> Result<(), ServiceError> {
         let problems = self.into_problems();
         if problems.is_empty() {
             Ok(())
         } else {
-            Err(ApiError::Validation(problems))
+            Err(ServiceError::Validation(problems))
         }
     }
 }
@@ -269,7 +269,7 @@ mod tests {
         let err = parse_body::<Sample>(json!({"count": "x", "extra": 1}))
             .err()
             .unwrap();
-        let ApiError::Validation(errors) = err else {
+        let ServiceError::Validation(errors) = err else {
             panic!("expected a validation error")
         };
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
@@ -297,7 +297,7 @@ mod tests {
     #[test]
     fn list_items_are_reported_by_index() {
         let body = json!({"rows": [{"name": "a", "count": 1}, {"count": -1}, 3]});
-        let Err(ApiError::Validation(errors)) = parse_body::<Rows>(body) else {
+        let Err(ServiceError::Validation(errors)) = parse_body::<Rows>(body) else {
             panic!("expected a validation error")
         };
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
@@ -324,7 +324,7 @@ mod tests {
     fn not_an_object() {
         assert!(matches!(
             parse_body::<Sample>(json!([1])),
-            Err(ApiError::Validation(_))
+            Err(ServiceError::Validation(_))
         ));
     }
 }

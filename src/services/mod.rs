@@ -4,8 +4,11 @@
 pub mod accounts;
 pub mod company_mappings;
 pub mod connections;
+pub mod error;
 pub mod etag;
 pub mod fields;
 pub mod products;
 pub mod tenants;
 pub mod usage_snapshots;
+
+pub use error::{FieldError, ServiceError};

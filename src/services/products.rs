@@ -16,7 +16,7 @@ use crate::domain::mapping_rules::{
     category_field, check_mapping, named_products, ProductAvailability, PRODUCT_FIELD,
 };
 use crate::domain::model::DeviceCategory;
-use crate::error::{ApiError, FieldError};
+use crate::services::{FieldError, ServiceError};
 
 /// The write lock of everything on the Products tab.
 pub const PRODUCTS_LOCK: &str = "products";
@@ -29,7 +29,7 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    pub fn load(conn: &mut DbConnection) -> Result<Snapshot, ApiError> {
+    pub fn load(conn: &mut DbConnection) -> Result<Snapshot, ServiceError> {
         let billing = db::billing_settings::get(conn)?;
         let applications = db::security_applications::list(conn, None)?
             .into_iter()
@@ -46,7 +46,7 @@ impl Snapshot {
         })
     }
 
-    pub fn application(&self, id: &str) -> Result<&SecurityApplication, ApiError> {
+    pub fn application(&self, id: &str) -> Result<&SecurityApplication, ServiceError> {
         self.applications
             .get(id)
             .ok_or_else(|| application_not_found(id))
@@ -68,7 +68,7 @@ pub struct GridState {
 }
 
 impl GridState {
-    pub fn load(conn: &mut DbConnection) -> Result<GridState, ApiError> {
+    pub fn load(conn: &mut DbConnection) -> Result<GridState, ServiceError> {
         let rows = db::product_mappings::grid_rows(conn)?;
         let billing = match rows.first() {
             Some(row) => db::billing_settings::parse(row.billing_settings.as_deref())?,
@@ -104,23 +104,23 @@ impl GridState {
     }
 }
 
-pub fn application_not_found(id: &str) -> ApiError {
-    ApiError::NotFound(format!("There is no security application {id}."))
+pub fn application_not_found(id: &str) -> ServiceError {
+    ServiceError::NotFound(format!("There is no security application {id}."))
 }
 
 /// An application can be deleted only when nothing refers to it: no stored product mapping and
 /// no usage in any tenant's latest snapshot (billing and reports still need it). Either way,
 /// retiring it is the alternative.
-pub fn ensure_deletable(conn: &mut DbConnection, id: &str) -> Result<(), ApiError> {
+pub fn ensure_deletable(conn: &mut DbConnection, id: &str) -> Result<(), ServiceError> {
     if db::product_mappings::exists(conn, id)? {
-        return Err(ApiError::Conflict(format!(
+        return Err(ServiceError::Conflict(format!(
             "{id} has a product mapping; clear the mapping or retire the application \
              (PATCH `retired: true`) instead."
         )));
     }
     let tenants = tenants_using(conn, id)?;
     if tenants > 0 {
-        return Err(ApiError::Conflict(format!(
+        return Err(ServiceError::Conflict(format!(
             "{id} has usage in the latest snapshot of {tenants} tenant(s); retire it \
              (PATCH `retired: true`) instead."
         )));
@@ -151,14 +151,14 @@ pub fn save_mappings(
     conn: &mut DbConnection,
     actor: &Actor,
     changes: &[MappingChange],
-    precondition: impl FnOnce(&Snapshot) -> Result<(), ApiError>,
-) -> Result<Snapshot, ApiError> {
+    precondition: impl FnOnce(&Snapshot) -> Result<(), ServiceError>,
+) -> Result<Snapshot, ServiceError> {
     db::write_transaction(conn, PRODUCTS_LOCK, |conn| {
         let before = Snapshot::load(conn)?;
         precondition(&before)?;
         let errors = validate(conn, &before, changes)?;
         if !errors.is_empty() {
-            return Err(ApiError::Validation(errors));
+            return Err(ServiceError::Validation(errors));
         }
         for change in changes {
             store(
@@ -176,7 +176,7 @@ fn validate(
     conn: &mut DbConnection,
     snapshot: &Snapshot,
     changes: &[MappingChange],
-) -> Result<Vec<FieldError>, ApiError> {
+) -> Result<Vec<FieldError>, ServiceError> {
     let catalog = availability(conn, changes)?;
     let mut errors = Vec::new();
     let mut seen = BTreeSet::new();
@@ -229,7 +229,7 @@ fn validate(
 fn availability(
     conn: &mut DbConnection,
     changes: &[MappingChange],
-) -> Result<HashMap<i64, ProductAvailability>, ApiError> {
+) -> Result<HashMap<i64, ProductAvailability>, ServiceError> {
     let ids: Vec<i64> = changes
         .iter()
         .flat_map(|c| product_ids(&c.mapping))
@@ -259,7 +259,7 @@ fn store(
     actor: &Actor,
     before: Option<&ProductMapping>,
     after: &ProductMapping,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     let id = &after.application_id;
     let action = match (before, after.stores_any_product()) {
         (None, false) => return Ok(()),
@@ -291,7 +291,7 @@ fn store(
 }
 
 /// How many tenants report usage of `application` in their latest readable snapshot.
-pub fn tenants_using(conn: &mut DbConnection, application: &str) -> Result<usize, ApiError> {
+pub fn tenants_using(conn: &mut DbConnection, application: &str) -> Result<usize, ServiceError> {
     Ok(db::usage_snapshots::latest_ok_usage(conn)?
         .iter()
         .filter(|usage| usage.uses(application))

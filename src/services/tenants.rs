@@ -3,9 +3,9 @@
 use std::collections::HashSet;
 
 use crate::db::{self, audit, audit::Actor, tenants::TenantRow, DbConnection};
-use crate::error::ApiError;
 use crate::kaspersky::VServer;
 use crate::services::connections::kaspersky as ksc;
+use crate::services::ServiceError;
 use crate::state::AppState;
 
 /// What one discovery changed.
@@ -18,7 +18,7 @@ pub struct Discovery {
 }
 
 /// Lists KSC's virtual servers and applies them ([`apply_discovery`]).
-pub async fn refresh(state: &AppState) -> Result<Discovery, ApiError> {
+pub async fn refresh(state: &AppState) -> Result<Discovery, ServiceError> {
     let client = ksc::client(state, Default::default()).await?;
     let vservers = client.list_vservers().await.map_err(ksc::upstream_error)?;
     db::run(&state.pool, move |conn| apply_discovery(conn, &vservers)).await
@@ -30,7 +30,7 @@ pub async fn refresh(state: &AppState) -> Result<Discovery, ApiError> {
 pub fn apply_discovery(
     conn: &mut DbConnection,
     vservers: &[VServer],
-) -> Result<Discovery, ApiError> {
+) -> Result<Discovery, ServiceError> {
     db::write_transaction(conn, "tenants", |conn| {
         let now = db::now();
         let mut result = Discovery {
@@ -109,11 +109,11 @@ pub fn create_business_hub(
     actor: &Actor,
     name: &str,
     external_id: &str,
-) -> Result<TenantRow, ApiError> {
+) -> Result<TenantRow, ServiceError> {
     db::write_transaction(conn, "tenants", |conn| {
         if db::tenants::find_by_external_id(conn, db::tenants::BUSINESS_HUB, external_id)?.is_some()
         {
-            return Err(ApiError::Conflict(format!(
+            return Err(ServiceError::Conflict(format!(
                 "A Business Hub tenant with external id {external_id} exists already."
             )));
         }

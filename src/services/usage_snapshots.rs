@@ -17,10 +17,10 @@ use crate::domain::model::{
     ApplicationId, CategoryCounts, DeviceCategory, LicensingModel, Solution, TenantUsage,
 };
 use crate::domain::usage::ApplicationRules;
-use crate::error::{ApiError, FieldError};
 use crate::services::connections::kaspersky as ksc;
 use crate::services::fields::{FromJsonBody, JsonFields, LenientJson};
 use crate::services::products::PRODUCTS_LOCK;
+use crate::services::{FieldError, ServiceError};
 use crate::state::AppState;
 
 /// How far a pushed `taken_at` may lie ahead of our clock (the pusher's clock may drift).
@@ -179,7 +179,7 @@ pub fn push(
     conn: &mut DbConnection,
     actor: &Actor,
     body: LenientJson<PushedUsage>,
-) -> Result<(UsageSnapshot, TenantRow), ApiError> {
+) -> Result<(UsageSnapshot, TenantRow), ServiceError> {
     db::write_transaction(conn, PRODUCTS_LOCK, |conn| {
         let pushed = body.value();
         let tenant = match &pushed.tenant_id {
@@ -187,7 +187,7 @@ pub fn push(
             None => None,
         };
         if let Some(t) = tenant.as_ref().filter(|t| t.solution() == Solution::Ksc) {
-            return Err(ApiError::Conflict(format!(
+            return Err(ServiceError::Conflict(format!(
                 "{} is a KSC tenant: its usage is pulled from KSC \
                  (POST /api/v1/usage-snapshots/collect), never pushed.",
                 t.name
@@ -238,7 +238,7 @@ pub struct Collected {
 fn collection_targets(
     conn: &mut DbConnection,
     tenant_id: Option<&str>,
-) -> Result<Vec<TenantRow>, ApiError> {
+) -> Result<Vec<TenantRow>, ServiceError> {
     let Some(id) = tenant_id else {
         let mut all: Vec<TenantRow> = db::tenants::of_solution(conn, db::tenants::KSC)?
             .into_iter()
@@ -248,11 +248,11 @@ fn collection_targets(
         return Ok(all);
     };
     match db::tenants::find(conn, id)? {
-        None => Err(ApiError::validation(
+        None => Err(ServiceError::validation(
             "tenant_id",
             format!("there is no tenant {id}"),
         )),
-        Some(t) if t.solution() != Solution::Ksc => Err(ApiError::validation(
+        Some(t) if t.solution() != Solution::Ksc => Err(ServiceError::validation(
             "tenant_id",
             "is not a KSC tenant: its usage is pushed (POST /api/v1/usage-snapshots)",
         )),
@@ -261,7 +261,7 @@ fn collection_targets(
 }
 
 /// The match rules of the KSC applications in use.
-fn ksc_rules(conn: &mut DbConnection) -> Result<Vec<ApplicationRules>, ApiError> {
+fn ksc_rules(conn: &mut DbConnection) -> Result<Vec<ApplicationRules>, ServiceError> {
     Ok(db::security_applications::list(conn, Some(Solution::Ksc))?
         .iter()
         .filter(|a| !a.retired)
@@ -277,9 +277,9 @@ pub async fn collect(
     state: &AppState,
     actor: &Actor,
     tenant_id: Option<String>,
-) -> Result<Vec<Collected>, ApiError> {
+) -> Result<Vec<Collected>, ServiceError> {
     let (targets, rules) = db::run(&state.pool, move |conn| {
-        Ok::<_, ApiError>((
+        Ok::<_, ServiceError>((
             collection_targets(conn, tenant_id.as_deref())?,
             ksc_rules(conn)?,
         ))

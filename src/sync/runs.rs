@@ -318,7 +318,7 @@ async fn plan_for(
     match crate::services::usage_snapshots::collect(state, &Actor::system("sync"), None).await {
         Ok(_) => {}
         // Without a KSC connection only pushed usage is billed; KSC tenants stay frozen.
-        Err(ApiError::Conflict(reason)) => {
+        Err(crate::services::ServiceError::Conflict(reason)) => {
             tracing::info!(run = %run.id, %reason, "no KSC collection")
         }
         Err(e) => {

@@ -7,10 +7,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::connectwise::{ConnectWiseClient, ConnectWiseConfig, ConnectWiseError, RetryPolicy};
-use crate::error::ApiError;
 use crate::outbound::HttpClientOptions;
 use crate::services::etag::etag_of;
 use crate::services::fields::{FromJsonBody, JsonFields, Patch};
+use crate::services::ServiceError;
 use crate::state::AppState;
 
 pub const DEFAULT_API_VERSION: &str = "2025.1";
@@ -289,9 +289,9 @@ fn client_for(
     k: &ConnectWiseSecrets,
     state: &AppState,
     retry: RetryPolicy,
-) -> Result<ConnectWiseClient, ApiError> {
+) -> Result<ConnectWiseClient, ServiceError> {
     let private_key = k.private_key.clone().ok_or_else(|| {
-        ApiError::Conflict(
+        ServiceError::Conflict(
             "The ConnectWise connection has no private key: set it with \
              PUT /api/v1/connections/connectwise."
                 .into(),
@@ -320,7 +320,7 @@ fn client_for(
 
 /// A client for the stored connection that makes exactly one attempt per call (for the
 /// connection test: report what fails, quickly).
-pub async fn one_shot_client(state: &AppState) -> Result<ConnectWiseClient, ApiError> {
+pub async fn one_shot_client(state: &AppState) -> Result<ConnectWiseClient, ServiceError> {
     let stored = super::require::<ConnectWise>(state).await?;
     let once = RetryPolicy {
         max_attempts: 1,
@@ -331,7 +331,7 @@ pub async fn one_shot_client(state: &AppState) -> Result<ConnectWiseClient, ApiE
 
 /// The one client of the stored connection, shared by every caller so its concurrency limit
 /// holds for the whole process; rebuilt when the settings change.
-pub async fn shared_client(state: &AppState) -> Result<ConnectWiseClient, ApiError> {
+pub async fn shared_client(state: &AppState) -> Result<ConnectWiseClient, ServiceError> {
     let stored = super::require::<ConnectWise>(state).await?;
     let version = etag_of(&(&stored.settings, &stored.secrets));
     state.connectwise.get_or_build(version, || {
@@ -345,13 +345,13 @@ pub async fn shared_client(state: &AppState) -> Result<ConnectWiseClient, ApiErr
 }
 
 /// A ConnectWise failure as a problem an MSP can act on.
-pub fn upstream_error(err: ConnectWiseError) -> ApiError {
+pub fn upstream_error(err: ConnectWiseError) -> ServiceError {
     let status = match &err {
         ConnectWiseError::Timeout => 504,
         ConnectWiseError::InvalidConfig(_) => 409,
         _ => 502,
     };
-    ApiError::Upstream {
+    ServiceError::Upstream {
         status,
         code: err.code(),
         detail: err.to_string(),

@@ -6,10 +6,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::error::ApiError;
 use crate::kaspersky::{KscClient, KscConfig, KscError, RetryPolicy};
 use crate::outbound::{build_http_client, HttpClientOptions};
 use crate::services::fields::{FromJsonBody, JsonFields, Patch};
+use crate::services::ServiceError;
 use crate::state::AppState;
 
 pub const DEFAULT_PORT: u16 = 13299;
@@ -221,19 +221,19 @@ impl FromJsonBody for KasperskyUpdate {
 }
 
 /// A client for the stored connection (`retry` shapes how hard each call tries).
-pub async fn client(state: &AppState, retry: RetryPolicy) -> Result<KscClient, ApiError> {
+pub async fn client(state: &AppState, retry: RetryPolicy) -> Result<KscClient, ServiceError> {
     let stored = super::require::<Kaspersky>(state).await?;
     let (s, k) = (stored.settings, stored.secrets);
     let password = k.password.ok_or_else(|| {
-        ApiError::Conflict(
+        ServiceError::Conflict(
             "The Kaspersky Security Center connection has no password: set it with \
              PUT /api/v1/connections/kaspersky."
                 .into(),
         )
     })?;
-    let url = url::Url::parse(&s.server_url).map_err(ApiError::internal)?;
+    let url = url::Url::parse(&s.server_url).map_err(ServiceError::internal)?;
     if let Err(blocked) = state.settings.outbound.check_url(&url) {
-        return Err(ApiError::Upstream {
+        return Err(ServiceError::Upstream {
             status: 502,
             code: "outbound_blocked",
             detail: blocked.to_string(),
@@ -253,7 +253,7 @@ pub async fn client(state: &AppState, retry: RetryPolicy) -> Result<KscClient, A
         .map(|_| build_http_client(&options))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| {
-            ApiError::Conflict(format!(
+            ServiceError::Conflict(format!(
                 "The Kaspersky connection settings are unusable: {e}"
             ))
         })?;
@@ -267,7 +267,7 @@ pub async fn client(state: &AppState, retry: RetryPolicy) -> Result<KscClient, A
 }
 
 /// A KSC failure as a problem an MSP can act on.
-pub fn upstream_error(err: KscError) -> ApiError {
+pub fn upstream_error(err: KscError) -> ServiceError {
     let (status, code, hint) = match &err {
         KscError::BadCredentials => (
             502,
@@ -298,7 +298,7 @@ pub fn upstream_error(err: KscError) -> ApiError {
             (502, "ksc_error", "see the KSC server's event log")
         }
     };
-    ApiError::Upstream {
+    ServiceError::Upstream {
         status,
         code,
         detail: format!("{err}: {hint}."),

@@ -12,9 +12,9 @@ use serde::Serialize;
 
 use crate::db::utc;
 use crate::db::{self, audit, audit::Actor, connections::ConnectionRow, DbConnection};
-use crate::error::ApiError;
 use crate::secrets::SecretBox;
 use crate::services::etag::{etag_of, IfMatch};
+use crate::services::ServiceError;
 
 /// One kind of connection.
 pub trait Connection: 'static {
@@ -60,12 +60,12 @@ fn purpose(kind: &str) -> String {
 pub fn load<C: Connection>(
     conn: &mut DbConnection,
     secrets: &SecretBox,
-) -> Result<Option<Stored<C>>, ApiError> {
+) -> Result<Option<Stored<C>>, ServiceError> {
     let Some(row) = db::connections::get(conn, C::KIND)? else {
         return Ok(None);
     };
     let corrupt = |what: &str, e: &dyn std::fmt::Display| {
-        ApiError::internal(anyhow::anyhow!("stored {} {what}: {e}", C::KIND))
+        ServiceError::internal(anyhow::anyhow!("stored {} {what}: {e}", C::KIND))
     };
     let settings = serde_json::from_str(&row.settings_json).map_err(|e| corrupt("settings", &e))?;
     let secret_values = match &row.secrets_ciphertext {
@@ -90,19 +90,19 @@ pub fn replace<C: Connection>(
     actor: &Actor,
     if_match: &IfMatch,
     update: C::Update,
-) -> Result<C::View, ApiError> {
+) -> Result<C::View, ServiceError> {
     db::write_transaction(conn, &purpose(C::KIND), |conn| {
         let stored = load::<C>(conn, secrets)?;
         let before = stored.as_ref().map(Stored::view);
         if_match.check_current(before.as_ref().map(etag_of).as_deref())?;
         let (settings, new_secrets) = C::apply(update, stored.as_ref().map(|s| &s.secrets));
         let updated_at = db::now();
-        let plain = serde_json::to_vec(&new_secrets).map_err(ApiError::internal)?;
+        let plain = serde_json::to_vec(&new_secrets).map_err(ServiceError::internal)?;
         db::connections::save(
             conn,
             &ConnectionRow {
                 kind: C::KIND.to_string(),
-                settings_json: serde_json::to_string(&settings).map_err(ApiError::internal)?,
+                settings_json: serde_json::to_string(&settings).map_err(ServiceError::internal)?,
                 secrets_ciphertext: Some(secrets.seal(&purpose(C::KIND), &plain)),
                 updated_at,
             },
@@ -124,8 +124,8 @@ pub fn replace<C: Connection>(
     })
 }
 
-pub fn not_configured<C: Connection>() -> ApiError {
-    ApiError::Conflict(format!(
+pub fn not_configured<C: Connection>() -> ServiceError {
+    ServiceError::Conflict(format!(
         "The {} connection is not configured yet: an admin sets it with PUT /api/v1/connections/{}.",
         C::NAME,
         C::KIND
@@ -133,7 +133,9 @@ pub fn not_configured<C: Connection>() -> ApiError {
 }
 
 /// Loads the stored connection, or 409 when there is none.
-pub async fn require<C: Connection>(state: &crate::state::AppState) -> Result<Stored<C>, ApiError> {
+pub async fn require<C: Connection>(
+    state: &crate::state::AppState,
+) -> Result<Stored<C>, ServiceError> {
     let secrets = state.secrets.clone();
     db::run(&state.pool, move |conn| load::<C>(conn, &secrets))
         .await?
