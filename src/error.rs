@@ -236,3 +236,15 @@ impl From<ServiceError> for ApiError {
         }
     }
 }
+
+impl From<crate::connections::ConnectionError> for ApiError {
+    fn from(err: crate::connections::ConnectionError) -> Self {
+        ServiceError::from(err).into()
+    }
+}
+
+impl From<crate::sync::SyncError> for ApiError {
+    fn from(err: crate::sync::SyncError) -> Self {
+        ServiceError::from(err).into()
+    }
+}

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod connections;
 pub mod connectwise;
 pub mod db;
 pub mod domain;

@@ -203,6 +203,10 @@ fn one_line(err: &dyn std::fmt::Display) -> String {
         .join(" ")
 }
 
+/// The write lock of the Products tab's state: applications, mappings, billing settings and
+/// the usage snapshots that say which applications are in use.
+pub const PRODUCTS_LOCK: &str = "products";
+
 /// Why a database call could not run at all (its own errors are the closure's).
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {

@@ -9,3 +9,4 @@ pub mod plan;
 pub mod plan_lines;
 pub mod policies;
 pub mod usage;
+pub mod validation;

@@ -19,8 +19,9 @@ use crate::routes::extract::{Operator, Viewer};
 use crate::routes::input::{FromJsonBody, JsonFields, LenientJson, OptionalJson};
 use crate::routes::paging::{Page, Paging};
 use crate::routes::views::utc;
-use crate::services::usage_snapshots::{self as snapshots, Collected, PushedUsage};
+use crate::services::usage_snapshots::{self as snapshots, PushedUsage};
 use crate::state::AppState;
+use crate::sync::collect::{self, Collected};
 
 /// The tenant a snapshot belongs to.
 #[derive(Debug, Serialize, ToSchema)]
@@ -248,7 +249,7 @@ pub async fn collect_usage_snapshots(
     body: OptionalJson<CollectUsage>,
 ) -> Result<web::Json<Collection>, ApiError> {
     let tenant_id = body.0.and_then(|b| b.tenant_id);
-    let collected = snapshots::collect(&state, &auth.actor(), tenant_id).await?;
+    let collected = collect::collect(&state, &auth.actor(), tenant_id).await?;
     let tenants: Vec<CollectedTenant> = collected.into_iter().map(CollectedTenant::from).collect();
     let failed = tenants
         .iter()

@@ -131,7 +131,7 @@ impl Sandbox {
         crate::routes::connectwise::refresh_catalog(state).await?;
         crate::services::tenants::refresh(state).await?;
         // Usage is there before the first preview, as the README's walk-through expects.
-        crate::services::usage_snapshots::collect(state, &Actor::system("sandbox"), None).await?;
+        crate::sync::collect::collect(state, &Actor::system("sandbox"), None).await?;
         Ok(())
     }
 

@@ -1,27 +1,11 @@
 //! What went wrong in a use case, in terms a caller can act on. The web layer turns it into
 //! problem+json (`ApiError: From<ServiceError>`); the CLI prints it.
 
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
+use crate::connections::ConnectionError;
 use crate::db::{self, StorageError};
+use crate::sync::SyncError;
 
-/// One invalid field of a request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct FieldError {
-    /// JSON path of the field, e.g. `role` or `rows[2].product_id`.
-    pub field: String,
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
+pub use crate::domain::validation::FieldError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -83,6 +67,41 @@ impl From<StorageError> for ServiceError {
                 database_unreachable()
             }
             crashed => ServiceError::Internal(crashed.into()),
+        }
+    }
+}
+
+impl From<ConnectionError> for ServiceError {
+    fn from(err: ConnectionError) -> Self {
+        match err {
+            ConnectionError::NotConfigured(m)
+            | ConnectionError::Incomplete(m)
+            | ConnectionError::Unusable(m) => ServiceError::Conflict(m),
+            ConnectionError::Blocked(blocked) => ServiceError::Upstream {
+                status: 502,
+                code: "outbound_blocked",
+                detail: blocked.to_string(),
+            },
+            ConnectionError::ConnectWise(e) => {
+                crate::services::connections::connectwise::upstream_error(e)
+            }
+            ConnectionError::Corrupt(e) => ServiceError::Internal(e),
+            ConnectionError::Database(e) => e.into(),
+            ConnectionError::Storage(e) => e.into(),
+        }
+    }
+}
+
+impl From<SyncError> for ServiceError {
+    fn from(err: SyncError) -> Self {
+        match err {
+            SyncError::Invalid(errors) => ServiceError::Validation(errors),
+            SyncError::NotFound(m) => ServiceError::NotFound(m),
+            SyncError::Busy(m) => ServiceError::Conflict(m),
+            SyncError::Connection(e) => e.into(),
+            SyncError::Database(e) => e.into(),
+            SyncError::Storage(e) => e.into(),
+            SyncError::Internal(e) => ServiceError::Internal(e),
         }
     }
 }

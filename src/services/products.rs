@@ -19,7 +19,7 @@ use crate::domain::model::DeviceCategory;
 use crate::services::{FieldError, ServiceError};
 
 /// The write lock of everything on the Products tab.
-pub const PRODUCTS_LOCK: &str = "products";
+pub use crate::db::PRODUCTS_LOCK;
 
 pub struct Snapshot {
     pub billing: BillingSettings,

@@ -88,16 +88,6 @@ pub fn apply_discovery(
     })
 }
 
-/// The virtual server a KSC tenant stands for, as discovery saw it last.
-pub fn vserver_of(tenant: &TenantRow) -> VServer {
-    VServer {
-        id: tenant.ksc_vserver_id.unwrap_or_default(),
-        uid: tenant.external_id.clone(),
-        display_name: tenant.name.clone(),
-        enabled: tenant.enabled,
-    }
-}
-
 /// The audited form of a tenant.
 fn audited(t: &TenantRow) -> serde_json::Value {
     serde_json::json!({"solution": t.solution, "name": t.name, "external_id": t.external_id})

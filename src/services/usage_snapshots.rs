@@ -7,7 +7,6 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
-use futures_util::future::join_all;
 
 use crate::db::security_applications::SecurityApplication;
 use crate::db::tenants::TenantRow;
@@ -16,12 +15,9 @@ use crate::db::{self, audit::Actor, DbConnection};
 use crate::domain::model::{
     ApplicationId, CategoryCounts, DeviceCategory, LicensingModel, Solution, TenantUsage,
 };
-use crate::domain::usage::ApplicationRules;
-use crate::services::connections::kaspersky as ksc;
 use crate::services::fields::{FromJsonBody, JsonFields, LenientJson};
 use crate::services::products::PRODUCTS_LOCK;
 use crate::services::{FieldError, ServiceError};
-use crate::state::AppState;
 
 /// How far a pushed `taken_at` may lie ahead of our clock (the pusher's clock may drift).
 const MAX_CLOCK_SKEW: Duration = Duration::minutes(5);
@@ -226,102 +222,4 @@ pub fn push(
         db::usage_snapshots::insert(conn, &snapshot)?;
         Ok((snapshot, tenant))
     })
-}
-
-/// One tenant's result of a collection.
-pub struct Collected {
-    pub tenant: TenantRow,
-    pub snapshot: UsageSnapshot,
-}
-
-/// The KSC tenants to read: the one asked for, or every enabled one KSC still lists.
-fn collection_targets(
-    conn: &mut DbConnection,
-    tenant_id: Option<&str>,
-) -> Result<Vec<TenantRow>, ServiceError> {
-    let Some(id) = tenant_id else {
-        let mut all: Vec<TenantRow> = db::tenants::of_solution(conn, db::tenants::KSC)?
-            .into_iter()
-            .filter(|t| t.enabled && !t.vanished)
-            .collect();
-        all.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
-        return Ok(all);
-    };
-    match db::tenants::find(conn, id)? {
-        None => Err(ServiceError::validation(
-            "tenant_id",
-            format!("there is no tenant {id}"),
-        )),
-        Some(t) if t.solution() != Solution::Ksc => Err(ServiceError::validation(
-            "tenant_id",
-            "is not a KSC tenant: its usage is pushed (POST /api/v1/usage-snapshots)",
-        )),
-        Some(t) => Ok(vec![t]),
-    }
-}
-
-/// The match rules of the KSC applications in use.
-fn ksc_rules(conn: &mut DbConnection) -> Result<Vec<ApplicationRules>, ServiceError> {
-    Ok(db::security_applications::list(conn, Some(Solution::Ksc))?
-        .iter()
-        .filter(|a| !a.retired)
-        .map(SecurityApplication::application_rules)
-        .collect())
-}
-
-/// Reads fresh usage from KSC for `tenant_id` (or every enabled KSC tenant) and stores one
-/// snapshot per tenant, without syncing. Tenants are read concurrently (the client bounds how
-/// many at once); a tenant that cannot be read gets a `failed` snapshot with the reason while
-/// the others are still collected.
-pub async fn collect(
-    state: &AppState,
-    actor: &Actor,
-    tenant_id: Option<String>,
-) -> Result<Vec<Collected>, ServiceError> {
-    let (targets, rules) = db::run(&state.pool, move |conn| {
-        Ok::<_, ServiceError>((
-            collection_targets(conn, tenant_id.as_deref())?,
-            ksc_rules(conn)?,
-        ))
-    })
-    .await?;
-    let client = ksc::client(state, Default::default()).await?;
-    let reads = targets.iter().map(|tenant| {
-        let (client, rules) = (&client, &rules);
-        async move {
-            let read = client
-                .collect_usage(&crate::services::tenants::vserver_of(tenant), rules)
-                .await;
-            let outcome = match read {
-                Ok(usage) => Outcome::Ok(usage),
-                Err(e) => {
-                    tracing::warn!(tenant = %tenant.name, error = %e, "KSC usage collection failed");
-                    Outcome::Failed(e.to_string())
-                }
-            };
-            (outcome, db::now())
-        }
-    });
-    let outcomes = join_all(reads).await;
-    let created_by = actor.id.clone();
-    db::run(&state.pool, move |conn| {
-        db::write_transaction(conn, PRODUCTS_LOCK, |conn| {
-            let mut collected = Vec::with_capacity(targets.len());
-            for (tenant, (outcome, taken_at)) in targets.into_iter().zip(outcomes) {
-                let snapshot = UsageSnapshot {
-                    id: db::new_id(),
-                    tenant_id: tenant.id.clone(),
-                    taken_at,
-                    source: SnapshotSource::KscPull,
-                    outcome,
-                    created_by: created_by.clone(),
-                    created_at: db::now(),
-                };
-                db::usage_snapshots::insert(conn, &snapshot)?;
-                collected.push(Collected { tenant, snapshot });
-            }
-            Ok(collected)
-        })
-    })
-    .await
 }

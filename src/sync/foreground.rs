@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::db::{self, sync::ChangeRow, sync::RunRow};
-use crate::error::ApiError;
 use crate::state::AppState;
 use crate::sync::runs::{self, RunRequest, RunStatus, Trigger};
+use crate::sync::SyncError;
 
 /// The exit code of a run: 0 succeeded, 1 held or partial (billing is not complete), 2 failed
 /// (or could not start).
@@ -34,7 +34,7 @@ impl Report {
 
 /// Runs one sync (`Trigger::Cli`) to its end; `Err` when it could not start (409: the lease
 /// is held, with the reason).
-pub async fn run(state: Arc<AppState>, dry_run: bool) -> Result<Report, ApiError> {
+pub async fn run(state: Arc<AppState>, dry_run: bool) -> Result<Report, SyncError> {
     let request = RunRequest {
         dry_run,
         ..RunRequest::default()
@@ -45,7 +45,7 @@ pub async fn run(state: Arc<AppState>, dry_run: bool) -> Result<Report, ApiError
     let (changes, names) = db::run(&state.pool, move |conn| {
         let (changes, _) = db::sync::list_changes(conn, &run_id, 0, i64::MAX)?;
         let names = Names::load(conn, &changes)?;
-        Ok::<_, ApiError>((changes, names))
+        Ok::<_, SyncError>((changes, names))
     })
     .await?;
     let held = changes.iter().filter(|c| c.result == "held").count();

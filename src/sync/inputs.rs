@@ -11,8 +11,8 @@ use crate::db::{
 };
 use crate::domain::desired::{self, BillingInput, DesiredState, UnreadableReason, UsageState};
 use crate::domain::plan::AgreementConstraints;
-use crate::error::ApiError;
 use crate::sync::settings::SyncSettings;
+use crate::sync::SyncError;
 
 pub struct Inputs {
     pub desired: DesiredState,
@@ -91,7 +91,7 @@ fn usage_state(
     })
 }
 
-pub fn load(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<Inputs, ApiError> {
+pub fn load(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<Inputs, SyncError> {
     let settings = crate::sync::settings::get(conn)?;
     let applications: Vec<desired::SecurityApplication> =
         db::security_applications::list(conn, None)?

@@ -2,6 +2,8 @@
 //! recorded runs and one run at a time across processes.
 
 pub mod apply;
+pub mod collect;
+mod error;
 pub mod foreground;
 pub mod inputs;
 pub mod plan;
@@ -10,3 +12,5 @@ pub mod runs;
 pub mod schedule;
 pub mod scheduler;
 pub mod settings;
+
+pub use error::SyncError;

@@ -12,9 +12,8 @@ use crate::connectwise::{Addition, ConnectWiseClient};
 use crate::domain::desired::{BlockedTenant, FrozenTenant, UnbilledUsage};
 use crate::domain::moves::Move;
 use crate::domain::plan::{self as rules, CwAddition, ManagedAddition, PlanInput, PlanRow};
-use crate::error::ApiError;
-use crate::services::connections::connectwise::upstream_error;
 use crate::sync::inputs::Inputs;
+use crate::sync::SyncError;
 
 /// One (company, agreement, product) of a plan.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -120,7 +119,7 @@ pub async fn read_additions(
             }
             Err(e) => unreadable.push(UnreadableAgreement {
                 agreement_id,
-                error: upstream_error(e).to_string(),
+                error: e.to_string(),
             }),
         }
     }
@@ -294,13 +293,13 @@ pub fn compute(
 pub async fn make(
     state: &crate::state::AppState,
     scope: Option<crate::db::company_mappings::CompanyMappingRow>,
-) -> Result<(Plan, Inputs), ApiError> {
+) -> Result<(Plan, Inputs), SyncError> {
     let now = Utc::now();
     let inputs = crate::db::run(&state.pool, move |conn| {
         crate::sync::inputs::load(conn, now)
     })
     .await?;
-    let client = crate::services::connections::connectwise::shared_client(state).await?;
+    let client = crate::connections::shared_connectwise(state).await?;
     let agreements: BTreeSet<i64> = match &scope {
         None => inputs.agreements(),
         Some(m) => inputs

@@ -4,9 +4,9 @@ use chrono::{DateTime, Days, NaiveDateTime, Utc};
 use serde::Serialize;
 
 use crate::db::{self, DbConnection};
-use crate::error::ApiError;
 use crate::state::AppState;
 use crate::sync::settings::{self, Retention};
+use crate::sync::SyncError;
 
 /// Rows deleted by one pruning.
 #[derive(Debug, Default, PartialEq, Eq, Serialize)]
@@ -19,7 +19,7 @@ pub struct Pruned {
 }
 
 /// Prunes by the stored settings.
-pub async fn prune(state: &AppState, now: DateTime<Utc>) -> Result<Pruned, ApiError> {
+pub async fn prune(state: &AppState, now: DateTime<Utc>) -> Result<Pruned, SyncError> {
     db::run(&state.pool, move |conn| {
         let retention = settings::get(conn)?.retention;
         Ok(prune_with(conn, &retention, now)?)

@@ -10,14 +10,16 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::connections::ConnectionError;
 use crate::db::{self, audit::Actor, sync::ChangeRow, sync::ManagedRow, sync::RunRow};
 use crate::domain::moves;
 use crate::domain::plan::{self as rules, Approval, PlanAction, RowKey};
-use crate::error::ApiError;
 use crate::metrics;
 use crate::state::AppState;
 use crate::sync::apply::{self, Outcome, Written};
+use crate::sync::collect;
 use crate::sync::plan::{self, NotBilledTenant, Plan, PlanLine, TenantKeys};
+use crate::sync::SyncError;
 
 /// How long a lease lasts without renewal: a holder that died frees it after this.
 pub const LEASE_TTL: Duration = Duration::from_secs(60);
@@ -181,13 +183,13 @@ pub async fn begin(
     state: &AppState,
     trigger: Trigger,
     request: &RunRequest,
-) -> Result<RunRow, ApiError> {
+) -> Result<RunRow, SyncError> {
     let holder = state.instance_id.clone();
     let (plan_id, dry_run) = (request.plan_id.clone(), request.dry_run);
     db::run(&state.pool, move |conn| {
         if let Some(id) = &plan_id {
             if db::sync::find_plan(conn, id)?.is_none() {
-                return Err(ApiError::validation(
+                return Err(SyncError::invalid(
                     "plan_id",
                     format!("there is no stored plan {id}"),
                 ));
@@ -210,7 +212,7 @@ pub async fn begin(
             let until = now + LEASE_TTL;
             if !db::sync::try_acquire_lease(conn, &holder, &run.id, now, until)? {
                 let lease = db::sync::lease(conn)?;
-                return Err(ApiError::Conflict(format!(
+                return Err(SyncError::Busy(format!(
                     "A sync run is going already (run {}); try again when it has finished.",
                     lease.run_id.unwrap_or_default()
                 )));
@@ -233,7 +235,7 @@ pub async fn begin(
 async fn renew(state: &AppState, run_id: &str) -> bool {
     let (holder, run_id) = (state.instance_id.clone(), run_id.to_string());
     db::run(&state.pool, move |conn| {
-        Ok::<_, ApiError>(db::sync::renew_lease(
+        Ok::<_, SyncError>(db::sync::renew_lease(
             conn,
             &holder,
             &run_id,
@@ -275,7 +277,7 @@ pub async fn execute(state: Arc<AppState>, run: RunRow, request: RunRequest) -> 
         Err(e) => {
             tracing::error!(run = %run.id, error = %e, "sync run failed");
             finished.status = RunStatus::Failed.as_str().into();
-            finished.error = Some(e.to_problem().detail);
+            finished.error = Some(e.detail());
         }
     }
     let status = RunStatus::parse(&finished.status);
@@ -285,7 +287,7 @@ pub async fn execute(state: Arc<AppState>, run: RunRow, request: RunRequest) -> 
     }
     let (holder, record) = (state.instance_id.clone(), finished.clone());
     // One transaction: whoever sees the run finished can start the next one.
-    let saved: Result<(), ApiError> = db::run(&state.pool, move |conn| {
+    let saved: Result<(), SyncError> = db::run(&state.pool, move |conn| {
         db::write_transaction(conn, "sync_lease", |conn| {
             db::sync::update_run(conn, &record)?;
             db::sync::release_lease(conn, &holder, &record.id)?;
@@ -304,21 +306,21 @@ async fn plan_for(
     state: &AppState,
     run: &RunRow,
     request: &RunRequest,
-) -> Result<(Plan, bool), ApiError> {
+) -> Result<(Plan, bool), SyncError> {
     if let Some(plan_id) = &request.plan_id {
         let id = plan_id.clone();
         let record = db::run(&state.pool, move |conn| {
             db::sync::find_plan(conn, &id)?
-                .ok_or_else(|| ApiError::NotFound(format!("There is no stored plan {id}.")))
+                .ok_or_else(|| SyncError::NotFound(format!("There is no stored plan {id}.")))
         })
         .await?;
-        let plan: Plan = serde_json::from_str(&record.plan_json).map_err(ApiError::internal)?;
+        let plan: Plan = serde_json::from_str(&record.plan_json).map_err(SyncError::internal)?;
         return Ok((plan, true));
     }
-    match crate::services::usage_snapshots::collect(state, &Actor::system("sync"), None).await {
+    match collect::collect(state, &Actor::system("sync"), None).await {
         Ok(_) => {}
         // Without a KSC connection only pushed usage is billed; KSC tenants stay frozen.
-        Err(crate::services::ServiceError::Conflict(reason)) => {
+        Err(SyncError::Connection(ConnectionError::NotConfigured(reason))) => {
             tracing::info!(run = %run.id, %reason, "no KSC collection")
         }
         Err(e) => {
@@ -334,13 +336,13 @@ pub async fn store_plan(
     state: &AppState,
     plan: &Plan,
     created_by: Option<String>,
-) -> Result<(), ApiError> {
+) -> Result<(), SyncError> {
     let record = db::sync::PlanRecord {
         id: plan.id.clone(),
         created_at: plan.created_at.naive_utc(),
         created_by,
         company_mapping_id: plan.company_mapping_id.clone(),
-        plan_json: serde_json::to_string(plan).map_err(ApiError::internal)?,
+        plan_json: serde_json::to_string(plan).map_err(SyncError::internal)?,
     };
     db::run(&state.pool, move |conn| {
         Ok(db::sync::insert_plan(conn, &record)?)
@@ -355,7 +357,7 @@ async fn work(
     state: &AppState,
     run: &RunRow,
     request: &RunRequest,
-) -> Result<(RunSummary, bool), ApiError> {
+) -> Result<(RunSummary, bool), SyncError> {
     let (mut plan, is_preview) = plan_for(state, run, request).await?;
     if let Some(approval) = &request.approve {
         let approved = approve(&mut plan, approval);
@@ -363,7 +365,7 @@ async fn work(
             tracing::info!(run = %run.id, approved, "held lines approved");
         }
     }
-    let client = crate::services::connections::connectwise::shared_client(state).await?;
+    let client = crate::connections::shared_connectwise(state).await?;
     let now = Utc::now();
     // A preview applied later is re-checked against ConnectWise as it is now.
     let stale = if is_preview {
@@ -449,10 +451,10 @@ fn approve(plan: &mut Plan, approval: &Approval) -> usize {
 }
 
 /// The run's summary before any line: what the plan leaves unbilled, with since when.
-async fn summary_of(state: &AppState, run: &RunRow, plan: &Plan) -> Result<RunSummary, ApiError> {
+async fn summary_of(state: &AppState, run: &RunRow, plan: &Plan) -> Result<RunSummary, SyncError> {
     let run_id = run.id.clone();
     let previous = db::run(&state.pool, move |conn| {
-        Ok::<_, ApiError>(db::sync::latest_worked_run(conn, &run_id)?)
+        Ok::<_, SyncError>(db::sync::latest_worked_run(conn, &run_id)?)
     })
     .await?;
     let previous: Vec<SkippedTenant> = previous
@@ -592,7 +594,7 @@ impl Recorder {
         state: &AppState,
         run: &RunRow,
         records: Vec<(PlanLine, Written)>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), SyncError> {
         for (line, written) in &records {
             if matches!(written.outcome, Outcome::Applied | Outcome::Failed)
                 && line.row.action.writes_to_connectwise()
@@ -625,7 +627,7 @@ async fn record(
     run: &RunRow,
     first_seq: usize,
     records: Vec<(PlanLine, Written)>,
-) -> Result<(), ApiError> {
+) -> Result<(), SyncError> {
     if records.is_empty() {
         return Ok(());
     }
@@ -640,7 +642,7 @@ async fn record(
                     // The usage it bills now is recorded, to recognise it when it moves.
                     if let Some(addition_id) = written.managed_addition.or(row.addition_id) {
                         let billed = serde_json::to_string(&row.contributions)
-                            .map_err(ApiError::internal)?;
+                            .map_err(SyncError::internal)?;
                         db::sync::put_managed(
                             conn,
                             &ManagedRow {
@@ -674,7 +676,7 @@ async fn record(
                         agreement_id: row.agreement_id,
                         product_id: row.product_id,
                         contributions_json: serde_json::to_string(&row.contributions)
-                            .map_err(ApiError::internal)?,
+                            .map_err(SyncError::internal)?,
                         action: row.action.as_str().into(),
                         old_quantity: row.current_quantity,
                         new_quantity: row.desired_quantity.map(|q| q as i64),
@@ -697,7 +699,7 @@ pub async fn start(
     state: Arc<AppState>,
     trigger: Trigger,
     request: RunRequest,
-) -> Result<RunRow, ApiError> {
+) -> Result<RunRow, SyncError> {
     let run = begin(&state, trigger, &request).await?;
     let started = run.clone();
     actix_web::rt::spawn(execute(state, run, request));

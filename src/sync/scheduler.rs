@@ -58,7 +58,7 @@ pub async fn tick(
             Tick::Ran(runs::execute(state.clone(), run, request).await)
         }
         Err(e) => {
-            let reason = e.to_problem().detail;
+            let reason = e.detail();
             tracing::warn!(%slot, %reason, "scheduled sync skipped");
             Tick::Skipped(reason)
         }
@@ -70,7 +70,7 @@ async fn schedule_loop(state: Arc<AppState>) {
     loop {
         let now = Utc::now();
         let next = match db::run(&state.pool, |conn| {
-            Ok::<_, crate::error::ApiError>(settings::get(conn)?)
+            Ok::<_, crate::sync::SyncError>(settings::get(conn)?)
         })
         .await
         {

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use crate::db::{app_state, DbConnection};
 use crate::domain::policies::{CancelDatePolicy, EffectiveDatePolicy, SyncPolicies};
-use crate::error::FieldError;
+use crate::domain::validation::FieldError;
 use crate::sync::schedule;
 
 const KEY: &str = "sync_settings";

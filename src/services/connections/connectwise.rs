@@ -1,28 +1,21 @@
 //! The ConnectWise Manage connection: settings, validation, and the one shared client.
 
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::connectwise::{ConnectWiseClient, ConnectWiseConfig, ConnectWiseError, RetryPolicy};
-use crate::outbound::HttpClientOptions;
-use crate::services::etag::etag_of;
+use crate::connectwise::{ConnectWiseConfig, ConnectWiseError};
 use crate::services::fields::{FromJsonBody, JsonFields, Patch};
 use crate::services::ServiceError;
-use crate::state::AppState;
 
 pub const DEFAULT_API_VERSION: &str = "2025.1";
 
-/// The ConnectWise Manage connection.
-pub struct ConnectWise;
+pub use crate::connections::{
+    one_shot_connectwise as one_shot_client, shared_connectwise as shared_client, ConnectWise,
+    ConnectWiseSecrets, ConnectWiseSettings,
+};
 
 impl super::Connection for ConnectWise {
-    const KIND: &'static str = "connectwise";
-    const NAME: &'static str = "ConnectWise";
-    type Settings = ConnectWiseSettings;
-    type Secrets = ConnectWiseSecrets;
     type View = ConnectWiseConnection;
     type Update = ConnectWiseUpdate;
 
@@ -40,25 +33,6 @@ impl super::Connection for ConnectWise {
     ) -> (ConnectWiseSettings, ConnectWiseSecrets) {
         update.apply(stored)
     }
-}
-
-/// Non-secret settings, stored as JSON.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ConnectWiseSettings {
-    pub site_url: String,
-    pub codebase: Option<String>,
-    pub company_id: String,
-    pub public_key: String,
-    pub client_id: String,
-    pub api_version: String,
-    pub ca_certificate_pem: Option<String>,
-    pub max_concurrency: u32,
-    pub request_timeout_seconds: u32,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ConnectWiseSecrets {
-    pub private_key: Option<String>,
 }
 
 /// The ConnectWise connection as the API shows it: the private key never, only whether it is set.
@@ -282,66 +256,6 @@ fn placeholder_config() -> ConnectWiseConfig {
         api_version: DEFAULT_API_VERSION.into(),
         max_concurrency: 1,
     }
-}
-
-fn client_for(
-    s: &ConnectWiseSettings,
-    k: &ConnectWiseSecrets,
-    state: &AppState,
-    retry: RetryPolicy,
-) -> Result<ConnectWiseClient, ServiceError> {
-    let private_key = k.private_key.clone().ok_or_else(|| {
-        ServiceError::Conflict(
-            "The ConnectWise connection has no private key: set it with \
-             PUT /api/v1/connections/connectwise."
-                .into(),
-        )
-    })?;
-    let config = ConnectWiseConfig {
-        site_url: s.site_url.clone(),
-        codebase: s.codebase.clone(),
-        company_id: s.company_id.clone(),
-        public_key: s.public_key.clone(),
-        private_key,
-        client_id: s.client_id.clone(),
-        api_version: s.api_version.clone(),
-        max_concurrency: s.max_concurrency as usize,
-    };
-    let timeout = Duration::from_secs(u64::from(s.request_timeout_seconds));
-    let http = HttpClientOptions {
-        connect_timeout: timeout.min(Duration::from_secs(10)),
-        request_timeout: timeout,
-        extra_ca_pem: s.ca_certificate_pem.clone(),
-        accept_invalid_certs: false,
-        policy: state.settings.outbound.clone(),
-    };
-    ConnectWiseClient::with_retry_policy(config, &http, retry).map_err(upstream_error)
-}
-
-/// A client for the stored connection that makes exactly one attempt per call (for the
-/// connection test: report what fails, quickly).
-pub async fn one_shot_client(state: &AppState) -> Result<ConnectWiseClient, ServiceError> {
-    let stored = super::require::<ConnectWise>(state).await?;
-    let once = RetryPolicy {
-        max_attempts: 1,
-        ..RetryPolicy::default()
-    };
-    client_for(&stored.settings, &stored.secrets, state, once)
-}
-
-/// The one client of the stored connection, shared by every caller so its concurrency limit
-/// holds for the whole process; rebuilt when the settings change.
-pub async fn shared_client(state: &AppState) -> Result<ConnectWiseClient, ServiceError> {
-    let stored = super::require::<ConnectWise>(state).await?;
-    let version = etag_of(&(&stored.settings, &stored.secrets));
-    state.connectwise.get_or_build(version, || {
-        client_for(
-            &stored.settings,
-            &stored.secrets,
-            state,
-            RetryPolicy::default(),
-        )
-    })
 }
 
 /// A ConnectWise failure as a problem an MSP can act on.

@@ -1,27 +1,20 @@
 //! The Kaspersky Security Center connection: settings, validation, and building a client.
 
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::kaspersky::{KscClient, KscConfig, KscError, RetryPolicy};
-use crate::outbound::{build_http_client, HttpClientOptions};
+use crate::kaspersky::KscError;
 use crate::services::fields::{FromJsonBody, JsonFields, Patch};
 use crate::services::ServiceError;
-use crate::state::AppState;
 
 pub const DEFAULT_PORT: u16 = 13299;
 
-/// The KSC Open API connection.
-pub struct Kaspersky;
+pub use crate::connections::{
+    ksc_client as client, Kaspersky, KasperskySecrets, KasperskySettings,
+};
 
 impl super::Connection for Kaspersky {
-    const KIND: &'static str = "kaspersky";
-    const NAME: &'static str = "Kaspersky Security Center";
-    type Settings = KasperskySettings;
-    type Secrets = KasperskySecrets;
     type View = KasperskyConnection;
     type Update = KasperskyUpdate;
 
@@ -67,23 +60,6 @@ impl super::Connection for Kaspersky {
             KasperskySecrets { password },
         )
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct KasperskySettings {
-    pub server_url: String,
-    pub user: String,
-    pub domain: String,
-    pub internal_user: bool,
-    pub max_concurrency: u32,
-    pub request_timeout_seconds: u32,
-    pub ca_certificate_pem: Option<String>,
-    pub insecure_skip_tls_verify: bool,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct KasperskySecrets {
-    pub password: Option<String>,
 }
 
 /// The KSC connection as the API shows it: the password never, only whether it is set.
@@ -218,52 +194,6 @@ impl FromJsonBody for KasperskyUpdate {
             insecure_skip_tls_verify,
         })
     }
-}
-
-/// A client for the stored connection (`retry` shapes how hard each call tries).
-pub async fn client(state: &AppState, retry: RetryPolicy) -> Result<KscClient, ServiceError> {
-    let stored = super::require::<Kaspersky>(state).await?;
-    let (s, k) = (stored.settings, stored.secrets);
-    let password = k.password.ok_or_else(|| {
-        ServiceError::Conflict(
-            "The Kaspersky Security Center connection has no password: set it with \
-             PUT /api/v1/connections/kaspersky."
-                .into(),
-        )
-    })?;
-    let url = url::Url::parse(&s.server_url).map_err(ServiceError::internal)?;
-    if let Err(blocked) = state.settings.outbound.check_url(&url) {
-        return Err(ServiceError::Upstream {
-            status: 502,
-            code: "outbound_blocked",
-            detail: blocked.to_string(),
-        });
-    }
-    let timeout = Duration::from_secs(u64::from(s.request_timeout_seconds));
-    let options = HttpClientOptions {
-        connect_timeout: timeout.min(Duration::from_secs(10)),
-        request_timeout: timeout,
-        extra_ca_pem: s.ca_certificate_pem.clone(),
-        accept_invalid_certs: s.insecure_skip_tls_verify,
-        policy: state.settings.outbound.clone(),
-    };
-    // One HTTP client (connection pool) per concurrency slot: a login, bound to its TCP
-    // connection, then never holds up the virtual servers read on the other slots.
-    let lanes = (0..s.max_concurrency.max(1))
-        .map(|_| build_http_client(&options))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| {
-            ServiceError::Conflict(format!(
-                "The Kaspersky connection settings are unusable: {e}"
-            ))
-        })?;
-    let mut config = KscConfig::new(s.server_url, s.user, password);
-    config.domain = s.domain;
-    config.internal_user = s.internal_user;
-    config.max_concurrency = s.max_concurrency as usize;
-    config.request_timeout = timeout;
-    config.retry = retry;
-    Ok(KscClient::with_lanes(lanes, config))
 }
 
 /// A KSC failure as a problem an MSP can act on.

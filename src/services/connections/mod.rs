@@ -6,23 +6,18 @@
 pub mod connectwise;
 pub mod kaspersky;
 
-use chrono::{DateTime, NaiveDateTime};
-use serde::de::DeserializeOwned;
+use chrono::DateTime;
 use serde::Serialize;
 
+pub use crate::connections::{load, not_configured, purpose, require, Kind, Stored};
 use crate::db::utc;
 use crate::db::{self, audit, audit::Actor, connections::ConnectionRow, DbConnection};
 use crate::secrets::SecretBox;
 use crate::services::etag::{etag_of, IfMatch};
 use crate::services::ServiceError;
 
-/// One kind of connection.
-pub trait Connection: 'static {
-    const KIND: &'static str;
-    /// Human name for messages, e.g. `ConnectWise`.
-    const NAME: &'static str;
-    type Settings: Serialize + DeserializeOwned + Send;
-    type Secrets: Serialize + DeserializeOwned + Default + Send;
+/// One kind of connection as the API reads and replaces it.
+pub trait Connection: Kind {
     /// What the API shows: the settings and whether each secret is set, never a secret.
     type View: Serialize + Send;
     /// A validated `PUT` body.
@@ -40,46 +35,10 @@ pub trait Connection: 'static {
     ) -> (Self::Settings, Self::Secrets);
 }
 
-/// A connection's settings and secrets, as stored.
-pub struct Stored<C: Connection> {
-    pub settings: C::Settings,
-    pub secrets: C::Secrets,
-    pub updated_at: NaiveDateTime,
-}
-
 impl<C: Connection> Stored<C> {
     pub fn view(&self) -> C::View {
         C::view(&self.settings, &self.secrets, utc(self.updated_at))
     }
-}
-
-fn purpose(kind: &str) -> String {
-    format!("connection:{kind}")
-}
-
-pub fn load<C: Connection>(
-    conn: &mut DbConnection,
-    secrets: &SecretBox,
-) -> Result<Option<Stored<C>>, ServiceError> {
-    let Some(row) = db::connections::get(conn, C::KIND)? else {
-        return Ok(None);
-    };
-    let corrupt = |what: &str, e: &dyn std::fmt::Display| {
-        ServiceError::internal(anyhow::anyhow!("stored {} {what}: {e}", C::KIND))
-    };
-    let settings = serde_json::from_str(&row.settings_json).map_err(|e| corrupt("settings", &e))?;
-    let secret_values = match &row.secrets_ciphertext {
-        Some(sealed) => {
-            let plain = secrets.open(&purpose(C::KIND), sealed)?;
-            serde_json::from_slice(&plain).map_err(|e| corrupt("secrets", &e))?
-        }
-        None => C::Secrets::default(),
-    };
-    Ok(Some(Stored {
-        settings,
-        secrets: secret_values,
-        updated_at: row.updated_at,
-    }))
 }
 
 /// Replaces the stored connection (creating it), checking `If-Match` against what is stored
@@ -122,24 +81,6 @@ pub fn replace<C: Connection>(
         )?;
         Ok(after)
     })
-}
-
-pub fn not_configured<C: Connection>() -> ServiceError {
-    ServiceError::Conflict(format!(
-        "The {} connection is not configured yet: an admin sets it with PUT /api/v1/connections/{}.",
-        C::NAME,
-        C::KIND
-    ))
-}
-
-/// Loads the stored connection, or 409 when there is none.
-pub async fn require<C: Connection>(
-    state: &crate::state::AppState,
-) -> Result<Stored<C>, ServiceError> {
-    let secrets = state.secrets.clone();
-    db::run(&state.pool, move |conn| load::<C>(conn, &secrets))
-        .await?
-        .ok_or_else(not_configured::<C>)
 }
 
 /// A CA certificate given for a private PKI must be a PEM certificate.

@@ -1,0 +1,265 @@
+//! The stored connections to the outside systems (settings as JSON, secrets sealed with the
+//! installation's key) and the clients built from them: the one shared ConnectWise client and
+//! KSC clients. Reading and replacing a connection through the API is `services::connections`.
+
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::connectwise::{ConnectWiseClient, ConnectWiseConfig, ConnectWiseError, RetryPolicy};
+use crate::db::{self, DbConnection, StorageError};
+use crate::kaspersky::{self, KscClient, KscConfig};
+use crate::outbound::{build_http_client, HttpClientOptions, OutboundBlocked};
+use crate::secrets::SecretBox;
+use crate::state::AppState;
+
+/// Why no client could be made for a stored connection.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectionError {
+    /// Nothing stored yet.
+    #[error("{0}")]
+    NotConfigured(String),
+    /// Stored, but a secret the client needs is missing.
+    #[error("{0}")]
+    Incomplete(String),
+    /// Stored settings no client can be built with.
+    #[error("{0}")]
+    Unusable(String),
+    #[error(transparent)]
+    Blocked(#[from] OutboundBlocked),
+    #[error(transparent)]
+    ConnectWise(#[from] ConnectWiseError),
+    #[error("the stored connection cannot be read: {0}")]
+    Corrupt(anyhow::Error),
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// One kind of stored connection.
+pub trait Kind: 'static {
+    const KIND: &'static str;
+    /// Human name for messages, e.g. `ConnectWise`.
+    const NAME: &'static str;
+    type Settings: Serialize + DeserializeOwned + Send;
+    type Secrets: Serialize + DeserializeOwned + Default + Send;
+}
+
+/// The ConnectWise Manage connection.
+pub struct ConnectWise;
+
+impl Kind for ConnectWise {
+    const KIND: &'static str = "connectwise";
+    const NAME: &'static str = "ConnectWise";
+    type Settings = ConnectWiseSettings;
+    type Secrets = ConnectWiseSecrets;
+}
+
+/// The Kaspersky Security Center connection.
+pub struct Kaspersky;
+
+impl Kind for Kaspersky {
+    const KIND: &'static str = "kaspersky";
+    const NAME: &'static str = "Kaspersky Security Center";
+    type Settings = KasperskySettings;
+    type Secrets = KasperskySecrets;
+}
+
+/// A connection's settings and secrets, as stored.
+pub struct Stored<C: Kind> {
+    pub settings: C::Settings,
+    pub secrets: C::Secrets,
+    pub updated_at: NaiveDateTime,
+}
+
+/// The purpose a connection's secrets are sealed for.
+pub fn purpose(kind: &str) -> String {
+    format!("connection:{kind}")
+}
+
+pub fn load<C: Kind>(
+    conn: &mut DbConnection,
+    secrets: &SecretBox,
+) -> Result<Option<Stored<C>>, ConnectionError> {
+    let Some(row) = db::connections::get(conn, C::KIND)? else {
+        return Ok(None);
+    };
+    let corrupt = |what: &str, e: &dyn std::fmt::Display| {
+        ConnectionError::Corrupt(anyhow::anyhow!("stored {} {what}: {e}", C::KIND))
+    };
+    let settings = serde_json::from_str(&row.settings_json).map_err(|e| corrupt("settings", &e))?;
+    let secret_values = match &row.secrets_ciphertext {
+        Some(sealed) => {
+            let plain = secrets
+                .open(&purpose(C::KIND), sealed)
+                .map_err(ConnectionError::Corrupt)?;
+            serde_json::from_slice(&plain).map_err(|e| corrupt("secrets", &e))?
+        }
+        None => C::Secrets::default(),
+    };
+    Ok(Some(Stored {
+        settings,
+        secrets: secret_values,
+        updated_at: row.updated_at,
+    }))
+}
+
+pub fn not_configured<C: Kind>() -> ConnectionError {
+    ConnectionError::NotConfigured(format!(
+        "The {} connection is not configured yet: an admin sets it with PUT /api/v1/connections/{}.",
+        C::NAME,
+        C::KIND
+    ))
+}
+
+/// Loads the stored connection, or 409 when there is none.
+pub async fn require<C: Kind>(state: &AppState) -> Result<Stored<C>, ConnectionError> {
+    let secrets = state.secrets.clone();
+    db::run(&state.pool, move |conn| load::<C>(conn, &secrets))
+        .await?
+        .ok_or_else(not_configured::<C>)
+}
+
+/// Non-secret settings, stored as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnectWiseSettings {
+    pub site_url: String,
+    pub codebase: Option<String>,
+    pub company_id: String,
+    pub public_key: String,
+    pub client_id: String,
+    pub api_version: String,
+    pub ca_certificate_pem: Option<String>,
+    pub max_concurrency: u32,
+    pub request_timeout_seconds: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ConnectWiseSecrets {
+    pub private_key: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KasperskySettings {
+    pub server_url: String,
+    pub user: String,
+    pub domain: String,
+    pub internal_user: bool,
+    pub max_concurrency: u32,
+    pub request_timeout_seconds: u32,
+    pub ca_certificate_pem: Option<String>,
+    pub insecure_skip_tls_verify: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KasperskySecrets {
+    pub password: Option<String>,
+}
+
+fn connectwise_client(
+    s: &ConnectWiseSettings,
+    k: &ConnectWiseSecrets,
+    state: &AppState,
+    retry: RetryPolicy,
+) -> Result<ConnectWiseClient, ConnectionError> {
+    let private_key = k.private_key.clone().ok_or_else(|| {
+        ConnectionError::Incomplete(
+            "The ConnectWise connection has no private key: set it with \
+             PUT /api/v1/connections/connectwise."
+                .into(),
+        )
+    })?;
+    let config = ConnectWiseConfig {
+        site_url: s.site_url.clone(),
+        codebase: s.codebase.clone(),
+        company_id: s.company_id.clone(),
+        public_key: s.public_key.clone(),
+        private_key,
+        client_id: s.client_id.clone(),
+        api_version: s.api_version.clone(),
+        max_concurrency: s.max_concurrency as usize,
+    };
+    let timeout = Duration::from_secs(u64::from(s.request_timeout_seconds));
+    let http = HttpClientOptions {
+        connect_timeout: timeout.min(Duration::from_secs(10)),
+        request_timeout: timeout,
+        extra_ca_pem: s.ca_certificate_pem.clone(),
+        accept_invalid_certs: false,
+        policy: state.settings.outbound.clone(),
+    };
+    Ok(ConnectWiseClient::with_retry_policy(config, &http, retry)?)
+}
+
+/// A client for the stored connection that makes exactly one attempt per call (for the
+/// connection test: report what fails, quickly).
+pub async fn one_shot_connectwise(state: &AppState) -> Result<ConnectWiseClient, ConnectionError> {
+    let stored = require::<ConnectWise>(state).await?;
+    let once = RetryPolicy {
+        max_attempts: 1,
+        ..RetryPolicy::default()
+    };
+    connectwise_client(&stored.settings, &stored.secrets, state, once)
+}
+
+/// The one client of the stored connection, shared by every caller so its concurrency limit
+/// holds for the whole process; rebuilt when the settings change.
+pub async fn shared_connectwise(state: &AppState) -> Result<ConnectWiseClient, ConnectionError> {
+    let stored = require::<ConnectWise>(state).await?;
+    // The client is rebuilt when anything it was built from changes.
+    let version = serde_json::to_string(&(&stored.settings, &stored.secrets))
+        .map_err(|e| ConnectionError::Corrupt(e.into()))?;
+    state.connectwise.get_or_build(version, || {
+        connectwise_client(
+            &stored.settings,
+            &stored.secrets,
+            state,
+            RetryPolicy::default(),
+        )
+    })
+}
+
+/// A client for the stored connection (`retry` shapes how hard each call tries).
+pub async fn ksc_client(
+    state: &AppState,
+    retry: kaspersky::RetryPolicy,
+) -> Result<KscClient, ConnectionError> {
+    let stored = require::<Kaspersky>(state).await?;
+    let (s, k) = (stored.settings, stored.secrets);
+    let password = k.password.ok_or_else(|| {
+        ConnectionError::Incomplete(
+            "The Kaspersky Security Center connection has no password: set it with \
+             PUT /api/v1/connections/kaspersky."
+                .into(),
+        )
+    })?;
+    let url = url::Url::parse(&s.server_url).map_err(|e| ConnectionError::Corrupt(e.into()))?;
+    state.settings.outbound.check_url(&url)?;
+    let timeout = Duration::from_secs(u64::from(s.request_timeout_seconds));
+    let options = HttpClientOptions {
+        connect_timeout: timeout.min(Duration::from_secs(10)),
+        request_timeout: timeout,
+        extra_ca_pem: s.ca_certificate_pem.clone(),
+        accept_invalid_certs: s.insecure_skip_tls_verify,
+        policy: state.settings.outbound.clone(),
+    };
+    // One HTTP client (connection pool) per concurrency slot: a login, bound to its TCP
+    // connection, then never holds up the virtual servers read on the other slots.
+    let lanes = (0..s.max_concurrency.max(1))
+        .map(|_| build_http_client(&options))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| {
+            ConnectionError::Unusable(format!(
+                "The Kaspersky connection settings are unusable: {e}"
+            ))
+        })?;
+    let mut config = KscConfig::new(s.server_url, s.user, password);
+    config.domain = s.domain;
+    config.internal_user = s.internal_user;
+    config.max_concurrency = s.max_concurrency as usize;
+    config.request_timeout = timeout;
+    config.retry = retry;
+    Ok(KscClient::with_lanes(lanes, config))
+}
