@@ -5,11 +5,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::{password, PrincipalKind, Role};
-use crate::db::{self, audit};
+use crate::db;
 use crate::error::{ApiError, FieldError};
 use crate::routes::extract::Viewer;
 use crate::routes::input::{FromJsonBody, JsonFields, ValidJson};
-use crate::services::accounts::normalize_username;
+use crate::services::accounts::{self, normalize_username};
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -179,30 +179,16 @@ pub async fn change_my_password(
         new_password,
     } = body.0;
     let (user_id, actor) = (auth.principal.id.clone(), auth.actor());
-    let changed = db::run(&state.pool, move |conn| {
-        let Some(mut user) = db::users::find(conn, &user_id)? else {
-            return Err(ApiError::Unauthorized(BAD_CREDENTIALS.into()));
-        };
-        if !password::verify(&current_password, Some(&user.password_hash)) {
-            return Ok(false);
+    let change =
+        accounts::change_password(&state.pool, actor, user_id, current_password, new_password)
+            .await?;
+    let changed = match change {
+        accounts::PasswordChange::Changed => true,
+        accounts::PasswordChange::WrongPassword => false,
+        accounts::PasswordChange::NoSuchUser => {
+            return Err(ApiError::Unauthorized(BAD_CREDENTIALS.into()))
         }
-        user.password_hash = password::hash(&new_password)?;
-        user.updated_at = db::now();
-        db::write_transaction(conn, "users", |conn| {
-            db::users::update(conn, &user)?;
-            audit::record(
-                conn,
-                &actor,
-                "change_password",
-                "user",
-                &user.id,
-                None,
-                Some(serde_json::json!({"password": "changed"})),
-            )?;
-            Ok::<_, ApiError>(true)
-        })
-    })
-    .await?;
+    };
     if !changed {
         attempt.failed();
         return Err(ApiError::Validation(vec![FieldError::new(

@@ -12,6 +12,7 @@ use crate::error::ApiError;
 use crate::routes::extract::{Operator, Viewer};
 use crate::routes::paging::{Page, PageQuery, Paging};
 use crate::routes::views::utc;
+use crate::services::catalog::{self, RefreshResult};
 use crate::services::connections::connectwise::upstream_error;
 use crate::state::AppState;
 
@@ -92,18 +93,6 @@ pub async fn list_products(
     )))
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RefreshResult {
-    /// Items in the ConnectWise catalog now.
-    pub total: usize,
-    pub added: usize,
-    pub updated: usize,
-    pub unchanged: usize,
-    /// Cached products no longer in the catalog (kept, marked `vanished`).
-    pub vanished: usize,
-    pub refreshed_at: DateTime<Utc>,
-}
-
 /// Read the whole ConnectWise catalog and update the cache.
 #[utoipa::path(operation_id = "refreshConnectWiseProducts", tag = "connectwise",
     responses(
@@ -119,48 +108,7 @@ pub async fn refresh_products(
     _auth: Operator,
     state: web::Data<AppState>,
 ) -> Result<web::Json<RefreshResult>, ApiError> {
-    Ok(web::Json(refresh_catalog(&state).await?))
-}
-
-/// Reads the whole ConnectWise catalog into the cache.
-pub async fn refresh_catalog(state: &AppState) -> Result<RefreshResult, ApiError> {
-    let client = crate::services::connections::connectwise::shared_client(state).await?;
-    let items = client
-        .list_catalog_items(None)
-        .await
-        .map_err(upstream_error)?;
-    let refreshed_at = db::now();
-    let fresh: Vec<CwProductRow> = items
-        .into_iter()
-        .filter_map(|item| {
-            Some(CwProductRow {
-                id: item.id?,
-                identifier: item.identifier.unwrap_or_default(),
-                description: item.description.unwrap_or_default(),
-                price: item.price,
-                cost: item.cost,
-                inactive: item.inactive_flag.unwrap_or(false),
-                product_class: item.product_class,
-                vanished: false,
-                refreshed_at,
-            })
-        })
-        .collect();
-    let total = fresh.len();
-    let (added, updated, unchanged, vanished) = db::run(&state.pool, move |conn| {
-        db::write_transaction(conn, "cw_products", |conn| {
-            Ok::<_, ApiError>(db::cw_products::replace_catalog(conn, &fresh)?)
-        })
-    })
-    .await?;
-    Ok(RefreshResult {
-        total,
-        added,
-        updated,
-        unchanged,
-        vanished,
-        refreshed_at: utc(refreshed_at),
-    })
+    Ok(web::Json(catalog::refresh(&state).await?))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -6,15 +6,16 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::db;
 use crate::db::security_applications::SecurityApplication;
-use crate::db::{self, audit, audit::Actor, DbConnection};
 use crate::domain::model::{LicensingModel, MatchRules, Solution};
 use crate::domain::usage::name_words;
 use crate::error::ApiError;
 use crate::routes::extract::{Admin, Viewer};
 use crate::routes::input::{FromJsonBody, JsonFields, ValidJson};
 use crate::routes::views::utc;
-use crate::services::products::{application_not_found, ensure_deletable, PRODUCTS_LOCK};
+use crate::services::security_applications as applications;
+use crate::services::ServiceError;
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -50,12 +51,6 @@ impl From<&SecurityApplication> for SecurityApplicationView {
             updated_at: utc(a.updated_at),
         }
     }
-}
-
-/// The audited form of an application.
-fn audited(a: &SecurityApplication) -> serde_json::Value {
-    serde_json::json!({"name": a.name, "solution": a.solution,
-        "licensing_model": a.licensing_model, "match_rules": a.match_rules, "retired": a.retired})
 }
 
 /// A pattern shorter than this would match almost any product name.
@@ -214,12 +209,8 @@ pub async fn get_security_application(
     id: web::Path<String>,
 ) -> Result<web::Json<SecurityApplicationView>, ApiError> {
     let id = id.into_inner();
-    let app = db::run(&state.pool, move |conn| find(conn, &id)).await?;
+    let app = applications::find(&state.pool, id).await?;
     Ok(web::Json(SecurityApplicationView::from(&app)))
-}
-
-fn find(conn: &mut DbConnection, id: &str) -> Result<SecurityApplication, ApiError> {
-    Ok(db::security_applications::find(conn, id)?.ok_or_else(|| application_not_found(id))?)
 }
 
 /// Add a custom security application.
@@ -249,46 +240,13 @@ pub async fn create_security_application(
         created_at: now,
         updated_at: now,
     };
-    let created = app.clone();
-    db::run(&state.pool, move |conn| {
-        db::write_transaction(conn, PRODUCTS_LOCK, |conn| {
-            if db::security_applications::find(conn, &app.id)?.is_some() {
-                return Err(ApiError::Conflict(format!(
-                    "There is already a security application {}.",
-                    app.id
-                )));
-            }
-            db::security_applications::insert(conn, &app)?;
-            record(conn, &actor, "create", &app.id, None, Some(&app))
-        })
-    })
-    .await?;
+    let created = applications::create(&state.pool, actor, app).await?;
     Ok(HttpResponse::Created()
         .insert_header((
             "Location",
             format!("/api/v1/security-applications/{}", created.id),
         ))
         .json(SecurityApplicationView::from(&created)))
-}
-
-fn record(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    action: &str,
-    id: &str,
-    before: Option<&SecurityApplication>,
-    after: Option<&SecurityApplication>,
-) -> Result<(), ApiError> {
-    audit::record(
-        conn,
-        actor,
-        action,
-        "security_application",
-        id,
-        before.map(audited),
-        after.map(audited),
-    )?;
-    Ok(())
 }
 
 /// Edit an application's name or match rules, or retire it.
@@ -303,7 +261,7 @@ pub async fn update_security_application(
     body: ValidJson<UpdateSecurityApplication>,
 ) -> Result<web::Json<SecurityApplicationView>, ApiError> {
     let change = body.0;
-    let app = edit(&state, auth.actor(), id.into_inner(), move |app| {
+    let app = applications::edit(&state.pool, auth.actor(), id.into_inner(), move |app| {
         if let Some(name) = change.name {
             app.name = name;
         }
@@ -317,31 +275,6 @@ pub async fn update_security_application(
     })
     .await?;
     Ok(web::Json(SecurityApplicationView::from(&app)))
-}
-
-/// Changes one application in a transaction and audits it; a change that changes nothing is
-/// not written.
-async fn edit(
-    state: &AppState,
-    actor: Actor,
-    id: String,
-    change: impl FnOnce(&mut SecurityApplication) -> Result<(), ApiError> + Send + 'static,
-) -> Result<SecurityApplication, ApiError> {
-    db::run(&state.pool, move |conn| {
-        db::write_transaction(conn, PRODUCTS_LOCK, |conn| {
-            let before = find(conn, &id)?;
-            let mut after = before.clone();
-            change(&mut after)?;
-            if after == before {
-                return Ok(before);
-            }
-            after.updated_at = db::now();
-            db::security_applications::update(conn, &after)?;
-            record(conn, &actor, "update", &id, Some(&before), Some(&after))?;
-            Ok(after)
-        })
-    })
-    .await
 }
 
 /// One rule to add: a licence key's product name or its application id, as the unbilled-usage
@@ -401,9 +334,9 @@ pub async fn add_match_rule(
     body: ValidJson<NewRule>,
 ) -> Result<web::Json<SecurityApplicationView>, ApiError> {
     let (id, rule) = (id.into_inner(), body.0);
-    let app = edit(&state, auth.actor(), id.clone(), move |app| {
+    let app = applications::edit(&state.pool, auth.actor(), id.clone(), move |app| {
         if app.solution != Solution::Ksc {
-            return Err(ApiError::Conflict(format!(
+            return Err(ServiceError::Conflict(format!(
                 "{id} is not a KSC application: its usage is pushed, never matched to keys."
             )));
         }
@@ -440,15 +373,6 @@ pub async fn delete_security_application(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, actor) = (id.into_inner(), auth.actor());
-    db::run(&state.pool, move |conn| {
-        db::write_transaction(conn, PRODUCTS_LOCK, |conn| {
-            let before = find(conn, &id)?;
-            ensure_deletable(conn, &id)?;
-            db::security_applications::delete(conn, &id)?;
-            record(conn, &actor, "delete", &id, Some(&before), None)
-        })
-    })
-    .await?;
+    applications::delete(&state.pool, auth.actor(), id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

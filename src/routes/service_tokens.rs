@@ -4,12 +4,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::{PrincipalKind, Role};
-use crate::db::{self, audit, service_tokens::ServiceTokenRow};
+use crate::db::{self, service_tokens::ServiceTokenRow};
 use crate::error::ApiError;
 use crate::routes::extract::Admin;
 use crate::routes::input::{FromJsonBody, JsonFields, ValidJson};
 use crate::routes::paging::{Page, PageQuery, Paging};
 use crate::routes::views::utc;
+use crate::services::service_tokens;
 use crate::state::AppState;
 
 /// Service tokens without an expiry still carry one in the JWT (which requires `exp`): far
@@ -144,25 +145,7 @@ pub async fn create_service_token(
         now.and_utc().timestamp(),
         exp,
     );
-    let stored = row.clone();
-    db::run(&state.pool, move |conn| {
-        db::write_transaction(conn, "service_tokens", |conn| {
-            db::service_tokens::insert(conn, &stored)?;
-            let after = serde_json::json!({"name": stored.name, "role": stored.role,
-                "expires_at": stored.expires_at.map(utc)});
-            audit::record(
-                conn,
-                &actor,
-                "create",
-                "service_token",
-                &stored.id,
-                None,
-                Some(after),
-            )?;
-            Ok::<_, ApiError>(())
-        })
-    })
-    .await?;
+    service_tokens::create(&state.pool, actor, row.clone()).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/service-tokens/{}", row.id)))
         .json(CreatedServiceToken {
@@ -181,29 +164,8 @@ pub async fn revoke_service_token(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, actor) = (id.into_inner(), auth.actor());
-    let revoked = id.clone();
-    db::run(&state.pool, move |conn| {
-        db::write_transaction(conn, "service_tokens", |conn| {
-            let token = db::service_tokens::find(conn, &id)?
-                .ok_or_else(|| ApiError::NotFound(format!("There is no service token {id}.")))?;
-            if token.revoked_at.is_none() {
-                let now = db::now();
-                db::service_tokens::revoke(conn, &id, now)?;
-                audit::record(
-                    conn,
-                    &actor,
-                    "revoke",
-                    "service_token",
-                    &id,
-                    Some(serde_json::json!({"revoked_at": null})),
-                    Some(serde_json::json!({"revoked_at": utc(now)})),
-                )?;
-            }
-            Ok::<_, ApiError>(())
-        })
-    })
-    .await?;
+    let revoked = id.into_inner();
+    service_tokens::revoke(&state.pool, auth.actor(), revoked.clone()).await?;
     state
         .principals
         .invalidate(PrincipalKind::Service, &revoked);

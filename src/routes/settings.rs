@@ -6,13 +6,13 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::routes::extract::{Operator, Viewer};
-use diesel::QueryResult;
 
-use crate::db::{self, audit, audit::Actor, billing_settings::BillingSettings, DbConnection};
+use crate::db::{self, billing_settings::BillingSettings};
 use crate::error::ApiError;
 use crate::routes::etag::{etag_of, ok_with_etag, ok_with_tag, IfMatch};
 use crate::routes::input::{FromJsonBody, JsonFields, ValidJson};
 use crate::services::products::PRODUCTS_LOCK;
+use crate::services::settings::{self, SettingsStore};
 use crate::state::AppState;
 use crate::sync::settings::{self as sync_settings, Retention, SyncSettings};
 
@@ -64,52 +64,8 @@ pub async fn put_billing_settings(
         get: db::billing_settings::get,
         put: db::billing_settings::put,
     };
-    let saved = save(&state, store, auth.actor(), if_match, body.0).await?;
+    let saved = settings::save(&state.pool, store, auth.actor(), if_match, body.0).await?;
     Ok(ok_with_etag(&saved))
-}
-
-/// Where one settings value lives and how it is audited.
-struct SettingsStore<T> {
-    /// The write lock it is changed under.
-    lock: &'static str,
-    entity_type: &'static str,
-    entity_id: &'static str,
-    get: fn(&mut DbConnection) -> QueryResult<T>,
-    put: fn(&mut DbConnection, &T) -> QueryResult<()>,
-}
-
-/// Replaces a settings value: `If-Match` checked against the stored value under its lock, an
-/// audit event (before → after) when it changed. Returns the value now stored.
-async fn save<T>(
-    state: &AppState,
-    store: SettingsStore<T>,
-    actor: Actor,
-    if_match: IfMatch,
-    after: T,
-) -> Result<T, ApiError>
-where
-    T: Serialize + PartialEq + Send + 'static,
-{
-    db::run(&state.pool, move |conn| {
-        db::write_transaction(conn, store.lock, |conn| {
-            let before = (store.get)(conn)?;
-            if_match.check(&etag_of(&before))?;
-            if before != after {
-                (store.put)(conn, &after)?;
-                audit::record(
-                    conn,
-                    &actor,
-                    "update",
-                    store.entity_type,
-                    store.entity_id,
-                    Some(serde_json::to_value(&before).expect("settings serialise")),
-                    Some(serde_json::to_value(&after).expect("settings serialise")),
-                )?;
-            }
-            Ok::<_, ApiError>(after)
-        })
-    })
-    .await
 }
 
 impl FromJsonBody for Retention {
@@ -220,6 +176,6 @@ pub async fn put_sync_settings(
         get: sync_settings::get,
         put: sync_settings::put,
     };
-    let saved = save(&state, store, auth.actor(), if_match, body.0).await?;
+    let saved = settings::save(&state.pool, store, auth.actor(), if_match, body.0).await?;
     Ok(sync_settings_response(saved))
 }

@@ -128,7 +128,7 @@ impl Sandbox {
             Ok::<_, ApiError>(())
         })
         .await?;
-        crate::routes::connectwise::refresh_catalog(state).await?;
+        crate::services::catalog::refresh(state).await?;
         crate::services::tenants::refresh(state).await?;
         // Usage is there before the first preview, as the README's walk-through expects.
         crate::sync::collect::collect(state, &Actor::system("sandbox"), None).await?;

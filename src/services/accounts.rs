@@ -2,7 +2,7 @@
 //! hashing, and the audit trail of every change.
 
 use crate::auth::{password, Role};
-use crate::db::{self, audit, audit::Actor, users::UserRow, DbConnection};
+use crate::db::{self, audit, audit::Actor, users::UserRow, DbConnection, DbPool};
 use crate::services::ServiceError;
 
 pub fn normalize_username(username: &str) -> String {
@@ -150,4 +150,47 @@ pub fn reset_password(
         .ok_or_else(|| ServiceError::NotFound(format!("There is no user {username}.")))?;
     let hash = password::hash(plain_password)?;
     update_user(conn, actor, &user.id, |u| u.password_hash = hash, true)
+}
+
+/// What became of a password change.
+pub enum PasswordChange {
+    Changed,
+    /// The current password given is not the user's.
+    WrongPassword,
+    /// The account is gone (deleted since the token was issued).
+    NoSuchUser,
+}
+
+/// Changes a user's own password after checking the current one; audited without either.
+pub async fn change_password(
+    pool: &DbPool,
+    actor: Actor,
+    user_id: String,
+    current_password: String,
+    new_password: String,
+) -> Result<PasswordChange, ServiceError> {
+    db::run(pool, move |conn| {
+        let Some(mut user) = db::users::find(conn, &user_id)? else {
+            return Ok(PasswordChange::NoSuchUser);
+        };
+        if !password::verify(&current_password, Some(&user.password_hash)) {
+            return Ok(PasswordChange::WrongPassword);
+        }
+        user.password_hash = password::hash(&new_password)?;
+        user.updated_at = db::now();
+        db::write_transaction(conn, "users", |conn| {
+            db::users::update(conn, &user)?;
+            audit::record(
+                conn,
+                &actor,
+                "change_password",
+                "user",
+                &user.id,
+                None,
+                Some(serde_json::json!({"password": "changed"})),
+            )?;
+            Ok(PasswordChange::Changed)
+        })
+    })
+    .await
 }

@@ -2,12 +2,16 @@
 //! these with plain inputs; these call `db`, the typed clients and `sync`.
 
 pub mod accounts;
+pub mod catalog;
 pub mod company_mappings;
 pub mod connections;
 pub mod error;
 pub mod etag;
 pub mod fields;
 pub mod products;
+pub mod security_applications;
+pub mod service_tokens;
+pub mod settings;
 pub mod tenants;
 pub mod usage_snapshots;
 

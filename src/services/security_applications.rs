@@ -1,0 +1,101 @@
+//! Security applications: custom ones added, edited (name, match rules, retired) and deleted
+//! under the Products tab's write lock, every change audited.
+
+use crate::db::security_applications::SecurityApplication;
+use crate::db::{self, audit, audit::Actor, DbConnection, DbPool, PRODUCTS_LOCK};
+use crate::services::products::{application_not_found, ensure_deletable};
+use crate::services::ServiceError;
+
+/// The audited form of an application.
+pub fn audited(a: &SecurityApplication) -> serde_json::Value {
+    serde_json::json!({"name": a.name, "solution": a.solution,
+        "licensing_model": a.licensing_model, "match_rules": a.match_rules, "retired": a.retired})
+}
+
+pub async fn find(pool: &DbPool, id: String) -> Result<SecurityApplication, ServiceError> {
+    db::run(pool, move |conn| find_in(conn, &id)).await
+}
+
+fn find_in(conn: &mut DbConnection, id: &str) -> Result<SecurityApplication, ServiceError> {
+    db::security_applications::find(conn, id)?.ok_or_else(|| application_not_found(id))
+}
+
+/// Adds a custom application; 409 when the id is taken.
+pub async fn create(
+    pool: &DbPool,
+    actor: Actor,
+    app: SecurityApplication,
+) -> Result<SecurityApplication, ServiceError> {
+    db::run(pool, move |conn| {
+        db::write_transaction(conn, PRODUCTS_LOCK, |conn| {
+            if db::security_applications::find(conn, &app.id)?.is_some() {
+                return Err(ServiceError::Conflict(format!(
+                    "There is already a security application {}.",
+                    app.id
+                )));
+            }
+            db::security_applications::insert(conn, &app)?;
+            record(conn, &actor, "create", &app.id, None, Some(&app))?;
+            Ok(app)
+        })
+    })
+    .await
+}
+
+/// Changes one application in a transaction and audits it; a change that changes nothing is
+/// not written.
+pub async fn edit(
+    pool: &DbPool,
+    actor: Actor,
+    id: String,
+    change: impl FnOnce(&mut SecurityApplication) -> Result<(), ServiceError> + Send + 'static,
+) -> Result<SecurityApplication, ServiceError> {
+    db::run(pool, move |conn| {
+        db::write_transaction(conn, PRODUCTS_LOCK, |conn| {
+            let before = find_in(conn, &id)?;
+            let mut after = before.clone();
+            change(&mut after)?;
+            if after == before {
+                return Ok(before);
+            }
+            after.updated_at = db::now();
+            db::security_applications::update(conn, &after)?;
+            record(conn, &actor, "update", &id, Some(&before), Some(&after))?;
+            Ok(after)
+        })
+    })
+    .await
+}
+
+/// Deletes an application that nothing maps and no tenant uses (409 otherwise: retire it).
+pub async fn delete(pool: &DbPool, actor: Actor, id: String) -> Result<(), ServiceError> {
+    db::run(pool, move |conn| {
+        db::write_transaction(conn, PRODUCTS_LOCK, |conn| {
+            let before = find_in(conn, &id)?;
+            ensure_deletable(conn, &id)?;
+            db::security_applications::delete(conn, &id)?;
+            record(conn, &actor, "delete", &id, Some(&before), None)
+        })
+    })
+    .await
+}
+
+fn record(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    action: &str,
+    id: &str,
+    before: Option<&SecurityApplication>,
+    after: Option<&SecurityApplication>,
+) -> Result<(), ServiceError> {
+    audit::record(
+        conn,
+        actor,
+        action,
+        "security_application",
+        id,
+        before.map(audited),
+        after.map(audited),
+    )?;
+    Ok(())
+}

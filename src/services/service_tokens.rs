@@ -1,0 +1,52 @@
+//! Service tokens: created and revoked with an audit event each (the JWT itself is issued by
+//! the handler, which shows it once).
+
+use crate::db::{self, audit, audit::Actor, service_tokens::ServiceTokenRow, utc, DbPool};
+use crate::services::ServiceError;
+
+pub async fn create(pool: &DbPool, actor: Actor, row: ServiceTokenRow) -> Result<(), ServiceError> {
+    db::run(pool, move |conn| {
+        db::write_transaction(conn, "service_tokens", |conn| {
+            db::service_tokens::insert(conn, &row)?;
+            let after = serde_json::json!({"name": row.name, "role": row.role,
+                "expires_at": row.expires_at.map(utc)});
+            audit::record(
+                conn,
+                &actor,
+                "create",
+                "service_token",
+                &row.id,
+                None,
+                Some(after),
+            )?;
+            Ok(())
+        })
+    })
+    .await
+}
+
+/// Revokes a token (a token already revoked stays as it is); 404 when there is none.
+pub async fn revoke(pool: &DbPool, actor: Actor, id: String) -> Result<(), ServiceError> {
+    db::run(pool, move |conn| {
+        db::write_transaction(conn, "service_tokens", |conn| {
+            let token = db::service_tokens::find(conn, &id)?.ok_or_else(|| {
+                ServiceError::NotFound(format!("There is no service token {id}."))
+            })?;
+            if token.revoked_at.is_none() {
+                let now = db::now();
+                db::service_tokens::revoke(conn, &id, now)?;
+                audit::record(
+                    conn,
+                    &actor,
+                    "revoke",
+                    "service_token",
+                    &id,
+                    Some(serde_json::json!({"revoked_at": null})),
+                    Some(serde_json::json!({"revoked_at": utc(now)})),
+                )?;
+            }
+            Ok(())
+        })
+    })
+    .await
+}
