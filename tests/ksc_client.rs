@@ -14,7 +14,7 @@ fn config(url: String, password: &str) -> KscConfig {
     config.max_concurrency = 2;
     config.request_timeout = Duration::from_secs(5);
     config.retry = RetryPolicy {
-        attempts: 3,
+        max_attempts: 3,
         base_delay: Duration::from_millis(10),
         max_delay: Duration::from_millis(50),
     };

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_TYPE, LINK, RETRY_AFTER};
+use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_TYPE, LINK};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -18,8 +18,8 @@ use super::error::ConnectWiseError;
 use super::models::{
     Addition, Agreement, CatalogItem, Company, CompanyInfo, NewAddition, PatchOperation, SystemInfo,
 };
-use super::retry::{AttemptOutcome, RetryPolicy};
 use crate::metrics::{self, CallOutcome, Upstream};
+use crate::outbound::retry::{self, AttemptOutcome, RetryPolicy};
 use crate::outbound::{build_http_client, HttpClientOptions, OutboundBlocked, OutboundPolicy};
 
 /// ConnectWise's largest page.
@@ -393,12 +393,7 @@ fn failed_reply(
     reply: &Reply,
 ) -> (Option<AttemptOutcome>, Option<Duration>, ConnectWiseError) {
     let status = reply.status.as_u16();
-    let retry_after = reply
-        .headers
-        .get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
+    let retry_after = retry::retry_after(&reply.headers);
     let outcome = match status {
         429 => Some(AttemptOutcome::RateLimited),
         500..=599 => Some(AttemptOutcome::ServerError),

@@ -5,8 +5,8 @@ mod conditions;
 mod config;
 mod error;
 mod models;
-mod retry;
 
+pub use crate::outbound::retry::RetryPolicy;
 pub use client::{ConnectWiseClient, PAGE_SIZE};
 pub use conditions::{ConditionValue, Conditions};
 pub use config::ConnectWiseConfig;
@@ -15,4 +15,3 @@ pub use models::{
     Addition, Agreement, BillCustomer, CatalogItem, Company, CompanyInfo, NewAddition, PatchOp,
     PatchOperation, Reference, SystemInfo,
 };
-pub use retry::RetryPolicy;

@@ -5,19 +5,18 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
-use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, RETRY_AFTER};
+use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokio::sync::{OwnedSemaphorePermit, RwLock, Semaphore};
 
 use super::KscError;
 use crate::metrics::{self, CallOutcome, Upstream};
+use crate::outbound::retry::{self, RetryPolicy};
 
 const API_PREFIX: &str = "/api/v1.0/";
 const VSERVER_HEADER: &str = "X-KSC-VServer";
 const SESSION_HEADER: &str = "X-KSC-Session";
-/// Retry-After values above this are treated as this: a collection must not hang for hours.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 /// How to reach one KSC Administration Server.
 #[derive(Clone)]
@@ -51,7 +50,12 @@ impl KscConfig {
             internal_user: true,
             max_concurrency: 4,
             request_timeout: Duration::from_secs(60),
-            retry: RetryPolicy::default(),
+            // A collection reads many virtual servers: fewer, shorter waits than ConnectWise's.
+            retry: RetryPolicy {
+                max_attempts: 3,
+                base_delay: Duration::from_millis(500),
+                max_delay: Duration::from_secs(10),
+            },
         }
     }
 }
@@ -68,38 +72,6 @@ impl std::fmt::Debug for KscConfig {
             .field("request_timeout", &self.request_timeout)
             .field("retry", &self.retry)
             .finish()
-    }
-}
-
-/// Retries of transient failures with exponential backoff (a `Retry-After` wins).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Total tries per call, at least 1.
-    pub attempts: u32,
-    pub base_delay: Duration,
-    pub max_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            attempts: 3,
-            base_delay: Duration::from_millis(500),
-            max_delay: Duration::from_secs(10),
-        }
-    }
-}
-
-impl RetryPolicy {
-    fn delay(&self, failed_attempt: u32, error: &KscError) -> Duration {
-        error
-            .retry_after()
-            .map(|after| after.min(MAX_RETRY_AFTER))
-            .unwrap_or_else(|| {
-                self.base_delay
-                    .saturating_mul(2u32.saturating_pow(failed_attempt.saturating_sub(1)))
-                    .min(self.max_delay)
-            })
     }
 }
 
@@ -281,17 +253,20 @@ impl KscClient {
             if let Err(KscError::Http { status: 429, .. }) = result {
                 metrics::upstream_rate_limited(Upstream::Ksc);
             }
-            match result {
-                Err(error)
-                    if attempt < policy.attempts && error.is_transient(replay == Replay::Safe) =>
-                {
-                    let delay = policy.delay(attempt, &error);
+            let delay = match &result {
+                Err(error) if error.is_transient(replay == Replay::Safe) => {
+                    policy.delay_after(attempt, error.retry_after())
+                }
+                _ => None,
+            };
+            match (result, delay) {
+                (Err(error), Some(delay)) => {
                     tracing::debug!(%error, attempt, ?delay, "retrying KSC call");
                     metrics::upstream_retry(Upstream::Ksc);
                     tokio::time::sleep(delay).await;
                     attempt += 1;
                 }
-                result => {
+                (result, _) => {
                     metrics::upstream_call(Upstream::Ksc, call_outcome(&result));
                     return result;
                 }
@@ -321,12 +296,7 @@ impl KscClient {
             .await
             .map_err(KscError::from_transport)?;
         let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let retry_after = retry::retry_after(response.headers());
         let bytes = response.bytes().await.map_err(KscError::from_transport)?;
         let parsed: Option<Value> = serde_json::from_slice(&bytes).ok();
         if let Some(error) = parsed.as_ref().and_then(|body| body.get("PxgError")) {

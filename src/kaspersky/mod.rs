@@ -5,6 +5,7 @@ mod collect;
 mod error;
 mod value;
 
-pub use client::{KscClient, KscConfig, RetryPolicy};
+pub use crate::outbound::retry::RetryPolicy;
+pub use client::{KscClient, KscConfig};
 pub use collect::VServer;
 pub use error::KscError;

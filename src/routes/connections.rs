@@ -167,7 +167,7 @@ pub async fn test_kaspersky_connection(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let once = crate::kaspersky::RetryPolicy {
-        attempts: 1,
+        max_attempts: 1,
         ..Default::default()
     };
     let client = ksc::client(&state, once).await?;

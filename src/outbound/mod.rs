@@ -5,6 +5,8 @@
 //! and use) cannot get through. IP literals in URLs never reach a resolver, so callers check them with
 //! [`OutboundPolicy::check_url`] before sending.
 
+pub mod retry;
+
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 use std::sync::Arc;

@@ -1,11 +1,13 @@
-//! When to try a request again, and how long to wait first.
+//! When to try a request to an outside system again, and how long to wait first: one policy
+//! and one reading of `Retry-After` for the ConnectWise and the KSC client.
 
 use std::time::Duration;
 
 use rand::Rng;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::Method;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Attempts in total, the first included.
     pub max_attempts: u32,
@@ -26,7 +28,7 @@ impl Default for RetryPolicy {
 
 /// What an attempt ended with, as far as retrying is concerned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum AttemptOutcome {
+pub enum AttemptOutcome {
     /// 429: the server says it did not process the request.
     RateLimited,
     /// 5xx: the server may or may not have applied a write.
@@ -39,7 +41,7 @@ pub(crate) enum AttemptOutcome {
 
 impl AttemptOutcome {
     /// POST is not idempotent: it is repeated only when provably not processed.
-    pub(crate) fn may_retry(self, method: &Method) -> bool {
+    pub fn may_retry(self, method: &Method) -> bool {
         match self {
             Self::RateLimited | Self::NotSent => true,
             Self::ServerError | Self::Lost => *method != Method::POST,
@@ -48,12 +50,9 @@ impl AttemptOutcome {
 }
 
 impl RetryPolicy {
-    /// The wait before attempt `attempt + 1`, or `None` to give up.
-    pub(crate) fn delay_after(
-        &self,
-        attempt: u32,
-        retry_after: Option<Duration>,
-    ) -> Option<Duration> {
+    /// The wait before attempt `attempt + 1`, or `None` to give up: a `Retry-After` is waited
+    /// for, unless it is longer than `max_delay` (then the call fails now rather than hang).
+    pub fn delay_after(&self, attempt: u32, retry_after: Option<Duration>) -> Option<Duration> {
         if attempt >= self.max_attempts {
             return None;
         }
@@ -72,6 +71,15 @@ impl RetryPolicy {
         let capped = exponential.min(self.max_delay);
         capped.mul_f64(rand::rng().random_range(0.5..=1.0))
     }
+}
+
+/// A `Retry-After` in seconds (the form ConnectWise and KSC send); an HTTP date is ignored.
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
 }
 
 #[cfg(test)]
