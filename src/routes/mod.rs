@@ -5,6 +5,7 @@ pub mod auth;
 pub mod company_mappings;
 pub mod connections;
 pub mod connectwise;
+pub mod console;
 pub mod etag;
 pub mod health;
 pub mod input;
