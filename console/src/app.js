@@ -66,7 +66,7 @@ function Shell() {
     let current = location.hash;
     const onHash = () => {
       if (location.hash === current) return;
-      if (!mayLeave()) { history.replaceState(null, '', current); return; }
+      if (!mayLeave()) { history.replaceState(null, '', `${location.pathname}${location.search}${current}`); return; }
       current = location.hash;
       setRoute(routeOf());
     };

@@ -169,9 +169,12 @@ export function ProductsScreen() {
     if (!loaded) return;
     const latest = await load(solution);
     const before = new Map(loaded.grid.mappings.map((m) => [m.application_id, formsOf(m)]));
+    /** @type {Record<number, string>} */
+    const known = { ...labels };
+    for (const row of latest.grid.mappings) for (const p of row.products) known[p.id] = productLabel(p);
     const changed = latest.grid.mappings
       .filter((m) => { const b = before.get(m.application_id); return !b || !sameForms(b, formsOf(m)); })
-      .map((m) => `${m.application_name}: now ${describe(formsOf(m), latest.grid.bill_devices_by_category, m)}`);
+      .map((m) => `${m.application_name}: now ${describe(formsOf(m), latest.grid.bill_devices_by_category, m, known)}`);
     if (latest.grid.bill_devices_by_category !== loaded.grid.bill_devices_by_category) {
       changed.push(`Bill devices by category: now ${latest.grid.bill_devices_by_category ? 'on' : 'off'}`);
     }
@@ -185,10 +188,10 @@ export function ProductsScreen() {
     });
   }
 
-  /** @param {Forms} f @param {boolean} cat @param {MappingView} row */
-  function describe(f, cat, row) {
+  /** @param {Forms} f @param {boolean} cat @param {MappingView} row @param {Record<number, string>} known */
+  function describe(f, cat, row, known) {
     /** @param {number | null} id */
-    const name = (id) => (id === null ? 'none' : (labels[id] ?? `product ${id}`).split(' — ')[0]);
+    const name = (id) => (id === null ? 'none' : (known[id] ?? `product ${id}`).split(' — ')[0]);
     if (cat && row.licensing_model === 'per_device') return CATEGORIES.map((c) => `${c.label} ${name(f[c.field])}`).join(', ');
     return name(f.product_id);
   }
@@ -301,7 +304,7 @@ export function ProductsScreen() {
       })}
       </tbody>
     </table></div>`}
-    ${editor && html`<div class="actions">
+    ${editor && html`<div class="actions sticky">
       <button type="button" class="primary" disabled=${!dirty || busy !== null} onClick=${save}>Save changes</button>
       <button type="button" disabled=${!dirty || busy !== null} onClick=${discard}>Discard changes</button>
       <button type="button" disabled=${busy !== null} onClick=${refreshCatalog}>Refresh catalog</button>

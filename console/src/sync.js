@@ -56,8 +56,7 @@ function Outcome({ run }) {
   const s = run.summary;
   const skipped = s.skipped_tenants ?? [];
   return html`<div class="outcome">
-    <p>Last finished run: <${StatusBadge} status=${run.status} /> ${when(run.finished_at)} (${run.trigger}${run.dry_run ? ', dry run' : ''}).
-      ${Object.entries(s.actions).filter(([, n]) => n > 0).map(([a, n]) => `${n} ${a}`).join(', ') || 'No change.'}</p>
+    <p>Last finished run: <${StatusBadge} status=${run.status} /> ${when(run.finished_at)} (${run.trigger}${run.dry_run ? ', dry run' : ''}).${' '}${Object.entries(s.actions).filter(([, n]) => n > 0).map(([a, n]) => `${n} ${a}`).join(', ') || 'No change.'}</p>
     ${run.error && html`<p class="sub">${run.error}</p>`}
     ${skipped.length > 0 && html`<p><strong>${skipped.length} tenant${skipped.length === 1 ? '' : 's'} not billed</strong>:
       ${skipped.map((t) => `${t.tenant_name ?? t.tenant_id} (${t.reason}, since ${when(t.since)})`).join('; ')}</p>`}
@@ -89,15 +88,13 @@ function PlanView({ plan, names, onApply, busy, editor }) {
   const held = heldMoves.length + heldLines.length;
   return html`<section class="card" aria-labelledby="plan-title">
     <h2 id="plan-title">Preview <span class="sub">${when(plan.created_at)}</span></h2>
-    <p>${Object.entries(plan.counts).filter(([, n]) => n > 0).map(([a, n]) => `${n} ${a}`).join(', ') || 'Nothing to do.'}
-      Nothing has been written to ConnectWise yet.</p>
+    <p>${`${Object.entries(plan.counts).filter(([, n]) => n > 0).map(([a, n]) => `${n} ${a}`).join(', ') || 'Nothing to do'}. Nothing has been written to ConnectWise yet.`}</p>
     ${moves.length > 0 && html`<h3>Moves</h3><ul class="moves">${moves.map((m) => html`<li key=${m.id}>
       ${m.hold_reasons.length > 0 && editor
         ? html`<label><input type="checkbox" checked=${approved.has(`move:${m.id}`)} onChange=${() => flip(`move:${m.id}`)} />
             Approve the move of ${tenantName(names, m.tenant_id)}</label>`
         : html`<strong>Move of ${tenantName(names, m.tenant_id)}</strong>`}
-      : ${m.applications.join(', ')}, ${m.units_before} → ${m.units_after} units from ${m.date},
-      ${m.lines.length} lines${m.hold_reasons.length ? html` — <span class="status status-incomplete">held</span>: ${m.hold_reasons.map((r) => HOLD_TEXT[r]).join(', ')}` : ' — applied at once'}
+${`: ${m.applications.join(', ')}, ${m.units_before} → ${m.units_after} units from ${m.date}, ${m.lines.length} lines`}${m.hold_reasons.length ? html` — <span class="status status-incomplete">held</span>: ${m.hold_reasons.map((r) => HOLD_TEXT[r]).join(', ')}` : ' — applied at once'}
     </li>`)}</ul>`}
     <div class="table-wrap"><table class="grid">
       <caption>Lines${showAll ? '' : ' (unchanged ones hidden)'}</caption>
@@ -111,7 +108,7 @@ function PlanView({ plan, names, onApply, busy, editor }) {
           <td>${productName(names, l.product_id)}</td>
           <td><span class=${`status action-${l.action}`}>${l.action}</span>${l.hold && html` <span class="sub">(${l.hold.action})</span>`}</td>
           <td>${l.current_quantity} → ${l.desired_quantity ?? l.current_quantity}</td>
-          <td>${l.reason}${l.hold && html`<div class="sub">${l.hold.reasons.map((r) => HOLD_TEXT[r]).join(', ')}</div>`}${l.move_id && html`<div class="sub">part of ${l.move_id}</div>`}</td>
+          <td>${l.reason}${l.move_id && html`<div class="sub">part of ${l.move_id}</div>`}</td>
           ${editor && held > 0 && html`<td>${l.action === 'held' && !l.move_id
             ? html`<input type="checkbox" aria-label=${`Approve ${productName(names, l.product_id)} on ${agreementName(names, l.agreement_id)}`}
                 checked=${approved.has(key)} onChange=${() => flip(key)} />`
@@ -140,8 +137,7 @@ function RunDetails({ run, names }) {
   return html`<section class="card" aria-labelledby=${`run-${run.id}`}>
     <h3 id=${`run-${run.id}`}>Run of ${when(run.started_at)} <${StatusBadge} status=${run.status} /></h3>
     ${run.error && html`<p>${run.error}</p>`}
-    <p>${Object.entries(run.summary.outcomes).filter(([, n]) => n > 0).map(([a, n]) => `${n} ${a}`).join(', ') || 'No change recorded.'}
-      ${run.summary.write_calls} ConnectWise writes.</p>
+    <p>${`${Object.entries(run.summary.outcomes).filter(([, n]) => n > 0).map(([a, n]) => `${n} ${a}`).join(', ') || 'No change recorded'}; ${run.summary.write_calls} ConnectWise writes.`}</p>
     ${skipped.length > 0 && html`<h4>Tenants not billed</h4><ul>${skipped.map((t) => html`<li>${t.tenant_name ?? t.tenant_id}: ${t.kind}, ${t.reason} (since ${when(t.since)})</li>`)}</ul>`}
     <${ErrorNotice} error=${error} />
     ${changes && html`<div class="table-wrap"><table class="grid">

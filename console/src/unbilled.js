@@ -55,7 +55,7 @@ function Teach({ item, apps, onTaught }) {
       <label><input type="radio" name=${`${selectId}-by`} checked=${by === 'product_name'} onChange=${() => setBy('product_name')} /> product name</label>
       <label><input type="radio" name=${`${selectId}-by`} checked=${by === 'app_id'} onChange=${() => setBy('app_id')} /> app id ${key.app_id}</label>
     </fieldset>`}
-    <button type="button" onClick=${teach} aria-label=${`Teach the key ${key.serial}`}>Teach this key</button>
+    <button type="button" onClick=${teach} aria-label=${`Teach this key (${key.serial})`}>Teach this key</button>
     <${ErrorNotice} error=${error} />
   </div>`;
 }
