@@ -145,6 +145,19 @@ export function CompaniesScreen() {
     } catch (e) { setActionError(e); }
   }
 
+  const [bh, setBh] = useState({ name: '', external_id: '' });
+  /** @param {Event} e */
+  async function addBusinessHubTenant(e) {
+    e.preventDefault();
+    setActionError(null);
+    try {
+      await call('POST', '/tenants', { body: bh });
+      setMessage(`Business Hub tenant ${bh.name} added: its usage is pushed to /api/v1/usage-snapshots.`);
+      setBh({ name: '', external_id: '' });
+      reload();
+    } catch (err) { setActionError(err); }
+  }
+
   return html`<section aria-labelledby="companies-title">
     <h1 id="companies-title" tabindex="-1">Companies</h1>
     <p class="lead">Each Kaspersky tenant bills one ConnectWise company, on one of its agreements.</p>
@@ -173,5 +186,16 @@ export function CompaniesScreen() {
       tenant=${/** @type {Tenant} */ (data.tenants.find((t) => t.id === editing))}
       mapping=${data.mappings.get(editing)}
       onDone=${(/** @type {string | null} */ msg) => { setEditing(null); if (msg) { setMessage(msg); reload(); } }} />`}
+    ${editor && html`<details class="card">
+      <summary>Add a Kaspersky Business Hub tenant</summary>
+      <form class="inline-form" onSubmit=${addBusinessHubTenant} aria-label="New Business Hub tenant">
+        <p class="sub">Business Hub has no public API: its tenants are added here and their usage is pushed by a script.</p>
+        <label for="bh-name">Name</label>
+        <input id="bh-name" required value=${bh.name} onInput=${(/** @type {Event} */ e) => setBh({ ...bh, name: /** @type {HTMLInputElement} */ (e.currentTarget).value })} />
+        <label for="bh-external">External id (the Business Hub company id)</label>
+        <input id="bh-external" required value=${bh.external_id} onInput=${(/** @type {Event} */ e) => setBh({ ...bh, external_id: /** @type {HTMLInputElement} */ (e.currentTarget).value })} />
+        <div class="actions"><button type="submit">Add tenant</button></div>
+      </form>
+    </details>`}
   </section>`;
 }

@@ -154,9 +154,13 @@ export function ProductsScreen() {
       /** @type {Schemas['RefreshResult']} */
       const r = (await call('POST', '/connectwise/products/refresh')).data;
       setNotice({ kind: 'ok', text: `Catalog refreshed: ${r.total} products in ConnectWise (${r.added} added, ${r.updated} updated, ${r.unchanged} unchanged, ${r.vanished} gone).` });
+      // Descriptions may have changed: show the new ones. The grid as loaded (and its ETag)
+      // stays, with every edit: a catalog refresh never makes edits stale.
       const l = await load(solution);
-      // Descriptions may have changed; edits stay (a catalog refresh never makes them stale).
-      remember({ ...l, etag: loaded?.etag ?? l.etag, billingEtag: loaded?.billingEtag ?? l.billingEtag, grid: loaded?.grid ?? l.grid });
+      /** @type {Record<number, string>} */
+      const known = {};
+      for (const row of l.grid.mappings) for (const p of row.products) known[p.id] = productLabel(p);
+      setLabels((old) => ({ ...old, ...known }));
     } catch (e) {
       setNotice({ kind: 'error', text: messageOf(e) });
     } finally {
@@ -296,8 +300,8 @@ export function ProductsScreen() {
         return html`<tr key=${row.application_id} class=${edited ? 'edited' : ''}>
           <th scope="row">${row.application_name}<div class="sub">${row.application_id}</div></th>
           <td>${UNITS[row.licensing_model]}</td>
-          <td class=${cat ? 'pickers three' : 'pickers'}>${cat
-            ? CATEGORIES.map((c) => html`<div key=${c.field}>${picker(row, f, c.field, c.label)}</div>`)
+          <td class="pickers">${cat
+            ? html`<div class="three">${CATEGORIES.map((c) => html`<div key=${c.field}>${picker(row, f, c.field, c.label)}</div>`)}</div>`
             : picker(row, f, 'product_id', 'Product')}</td>
           <td><span class=${`status status-${status}`}>${status}</span>${edited && html` <span class="edited-mark">edited</span>`}</td>
         </tr>`;

@@ -190,6 +190,11 @@ try {
     await page.getByRole('button', { name: 'Save mapping' }).click();
     await page.getByText('Contoso is mapped to Contoso Ltd').waitFor();
     await page.getByRole('row', { name: /Contoso.*Contoso Ltd.*Managed security/ }).waitFor();
+    await page.getByText('Add a Kaspersky Business Hub tenant').click();
+    await page.getByLabel('Name', { exact: true }).fill('Adatum (Business Hub)');
+    await page.getByLabel(/^External id/).fill('bh-adatum');
+    await page.getByRole('button', { name: 'Add tenant' }).click();
+    await page.getByRole('row', { name: /Adatum \(Business Hub\).*unmapped/ }).waitFor();
     await axe(page, 'companies');
     await shot(page, 'companies-1280');
   });
@@ -228,6 +233,9 @@ try {
     await pick(page, `${W}Windows servers`, 'KES-SRV', /^KES-SRV/);
     await pick(page, `${W}Non-Windows devices`, 'NONWIN', /^KES-NONWIN/);
     for (const c of ['Windows workstations', 'Windows servers', 'Non-Windows devices']) await pick(page, `${L}${c}`, 'NONWIN', /^KES-NONWIN/);
+    await page.getByRole('button', { name: 'Refresh catalog' }).click();
+    await page.getByText(/^Catalog refreshed: 5 products/).waitFor();
+    assert.match(await page.getByRole('combobox', { name: `${W}Windows servers`, exact: true }).inputValue(), /^KES-SRV/, 'a refresh keeps the edits');
     await shot(page, 'products-edited-1280');
     // The second client saves another row meanwhile.
     const one = await api('GET', '/product-mappings/kes-mac', { token: adminToken });
