@@ -19,6 +19,9 @@ try {
   session = null;
 }
 
+/** Set when the server refused the token (expired, revoked, user disabled). */
+export let sessionEnded = false;
+
 /** @type {Array<() => void>} */
 const listeners = [];
 
@@ -108,7 +111,10 @@ export async function call(method, path, options = {}) {
     try { data = JSON.parse(text); } catch { data = text; }
   }
   if (!response.ok) {
-    if (response.status === 401 && session && path !== '/auth/login') setSession(null);
+    if (response.status === 401 && session && path !== '/auth/login') {
+      sessionEnded = true;
+      setSession(null);
+    }
     const problem = data && typeof data === 'object' ? /** @type {Problem} */ (data) : null;
     throw new ApiError(response.status, problem);
   }
@@ -143,6 +149,7 @@ export async function getAll(path, query = {}, limit = 5000) {
 
 /** @param {string} username @param {string} password */
 export async function login(username, password) {
+  sessionEnded = false;
   const reply = await call('POST', '/auth/login', { body: { username, password } });
   /** @type {Schemas['LoginResponse']} */
   const data = reply.data;

@@ -1,7 +1,7 @@
 // @ts-check
 // The web console: log in, then the tabs. Routing is the URL fragment (#/products, …).
 import { html, render, useState, useEffect } from './vendor/htm-preact.mjs';
-import { currentSession, onSessionChange, login, logout, may, messageOf } from './api.js';
+import { currentSession, onSessionChange, login, logout, may, messageOf, sessionEnded } from './api.js';
 import { mayLeave, setUnsaved, useId } from './ui.js';
 import { ProductsScreen } from './products.js';
 import { CompaniesScreen } from './companies.js';
@@ -49,6 +49,7 @@ function Login() {
     <form onSubmit=${submit} class="card" aria-labelledby="login-title">
       <h2 id="login-title">Log in</h2>
       ${error && html`<div class="notice notice-error" role="alert">${error}</div>`}
+      ${!error && sessionEnded && html`<div class="notice notice-warn" role="status">Your session ended. Log in again.</div>`}
       <label for=${userId}>User name</label>
       <input id=${userId} name="username" autocomplete="username" required value=${username}
         onInput=${(/** @type {Event} */ e) => setUsername(/** @type {HTMLInputElement} */ (e.currentTarget).value)} />

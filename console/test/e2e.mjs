@@ -200,12 +200,17 @@ try {
   });
 
   await step('Sync: preview, apply, see the additions in the fake ConnectWise', async () => {
-    await page.getByRole('link', { name: 'Sync' }).click();
-    await page.getByRole('button', { name: 'Preview' }).click();
+    // From the keyboard only.
+    await tabTo(page, (n) => n.startsWith('A|') && n.endsWith('|Sync'), 'the Sync tab');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Sync', level: 1 }).waitFor();
+    await tabTo(page, (n) => n.startsWith('BUTTON') && n.endsWith('|Preview'), 'Preview');
+    await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: /^Preview/ }).waitFor();
     await page.getByRole('row', { name: /KES-WS.*create.*0 → 6/ }).waitFor();
     await page.getByRole('row', { name: /KES-LINUX.*create.*0 → 1/ }).waitFor();
-    await page.getByRole('button', { name: 'Apply this preview' }).click();
+    await tabTo(page, (n) => n.startsWith('BUTTON') && n.endsWith('|Apply this preview'), 'Apply this preview');
+    await page.keyboard.press('Enter');
     await page.getByText(/The run finished: succeeded/).waitFor({ timeout: 30000 });
     const lines = await additions(CONTOSO_AGREEMENT);
     const qty = Object.fromEntries(lines.map((a) => [a.product.identifier, a.quantity]));
@@ -299,6 +304,13 @@ try {
     assert.deepEqual(app.match_rules.name_patterns, ['Kaspersky Security 11 for Windows Server']);
     await page.getByRole('button', { name: 'Collect usage now' }).click();
     await page.getByText('Every licence key is recognised.').waitFor();
+  });
+
+  await step('Run sync now: nothing changed, nothing written', async () => {
+    await page.getByRole('link', { name: 'Sync' }).click();
+    await page.getByRole('button', { name: 'Run sync now' }).click();
+    await page.getByText(/The run finished: succeeded/).waitFor({ timeout: 30000 });
+    await page.getByText(/Last finished run: succeeded .*No change\./).waitFor();
   });
 
   await step('admin screens: connections, users and tokens', async () => {
