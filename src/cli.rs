@@ -145,6 +145,7 @@ fn print_banner(app: &Application) -> String {
     };
     let base = format!("http://{host}:{}", app.port());
     println!("kaspersky-msp-bridge is listening on {base}");
+    println!("  Web console: {base}/");
     println!("  Swagger UI:  {base}/swagger-ui/");
     match &app.admin_bootstrap {
         Some(AdminBootstrap::Generated { username, file }) => println!(

@@ -254,6 +254,7 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
                 SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", spec.clone()),
             )
             .service(web::redirect("/swagger-ui", "/swagger-ui/").permanent())
+            .configure(routes::console::configure)
             .default_service(web::to(unmatched))
     })
     .shutdown_timeout(10)

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod company_mappings;
 pub mod connections;
 pub mod connectwise;
+pub mod console;
 pub mod etag;
 pub mod extract;
 pub mod health;

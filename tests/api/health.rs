@@ -83,3 +83,49 @@ async fn metrics_count_requests_by_route_pattern_without_a_token() {
         assert!(text.contains(&format!("# TYPE {family} ")), "{family}");
     }
 }
+
+#[actix_web::test]
+async fn the_web_console_is_served_with_a_strict_policy() {
+    let app = spawn_app().await;
+    let index = app.request(Method::GET, "/", None).send().await.unwrap();
+    assert_eq!(index.status(), 200);
+    let csp = index.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(csp.starts_with("default-src 'self'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(index.headers()["x-content-type-options"], "nosniff");
+    let html = index.text().await.unwrap();
+    assert!(html.contains(r#"<script type="module" src="/console/app.js"></script>"#));
+    let script = app
+        .request(Method::GET, "/console/app.js", None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(script.status(), 200);
+    assert!(script.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/javascript"));
+    let missing = app
+        .request(Method::GET, "/console/nope.js", None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    assert_eq!(
+        missing.headers()["content-type"],
+        "application/problem+json"
+    );
+    // Not an API operation: the OpenAPI document does not list it.
+    let spec: Value = app
+        .request(Method::GET, "/api-docs/openapi.json", None)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(spec["paths"].get("/").is_none());
+}

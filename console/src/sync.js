@@ -1,0 +1,249 @@
+// @ts-check
+// The Sync tab: last outcome, preview (with moves and held lines), approve, run with progress,
+// and the run history with every change and every skipped tenant.
+import { html, useState, useEffect } from './vendor/htm-preact.mjs';
+import { call, get, getAll, may } from './api.js';
+import { ErrorNotice, Notice, useLoad, when } from './ui.js';
+
+/** @typedef {import('./api.js').Schemas} Schemas */
+/** @typedef {Schemas['Plan']} Plan */
+/** @typedef {Schemas['PlanLine']} PlanLine */
+/** @typedef {Schemas['SyncRun']} SyncRun */
+/** @typedef {{products: Map<number, string>, agreements: Map<number, string>, tenants: Map<string, string>}} Names */
+
+/** Product identifiers, agreement and tenant names, to show ids as people know them. */
+async function loadNames() {
+  const [products, mappings, tenants] = await Promise.all([
+    /** @type {Promise<Schemas['Product'][]>} */ (getAll('/connectwise/products', { include_inactive: true })),
+    /** @type {Promise<Schemas['CompanyMapping'][]>} */ (getAll('/company-mappings')),
+    /** @type {Promise<Schemas['Tenant'][]>} */ (getAll('/tenants')),
+  ]);
+  return {
+    products: new Map(products.map((p) => [p.id, p.identifier])),
+    agreements: new Map(mappings.map((m) => [m.agreement_id, `${m.agreement_name} (${m.cw_company_name})`])),
+    tenants: new Map(tenants.map((t) => [t.id, t.name])),
+  };
+}
+
+/** @param {Names | undefined} n @param {number} id */
+const productName = (n, id) => n?.products.get(id) ?? `product ${id}`;
+/** @param {Names | undefined} n @param {number} id */
+const agreementName = (n, id) => n?.agreements.get(id) ?? `agreement ${id}`;
+/** @param {Names | undefined} n @param {string | null | undefined} id */
+const tenantName = (n, id) => (id ? n?.tenants.get(id) ?? id : '—');
+
+/** @param {Schemas['UnreadableReason']} r */
+function reasonText(r) {
+  switch (r.kind) {
+    case 'error': return `usage unreadable: ${r.message}`;
+    case 'login_refused': return 'KSC refused the login';
+    case 'virtual_server_disabled': return 'virtual server disabled';
+    case 'virtual_server_vanished': return 'virtual server no longer listed';
+    case 'push_too_old': return `last push too old (${when(r.pushed_at)})`;
+    default: return 'no usage read yet';
+  }
+}
+
+const HOLD_TEXT = { decrease_above_limit: 'decrease above the limit', unattributed_keys: 'the tenant reports unknown or ambiguous keys' };
+
+/** @param {{status: SyncRun['status']}} props */
+function StatusBadge({ status }) {
+  return html`<span class=${`status run-${status}`}>${status}</span>`;
+}
+
+/** @param {{run: SyncRun}} props */
+function Outcome({ run }) {
+  const s = run.summary;
+  const skipped = s.skipped_tenants ?? [];
+  return html`<div class="outcome">
+    <p>Last finished run: <${StatusBadge} status=${run.status} /> ${when(run.finished_at)} (${run.trigger}${run.dry_run ? ', dry run' : ''}).${' '}${Object.entries(s.actions).filter(([, n]) => n > 0).map(([a, n]) => `${n} ${a}`).join(', ') || 'No change.'}</p>
+    ${run.error && html`<p class="sub">${run.error}</p>`}
+    ${skipped.length > 0 && html`<p><strong>${skipped.length} tenant${skipped.length === 1 ? '' : 's'} not billed</strong>:
+      ${skipped.map((t) => `${t.tenant_name ?? t.tenant_id} (${t.reason}, since ${when(t.since)})`).join('; ')}</p>`}
+  </div>`;
+}
+
+/**
+ * @param {{plan: Plan, names: Names | undefined, onApply: (approve: Schemas['ApproveHeld'] | null) => void, busy: boolean, editor: boolean}} props
+ */
+function PlanView({ plan, names, onApply, busy, editor }) {
+  const [approved, setApproved] = useState(/** @type {Set<string>} */ (new Set()));
+  const [showAll, setShowAll] = useState(false);
+  const moves = plan.moves ?? [];
+  const heldMoves = moves.filter((m) => m.hold_reasons.length > 0);
+  const heldLines = plan.lines.filter((l) => l.action === 'held' && !l.move_id);
+  const lines = showAll ? plan.lines : plan.lines.filter((l) => l.action !== 'unchanged');
+  /** @param {string} key */
+  function flip(key) {
+    setApproved((old) => { const s = new Set(old); if (s.has(key)) s.delete(key); else s.add(key); return s; });
+  }
+  /** @returns {Schemas['HeldItem'][]} */
+  function approvals() {
+    return [...approved].map((k) => {
+      if (k.startsWith('move:')) return { move_id: k.slice(5) };
+      const [agreement_id, product_id] = k.split(':').slice(1).map(Number);
+      return { agreement_id, product_id };
+    });
+  }
+  const held = heldMoves.length + heldLines.length;
+  return html`<section class="card" aria-labelledby="plan-title">
+    <h2 id="plan-title">Preview <span class="sub">${when(plan.created_at)}</span></h2>
+    <p>${`${Object.entries(plan.counts).filter(([, n]) => n > 0).map(([a, n]) => `${n} ${a}`).join(', ') || 'Nothing to do'}. Nothing has been written to ConnectWise yet.`}</p>
+    ${moves.length > 0 && html`<h3>Moves</h3><ul class="moves">${moves.map((m) => html`<li key=${m.id}>
+      ${m.hold_reasons.length > 0 && editor
+        ? html`<label><input type="checkbox" checked=${approved.has(`move:${m.id}`)} onChange=${() => flip(`move:${m.id}`)} />
+            Approve the move of ${tenantName(names, m.tenant_id)}</label>`
+        : html`<strong>Move of ${tenantName(names, m.tenant_id)}</strong>`}
+${`: ${m.applications.join(', ')}, ${m.units_before} → ${m.units_after} units from ${m.date}, ${m.lines.length} lines`}${m.hold_reasons.length ? html` — <span class="status status-incomplete">held</span>: ${m.hold_reasons.map((r) => HOLD_TEXT[r]).join(', ')}` : ' — applied at once'}
+    </li>`)}</ul>`}
+    <div class="table-wrap"><table class="grid">
+      <caption>Lines${showAll ? '' : ' (unchanged ones hidden)'}</caption>
+      <thead><tr><th scope="col">Tenant</th><th scope="col">Agreement</th><th scope="col">Product</th><th scope="col">Action</th>
+        <th scope="col">Quantity</th><th scope="col">Why</th>${editor && held > 0 && html`<th scope="col">Approve</th>`}</tr></thead>
+      <tbody>${lines.length === 0 && html`<tr><td colspan="7">No line to write.</td></tr>`}
+      ${lines.map((l, i) => {
+        const key = `line:${l.agreement_id}:${l.product_id}`;
+        return html`<tr key=${i}>
+          <td>${l.tenant_name ?? tenantName(names, l.tenant_id)}</td><td>${agreementName(names, l.agreement_id)}</td>
+          <td>${productName(names, l.product_id)}</td>
+          <td><span class=${`status action-${l.action}`}>${l.action}</span>${l.hold && html` <span class="sub">(${l.hold.action})</span>`}</td>
+          <td>${l.current_quantity} → ${l.desired_quantity ?? l.current_quantity}</td>
+          <td>${l.reason}${l.move_id && html`<div class="sub">part of ${l.move_id}</div>`}</td>
+          ${editor && held > 0 && html`<td>${l.action === 'held' && !l.move_id
+            ? html`<input type="checkbox" aria-label=${`Approve ${productName(names, l.product_id)} on ${agreementName(names, l.agreement_id)}`}
+                checked=${approved.has(key)} onChange=${() => flip(key)} />`
+            : l.action === 'held' ? html`<span class="sub">with its move</span>` : ''}</td>`}
+        </tr>`;
+      })}</tbody></table></div>
+    <div class="check"><input id="show-unchanged" type="checkbox" checked=${showAll} onChange=${() => setShowAll(!showAll)} /><label for="show-unchanged">Show unchanged lines</label></div>
+    ${plan.frozen.length > 0 && html`<h3>Frozen (no change at all)</h3><ul>${plan.frozen.map((f) => html`<li>${tenantName(names, f.tenant_id)}: ${reasonText(f.reason)}</li>`)}</ul>`}
+    ${plan.blocked.length > 0 && html`<h3>Blocked (incomplete product mapping)</h3><ul>${plan.blocked.map((b) => html`<li>${tenantName(names, b.tenant_id)}: ${b.applications.join(', ')}</li>`)}</ul>`}
+    ${(plan.unattributed_keys ?? []).length > 0 && html`<h3>Unknown or ambiguous keys</h3><ul>${(plan.unattributed_keys ?? []).map((k) => html`<li>${k.tenant_name ?? tenantName(names, k.tenant_id)}: ${k.unknown_keys} unknown, ${k.ambiguous_keys} ambiguous — see <a href="#/unbilled">Unbilled usage</a></li>`)}</ul>`}
+    ${editor && html`<div class="actions">
+      <button type="button" class="primary" disabled=${busy} onClick=${() => onApply(approved.size ? approvals() : null)}>
+        ${approved.size ? `Apply this preview with ${approved.size} approval${approved.size === 1 ? '' : 's'}` : 'Apply this preview'}</button>
+      ${held > 0 && html`<button type="button" disabled=${busy} onClick=${() => onApply('all')}>Apply and approve everything held</button>`}
+    </div>`}
+  </section>`;
+}
+
+/** @param {{run: SyncRun, names: Names | undefined}} props */
+function RunDetails({ run, names }) {
+  const { data: changes, error } = useLoad(
+    () => /** @type {Promise<Schemas['SyncChange'][]>} */ (getAll(`/sync/runs/${run.id}/changes`)),
+    [run.id, run.status],
+  );
+  const skipped = run.summary.skipped_tenants ?? [];
+  return html`<section class="card" aria-labelledby=${`run-${run.id}`}>
+    <h3 id=${`run-${run.id}`}>Run of ${when(run.started_at)} <${StatusBadge} status=${run.status} /></h3>
+    ${run.error && html`<p>${run.error}</p>`}
+    <p>${`${Object.entries(run.summary.outcomes).filter(([, n]) => n > 0).map(([a, n]) => `${n} ${a}`).join(', ') || 'No change recorded'}; ${run.summary.write_calls} ConnectWise writes.`}</p>
+    ${skipped.length > 0 && html`<h4>Tenants not billed</h4><ul>${skipped.map((t) => html`<li>${t.tenant_name ?? t.tenant_id}: ${t.kind}, ${t.reason} (since ${when(t.since)})</li>`)}</ul>`}
+    <${ErrorNotice} error=${error} />
+    ${changes && html`<div class="table-wrap"><table class="grid">
+      <caption>Changes</caption>
+      <thead><tr><th scope="col">Tenant</th><th scope="col">Agreement</th><th scope="col">Product</th><th scope="col">Action</th><th scope="col">Quantity</th><th scope="col">Result</th></tr></thead>
+      <tbody>${changes.length === 0 && html`<tr><td colspan="6">No change.</td></tr>`}
+      ${changes.map((c) => html`<tr key=${c.seq}><td>${c.tenant_name ?? '—'}</td><td>${agreementName(names, c.agreement_id)}</td>
+        <td>${productName(names, c.product_id)}</td><td>${c.action}</td><td>${c.old_quantity} → ${c.new_quantity ?? c.old_quantity}</td>
+        <td><span class=${`status result-${c.result}`}>${c.result}</span>${c.detail && html`<div class="sub">${c.detail}</div>`}</td></tr>`)}
+      </tbody></table></div>`}
+  </section>`;
+}
+
+export function SyncScreen() {
+  const editor = may('operator');
+  const { data: names, reload: reloadNames } = useLoad(loadNames, []);
+  const [tick, setTick] = useState(0);
+  const last = useLoad(async () => /** @type {SyncRun | undefined} */ ((await get('/sync/runs', { finished: true, per_page: 1 })).items[0]), [tick]);
+  const [page, setPage] = useState(1);
+  const history = useLoad(() => /** @type {Promise<Schemas['Page_SyncRun']>} */ (get('/sync/runs', { page, per_page: 10 })), [page, tick]);
+  const [plan, setPlan] = useState(/** @type {Plan | null} */ (null));
+  const [running, setRunning] = useState(/** @type {{run: SyncRun, seconds: number, changes: number} | null} */ (null));
+  const [selected, setSelected] = useState(/** @type {SyncRun | null} */ (null));
+  const [busy, setBusy] = useState(/** @type {string | null} */ (null));
+  const [message, setMessage] = useState(/** @type {string | null} */ (null));
+  const [error, setError] = useState(/** @type {unknown} */ (null));
+
+  async function collect() {
+    setBusy('Reading usage from KSC…'); setError(null); setMessage(null);
+    try {
+      /** @type {Schemas['Collection']} */
+      const c = (await call('POST', '/usage-snapshots/collect')).data;
+      setMessage(`Usage read: ${c.collected} tenant${c.collected === 1 ? '' : 's'} collected, ${c.failed} failed.`);
+    } catch (e) { setError(e); } finally { setBusy(null); }
+  }
+
+  async function preview() {
+    setBusy('Planning…'); setError(null); setMessage(null);
+    try {
+      reloadNames();
+      setPlan((await call('POST', '/sync/preview', { body: {} })).data);
+    } catch (e) { setError(e); } finally { setBusy(null); }
+  }
+
+  /** @param {Record<string, unknown> | undefined} body */
+  async function start(body) {
+    setError(null); setMessage(null);
+    try {
+      const reply = await call('POST', '/sync/runs', body ? { body } : {});
+      /** @type {SyncRun} */
+      let run = reply.data;
+      const began = Date.now();
+      setPlan(null);
+      setRunning({ run, seconds: 0, changes: 0 });
+      while (run.status === 'running') {
+        await new Promise((r) => setTimeout(r, 500));
+        run = await get(`/sync/runs/${run.id}`);
+        const changes = (await get(`/sync/runs/${run.id}/changes`, { per_page: 1 })).total;
+        setRunning({ run, seconds: Math.round((Date.now() - began) / 1000), changes });
+      }
+      setRunning(null);
+      setSelected(run);
+      setMessage(`The run finished: ${run.status}.`);
+      setTick((t) => t + 1);
+    } catch (e) {
+      setRunning(null);
+      setError(e);
+    }
+  }
+
+  useEffect(() => { if (selected && history.data) { const s = history.data.items.find((r) => r.id === selected.id); if (s) setSelected(s); } }, [history.data]);
+
+  return html`<section aria-labelledby="sync-title">
+    <h1 id="sync-title" tabindex="-1">Sync</h1>
+    <p class="lead">Turns each tenant's latest usage into ConnectWise agreement additions.</p>
+    ${last.data ? html`<${Outcome} run=${last.data} />` : !last.loading && html`<p>No run has finished yet.</p>`}
+    ${editor && html`<div class="toolbar">
+      <button type="button" class="primary" disabled=${busy !== null || running !== null} onClick=${preview}>Preview</button>
+      <button type="button" disabled=${busy !== null || running !== null} onClick=${() => start(undefined)}>Run sync now</button>
+      <button type="button" disabled=${busy !== null || running !== null} onClick=${collect}>Collect usage now</button>
+    </div>`}
+    ${busy && html`<p role="status" class="busy">${busy}</p>`}
+    ${running && html`<div role="status" class="progress">
+      <label for="run-progress">Sync running: ${running.seconds} s, ${running.changes} change${running.changes === 1 ? '' : 's'} recorded</label>
+      <progress id="run-progress"></progress></div>`}
+    ${message && html`<${Notice} kind="ok">${message}<//>`}
+    <${ErrorNotice} error=${error || last.error} />
+    ${plan && html`<${PlanView} plan=${plan} names=${names} editor=${editor} busy=${running !== null}
+      onApply=${(/** @type {Schemas['ApproveHeld'] | null} */ approve) => start(approve ? { plan_id: plan.id, approve } : { plan_id: plan.id })} />`}
+    <h2>History</h2>
+    <${ErrorNotice} error=${history.error} />
+    ${history.data && html`<div class="table-wrap"><table class="grid">
+      <thead><tr><th scope="col">Started</th><th scope="col">Trigger</th><th scope="col">Status</th><th scope="col">Changes</th><th scope="col">Not billed</th><th scope="col"><span class="visually-hidden">Details</span></th></tr></thead>
+      <tbody>${history.data.items.length === 0 && html`<tr><td colspan="6">No run yet.</td></tr>`}
+      ${history.data.items.map((r) => html`<tr key=${r.id} class=${selected?.id === r.id ? 'selected' : ''}>
+        <td>${when(r.started_at)}</td><td>${r.trigger}${r.dry_run ? ' (dry run)' : ''}</td><td><${StatusBadge} status=${r.status} /></td>
+        <td>${Object.entries(r.summary.actions).filter(([, n]) => n > 0).map(([a, n]) => `${n} ${a}`).join(', ') || '—'}</td>
+        <td>${(r.summary.skipped_tenants ?? []).length || '—'}</td>
+        <td><button type="button" aria-expanded=${selected?.id === r.id ? 'true' : 'false'} onClick=${() => setSelected(selected?.id === r.id ? null : r)}
+          aria-label=${`Details of the run of ${when(r.started_at)}`}>Details</button></td></tr>`)}
+      </tbody></table></div>
+      <div class="pager">
+        <button type="button" disabled=${page <= 1} onClick=${() => setPage(page - 1)}>Newer</button>
+        <span>Page ${page} of ${Math.max(1, Math.ceil(history.data.total / 10))}</span>
+        <button type="button" disabled=${page * 10 >= history.data.total} onClick=${() => setPage(page + 1)}>Older</button>
+      </div>`}
+    ${selected && html`<${RunDetails} key=${selected.id} run=${selected} names=${names} />`}
+  </section>`;
+}

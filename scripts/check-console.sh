@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The web console in a real browser: installs Debian's Chromium when missing and the pinned npm
+# tools (npm ci, no browser download), checks that the OpenAPI types and the vendored library
+# are current and that the console type-checks (tsc --checkJs --strict), then starts the server
+# in sandbox mode (fake ConnectWise and fake KSC, throw-away data directory, a free port on
+# 127.0.0.1) and drives headless Chromium through the whole workflow (console/test/e2e.mjs).
+# Screenshots land in <target>/console-screenshots; UPDATE_README_SCREENSHOT=1 also refreshes
+# docs/products-tab.png. Exits non-zero on any failure. Only 127.0.0.1 is contacted by the tests.
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+target="${CARGO_TARGET_DIR:-$root/target}"
+console="$root/console"
+export DEBIAN_FRONTEND=noninteractive PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm_config_fund=false npm_config_audit=false
+
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+if [ ${#missing[@]} -gt 0 ]; then
+    apt-get update -qq
+    apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+echo "console: npm ci"
+(cd "$console" && npm ci --silent)
+
+echo "console: generated types and vendored library are current"
+generated="$(mktemp --suffix .d.ts)"
+(cd "$console" && npx --no-install openapi-typescript ../openapi/openapi.json -o "$generated" >/dev/null 2>&1)
+if ! diff -q "$generated" "$console/src/api-types.d.ts" >/dev/null; then
+    echo "console/src/api-types.d.ts is stale: run (cd console && npm run types)" >&2
+    exit 1
+fi
+rm -f "$generated"
+cmp "$console/node_modules/htm/preact/standalone.mjs" "$console/src/vendor/htm-preact.mjs"
+
+echo "console: tsc --checkJs --strict"
+(cd "$console" && npx --no-install tsc -p tsconfig.json)
+
+cargo build --quiet --manifest-path "$root/Cargo.toml" --bin kaspersky-msp-bridge
+
+data_dir="$(mktemp -d)"
+port="$(node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"
+admin_password="console-admin-$RANDOM$RANDOM"
+BRIDGE_DATA_DIR="$data_dir" \
+    BRIDGE_BIND="127.0.0.1:$port" \
+    BRIDGE_ADMIN_PASSWORD="$admin_password" \
+    BRIDGE_OUTBOUND_ALLOW="127.0.0.1/32" \
+    BRIDGE_SCHEDULER=off \
+    RUST_LOG=warn \
+    "$target/debug/kaspersky-msp-bridge" sandbox > "$data_dir/server.log" 2>&1 &
+server_pid=$!
+trap 'kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; rm -rf "$data_dir"' EXIT
+
+# The sandbox prints its guide, ending with the curl line of the fake's additions, once ready.
+for _ in $(seq 1 600); do
+    grep -q "curl -s -u" "$data_dir/server.log" && break
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.1
+done
+curl_line="$(grep "curl -s -u" "$data_dir/server.log")" || { cat "$data_dir/server.log" >&2; echo "the sandbox did not start" >&2; exit 1; }
+contoso_agreement="$(sed -n 's/^ *Contoso .*agreement \([0-9]*\)$/\1/p' "$data_dir/server.log")"
+
+shots="$target/console-screenshots"
+readme_shot=""
+[ "${UPDATE_README_SCREENSHOT:-0}" = 1 ] && readme_shot="$root/docs/products-tab.png" && mkdir -p "$root/docs"
+
+CONSOLE_URL="http://127.0.0.1:$port/" \
+    ADMIN_PASSWORD="$admin_password" \
+    FAKE_CW_AUTH="$(sed -n "s/.*-u '\([^']*\)'.*/\1/p" <<<"$curl_line")" \
+    FAKE_CW_CLIENT_ID="$(sed -n "s/.*clientId: \([^']*\)'.*/\1/p" <<<"$curl_line")" \
+    FAKE_CW_ADDITIONS="$(sed -n "s/.* \(http:[^ ]*\)$/\1/p" <<<"$curl_line")" \
+    CONTOSO_AGREEMENT="$contoso_agreement" \
+    SCREENSHOT_DIR="$shots" \
+    README_SCREENSHOT="$readme_shot" \
+    node "$console/test/e2e.mjs" || { echo "server log:" >&2; tail -n 50 "$data_dir/server.log" >&2; exit 1; }
+echo "console: screenshots in $shots"
