@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::connectwise::{ConnectWiseClient, ConnectWiseConfig, ConnectWiseError, RetryPolicy};
 use crate::db::{self, DbConnection, StorageError};
-use crate::kaspersky::{self, KscClient, KscConfig};
+use crate::kaspersky::{KscClient, KscConfig};
 use crate::outbound::{build_http_client, HttpClientOptions, OutboundBlocked};
 use crate::secrets::SecretBox;
 use crate::state::AppState;
@@ -222,13 +222,35 @@ pub async fn shared_connectwise(state: &AppState) -> Result<ConnectWiseClient, C
 }
 
 /// A client for the stored connection (`retry` shapes how hard each call tries).
-pub async fn ksc_client(
-    state: &AppState,
-    retry: kaspersky::RetryPolicy,
-) -> Result<KscClient, ConnectionError> {
+/// The one KSC client of the stored connection (its concurrency bound holds process-wide),
+/// rebuilt when the connection changes.
+pub async fn shared_ksc(state: &AppState) -> Result<KscClient, ConnectionError> {
     let stored = require::<Kaspersky>(state).await?;
-    let (s, k) = (stored.settings, stored.secrets);
-    let password = k.password.ok_or_else(|| {
+    let version = serde_json::to_string(&(&stored.settings, &stored.secrets))
+        .map_err(|e| ConnectionError::Corrupt(e.into()))?;
+    state.ksc.get_or_build(version, || {
+        ksc_client(&stored.settings, &stored.secrets, state, None)
+    })
+}
+
+/// A KSC client that makes exactly one attempt per call (for the connection test).
+pub async fn one_shot_ksc(state: &AppState) -> Result<KscClient, ConnectionError> {
+    let stored = require::<Kaspersky>(state).await?;
+    let once = RetryPolicy {
+        max_attempts: 1,
+        ..RetryPolicy::default()
+    };
+    ksc_client(&stored.settings, &stored.secrets, state, Some(once))
+}
+
+/// A client for stored KSC settings; `retry` replaces the client's own policy.
+fn ksc_client(
+    s: &KasperskySettings,
+    k: &KasperskySecrets,
+    state: &AppState,
+    retry: Option<RetryPolicy>,
+) -> Result<KscClient, ConnectionError> {
+    let password = k.password.clone().ok_or_else(|| {
         ConnectionError::Incomplete(
             "The Kaspersky Security Center connection has no password: set it with \
              PUT /api/v1/connections/kaspersky."
@@ -255,11 +277,13 @@ pub async fn ksc_client(
                 "The Kaspersky connection settings are unusable: {e}"
             ))
         })?;
-    let mut config = KscConfig::new(s.server_url, s.user, password);
-    config.domain = s.domain;
+    let mut config = KscConfig::new(s.server_url.clone(), s.user.clone(), password);
+    config.domain = s.domain.clone();
     config.internal_user = s.internal_user;
     config.max_concurrency = s.max_concurrency as usize;
     config.request_timeout = timeout;
-    config.retry = retry;
+    if let Some(retry) = retry {
+        config.retry = retry;
+    }
     Ok(KscClient::with_lanes(lanes, config))
 }

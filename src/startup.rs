@@ -139,6 +139,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         login_throttle: LoginThrottle::new(settings.login_throttle),
         secrets,
         connectwise: SharedClient::default(),
+        ksc: SharedClient::default(),
         instance_id: format!("{}:{}", std::process::id(), uuid::Uuid::new_v4()),
         settings: Arc::new(settings),
     })

@@ -8,6 +8,7 @@ use crate::auth::throttle::LoginThrottle;
 use crate::config::Settings;
 use crate::connectwise::ConnectWiseClient;
 use crate::db::DbPool;
+use crate::kaspersky::KscClient;
 use crate::read_cache::ReadCopies;
 use crate::secrets::SecretBox;
 
@@ -19,6 +20,7 @@ pub struct AppState {
     pub login_throttle: LoginThrottle,
     pub secrets: Arc<SecretBox>,
     pub connectwise: SharedClient<ConnectWiseClient>,
+    pub ksc: SharedClient<KscClient>,
     /// Version-checked copies of the hottest reads.
     pub copies: ReadCopies,
     /// This process, as a holder of the sync lease.

@@ -166,11 +166,7 @@ pub async fn test_kaspersky_connection(
     _auth: Admin,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let once = crate::kaspersky::RetryPolicy {
-        max_attempts: 1,
-        ..Default::default()
-    };
-    let client = ksc::client(&state, once).await?;
+    let client = ksc::one_shot_client(&state).await?;
     let vservers = client.list_vservers().await.map_err(ksc::upstream_error)?;
     Ok(HttpResponse::Ok().json(KasperskyTestResult {
         ok: true,

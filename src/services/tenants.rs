@@ -19,7 +19,7 @@ pub struct Discovery {
 
 /// Lists KSC's virtual servers and applies them ([`apply_discovery`]).
 pub async fn refresh(state: &AppState) -> Result<Discovery, ServiceError> {
-    let client = ksc::client(state, Default::default()).await?;
+    let client = ksc::shared_client(state).await?;
     let vservers = client.list_vservers().await.map_err(ksc::upstream_error)?;
     db::run(&state.pool, move |conn| apply_discovery(conn, &vservers)).await
 }

@@ -83,7 +83,7 @@ pub async fn collect(
         ))
     })
     .await?;
-    let client = connections::ksc_client(state, Default::default()).await?;
+    let client = connections::shared_ksc(state).await?;
     let reads = targets.iter().map(|tenant| {
         let (client, rules) = (&client, &rules);
         async move {

@@ -11,7 +11,8 @@ use crate::services::ServiceError;
 pub const DEFAULT_PORT: u16 = 13299;
 
 pub use crate::connections::{
-    ksc_client as client, Kaspersky, KasperskySecrets, KasperskySettings,
+    one_shot_ksc as one_shot_client, shared_ksc as shared_client, Kaspersky, KasperskySecrets,
+    KasperskySettings,
 };
 
 impl super::Connection for Kaspersky {
