@@ -1171,6 +1171,11 @@ export interface components {
             tenant_id: string;
             tenant_name?: string | null;
         };
+        /**
+         * @description What became of one line.
+         * @enum {string}
+         */
+        Outcome: "applied" | "failed" | "held" | "conflict" | "skipped" | "stale" | "not_applied";
         /** @description One page of a list, with the total number of items. */
         Page_AgreementView: {
             items: {
@@ -1314,8 +1319,7 @@ export interface components {
         /** @description One page of a list, with the total number of items. */
         Page_SyncChange: {
             items: {
-                /** @description create, update, cancel, adopt, conflict, held, skipped, release. */
-                action: string;
+                action: components["schemas"]["PlanAction"];
                 /** Format: int64 */
                 addition_id?: number | null;
                 /** Format: int64 */
@@ -1335,8 +1339,7 @@ export interface components {
                 old_quantity: number;
                 /** Format: int64 */
                 product_id: number;
-                /** @description applied, failed, held, conflict, skipped, stale, not_applied. */
-                result: string;
+                result: components["schemas"]["Outcome"];
                 /** Format: int32 */
                 seq: number;
                 tenant_id?: string | null;
@@ -1712,27 +1715,51 @@ export interface components {
         };
         /** @enum {string} */
         RunStatus: "running" | "succeeded" | "held" | "partial" | "failed" | "interrupted";
-        /** @description Counts of a run, by planned action and by outcome, and what it left undone. */
+        /** @description Counts of a run, by planned action and by outcome, and what it left undone. Fields a stored
+         *     summary lacks (written by an older version) read as empty. */
         RunSummary: {
+            /** @default {} */
             actions: {
                 [key: string]: number;
             };
-            /** @description Lines waiting for approval. */
-            lines_held?: number;
-            /** @description Moves in the plan (usage billed on other lines than before). */
-            moves?: number;
+            /**
+             * @description Lines waiting for approval.
+             * @default 0
+             */
+            lines_held: number;
+            /**
+             * @description Moves in the plan (usage billed on other lines than before).
+             * @default 0
+             */
+            moves: number;
+            /** @default {} */
             outcomes: {
                 [key: string]: number;
             };
-            /** @description Every skipped or blocked tenant with its reason, by name. */
-            skipped_tenants?: components["schemas"]["SkippedTenant"][];
-            /** @description Tenants with billing enabled held back by an incomplete product mapping. */
-            tenants_blocked?: number;
-            /** @description Tenants with billing enabled whose usage could not be read (frozen). */
-            tenants_skipped?: number;
-            /** @description Tenants whose usage holds licence keys no application counted. */
-            unattributed_keys?: components["schemas"]["TenantKeys"][];
-            /** @description ConnectWise write calls made. */
+            /**
+             * @description Every skipped or blocked tenant with its reason, by name.
+             * @default []
+             */
+            skipped_tenants: components["schemas"]["SkippedTenant"][];
+            /**
+             * @description Tenants with billing enabled held back by an incomplete product mapping.
+             * @default 0
+             */
+            tenants_blocked: number;
+            /**
+             * @description Tenants with billing enabled whose usage could not be read (frozen).
+             * @default 0
+             */
+            tenants_skipped: number;
+            /**
+             * @description Tenants whose usage holds licence keys no application counted.
+             * @default []
+             */
+            unattributed_keys: components["schemas"]["TenantKeys"][];
+            /**
+             * @description ConnectWise write calls made.
+             * @default 0
+             */
             write_calls: number;
         };
         /** @description "Save changes": the rows listed are replaced, the others untouched; all or nothing. */
@@ -1808,8 +1835,7 @@ export interface components {
         };
         String: string;
         SyncChange: {
-            /** @description create, update, cancel, adopt, conflict, held, skipped, release. */
-            action: string;
+            action: components["schemas"]["PlanAction"];
             /** Format: int64 */
             addition_id?: number | null;
             /** Format: int64 */
@@ -1829,8 +1855,7 @@ export interface components {
             old_quantity: number;
             /** Format: int64 */
             product_id: number;
-            /** @description applied, failed, held, conflict, skipped, stale, not_applied. */
-            result: string;
+            result: components["schemas"]["Outcome"];
             /** Format: int32 */
             seq: number;
             tenant_id?: string | null;

@@ -8,5 +8,6 @@ pub mod moves;
 pub mod plan;
 pub mod plan_lines;
 pub mod policies;
+pub mod text_enum;
 pub mod usage;
 pub mod validation;

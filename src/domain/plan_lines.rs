@@ -41,38 +41,25 @@ pub struct ManagedAddition {
     pub billed: Option<Vec<Contribution>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PlanAction {
-    Create,
-    Update,
-    Cancel,
-    Adopt,
-    Conflict,
-    Held,
-    Unchanged,
-    /// The agreement is frozen: nothing is done.
-    Skipped,
-    /// The addition stays as it is in ConnectWise and is forgotten by the project.
-    Release,
+crate::text_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum PlanAction {
+        Create => "create",
+        Update => "update",
+        Cancel => "cancel",
+        Adopt => "adopt",
+        Conflict => "conflict",
+        Held => "held",
+        Unchanged => "unchanged",
+        /// The agreement is frozen: nothing is done.
+        Skipped => "skipped",
+        /// The addition stays as it is in ConnectWise and is forgotten by the project.
+        Release => "release",
+    }
 }
 
 impl PlanAction {
-    /// The name used in the API (as serialised).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Create => "create",
-            Self::Update => "update",
-            Self::Cancel => "cancel",
-            Self::Adopt => "adopt",
-            Self::Conflict => "conflict",
-            Self::Held => "held",
-            Self::Unchanged => "unchanged",
-            Self::Skipped => "skipped",
-            Self::Release => "release",
-        }
-    }
-
     /// Whether applying the row writes to ConnectWise.
     pub fn writes_to_connectwise(self) -> bool {
         matches!(

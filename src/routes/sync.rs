@@ -10,13 +10,14 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::db::{self, sync::ChangeRow, sync::RunRow};
 use crate::domain::desired::{Contribution, UnbilledUsage};
-use crate::domain::plan::{Approval, RowKey};
+use crate::domain::plan::{Approval, PlanAction, RowKey};
 use crate::error::ApiError;
 use crate::routes::extract::{Operator, Viewer};
 use crate::routes::input::{parse_body, FromJsonBody, JsonFields};
 use crate::routes::paging::{Page, PageQuery, Paging};
 use crate::routes::views::utc;
 use crate::state::AppState;
+use crate::sync::apply::Outcome;
 use crate::sync::plan::{self, Plan};
 use crate::sync::runs::{self, RunRequest, RunStatus, RunSummary, Trigger};
 
@@ -215,23 +216,23 @@ pub struct SyncRun {
     pub error: Option<String>,
 }
 
-impl From<RunRow> for SyncRun {
-    fn from(r: RunRow) -> Self {
-        SyncRun {
-            trigger: match r.trigger_kind.as_str() {
-                "schedule" => Trigger::Schedule,
-                "cli" => Trigger::Cli,
-                _ => Trigger::Api,
-            },
-            status: RunStatus::parse(&r.status),
-            summary: serde_json::from_str(&r.summary_json).unwrap_or_default(),
+/// A stored run the code cannot read is a server fault, never shown as something it is not.
+impl TryFrom<RunRow> for SyncRun {
+    type Error = ApiError;
+
+    fn try_from(r: RunRow) -> Result<Self, ApiError> {
+        let corrupt = |what: &str| ApiError::internal(anyhow::anyhow!("run {}: bad {what}", r.id));
+        Ok(SyncRun {
+            trigger: Trigger::parse(&r.trigger_kind).ok_or_else(|| corrupt("trigger"))?,
+            status: RunStatus::parse(&r.status).ok_or_else(|| corrupt("status"))?,
+            summary: serde_json::from_str(&r.summary_json).map_err(|_| corrupt("summary"))?,
             id: r.id,
             plan_id: r.plan_id,
             dry_run: r.dry_run,
             started_at: utc(r.started_at),
             finished_at: r.finished_at.map(utc),
             error: r.error,
-        }
+        })
     }
 }
 
@@ -266,7 +267,7 @@ pub async fn start_sync_run(
     .await?;
     Ok(HttpResponse::Accepted()
         .insert_header(("Location", format!("/api/v1/sync/runs/{}", run.id)))
-        .json(SyncRun::from(run)))
+        .json(SyncRun::try_from(run)?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -307,7 +308,11 @@ pub async fn list_sync_runs(
                     )?)
                 })
                 .await?;
-                let page = paging.wrap(rows.into_iter().map(SyncRun::from).collect(), total);
+                let runs = rows
+                    .into_iter()
+                    .map(SyncRun::try_from)
+                    .collect::<Result<Vec<_>, _>>()?;
+                let page = paging.wrap(runs, total);
                 Ok::<_, ApiError>(serde_json::to_vec(&page).expect("runs serialise").into())
             },
         )
@@ -334,9 +339,9 @@ pub async fn get_sync_run(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<web::Json<SyncRun>, ApiError> {
-    Ok(web::Json(SyncRun::from(
+    Ok(web::Json(SyncRun::try_from(
         find_run(&state, id.into_inner()).await?,
-    )))
+    )?))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -349,38 +354,42 @@ pub struct SyncChange {
     pub product_id: i64,
     /// The applications (and categories) whose usage makes the quantity.
     pub contributions: Vec<Contribution>,
-    /// create, update, cancel, adopt, conflict, held, skipped, release.
-    pub action: String,
+    pub action: PlanAction,
     pub old_quantity: f64,
     pub new_quantity: Option<i64>,
     pub addition_id: Option<i64>,
-    /// applied, failed, held, conflict, skipped, stale, not_applied.
-    pub result: String,
+    pub result: Outcome,
     pub detail: String,
     /// The move the line belongs to, if any (`moves[].id` of the run's plan).
     pub move_id: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
-impl From<ChangeRow> for SyncChange {
-    fn from(c: ChangeRow) -> Self {
-        SyncChange {
+/// A stored change the code cannot read is a server fault, never shown as something it is not.
+impl TryFrom<ChangeRow> for SyncChange {
+    type Error = ApiError;
+
+    fn try_from(c: ChangeRow) -> Result<Self, ApiError> {
+        let corrupt =
+            |what: &str| ApiError::internal(anyhow::anyhow!("change {}: bad {what}", c.id));
+        Ok(SyncChange {
             seq: c.seq,
             tenant_id: c.tenant_id,
             tenant_name: c.tenant_name,
             cw_company_id: c.cw_company_id,
             agreement_id: c.agreement_id,
             product_id: c.product_id,
-            contributions: serde_json::from_str(&c.contributions_json).unwrap_or_default(),
-            action: c.action,
+            contributions: serde_json::from_str(&c.contributions_json)
+                .map_err(|_| corrupt("contributions"))?,
+            action: PlanAction::parse(&c.action).ok_or_else(|| corrupt("action"))?,
             old_quantity: c.old_quantity,
             new_quantity: c.new_quantity,
             addition_id: c.addition_id,
-            result: c.result,
+            result: Outcome::parse(&c.result).ok_or_else(|| corrupt("result"))?,
             detail: c.detail,
             move_id: c.move_id,
             created_at: utc(c.created_at),
-        }
+        })
     }
 }
 
@@ -405,10 +414,11 @@ pub async fn list_sync_run_changes(
         )?)
     })
     .await?;
-    Ok(web::Json(paging.wrap(
-        rows.into_iter().map(SyncChange::from).collect(),
-        total,
-    )))
+    let changes = rows
+        .into_iter()
+        .map(SyncChange::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(web::Json(paging.wrap(changes, total)))
 }
 
 /// Usage nothing bills: applications without a product mapping, tenants without a company

@@ -12,35 +12,24 @@ use crate::domain::model::DeviceCategory;
 use crate::domain::plan::{CwAddition, PlanAction, PlanRow};
 use crate::sync::plan::PlanLine;
 
-/// What became of one line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// Written to ConnectWise (or, for a release, forgotten).
-    Applied,
-    Failed,
-    /// Waits for approval.
-    Held,
-    /// Two or more unmanaged additions: reported, untouched.
-    Conflict,
-    /// The agreement is frozen.
-    Skipped,
-    /// ConnectWise changed since the plan was made: re-checked, not applied.
-    Stale,
-    /// Not applied: a dry run, or the run lost its lease.
-    NotApplied,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Applied => "applied",
-            Outcome::Failed => "failed",
-            Outcome::Held => "held",
-            Outcome::Conflict => "conflict",
-            Outcome::Skipped => "skipped",
-            Outcome::Stale => "stale",
-            Outcome::NotApplied => "not_applied",
-        }
+crate::text_enum! {
+    /// What became of one line.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Outcome {
+        /// Written to ConnectWise (or, for a release, forgotten).
+        Applied => "applied",
+        Failed => "failed",
+        /// Waits for approval.
+        Held => "held",
+        /// Two or more unmanaged additions: reported, untouched.
+        Conflict => "conflict",
+        /// The agreement is frozen.
+        Skipped => "skipped",
+        /// ConnectWise changed since the plan was made: re-checked, not applied.
+        Stale => "stale",
+        /// Not applied: a dry run, a move left for the next run, or a lost lease.
+        NotApplied => "not_applied",
     }
 }
 

@@ -28,7 +28,7 @@ pub struct Report {
 
 impl Report {
     pub fn exit_code(&self) -> u8 {
-        exit_code(RunStatus::parse(&self.run.status))
+        exit_code(RunStatus::parse(&self.run.status).unwrap_or(RunStatus::Failed))
     }
 }
 

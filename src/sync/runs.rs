@@ -26,52 +26,32 @@ pub const LEASE_TTL: Duration = Duration::from_secs(60);
 /// Lines written at once between two lease checks.
 const BATCH: usize = 16;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Trigger {
-    Api,
-    Schedule,
-    Cli,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RunStatus {
-    Running,
-    /// Every billed tenant was read and every planned line applied.
-    Succeeded,
-    /// Everything else applied, but lines wait for approval.
-    Held,
-    /// A billed tenant was skipped or blocked, or lines were not applied (failed, stale,
-    /// conflict, lease lost); `error` says which, the summary names the tenants.
-    Partial,
-    /// The run could not work: nothing was written.
-    Failed,
-    /// Its process died mid-run.
-    Interrupted,
-}
-
-impl RunStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunStatus::Running => "running",
-            RunStatus::Succeeded => "succeeded",
-            RunStatus::Held => "held",
-            RunStatus::Partial => "partial",
-            RunStatus::Failed => "failed",
-            RunStatus::Interrupted => "interrupted",
-        }
+crate::text_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Trigger {
+        Api => "api",
+        Schedule => "schedule",
+        Cli => "cli",
     }
+}
 
-    pub fn parse(s: &str) -> RunStatus {
-        match s {
-            "running" => RunStatus::Running,
-            "succeeded" => RunStatus::Succeeded,
-            "held" => RunStatus::Held,
-            "partial" => RunStatus::Partial,
-            "interrupted" => RunStatus::Interrupted,
-            _ => RunStatus::Failed,
-        }
+crate::text_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum RunStatus {
+        Running => "running",
+        /// Every billed tenant was read and every planned line applied.
+        Succeeded => "succeeded",
+        /// Everything else applied, but lines wait for approval.
+        Held => "held",
+        /// A billed tenant was skipped or blocked, or lines were not applied (failed, stale,
+        /// conflict, lease lost); `error` says which, the summary names the tenants.
+        Partial => "partial",
+        /// The run could not work: nothing was written.
+        Failed => "failed",
+        /// Its process died mid-run.
+        Interrupted => "interrupted",
     }
 }
 
@@ -95,30 +75,26 @@ pub struct SkippedTenant {
     pub since: DateTime<Utc>,
 }
 
-/// Counts of a run, by planned action and by outcome, and what it left undone.
+/// Counts of a run, by planned action and by outcome, and what it left undone. Fields a stored
+/// summary lacks (written by an older version) read as empty.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
 pub struct RunSummary {
     pub actions: BTreeMap<String, usize>,
     pub outcomes: BTreeMap<String, usize>,
     /// ConnectWise write calls made.
     pub write_calls: usize,
     /// Tenants with billing enabled whose usage could not be read (frozen).
-    #[serde(default)]
     pub tenants_skipped: usize,
     /// Tenants with billing enabled held back by an incomplete product mapping.
-    #[serde(default)]
     pub tenants_blocked: usize,
     /// Lines waiting for approval.
-    #[serde(default)]
     pub lines_held: usize,
     /// Moves in the plan (usage billed on other lines than before).
-    #[serde(default)]
     pub moves: usize,
     /// Every skipped or blocked tenant with its reason, by name.
-    #[serde(default)]
     pub skipped_tenants: Vec<SkippedTenant>,
     /// Tenants whose usage holds licence keys no application counted.
-    #[serde(default)]
     pub unattributed_keys: Vec<TenantKeys>,
 }
 
@@ -170,14 +146,6 @@ impl RunSummary {
     }
 }
 
-fn trigger_name(t: Trigger) -> &'static str {
-    match t {
-        Trigger::Api => "api",
-        Trigger::Schedule => "schedule",
-        Trigger::Cli => "cli",
-    }
-}
-
 /// Takes the lease and records a new running run; 409 naming the run that holds it.
 pub async fn begin(
     state: &AppState,
@@ -199,7 +167,7 @@ pub async fn begin(
             let now = db::now();
             let run = RunRow {
                 id: db::new_id(),
-                trigger_kind: trigger_name(trigger).into(),
+                trigger_kind: trigger.as_str().into(),
                 status: RunStatus::Running.as_str().into(),
                 plan_id: plan_id.clone(),
                 dry_run,
@@ -280,7 +248,7 @@ pub async fn execute(state: Arc<AppState>, run: RunRow, request: RunRequest) -> 
             finished.error = Some(e.detail());
         }
     }
-    let status = RunStatus::parse(&finished.status);
+    let status = RunStatus::parse(&finished.status).unwrap_or(RunStatus::Failed);
     metrics::sync_run_finished(status.as_str());
     if status == RunStatus::Succeeded {
         metrics::sync_succeeded_at(Utc::now().timestamp().max(0) as u64);
@@ -830,6 +798,23 @@ mod tests {
     }
 
     #[test]
+    fn text_names_are_the_serde_names() {
+        use crate::auth::Role;
+        use crate::domain::plan::PlanAction;
+        fn check<T: serde::Serialize + Copy>(all: &[T], name: fn(T) -> &'static str) {
+            for &value in all {
+                assert_eq!(serde_json::to_value(value).unwrap(), name(value));
+            }
+        }
+        check(Trigger::ALL, Trigger::as_str);
+        check(RunStatus::ALL, RunStatus::as_str);
+        check(Outcome::ALL, Outcome::as_str);
+        check(PlanAction::ALL, PlanAction::as_str);
+        check(Role::ALL, Role::as_str);
+        assert_eq!(RunStatus::parse("exploded"), None, "unknown is not failed");
+    }
+
+    #[test]
     fn statuses_read_back() {
         for status in [
             RunStatus::Running,
@@ -839,7 +824,8 @@ mod tests {
             RunStatus::Failed,
             RunStatus::Interrupted,
         ] {
-            assert_eq!(RunStatus::parse(status.as_str()), status);
+            assert_eq!(RunStatus::parse(status.as_str()), Some(status));
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
         }
     }
 }
