@@ -7,7 +7,7 @@ use crate::auth::Role;
 use crate::db::{self, audit::AuditEventRow, audit::AuditFilter};
 use crate::error::ApiError;
 use crate::routes::extract::Viewer;
-use crate::routes::paging::{Page, Paging};
+use crate::routes::paging::{Page, PageQuery, Paging};
 use crate::routes::views::utc;
 use crate::state::AppState;
 
@@ -60,24 +60,21 @@ pub struct AuditQuery {
     pub entity_id: Option<String>,
     /// Only events by this actor (id or name).
     pub actor: Option<String>,
-    /// Page number, from 1.
-    pub page: Option<u32>,
-    /// Items per page, 1 to 500 (default 50).
-    pub per_page: Option<u32>,
 }
 
 /// The audit trail, newest first. Events about users, service tokens and connections are
 /// shown to admins only.
-#[utoipa::path(operation_id = "listAuditEvents", tag = "audit", params(AuditQuery),
+#[utoipa::path(operation_id = "listAuditEvents", tag = "audit", params(AuditQuery, PageQuery),
     responses((status = 200, description = "A page of audit events", body = Page<AuditEvent>)))]
 #[get("/audit-events")]
 pub async fn list_audit_events(
     auth: Viewer,
     state: web::Data<AppState>,
     query: web::Query<AuditQuery>,
+    page: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<AuditEvent>>, ApiError> {
     let query = query.into_inner();
-    let paging = Paging::new(query.page, query.per_page)?;
+    let paging = Paging::new(page.page, page.per_page)?;
     let filter = AuditFilter {
         entity_type: query.entity_type,
         entity_id: query.entity_id,

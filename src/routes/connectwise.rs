@@ -54,23 +54,20 @@ pub struct ProductQuery {
     pub search: Option<String>,
     /// Also inactive products and products gone from the catalog (default false).
     pub include_inactive: Option<bool>,
-    /// Page number, from 1.
-    pub page: Option<u32>,
-    /// Items per page, 1 to 500 (default 50).
-    pub per_page: Option<u32>,
 }
 
 /// The cached ConnectWise product catalog, ordered by identifier.
-#[utoipa::path(operation_id = "listConnectWiseProducts", tag = "connectwise", params(ProductQuery),
+#[utoipa::path(operation_id = "listConnectWiseProducts", tag = "connectwise", params(ProductQuery, PageQuery),
     responses((status = 200, description = "A page of cached products", body = Page<Product>)))]
 #[get("/connectwise/products")]
 pub async fn list_products(
     _auth: Viewer,
     state: web::Data<AppState>,
     query: web::Query<ProductQuery>,
+    page: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<Product>>, ApiError> {
     let query = query.into_inner();
-    let paging = Paging::new(query.page, query.per_page)?;
+    let paging = Paging::new(page.page, page.per_page)?;
     let filter = ProductFilter {
         search: query
             .search
@@ -123,14 +120,10 @@ pub struct CompanyView {
 pub struct CompanyQuery {
     /// Text in the company's name or identifier.
     pub search: Option<String>,
-    /// Page number, from 1.
-    pub page: Option<u32>,
-    /// Items per page, 1 to 500 (default 50).
-    pub per_page: Option<u32>,
 }
 
 /// ConnectWise companies (live), ordered by name.
-#[utoipa::path(operation_id = "listConnectWiseCompanies", tag = "connectwise", params(CompanyQuery),
+#[utoipa::path(operation_id = "listConnectWiseCompanies", tag = "connectwise", params(CompanyQuery, PageQuery),
     responses(
         (status = 200, description = "A page of companies", body = Page<CompanyView>),
         (status = 409, description = "ConnectWise is not configured", body = crate::error::Problem,
@@ -144,9 +137,10 @@ pub async fn list_companies(
     _auth: Viewer,
     state: web::Data<AppState>,
     query: web::Query<CompanyQuery>,
+    page: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<CompanyView>>, ApiError> {
     let query = query.into_inner();
-    let paging = Paging::new(query.page, query.per_page)?;
+    let paging = Paging::new(page.page, page.per_page)?;
     let conditions = query
         .search
         .map(|s| s.trim().to_string())
@@ -201,9 +195,9 @@ pub async fn list_company_agreements(
     _auth: Viewer,
     state: web::Data<AppState>,
     id: web::Path<i64>,
-    query: web::Query<PageQuery>,
+    page: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<AgreementView>>, ApiError> {
-    let paging = Paging::new(query.page, query.per_page)?;
+    let paging = Paging::new(page.page, page.per_page)?;
     let client = crate::services::connections::connectwise::shared_client(&state).await?;
     let mut agreements = client
         .list_agreements(id.into_inner())

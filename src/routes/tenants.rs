@@ -8,7 +8,7 @@ use crate::domain::model::Solution;
 use crate::error::ApiError;
 use crate::routes::extract::{Operator, Viewer};
 use crate::routes::input::{FromJsonBody, JsonFields, ValidJson};
-use crate::routes::paging::{Page, Paging};
+use crate::routes::paging::{Page, PageQuery, Paging};
 use crate::routes::views::utc;
 use crate::state::AppState;
 
@@ -87,23 +87,20 @@ fn with_mappings(
 pub struct TenantQuery {
     /// Only tenants of this solution.
     pub solution: Option<Solution>,
-    /// Page number, from 1.
-    pub page: Option<u32>,
-    /// Items per page, 1 to 500 (default 50).
-    pub per_page: Option<u32>,
 }
 
 /// Kaspersky tenants of both solutions, ordered by name.
-#[utoipa::path(operation_id = "listTenants", tag = "tenants", params(TenantQuery),
+#[utoipa::path(operation_id = "listTenants", tag = "tenants", params(TenantQuery, PageQuery),
     responses((status = 200, description = "A page of tenants", body = Page<Tenant>)))]
 #[get("/tenants")]
 pub async fn list_tenants(
     _auth: Viewer,
     state: web::Data<AppState>,
     query: web::Query<TenantQuery>,
+    page: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<Tenant>>, ApiError> {
     let query = query.into_inner();
-    let paging = Paging::new(query.page, query.per_page)?;
+    let paging = Paging::new(page.page, page.per_page)?;
     let solution = query.solution.map(|s| match s {
         Solution::Ksc => db::tenants::KSC,
         Solution::BusinessHub => db::tenants::BUSINESS_HUB,

@@ -17,7 +17,7 @@ use crate::domain::model::{CategoryCounts, Solution, TenantUsage};
 use crate::error::ApiError;
 use crate::routes::extract::{Operator, Viewer};
 use crate::routes::input::{FromJsonBody, JsonFields, LenientJson, OptionalJson};
-use crate::routes::paging::{Page, Paging};
+use crate::routes::paging::{Page, PageQuery, Paging};
 use crate::routes::views::utc;
 use crate::services::usage_snapshots::{self as snapshots, PushedUsage};
 use crate::state::AppState;
@@ -81,23 +81,20 @@ pub struct SnapshotQuery {
     pub tenant_id: Option<String>,
     /// Only the newest snapshot of each tenant (default false: the whole history).
     pub latest: Option<bool>,
-    /// Page number, from 1.
-    pub page: Option<u32>,
-    /// Items per page, 1 to 500 (default 50).
-    pub per_page: Option<u32>,
 }
 
 /// Usage snapshots, newest first: the history, or each tenant's latest.
-#[utoipa::path(operation_id = "listUsageSnapshots", tag = "usage", params(SnapshotQuery),
+#[utoipa::path(operation_id = "listUsageSnapshots", tag = "usage", params(SnapshotQuery, PageQuery),
     responses((status = 200, description = "A page of snapshots", body = Page<UsageSnapshotView>)))]
 #[get("/usage-snapshots")]
 pub async fn list_usage_snapshots(
     _auth: Viewer,
     state: web::Data<AppState>,
     query: web::Query<SnapshotQuery>,
+    page: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<UsageSnapshotView>>, ApiError> {
     let query = query.into_inner();
-    let paging = Paging::new(query.page, query.per_page)?;
+    let paging = Paging::new(page.page, page.per_page)?;
     let filter = SnapshotFilter {
         tenant_id: query.tenant_id,
         latest: query.latest.unwrap_or(false),
