@@ -5,8 +5,11 @@
 //! cause chain and reach the client only as a generic 500.
 
 use actix_web::http::{header, StatusCode};
+use std::collections::BTreeMap;
+
 use actix_web::{HttpResponse, ResponseError};
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder, ResponsesBuilder};
 use utoipa::ToSchema;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -247,4 +250,42 @@ impl From<crate::sync::SyncError> for ApiError {
     fn from(err: crate::sync::SyncError) -> Self {
         ServiceError::from(err).into()
     }
+}
+
+/// The failures of an operation that calls ConnectWise, for its `#[utoipa::path]` responses.
+pub struct ConnectWiseFailures;
+
+impl utoipa::IntoResponses for ConnectWiseFailures {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        upstream_failures("ConnectWise")
+    }
+}
+
+/// The failures of an operation that calls KSC, for its `#[utoipa::path]` responses.
+pub struct KscFailures;
+
+impl utoipa::IntoResponses for KscFailures {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        upstream_failures("KSC")
+    }
+}
+
+fn upstream_failures(system: &str) -> BTreeMap<String, RefOr<Response>> {
+    let problem = |description: String| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                PROBLEM_JSON,
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build()
+    };
+    ResponsesBuilder::new()
+        .response("409", problem(format!("{system} is not configured")))
+        .response("502", problem(format!("{system} failed")))
+        .response("504", problem(format!("{system} did not answer in time")))
+        .build()
+        .into()
 }

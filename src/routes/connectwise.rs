@@ -94,12 +94,7 @@ pub async fn list_products(
 #[utoipa::path(operation_id = "refreshConnectWiseProducts", tag = "connectwise",
     responses(
         (status = 200, description = "The cache now matches the catalog", body = RefreshResult),
-        (status = 409, description = "ConnectWise is not configured", body = crate::error::Problem,
-            content_type = "application/problem+json"),
-        (status = 502, description = "ConnectWise failed", body = crate::error::Problem,
-            content_type = "application/problem+json"),
-        (status = 504, description = "ConnectWise did not answer in time", body = crate::error::Problem,
-            content_type = "application/problem+json")))]
+        crate::error::ConnectWiseFailures))]
 #[post("/connectwise/products/refresh")]
 pub async fn refresh_products(
     _auth: Operator,
@@ -126,12 +121,7 @@ pub struct CompanyQuery {
 #[utoipa::path(operation_id = "listConnectWiseCompanies", tag = "connectwise", params(CompanyQuery, PageQuery),
     responses(
         (status = 200, description = "A page of companies", body = Page<CompanyView>),
-        (status = 409, description = "ConnectWise is not configured", body = crate::error::Problem,
-            content_type = "application/problem+json"),
-        (status = 502, description = "ConnectWise failed", body = crate::error::Problem,
-            content_type = "application/problem+json"),
-        (status = 504, description = "ConnectWise did not answer in time", body = crate::error::Problem,
-            content_type = "application/problem+json")))]
+        crate::error::ConnectWiseFailures))]
 #[get("/connectwise/companies")]
 pub async fn list_companies(
     _auth: Viewer,
@@ -184,12 +174,7 @@ pub struct AgreementView {
     params(("id" = i64, Path, description = "The ConnectWise company id"), PageQuery),
     responses(
         (status = 200, description = "A page of agreements", body = Page<AgreementView>),
-        (status = 409, description = "ConnectWise is not configured", body = crate::error::Problem,
-            content_type = "application/problem+json"),
-        (status = 502, description = "ConnectWise failed", body = crate::error::Problem,
-            content_type = "application/problem+json"),
-        (status = 504, description = "ConnectWise did not answer in time", body = crate::error::Problem,
-            content_type = "application/problem+json")))]
+        crate::error::ConnectWiseFailures))]
 #[get("/connectwise/companies/{id}/agreements")]
 pub async fn list_company_agreements(
     _auth: Viewer,

@@ -65,12 +65,7 @@ impl FromJsonBody for PreviewRequest {
     responses(
         (status = 201, description = "The stored plan", body = Plan,
             headers(("Location" = String, description = "The plan's URL"))),
-        (status = 409, description = "ConnectWise is not configured", body = crate::error::Problem,
-            content_type = "application/problem+json"),
-        (status = 502, description = "ConnectWise failed", body = crate::error::Problem,
-            content_type = "application/problem+json"),
-        (status = 504, description = "ConnectWise did not answer in time", body = crate::error::Problem,
-            content_type = "application/problem+json")))]
+        crate::error::ConnectWiseFailures))]
 #[post("/sync/preview")]
 pub async fn preview_sync(
     auth: Operator,

@@ -146,12 +146,7 @@ pub struct TenantDiscovery {
 #[utoipa::path(operation_id = "refreshTenants", tag = "tenants",
     responses(
         (status = 200, description = "Tenants now match KSC", body = TenantDiscovery),
-        (status = 409, description = "KSC is not configured", body = crate::error::Problem,
-            content_type = "application/problem+json"),
-        (status = 502, description = "KSC failed", body = crate::error::Problem,
-            content_type = "application/problem+json"),
-        (status = 504, description = "KSC did not answer in time", body = crate::error::Problem,
-            content_type = "application/problem+json")))]
+        crate::error::KscFailures))]
 #[post("/tenants/refresh")]
 pub async fn refresh_tenants(
     _auth: Operator,
