@@ -75,6 +75,14 @@ pub struct Stored<C: Kind> {
     pub updated_at: NaiveDateTime,
 }
 
+impl<C: Kind> Stored<C> {
+    /// Changes whenever anything a client is built from changes: shared clients are rebuilt then.
+    fn version(&self) -> Result<String, ConnectionError> {
+        serde_json::to_string(&(&self.settings, &self.secrets))
+            .map_err(|e| ConnectionError::Corrupt(e.into()))
+    }
+}
+
 /// The purpose a connection's secrets are sealed for.
 pub fn purpose(kind: &str) -> String {
     format!("connection:{kind}")
@@ -208,9 +216,7 @@ pub async fn one_shot_connectwise(state: &AppState) -> Result<ConnectWiseClient,
 /// holds for the whole process; rebuilt when the settings change.
 pub async fn shared_connectwise(state: &AppState) -> Result<ConnectWiseClient, ConnectionError> {
     let stored = require::<ConnectWise>(state).await?;
-    // The client is rebuilt when anything it was built from changes.
-    let version = serde_json::to_string(&(&stored.settings, &stored.secrets))
-        .map_err(|e| ConnectionError::Corrupt(e.into()))?;
+    let version = stored.version()?;
     state.connectwise.get_or_build(version, || {
         connectwise_client(
             &stored.settings,
@@ -226,8 +232,7 @@ pub async fn shared_connectwise(state: &AppState) -> Result<ConnectWiseClient, C
 /// rebuilt when the connection changes.
 pub async fn shared_ksc(state: &AppState) -> Result<KscClient, ConnectionError> {
     let stored = require::<Kaspersky>(state).await?;
-    let version = serde_json::to_string(&(&stored.settings, &stored.secrets))
-        .map_err(|e| ConnectionError::Corrupt(e.into()))?;
+    let version = stored.version()?;
     state.ksc.get_or_build(version, || {
         ksc_client(&stored.settings, &stored.secrets, state, None)
     })

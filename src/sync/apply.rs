@@ -83,11 +83,8 @@ pub fn description(row: &PlanRow) -> String {
 pub async fn write(client: &ConnectWiseClient, line: &PlanLine) -> Written {
     let row = &line.row;
     let desired = row.desired_quantity.unwrap_or(0) as f64;
-    let failed = |e: crate::connectwise::ConnectWiseError| Written {
-        outcome: Outcome::Failed,
-        detail: e.to_string(),
-        managed_addition: None,
-    };
+    let failed =
+        |e: crate::connectwise::ConnectWiseError| Written::new(Outcome::Failed, e.to_string());
     match row.action {
         PlanAction::Create => {
             let mut addition = NewAddition::new(row.product_id, BillCustomer::Billable, desired);
@@ -104,11 +101,10 @@ pub async fn write(client: &ConnectWiseClient, line: &PlanLine) -> Written {
         }
         PlanAction::Update | PlanAction::Adopt | PlanAction::Cancel => {
             let Some(addition_id) = row.addition_id else {
-                return Written {
-                    outcome: Outcome::Failed,
-                    detail: "the plan names no addition to change".into(),
-                    managed_addition: None,
-                };
+                return Written::new(
+                    Outcome::Failed,
+                    "the plan names no addition to change".into(),
+                );
             };
             let mut ops = Vec::new();
             if row.action == PlanAction::Cancel {
@@ -145,11 +141,7 @@ pub async fn write(client: &ConnectWiseClient, line: &PlanLine) -> Written {
                 Err(e) => failed(e),
             }
         }
-        _ => Written {
-            outcome: Outcome::NotApplied,
-            detail: "nothing to write".into(),
-            managed_addition: None,
-        },
+        _ => Written::new(Outcome::NotApplied, "nothing to write".into()),
     }
 }
 
