@@ -1636,7 +1636,8 @@ export interface components {
              * @description 1 to 32, default 4.
              */
             max_concurrency?: number | null;
-            /** @description Write-only. Omit to keep the stored key; `null` clears it. */
+            /** @description Write-only. Omit to keep the stored key (refused with 422 when scheme, host or port of
+             *     `site_url` change: a stored key never goes to another address); `null` clears it. */
             private_key?: string | null;
             public_key: string;
             /**
@@ -1660,7 +1661,9 @@ export interface components {
              * @description 1 to 32, default 4.
              */
             max_concurrency?: number | null;
-            /** @description Write-only. Omit to keep the stored password; `null` clears it. */
+            /** @description Write-only. Omit to keep the stored password (refused with 422 when scheme, host or port
+             *     of `server_url` change: a stored password never goes to another address); `null` clears
+             *     it. */
             password?: string | null;
             /**
              * Format: int32

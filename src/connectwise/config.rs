@@ -39,25 +39,30 @@ impl fmt::Debug for ConnectWiseConfig {
     }
 }
 
+/// The origin (`scheme://host[:port]/`) of a site URL as an MSP types it (a bare host means
+/// https), validated.
+pub fn site_origin(site_url: &str) -> Result<Url, ConnectWiseError> {
+    let raw = site_url.trim().trim_end_matches('/');
+    let with_scheme = if raw.contains("://") {
+        raw.to_owned()
+    } else {
+        format!("https://{raw}")
+    };
+    let invalid = |why: &str| ConnectWiseError::InvalidConfig(format!("site URL `{raw}` {why}"));
+    let url = Url::parse(&with_scheme).map_err(|e| invalid(&e.to_string()))?;
+    if !matches!(url.scheme(), "https" | "http") {
+        return Err(invalid("must use https"));
+    }
+    if url.host_str().is_none() || url.path() != "/" || url.query().is_some() {
+        return Err(invalid("must be just scheme, host and optional port"));
+    }
+    Ok(url)
+}
+
 impl ConnectWiseConfig {
     /// The site's origin (`scheme://host[:port]/`), validated.
     pub fn site_origin(&self) -> Result<Url, ConnectWiseError> {
-        let raw = self.site_url.trim().trim_end_matches('/');
-        let with_scheme = if raw.contains("://") {
-            raw.to_owned()
-        } else {
-            format!("https://{raw}")
-        };
-        let invalid =
-            |why: &str| ConnectWiseError::InvalidConfig(format!("site URL `{raw}` {why}"));
-        let url = Url::parse(&with_scheme).map_err(|e| invalid(&e.to_string()))?;
-        if !matches!(url.scheme(), "https" | "http") {
-            return Err(invalid("must use https"));
-        }
-        if url.host_str().is_none() || url.path() != "/" || url.query().is_some() {
-            return Err(invalid("must be just scheme, host and optional port"));
-        }
-        Ok(url)
+        site_origin(&self.site_url)
     }
 
     /// The configured codebase normalised to `name/`, or `None` when it must be discovered.

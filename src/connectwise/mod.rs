@@ -9,7 +9,7 @@ mod models;
 pub use crate::outbound::retry::RetryPolicy;
 pub use client::{ConnectWiseClient, PAGE_SIZE};
 pub use conditions::{ConditionValue, Conditions};
-pub use config::ConnectWiseConfig;
+pub use config::{site_origin, ConnectWiseConfig};
 pub use error::{ApiErrorBody, ApiFieldError, ConnectWiseError};
 pub use models::{
     Addition, Agreement, BillCustomer, CatalogItem, Company, CompanyInfo, NewAddition, PatchOp,

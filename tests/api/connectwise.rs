@@ -140,6 +140,50 @@ async fn the_connection_keeps_its_private_key_write_only() {
 }
 
 #[actix_web::test]
+async fn a_stored_private_key_never_follows_the_site_to_another_address() {
+    let app = spawn_app().await;
+    let fake = FakeConnectWise::start(Default::default()).unwrap();
+    let elsewhere = FakeConnectWise::start(Default::default()).unwrap();
+    configured(&app, &fake).await;
+
+    // Another port, another host name, another scheme: each one needs the key again.
+    let port = elsewhere.base_url();
+    let host = fake.base_url().replace("127.0.0.1", "localhost");
+    let scheme = fake.base_url().replace("http://", "https://");
+    for moved in [port, host, scheme] {
+        let mut without_key = connection(&fake, &moved);
+        without_key.as_object_mut().unwrap().remove("private_key");
+        let refused = assert_problem(put_connection(&app, &without_key).await, 422).await;
+        assert_eq!(refused["errors"][0]["field"], "private_key", "{moved}");
+        let message = refused["errors"][0]["message"].as_str().unwrap();
+        assert!(
+            message.contains("re-enter the private key for the new address"),
+            "{message}"
+        );
+    }
+    let kept: Value = app
+        .get("/api/v1/connections/connectwise", &app.admin_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(kept["site_url"], fake.base_url(), "nothing was saved");
+    assert_eq!(test_connection(&app).await.status(), 200);
+    assert_eq!(elsewhere.calls("GET", route::COMPANY_INFO), 0);
+    assert_eq!(elsewhere.calls("GET", route::SYSTEM_INFO), 0);
+
+    // The same origin written differently keeps the key; a key given with the new address is used.
+    let mut same = connection(&fake, &format!("{}/", fake.base_url()));
+    same.as_object_mut().unwrap().remove("private_key");
+    let same: Value = put_connection(&app, &same).await.json().await.unwrap();
+    assert_eq!(same["private_key_set"], true);
+    let moved = put_connection(&app, &connection(&elsewhere, &elsewhere.base_url())).await;
+    assert_eq!(moved.status(), 200);
+    assert_eq!(test_connection(&app).await.status(), 200);
+    assert_eq!(elsewhere.calls("GET", route::SYSTEM_INFO), 1);
+}
+
+#[actix_web::test]
 async fn invalid_connection_settings_are_all_listed() {
     let app = spawn_app().await;
     let response = put_connection(

@@ -128,15 +128,62 @@ async fn unreachable_servers_and_bad_settings() {
     let body = assert_problem(bad, 422).await;
     assert_eq!(body["errors"].as_array().unwrap().len(), 4);
 
-    let defaults: Value =
-        put_connection(&app, &json!({"server_url": "ksc.example.com", "user": "u"}))
-            .await
-            .json()
-            .await
-            .unwrap();
+    let defaults: Value = put_connection(
+        &app,
+        &json!({"server_url": "ksc.example.com", "user": "u", "password": "p"}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     assert_eq!(defaults["server_url"], "https://ksc.example.com:13299");
+    let same_address: Value = put_connection(
+        &app,
+        &json!({"server_url": "https://ksc.example.com:13299/", "user": "u2"}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     assert_eq!(
-        defaults["password_set"], true,
+        (
+            same_address["user"].as_str(),
+            same_address["password_set"].as_bool()
+        ),
+        (Some("u2"), Some(true)),
         "an omitted password keeps the stored one"
     );
+}
+
+#[actix_web::test]
+async fn a_stored_password_never_follows_the_server_to_another_address() {
+    let app = spawn_app().await;
+    let fake = FakeKsc::start_demo().unwrap();
+    let elsewhere = FakeKsc::start_demo().unwrap();
+    app.connect_ksc(&fake).await;
+    let port = elsewhere.base_url();
+    let host = fake.base_url().replace("127.0.0.1", "localhost");
+    let scheme = fake.base_url().replace("http://", "https://");
+    for moved in [port, host, scheme] {
+        let refused = put_connection(&app, &json!({"server_url": moved, "user": DEMO_USER})).await;
+        let refused = assert_problem(refused, 422).await;
+        assert_eq!(refused["errors"][0]["field"], "password", "{moved}");
+        let message = refused["errors"][0]["message"].as_str().unwrap();
+        assert!(
+            message.contains("re-enter the password for the new address"),
+            "{message}"
+        );
+    }
+    assert_eq!(test_connection(&app).await.status(), 200);
+    assert_eq!(
+        elsewhere.calls("login"),
+        0,
+        "the password went nowhere else"
+    );
+
+    let moved =
+        json!({"server_url": elsewhere.base_url(), "user": DEMO_USER, "password": DEMO_PASSWORD});
+    assert_eq!(put_connection(&app, &moved).await.status(), 200);
+    assert_eq!(test_connection(&app).await.status(), 200);
+    assert!(elsewhere.calls("login") > 0);
 }

@@ -4,9 +4,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::connectwise::{ConnectWiseConfig, ConnectWiseError};
+use crate::connectwise::{site_origin, ConnectWiseError};
 use crate::services::fields::{FromJsonBody, JsonFields, Patch};
-use crate::services::ServiceError;
+use crate::services::{FieldError, ServiceError};
 
 pub const DEFAULT_API_VERSION: &str = "2025.1";
 
@@ -29,8 +29,8 @@ impl super::Connection for ConnectWise {
 
     fn apply(
         update: ConnectWiseUpdate,
-        stored: Option<&ConnectWiseSecrets>,
-    ) -> (ConnectWiseSettings, ConnectWiseSecrets) {
+        stored: Option<&super::Stored<ConnectWise>>,
+    ) -> Result<(ConnectWiseSettings, ConnectWiseSecrets), FieldError> {
         update.apply(stored)
     }
 }
@@ -86,7 +86,8 @@ pub struct PutConnectWiseConnection {
     pub codebase: Option<String>,
     pub company_id: String,
     pub public_key: String,
-    /// Write-only. Omit to keep the stored key; `null` clears it.
+    /// Write-only. Omit to keep the stored key (refused with 422 when scheme, host or port of
+    /// `site_url` change: a stored key never goes to another address); `null` clears it.
     pub private_key: Option<String>,
     pub client_id: String,
     /// Default `2025.1`.
@@ -127,11 +128,7 @@ impl FromJsonBody for ConnectWiseUpdate {
     fn from_json(f: &mut JsonFields) -> Option<Self> {
         let site_url = non_empty(f, "site_url", 500);
         if let Some(url) = &site_url {
-            let probe = ConnectWiseConfig {
-                site_url: url.clone(),
-                ..placeholder_config()
-            };
-            if let Err(e) = probe.site_origin() {
+            if let Err(e) = site_origin(url) {
                 f.error("site_url", e.to_string());
             }
         }
@@ -219,14 +216,17 @@ impl ConnectWiseUpdate {
     /// The settings and secrets to store, given what is stored now.
     pub fn apply(
         self,
-        stored: Option<&ConnectWiseSecrets>,
-    ) -> (ConnectWiseSettings, ConnectWiseSecrets) {
-        let private_key = match self.private_key {
-            Patch::Absent => stored.and_then(|s| s.private_key.clone()),
-            Patch::Null => None,
-            Patch::Value(k) => Some(k),
-        };
-        (
+        stored: Option<&super::Stored<ConnectWise>>,
+    ) -> Result<(ConnectWiseSettings, ConnectWiseSecrets), FieldError> {
+        let address = |url: &str| site_origin(url).ok().map(|u| u.origin());
+        let private_key = super::secret_on_put(
+            self.private_key,
+            stored.map(|s| (&s.secrets.private_key, address(&s.settings.site_url))),
+            address(&self.site_url).as_ref(),
+            "private_key",
+            "private key",
+        )?;
+        Ok((
             ConnectWiseSettings {
                 site_url: self.site_url.trim_end_matches('/').to_string(),
                 codebase: self.codebase,
@@ -241,20 +241,7 @@ impl ConnectWiseUpdate {
                 request_timeout_seconds: self.request_timeout_seconds.unwrap_or(30),
             },
             ConnectWiseSecrets { private_key },
-        )
-    }
-}
-
-fn placeholder_config() -> ConnectWiseConfig {
-    ConnectWiseConfig {
-        site_url: String::new(),
-        codebase: None,
-        company_id: "x".into(),
-        public_key: "x".into(),
-        private_key: "x".into(),
-        client_id: "x".into(),
-        api_version: DEFAULT_API_VERSION.into(),
-        max_concurrency: 1,
+        ))
     }
 }
 

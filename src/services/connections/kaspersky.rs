@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use crate::kaspersky::KscError;
 use crate::services::fields::{FromJsonBody, JsonFields, Patch};
-use crate::services::ServiceError;
+use crate::services::{FieldError, ServiceError};
 
 pub const DEFAULT_PORT: u16 = 13299;
 
@@ -40,14 +40,17 @@ impl super::Connection for Kaspersky {
 
     fn apply(
         u: KasperskyUpdate,
-        stored: Option<&KasperskySecrets>,
-    ) -> (KasperskySettings, KasperskySecrets) {
-        let password = match u.password {
-            Patch::Absent => stored.and_then(|s| s.password.clone()),
-            Patch::Null => None,
-            Patch::Value(p) => Some(p),
-        };
-        (
+        stored: Option<&super::Stored<Kaspersky>>,
+    ) -> Result<(KasperskySettings, KasperskySecrets), FieldError> {
+        let address = |url: &str| url::Url::parse(url).ok().map(|u| u.origin());
+        let password = super::secret_on_put(
+            u.password,
+            stored.map(|s| (&s.secrets.password, address(&s.settings.server_url))),
+            address(&u.server_url).as_ref(),
+            "password",
+            "password",
+        )?;
+        Ok((
             KasperskySettings {
                 server_url: u.server_url,
                 user: u.user,
@@ -59,7 +62,7 @@ impl super::Connection for Kaspersky {
                 insecure_skip_tls_verify: u.insecure_skip_tls_verify,
             },
             KasperskySecrets { password },
-        )
+        ))
     }
 }
 
@@ -91,7 +94,9 @@ pub struct PutKasperskyConnection {
     /// `https://host[:port]`; the port defaults to 13299.
     pub server_url: String,
     pub user: String,
-    /// Write-only. Omit to keep the stored password; `null` clears it.
+    /// Write-only. Omit to keep the stored password (refused with 422 when scheme, host or port
+    /// of `server_url` change: a stored password never goes to another address); `null` clears
+    /// it.
     pub password: Option<String>,
     /// Default empty.
     pub domain: Option<String>,

@@ -8,16 +8,18 @@ pub mod kaspersky;
 
 use chrono::DateTime;
 use serde::Serialize;
+use url::Origin;
 
 pub use crate::connections::{load, not_configured, purpose, require, Kind, Stored};
 use crate::db::utc;
 use crate::db::{self, audit, audit::Actor, connections::ConnectionRow, DbConnection};
 use crate::secrets::SecretBox;
 use crate::services::etag::{etag_of, IfMatch};
-use crate::services::ServiceError;
+use crate::services::fields::Patch;
+use crate::services::{FieldError, ServiceError};
 
 /// One kind of connection as the API reads and replaces it.
-pub trait Connection: Kind {
+pub trait Connection: Kind + Sized {
     /// What the API shows: the settings and whether each secret is set, never a secret.
     type View: Serialize + Send;
     /// A validated `PUT` body.
@@ -28,11 +30,39 @@ pub trait Connection: Kind {
         secrets: &Self::Secrets,
         updated_at: DateTime<chrono::Utc>,
     ) -> Self::View;
-    /// The settings and secrets to store, given the stored secrets (omitted secrets are kept).
+    /// The settings and secrets to store, given what is stored (omitted secrets are kept, see
+    /// [`secret_on_put`]).
     fn apply(
         update: Self::Update,
-        stored: Option<&Self::Secrets>,
-    ) -> (Self::Settings, Self::Secrets);
+        stored: Option<&Stored<Self>>,
+    ) -> Result<(Self::Settings, Self::Secrets), FieldError>;
+}
+
+/// A write-only secret on `PUT`: omitted keeps the stored one and `null` clears it. A stored
+/// secret never follows the connection to another address (scheme, host or port changed):
+/// the connection test would send it there, to a server of whoever changed the URL.
+pub fn secret_on_put(
+    patch: Patch<String>,
+    stored: Option<(&Option<String>, Option<Origin>)>,
+    address: Option<&Origin>,
+    field: &str,
+    noun: &str,
+) -> Result<Option<String>, FieldError> {
+    match patch {
+        Patch::Value(secret) => Ok(Some(secret)),
+        Patch::Null => Ok(None),
+        Patch::Absent => match stored {
+            Some((Some(secret), Some(was))) if Some(&was) == address => Ok(Some(secret.clone())),
+            Some((Some(_), _)) => Err(FieldError::new(
+                field,
+                format!(
+                    "re-enter the {noun} for the new address: a stored {noun} is never sent to \
+                     another scheme, host or port"
+                ),
+            )),
+            _ => Ok(None),
+        },
+    }
 }
 
 impl<C: Connection> Stored<C> {
@@ -54,7 +84,8 @@ pub fn replace<C: Connection>(
         let stored = load::<C>(conn, secrets)?;
         let before = stored.as_ref().map(Stored::view);
         if_match.check_current(before.as_ref().map(etag_of).as_deref())?;
-        let (settings, new_secrets) = C::apply(update, stored.as_ref().map(|s| &s.secrets));
+        let (settings, new_secrets) =
+            C::apply(update, stored.as_ref()).map_err(|e| ServiceError::Validation(vec![e]))?;
         let updated_at = db::now();
         let plain = serde_json::to_vec(&new_secrets).map_err(ServiceError::internal)?;
         db::connections::save(
