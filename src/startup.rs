@@ -39,7 +39,10 @@ pub enum AdminBootstrap {
 }
 
 pub const FIRST_ADMIN: &str = "admin";
-pub const JWT_SECRET_KEY: &str = "jwt_secret";
+/// Where the generated JWT signing key is kept, sealed (also the purpose it is sealed for).
+pub const JWT_SECRET_KEY: &str = "jwt_secret_sealed";
+/// Where versions before sealing kept it in plain text.
+pub const PLAIN_JWT_SECRET_KEY: &str = "jwt_secret";
 
 /// Database ready to serve: pool, migrations applied.
 pub async fn connect_database(settings: &Settings) -> anyhow::Result<DbPool> {
@@ -101,15 +104,37 @@ fn bootstrap_admin(
     }
 }
 
-fn jwt_secret(conn: &mut db::DbConnection, settings: &Settings) -> anyhow::Result<Vec<u8>> {
+/// The JWT signing key: `BRIDGE_JWT_SECRET`, else the one generated once and stored sealed
+/// with the encryption key (whoever reads the database must not be able to sign tokens).
+fn jwt_secret(
+    conn: &mut db::DbConnection,
+    settings: &Settings,
+    secrets: &SecretBox,
+) -> anyhow::Result<Vec<u8>> {
+    seal_plain_jwt_secret(conn, secrets)?;
     if let Some(secret) = &settings.jwt_secret {
         return Ok(secret.as_bytes().to_vec());
     }
     let mut random = [0u8; 48];
     rand::RngCore::fill_bytes(&mut rand::rng(), &mut random);
-    let candidate = base64::engine::general_purpose::STANDARD.encode(random);
-    let stored = db::app_state::get_or_insert(conn, JWT_SECRET_KEY, &candidate)?;
-    Ok(stored.into_bytes())
+    let generated = base64::engine::general_purpose::STANDARD.encode(random);
+    let candidate = secrets.seal(JWT_SECRET_KEY, generated.as_bytes());
+    let sealed = db::app_state::get_or_insert(conn, JWT_SECRET_KEY, &candidate)?;
+    secrets
+        .open(JWT_SECRET_KEY, &sealed)
+        .context("cannot open the stored JWT signing key")
+}
+
+/// Seals the key that versions before sealing stored in plain text: the same key, so the
+/// tokens issued with it stay valid.
+fn seal_plain_jwt_secret(conn: &mut db::DbConnection, secrets: &SecretBox) -> anyhow::Result<()> {
+    if let Some(plain) = db::app_state::get(conn, PLAIN_JWT_SECRET_KEY)? {
+        let sealed = secrets.seal(JWT_SECRET_KEY, plain.as_bytes());
+        db::app_state::get_or_insert(conn, JWT_SECRET_KEY, &sealed)?;
+        db::app_state::delete(conn, PLAIN_JWT_SECRET_KEY)?;
+        tracing::info!("sealed the stored JWT signing key with the encryption key");
+    }
+    Ok(())
 }
 
 /// The state every entry point shares — the HTTP server, `sync` on the command line, the
@@ -128,7 +153,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let secret = tokio::task::spawn_blocking(move || {
         let mut conn = pool2.get().context("cannot open the database")?;
         secrets2.ensure_matches_database(&mut conn, &settings2.data_dir)?;
-        jwt_secret(&mut conn, &settings2)
+        jwt_secret(&mut conn, &settings2, &secrets2)
     })
     .await??;
     Ok(AppState {

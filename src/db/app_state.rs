@@ -1,4 +1,4 @@
-//! Small server-wide values kept in the database (e.g. the generated JWT signing secret), so
+//! Small server-wide values kept in the database (e.g. the sealed JWT signing key), so
 //! every process sharing the database agrees on them.
 
 use diesel::prelude::*;
@@ -48,5 +48,11 @@ pub fn set(conn: &mut DbConnection, key: &str, value: &str) -> QueryResult<()> {
             ))
             .execute(conn)?;
     }
+    Ok(())
+}
+
+/// Removes `key` (nothing happens when it is not there).
+pub fn delete(conn: &mut DbConnection, key: &str) -> QueryResult<()> {
+    diesel::delete(app_state::table.find(key)).execute(conn)?;
     Ok(())
 }

@@ -238,26 +238,49 @@ impl TestApp {
     /// Puts products into the ConnectWise catalog cache directly, as a catalog refresh would.
     pub fn seed_cw_products(&self, products: &[CatalogProduct]) {
         use kaspersky_msp_bridge::db::{self, cw_products::CwProductRow, schema::cw_products};
-        let pool = db::connect_pool(&self.settings.database_url, 1).expect("the test database");
+        self.with_db(|conn| {
+            for p in products {
+                let row = CwProductRow {
+                    id: p.id,
+                    identifier: p.identifier.to_string(),
+                    description: format!("{} (description)", p.identifier),
+                    price: Some(10.0),
+                    cost: None,
+                    inactive: p.inactive,
+                    product_class: None,
+                    vanished: false,
+                    refreshed_at: db::now(),
+                };
+                diesel::insert_into(cw_products::table)
+                    .values(&row)
+                    .execute(conn)
+                    .expect("seed the catalog cache");
+            }
+        })
+    }
+
+    /// Runs `work` on a connection of its own to the test's database.
+    pub fn with_db<T>(
+        &self,
+        work: impl FnOnce(&mut kaspersky_msp_bridge::db::DbConnection) -> T,
+    ) -> T {
+        let pool = kaspersky_msp_bridge::db::connect_pool(&self.settings.database_url, 1)
+            .expect("the test database");
         let mut pooled = pool.get().unwrap();
-        let conn: &mut kaspersky_msp_bridge::db::DbConnection = &mut pooled;
-        for p in products {
-            let row = CwProductRow {
-                id: p.id,
-                identifier: p.identifier.to_string(),
-                description: format!("{} (description)", p.identifier),
-                price: Some(10.0),
-                cost: None,
-                inactive: p.inactive,
-                product_class: None,
-                vanished: false,
-                refreshed_at: db::now(),
-            };
-            diesel::insert_into(cw_products::table)
-                .values(&row)
-                .execute(conn)
-                .expect("seed the catalog cache");
-        }
+        work(&mut pooled)
+    }
+
+    /// Starts another server process-alike on the same database and data directory (as a
+    /// restart or a second replica would) and returns its address.
+    pub async fn start_another(&self) -> String {
+        let mut settings = self.settings.clone();
+        settings.bind = "127.0.0.1:0".parse().unwrap();
+        let app = Application::build(settings)
+            .await
+            .expect("the second server starts");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        actix_web::rt::spawn(app.run_until_stopped());
+        address
     }
 }
 
@@ -283,13 +306,12 @@ pub async fn discovered_demo(app: &TestApp, options: FakeKscOptions) -> FakeKsc 
 
 /// Changes the sync setting `max_usage_age_hours` straight in the database.
 pub fn set_max_usage_age_hours(app: &TestApp, hours: u32) {
-    use kaspersky_msp_bridge::{db, sync::settings};
-    let pool = db::connect_pool(&app.settings.database_url, 1).expect("the test database");
-    let mut pooled = pool.get().unwrap();
-    let conn: &mut kaspersky_msp_bridge::db::DbConnection = &mut pooled;
-    let mut current = settings::get(conn).unwrap();
-    current.max_usage_age_hours = hours;
-    settings::put(conn, &current).unwrap();
+    use kaspersky_msp_bridge::sync::settings;
+    app.with_db(|conn| {
+        let mut current = settings::get(conn).unwrap();
+        current.max_usage_age_hours = hours;
+        settings::put(conn, &current).unwrap();
+    });
 }
 
 impl TestApp {

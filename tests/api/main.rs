@@ -14,6 +14,7 @@ mod openapi;
 mod products;
 mod sandbox;
 mod service_tokens;
+mod signing_key;
 mod startup;
 mod sync;
 mod sync_ksc;
