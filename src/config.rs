@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::net::TrustedProxies;
 use crate::outbound::OutboundPolicy;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,18 +36,26 @@ pub struct Settings {
     pub encryption_key: Option<String>,
     /// Where outbound calls (ConnectWise, KSC) may go (`BRIDGE_OUTBOUND_ALLOW`).
     pub outbound: Arc<OutboundPolicy>,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` name the client
+    /// (`BRIDGE_TRUSTED_PROXIES`).
+    pub trusted_proxies: Arc<TrustedProxies>,
     /// Whether `serve` runs scheduled syncs and daily retention (`BRIDGE_SCHEDULER=off` turns
     /// them off, e.g. on all but one of several servers, or in tests).
     pub scheduler: bool,
 }
 
 /// Caps on failed logins inside a sliding window: per (username, address) pair, and a looser
-/// one per address, so one attacker cannot lock other users out.
+/// one per address, so one attacker cannot lock other users out; past a global ceiling (many
+/// addresses at once) attempts are spaced out, never refused.
 #[derive(Debug, Clone, Copy)]
 pub struct LoginThrottleSettings {
     pub window: Duration,
     pub max_failures_per_user_and_address: u32,
     pub max_failures_per_address: u32,
+    /// Failures from everywhere in the window after which attempts are slowed.
+    pub slow_down_after_failures: u32,
+    /// While slowed, attempts start at most one per this interval (each waits its turn).
+    pub slowed_interval: Duration,
 }
 
 impl Default for LoginThrottleSettings {
@@ -55,6 +64,8 @@ impl Default for LoginThrottleSettings {
             window: Duration::from_secs(15 * 60),
             max_failures_per_user_and_address: 5,
             max_failures_per_address: 50,
+            slow_down_after_failures: 500,
+            slowed_interval: Duration::from_millis(250),
         }
     }
 }
@@ -80,6 +91,7 @@ impl std::fmt::Debug for Settings {
                 &self.encryption_key.as_ref().map(|_| "***"),
             )
             .field("outbound", &self.outbound)
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("scheduler", &self.scheduler)
             .finish_non_exhaustive()
     }
@@ -125,6 +137,7 @@ impl Settings {
             login_throttle: LoginThrottleSettings::default(),
             encryption_key: None,
             outbound: Arc::new(OutboundPolicy::default()),
+            trusted_proxies: Arc::default(),
             scheduler: true,
         }
     }
@@ -239,6 +252,12 @@ impl Settings {
             match allow.parse::<OutboundPolicy>() {
                 Ok(policy) => settings.outbound = Arc::new(policy),
                 Err(e) => problems.push(e.to_string()),
+            }
+        }
+        if let Some(proxies) = get("BRIDGE_TRUSTED_PROXIES") {
+            match proxies.parse::<TrustedProxies>() {
+                Ok(proxies) => settings.trusted_proxies = Arc::new(proxies),
+                Err(e) => problems.push(format!("BRIDGE_TRUSTED_PROXIES {e}")),
             }
         }
         if let Some(scheduler) = get("BRIDGE_SCHEDULER") {
@@ -364,6 +383,7 @@ mod tests {
             ("BRIDGE_JWT_SECRET", "short"),
             ("BRIDGE_LOG_FORMAT", "xml"),
             ("BRIDGE_SCHEDULER", "sometimes"),
+            ("BRIDGE_TRUSTED_PROXIES", "10.0.0.0/8, proxy.local"),
         ])
         .unwrap_err();
         for needle in [
@@ -372,6 +392,7 @@ mod tests {
             "BRIDGE_JWT_SECRET",
             "BRIDGE_LOG_FORMAT",
             "BRIDGE_SCHEDULER",
+            "BRIDGE_TRUSTED_PROXIES entry `proxy.local`",
         ] {
             assert!(err.contains(needle), "{err}");
         }

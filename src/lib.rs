@@ -11,6 +11,7 @@ pub mod error;
 pub mod kaspersky;
 pub mod metrics;
 pub mod middleware;
+pub mod net;
 pub mod openapi;
 pub mod outbound;
 pub mod read_cache;

@@ -1,23 +1,54 @@
 //! Request ids, access logs and HTTP metrics, and the safety net that turns any error response that is not
 //! yet problem+json (from actix or a middleware) into one.
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage};
+use actix_web::{web, Error, HttpMessage};
 use tracing::Instrument;
 
 use crate::error::{ApiError, PROBLEM_JSON};
 use crate::metrics;
+use crate::net::forwarded_hops;
+use crate::state::AppState;
 
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The id of the current request, in request extensions.
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
+
+/// The client's address, in request extensions: the connecting address, or behind trusted
+/// proxies (`BRIDGE_TRUSTED_PROXIES`) the one they name.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub IpAddr);
+
+fn client_address_of(req: &ServiceRequest) -> IpAddr {
+    let peer = req
+        .peer_addr()
+        .map(|a| a.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let Some(state) = req.app_data::<web::Data<AppState>>() else {
+        return peer;
+    };
+    // A line that is not text names no client we could believe.
+    let lines = |name: HeaderName| -> Vec<&str> {
+        req.headers()
+            .get_all(name)
+            .map(|v| v.to_str().unwrap_or("unknown"))
+            .collect()
+    };
+    let forwarded = lines(header::FORWARDED);
+    let x_forwarded_for = lines(HeaderName::from_static("x-forwarded-for"));
+    state
+        .settings
+        .trusted_proxies
+        .client_address(peer, &forwarded_hops(&forwarded, &x_forwarded_for))
+}
 
 /// A caller-supplied id is kept when it is short and plain; otherwise a new one is made.
 fn request_id_of(req: &ServiceRequest) -> String {
@@ -39,8 +70,10 @@ pub async fn request_context(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let request_id = request_id_of(&req);
+    let client = client_address_of(&req);
     req.extensions_mut().insert(RequestId(request_id.clone()));
-    let span = tracing::info_span!("request", request_id = %request_id);
+    req.extensions_mut().insert(ClientAddress(client));
+    let span = tracing::info_span!("request", request_id = %request_id, client_address = %client);
     let (method, path) = (req.method().clone(), req.path().to_string());
     let started = Instant::now();
     let mut response = match nul_in_uri(&req) {

@@ -781,6 +781,9 @@ export interface components {
             after?: unknown;
             /** @description The entity before the change (secrets masked). */
             before?: unknown;
+            /** @description Where the request came from: the connecting address, or behind a trusted reverse proxy
+             *     (`BRIDGE_TRUSTED_PROXIES`) the client it names. */
+            client_address?: string | null;
             entity_id: string;
             /** @description e.g. `user`, `service_token`. */
             entity_type: string;
@@ -1210,6 +1213,9 @@ export interface components {
                 after?: unknown;
                 /** @description The entity before the change (secrets masked). */
                 before?: unknown;
+                /** @description Where the request came from: the connecting address, or behind a trusted reverse proxy
+                 *     (`BRIDGE_TRUSTED_PROXIES`) the client it names. */
+                client_address?: string | null;
                 entity_id: string;
                 /** @description e.g. `user`, `service_token`. */
                 entity_type: string;

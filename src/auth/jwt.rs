@@ -1,5 +1,6 @@
 //! HS256 access tokens. The algorithm is pinned: tokens signed otherwise (or `alg: none`)
-//! are refused, as are tokens of another issuer or audience.
+//! are refused, as are tokens of another issuer or audience, expired ones and ones whose `nbf`
+//! lies ahead.
 
 use std::time::Duration;
 
@@ -39,6 +40,8 @@ impl JwtKeys {
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iat", "sub", "iss", "aud"]);
         validation.leeway = 5;
+        // RFC 7519 §4.1.5: a token is not accepted before its `nbf`, with the same leeway.
+        validation.validate_nbf = true;
         JwtKeys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
@@ -75,6 +78,7 @@ impl JwtKeys {
                 use jsonwebtoken::errors::ErrorKind;
                 match e.kind() {
                     ErrorKind::ExpiredSignature => "the token has expired".to_string(),
+                    ErrorKind::ImmatureSignature => "the token is not valid yet".to_string(),
                     ErrorKind::InvalidAudience | ErrorKind::InvalidIssuer => {
                         "the token was not issued for this API".to_string()
                     }
@@ -150,5 +154,18 @@ mod tests {
         )
         .unwrap();
         assert!(keys.verify(&hs512).is_err());
+
+        let mut not_yet = claims.clone();
+        not_yet["nbf"] = (now + 60).into();
+        let token = encode(
+            &Header::new(Algorithm::HS256),
+            &not_yet,
+            &EncodingKey::from_secret(SECRET),
+        )
+        .unwrap();
+        assert_eq!(
+            keys.verify(&token).unwrap_err(),
+            "the token is not valid yet"
+        );
     }
 }

@@ -36,7 +36,7 @@ pub struct Principal {
 }
 
 impl Principal {
-    pub fn actor(&self, request_id: Option<String>) -> Actor {
+    pub fn actor(&self, request_id: Option<String>, client_address: Option<String>) -> Actor {
         let name = match self.kind {
             PrincipalKind::User => self.name.clone(),
             PrincipalKind::Service => format!("service-token:{}", self.name),
@@ -45,6 +45,7 @@ impl Principal {
             id: Some(self.id.clone()),
             name,
             request_id,
+            client_address,
         }
     }
 }

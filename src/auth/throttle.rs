@@ -2,8 +2,11 @@
 //!
 //! Failures are counted per (username, address) pair and, more loosely, per address: an
 //! attacker guessing one account from one address is stopped without locking that account
-//! for its owner elsewhere, and one address spraying many accounts is stopped too. Counters
-//! live in this process's memory (several processes each keep their own).
+//! for its owner elsewhere, and one address spraying many accounts is stopped too. Past a
+//! global ceiling (guesses from many addresses at once) attempts are spaced out instead: a
+//! refusal there would lock out everyone. The address is the client's (behind trusted
+//! proxies, the one they name). Counters live in this process's memory (several processes
+//! each keep their own).
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -13,11 +16,16 @@ use std::time::{Duration, Instant};
 use crate::config::LoginThrottleSettings;
 
 const MAX_TRACKED_KEYS: usize = 50_000;
+/// The longest a slowed attempt waits for its turn.
+const MAX_SLOWDOWN: Duration = Duration::from_secs(10);
 
 #[derive(Default)]
 struct Failures {
     pairs: HashMap<(String, IpAddr), VecDeque<Instant>>,
     addresses: HashMap<IpAddr, VecDeque<Instant>>,
+    everywhere: VecDeque<Instant>,
+    /// While slowed: when the next attempt may start.
+    next_turn: Option<Instant>,
 }
 
 pub struct LoginThrottle {
@@ -62,14 +70,37 @@ impl LoginThrottle {
             f.addresses
                 .retain(|_, q| q.back().is_some_and(|t| now - *t < window));
         }
+        let wait_for_turn = self.turn(&mut f, now);
         f.pairs.entry(pair.clone()).or_default().push_back(now);
         f.addresses.entry(address).or_default().push_back(now);
+        f.everywhere.push_back(now);
         Ok(Attempt {
             throttle: self,
             pair,
             at: now,
+            wait_for_turn,
             settled: false,
         })
+    }
+
+    /// Past the global ceiling, how long this attempt waits for its turn (attempts are then
+    /// spaced `slowed_interval` apart).
+    fn turn(&self, f: &mut Failures, now: Instant) -> Duration {
+        let ceiling = self.settings.slow_down_after_failures as usize;
+        while f.everywhere.len() > ceiling
+            || f.everywhere
+                .front()
+                .is_some_and(|t| now - *t >= self.settings.window)
+        {
+            f.everywhere.pop_front();
+        }
+        if f.everywhere.len() < ceiling {
+            f.next_turn = None;
+            return Duration::ZERO;
+        }
+        let turn = f.next_turn.map_or(now, |t| t.max(now));
+        f.next_turn = Some(turn + self.settings.slowed_interval);
+        (turn - now).min(MAX_SLOWDOWN)
     }
 
     /// Takes back an attempt's entry from the address and, unless it is cleared anyway, the pair.
@@ -78,6 +109,7 @@ impl LoginThrottle {
         if let Some(q) = f.addresses.get_mut(&attempt.pair.1) {
             remove_entry(q, attempt.at);
         }
+        remove_entry(&mut f.everywhere, attempt.at);
         if clear_pair {
             f.pairs.remove(&attempt.pair);
         } else if let Some(q) = f.pairs.get_mut(&attempt.pair) {
@@ -92,10 +124,16 @@ pub struct Attempt<'a> {
     throttle: &'a LoginThrottle,
     pair: (String, IpAddr),
     at: Instant,
+    wait_for_turn: Duration,
     settled: bool,
 }
 
 impl Attempt<'_> {
+    /// How long to wait before checking the password (zero unless logins are slowed).
+    pub fn wait_for_turn(&self) -> Duration {
+        self.wait_for_turn
+    }
+
     /// The password was wrong: the failure stays counted.
     pub fn failed(mut self) {
         self.settled = true;
@@ -139,7 +177,27 @@ mod tests {
             window: Duration::from_secs(60),
             max_failures_per_user_and_address: 3,
             max_failures_per_address: 5,
+            slow_down_after_failures: 8,
+            slowed_interval: Duration::from_secs(1),
         })
+    }
+
+    #[test]
+    fn many_addresses_at_once_slow_logins_down_but_never_refuse_them() {
+        let t = throttle();
+        for n in 1..=8 {
+            let attempt = t.begin("alice", IpAddr::from([10, 0, 0, n])).unwrap();
+            assert_eq!(attempt.wait_for_turn(), Duration::ZERO);
+            attempt.failed();
+        }
+        // Past the ceiling each attempt waits its turn, a second after the one before.
+        let owner: IpAddr = "10.0.1.1".parse().unwrap();
+        let first = t.begin("alice", owner).unwrap();
+        let second = t.begin("bob", owner).unwrap();
+        assert!(first.wait_for_turn() <= second.wait_for_turn());
+        assert!(second.wait_for_turn() > Duration::from_millis(500));
+        first.succeeded();
+        second.succeeded();
     }
 
     #[test]

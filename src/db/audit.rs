@@ -16,6 +16,8 @@ pub struct Actor {
     pub id: Option<String>,
     pub name: String,
     pub request_id: Option<String>,
+    /// Where the request came from (behind trusted proxies, the client they name).
+    pub client_address: Option<String>,
 }
 
 impl Actor {
@@ -25,6 +27,7 @@ impl Actor {
             id: None,
             name: name.to_string(),
             request_id: None,
+            client_address: None,
         }
     }
 }
@@ -43,6 +46,7 @@ pub struct AuditEventRow {
     pub before_json: Option<String>,
     pub after_json: Option<String>,
     pub request_id: Option<String>,
+    pub client_address: Option<String>,
 }
 
 /// Keys whose values are replaced by `"***"` wherever they appear in an audited value.
@@ -96,6 +100,7 @@ pub fn record(
         before_json: serialize(before),
         after_json: serialize(after),
         request_id: actor.request_id.clone(),
+        client_address: actor.client_address.clone(),
     };
     diesel::insert_into(audit_events::table)
         .values(&row)

@@ -36,6 +36,7 @@ diesel::table! {
         before_json -> Nullable<Text>,
         after_json -> Nullable<Text>,
         request_id -> Nullable<Text>,
+        client_address -> Nullable<Text>,
     }
 }
 

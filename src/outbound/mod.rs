@@ -13,6 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+
+use crate::net::IpNetwork;
 use url::Url;
 
 /// Environment variable holding the comma-separated allow-list.
@@ -26,10 +28,7 @@ pub struct OutboundPolicy {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Rule {
-    Network {
-        addr: IpAddr,
-        prefix: u8,
-    },
+    Network(IpNetwork),
     /// Lower-case hostname without a trailing dot: whatever it resolves to is allowed.
     Host(String),
 }
@@ -38,7 +37,7 @@ enum Rule {
 #[error("invalid {OUTBOUND_ALLOW_ENV} entry `{entry}`: {reason}")]
 pub struct InvalidPolicyEntry {
     pub entry: String,
-    pub reason: &'static str,
+    pub reason: String,
 }
 
 /// A connection the allow-list forbids.
@@ -64,28 +63,14 @@ impl FromStr for OutboundPolicy {
 
 impl Rule {
     fn parse(entry: &str) -> Result<Self, InvalidPolicyEntry> {
-        let invalid = |reason| InvalidPolicyEntry {
+        let invalid = |reason: &dyn std::fmt::Display| InvalidPolicyEntry {
             entry: entry.to_owned(),
-            reason,
+            reason: reason.to_string(),
         };
-        if let Some((addr, prefix)) = entry.split_once('/') {
-            let addr: IpAddr = addr.parse().map_err(|_| invalid("not an IP network"))?;
-            let prefix: u8 = prefix.parse().map_err(|_| invalid("bad prefix length"))?;
-            if prefix > max_prefix(addr) {
-                return Err(invalid("prefix length too long"));
-            }
-            return Ok(Rule::Network {
-                addr: addr.to_canonical(),
-                prefix,
-            });
-        }
-        let unbracketed = entry.trim_start_matches('[').trim_end_matches(']');
-        if let Ok(addr) = unbracketed.parse::<IpAddr>() {
-            let addr = addr.to_canonical();
-            return Ok(Rule::Network {
-                addr,
-                prefix: max_prefix(addr),
-            });
+        match entry.parse::<IpNetwork>() {
+            Ok(network) => return Ok(Rule::Network(network)),
+            Err(e) if entry.contains('/') => return Err(invalid(&e)),
+            Err(_) => {}
         }
         let host = normalize_host(entry);
         let valid = !host.is_empty()
@@ -93,7 +78,7 @@ impl Rule {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
         if !valid {
-            return Err(invalid("not an IP, network or hostname"));
+            return Err(invalid(&"not an IP, network or hostname"));
         }
         Ok(Rule::Host(host))
     }
@@ -108,7 +93,7 @@ impl OutboundPolicy {
         let ip = ip.to_canonical();
         self.allows_everything()
             || self.rules.iter().any(|rule| match rule {
-                Rule::Network { addr, prefix } => in_network(ip, *addr, *prefix),
+                Rule::Network(network) => network.contains(ip),
                 Rule::Host(_) => false,
             })
     }
@@ -161,35 +146,6 @@ impl OutboundPolicy {
 
 fn normalize_host(host: &str) -> String {
     host.trim_end_matches('.').to_ascii_lowercase()
-}
-
-fn max_prefix(addr: IpAddr) -> u8 {
-    if addr.is_ipv4() {
-        32
-    } else {
-        128
-    }
-}
-
-fn in_network(ip: IpAddr, network: IpAddr, prefix: u8) -> bool {
-    match (ip, network) {
-        (IpAddr::V4(ip), IpAddr::V4(net)) => prefix_matches(&ip.octets(), &net.octets(), prefix),
-        (IpAddr::V6(ip), IpAddr::V6(net)) => prefix_matches(&ip.octets(), &net.octets(), prefix),
-        _ => false,
-    }
-}
-
-fn prefix_matches(ip: &[u8], network: &[u8], prefix: u8) -> bool {
-    let full_bytes = usize::from(prefix / 8);
-    let rest_bits = prefix % 8;
-    if ip[..full_bytes] != network[..full_bytes] {
-        return false;
-    }
-    if rest_bits == 0 {
-        return true;
-    }
-    let mask = 0xffu8 << (8 - rest_bits);
-    ip[full_bytes] & mask == network[full_bytes] & mask
 }
 
 /// System DNS, filtered through the policy.

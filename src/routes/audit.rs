@@ -31,6 +31,9 @@ pub struct AuditEvent {
     /// The entity after the change (secrets masked).
     pub after: Option<serde_json::Value>,
     pub request_id: Option<String>,
+    /// Where the request came from: the connecting address, or behind a trusted reverse proxy
+    /// (`BRIDGE_TRUSTED_PROXIES`) the client it names.
+    pub client_address: Option<String>,
 }
 
 impl From<AuditEventRow> for AuditEvent {
@@ -47,6 +50,7 @@ impl From<AuditEventRow> for AuditEvent {
             before: parse(r.before_json),
             after: parse(r.after_json),
             request_id: r.request_id,
+            client_address: r.client_address,
         }
     }
 }

@@ -1,12 +1,13 @@
 use std::net::{IpAddr, Ipv4Addr};
 
-use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
+use actix_web::{get, post, put, web, HttpMessage, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::{password, PrincipalKind, Role};
 use crate::db;
 use crate::error::{ApiError, FieldError};
+use crate::middleware::ClientAddress;
 use crate::routes::extract::Viewer;
 use crate::routes::input::{FromJsonBody, JsonFields, ValidJson};
 use crate::services::accounts::{self, normalize_username};
@@ -73,8 +74,9 @@ impl FromJsonBody for ChangePasswordRequest {
 }
 
 fn client_address(req: &HttpRequest) -> IpAddr {
-    req.peer_addr()
-        .map(|a| a.ip())
+    req.extensions()
+        .get::<ClientAddress>()
+        .map(|a| a.0)
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
 }
 
@@ -108,6 +110,7 @@ pub async fn login(
         .login_throttle
         .begin(&username, address)
         .map_err(throttled)?;
+    actix_web::rt::time::sleep(attempt.wait_for_turn()).await;
     let lookup = username.clone();
     let user = db::run(&state.pool, move |conn| {
         let user = db::users::find_by_username(conn, &lookup)?;
@@ -174,6 +177,7 @@ pub async fn change_my_password(
         .login_throttle
         .begin(&username, address)
         .map_err(throttled)?;
+    actix_web::rt::time::sleep(attempt.wait_for_turn()).await;
     let ChangePasswordRequest {
         current_password,
         new_password,

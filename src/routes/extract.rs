@@ -9,12 +9,13 @@ use actix_web::{dev::Payload, http::header, web, FromRequest, HttpMessage, HttpR
 use crate::auth::{principal, Principal, Role};
 use crate::db::audit::Actor;
 use crate::error::ApiError;
-use crate::middleware::RequestId;
+use crate::middleware::{ClientAddress, RequestId};
 use crate::state::AppState;
 
 pub struct Auth<const MIN: u8> {
     pub principal: Principal,
     request_id: Option<String>,
+    client_address: Option<String>,
 }
 
 pub type Viewer = Auth<0>;
@@ -32,7 +33,8 @@ const fn min_role(level: u8) -> Role {
 impl<const MIN: u8> Auth<MIN> {
     /// The audit actor for changes this request makes.
     pub fn actor(&self) -> Actor {
-        self.principal.actor(self.request_id.clone())
+        self.principal
+            .actor(self.request_id.clone(), self.client_address.clone())
     }
 }
 
@@ -95,9 +97,14 @@ impl<const MIN: u8> FromRequest for Auth<MIN> {
                 )));
             }
             let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
+            let client_address = req
+                .extensions()
+                .get::<ClientAddress>()
+                .map(|a| a.0.to_string());
             Ok(Auth {
                 principal,
                 request_id,
+                client_address,
             })
         })
     }

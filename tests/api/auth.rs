@@ -113,6 +113,16 @@ async fn missing_malformed_and_foreign_tokens_are_401_with_www_authenticate() {
             sign(&valid, JWT_SECRET, Algorithm::HS384),
         ),
         ("garbage", "not-a-jwt".to_string()),
+        (
+            "not valid before a minute from now",
+            sign(
+                &json!({"sub": admin["id"], "kind": "user", "role": "admin",
+                    "iss": "kaspersky-msp-bridge", "aud": "kaspersky-msp-bridge-api",
+                    "iat": now, "nbf": now + 60, "exp": now + 600, "jti": "t"}),
+                JWT_SECRET,
+                Algorithm::HS256,
+            ),
+        ),
     ];
     for (name, token) in cases {
         let response = app.get("/api/v1/auth/me", &token).await;
@@ -128,16 +138,21 @@ async fn missing_malformed_and_foreign_tokens_are_401_with_www_authenticate() {
             "{name}"
         );
     }
-    // A correctly signed token of ours still works: the cases above fail for their reason.
-    assert_eq!(
-        app.get(
-            "/api/v1/auth/me",
-            &sign(&valid, JWT_SECRET, Algorithm::HS256)
-        )
-        .await
-        .status(),
-        200
-    );
+    // A correctly signed token of ours still works: the cases above fail for their reason;
+    // an `nbf` within the leeway of the clock is accepted as `exp` is.
+    let mut nbf_now = valid.clone();
+    nbf_now["nbf"] = json!(now + 2);
+    for token in [&valid, &nbf_now] {
+        assert_eq!(
+            app.get(
+                "/api/v1/auth/me",
+                &sign(token, JWT_SECRET, Algorithm::HS256)
+            )
+            .await
+            .status(),
+            200
+        );
+    }
 
     let missing = app
         .request(Method::GET, "/api/v1/auth/me", None)

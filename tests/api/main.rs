@@ -12,6 +12,7 @@ mod helpers;
 mod kaspersky;
 mod openapi;
 mod products;
+mod proxies;
 mod sandbox;
 mod service_tokens;
 mod signing_key;
