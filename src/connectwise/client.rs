@@ -382,8 +382,11 @@ fn addition_path(agreement_id: i64, addition_id: i64) -> String {
 }
 
 fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
-    serde_json::from_slice(body).map_err(|e| ConnectWiseError::Decode {
-        detail: e.to_string(),
+    serde_json::from_slice(body).map_err(|e| {
+        tracing::warn!(cause = %e, "ConnectWise answered a body of an unexpected shape");
+        ConnectWiseError::Decode {
+            detail: "the body is not the JSON expected (see the log for where)".into(),
+        }
     })
 }
 
@@ -414,27 +417,31 @@ fn failed_transport(
     method: &Method,
     err: &reqwest::Error,
 ) -> (Option<AttemptOutcome>, Option<Duration>, ConnectWiseError) {
-    let detail = cause_chain(err);
     if let Some(blocked) = find_cause::<OutboundBlocked>(err) {
         return (None, None, blocked.clone().into());
     }
+    // The library's words go to the log, never into an error a client sees.
+    tracing::warn!(%method, cause = %cause_chain(err), "ConnectWise request failed");
     if is_tls_failure(err) {
-        return (None, None, ConnectWiseError::Tls { detail });
+        return (None, None, ConnectWiseError::Tls);
     }
+    let lost = || ConnectWiseError::OutcomeUnknown {
+        detail: "the connection failed before the answer".into(),
+    };
     let (outcome, error) = if err.is_connect() {
         let error = if err.is_timeout() {
             ConnectWiseError::Timeout
         } else {
-            ConnectWiseError::Connect { detail }
+            ConnectWiseError::Connect
         };
         (AttemptOutcome::NotSent, error)
     } else {
         let error = if *method == Method::POST {
-            ConnectWiseError::OutcomeUnknown { detail }
+            lost()
         } else if err.is_timeout() {
             ConnectWiseError::Timeout
         } else {
-            ConnectWiseError::Connect { detail }
+            ConnectWiseError::Connect
         };
         (AttemptOutcome::Lost, error)
     };

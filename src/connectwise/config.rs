@@ -49,7 +49,7 @@ pub fn site_origin(site_url: &str) -> Result<Url, ConnectWiseError> {
         format!("https://{raw}")
     };
     let invalid = |why: &str| ConnectWiseError::InvalidConfig(format!("site URL `{raw}` {why}"));
-    let url = Url::parse(&with_scheme).map_err(|e| invalid(&e.to_string()))?;
+    let url = Url::parse(&with_scheme).map_err(|_| invalid("is not a URL"))?;
     if !matches!(url.scheme(), "https" | "http") {
         return Err(invalid("must use https"));
     }

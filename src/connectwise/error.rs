@@ -60,10 +60,12 @@ pub enum ConnectWiseError {
     Server { status: u16, message: String },
     #[error("ConnectWise did not answer in time")]
     Timeout,
-    #[error("cannot reach ConnectWise: {detail}; check the site URL, DNS and firewall")]
-    Connect { detail: String },
-    #[error("the TLS connection to ConnectWise failed: {detail}; check the certificate or add the CA certificate")]
-    Tls { detail: String },
+    #[error("cannot reach ConnectWise; check the site URL, DNS and firewall")]
+    Connect,
+    #[error(
+        "the TLS connection to ConnectWise failed; check the certificate or add the CA certificate"
+    )]
+    Tls,
     #[error(transparent)]
     OutboundBlocked(#[from] OutboundBlocked),
     #[error("the outcome of the write is unknown ({detail}); it was not repeated, the next sync re-reads ConnectWise and corrects it")]
@@ -84,8 +86,8 @@ impl ConnectWiseError {
             Self::RateLimited { .. } => "connectwise_rate_limited",
             Self::Server { .. } => "connectwise_server_error",
             Self::Timeout => "connectwise_timeout",
-            Self::Connect { .. } => "connectwise_unreachable",
-            Self::Tls { .. } => "connectwise_tls",
+            Self::Connect => "connectwise_unreachable",
+            Self::Tls => "connectwise_tls",
             Self::OutboundBlocked(_) => "outbound_blocked",
             Self::OutcomeUnknown { .. } => "connectwise_outcome_unknown",
             Self::Decode { .. } => "connectwise_bad_response",

@@ -315,7 +315,9 @@ impl KscClient {
 fn call_outcome(result: &Result<Value, KscError>) -> CallOutcome {
     match result {
         Ok(_) => CallOutcome::Success,
-        Err(KscError::Timeout | KscError::Connect(_) | KscError::Tls(_)) => CallOutcome::NoResponse,
+        Err(KscError::Timeout | KscError::Connect | KscError::Tls | KscError::Blocked(_)) => {
+            CallOutcome::NoResponse
+        }
         Err(_) => CallOutcome::ErrorResponse,
     }
 }

@@ -1,6 +1,9 @@
 use std::time::Duration;
 
-/// Why a KSC call failed. Messages never carry credentials.
+use crate::outbound::OutboundBlocked;
+
+/// Why a KSC call failed, in our words: messages never carry credentials, nor the HTTP or TLS
+/// library's error text (that goes to the log where the failure is met).
 #[derive(Debug, thiserror::Error)]
 pub enum KscError {
     #[error("KSC refused the credentials")]
@@ -18,10 +21,12 @@ pub enum KscError {
     },
     #[error("KSC did not answer in time")]
     Timeout,
-    #[error("cannot connect to KSC: {0}")]
-    Connect(String),
-    #[error("TLS failure talking to KSC: {0}")]
-    Tls(String),
+    #[error("cannot connect to KSC")]
+    Connect,
+    #[error("the TLS connection to KSC failed")]
+    Tls,
+    #[error(transparent)]
+    Blocked(#[from] OutboundBlocked),
     #[error("unexpected KSC response: {0}")]
     Decode(String),
 }
@@ -35,7 +40,7 @@ impl KscError {
             KscError::Http {
                 status: 429 | 503, ..
             }
-            | KscError::Connect(_) => true,
+            | KscError::Connect => true,
             KscError::Http { status, .. } => replay_safe && *status >= 500,
             KscError::Timeout => replay_safe,
             _ => false,
@@ -50,20 +55,33 @@ impl KscError {
     }
 
     pub(crate) fn from_transport(error: reqwest::Error) -> Self {
-        if error.is_timeout() {
-            return KscError::Timeout;
+        if let Some(blocked) = find_cause::<OutboundBlocked>(&error) {
+            return KscError::Blocked(blocked.clone());
         }
-        if let Some(tls) = find_tls_error(&error) {
-            return KscError::Tls(tls);
-        }
-        if error.is_connect() {
-            return KscError::Connect(error_chain(&error));
-        }
-        if error.is_decode() {
-            return KscError::Decode(error_chain(&error));
-        }
-        KscError::Connect(error_chain(&error))
+        let classified = if error.is_timeout() {
+            KscError::Timeout
+        } else if let Some(tls) = find_tls_error(&error) {
+            tracing::warn!(cause = %tls, "TLS failure talking to KSC");
+            return KscError::Tls;
+        } else if error.is_decode() {
+            KscError::Decode("the response body could not be read".into())
+        } else {
+            KscError::Connect
+        };
+        tracing::warn!(cause = %error_chain(&error), "KSC call failed: {classified}");
+        classified
     }
+}
+
+fn find_cause<E: std::error::Error + 'static>(error: &reqwest::Error) -> Option<&E> {
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if let Some(found) = cause.downcast_ref::<E>() {
+            return Some(found);
+        }
+        source = cause.source();
+    }
+    None
 }
 
 /// rustls errors hide inside `io::Error`s, whose `source()` skips the wrapped error itself.

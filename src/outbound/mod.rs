@@ -192,9 +192,9 @@ impl Default for HttpClientOptions {
 
 #[derive(Debug, thiserror::Error)]
 pub enum HttpClientError {
-    #[error("the extra CA certificate is not valid PEM: {0}")]
+    #[error("the extra CA certificate is not valid PEM")]
     InvalidCaPem(#[source] reqwest::Error),
-    #[error("cannot build the HTTP client: {0}")]
+    #[error("cannot build the HTTP client")]
     Build(#[source] reqwest::Error),
 }
 

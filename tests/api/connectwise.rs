@@ -7,7 +7,9 @@ use kaspersky_msp_bridge::sandbox::fake_connectwise::{route, FakeConnectWise};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_problem, spawn_app, spawn_app_with, CatalogProduct, TestApp};
+use crate::helpers::{
+    assert_in_our_words, assert_problem, spawn_app, spawn_app_with, CatalogProduct, TestApp,
+};
 
 fn connection(fake: &FakeConnectWise, site: &str) -> Value {
     let o = fake.options();
@@ -264,6 +266,7 @@ async fn the_connection_test_reports_success_and_each_failure() {
         assert_eq!(put_connection(&app, &body).await.status(), 200);
         let problem = assert_problem(test_connection(&app).await, status).await;
         assert_eq!(problem["type"], problem_type, "{change}");
+        assert_in_our_words(&problem);
     }
 
     // With the CA of a private PKI, HTTPS works.

@@ -227,6 +227,26 @@ pub async fn assert_problem(response: Response, status: u16) -> Value {
     body
 }
 
+/// Asserts that a problem's `detail` carries no HTTP, TLS or DNS library's error text.
+pub fn assert_in_our_words(problem: &Value) {
+    let detail = problem["detail"].as_str().unwrap_or_default();
+    for library_words in [
+        "error sending request",
+        "hyper",
+        "reqwest",
+        "tcp connect",
+        "os error",
+        "Connection refused",
+        "rustls",
+        "invalid peer certificate",
+        "UnknownIssuer",
+        "dns error",
+        "client error",
+    ] {
+        assert!(!detail.contains(library_words), "{detail}");
+    }
+}
+
 /// A ConnectWise catalog product for [`TestApp::seed_cw_products`].
 pub struct CatalogProduct {
     pub id: i64,

@@ -4,7 +4,7 @@ use kaspersky_msp_bridge::sandbox::fake_ksc::{FakeKsc, DEMO_PASSWORD, DEMO_USER}
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_problem, spawn_app, TestApp};
+use crate::helpers::{assert_in_our_words, assert_problem, spawn_app, spawn_app_with, TestApp};
 
 async fn put_connection(app: &TestApp, body: &Value) -> reqwest::Response {
     app.send_json(
@@ -100,6 +100,7 @@ async fn tls_is_verified_unless_explicitly_turned_off() {
     put_connection(&app, &base).await;
     let problem = assert_problem(test_connection(&app).await, 502).await;
     assert_eq!(problem["type"], "/problems/ksc-tls");
+    assert_in_our_words(&problem);
 
     let mut with_ca = base.clone();
     with_ca["ca_certificate_pem"] = json!(fake.ca_pem());
@@ -123,6 +124,7 @@ async fn unreachable_servers_and_bad_settings() {
     .await;
     let problem = assert_problem(test_connection(&app).await, 502).await;
     assert_eq!(problem["type"], "/problems/ksc-unreachable");
+    assert_in_our_words(&problem);
 
     let bad = put_connection(&app, &json!({"server_url": "ftp://x", "user": "", "max_concurrency": 99, "ca_certificate_pem": "x"})).await;
     let body = assert_problem(bad, 422).await;
@@ -186,4 +188,23 @@ async fn a_stored_password_never_follows_the_server_to_another_address() {
     assert_eq!(put_connection(&app, &moved).await.status(), 200);
     assert_eq!(test_connection(&app).await.status(), 200);
     assert!(elsewhere.calls("login") > 0);
+}
+
+#[actix_web::test]
+async fn a_host_name_the_allow_list_blocks_is_reported_as_blocked() {
+    let app =
+        spawn_app_with(|s| s.outbound = std::sync::Arc::new("10.99.0.0/16".parse().unwrap())).await;
+    let fake = FakeKsc::start_demo().unwrap();
+    // A name, not an IP literal: only the resolver sees where it goes, and refuses it.
+    let by_name = fake.base_url().replace("127.0.0.1", "localhost");
+    let body = json!({"server_url": by_name, "user": DEMO_USER, "password": DEMO_PASSWORD});
+    assert_eq!(put_connection(&app, &body).await.status(), 200);
+    let problem = assert_problem(test_connection(&app).await, 502).await;
+    assert_eq!(problem["type"], "/problems/outbound-blocked");
+    assert!(problem["detail"]
+        .as_str()
+        .unwrap()
+        .contains("BRIDGE_OUTBOUND_ALLOW"));
+    assert_in_our_words(&problem);
+    assert_eq!(fake.calls("login"), 0);
 }

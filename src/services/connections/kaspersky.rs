@@ -133,7 +133,7 @@ fn normalize_server_url(raw: &str) -> Result<String, String> {
     } else {
         format!("https://{raw}")
     };
-    let mut url = url::Url::parse(&with_scheme).map_err(|e| format!("is not a URL: {e}"))?;
+    let mut url = url::Url::parse(&with_scheme).map_err(|_| "is not a URL".to_string())?;
     if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
         return Err("must be https://host[:port]".into());
     }
@@ -220,12 +220,17 @@ pub fn upstream_error(err: KscError) -> ServiceError {
             "ksc_timeout",
             "check that the server is up and the timeout is long enough",
         ),
-        KscError::Connect(_) => (
+        KscError::Connect => (
             502,
             "ksc_unreachable",
             "check the server URL, port 13299, DNS and firewall",
         ),
-        KscError::Tls(_) => (
+        KscError::Blocked(_) => (
+            502,
+            "outbound_blocked",
+            "add the server to BRIDGE_OUTBOUND_ALLOW if it is the right one",
+        ),
+        KscError::Tls => (
             502,
             "ksc_tls",
             "add the server's CA certificate, or for a lab server opt out of verification",
