@@ -319,7 +319,7 @@ async fn an_unreachable_site_is_a_connect_error() {
         .system_info()
         .await;
     assert!(
-        matches!(result, Err(ConnectWiseError::Connect { .. })),
+        matches!(result, Err(ConnectWiseError::Connect)),
         "{result:?}"
     );
 }
@@ -330,7 +330,7 @@ async fn https_needs_a_trusted_certificate() {
     let untrusted = client_with(&fake, &fake.https_url(), HttpClientOptions::default());
     let result = untrusted.system_info().await;
     assert!(
-        matches!(result, Err(ConnectWiseError::Tls { .. })),
+        matches!(result, Err(ConnectWiseError::Tls)),
         "{result:?}"
     );
 
