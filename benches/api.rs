@@ -200,11 +200,11 @@ async fn print_read_copies(client: &reqwest::Client, base: &str) {
             .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
             .sum()
     };
-    let hits = value("read_copies_total{copy=\"grid\",outcome=\"hit\"}")
-        + value("read_copies_total{copy=\"sync_runs\",outcome=\"hit\"}");
-    let misses = value("read_copies_total{copy=\"grid\",outcome=\"miss\"}")
-        + value("read_copies_total{copy=\"sync_runs\",outcome=\"miss\"}");
-    let version_reads = value("data_version_reads_total");
+    let hits = value("bridge_read_copies_total{copy=\"grid\",outcome=\"hit\"}")
+        + value("bridge_read_copies_total{copy=\"sync_runs\",outcome=\"hit\"}");
+    let misses = value("bridge_read_copies_total{copy=\"grid\",outcome=\"miss\"}")
+        + value("bridge_read_copies_total{copy=\"sync_runs\",outcome=\"miss\"}");
+    let version_reads = value("bridge_data_version_reads_total");
     println!(
         "read copies: {hits:.0} hits, {misses:.0} misses; {version_reads:.0} counter queries = {:.3} per authenticated read",
         version_reads / (hits + misses).max(1.0)

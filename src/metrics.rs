@@ -9,6 +9,8 @@
 //! first; the shared registry's lock is only taken the first time a worker thread meets a
 //! label set.
 
+mod process;
+
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -27,7 +29,7 @@ const LATENCY_BUCKETS: [f64; 12] = [
 ];
 
 /// A latency histogram; it also counts its observations, so one series serves both
-/// `http_requests_total` and `http_request_duration_seconds`.
+/// `bridge_http_requests_total` and `bridge_http_request_duration_seconds`.
 #[derive(Default)]
 struct Histogram {
     /// Observations per bucket, not cumulative (the exposition adds them up).
@@ -254,9 +256,29 @@ pub struct PoolState {
     pub idle: u32,
 }
 
+/// The version and git commit of this build (`BRIDGE_GIT_COMMIT`, set by build.rs).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub const COMMIT: &str = match option_env!("BRIDGE_GIT_COMMIT") {
+    Some(commit) => commit,
+    None => "unknown",
+};
+
+/// Starts the labelled sync series at zero, so dashboards and alerts see every run status and
+/// written action from start-up, not only after the first run.
+pub fn declare_sync_series(statuses: &[&'static str], actions: &[&'static str]) {
+    for status in statuses {
+        REGISTRY.sync_runs.get(status);
+    }
+    for action in actions {
+        REGISTRY.sync_additions.get(action);
+    }
+}
+
 /// The whole exposition.
 pub fn render(pool: &PoolState) -> String {
     let mut out = Exposition::default();
+    render_build(&mut out);
+    render_process(&mut out);
     render_http(&mut out);
     render_upstream(&mut out);
     render_pool(&mut out, pool);
@@ -265,19 +287,81 @@ pub fn render(pool: &PoolState) -> String {
     out.text
 }
 
+fn render_build(out: &mut Exposition) {
+    out.family(
+        "bridge_build_info",
+        "gauge",
+        "The running build (always 1): version and git commit.",
+    );
+    let labels = format!(
+        "version=\"{}\",commit=\"{}\"",
+        escape(VERSION),
+        escape(COMMIT)
+    );
+    out.sample("bridge_build_info", &labels, 1);
+}
+
+fn render_process(out: &mut Exposition) {
+    let Some(p) = process::read() else {
+        return;
+    };
+    let mut gauge = |name: &str, kind: &str, help: &str, value: f64| {
+        out.family(name, kind, help);
+        out.sample(name, "", value);
+    };
+    gauge(
+        "process_cpu_seconds_total",
+        "counter",
+        "User and system CPU time spent, in seconds.",
+        p.cpu_seconds,
+    );
+    gauge(
+        "process_resident_memory_bytes",
+        "gauge",
+        "Resident memory size in bytes.",
+        p.resident_memory_bytes as f64,
+    );
+    gauge(
+        "process_virtual_memory_bytes",
+        "gauge",
+        "Virtual memory size in bytes.",
+        p.virtual_memory_bytes as f64,
+    );
+    gauge(
+        "process_open_fds",
+        "gauge",
+        "Open file descriptors.",
+        p.open_fds as f64,
+    );
+    if let Some(max) = p.max_fds {
+        gauge(
+            "process_max_fds",
+            "gauge",
+            "Most file descriptors the process may open.",
+            max as f64,
+        );
+    }
+    gauge(
+        "process_start_time_seconds",
+        "gauge",
+        "When the process started, in seconds since the Unix epoch.",
+        p.start_time_seconds,
+    );
+}
+
 fn render_http(out: &mut Exposition) {
     let series = REGISTRY.http.snapshot();
     out.family(
-        "http_requests_total",
+        "bridge_http_requests_total",
         "counter",
         "HTTP requests answered, by route pattern, method and status.",
     );
     for ((route, method, status), h) in &series {
         let labels = http_labels(route, method, *status);
-        out.sample("http_requests_total", &labels, h.count.load(Relaxed));
+        out.sample("bridge_http_requests_total", &labels, h.count.load(Relaxed));
     }
     out.family(
-        "http_request_duration_seconds",
+        "bridge_http_request_duration_seconds",
         "histogram",
         "Time to answer an HTTP request, by route pattern, method and status.",
     );
@@ -287,14 +371,22 @@ fn render_http(out: &mut Exposition) {
         for (le, bucket) in LATENCY_BUCKETS.iter().zip(&h.buckets) {
             cumulative += bucket.load(Relaxed);
             let labels = format!("{labels},le=\"{le}\"");
-            out.sample("http_request_duration_seconds_bucket", &labels, cumulative);
+            out.sample(
+                "bridge_http_request_duration_seconds_bucket",
+                &labels,
+                cumulative,
+            );
         }
         let count = h.count.load(Relaxed);
         let labels_inf = format!("{labels},le=\"+Inf\"");
-        out.sample("http_request_duration_seconds_bucket", &labels_inf, count);
+        out.sample(
+            "bridge_http_request_duration_seconds_bucket",
+            &labels_inf,
+            count,
+        );
         let sum = h.sum_nanos.load(Relaxed) as f64 / 1e9;
-        out.sample("http_request_duration_seconds_sum", &labels, sum);
-        out.sample("http_request_duration_seconds_count", &labels, count);
+        out.sample("bridge_http_request_duration_seconds_sum", &labels, sum);
+        out.sample("bridge_http_request_duration_seconds_count", &labels, count);
     }
 }
 
@@ -332,24 +424,28 @@ pub fn upstream_totals(of: Upstream) -> UpstreamTotals {
 fn render_upstream(out: &mut Exposition) {
     let totals = Upstream::ALL.map(|of| (of.label(), upstream_totals(of)));
     out.family(
-        "upstream_calls_total",
+        "bridge_upstream_calls_total",
         "counter",
         "Calls to ConnectWise and KSC, by outcome after retries.",
     );
     for (upstream, t) in &totals {
         for outcome in CallOutcome::ALL {
             let labels = format!("upstream=\"{upstream}\",outcome=\"{}\"", outcome.label());
-            out.sample("upstream_calls_total", &labels, t.calls_with(outcome));
+            out.sample(
+                "bridge_upstream_calls_total",
+                &labels,
+                t.calls_with(outcome),
+            );
         }
     }
     let per_upstream = [
         (
-            "upstream_retries_total",
+            "bridge_upstream_retries_total",
             "Attempts to ConnectWise and KSC that failed and were tried again.",
             totals.map(|(upstream, t)| (upstream, t.retries)),
         ),
         (
-            "upstream_rate_limited_total",
+            "bridge_upstream_rate_limited_total",
             "429 Too Many Requests answers from ConnectWise and KSC.",
             totals.map(|(upstream, t)| (upstream, t.rate_limited)),
         ),
@@ -365,17 +461,17 @@ fn render_upstream(out: &mut Exposition) {
 fn render_pool(out: &mut Exposition, pool: &PoolState) {
     let gauges = [
         (
-            "db_pool_max_connections",
+            "bridge_db_pool_max_connections",
             "Largest size of the database pool.",
             pool.max_size,
         ),
         (
-            "db_pool_connections",
+            "bridge_db_pool_connections",
             "Open database connections, in use or idle.",
             pool.connections,
         ),
         (
-            "db_pool_idle_connections",
+            "bridge_db_pool_idle_connections",
             "Idle database connections.",
             pool.idle,
         ),
@@ -388,21 +484,21 @@ fn render_pool(out: &mut Exposition, pool: &PoolState) {
 
 fn render_read_copies(out: &mut Exposition) {
     out.family(
-        "read_copies_total",
+        "bridge_read_copies_total",
         "counter",
         "Reads of a version-checked copy (grid, sync_runs), by outcome: hit or miss.",
     );
     for ((copy, outcome), counter) in REGISTRY.read_copies.snapshot() {
         let labels = format!("copy=\"{copy}\",outcome=\"{outcome}\"");
-        out.sample("read_copies_total", &labels, counter.load(Relaxed));
+        out.sample("bridge_read_copies_total", &labels, counter.load(Relaxed));
     }
     out.family(
-        "data_version_reads_total",
+        "bridge_data_version_reads_total",
         "counter",
         "Queries that read the data-version counters, each for every request waiting.",
     );
     out.sample(
-        "data_version_reads_total",
+        "bridge_data_version_reads_total",
         "",
         REGISTRY.data_version_reads.load(Relaxed),
     );
@@ -411,13 +507,13 @@ fn render_read_copies(out: &mut Exposition) {
 fn render_sync(out: &mut Exposition) {
     let labelled = [
         (
-            "sync_runs_total",
+            "bridge_sync_runs_total",
             "Sync runs finished, by status.",
             "status",
             &REGISTRY.sync_runs,
         ),
         (
-            "sync_additions_written_total",
+            "bridge_sync_additions_written_total",
             "Agreement additions written to ConnectWise, by action.",
             "action",
             &REGISTRY.sync_additions,
@@ -430,23 +526,23 @@ fn render_sync(out: &mut Exposition) {
         }
     }
     out.family(
-        "sync_last_success_timestamp_seconds",
+        "bridge_sync_last_success_timestamp_seconds",
         "gauge",
         "When the last sync run succeeded (Unix time; 0 = never).",
     );
     out.sample(
-        "sync_last_success_timestamp_seconds",
+        "bridge_sync_last_success_timestamp_seconds",
         "",
         REGISTRY.sync_last_success.load(Relaxed),
     );
     let last_run = [
         (
-            "sync_last_run_held_lines",
+            "bridge_sync_last_run_held_lines",
             "Lines the last finished run left held for approval.",
             &REGISTRY.sync_last_run_held_lines,
         ),
         (
-            "sync_last_run_skipped_tenants",
+            "bridge_sync_last_run_skipped_tenants",
             "Tenants with billing enabled the last finished run skipped or blocked.",
             &REGISTRY.sync_last_run_skipped_tenants,
         ),
@@ -503,15 +599,15 @@ mod tests {
         http_request(Some(route), "GET", 200, Duration::from_millis(3));
         let text = render(&pool());
         let labels = r#"route="/test/histogram/{id}",method="GET",status="200""#;
-        assert!(text.contains(&format!("http_requests_total{{{labels}}} 2\n")));
+        assert!(text.contains(&format!("bridge_http_requests_total{{{labels}}} 2\n")));
         assert!(text.contains(&format!(
-            "http_request_duration_seconds_bucket{{{labels},le=\"0.005\"}} 1\n"
+            "bridge_http_request_duration_seconds_bucket{{{labels},le=\"0.005\"}} 1\n"
         )));
         assert!(text.contains(&format!(
-            "http_request_duration_seconds_bucket{{{labels},le=\"0.05\"}} 2\n"
+            "bridge_http_request_duration_seconds_bucket{{{labels},le=\"0.05\"}} 2\n"
         )));
         assert!(text.contains(&format!(
-            "http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} 2\n"
+            "bridge_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} 2\n"
         )));
     }
 
@@ -525,27 +621,57 @@ mod tests {
     #[test]
     fn sync_families_exist_before_any_run_and_count_after() {
         let text = render(&pool());
-        assert!(text.contains("# TYPE sync_runs_total counter\n"));
-        assert!(text.contains("sync_last_success_timestamp_seconds "));
+        assert!(text.contains("# TYPE bridge_sync_runs_total counter\n"));
+        assert!(text.contains("bridge_sync_last_success_timestamp_seconds "));
         sync_run_finished("test-status");
         sync_additions_written("test-action", 3);
         sync_succeeded_at(1_700_000_000);
         sync_last_run(5, 2);
         let text = render(&pool());
-        assert!(text.contains("sync_runs_total{status=\"test-status\"} 1\n"));
-        assert!(text.contains("sync_additions_written_total{action=\"test-action\"} 3\n"));
-        assert!(text.contains("sync_last_success_timestamp_seconds 1700000000\n"));
-        assert!(text.contains("sync_last_run_held_lines 5\n"));
-        assert!(text.contains("sync_last_run_skipped_tenants 2\n"));
+        assert!(text.contains("bridge_sync_runs_total{status=\"test-status\"} 1\n"));
+        assert!(text.contains("bridge_sync_additions_written_total{action=\"test-action\"} 3\n"));
+        assert!(text.contains("bridge_sync_last_success_timestamp_seconds 1700000000\n"));
+        assert!(text.contains("bridge_sync_last_run_held_lines 5\n"));
+        assert!(text.contains("bridge_sync_last_run_skipped_tenants 2\n"));
     }
 
     #[test]
     fn pool_gauges_and_upstream_zeroes_are_always_there() {
         let text = render(&pool());
-        assert!(text.contains("db_pool_connections 2\n"));
-        assert!(text.contains("db_pool_idle_connections 1\n"));
-        assert!(text.contains(r#"upstream_calls_total{upstream="ksc",outcome="no_response"} "#));
-        assert!(text.contains(r#"upstream_rate_limited_total{upstream="connectwise"} "#));
+        assert!(text.contains("bridge_db_pool_connections 2\n"));
+        assert!(text.contains("bridge_db_pool_idle_connections 1\n"));
+        assert!(
+            text.contains(r#"bridge_upstream_calls_total{upstream="ksc",outcome="no_response"} "#)
+        );
+        assert!(text.contains(r#"bridge_upstream_rate_limited_total{upstream="connectwise"} "#));
+    }
+
+    #[test]
+    fn build_info_and_process_metrics_are_there() {
+        let text = render(&pool());
+        assert!(text.contains(&format!(
+            "bridge_build_info{{version=\"{VERSION}\",commit=\"{COMMIT}\"}} 1\n"
+        )));
+        if cfg!(target_os = "linux") {
+            for name in [
+                "process_cpu_seconds_total ",
+                "process_resident_memory_bytes ",
+                "process_open_fds ",
+                "process_start_time_seconds ",
+            ] {
+                assert!(text.contains(name), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn declared_sync_series_start_at_zero() {
+        declare_sync_series(&["declared-status"], &["declared-action"]);
+        let text = render(&pool());
+        assert!(text.contains("bridge_sync_runs_total{status=\"declared-status\"} 0\n"));
+        assert!(
+            text.contains("bridge_sync_additions_written_total{action=\"declared-action\"} 0\n")
+        );
     }
 
     #[test]

@@ -153,6 +153,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let secret = tokio::task::spawn_blocking(move || {
         let mut conn = pool2.get().context("cannot open the database")?;
         secrets2.ensure_matches_database(&mut conn, &settings2.data_dir)?;
+        crate::sync::runs::restore_metrics(&mut conn)?;
         jwt_secret(&mut conn, &settings2, &secrets2)
     })
     .await??;

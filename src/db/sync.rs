@@ -140,6 +140,17 @@ pub fn latest_worked_run(conn: &mut DbConnection, except: &str) -> QueryResult<O
         .optional()
 }
 
+/// The newest run that was not a dry run, with one of `statuses`.
+pub fn latest_real_run(conn: &mut DbConnection, statuses: &[&str]) -> QueryResult<Option<RunRow>> {
+    sync_runs::table
+        .filter(sync_runs::status.eq_any(statuses.to_vec()))
+        .filter(sync_runs::dry_run.eq(false))
+        .order((sync_runs::started_at.desc(), sync_runs::id.desc()))
+        .select(RunRow::as_select())
+        .first(conn)
+        .optional()
+}
+
 /// One page, newest first; only finished runs if `finished_only`.
 pub fn list_runs(
     conn: &mut DbConnection,

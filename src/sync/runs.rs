@@ -7,11 +7,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use diesel::QueryResult;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::connections::ConnectionError;
-use crate::db::{self, audit::Actor, sync::ChangeRow, sync::ManagedRow, sync::RunRow};
+use crate::db::{
+    self, audit::Actor, sync::ChangeRow, sync::ManagedRow, sync::RunRow, DbConnection,
+};
 use crate::domain::moves;
 use crate::domain::plan::{self as rules, Approval, PlanAction, RowKey};
 use crate::metrics;
@@ -53,6 +56,39 @@ crate::text_enum! {
         /// Its process died mid-run.
         Interrupted => "interrupted",
     }
+}
+
+/// What a run left undone, for the metrics (dry runs leave nothing undone: they do nothing).
+fn record_last_run(summary: &RunSummary) {
+    metrics::sync_last_run(
+        summary.lines_held as u64,
+        summary.skipped_tenants.len() as u64,
+    );
+}
+
+/// Starts the sync metrics from what the database knows: every status and written action at
+/// zero, and the last real run's outcome, so a restart does not look like "never synced" to
+/// an alert.
+pub fn restore_metrics(conn: &mut DbConnection) -> QueryResult<()> {
+    let statuses: Vec<&'static str> = RunStatus::ALL.iter().map(|s| s.as_str()).collect();
+    let actions: Vec<&'static str> = PlanAction::ALL
+        .iter()
+        .filter(|a| a.writes_to_connectwise())
+        .map(|a| a.as_str())
+        .collect();
+    metrics::declare_sync_series(&statuses, &actions);
+    let succeeded = db::sync::latest_real_run(conn, &[RunStatus::Succeeded.as_str()])?;
+    if let Some(finished_at) = succeeded.and_then(|run| run.finished_at) {
+        metrics::sync_succeeded_at(finished_at.and_utc().timestamp().max(0) as u64);
+    }
+    let worked = [RunStatus::Succeeded, RunStatus::Held, RunStatus::Partial].map(RunStatus::as_str);
+    if let Some(run) = db::sync::latest_real_run(conn, &worked)? {
+        // A summary this version cannot read leaves the gauges at zero.
+        if let Ok(summary) = serde_json::from_str::<RunSummary>(&run.summary_json) {
+            record_last_run(&summary);
+        }
+    }
+    Ok(())
 }
 
 /// What to run.
@@ -236,10 +272,9 @@ pub async fn execute(state: Arc<AppState>, run: RunRow, request: RunRequest) -> 
             let (status, why) = summary.status(lease_lost, request.dry_run);
             finished.status = status.as_str().into();
             finished.error = why;
-            metrics::sync_last_run(
-                summary.lines_held as u64,
-                summary.skipped_tenants.len() as u64,
-            );
+            if !request.dry_run {
+                record_last_run(&summary);
+            }
             finished.summary_json = serde_json::to_string(&summary).expect("serialises");
         }
         Err(e) => {
@@ -250,7 +285,7 @@ pub async fn execute(state: Arc<AppState>, run: RunRow, request: RunRequest) -> 
     }
     let status = RunStatus::parse(&finished.status).unwrap_or(RunStatus::Failed);
     metrics::sync_run_finished(status.as_str());
-    if status == RunStatus::Succeeded {
+    if status == RunStatus::Succeeded && !request.dry_run {
         metrics::sync_succeeded_at(Utc::now().timestamp().max(0) as u64);
     }
     let (holder, record) = (state.instance_id.clone(), finished.clone());

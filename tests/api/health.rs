@@ -68,20 +68,68 @@ async fn metrics_count_requests_by_route_pattern_without_a_token() {
         .unwrap()
         .starts_with("text/plain; version=0.0.4"));
     let text = response.text().await.unwrap();
-    assert!(text
-        .contains(r#"http_requests_total{route="/api/v1/users/{id}",method="GET",status="200"}"#));
+    assert!(text.contains(
+        r#"bridge_http_requests_total{route="/api/v1/users/{id}",method="GET",status="200"}"#
+    ));
     assert!(text.contains(r#"route="unmatched",method="GET",status="404""#));
     assert!(!text.contains(&user_id) && !text.contains("no-such-thing"));
     for family in [
-        "db_pool_connections",
-        "db_pool_idle_connections",
-        "upstream_calls_total",
-        "upstream_retries_total",
-        "upstream_rate_limited_total",
-        "sync_runs_total",
+        "bridge_db_pool_connections",
+        "bridge_db_pool_idle_connections",
+        "bridge_upstream_calls_total",
+        "bridge_upstream_retries_total",
+        "bridge_upstream_rate_limited_total",
+        "bridge_sync_runs_total",
+        "bridge_build_info",
+        "process_resident_memory_bytes",
+        "process_cpu_seconds_total",
+        "process_open_fds",
+        "process_start_time_seconds",
     ] {
         assert!(text.contains(&format!("# TYPE {family} ")), "{family}");
     }
+    // One prefix for the service's own metrics; process_* is the client libraries' standard.
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        assert!(
+            line.starts_with("bridge_") || line.starts_with("process_"),
+            "{line}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn sync_counters_exist_from_start_up_before_any_run() {
+    let app = spawn_app().await;
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for series in [
+        r#"bridge_sync_runs_total{status="succeeded"} "#,
+        r#"bridge_sync_runs_total{status="failed"} "#,
+        r#"bridge_sync_additions_written_total{action="create"} "#,
+        r#"bridge_sync_additions_written_total{action="cancel"} "#,
+        "bridge_sync_last_success_timestamp_seconds ",
+        "bridge_sync_last_run_held_lines ",
+        "bridge_sync_last_run_skipped_tenants ",
+        r#"bridge_upstream_rate_limited_total{upstream="connectwise"} "#,
+    ] {
+        assert!(text.contains(series), "{series}");
+    }
+    let build = text
+        .lines()
+        .find(|l| l.starts_with("bridge_build_info{"))
+        .unwrap();
+    assert!(build.contains(&format!("version=\"{}\"", env!("CARGO_PKG_VERSION"))));
+    assert!(
+        build.contains("commit=\"") && build.ends_with("} 1"),
+        "{build}"
+    );
 }
 
 #[actix_web::test]
