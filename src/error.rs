@@ -155,7 +155,8 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         if let ApiError::Internal(err) = self {
-            tracing::error!(error = ?err, "request failed");
+            // `{:#}`: the whole cause chain on one line.
+            tracing::error!(error = %format!("{err:#}"), "request failed");
         }
         let mut response = HttpResponse::build(self.status_code());
         response.content_type(PROBLEM_JSON);

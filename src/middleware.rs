@@ -92,11 +92,22 @@ pub async fn request_context(
     let elapsed = started.elapsed();
     let route = response.request().match_pattern();
     metrics::http_request(route.as_deref(), method.as_str(), status, elapsed);
-    let elapsed_ms = elapsed.as_secs_f64() * 1000.0;
+    // A number (a tenth of a millisecond is plenty), so log pipelines can sum and compare it.
+    let elapsed_ms = (elapsed.as_secs_f64() * 10_000.0).round() / 10.0;
     span.in_scope(|| {
-        tracing::info!(%method, %path, status, elapsed_ms = format!("{elapsed_ms:.1}"), "request")
+        // Probes come every few seconds: at info they would drown the requests that matter.
+        if is_probe(&path) {
+            tracing::debug!(%method, %path, status, elapsed_ms, "request");
+        } else {
+            tracing::info!(%method, %path, status, elapsed_ms, "request");
+        }
     });
     Ok(response)
+}
+
+/// Health checks and metric scrapes.
+fn is_probe(path: &str) -> bool {
+    matches!(path, "/healthz" | "/readyz" | "/metrics")
 }
 
 /// Rewrites a 4xx/5xx response that is not problem+json (actix's own 404s, CORS refusals…)

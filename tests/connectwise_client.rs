@@ -329,10 +329,7 @@ async fn https_needs_a_trusted_certificate() {
     let fake = start();
     let untrusted = client_with(&fake, &fake.https_url(), HttpClientOptions::default());
     let result = untrusted.system_info().await;
-    assert!(
-        matches!(result, Err(ConnectWiseError::Tls)),
-        "{result:?}"
-    );
+    assert!(matches!(result, Err(ConnectWiseError::Tls)), "{result:?}");
 
     let trusting = HttpClientOptions {
         extra_ca_pem: Some(fake.ca_pem().to_owned()),

@@ -235,7 +235,12 @@ pub fn count_usage(
         }
     }
     if !unlisted.is_empty() {
-        tracing::warn!(hosts = ?unlisted, "hosts on billable keys are missing from the tenant's host list; not counted");
+        let hosts = unlisted
+            .iter()
+            .map(|h| h.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        tracing::warn!(%hosts, "hosts on billable keys are missing from the tenant's host list; not counted");
     }
 
     for app in applications {

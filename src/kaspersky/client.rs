@@ -261,7 +261,7 @@ impl KscClient {
             };
             match (result, delay) {
                 (Err(error), Some(delay)) => {
-                    tracing::debug!(%error, attempt, ?delay, "retrying KSC call");
+                    tracing::debug!(%error, attempt, delay_ms = delay.as_millis() as u64, "retrying KSC call");
                     metrics::upstream_retry(Upstream::Ksc);
                     tokio::time::sleep(delay).await;
                     attempt += 1;

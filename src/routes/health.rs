@@ -39,15 +39,18 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
             .map_err(|e| e.to_string())?;
         conn.batch_execute("SELECT 1").map_err(|e| e.to_string())
     });
-    match tokio::time::timeout(Duration::from_secs(3), ping).await {
-        Ok(Ok(Ok(()))) => Ok(HttpResponse::Ok().json(Health {
-            status: "ready".into(),
-        })),
-        outcome => {
-            tracing::warn!(?outcome, "readiness check failed");
-            Err(ApiError::ServiceUnavailable(
-                "The database is not reachable.".into(),
-            ))
+    let why = match tokio::time::timeout(Duration::from_secs(3), ping).await {
+        Ok(Ok(Ok(()))) => {
+            return Ok(HttpResponse::Ok().json(Health {
+                status: "ready".into(),
+            }))
         }
-    }
+        Ok(Ok(Err(database))) => database,
+        Ok(Err(blocking)) => blocking.to_string(),
+        Err(_) => "no answer within 3 s".into(),
+    };
+    tracing::warn!(error = %why, "readiness check failed");
+    Err(ApiError::ServiceUnavailable(
+        "The database is not reachable.".into(),
+    ))
 }

@@ -100,7 +100,14 @@ async fn schedule_loop(state: Arc<AppState>) {
 async fn retention_loop(state: Arc<AppState>) {
     loop {
         match retention::prune(&state, Utc::now()).await {
-            Ok(pruned) => tracing::info!(?pruned, "retention pruning done"),
+            Ok(pruned) => tracing::info!(
+                runs = pruned.runs,
+                changes = pruned.changes,
+                plans = pruned.plans,
+                snapshots = pruned.snapshots,
+                audit_events = pruned.audit_events,
+                "retention pruning done"
+            ),
             Err(e) => tracing::warn!(error = %e, "retention pruning failed"),
         }
         sleep(PRUNE_EVERY).await;

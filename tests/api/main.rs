@@ -10,6 +10,7 @@ mod fresh_reads;
 mod health;
 mod helpers;
 mod kaspersky;
+mod logs;
 mod openapi;
 mod products;
 mod proxies;
