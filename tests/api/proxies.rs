@@ -99,10 +99,17 @@ async fn forwarded_headers_from_an_untrusted_peer_are_ignored() {
     assert_problem(spoofed, 429).await;
 
     // Audit events record the real peer, not the claimed one.
+    let audited = create_user_via(&app, "198.51.100.10", "zoe").await;
+    assert_eq!(audited["client_address"], "127.0.0.1");
+}
+
+/// Creates a user with `X-Forwarded-For: forwarded_for`; returns its audit event.
+async fn create_user_via(app: &TestApp, forwarded_for: &str, username: &str) -> Value {
+    let password = format!("{username}-password-123");
     let created = app
         .request(Method::POST, "/api/v1/users", Some(&app.admin_token))
-        .header("x-forwarded-for", "198.51.100.10")
-        .json(&json!({"username": "zoe", "password": "zoe-password-123", "role": "viewer"}))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({"username": username, "password": password, "role": "viewer"}))
         .send()
         .await
         .unwrap();
@@ -113,29 +120,16 @@ async fn forwarded_headers_from_an_untrusted_peer_are_ignored() {
         .json()
         .await
         .unwrap();
-    assert_eq!(audit["items"][0]["client_address"], "127.0.0.1");
+    audit["items"][0].clone()
 }
 
 #[actix_web::test]
 async fn audit_events_record_the_client_a_trusted_proxy_names() {
     let app = behind_proxy().await;
-    let created = app
-        .request(Method::POST, "/api/v1/users", Some(&app.admin_token))
-        // A client-written hop, then the one the proxy appended: the right-most wins.
-        .header("x-forwarded-for", "10.6.6.6, 198.51.100.23")
-        .json(&json!({"username": "yann", "password": "yann-password-123", "role": "viewer"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201);
-    let audit: Value = app
-        .get("/api/v1/audit-events?entity_type=user", &app.admin_token)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(audit["items"][0]["actor_name"], "admin");
-    assert_eq!(audit["items"][0]["client_address"], "198.51.100.23");
+    // A client-written hop, then the one the proxy appended: the right-most wins.
+    let audited = create_user_via(&app, "10.6.6.6, 198.51.100.23", "yann").await;
+    assert_eq!(audited["actor_name"], "admin");
+    assert_eq!(audited["client_address"], "198.51.100.23");
 }
 
 #[actix_web::test]
