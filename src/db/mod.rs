@@ -12,6 +12,7 @@ pub mod company_mappings;
 pub mod connections;
 pub mod cw_products;
 pub mod data_versions;
+pub mod json_text;
 pub mod paging;
 pub mod product_mappings;
 pub mod schema;

@@ -8,7 +8,7 @@ use kaspersky_msp_bridge::sandbox::fake_connectwise::{route, FakeConnectWise, Fa
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_problem, spawn_app, TestApp};
+use crate::helpers::{active_agreement, assert_problem, spawn_app, TestApp};
 
 struct World {
     app: TestApp,
@@ -40,59 +40,27 @@ async fn world() -> World {
         name: Some("Acme Corp".into()),
         ..Default::default()
     });
-    let agreement = cw.add_agreement(&Agreement {
-        name: Some("Managed security".into()),
-        company: Some(Reference::id(company)),
-        agreement_status: Some("Active".into()),
-        ..Default::default()
-    });
+    let agreement = active_agreement(&cw, company, "Managed security");
     app.connect_connectwise(&cw).await;
     app.refresh_catalog().await;
-    let tenant: Value = app
-        .send_json(
-            Method::POST,
-            "/api/v1/tenants",
-            &app.admin_token,
-            &json!({"name": "Acme tenant", "external_id": "bh-acme"}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let tenant = tenant["id"].as_str().unwrap().to_string();
-    let mapping: Value = app
-        .send_json(
-            Method::POST,
-            "/api/v1/company-mappings",
-            &app.admin_token,
-            &json!({"tenant_id": tenant, "cw_company_id": company, "agreement_id": agreement}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let w = World {
-        mapping: mapping["id"].as_str().unwrap().to_string(),
+    let tenant = app.create_tenant("Acme tenant", "bh-acme").await;
+    let mapping = app.map_company(&json!(tenant), company, agreement).await;
+    app.map_product("kes-cloud", json!({"product_id": products[0]}))
+        .await;
+    World {
+        mapping,
         app,
         cw,
         company,
         agreement,
         products,
         tenant,
-    };
-    w.map("kes-cloud", json!({"product_id": w.products[0]}))
-        .await;
-    w
+    }
 }
 
 impl World {
     async fn map(&self, application: &str, forms: Value) {
-        let path = format!("/api/v1/product-mappings/{application}");
-        let response = self
-            .app
-            .send_json(Method::PUT, &path, &self.app.admin_token, &forms)
-            .await;
-        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+        self.app.map_product(application, forms).await;
     }
 
     async fn push(&self, body: Value) {
