@@ -2,6 +2,8 @@
 
 mod audit;
 mod auth;
+mod backup;
+mod cli;
 mod company_mappings;
 mod connectwise;
 mod errors;
