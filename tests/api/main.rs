@@ -6,6 +6,7 @@ mod backup;
 mod cli;
 mod company_mappings;
 mod connectwise;
+mod container;
 mod errors;
 mod faults;
 mod fresh_reads;
