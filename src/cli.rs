@@ -440,6 +440,26 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_documents_every_command_and_variable() {
+        let readme = include_str!("../README.md");
+        for command in Cli::command().get_subcommands() {
+            let name = command.get_name();
+            if name != "help" {
+                let row = format!("| `kaspersky-msp-bridge {name}");
+                let first =
+                    name == "serve" && readme.contains("| `kaspersky-msp-bridge` / `serve`");
+                assert!(readme.contains(&row) || first, "README lacks {name}");
+            }
+        }
+        for (name, _) in crate::config::VARIABLES {
+            assert!(
+                readme.contains(&format!("| `{name}` |")),
+                "README lacks {name}"
+            );
+        }
+    }
+
+    #[test]
     fn clients_reach_a_wildcard_bind_over_loopback() {
         let cases = [
             ("0.0.0.0:8080", "127.0.0.1:8080"),
