@@ -125,7 +125,7 @@ fn completions_for_each_shell() {
         let script = stdout(&output);
         assert!(script.contains(marker), "{shell}: {script}");
         assert!(
-            script.contains("healthcheck") && script.contains("--data-dir"),
+            script.contains("healthcheck") && script.contains("data-dir"),
             "{shell}"
         );
     }
