@@ -6,9 +6,10 @@ ARG RUST_VERSION=1.95
 ARG DEBIAN_RELEASE=trixie
 
 FROM rust:${RUST_VERSION}-slim-${DEBIAN_RELEASE} AS build
-# libpq for the PostgreSQL backend (SQLite is compiled in); pkg-config finds it.
+# libpq for the PostgreSQL backend (SQLite is compiled in), found by pkg-config; make for
+# jemalloc's build (the slim image has gcc but not make).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libpq-dev pkg-config \
+    && apt-get install -y --no-install-recommends libpq-dev make pkg-config \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Cargo.toml Cargo.lock build.rs ./
