@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod outbound;
+pub mod owner_only;
 pub mod read_cache;
 pub mod routes;
 pub mod sandbox;

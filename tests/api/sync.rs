@@ -8,10 +8,11 @@ use kaspersky_msp_bridge::sandbox::fake_connectwise::{route, FakeConnectWise, Fa
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{active_agreement, assert_problem, spawn_app, TestApp};
+use crate::helpers::{active_agreement, assert_problem, spawn_app_with, TestApp};
+use kaspersky_msp_bridge::config::Settings;
 
-struct World {
-    app: TestApp,
+pub struct World {
+    pub app: TestApp,
     cw: FakeConnectWise,
     company: i64,
     agreement: i64,
@@ -22,7 +23,12 @@ struct World {
 
 /// A Business Hub tenant mapped to an agreement; `kes-cloud` (per user) mapped to product 0.
 async fn world() -> World {
-    let app = spawn_app().await;
+    world_with(|_| {}).await
+}
+
+/// [`world`] on a server configured by `configure`.
+pub async fn world_with(configure: impl FnOnce(&mut Settings)) -> World {
+    let app = spawn_app_with(configure).await;
     let cw = FakeConnectWise::start(Default::default()).unwrap();
     let products: Vec<i64> = (1..=4)
         .map(|i| {
@@ -78,11 +84,11 @@ impl World {
         assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
     }
 
-    async fn push_users(&self, users: u64) {
+    pub async fn push_users(&self, users: u64) {
         self.push(json!({"users": {"kes-cloud": users}})).await;
     }
 
-    async fn sync(&self, body: Option<Value>) -> Value {
+    pub async fn sync(&self, body: Option<Value>) -> Value {
         self.app.sync(body).await
     }
 
