@@ -1,27 +1,35 @@
-// Migrations are embedded into the binary: rebuild when they change.
-// The git commit goes into `--version` and the `bridge_build_info` metric (`BRIDGE_GIT_COMMIT`,
-// "unknown" outside a git checkout).
-use std::path::Path;
+//! Migrations are embedded into the binary: rebuild when they change. `--version` names the
+//! commit: `BRIDGE_GIT_COMMIT` from the environment (a container build has no .git), else
+//! `git rev-parse --short HEAD`, else "unknown".
 use std::process::Command;
-
-fn git(args: &[&str]) -> Option<String> {
-    let out = Command::new("git").args(args).output().ok()?;
-    let text = String::from_utf8(out.stdout).ok()?.trim().to_string();
-    (out.status.success() && !text.is_empty()).then_some(text)
-}
 
 fn main() {
     println!("cargo:rerun-if-changed=migrations");
-    // Rebuilt when HEAD moves: HEAD itself and the branch it points to.
-    let mut watched = vec!["HEAD".to_string()];
-    watched.extend(git(&["symbolic-ref", "-q", "HEAD"]));
-    for name in watched {
-        if let Some(path) = git(&["rev-parse", "--git-path", &name]) {
-            if Path::new(&path).exists() {
-                println!("cargo:rerun-if-changed={path}");
-            }
-        }
-    }
-    let commit = git(&["rev-parse", "--short", "HEAD"]).unwrap_or_else(|| "unknown".into());
+    println!("cargo:rerun-if-env-changed=BRIDGE_GIT_COMMIT");
+    let commit = std::env::var("BRIDGE_GIT_COMMIT")
+        .ok()
+        .filter(|c| !c.trim().is_empty())
+        .or_else(|| git(&["rev-parse", "--short", "HEAD"]))
+        .unwrap_or_else(|| "unknown".into());
     println!("cargo:rustc-env=BRIDGE_GIT_COMMIT={commit}");
+    // A new commit or another branch checked out changes what HEAD names.
+    for file in ["HEAD", "packed-refs"] {
+        watch(git(&["rev-parse", "--git-path", file]));
+    }
+    if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
+        watch(git(&["rev-parse", "--git-path", &branch]));
+    }
+}
+
+fn git(args: &[&str]) -> Option<String> {
+    let output = Command::new("git").args(args).output().ok()?;
+    let text = String::from_utf8(output.stdout).ok()?;
+    (output.status.success() && !text.trim().is_empty()).then(|| text.trim().to_string())
+}
+
+/// Only files that exist: a missing one would rerun this script on every build.
+fn watch(path: Option<String>) {
+    if let Some(path) = path.filter(|p| std::path::Path::new(p).exists()) {
+        println!("cargo:rerun-if-changed={path}");
+    }
 }

@@ -320,7 +320,7 @@ fn seed_database(database_url: &str) {
                 started_at: started,
                 finished_at: Some(started + chrono::Duration::seconds(42)),
                 holder: "bench".into(),
-                summary_json: summary.to_string(),
+                summary_json: db::json_text::JsonText(summary),
                 error: None,
             },
         )

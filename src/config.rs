@@ -144,19 +144,22 @@ impl Settings {
 
     /// Reads the process environment, after loading `.env` if one exists.
     pub fn from_env() -> Result<Settings, String> {
-        Settings::from_env_with(&[])
+        Settings::from_env_with(&Overrides::default(), &[])
     }
 
-    /// Like [`Settings::from_env`], with fallbacks for variables that are not set (the sandbox
-    /// keeps its data apart from a real installation's).
-    pub fn from_env_with(fallbacks: &[(&str, &str)]) -> Result<Settings, String> {
+    /// Like [`Settings::from_env`], with the command line's flags over it and fallbacks for
+    /// variables that are not set (the sandbox keeps its data apart from a real installation's).
+    pub fn from_env_with(
+        overrides: &Overrides,
+        fallbacks: &[(&str, &str)],
+    ) -> Result<Settings, String> {
         // A missing .env is normal; a broken one is worth failing for.
         if let Err(err) = dotenvy::dotenv() {
             if !err.not_found() {
                 return Err(format!("cannot read .env: {err}"));
             }
         }
-        Settings::from_lookup(|name| {
+        let environment = |name: &str| {
             std::env::var(name)
                 .ok()
                 .filter(|v| !v.trim().is_empty())
@@ -166,35 +169,58 @@ impl Settings {
                         .find(|(n, _)| *n == name)
                         .map(|(_, v)| v.to_string())
                 })
-        })
+        };
+        Settings::from_lookup_with(environment, overrides)
     }
 
     /// Builds settings from any variable source (tests pass a map).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Settings, String> {
+        Settings::from_lookup_with(get, &Overrides::default())
+    }
+
+    /// Builds settings from a variable source with the command line's flags over it.
+    pub fn from_lookup_with(
+        get: impl Fn(&str) -> Option<String>,
+        overrides: &Overrides,
+    ) -> Result<Settings, String> {
         let mut problems = Vec::new();
-        let data_dir = PathBuf::from(get("BRIDGE_DATA_DIR").unwrap_or(DEFAULT_DATA_DIR.into()));
+        let mut read_secret = |name: &str, given: Option<String>| {
+            secret(&get, name, given).unwrap_or_else(|e| {
+                problems.push(e);
+                None
+            })
+        };
+        let database_url = read_secret("DATABASE_URL", overrides.database_url.clone());
+        let admin_password = read_secret("BRIDGE_ADMIN_PASSWORD", None);
+        let jwt_secret = read_secret("BRIDGE_JWT_SECRET", None);
+        let encryption_key = read_secret("BRIDGE_ENCRYPTION_KEY", None);
+        let data_dir = overrides
+            .data_dir
+            .clone()
+            .or_else(|| get("BRIDGE_DATA_DIR").map(PathBuf::from))
+            .unwrap_or_else(|| DEFAULT_DATA_DIR.into());
         let mut settings = Settings::defaults(&data_dir);
-        if let Some(url) = get("DATABASE_URL") {
+        if let Some(url) = database_url {
             match validate_database_url(&url) {
                 Ok(()) => settings.database_url = url,
-                Err(e) => problems.push(format!("DATABASE_URL {e}")),
+                Err(e) => problems.push(format!("DATABASE_URL (--database-url) {e}")),
             }
         }
-        if let Some(bind) = get("BRIDGE_BIND") {
+        if let Some(bind) = overrides.bind.clone().or_else(|| get("BRIDGE_BIND")) {
             match bind.parse() {
                 Ok(addr) => settings.bind = addr,
                 Err(_) => problems.push(format!(
-                    "BRIDGE_BIND must be an address:port like {DEFAULT_BIND}, got {bind:?}"
+                    "BRIDGE_BIND (--bind) must be an address:port like {DEFAULT_BIND}, got {bind:?}"
                 )),
             }
         }
-        settings.admin_password = get("BRIDGE_ADMIN_PASSWORD");
+        settings.admin_password = admin_password;
         if let Some(p) = &settings.admin_password {
             if let Err(e) = check_password_strength(p) {
                 problems.push(format!("BRIDGE_ADMIN_PASSWORD {e}"));
             }
         }
-        settings.jwt_secret = get("BRIDGE_JWT_SECRET");
+        settings.jwt_secret = jwt_secret;
         if let Some(s) = &settings.jwt_secret {
             if s.len() < MIN_JWT_SECRET_LEN {
                 problems.push(format!(
@@ -242,7 +268,7 @@ impl Settings {
                 )),
             }
         }
-        settings.encryption_key = get("BRIDGE_ENCRYPTION_KEY");
+        settings.encryption_key = encryption_key;
         if let Some(key) = &settings.encryption_key {
             if let Err(e) = decode_encryption_key(key) {
                 problems.push(format!("BRIDGE_ENCRYPTION_KEY {e}"));
@@ -279,6 +305,123 @@ impl Settings {
     pub fn is_postgres(&self) -> bool {
         is_postgres_url(&self.database_url)
     }
+}
+
+/// What the command line says (`serve --bind …`): it beats the environment.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub bind: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+}
+
+/// The variables that may name a file holding the secret instead (`NAME_FILE`, as Docker and
+/// Kubernetes secrets are mounted).
+pub const SECRET_VARIABLES: [&str; 4] = [
+    "DATABASE_URL",
+    "BRIDGE_ADMIN_PASSWORD",
+    "BRIDGE_JWT_SECRET",
+    "BRIDGE_ENCRYPTION_KEY",
+];
+
+/// Every variable the server reads, for `--help` (the README's table says more).
+pub const VARIABLES: [(&str, &str); 14] = [
+    ("BRIDGE_BIND", "address:port to listen on (127.0.0.1:8080)"),
+    (
+        "BRIDGE_DATA_DIR",
+        "SQLite database, key file, initial admin password (./data)",
+    ),
+    (
+        "DATABASE_URL",
+        "postgres://user:pass@host/db or sqlite://path (SQLite in the data directory)",
+    ),
+    (
+        "BRIDGE_ADMIN_PASSWORD",
+        "password of the first admin (generated into the data directory)",
+    ),
+    (
+        "BRIDGE_JWT_SECRET",
+        "token signing secret, at least 32 characters (generated once)",
+    ),
+    ("BRIDGE_JWT_TTL_SECONDS", "lifetime of login tokens (3600)"),
+    (
+        "BRIDGE_ENCRYPTION_KEY",
+        "32-byte key for stored secrets, base64 or hex (key file in the data directory)",
+    ),
+    ("BRIDGE_LOG_FORMAT", "human or json (human)"),
+    (
+        "BRIDGE_CORS_ORIGINS",
+        "comma-separated browser origins allowed to call the API",
+    ),
+    (
+        "BRIDGE_DB_POOL_SIZE",
+        "database connections per process (16)",
+    ),
+    (
+        "BRIDGE_OUTBOUND_ALLOW",
+        "IPs, CIDRs or host names ConnectWise and KSC calls may reach (anything)",
+    ),
+    (
+        "BRIDGE_TRUSTED_PROXIES",
+        "IPs or CIDRs of reverse proxies whose X-Forwarded-For / Forwarded name the client (none)",
+    ),
+    (
+        "BRIDGE_SCHEDULER",
+        "on or off: scheduled syncs and retention (on)",
+    ),
+    (
+        "RUST_LOG",
+        "log filter in tracing's EnvFilter syntax (info)",
+    ),
+];
+
+/// The variables for `--help`: one line each, and which secrets also come from files.
+pub fn variables_help() -> String {
+    let width = VARIABLES
+        .iter()
+        .map(|(name, _)| name.len())
+        .max()
+        .unwrap_or(0);
+    let mut text = String::from("Environment (also read from ./.env):\n");
+    for (name, about) in VARIABLES {
+        text.push_str(&format!("  {name:width$}  {about}\n"));
+    }
+    text.push_str(&format!(
+        "Secrets may come from files instead (Docker/Kubernetes secrets): {}.",
+        SECRET_VARIABLES
+            .map(|name| format!("{name}_FILE"))
+            .join(", ")
+    ));
+    text
+}
+
+/// A secret from `NAME`, else from the file `NAME_FILE` names; `given` (a flag) beats both,
+/// but setting both variables is a mistake either way.
+fn secret(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    given: Option<String>,
+) -> Result<Option<String>, String> {
+    let file_variable = format!("{name}_FILE");
+    match (get(name), get(&file_variable)) {
+        (Some(_), Some(_)) => Err(format!("set {name} or {file_variable}, not both")),
+        _ if given.is_some() => Ok(given),
+        (value, None) => Ok(value),
+        (None, Some(path)) => read_secret_file(&path)
+            .map(Some)
+            .map_err(|e| format!("{file_variable} {e}")),
+    }
+}
+
+/// The file's content less its trailing line break (`echo secret > file` adds one).
+fn read_secret_file(path: &str) -> Result<String, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("names a file that cannot be read: {path}: {e}"))?;
+    let value = text.trim_end_matches(['\n', '\r']);
+    if value.trim().is_empty() {
+        return Err(format!("names an empty file: {path}"));
+    }
+    Ok(value.to_string())
 }
 
 pub fn default_database_url(data_dir: &Path) -> String {
@@ -432,6 +575,127 @@ mod tests {
             &"ab".repeat(32),
         ] {
             assert!(!text.contains(secret), "{text}");
+        }
+    }
+
+    #[test]
+    fn flags_beat_the_environment() {
+        let environment = |name: &str| match name {
+            "BRIDGE_BIND" => Some("127.0.0.1:1111".to_string()),
+            "BRIDGE_DATA_DIR" => Some("/from/env".to_string()),
+            "DATABASE_URL" => Some("sqlite://env.db".to_string()),
+            _ => None,
+        };
+        let flags = Overrides {
+            bind: Some("127.0.0.1:2222".into()),
+            data_dir: Some("/from/flag".into()),
+            database_url: Some("postgres://db/flag".into()),
+        };
+        let s = Settings::from_lookup_with(environment, &flags).unwrap();
+        assert_eq!(s.bind.to_string(), "127.0.0.1:2222");
+        assert_eq!(s.data_dir, Path::new("/from/flag"));
+        assert_eq!(s.database_url, "postgres://db/flag");
+        let s = Settings::from_lookup_with(environment, &Overrides::default()).unwrap();
+        assert_eq!(s.bind.to_string(), "127.0.0.1:1111");
+        assert_eq!(s.database_url, "sqlite://env.db");
+        let bad = Overrides {
+            bind: Some("nope".into()),
+            ..Overrides::default()
+        };
+        let err = Settings::from_lookup_with(environment, &bad).unwrap_err();
+        assert!(err.contains("--bind"), "{err}");
+    }
+
+    #[test]
+    fn every_secret_can_come_from_a_file_without_its_line_break() {
+        let dir = tempfile::tempdir().unwrap();
+        let values = [
+            ("DATABASE_URL", "postgres://bob:pw@db/x".to_string()),
+            ("BRIDGE_ADMIN_PASSWORD", "admin password from a file".into()),
+            ("BRIDGE_JWT_SECRET", "j".repeat(40)),
+            ("BRIDGE_ENCRYPTION_KEY", "ab".repeat(32)),
+        ];
+        let mut vars = Vec::new();
+        for (name, value) in &values {
+            let file = dir.path().join(name);
+            std::fs::write(&file, format!("{value}\n")).unwrap();
+            vars.push((format!("{name}_FILE"), file.display().to_string()));
+        }
+        let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let s = settings(&vars).unwrap();
+        assert_eq!(s.database_url, values[0].1);
+        assert_eq!(s.admin_password.as_deref(), Some(values[1].1.as_str()));
+        assert_eq!(s.jwt_secret.as_deref(), Some(values[2].1.as_str()));
+        assert_eq!(s.encryption_key.as_deref(), Some(values[3].1.as_str()));
+        assert_eq!(
+            SECRET_VARIABLES.to_vec(),
+            values.iter().map(|(name, _)| *name).collect::<Vec<_>>()
+        );
+        // A flag beats the file.
+        let flag = Overrides {
+            database_url: Some("sqlite://flag.db".into()),
+            ..Overrides::default()
+        };
+        let map: HashMap<&str, &str> = vars.iter().copied().collect();
+        let s = Settings::from_lookup_with(|k| map.get(k).map(|v| v.to_string()), &flag).unwrap();
+        assert_eq!(s.database_url, "sqlite://flag.db");
+    }
+
+    #[test]
+    fn secret_files_fail_clearly() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, "\n").unwrap();
+        let missing = dir.path().join("missing").display().to_string();
+        let empty = empty.display().to_string();
+        let both = settings(&[
+            ("BRIDGE_JWT_SECRET", &"j".repeat(40)),
+            ("BRIDGE_JWT_SECRET_FILE", &empty),
+        ])
+        .unwrap_err();
+        assert!(
+            both.contains("set BRIDGE_JWT_SECRET or BRIDGE_JWT_SECRET_FILE, not both"),
+            "{both}"
+        );
+        let unreadable = settings(&[("DATABASE_URL_FILE", &missing)]).unwrap_err();
+        assert!(
+            unreadable.contains("DATABASE_URL_FILE names a file that cannot be read")
+                && unreadable.contains(&missing),
+            "{unreadable}"
+        );
+        let blank = settings(&[("BRIDGE_ADMIN_PASSWORD_FILE", &empty)]).unwrap_err();
+        assert!(
+            blank.contains("BRIDGE_ADMIN_PASSWORD_FILE names an empty file"),
+            "{blank}"
+        );
+    }
+
+    #[test]
+    fn the_help_lists_every_variable_read_here() {
+        let source = include_str!("config.rs");
+        let help = variables_help();
+        let mut read = 0;
+        for (start, _) in source
+            .match_indices("\"BRIDGE_")
+            .chain(source.match_indices("\"DATABASE_URL"))
+        {
+            let rest = &source[start + 1..];
+            let end = rest
+                .find(|c: char| !(c.is_ascii_uppercase() || c == '_'))
+                .unwrap_or(rest.len());
+            let (quoted, after) = rest.split_at(end);
+            if after.starts_with('"') && !quoted.ends_with('_') {
+                read += 1;
+                let name = quoted.strip_suffix("_FILE").unwrap_or(quoted);
+                assert!(
+                    help.contains(&format!("  {name} ")),
+                    "{name} is not in the help"
+                );
+            }
+        }
+        assert!(read >= VARIABLES.len(), "{read}");
+        for name in SECRET_VARIABLES {
+            assert!(help.contains(&format!("{name}_FILE")), "{help}");
         }
     }
 

@@ -14,6 +14,7 @@ pub mod middleware;
 pub mod net;
 pub mod openapi;
 pub mod outbound;
+pub mod owner_only;
 pub mod read_cache;
 pub mod routes;
 pub mod sandbox;

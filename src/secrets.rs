@@ -18,24 +18,6 @@ use crate::db::{self, DbConnection};
 pub const KEY_FILE: &str = "encryption.key";
 const FINGERPRINT_KEY: &str = "encryption_key_fingerprint";
 
-/// Writes a file only its owner may read (the key file, the initial admin password).
-pub fn write_owner_only(path: &std::path::Path, content: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create {}", parent.display()))?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    file.write_all(content.as_bytes())
-        .with_context(|| format!("cannot write {}", path.display()))
-}
-
 pub struct SecretBox {
     key: LessSafeKey,
     fingerprint: String,
@@ -70,7 +52,7 @@ impl SecretBox {
         }
         let mut key = [0u8; 32];
         rand::RngCore::fill_bytes(&mut rand::rng(), &mut key);
-        write_owner_only(&path, &format!("{}\n", STANDARD.encode(key)))?;
+        crate::owner_only::write(&path, &format!("{}\n", STANDARD.encode(key)))?;
         tracing::info!(file = %path.display(), "generated the encryption key for secrets at rest");
         Ok(SecretBox::new(key))
     }

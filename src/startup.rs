@@ -78,7 +78,7 @@ fn bootstrap_admin(
         None => {
             let password = crate::auth::password::generate();
             let file = settings.data_dir.join("initial-admin-password");
-            crate::secrets::write_owner_only(&file, &format!("{password}\n"))?;
+            crate::owner_only::write(&file, &format!("{password}\n"))?;
             (
                 password,
                 AdminBootstrap::Generated {
@@ -141,19 +141,16 @@ fn seal_plain_jwt_secret(conn: &mut db::DbConnection, secrets: &SecretBox) -> an
 /// sandbox: data directory, database migrated, secrets checked against it, signing keys. It
 /// creates no account and starts nothing.
 pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
-    std::fs::create_dir_all(&settings.data_dir).with_context(|| {
-        format!(
-            "cannot create the data directory {}",
-            settings.data_dir.display()
-        )
-    })?;
+    crate::owner_only::create_dir_all(&settings.data_dir)?;
     let pool = connect_database(&settings).await?;
     let secrets = Arc::new(SecretBox::load(&settings)?);
     let (pool2, settings2, secrets2) = (pool.clone(), settings.clone(), secrets.clone());
     let secret = tokio::task::spawn_blocking(move || {
         let mut conn = pool2.get().context("cannot open the database")?;
         secrets2.ensure_matches_database(&mut conn, &settings2.data_dir)?;
-        crate::sync::runs::restore_metrics(&mut conn)?;
+        if let Err(e) = crate::sync::runs::restore_metrics(&mut conn) {
+            tracing::warn!(error = %e, "the sync metrics start from zero: past runs unreadable");
+        }
         jwt_secret(&mut conn, &settings2, &secrets2)
     })
     .await??;

@@ -1,20 +1,19 @@
 //! The ConnectWise records the bridge reads and writes.
 //!
 //! Tolerant on input (unknown fields ignored, every field optional) and quiet on output (absent fields
-//! are not sent), so other API versions and partially filled records both work.
+//! are not sent: `skip_serializing_none`), so other API versions and partially filled records both work.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
 
 /// `{id, identifier, name}` references as ConnectWise embeds them in records.
+#[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Reference {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub identifier: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 
@@ -27,61 +26,43 @@ impl Reference {
     }
 }
 
+#[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CatalogItem {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub identifier: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub customer_description: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cost: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub inactive_flag: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_class: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub taxable_flag: Option<bool>,
 }
 
+#[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Company {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub identifier: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub deleted_flag: Option<bool>,
 }
 
+#[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Agreement {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company: Option<Reference>,
     /// `Active` | `Cancelled` | `Expired` | `Inactive`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agreement_status: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cancelled_flag: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub no_ending_date_flag: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_date: Option<DateTime<Utc>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_date: Option<DateTime<Utc>>,
 }
 
@@ -98,37 +79,24 @@ impl Agreement {
     }
 }
 
+#[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Addition {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product: Option<Reference>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub less_included: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub unit_price: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub unit_cost: Option<f64>,
     /// `Billable` | `DoNotBill` | `NoCharge`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bill_customer: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub effective_date: Option<DateTime<Utc>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cancelled_date: Option<DateTime<Utc>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub invoice_description: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agreement_status: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agreement_id: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub taxable_flag: Option<bool>,
 }
 
@@ -146,30 +114,17 @@ pub enum BillCustomer {
     NoCharge,
 }
 
-/// Body of `POST /finance/agreements/{id}/additions`.
+/// Body of `POST /finance/agreements/{id}/additions`: what the sync sets. Price, cost and the
+/// other terms are left out, so ConnectWise takes them from the catalog item.
+#[skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NewAddition {
     pub product: Reference,
     pub bill_customer: BillCustomer,
     pub quantity: f64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub less_included: Option<f64>,
-    /// Absent = ConnectWise takes the catalog price / cost.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub unit_price: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub unit_cost: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub effective_date: Option<DateTime<Utc>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cancelled_date: Option<DateTime<Utc>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub invoice_description: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub taxable_flag: Option<bool>,
 }
 
 impl NewAddition {
@@ -178,14 +133,8 @@ impl NewAddition {
             product: Reference::id(product_id),
             bill_customer,
             quantity,
-            less_included: None,
-            unit_price: None,
-            unit_cost: None,
             effective_date: None,
-            cancelled_date: None,
             description: None,
-            invoice_description: None,
-            taxable_flag: None,
         }
     }
 }
@@ -231,20 +180,18 @@ impl PatchOperation {
 }
 
 /// `GET system/info`.
+#[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SystemInfo {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_cloud: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub server_time_zone: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cloud_region: Option<String>,
 }
 
 /// `GET login/companyinfo/{companyId}` (PascalCase, unlike the REST API).
+#[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct CompanyInfo {

@@ -6,6 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::Value;
 
+use super::json_text::JsonText;
 use super::paging::{page_and_total, TotalRows};
 use super::schema::audit_events;
 use super::{new_id, now, DbConnection};
@@ -43,8 +44,8 @@ pub struct AuditEventRow {
     pub action: String,
     pub entity_type: String,
     pub entity_id: String,
-    pub before_json: Option<String>,
-    pub after_json: Option<String>,
+    pub before_json: Option<JsonText<Value>>,
+    pub after_json: Option<JsonText<Value>>,
     pub request_id: Option<String>,
     pub client_address: Option<String>,
 }
@@ -86,7 +87,7 @@ pub fn record(
     let serialize = |v: Option<Value>| {
         v.map(|mut v| {
             mask_secrets(&mut v);
-            v.to_string()
+            JsonText(v)
         })
     };
     let row = AuditEventRow {

@@ -7,11 +7,13 @@
 pub mod app_state;
 pub mod audit;
 pub mod backend;
+pub mod backup;
 pub mod billing_settings;
 pub mod company_mappings;
 pub mod connections;
 pub mod cw_products;
 pub mod data_versions;
+pub mod json_text;
 pub mod paging;
 pub mod product_mappings;
 pub mod schema;
@@ -173,13 +175,7 @@ impl ManageConnection for DbManager {
 pub fn connect_pool(url: &str, max_size: u32) -> anyhow::Result<DbPool> {
     let manager = DbManager::new(url);
     if !is_postgres_url(url) {
-        if let Some(parent) = std::path::Path::new(sqlite_path(url)).parent() {
-            if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent).map_err(|e| {
-                    anyhow::anyhow!("cannot create database directory {}: {e}", parent.display())
-                })?;
-            }
-        }
+        create_sqlite_file(sqlite_path(url))?;
     }
     let first = manager
         .open()
@@ -194,6 +190,19 @@ pub fn connect_pool(url: &str, max_size: u32) -> anyhow::Result<DbPool> {
         pool,
         gate: Arc::new(tokio::sync::Semaphore::new(max_size.max(1) as usize)),
     })
+}
+
+/// The database file created owner-only before SQLite opens it: SQLite would make it 0644, and
+/// its WAL and SHM files take the database file's mode.
+fn create_sqlite_file(path: &str) -> anyhow::Result<()> {
+    if path == ":memory:" || path.starts_with("file:") {
+        return Ok(());
+    }
+    let path = std::path::Path::new(path);
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        crate::owner_only::create_dir_all(parent)?;
+    }
+    crate::owner_only::ensure_file(path)
 }
 
 fn one_line(err: &dyn std::fmt::Display) -> String {

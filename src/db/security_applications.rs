@@ -1,11 +1,12 @@
 //! The security applications usage is counted for (seeded by migration, custom ones added by
-//! admins). Enumerations and match rules are stored as text; [`SecurityApplication`] is the
+//! admins). Enumerations are stored as their names, match rules as JSON; [`SecurityApplication`] is the
 //! typed form the rest of the server uses.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{de::DeserializeOwned, Serialize};
 
+use super::json_text::JsonText;
 use super::schema::security_applications;
 use super::DbConnection;
 use crate::domain::desired;
@@ -20,7 +21,7 @@ struct SecurityApplicationRow {
     name: String,
     solution: String,
     licensing_model: String,
-    match_rules_json: String,
+    match_rules_json: JsonText<MatchRules>,
     custom: bool,
     retired: bool,
     created_at: NaiveDateTime,
@@ -66,8 +67,8 @@ impl TryFrom<ApplicationSummaryRow> for ApplicationSummary {
 
     fn try_from(row: ApplicationSummaryRow) -> QueryResult<Self> {
         Ok(ApplicationSummary {
-            solution: from_text(&row.solution, false)?,
-            licensing_model: from_text(&row.licensing_model, false)?,
+            solution: from_text(&row.solution)?,
+            licensing_model: from_text(&row.licensing_model)?,
             id: row.id,
             name: row.name,
             retired: row.retired,
@@ -105,22 +106,17 @@ impl SecurityApplication {
     }
 }
 
-/// Enumerations are stored as their JSON string (`"per_device"`), lists as JSON text.
+/// Enumerations are stored as their serde name (`per_device`).
 fn to_text<T: Serialize>(value: &T) -> String {
-    let json = serde_json::to_value(value).expect("stored values serialise");
-    match json {
-        serde_json::Value::String(s) => s,
-        other => other.to_string(),
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => unreachable!("stored enumerations serialise as strings"),
     }
 }
 
-fn from_text<T: DeserializeOwned>(text: &str, is_json: bool) -> QueryResult<T> {
-    let parsed = if is_json {
-        serde_json::from_str(text)
-    } else {
-        serde_json::from_value(serde_json::Value::String(text.to_string()))
-    };
-    parsed.map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
+fn from_text<T: DeserializeOwned>(text: &str) -> QueryResult<T> {
+    serde_json::from_value(serde_json::Value::String(text.to_string()))
+        .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
 }
 
 impl TryFrom<SecurityApplicationRow> for SecurityApplication {
@@ -128,9 +124,9 @@ impl TryFrom<SecurityApplicationRow> for SecurityApplication {
 
     fn try_from(row: SecurityApplicationRow) -> QueryResult<Self> {
         Ok(SecurityApplication {
-            solution: from_text(&row.solution, false)?,
-            licensing_model: from_text(&row.licensing_model, false)?,
-            match_rules: from_text(&row.match_rules_json, true)?,
+            solution: from_text(&row.solution)?,
+            licensing_model: from_text(&row.licensing_model)?,
+            match_rules: row.match_rules_json.into_inner(),
             id: row.id,
             name: row.name,
             custom: row.custom,
@@ -148,7 +144,7 @@ impl From<&SecurityApplication> for SecurityApplicationRow {
             name: app.name.clone(),
             solution: to_text(&app.solution),
             licensing_model: to_text(&app.licensing_model),
-            match_rules_json: to_text(&app.match_rules),
+            match_rules_json: JsonText(app.match_rules.clone()),
             custom: app.custom,
             retired: app.retired,
             created_at: app.created_at,

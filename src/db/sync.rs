@@ -3,9 +3,11 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::json_text::{Json, JsonText};
 use super::paging::{page_and_total, TotalRows};
 use super::schema::{managed_additions, sync_changes, sync_lease, sync_plans, sync_runs};
 use super::DbConnection;
+use crate::domain::desired::Contribution;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = managed_additions)]
@@ -18,7 +20,7 @@ pub struct ManagedRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     /// JSON contributions: the usage it billed when last written (none before it was recorded).
-    pub billed_json: Option<String>,
+    pub billed_json: Option<JsonText<Vec<Contribution>>>,
 }
 
 pub fn managed(conn: &mut DbConnection) -> QueryResult<Vec<ManagedRow>> {
@@ -59,25 +61,26 @@ pub fn forget_managed(
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = sync_plans)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
-pub struct PlanRecord {
+/// A stored plan; `P` is how it is read: the sync's plan, or raw JSON to pass on unread.
+pub struct PlanRecord<P: 'static> {
     pub id: String,
     pub created_at: NaiveDateTime,
     pub created_by: Option<String>,
     pub company_mapping_id: Option<String>,
-    pub plan_json: String,
+    pub plan_json: JsonText<P>,
 }
 
-pub fn insert_plan(conn: &mut DbConnection, row: &PlanRecord) -> QueryResult<()> {
+pub fn insert_plan<P: Json>(conn: &mut DbConnection, row: &PlanRecord<P>) -> QueryResult<()> {
     diesel::insert_into(sync_plans::table)
         .values(row)
         .execute(conn)
         .map(drop)
 }
 
-pub fn find_plan(conn: &mut DbConnection, id: &str) -> QueryResult<Option<PlanRecord>> {
+pub fn find_plan<P: Json>(conn: &mut DbConnection, id: &str) -> QueryResult<Option<PlanRecord<P>>> {
     sync_plans::table
         .find(id)
-        .select(PlanRecord::as_select())
+        .select(PlanRecord::<P>::as_select())
         .first(conn)
         .optional()
 }
@@ -86,7 +89,8 @@ pub fn find_plan(conn: &mut DbConnection, id: &str) -> QueryResult<Option<PlanRe
 #[diesel(table_name = sync_runs)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 #[diesel(treat_none_as_null = true)]
-pub struct RunRow {
+/// A run; `S` is its summary, stored as JSON (the sync defines it).
+pub struct RunRow<S: 'static> {
     pub id: String,
     pub trigger_kind: String,
     pub status: String,
@@ -95,69 +99,75 @@ pub struct RunRow {
     pub started_at: NaiveDateTime,
     pub finished_at: Option<NaiveDateTime>,
     pub holder: String,
-    pub summary_json: String,
+    pub summary_json: JsonText<S>,
     pub error: Option<String>,
 }
 
-pub fn insert_run(conn: &mut DbConnection, row: &RunRow) -> QueryResult<()> {
+pub fn insert_run<S: Json>(conn: &mut DbConnection, row: &RunRow<S>) -> QueryResult<()> {
     diesel::insert_into(sync_runs::table)
         .values(row)
         .execute(conn)
         .map(drop)
 }
 
-pub fn update_run(conn: &mut DbConnection, row: &RunRow) -> QueryResult<()> {
+pub fn update_run<S: Json>(conn: &mut DbConnection, row: &RunRow<S>) -> QueryResult<()> {
     diesel::update(sync_runs::table.find(&row.id))
         .set(row)
         .execute(conn)
         .map(drop)
 }
 
-pub fn find_run(conn: &mut DbConnection, id: &str) -> QueryResult<Option<RunRow>> {
+pub fn find_run<S: Json>(conn: &mut DbConnection, id: &str) -> QueryResult<Option<RunRow<S>>> {
     sync_runs::table
         .find(id)
-        .select(RunRow::as_select())
+        .select(RunRow::<S>::as_select())
         .first(conn)
         .optional()
 }
 
 /// Runs still marked running (their holder may have died).
-pub fn running(conn: &mut DbConnection) -> QueryResult<Vec<RunRow>> {
+pub fn running<S: Json>(conn: &mut DbConnection) -> QueryResult<Vec<RunRow<S>>> {
     sync_runs::table
         .filter(sync_runs::status.eq("running"))
-        .select(RunRow::as_select())
+        .select(RunRow::<S>::as_select())
         .load(conn)
 }
 
 /// The newest run other than `except` that worked through a plan (succeeded, held or partial).
-pub fn latest_worked_run(conn: &mut DbConnection, except: &str) -> QueryResult<Option<RunRow>> {
+pub fn latest_worked_run<S: Json>(
+    conn: &mut DbConnection,
+    except: &str,
+) -> QueryResult<Option<RunRow<S>>> {
     sync_runs::table
         .filter(sync_runs::status.eq_any(["succeeded", "held", "partial"]))
         .filter(sync_runs::id.ne(except))
         .order((sync_runs::started_at.desc(), sync_runs::id.desc()))
-        .select(RunRow::as_select())
+        .select(RunRow::<S>::as_select())
         .first(conn)
         .optional()
 }
 
 /// The newest run that was not a dry run, with one of `statuses`.
-pub fn latest_real_run(conn: &mut DbConnection, statuses: &[&str]) -> QueryResult<Option<RunRow>> {
+pub fn latest_real_run<S: Json>(
+    conn: &mut DbConnection,
+    statuses: &[&str],
+) -> QueryResult<Option<RunRow<S>>> {
     sync_runs::table
         .filter(sync_runs::status.eq_any(statuses.to_vec()))
         .filter(sync_runs::dry_run.eq(false))
         .order((sync_runs::started_at.desc(), sync_runs::id.desc()))
-        .select(RunRow::as_select())
+        .select(RunRow::<S>::as_select())
         .first(conn)
         .optional()
 }
 
 /// One page, newest first; only finished runs if `finished_only`.
-pub fn list_runs(
+pub fn list_runs<S: Json>(
     conn: &mut DbConnection,
     offset: i64,
     limit: i64,
     finished_only: bool,
-) -> QueryResult<(Vec<RunRow>, i64)> {
+) -> QueryResult<(Vec<RunRow<S>>, i64)> {
     let runs = || {
         let query = sync_runs::table.into_boxed();
         if finished_only {
@@ -170,7 +180,7 @@ pub fn list_runs(
         .order((sync_runs::started_at.desc(), sync_runs::id.desc()))
         .offset(offset)
         .limit(limit)
-        .select((RunRow::as_select(), TotalRows))
+        .select((RunRow::<S>::as_select(), TotalRows))
         .load(conn)?;
     page_and_total(rows, offset, || runs().count().get_result(conn))
 }
@@ -187,7 +197,7 @@ pub struct ChangeRow {
     pub cw_company_id: Option<i64>,
     pub agreement_id: i64,
     pub product_id: i64,
-    pub contributions_json: String,
+    pub contributions_json: JsonText<Vec<Contribution>>,
     pub action: String,
     pub old_quantity: f64,
     pub new_quantity: Option<i64>,

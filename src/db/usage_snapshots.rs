@@ -8,42 +8,35 @@ use diesel::sql_types::Bool;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::json_text::JsonText;
 use super::paging::{page_and_total, TotalRows};
 use super::schema::{tenants, usage_snapshots};
 use super::tenants::TenantRow;
 use super::DbConnection;
 use crate::domain::model::TenantUsage;
 
-/// Where a snapshot's usage came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SnapshotSource {
-    /// Read from KSC by `POST /api/v1/usage-snapshots/collect`.
-    KscPull,
-    /// Sent by automation with `POST /api/v1/usage-snapshots`.
-    Push,
-}
-
-impl SnapshotSource {
-    fn as_str(self) -> &'static str {
-        match self {
-            SnapshotSource::KscPull => "ksc_pull",
-            SnapshotSource::Push => "push",
-        }
+crate::text_enum! {
+    /// Where a snapshot's usage came from.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum SnapshotSource {
+        /// Read from KSC by `POST /api/v1/usage-snapshots/collect`.
+        KscPull => "ksc_pull",
+        /// Sent by automation with `POST /api/v1/usage-snapshots`.
+        Push => "push",
     }
 }
 
-/// Whether the usage could be read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SnapshotStatus {
-    Ok,
-    /// The usage could not be read; `error` says why.
-    Failed,
+crate::text_enum! {
+    /// Whether the usage could be read.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum SnapshotStatus {
+        Ok => "ok",
+        /// The usage could not be read; `error` says why.
+        Failed => "failed",
+    }
 }
-
-const OK: &str = "ok";
-const FAILED: &str = "failed";
 
 /// A snapshot's usage, or why it could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,7 +64,7 @@ struct UsageSnapshotRow {
     source: String,
     status: String,
     error: Option<String>,
-    usage_json: Option<String>,
+    usage_json: Option<JsonText<TenantUsage>>,
     created_by: Option<String>,
     created_at: NaiveDateTime,
 }
@@ -95,18 +88,17 @@ impl TryFrom<UsageSnapshotRow> for UsageSnapshot {
     type Error = diesel::result::Error;
 
     fn try_from(row: UsageSnapshotRow) -> QueryResult<Self> {
-        let source = match row.source.as_str() {
-            "ksc_pull" => SnapshotSource::KscPull,
-            "push" => SnapshotSource::Push,
-            other => return Err(corrupt(format!("unknown snapshot source {other}"))),
-        };
-        let outcome = match (row.status.as_str(), row.usage_json) {
-            (OK, Some(json)) => Outcome::Ok(
-                serde_json::from_str(&json)
-                    .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?,
-            ),
-            (FAILED, _) => Outcome::Failed(row.error.unwrap_or_default()),
-            (status, _) => return Err(corrupt(format!("snapshot status {status} without usage"))),
+        let source = SnapshotSource::parse(&row.source)
+            .ok_or_else(|| corrupt(format!("unknown snapshot source {}", row.source)))?;
+        let outcome = match (SnapshotStatus::parse(&row.status), row.usage_json) {
+            (Some(SnapshotStatus::Ok), Some(usage)) => Outcome::Ok(usage.into_inner()),
+            (Some(SnapshotStatus::Failed), _) => Outcome::Failed(row.error.unwrap_or_default()),
+            _ => {
+                return Err(corrupt(format!(
+                    "snapshot status {} without usage",
+                    row.status
+                )))
+            }
         };
         Ok(UsageSnapshot {
             id: row.id,
@@ -123,19 +115,15 @@ impl TryFrom<UsageSnapshotRow> for UsageSnapshot {
 impl From<&UsageSnapshot> for UsageSnapshotRow {
     fn from(s: &UsageSnapshot) -> Self {
         let (status, error, usage_json) = match &s.outcome {
-            Outcome::Ok(usage) => (
-                OK,
-                None,
-                Some(serde_json::to_string(usage).expect("usage serialises")),
-            ),
-            Outcome::Failed(reason) => (FAILED, Some(reason.clone()), None),
+            Outcome::Ok(usage) => (SnapshotStatus::Ok, None, Some(JsonText(usage.clone()))),
+            Outcome::Failed(reason) => (SnapshotStatus::Failed, Some(reason.clone()), None),
         };
         UsageSnapshotRow {
             id: s.id.clone(),
             tenant_id: s.tenant_id.clone(),
             taken_at: s.taken_at,
             source: s.source.as_str().into(),
-            status: status.into(),
+            status: status.as_str().into(),
             error,
             usage_json,
             created_by: s.created_by.clone(),
@@ -169,7 +157,7 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<(UsageSnaps
 fn newest_of_its_tenant(ok_only: bool) -> String {
     let ok = |table: &str| {
         if ok_only {
-            format!(" AND {table}.status = '{OK}'")
+            format!(" AND {table}.status = '{}'", SnapshotStatus::Ok)
         } else {
             String::new()
         }

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Role;
+use crate::db::json_text::JsonText;
 use crate::db::{self, audit::AuditEventRow, audit::AuditFilter};
 use crate::error::ApiError;
 use crate::routes::extract::Viewer;
@@ -38,7 +39,6 @@ pub struct AuditEvent {
 
 impl From<AuditEventRow> for AuditEvent {
     fn from(r: AuditEventRow) -> Self {
-        let parse = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
         AuditEvent {
             id: r.id,
             occurred_at: utc(r.occurred_at),
@@ -47,8 +47,8 @@ impl From<AuditEventRow> for AuditEvent {
             action: r.action,
             entity_type: r.entity_type,
             entity_id: r.entity_id,
-            before: parse(r.before_json),
-            after: parse(r.after_json),
+            before: r.before_json.map(JsonText::into_inner),
+            after: r.after_json.map(JsonText::into_inner),
             request_id: r.request_id,
             client_address: r.client_address,
         }
@@ -89,17 +89,10 @@ pub async fn list_audit_events(
             ADMIN_ONLY_ENTITIES.iter().map(|s| s.to_string()).collect()
         },
     };
-    let (rows, total) = db::run(&state.pool, move |conn| {
-        Ok::<_, ApiError>(db::audit::list(
-            conn,
-            &filter,
-            paging.offset(),
-            paging.limit(),
-        )?)
-    })
-    .await?;
-    Ok(web::Json(paging.wrap(
-        rows.into_iter().map(AuditEvent::from).collect(),
-        total,
-    )))
+    let page = paging
+        .fetch(&state.pool, move |conn, offset, limit| {
+            db::audit::list(conn, &filter, offset, limit)
+        })
+        .await?;
+    Ok(web::Json(page))
 }

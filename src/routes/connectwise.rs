@@ -75,19 +75,12 @@ pub async fn list_products(
             .filter(|s| !s.is_empty()),
         include_inactive: query.include_inactive.unwrap_or(false),
     };
-    let (rows, total) = db::run(&state.pool, move |conn| {
-        Ok::<_, ApiError>(db::cw_products::list(
-            conn,
-            &filter,
-            paging.offset(),
-            paging.limit(),
-        )?)
-    })
-    .await?;
-    Ok(web::Json(paging.wrap(
-        rows.into_iter().map(Product::from).collect(),
-        total,
-    )))
+    let page = paging
+        .fetch(&state.pool, move |conn, offset, limit| {
+            db::cw_products::list(conn, &filter, offset, limit)
+        })
+        .await?;
+    Ok(web::Json(page))
 }
 
 /// Read the whole ConnectWise catalog and update the cache.
@@ -143,18 +136,13 @@ pub async fn list_companies(
         .map_err(upstream_error)?;
     companies.retain(|c| c.id.is_some() && c.deleted_flag != Some(true));
     companies.sort_by(|a, b| (a.name.as_deref(), a.id).cmp(&(b.name.as_deref(), b.id)));
-    let total = companies.len() as i64;
-    let items = companies
-        .into_iter()
-        .skip(paging.offset() as usize)
-        .take(paging.limit() as usize)
-        .map(|c| CompanyView {
+    Ok(web::Json(paging.slice(companies.into_iter().map(|c| {
+        CompanyView {
             id: c.id.unwrap_or_default(),
             identifier: c.identifier,
             name: c.name,
-        })
-        .collect();
-    Ok(web::Json(paging.wrap(items, total)))
+        }
+    }))))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -191,19 +179,14 @@ pub async fn list_company_agreements(
     agreements.retain(|a| a.id.is_some());
     agreements.sort_by_key(|a| a.id);
     let now = Utc::now();
-    let total = agreements.len() as i64;
-    let items = agreements
-        .into_iter()
-        .skip(paging.offset() as usize)
-        .take(paging.limit() as usize)
-        .map(|a| AgreementView {
+    Ok(web::Json(paging.slice(agreements.into_iter().map(|a| {
+        AgreementView {
             id: a.id.unwrap_or_default(),
             accepts_additions: a.accepts_additions(now),
             name: a.name,
             status: a.agreement_status,
             start_date: a.start_date,
             end_date: a.end_date,
-        })
-        .collect();
-    Ok(web::Json(paging.wrap(items, total)))
+        }
+    }))))
 }

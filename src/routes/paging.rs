@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::db::{self, DbConnection, DbPool};
 use crate::error::ApiError;
 
 pub const DEFAULT_PER_PAGE: u32 = 50;
@@ -51,6 +52,34 @@ impl Paging {
 
     pub fn limit(&self) -> i64 {
         i64::from(self.per_page)
+    }
+
+    /// Reads this page with `list(conn, offset, limit)`, which answers the rows and the total,
+    /// and shows each row as its view.
+    pub async fn fetch<R, V, F>(self, pool: &DbPool, list: F) -> Result<Page<V>, ApiError>
+    where
+        F: FnOnce(&mut DbConnection, i64, i64) -> diesel::QueryResult<(Vec<R>, i64)>
+            + Send
+            + 'static,
+        R: Send + 'static,
+        V: From<R>,
+    {
+        let (offset, limit) = (self.offset(), self.limit());
+        let (rows, total) = db::run(pool, move |conn| {
+            Ok::<_, ApiError>(list(conn, offset, limit)?)
+        })
+        .await?;
+        Ok(self.wrap(rows.into_iter().map(V::from).collect(), total))
+    }
+
+    /// This page of a list held whole in memory.
+    pub fn slice<T>(&self, all: impl ExactSizeIterator<Item = T>) -> Page<T> {
+        let total = all.len() as i64;
+        let items = all
+            .skip(self.offset() as usize)
+            .take(self.limit() as usize)
+            .collect();
+        self.wrap(items, total)
     }
 
     pub fn wrap<T>(&self, items: Vec<T>, total: i64) -> Page<T> {

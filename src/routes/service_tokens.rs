@@ -30,8 +30,8 @@ pub struct ServiceTokenView {
     pub active: bool,
 }
 
-impl From<&ServiceTokenRow> for ServiceTokenView {
-    fn from(t: &ServiceTokenRow) -> Self {
+impl From<ServiceTokenRow> for ServiceTokenView {
+    fn from(t: ServiceTokenRow) -> Self {
         let now = db::now();
         ServiceTokenView {
             id: t.id.clone(),
@@ -98,18 +98,9 @@ pub async fn list_service_tokens(
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<ServiceTokenView>>, ApiError> {
     let paging = Paging::new(query.page, query.per_page)?;
-    let (rows, total) = db::run(&state.pool, move |conn| {
-        Ok::<_, ApiError>(db::service_tokens::list(
-            conn,
-            paging.offset(),
-            paging.limit(),
-        )?)
-    })
-    .await?;
-    Ok(web::Json(paging.wrap(
-        rows.iter().map(ServiceTokenView::from).collect(),
-        total,
-    )))
+    Ok(web::Json(
+        paging.fetch(&state.pool, db::service_tokens::list).await?,
+    ))
 }
 
 /// Create a long-lived token for automation; its JWT is in this response only.
@@ -149,7 +140,7 @@ pub async fn create_service_token(
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/service-tokens/{}", row.id)))
         .json(CreatedServiceToken {
-            service_token: ServiceTokenView::from(&row),
+            service_token: ServiceTokenView::from(row),
             token,
         }))
 }

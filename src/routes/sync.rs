@@ -8,7 +8,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::db::{self, sync::ChangeRow, sync::RunRow};
+use serde_json::value::RawValue;
+
+use crate::db::{self, sync::ChangeRow};
 use crate::domain::desired::{Contribution, UnbilledUsage};
 use crate::domain::plan::{Approval, PlanAction, RowKey};
 use crate::error::ApiError;
@@ -19,7 +21,7 @@ use crate::routes::views::utc;
 use crate::state::AppState;
 use crate::sync::apply::Outcome;
 use crate::sync::plan::{self, Plan};
-use crate::sync::runs::{self, RunRequest, RunStatus, RunSummary, Trigger};
+use crate::sync::runs::{self, Run, RunRequest, RunStatus, RunSummary, Trigger};
 
 /// A body that may be absent: an empty body is `{}`; otherwise it must be JSON.
 async fn optional_body<T: FromJsonBody>(
@@ -106,13 +108,14 @@ pub async fn get_sync_plan(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let record = db::run(&state.pool, move |conn| {
-        db::sync::find_plan(conn, &id)?
+        // Passed on as stored, unread.
+        db::sync::find_plan::<Box<RawValue>>(conn, &id)?
             .ok_or_else(|| ApiError::NotFound(format!("There is no stored plan {id}.")))
     })
     .await?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
-        .body(record.plan_json))
+        .body(record.plan_json.into_inner().get().to_owned()))
 }
 
 #[derive(Debug, ToSchema)]
@@ -212,15 +215,15 @@ pub struct SyncRun {
 }
 
 /// A stored run the code cannot read is a server fault, never shown as something it is not.
-impl TryFrom<RunRow> for SyncRun {
+impl TryFrom<Run> for SyncRun {
     type Error = ApiError;
 
-    fn try_from(r: RunRow) -> Result<Self, ApiError> {
+    fn try_from(r: Run) -> Result<Self, ApiError> {
         let corrupt = |what: &str| ApiError::internal(anyhow::anyhow!("run {}: bad {what}", r.id));
         Ok(SyncRun {
             trigger: Trigger::parse(&r.trigger_kind).ok_or_else(|| corrupt("trigger"))?,
             status: RunStatus::parse(&r.status).ok_or_else(|| corrupt("status"))?,
-            summary: serde_json::from_str(&r.summary_json).map_err(|_| corrupt("summary"))?,
+            summary: r.summary_json.into_inner(),
             id: r.id,
             plan_id: r.plan_id,
             dry_run: r.dry_run,
@@ -317,7 +320,7 @@ pub async fn list_sync_runs(
         .body(body))
 }
 
-async fn find_run(state: &AppState, id: String) -> Result<RunRow, ApiError> {
+async fn find_run(state: &AppState, id: String) -> Result<Run, ApiError> {
     db::run(&state.pool, move |conn| {
         db::sync::find_run(conn, &id)?
             .ok_or_else(|| ApiError::NotFound(format!("There is no sync run {id}.")))
@@ -374,8 +377,7 @@ impl TryFrom<ChangeRow> for SyncChange {
             cw_company_id: c.cw_company_id,
             agreement_id: c.agreement_id,
             product_id: c.product_id,
-            contributions: serde_json::from_str(&c.contributions_json)
-                .map_err(|_| corrupt("contributions"))?,
+            contributions: c.contributions_json.into_inner(),
             action: PlanAction::parse(&c.action).ok_or_else(|| corrupt("action"))?,
             old_quantity: c.old_quantity,
             new_quantity: c.new_quantity,
@@ -432,12 +434,5 @@ pub async fn unbilled_usage(
         crate::sync::inputs::load(conn, now)
     })
     .await?;
-    let all = inputs.desired.unbilled;
-    let total = all.len() as i64;
-    let items = all
-        .into_iter()
-        .skip(paging.offset() as usize)
-        .take(paging.limit() as usize)
-        .collect();
-    Ok(web::Json(paging.wrap(items, total)))
+    Ok(web::Json(paging.slice(inputs.desired.unbilled.into_iter())))
 }

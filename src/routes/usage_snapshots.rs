@@ -99,19 +99,12 @@ pub async fn list_usage_snapshots(
         tenant_id: query.tenant_id,
         latest: query.latest.unwrap_or(false),
     };
-    let (rows, total) = db::run(&state.pool, move |conn| {
-        Ok::<_, ApiError>(db::usage_snapshots::list(
-            conn,
-            &filter,
-            paging.offset(),
-            paging.limit(),
-        )?)
-    })
-    .await?;
-    Ok(web::Json(paging.wrap(
-        rows.into_iter().map(UsageSnapshotView::from).collect(),
-        total,
-    )))
+    let page = paging
+        .fetch(&state.pool, move |conn, offset, limit| {
+            db::usage_snapshots::list(conn, &filter, offset, limit)
+        })
+        .await?;
+    Ok(web::Json(page))
 }
 
 /// One usage snapshot.

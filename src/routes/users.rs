@@ -23,8 +23,8 @@ pub struct UserView {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<&UserRow> for UserView {
-    fn from(u: &UserRow) -> Self {
+impl From<UserRow> for UserView {
+    fn from(u: UserRow) -> Self {
         UserView {
             id: u.id.clone(),
             username: u.username.clone(),
@@ -109,13 +109,7 @@ pub async fn list_users(
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<UserView>>, ApiError> {
     let paging = Paging::new(query.page, query.per_page)?;
-    let (rows, total) = db::run(&state.pool, move |conn| {
-        Ok::<_, ApiError>(db::users::list(conn, paging.offset(), paging.limit())?)
-    })
-    .await?;
-    Ok(web::Json(
-        paging.wrap(rows.iter().map(UserView::from).collect(), total),
-    ))
+    Ok(web::Json(paging.fetch(&state.pool, db::users::list).await?))
 }
 
 /// Create a user.
@@ -146,7 +140,7 @@ pub async fn create_user(
     .await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/users/{}", user.id)))
-        .json(UserView::from(&user)))
+        .json(UserView::from(user)))
 }
 
 /// Read a user.
@@ -163,7 +157,7 @@ pub async fn get_user(
         db::users::find(conn, &id)?.ok_or_else(|| accounts::not_found(&id))
     })
     .await?;
-    Ok(web::Json(UserView::from(&user)))
+    Ok(web::Json(UserView::from(user)))
 }
 
 /// Change a user's role, disabled flag or password.
@@ -205,7 +199,7 @@ pub async fn update_user(
     })
     .await?;
     state.principals.invalidate(PrincipalKind::User, &user.id);
-    Ok(web::Json(UserView::from(&user)))
+    Ok(web::Json(UserView::from(user)))
 }
 
 /// Delete a user.

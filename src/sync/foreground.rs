@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::db::{self, sync::ChangeRow, sync::RunRow};
+use crate::db::{self, sync::ChangeRow};
 use crate::state::AppState;
-use crate::sync::runs::{self, RunRequest, RunStatus, Trigger};
+use crate::sync::runs::{self, Run, RunRequest, RunStatus, Trigger};
 use crate::sync::SyncError;
 
 /// The exit code of a run: 0 succeeded, 1 held or partial (billing is not complete), 2 failed
@@ -21,7 +21,7 @@ pub fn exit_code(status: RunStatus) -> u8 {
 
 /// What the command prints and returns.
 pub struct Report {
-    pub run: RunRow,
+    pub run: Run,
     pub table: String,
     pub held: usize,
 }
@@ -139,6 +139,7 @@ fn table(changes: &[ChangeRow], names: &Names) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::json_text::JsonText;
 
     #[test]
     fn exit_codes() {
@@ -160,7 +161,7 @@ mod tests {
             cw_company_id: company,
             agreement_id: 31,
             product_id: product,
-            contributions_json: "[]".into(),
+            contributions_json: JsonText(Vec::new()),
             action: "create".into(),
             old_quantity: 0.0,
             new_quantity: new,

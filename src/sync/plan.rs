@@ -149,11 +149,7 @@ pub fn compute(
             product_id: m.product_id,
             addition_id: m.addition_id,
             tenant_id: m.tenant_id.clone(),
-            // Unreadable records count as unrecorded: the line is then judged on its own.
-            billed: m
-                .billed_json
-                .as_deref()
-                .and_then(|json| serde_json::from_str(json).ok()),
+            billed: m.billed_json.as_ref().map(|billed| billed.0.clone()),
         })
         .collect();
     let rules::Planned { rows, moves } = rules::plan(&PlanInput {

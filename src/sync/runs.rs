@@ -12,9 +12,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::connections::ConnectionError;
-use crate::db::{
-    self, audit::Actor, sync::ChangeRow, sync::ManagedRow, sync::RunRow, DbConnection,
-};
+use crate::db::json_text::JsonText;
+use crate::db::{self, audit::Actor, sync::ChangeRow, sync::ManagedRow, DbConnection};
 use crate::domain::moves;
 use crate::domain::plan::{self as rules, Approval, PlanAction, RowKey};
 use crate::metrics;
@@ -23,6 +22,9 @@ use crate::sync::apply::{self, Outcome, Written};
 use crate::sync::collect;
 use crate::sync::plan::{self, NotBilledTenant, Plan, PlanLine, TenantKeys};
 use crate::sync::SyncError;
+
+/// A run as stored, with its summary.
+pub type Run = db::sync::RunRow<RunSummary>;
 
 /// How long a lease lasts without renewal: a holder that died frees it after this.
 pub const LEASE_TTL: Duration = Duration::from_secs(60);
@@ -68,7 +70,7 @@ fn record_last_run(summary: &RunSummary) {
 
 /// Starts the sync metrics from what the database knows: every status and written action at
 /// zero, and the last real run's outcome, so a restart does not look like "never synced" to
-/// an alert.
+/// an alert. A stored run this version cannot read is an error (the caller logs it and starts).
 pub fn restore_metrics(conn: &mut DbConnection) -> QueryResult<()> {
     let statuses: Vec<&'static str> = RunStatus::ALL.iter().map(|s| s.as_str()).collect();
     let actions: Vec<&'static str> = PlanAction::ALL
@@ -77,16 +79,14 @@ pub fn restore_metrics(conn: &mut DbConnection) -> QueryResult<()> {
         .map(|a| a.as_str())
         .collect();
     metrics::declare_sync_series(&statuses, &actions);
-    let succeeded = db::sync::latest_real_run(conn, &[RunStatus::Succeeded.as_str()])?;
+    let succeeded =
+        db::sync::latest_real_run::<RunSummary>(conn, &[RunStatus::Succeeded.as_str()])?;
     if let Some(finished_at) = succeeded.and_then(|run| run.finished_at) {
         metrics::sync_succeeded_at(finished_at.and_utc().timestamp().max(0) as u64);
     }
     let worked = [RunStatus::Succeeded, RunStatus::Held, RunStatus::Partial].map(RunStatus::as_str);
-    if let Some(run) = db::sync::latest_real_run(conn, &worked)? {
-        // A summary this version cannot read leaves the gauges at zero.
-        if let Ok(summary) = serde_json::from_str::<RunSummary>(&run.summary_json) {
-            record_last_run(&summary);
-        }
+    if let Some(run) = db::sync::latest_real_run::<RunSummary>(conn, &worked)? {
+        record_last_run(&run.summary_json.into_inner());
     }
     Ok(())
 }
@@ -187,12 +187,12 @@ pub async fn begin(
     state: &AppState,
     trigger: Trigger,
     request: &RunRequest,
-) -> Result<RunRow, SyncError> {
+) -> Result<Run, SyncError> {
     let holder = state.instance_id.clone();
     let (plan_id, dry_run) = (request.plan_id.clone(), request.dry_run);
     db::run(&state.pool, move |conn| {
         if let Some(id) = &plan_id {
-            if db::sync::find_plan(conn, id)?.is_none() {
+            if db::sync::find_plan::<Box<serde_json::value::RawValue>>(conn, id)?.is_none() {
                 return Err(SyncError::invalid(
                     "plan_id",
                     format!("there is no stored plan {id}"),
@@ -201,7 +201,7 @@ pub async fn begin(
         }
         db::write_transaction(conn, "sync_lease", |conn| {
             let now = db::now();
-            let run = RunRow {
+            let run = db::sync::RunRow {
                 id: db::new_id(),
                 trigger_kind: trigger.as_str().into(),
                 status: RunStatus::Running.as_str().into(),
@@ -210,7 +210,7 @@ pub async fn begin(
                 started_at: now,
                 finished_at: None,
                 holder: holder.clone(),
-                summary_json: serde_json::to_string(&RunSummary::default()).expect("serialises"),
+                summary_json: JsonText(RunSummary::default()),
                 error: None,
             };
             let until = now + LEASE_TTL;
@@ -222,7 +222,7 @@ pub async fn begin(
                 )));
             }
             // The lease was free or expired: any run still marked running has died.
-            for mut dead in db::sync::running(conn)? {
+            for mut dead in db::sync::running::<RunSummary>(conn)? {
                 dead.status = RunStatus::Interrupted.as_str().into();
                 dead.finished_at = Some(now);
                 dead.error = Some("its process stopped before it finished".into());
@@ -251,7 +251,7 @@ async fn renew(state: &AppState, run_id: &str) -> bool {
 }
 
 /// Runs a begun run to its end and records the outcome; never fails (failures are recorded).
-pub async fn execute(state: Arc<AppState>, run: RunRow, request: RunRequest) -> RunRow {
+pub async fn execute(state: Arc<AppState>, run: Run, request: RunRequest) -> Run {
     let heartbeat = {
         let (state, run_id) = (state.clone(), run.id.clone());
         actix_web::rt::spawn(async move {
@@ -275,7 +275,7 @@ pub async fn execute(state: Arc<AppState>, run: RunRow, request: RunRequest) -> 
             if !request.dry_run {
                 record_last_run(&summary);
             }
-            finished.summary_json = serde_json::to_string(&summary).expect("serialises");
+            finished.summary_json = JsonText(summary);
         }
         Err(e) => {
             tracing::error!(run = %run.id, error = %e, "sync run failed");
@@ -307,18 +307,17 @@ pub async fn execute(state: Arc<AppState>, run: RunRow, request: RunRequest) -> 
 /// The plan to apply: the stored preview, or a fresh one (after collecting KSC usage).
 async fn plan_for(
     state: &AppState,
-    run: &RunRow,
+    run: &Run,
     request: &RunRequest,
 ) -> Result<(Plan, bool), SyncError> {
     if let Some(plan_id) = &request.plan_id {
         let id = plan_id.clone();
         let record = db::run(&state.pool, move |conn| {
-            db::sync::find_plan(conn, &id)?
+            db::sync::find_plan::<Plan>(conn, &id)?
                 .ok_or_else(|| SyncError::NotFound(format!("There is no stored plan {id}.")))
         })
         .await?;
-        let plan: Plan = serde_json::from_str(&record.plan_json).map_err(SyncError::internal)?;
-        return Ok((plan, true));
+        return Ok((record.plan_json.into_inner(), true));
     }
     match collect::collect(state, &Actor::system("sync"), None).await {
         Ok(_) => {}
@@ -345,7 +344,7 @@ pub async fn store_plan(
         created_at: plan.created_at.naive_utc(),
         created_by,
         company_mapping_id: plan.company_mapping_id.clone(),
-        plan_json: serde_json::to_string(plan).map_err(SyncError::internal)?,
+        plan_json: JsonText(plan.clone()),
     };
     db::run(&state.pool, move |conn| {
         Ok(db::sync::insert_plan(conn, &record)?)
@@ -358,7 +357,7 @@ pub async fn store_plan(
 /// its new lines were: a move is never left half done with the usage unbilled.
 async fn work(
     state: &AppState,
-    run: &RunRow,
+    run: &Run,
     request: &RunRequest,
 ) -> Result<(RunSummary, bool), SyncError> {
     let (mut plan, is_preview) = plan_for(state, run, request).await?;
@@ -454,14 +453,14 @@ fn approve(plan: &mut Plan, approval: &Approval) -> usize {
 }
 
 /// The run's summary before any line: what the plan leaves unbilled, with since when.
-async fn summary_of(state: &AppState, run: &RunRow, plan: &Plan) -> Result<RunSummary, SyncError> {
+async fn summary_of(state: &AppState, run: &Run, plan: &Plan) -> Result<RunSummary, SyncError> {
     let run_id = run.id.clone();
     let previous = db::run(&state.pool, move |conn| {
-        Ok::<_, SyncError>(db::sync::latest_worked_run(conn, &run_id)?)
+        Ok::<_, SyncError>(db::sync::latest_worked_run::<RunSummary>(conn, &run_id)?)
     })
     .await?;
     let previous: Vec<SkippedTenant> = previous
-        .and_then(|r| serde_json::from_str::<RunSummary>(&r.summary_json).ok())
+        .map(|r| r.summary_json.into_inner())
         .map(|s| s.skipped_tenants)
         .unwrap_or_default();
     let started = crate::db::utc(run.started_at);
@@ -551,7 +550,7 @@ async fn stale_lines(
 /// Writes batches of lines while the run holds its lease.
 struct Writer<'a> {
     state: &'a AppState,
-    run: &'a RunRow,
+    run: &'a Run,
     client: &'a crate::connectwise::ConnectWiseClient,
     stale: &'a BTreeMap<RowKey, String>,
     dry_run: bool,
@@ -595,7 +594,7 @@ impl Recorder {
     async fn add(
         &mut self,
         state: &AppState,
-        run: &RunRow,
+        run: &Run,
         records: Vec<(PlanLine, Written)>,
     ) -> Result<(), SyncError> {
         for (line, written) in &records {
@@ -627,7 +626,7 @@ impl Recorder {
 /// Stores the change rows and the managed additions the writes created, adopted or released.
 async fn record(
     state: &AppState,
-    run: &RunRow,
+    run: &Run,
     first_seq: usize,
     records: Vec<(PlanLine, Written)>,
 ) -> Result<(), SyncError> {
@@ -644,8 +643,6 @@ async fn record(
                 if written.outcome == Outcome::Applied && row.action.writes_to_connectwise() {
                     // The usage it bills now is recorded, to recognise it when it moves.
                     if let Some(addition_id) = written.managed_addition.or(row.addition_id) {
-                        let billed = serde_json::to_string(&row.contributions)
-                            .map_err(SyncError::internal)?;
                         db::sync::put_managed(
                             conn,
                             &ManagedRow {
@@ -659,7 +656,7 @@ async fn record(
                                     .or_else(|| line.tenant_id.clone()),
                                 created_at: now,
                                 updated_at: now,
-                                billed_json: Some(billed),
+                                billed_json: Some(JsonText(row.contributions.clone())),
                             },
                         )?;
                     }
@@ -678,8 +675,7 @@ async fn record(
                         cw_company_id: line.cw_company_id,
                         agreement_id: row.agreement_id,
                         product_id: row.product_id,
-                        contributions_json: serde_json::to_string(&row.contributions)
-                            .map_err(SyncError::internal)?,
+                        contributions_json: JsonText(row.contributions.clone()),
                         action: row.action.as_str().into(),
                         old_quantity: row.current_quantity,
                         new_quantity: row.desired_quantity.map(|q| q as i64),
@@ -702,7 +698,7 @@ pub async fn start(
     state: Arc<AppState>,
     trigger: Trigger,
     request: RunRequest,
-) -> Result<RunRow, SyncError> {
+) -> Result<Run, SyncError> {
     let run = begin(&state, trigger, &request).await?;
     let started = run.clone();
     actix_web::rt::spawn(execute(state, run, request));

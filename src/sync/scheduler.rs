@@ -9,9 +9,9 @@ use std::time::Duration;
 use actix_web::rt::{self, task::JoinHandle, time::sleep};
 use chrono::{DateTime, Utc};
 
-use crate::db::{self, sync::RunRow};
+use crate::db;
 use crate::state::AppState;
-use crate::sync::runs::{self, RunRequest, Trigger};
+use crate::sync::runs::{self, Run, RunRequest, Trigger};
 use crate::sync::settings::{self, SyncSettings};
 use crate::sync::{retention, schedule};
 
@@ -32,7 +32,7 @@ pub enum Tick {
     /// No slot fell in the window (or the schedule is off).
     NotDue,
     /// The slot's run, finished.
-    Ran(RunRow),
+    Ran(Box<Run>),
     /// The slot was skipped: another run holds the lease (or the run could not start).
     Skipped(String),
 }
@@ -55,7 +55,7 @@ pub async fn tick(
     match runs::begin(state, Trigger::Schedule, &request).await {
         Ok(run) => {
             tracing::info!(%slot, run = %run.id, "scheduled sync started");
-            Tick::Ran(runs::execute(state.clone(), run, request).await)
+            Tick::Ran(Box::new(runs::execute(state.clone(), run, request).await))
         }
         Err(e) => {
             let reason = e.detail();

@@ -42,19 +42,8 @@ async fn world() -> World {
     let acme_cancelled = fake.add_agreement(&agreement(acme, "Old", "Cancelled"));
     let globex_main = fake.add_agreement(&agreement(globex, "Security", "Active"));
     app.connect_connectwise(&fake).await;
-    let tenant = |name: &'static str| {
-        let request = app
-            .request(Method::POST, "/api/v1/tenants", Some(&app.admin_token))
-            .json(&json!({"name": name, "external_id": name}));
-        async move {
-            request.send().await.unwrap().json::<Value>().await.unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        }
-    };
-    let t1 = tenant("Tenant One").await;
-    let t2 = tenant("Tenant Two").await;
+    let t1 = app.create_tenant("Tenant One", "Tenant One").await;
+    let t2 = app.create_tenant("Tenant Two", "Tenant Two").await;
     World {
         app,
         _fake: fake,

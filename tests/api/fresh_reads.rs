@@ -2,16 +2,32 @@
 //! anywhere else (another process, a direct SQL change) shows on the very next read.
 
 use diesel::prelude::*;
-use kaspersky_msp_bridge::db::{self, schema, DbConnection};
+use kaspersky_msp_bridge::db::{self, json_text::JsonText, schema};
 use serde_json::Value;
 
-use crate::helpers::{spawn_app, CatalogProduct, TestApp};
+use crate::helpers::{assert_problem, spawn_app, CatalogProduct, TestApp};
 
 /// A connection of its own, as another process sharing the database would have.
-fn elsewhere(app: &TestApp, change: impl FnOnce(&mut DbConnection)) {
-    let pool = db::connect_pool(&app.settings.database_url, 1).expect("the test database");
-    let mut pooled = pool.get().unwrap();
-    change(&mut pooled);
+/// A running run recorded by another process.
+fn plant_run(app: &TestApp, id: &str) {
+    app.with_db(|conn| {
+        db::sync::insert_run(
+            conn,
+            &db::sync::RunRow {
+                id: id.into(),
+                trigger_kind: "cli".into(),
+                status: "running".into(),
+                plan_id: None,
+                dry_run: false,
+                started_at: db::now(),
+                finished_at: None,
+                holder: "another process".into(),
+                summary_json: JsonText(serde_json::json!({})),
+                error: None,
+            },
+        )
+        .unwrap();
+    });
 }
 
 async fn read(app: &TestApp, path: &str) -> (Value, Option<String>) {
@@ -46,7 +62,7 @@ async fn the_grid_shows_changes_made_elsewhere_at_once() {
     // Read twice: the second answer comes from the copy, and is the same.
     assert_eq!(read(&app, "/api/v1/product-mappings").await.0, before);
 
-    elsewhere(&app, |conn| {
+    app.with_db(|conn| {
         use schema::product_mappings as pm;
         diesel::insert_into(pm::table)
             .values((
@@ -66,7 +82,7 @@ async fn the_grid_shows_changes_made_elsewhere_at_once() {
     assert_ne!(tag_mapped, tag_before);
 
     // The catalog cache and the billing settings count too.
-    elsewhere(&app, |conn| {
+    app.with_db(|conn| {
         use schema::cw_products as p;
         diesel::update(p::table.find(501_i64))
             .set(p::description.eq("Renamed elsewhere"))
@@ -96,29 +112,12 @@ async fn the_run_list_shows_runs_recorded_elsewhere_at_once() {
     assert_eq!(empty["total"], 0);
     assert_eq!(read(&app, "/api/v1/sync/runs").await.0, empty);
 
-    elsewhere(&app, |conn| {
-        db::sync::insert_run(
-            conn,
-            &db::sync::RunRow {
-                id: "run-from-elsewhere".into(),
-                trigger_kind: "cli".into(),
-                status: "running".into(),
-                plan_id: None,
-                dry_run: false,
-                started_at: db::now(),
-                finished_at: None,
-                holder: "another process".into(),
-                summary_json: "{}".into(),
-                error: None,
-            },
-        )
-        .unwrap();
-    });
+    plant_run(&app, "run-from-elsewhere");
     let (one, _) = read(&app, "/api/v1/sync/runs").await;
     assert_eq!(one["total"], 1);
     assert_eq!(one["items"][0]["status"], "running");
 
-    elsewhere(&app, |conn| {
+    app.with_db(|conn| {
         use schema::sync_runs as r;
         diesel::update(r::table.find("run-from-elsewhere"))
             .set(r::status.eq("succeeded"))
@@ -127,4 +126,34 @@ async fn the_run_list_shows_runs_recorded_elsewhere_at_once() {
     });
     let (done, _) = read(&app, "/api/v1/sync/runs?page=1&per_page=50").await;
     assert_eq!(done["items"][0]["status"], "succeeded");
+}
+
+/// Stored JSON the server cannot read is a server fault (500, nothing leaked), never shown as
+/// defaults or left out.
+#[actix_web::test]
+async fn unreadable_stored_json_is_a_server_error() {
+    let app = spawn_app().await;
+    plant_run(&app, "stored-run");
+    let run_path = "/api/v1/sync/runs/stored-run";
+    assert_eq!(app.get(run_path, &app.admin_token).await.status(), 200);
+    let events = "/api/v1/audit-events";
+    app.create_tenant("Audited", "audited").await;
+    assert_eq!(app.get(events, &app.admin_token).await.status(), 200);
+
+    app.with_db(|conn| {
+        use schema::{audit_events as a, sync_runs as r};
+        diesel::update(r::table)
+            .set(r::summary_json.eq("{not json"))
+            .execute(conn)
+            .unwrap();
+        diesel::update(a::table)
+            .set(a::after_json.eq(Some("[1,")))
+            .execute(conn)
+            .unwrap();
+    });
+    for path in [run_path, "/api/v1/sync/runs", events] {
+        let body = assert_problem(app.get(path, &app.admin_token).await, 500).await;
+        let detail = body["detail"].as_str().unwrap();
+        assert!(!detail.contains("json"), "{path}: {detail}");
+    }
 }

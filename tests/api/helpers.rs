@@ -4,6 +4,8 @@
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use kaspersky_msp_bridge::config::Settings;
+use kaspersky_msp_bridge::connectwise::{Agreement, Reference};
+use kaspersky_msp_bridge::db::{self, DbConnection};
 use kaspersky_msp_bridge::sandbox::fake_connectwise::FakeConnectWise;
 use kaspersky_msp_bridge::sandbox::fake_ksc::{FakeKsc, FakeKscOptions, DEMO_PASSWORD, DEMO_USER};
 use kaspersky_msp_bridge::startup::Application;
@@ -212,6 +214,61 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Sends `body` as the admin, asserts the answer's status and returns its JSON body.
+    pub async fn admin_json(&self, method: Method, path: &str, body: &Value, status: u16) -> Value {
+        let response = self
+            .send_json(method.clone(), path, &self.admin_token, body)
+            .await;
+        let got = response.status();
+        let text = response.text().await.unwrap();
+        assert_eq!(got, status, "{method} {path}: {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    /// Creates a Business Hub tenant and returns its id.
+    pub async fn create_tenant(&self, name: &str, external_id: &str) -> String {
+        let body = json!({"name": name, "external_id": external_id});
+        let tenant = self
+            .admin_json(Method::POST, "/api/v1/tenants", &body, 201)
+            .await;
+        tenant["id"].as_str().unwrap().to_string()
+    }
+
+    /// Maps a tenant to a ConnectWise company and agreement; returns the mapping's id.
+    pub async fn map_company(&self, tenant_id: &Value, company: i64, agreement: i64) -> String {
+        let body =
+            json!({"tenant_id": tenant_id, "cw_company_id": company, "agreement_id": agreement});
+        let mapping = self
+            .admin_json(Method::POST, "/api/v1/company-mappings", &body, 201)
+            .await;
+        mapping["id"].as_str().unwrap().to_string()
+    }
+
+    /// Saves an application's product mapping (`forms` as for `PUT /product-mappings/{id}`).
+    pub async fn map_product(&self, application: &str, forms: Value) {
+        let path = format!("/api/v1/product-mappings/{application}");
+        self.admin_json(Method::PUT, &path, &forms, 200).await;
+    }
+
+    /// Runs `change` on a connection of its own to the test database, as another process would.
+    pub fn with_db<T>(&self, change: impl FnOnce(&mut DbConnection) -> T) -> T {
+        let pool = db::connect_pool(&self.settings.database_url, 1).expect("the test database");
+        let mut pooled = pool.get().unwrap();
+        change(&mut pooled)
+    }
+}
+
+/// An active agreement of `company` in the fake ConnectWise.
+pub fn active_agreement(cw: &FakeConnectWise, company: i64, name: &str) -> i64 {
+    cw.add_agreement(&Agreement {
+        name: Some(name.into()),
+        company: Some(Reference::id(company)),
+        agreement_status: Some("Active".into()),
+        ..Default::default()
+    })
+}
+
 /// Asserts a problem+json response with `status` and returns its body.
 pub async fn assert_problem(response: Response, status: u16) -> Value {
     assert_eq!(response.status().as_u16(), status, "unexpected status");
@@ -257,7 +314,7 @@ pub struct CatalogProduct {
 impl TestApp {
     /// Puts products into the ConnectWise catalog cache directly, as a catalog refresh would.
     pub fn seed_cw_products(&self, products: &[CatalogProduct]) {
-        use kaspersky_msp_bridge::db::{self, cw_products::CwProductRow, schema::cw_products};
+        use kaspersky_msp_bridge::db::{cw_products::CwProductRow, schema::cw_products};
         self.with_db(|conn| {
             for p in products {
                 let row = CwProductRow {
@@ -277,17 +334,6 @@ impl TestApp {
                     .expect("seed the catalog cache");
             }
         })
-    }
-
-    /// Runs `work` on a connection of its own to the test's database.
-    pub fn with_db<T>(
-        &self,
-        work: impl FnOnce(&mut kaspersky_msp_bridge::db::DbConnection) -> T,
-    ) -> T {
-        let pool = kaspersky_msp_bridge::db::connect_pool(&self.settings.database_url, 1)
-            .expect("the test database");
-        let mut pooled = pool.get().unwrap();
-        work(&mut pooled)
     }
 
     /// Starts another server process-alike on the same database and data directory (as a
@@ -331,7 +377,7 @@ pub fn set_max_usage_age_hours(app: &TestApp, hours: u32) {
         let mut current = settings::get(conn).unwrap();
         current.max_usage_age_hours = hours;
         settings::put(conn, &current).unwrap();
-    });
+    })
 }
 
 impl TestApp {

@@ -2,8 +2,11 @@
 
 mod audit;
 mod auth;
+mod backup;
+mod cli;
 mod company_mappings;
 mod connectwise;
+mod container;
 mod errors;
 mod faults;
 mod fresh_reads;

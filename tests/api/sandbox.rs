@@ -64,17 +64,8 @@ async fn demo() -> Demo {
         .iter()
         .find(|t| t["name"] == contoso.tenant)
         .expect("the demo tenants were discovered");
-    let body = json!({"tenant_id": tenant["id"], "cw_company_id": contoso.company_id,
-        "agreement_id": contoso.agreement_id});
-    let response = app
-        .send_json(
-            Method::POST,
-            "/api/v1/company-mappings",
-            &app.admin_token,
-            &body,
-        )
+    app.map_company(&tenant["id"], contoso.company_id, contoso.agreement_id)
         .await;
-    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
     Demo {
         app,
         sandbox,

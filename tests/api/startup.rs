@@ -42,6 +42,17 @@ fn bad_configuration_exits_with_one_readable_line() {
             &[("DATABASE_URL", "postgres://nobody@127.0.0.1:1/nothing")],
             "cannot open the database",
         ),
+        (
+            &[
+                ("BRIDGE_ADMIN_PASSWORD", "long enough password"),
+                ("BRIDGE_ADMIN_PASSWORD_FILE", "/etc/hostname"),
+            ],
+            "set BRIDGE_ADMIN_PASSWORD or BRIDGE_ADMIN_PASSWORD_FILE, not both",
+        ),
+        (
+            &[("BRIDGE_ENCRYPTION_KEY_FILE", "no-such-secret-file")],
+            "BRIDGE_ENCRYPTION_KEY_FILE names a file that cannot be read: no-such-secret-file",
+        ),
     ];
     for (vars, needle) in cases {
         let (ok, stderr, elapsed) = run_with(vars);

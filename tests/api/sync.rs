@@ -8,10 +8,11 @@ use kaspersky_msp_bridge::sandbox::fake_connectwise::{route, FakeConnectWise, Fa
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_problem, spawn_app, TestApp};
+use crate::helpers::{active_agreement, assert_problem, spawn_app_with, TestApp};
+use kaspersky_msp_bridge::config::Settings;
 
-struct World {
-    app: TestApp,
+pub struct World {
+    pub app: TestApp,
     cw: FakeConnectWise,
     company: i64,
     agreement: i64,
@@ -22,7 +23,12 @@ struct World {
 
 /// A Business Hub tenant mapped to an agreement; `kes-cloud` (per user) mapped to product 0.
 async fn world() -> World {
-    let app = spawn_app().await;
+    world_with(|_| {}).await
+}
+
+/// [`world`] on a server configured by `configure`.
+pub async fn world_with(configure: impl FnOnce(&mut Settings)) -> World {
+    let app = spawn_app_with(configure).await;
     let cw = FakeConnectWise::start(Default::default()).unwrap();
     let products: Vec<i64> = (1..=4)
         .map(|i| {
@@ -40,59 +46,27 @@ async fn world() -> World {
         name: Some("Acme Corp".into()),
         ..Default::default()
     });
-    let agreement = cw.add_agreement(&Agreement {
-        name: Some("Managed security".into()),
-        company: Some(Reference::id(company)),
-        agreement_status: Some("Active".into()),
-        ..Default::default()
-    });
+    let agreement = active_agreement(&cw, company, "Managed security");
     app.connect_connectwise(&cw).await;
     app.refresh_catalog().await;
-    let tenant: Value = app
-        .send_json(
-            Method::POST,
-            "/api/v1/tenants",
-            &app.admin_token,
-            &json!({"name": "Acme tenant", "external_id": "bh-acme"}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let tenant = tenant["id"].as_str().unwrap().to_string();
-    let mapping: Value = app
-        .send_json(
-            Method::POST,
-            "/api/v1/company-mappings",
-            &app.admin_token,
-            &json!({"tenant_id": tenant, "cw_company_id": company, "agreement_id": agreement}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let w = World {
-        mapping: mapping["id"].as_str().unwrap().to_string(),
+    let tenant = app.create_tenant("Acme tenant", "bh-acme").await;
+    let mapping = app.map_company(&json!(tenant), company, agreement).await;
+    app.map_product("kes-cloud", json!({"product_id": products[0]}))
+        .await;
+    World {
+        mapping,
         app,
         cw,
         company,
         agreement,
         products,
         tenant,
-    };
-    w.map("kes-cloud", json!({"product_id": w.products[0]}))
-        .await;
-    w
+    }
 }
 
 impl World {
     async fn map(&self, application: &str, forms: Value) {
-        let path = format!("/api/v1/product-mappings/{application}");
-        let response = self
-            .app
-            .send_json(Method::PUT, &path, &self.app.admin_token, &forms)
-            .await;
-        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+        self.app.map_product(application, forms).await;
     }
 
     async fn push(&self, body: Value) {
@@ -110,11 +84,11 @@ impl World {
         assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
     }
 
-    async fn push_users(&self, users: u64) {
+    pub async fn push_users(&self, users: u64) {
         self.push(json!({"users": {"kes-cloud": users}})).await;
     }
 
-    async fn sync(&self, body: Option<Value>) -> Value {
+    pub async fn sync(&self, body: Option<Value>) -> Value {
         self.app.sync(body).await
     }
 

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use kaspersky_msp_bridge::connectwise::{Agreement, CatalogItem, Company, Reference};
+use kaspersky_msp_bridge::connectwise::{CatalogItem, Company};
 use kaspersky_msp_bridge::sandbox::fake_connectwise::{route, FakeConnectWise, Fault};
 use kaspersky_msp_bridge::sandbox::fake_ksc::{self, FakeKsc, FakeKscOptions, FaultKind};
 use kaspersky_msp_bridge::startup::build_state;
@@ -12,7 +12,7 @@ use kaspersky_msp_bridge::sync::runs::{self, RunRequest, Trigger};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{discovered_demo, spawn_app, TestApp};
+use crate::helpers::{active_agreement, discovered_demo, spawn_app, TestApp};
 
 struct World {
     app: TestApp,
@@ -59,23 +59,14 @@ async fn world_of(names: &[&'static str]) -> World {
             name: Some(format!("{name} Ltd")),
             ..Default::default()
         });
-        let agreement = cw.add_agreement(&Agreement {
-            name: Some("Security".into()),
-            company: Some(Reference::id(company)),
-            agreement_status: Some("Active".into()),
-            ..Default::default()
-        });
+        let agreement = active_agreement(&cw, company, "Security");
         let tenant = tenants["items"]
             .as_array()
             .unwrap()
             .iter()
             .find(|t| t["name"] == name)
             .unwrap();
-        let mapping = app
-            .send_json(Method::POST, "/api/v1/company-mappings", &app.admin_token,
-                &json!({"tenant_id": tenant["id"], "cw_company_id": company, "agreement_id": agreement}))
-            .await;
-        assert_eq!(mapping.status(), 201);
+        app.map_company(&tenant["id"], company, agreement).await;
         agreements.insert(name, agreement);
     }
     World {
@@ -89,12 +80,7 @@ async fn world_of(names: &[&'static str]) -> World {
 
 impl World {
     async fn map(&self, application: &str, forms: Value) {
-        let path = format!("/api/v1/product-mappings/{application}");
-        let response = self
-            .app
-            .send_json(Method::PUT, &path, &self.app.admin_token, &forms)
-            .await;
-        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+        self.app.map_product(application, forms).await;
     }
 
     async fn by_category(&self, on: bool) {
@@ -542,9 +528,7 @@ async fn a_run_whose_process_died_is_marked_interrupted() {
 
 /// A run left "running" by a process that died, with its lease expired.
 fn plant_dead_run(app: &TestApp) -> String {
-    use kaspersky_msp_bridge::db::{self, sync::RunRow};
-    let pool = db::connect_pool(&app.settings.database_url, 1).unwrap();
-    let mut conn = pool.get().unwrap();
+    use kaspersky_msp_bridge::db::{self, json_text::JsonText, sync::RunRow};
     let then = db::now() - chrono::Duration::minutes(10);
     let run = RunRow {
         id: db::new_id(),
@@ -555,17 +539,19 @@ fn plant_dead_run(app: &TestApp) -> String {
         started_at: then,
         finished_at: None,
         holder: "dead-process".into(),
-        summary_json: "{}".into(),
+        summary_json: JsonText(json!({})),
         error: None,
     };
-    db::sync::insert_run(&mut conn, &run).unwrap();
-    assert!(db::sync::try_acquire_lease(
-        &mut conn,
-        "dead-process",
-        &run.id,
-        then,
-        then + chrono::Duration::seconds(60)
-    )
-    .unwrap());
+    app.with_db(|conn| {
+        db::sync::insert_run(conn, &run).unwrap();
+        let leased = db::sync::try_acquire_lease(
+            conn,
+            "dead-process",
+            &run.id,
+            then,
+            then + chrono::Duration::seconds(60),
+        );
+        assert!(leased.unwrap());
+    });
     run.id
 }

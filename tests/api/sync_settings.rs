@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
-use kaspersky_msp_bridge::db::{self, audit, audit::Actor};
+use kaspersky_msp_bridge::db::{self, audit, audit::Actor, json_text::JsonText};
 use kaspersky_msp_bridge::startup::build_state;
 use kaspersky_msp_bridge::state::AppState;
 use kaspersky_msp_bridge::sync::retention;
@@ -227,24 +227,14 @@ async fn retention_prunes_old_rows_but_keeps_each_tenants_newest_snapshot() {
     // One Business Hub tenant with an old and a new snapshot, another with only an old one.
     let mut tenants = Vec::new();
     for name in ["Old and new", "Only old"] {
-        let tenant: Value = app
-            .send_json(
-                Method::POST,
-                "/api/v1/tenants",
-                &app.admin_token,
-                &json!({"name": name, "external_id": name}),
-            )
-            .await
-            .json()
-            .await
-            .unwrap();
-        tenants.push(tenant["id"].as_str().unwrap().to_string());
+        let tenant = app.create_tenant(name, name).await;
+        tenants.push(tenant.clone());
         let pushed = app
             .send_json(
                 Method::POST,
                 "/api/v1/usage-snapshots",
                 &app.admin_token,
-                &json!({"tenant_id": tenant["id"], "users": {"kes-cloud": 3}}),
+                &json!({"tenant_id": tenant, "users": {"kes-cloud": 3}}),
             )
             .await;
         assert_eq!(pushed.status(), 201);
@@ -279,7 +269,7 @@ async fn retention_prunes_old_rows_but_keeps_each_tenants_newest_snapshot() {
             cw_company_id: None,
             agreement_id: 1,
             product_id: 2,
-            contributions_json: "[]".into(),
+            contributions_json: JsonText(Vec::new()),
             action: "create".into(),
             old_quantity: 0.0,
             new_quantity: Some(1),
@@ -315,7 +305,7 @@ async fn retention_prunes_old_rows_but_keeps_each_tenants_newest_snapshot() {
             created_at: long_ago,
             created_by: None,
             company_mapping_id: None,
-            plan_json: "{}".into(),
+            plan_json: JsonText(serde_json::json!({})),
         },
     )
     .unwrap();

@@ -34,13 +34,7 @@ async fn json_of(response: Response) -> Value {
 
 /// Creates a Business Hub tenant and returns its id.
 async fn business_hub_tenant(app: &TestApp, name: &str) -> String {
-    let body = json!({"name": name, "external_id": format!("bh-{name}")});
-    let tenant = json_of(
-        app.send_json(Method::POST, "/api/v1/tenants", &app.admin_token, &body)
-            .await,
-    )
-    .await;
-    tenant["id"].as_str().unwrap().to_string()
+    app.create_tenant(name, &format!("bh-{name}")).await
 }
 
 fn assert_all_released(fake: &FakeKsc) {

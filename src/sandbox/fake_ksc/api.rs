@@ -303,6 +303,14 @@ fn params_value(fields: Map<String, Value>) -> Value {
     json!({"type": "params", "value": fields})
 }
 
+/// The fields of a row written as a `json!` object literal.
+fn row_fields(row: Value) -> Map<String, Value> {
+    match row {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
 fn datetime(value: Option<&str>) -> Value {
     json!({"type": "datetime", "value": value.unwrap_or("")})
 }
@@ -312,48 +320,44 @@ fn vservers(state: &State, scope: &str) -> Vec<Value> {
         return Vec::new();
     }
     let row = |vs: &super::data::FakeVServer| {
-        let fields = json!({
+        params_value(row_fields(json!({
             "KLVSRV_ID": vs.id, "KLVSRV_UID": vs.uid, "KLVSRV_DN": vs.name, "KLVSRV_ENABLED": vs.enabled,
             "KLVSRV_GRP": {"type": "long", "value": 0},
-        });
-        params_value(fields.as_object().cloned().unwrap_or_default())
+        })))
     };
     state.data.vservers.iter().map(row).collect()
 }
 
 fn key_row(key: &FakeKey) -> Map<String, Value> {
-    let fields = json!({
+    row_fields(json!({
         "KLLIC_SERIAL": key.serial,
         "KLLIC_PROD_NAME": key.product_name,
         "KLLIC_APP_ID": key.app_id,
         "KLLIC_KEY_TYPE": key.key_type,
         "KLLIC_LIMIT_DATE": datetime(key.limit_date.as_deref()),
         "KLLIC_LICENSE_PERIOD": 365,
-    });
-    fields.as_object().cloned().unwrap_or_default()
+    }))
 }
 
 fn key_host_rows(key: &FakeKey) -> Vec<Map<String, Value>> {
     key.hosts
         .iter()
         .map(|(host, current)| {
-            let fields = json!({
+            row_fields(json!({
                 "KLLICSRV_HOSTNAME": host, "KLLICSRV_HOST_CURRENT": current, "KLLICSRV_PRODUCT": key.product_name,
-            });
-            fields.as_object().cloned().unwrap_or_default()
+            }))
         })
         .collect()
 }
 
 fn host_row(host: &FakeHost) -> Map<String, Value> {
-    let fields = json!({
+    row_fields(json!({
         "KLHST_WKS_HOSTNAME": host.id,
         "KLHST_WKS_DN": host.display_name,
         "KLHST_WKS_OS_NAME": host.os_name,
         "KLHST_WKS_CTYPE": host.ctype,
         "KLHST_WKS_LAST_VISIBLE": datetime(Some("2026-05-07T23:18:00Z")),
-    });
-    fields.as_object().cloned().unwrap_or_default()
+    }))
 }
 
 /// Keeps the requested fields only (all when none are named), as the real server does.
