@@ -426,3 +426,22 @@ async fn concurrency_is_bounded_per_site() {
     }
     assert_eq!(fake.max_in_flight(), 2);
 }
+
+#[actix_web::test]
+async fn a_codebase_never_moves_the_calls_to_another_host() {
+    use kaspersky_msp_bridge::sandbox::fake_connectwise::FakeCwOptions;
+    // What a hostile or broken companyinfo could answer: a "codebase" that is an absolute URL.
+    for codebase in ["https:127.0.0.1:1/", "\\\\127.0.0.1:1/"] {
+        let fake = FakeConnectWise::start(FakeCwOptions {
+            codebase: codebase.into(),
+            ..Default::default()
+        })
+        .unwrap();
+        let refused = client(&fake).system_info().await;
+        assert!(
+            matches!(&refused, Err(ConnectWiseError::InvalidConfig(why)) if why.contains("not a path")),
+            "{codebase}: {refused:?}"
+        );
+        assert_eq!(fake.calls("GET", route::SYSTEM_INFO), 0);
+    }
+}

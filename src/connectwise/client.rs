@@ -114,10 +114,22 @@ impl ConnectWiseClient {
                     Some(codebase) => codebase,
                     None => self.discover_codebase().await?,
                 };
-                self.inner
+                let invalid = || {
+                    ConnectWiseError::InvalidConfig(format!(
+                        "the codebase `{codebase}` is not a path on the site"
+                    ))
+                };
+                let base = self
+                    .inner
                     .site
                     .join(&format!("{codebase}apis/3.0/"))
-                    .map_err(|e| ConnectWiseError::InvalidConfig(format!("codebase: {e}")))
+                    .map_err(|_| invalid())?;
+                // A codebase (configured, or told by the server) never moves the calls, and
+                // with them the credentials, to another host.
+                if base.origin() != self.inner.site.origin() {
+                    return Err(invalid());
+                }
+                Ok(base)
             })
             .await
             .cloned()
