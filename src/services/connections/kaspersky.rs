@@ -42,11 +42,28 @@ impl super::Connection for Kaspersky {
         u: KasperskyUpdate,
         stored: Option<&super::Stored<Kaspersky>>,
     ) -> Result<(KasperskySettings, KasperskySecrets), FieldError> {
-        let address = |url: &str| url::Url::parse(url).ok().map(|u| u.origin());
+        // Where the password goes: the server's origin and how its certificate is trusted.
+        let destination = |url: &str, ca: &Option<String>, insecure: bool| {
+            let origin = url::Url::parse(url).ok()?.origin();
+            Some((origin, ca.clone(), insecure))
+        };
         let password = super::secret_on_put(
             u.password,
-            stored.map(|s| (&s.secrets.password, address(&s.settings.server_url))),
-            address(&u.server_url).as_ref(),
+            stored.map(|s| {
+                let was = &s.settings;
+                let at = destination(
+                    &was.server_url,
+                    &was.ca_certificate_pem,
+                    was.insecure_skip_tls_verify,
+                );
+                (&s.secrets.password, at)
+            }),
+            destination(
+                &u.server_url,
+                &u.ca_certificate_pem,
+                u.insecure_skip_tls_verify,
+            )
+            .as_ref(),
             "password",
             "password",
         )?;

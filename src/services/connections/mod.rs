@@ -8,7 +8,6 @@ pub mod kaspersky;
 
 use chrono::DateTime;
 use serde::Serialize;
-use url::Origin;
 
 pub use crate::connections::{load, not_configured, purpose, require, Kind, Stored};
 use crate::db::utc;
@@ -39,12 +38,13 @@ pub trait Connection: Kind + Sized {
 }
 
 /// A write-only secret on `PUT`: omitted keeps the stored one and `null` clears it. A stored
-/// secret never follows the connection to another address (scheme, host or port changed):
-/// the connection test would send it there, to a server of whoever changed the URL.
-pub fn secret_on_put(
+/// secret never follows the connection to another destination — another address (scheme,
+/// host or port), or for KSC the same address trusted another way (CA, certificate checks):
+/// the connection test would send it there, to a server of whoever changed the settings.
+pub fn secret_on_put<D: PartialEq>(
     patch: Patch<String>,
-    stored: Option<(&Option<String>, Option<Origin>)>,
-    address: Option<&Origin>,
+    stored: Option<(&Option<String>, Option<D>)>,
+    destination: Option<&D>,
     field: &str,
     noun: &str,
 ) -> Result<Option<String>, FieldError> {
@@ -52,12 +52,14 @@ pub fn secret_on_put(
         Patch::Value(secret) => Ok(Some(secret)),
         Patch::Null => Ok(None),
         Patch::Absent => match stored {
-            Some((Some(secret), Some(was))) if Some(&was) == address => Ok(Some(secret.clone())),
+            Some((Some(secret), Some(was))) if Some(&was) == destination => {
+                Ok(Some(secret.clone()))
+            }
             Some((Some(_), _)) => Err(FieldError::new(
                 field,
                 format!(
                     "re-enter the {noun} for the new address: a stored {noun} is never sent to \
-                     another scheme, host or port"
+                     another scheme, host or port, nor to a server trusted another way"
                 ),
             )),
             _ => Ok(None),
