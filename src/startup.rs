@@ -21,7 +21,7 @@ use crate::auth::throttle::LoginThrottle;
 use crate::config::{redact_url, Settings};
 use crate::db::{self, audit::Actor, DbPool};
 use crate::error::ApiError;
-use crate::middleware::{request_context, REQUEST_ID_HEADER};
+use crate::middleware::{request_context, PagedRoutes, REQUEST_ID_HEADER};
 use crate::openapi::{self, MethodTable};
 use crate::read_cache::ReadCopies;
 use crate::routes::{self, input};
@@ -201,12 +201,15 @@ fn cors(origins: &[String]) -> Cors {
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
             header::IF_MATCH,
+            header::IF_NONE_MATCH,
             REQUEST_ID_HEADER,
         ])
         .expose_headers([
             header::ETAG,
             header::LOCATION,
             header::RETRY_AFTER,
+            header::LINK,
+            header::ALLOW,
             REQUEST_ID_HEADER,
         ])
         .max_age(3600)
@@ -229,9 +232,22 @@ async fn unmatched(
     })
 }
 
+/// Swagger UI for people: the token survives a reload, no "Explore" bar pointing elsewhere,
+/// requests timed, operations filterable.
+fn swagger_config() -> utoipa_swagger_ui::Config<'static> {
+    utoipa_swagger_ui::Config::default()
+        .persist_authorization(true)
+        .use_base_layout()
+        .display_request_duration(true)
+        .filter(true)
+        .try_it_out_enabled(true)
+}
+
 fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Server> {
     let spec = openapi::spec();
     let methods = web::Data::new(MethodTable::from_spec(&spec));
+    let paged = web::Data::new(PagedRoutes::new(openapi::paged_paths(&spec)));
+    let document = openapi::spec_value();
     let max_body = state.settings.max_body_bytes;
     let origins = state.settings.cors_origins.clone();
     let server = HttpServer::new(move || {
@@ -240,6 +256,7 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
             .wrap(from_fn(request_context))
             .app_data(state.clone())
             .app_data(methods.clone())
+            .app_data(paged.clone())
             .app_data(
                 web::JsonConfig::default()
                     .limit(max_body)
@@ -252,7 +269,9 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
             .configure(routes::table)
             .into_app()
             .service(
-                SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", spec.clone()),
+                SwaggerUi::new("/swagger-ui/{_:.*}")
+                    .external_url_unchecked("/api-docs/openapi.json", document.clone())
+                    .config(swagger_config()),
             )
             .service(web::redirect("/swagger-ui", "/swagger-ui/").permanent())
             .configure(routes::console::configure)

@@ -730,15 +730,18 @@ export interface components {
         /**
          * @description One rule to add: a licence key's product name or its application id, as the unbilled-usage
          *     report and a snapshot's `unknown_keys` show them.
+         *     Exactly one of the two.
          * @example {
          *       "product_name": "Kaspersky Embedded Systems Security 3.4 for Windows"
          *     }
          */
         AddMatchRule: {
+            /** @description Becomes a name pattern (compared as words: case, dashes and version numbers do not
+             *     matter). */
+            product_name: string;
+        } | {
             /** @description Becomes an app-id rule (an app-id match beats any name match). */
-            app_id?: string | null;
-            /** @description Becomes a name pattern (compared as words: case, dashes and version numbers do not matter). */
-            product_name?: string | null;
+            app_id: string;
         };
         AgreementView: {
             /** @description Whether billing can be added to it now (active, not cancelled, not ended). */
@@ -955,7 +958,11 @@ export interface components {
             name: string;
         };
         CreateUser: {
-            disabled?: boolean;
+            /**
+             * @description A disabled user cannot log in.
+             * @default false
+             */
+            disabled: boolean | null;
             /** @description At least 10 characters, not only white space. */
             password: string;
             role: components["schemas"]["Role"];
@@ -963,7 +970,19 @@ export interface components {
             username: string;
         };
         /** @description A new service token: the only time its JWT is shown. */
-        CreatedServiceToken: components["schemas"]["ServiceTokenView"] & {
+        CreatedServiceToken: {
+            /** @description Neither revoked nor expired. */
+            active: boolean;
+            /** Format: date-time */
+            created_at: string;
+            created_by?: string | null;
+            /** Format: date-time */
+            expires_at?: string | null;
+            id: string;
+            name: string;
+            /** Format: date-time */
+            revoked_at?: string | null;
+            role: components["schemas"]["Role"];
             /** @description The bearer token. Store it now: it cannot be shown again. */
             token: string;
         };
@@ -1089,8 +1108,29 @@ export interface components {
             bill_devices_by_category: boolean;
             mappings: components["schemas"]["MappingView"][];
         };
-        MappingRow: components["schemas"]["MappingForms"] & {
+        MappingRow: {
             application_id: string;
+            /**
+             * Format: int64
+             * @description Category form: Linux, macOS and mobile devices.
+             */
+            non_windows_product_id?: number | null;
+            /**
+             * Format: int64
+             * @description Single form: in force when category billing is off, and always for per-user and
+             *     per-mailbox applications.
+             */
+            product_id?: number | null;
+            /**
+             * Format: int64
+             * @description Category form: Windows servers.
+             */
+            server_product_id?: number | null;
+            /**
+             * Format: int64
+             * @description Category form (per-device applications only): Windows workstations.
+             */
+            workstation_product_id?: number | null;
         };
         /**
          * @description Whether an application can be billed in the mode in force.
@@ -1099,24 +1139,45 @@ export interface components {
         MappingStatus: "complete" | "incomplete" | "unmapped";
         /** @description One application's row of the grid: both stored forms, the status in the mode in force, and
          *     the products named. */
-        MappingView: components["schemas"]["MappingForms"] & {
+        MappingView: {
             application_id: string;
             application_name: string;
             form_in_force: components["schemas"]["MappingForm"];
             licensing_model: components["schemas"]["LicensingModel"];
+            /**
+             * Format: int64
+             * @description Category form: Linux, macOS and mobile devices.
+             */
+            non_windows_product_id?: number | null;
+            /**
+             * Format: int64
+             * @description Single form: in force when category billing is off, and always for per-user and
+             *     per-mailbox applications.
+             */
+            product_id?: number | null;
             /** @description Every product named by either form, by id. */
             products: components["schemas"]["ProductRef"][];
             retired: boolean;
+            /**
+             * Format: int64
+             * @description Category form: Windows servers.
+             */
+            server_product_id?: number | null;
             solution: components["schemas"]["Solution"];
             status: components["schemas"]["MappingStatus"];
+            /**
+             * Format: int64
+             * @description Category form (per-device applications only): Windows workstations.
+             */
+            workstation_product_id?: number | null;
         };
         /** @description How a KSC licence key is recognised as belonging to an application (DOMAIN.md §6,
          *     "Application identity"): an app-id match beats a name match; among name matches the
          *     longest pattern wins; a tie is ambiguous. */
         MatchRules: {
-            /** @description Exact `KLLIC_APP_ID` values. */
+            /** @default [] */
             app_ids: string[];
-            /** @description Case-insensitive substrings of `KLLIC_PROD_NAME`. */
+            /** @default [] */
             name_patterns: string[];
         };
         Me: {
@@ -1178,19 +1239,7 @@ export interface components {
         Outcome: "applied" | "failed" | "held" | "conflict" | "skipped" | "stale" | "not_applied";
         /** @description One page of a list, with the total number of items. */
         Page_AgreementView: {
-            items: {
-                /** @description Whether billing can be added to it now (active, not cancelled, not ended). */
-                accepts_additions: boolean;
-                /** Format: date-time */
-                end_date?: string | null;
-                /** Format: int64 */
-                id: number;
-                name?: string | null;
-                /** Format: date-time */
-                start_date?: string | null;
-                /** @description `Active`, `Cancelled`, `Expired` or `Inactive`. */
-                status?: string | null;
-            }[];
+            items: components["schemas"]["AgreementView"][];
             /** Format: int32 */
             page: number;
             /** Format: int32 */
@@ -1200,24 +1249,7 @@ export interface components {
         };
         /** @description One page of a list, with the total number of items. */
         Page_AuditEvent: {
-            items: {
-                /** @description e.g. `create`, `update`, `delete`, `revoke`. */
-                action: string;
-                /** @description The user's or service token's id; none for the server itself. */
-                actor_id?: string | null;
-                actor_name: string;
-                /** @description The entity after the change (secrets masked). */
-                after?: unknown;
-                /** @description The entity before the change (secrets masked). */
-                before?: unknown;
-                entity_id: string;
-                /** @description e.g. `user`, `service_token`. */
-                entity_type: string;
-                id: string;
-                /** Format: date-time */
-                occurred_at: string;
-                request_id?: string | null;
-            }[];
+            items: components["schemas"]["AuditEvent"][];
             /** Format: int32 */
             page: number;
             /** Format: int32 */
@@ -1227,22 +1259,7 @@ export interface components {
         };
         /** @description One page of a list, with the total number of items. */
         Page_CompanyMapping: {
-            items: {
-                /** Format: int64 */
-                agreement_id: number;
-                agreement_name: string;
-                billing_enabled: boolean;
-                /** Format: date-time */
-                created_at: string;
-                /** Format: int64 */
-                cw_company_id: number;
-                /** @description As ConnectWise named it when the mapping was saved. */
-                cw_company_name: string;
-                id: string;
-                tenant: components["schemas"]["TenantRef"];
-                /** Format: date-time */
-                updated_at: string;
-            }[];
+            items: components["schemas"]["CompanyMapping"][];
             /** Format: int32 */
             page: number;
             /** Format: int32 */
@@ -1252,12 +1269,7 @@ export interface components {
         };
         /** @description One page of a list, with the total number of items. */
         Page_CompanyView: {
-            items: {
-                /** Format: int64 */
-                id: number;
-                identifier?: string | null;
-                name?: string | null;
-            }[];
+            items: components["schemas"]["CompanyView"][];
             /** Format: int32 */
             page: number;
             /** Format: int32 */
@@ -1267,25 +1279,7 @@ export interface components {
         };
         /** @description One page of a list, with the total number of items. */
         Page_Product: {
-            items: {
-                /** Format: double */
-                cost?: number | null;
-                description: string;
-                /**
-                 * Format: int64
-                 * @description The ConnectWise catalog item id.
-                 */
-                id: number;
-                identifier: string;
-                inactive: boolean;
-                /** Format: double */
-                price?: number | null;
-                product_class?: string | null;
-                /** Format: date-time */
-                refreshed_at: string;
-                /** @description No longer in the ConnectWise catalog at the last refresh. */
-                vanished: boolean;
-            }[];
+            items: components["schemas"]["Product"][];
             /** Format: int32 */
             page: number;
             /** Format: int32 */
@@ -1295,20 +1289,7 @@ export interface components {
         };
         /** @description One page of a list, with the total number of items. */
         Page_ServiceTokenView: {
-            items: {
-                /** @description Neither revoked nor expired. */
-                active: boolean;
-                /** Format: date-time */
-                created_at: string;
-                created_by?: string | null;
-                /** Format: date-time */
-                expires_at?: string | null;
-                id: string;
-                name: string;
-                /** Format: date-time */
-                revoked_at?: string | null;
-                role: components["schemas"]["Role"];
-            }[];
+            items: components["schemas"]["ServiceTokenView"][];
             /** Format: int32 */
             page: number;
             /** Format: int32 */
@@ -1318,33 +1299,7 @@ export interface components {
         };
         /** @description One page of a list, with the total number of items. */
         Page_SyncChange: {
-            items: {
-                action: components["schemas"]["PlanAction"];
-                /** Format: int64 */
-                addition_id?: number | null;
-                /** Format: int64 */
-                agreement_id: number;
-                /** @description The applications (and categories) whose usage makes the quantity. */
-                contributions: components["schemas"]["Contribution"][];
-                /** Format: date-time */
-                created_at: string;
-                /** Format: int64 */
-                cw_company_id?: number | null;
-                detail: string;
-                /** @description The move the line belongs to, if any (`moves[].id` of the run's plan). */
-                move_id?: string | null;
-                /** Format: int64 */
-                new_quantity?: number | null;
-                /** Format: double */
-                old_quantity: number;
-                /** Format: int64 */
-                product_id: number;
-                result: components["schemas"]["Outcome"];
-                /** Format: int32 */
-                seq: number;
-                tenant_id?: string | null;
-                tenant_name?: string | null;
-            }[];
+            items: components["schemas"]["SyncChange"][];
             /** Format: int32 */
             page: number;
             /** Format: int32 */
@@ -1354,20 +1309,7 @@ export interface components {
         };
         /** @description One page of a list, with the total number of items. */
         Page_SyncRun: {
-            items: {
-                dry_run: boolean;
-                error?: string | null;
-                /** Format: date-time */
-                finished_at?: string | null;
-                id: string;
-                /** @description The plan it applied (a preview, or the plan it made). */
-                plan_id?: string | null;
-                /** Format: date-time */
-                started_at: string;
-                status: components["schemas"]["RunStatus"];
-                summary: components["schemas"]["RunSummary"];
-                trigger: components["schemas"]["Trigger"];
-            }[];
+            items: components["schemas"]["SyncRun"][];
             /** Format: int32 */
             page: number;
             /** Format: int32 */
@@ -1377,32 +1319,7 @@ export interface components {
         };
         /** @description One page of a list, with the total number of items. */
         Page_Tenant: {
-            items: {
-                company_mapping_id?: string | null;
-                /** Format: date-time */
-                created_at: string;
-                /** @description A disabled virtual server is not billed. */
-                enabled: boolean;
-                /** @description KSC: the virtual server's uid; Business Hub: the id given at creation. */
-                external_id: string;
-                id: string;
-                /**
-                 * Format: int64
-                 * @description KSC: the virtual server's id.
-                 */
-                ksc_vserver_id?: number | null;
-                /**
-                 * Format: date-time
-                 * @description KSC: when discovery last saw it.
-                 */
-                last_seen_at?: string | null;
-                /** @description Whether a company mapping bills this tenant. */
-                mapping_status: components["schemas"]["TenantMappingStatus"];
-                name: string;
-                solution: components["schemas"]["Solution"];
-                /** @description KSC: absent from the last discovery. */
-                vanished: boolean;
-            }[];
+            items: components["schemas"]["Tenant"][];
             /** Format: int32 */
             page: number;
             /** Format: int32 */
@@ -1412,18 +1329,7 @@ export interface components {
         };
         /** @description One page of a list, with the total number of items. */
         Page_UnbilledUsage: {
-            items: {
-                application_id?: components["schemas"]["String"] | null;
-                category?: components["schemas"]["DeviceCategory"] | null;
-                key?: components["schemas"]["UnattributedKey"] | null;
-                /**
-                 * Format: int64
-                 * @description Devices, users or mailboxes; for a key, the hosts it is the current key of.
-                 */
-                quantity: number;
-                reason: components["schemas"]["UnbilledReason"];
-                tenant_id: components["schemas"]["String"];
-            }[];
+            items: components["schemas"]["UnbilledUsage"][];
             /** Format: int32 */
             page: number;
             /** Format: int32 */
@@ -1433,24 +1339,7 @@ export interface components {
         };
         /** @description One page of a list, with the total number of items. */
         Page_UsageSnapshotView: {
-            items: {
-                /** Format: date-time */
-                created_at: string;
-                /** @description Id of the user or service token that pushed or collected it. */
-                created_by?: string | null;
-                /** @description Why the usage could not be read (`failed` only). */
-                error?: string | null;
-                id: string;
-                source: components["schemas"]["SnapshotSource"];
-                status: components["schemas"]["SnapshotStatus"];
-                /**
-                 * Format: date-time
-                 * @description When the usage was true.
-                 */
-                taken_at: string;
-                tenant: components["schemas"]["SnapshotTenant"];
-                usage?: components["schemas"]["TenantUsage"] | null;
-            }[];
+            items: components["schemas"]["UsageSnapshotView"][];
             /** Format: int32 */
             page: number;
             /** Format: int32 */
@@ -1460,16 +1349,7 @@ export interface components {
         };
         /** @description One page of a list, with the total number of items. */
         Page_UserView: {
-            items: {
-                /** Format: date-time */
-                created_at: string;
-                disabled: boolean;
-                id: string;
-                role: components["schemas"]["Role"];
-                /** Format: date-time */
-                updated_at: string;
-                username: string;
-            }[];
+            items: components["schemas"]["UserView"][];
             /** Format: int32 */
             page: number;
             /** Format: int32 */
@@ -1506,12 +1386,51 @@ export interface components {
         /** @enum {string} */
         PlanAction: "create" | "update" | "cancel" | "adopt" | "conflict" | "held" | "unchanged" | "skipped" | "release";
         /** @description One (company, agreement, product) of a plan. */
-        PlanLine: components["schemas"]["PlanRow"] & {
+        PlanLine: {
+            action: components["schemas"]["PlanAction"];
+            /**
+             * Format: int64
+             * @description The ConnectWise addition the row touches (none for create and conflict).
+             */
+            addition_id?: number | null;
+            /** Format: int64 */
+            agreement_id: number;
+            /**
+             * Format: date
+             * @description Cancel: the cancel date to write.
+             */
+            cancelled_date?: string | null;
+            /** @description Update or adopt of an addition with a pending cancel: clear its cancel date. */
+            clear_cancelled_date: boolean;
+            contributions: components["schemas"]["Contribution"][];
+            /**
+             * Format: double
+             * @description Quantity of the addition the row manages or adopts; 0 when there is none.
+             */
+            current_quantity: number;
             /** Format: int64 */
             cw_company_id?: number | null;
             cw_company_name?: string | null;
+            /**
+             * Format: int64
+             * @description `None` when not computed: the agreement is frozen or released.
+             */
+            desired_quantity?: number | null;
+            /**
+             * Format: date
+             * @description Create: the effective date to write.
+             */
+            effective_date?: string | null;
+            hold?: components["schemas"]["Hold"] | null;
+            /** @description The move the row belongs to (applied or held with the rest of it). */
+            move_id?: string | null;
+            /** Format: int64 */
+            product_id: number;
+            reason: string;
             tenant_id?: string | null;
             tenant_name?: string | null;
+            /** @description Active additions of the product the project does not manage: reported, never touched. */
+            unmanaged_addition_ids: number[];
         };
         PlanRow: {
             action: components["schemas"]["PlanAction"];
@@ -1625,48 +1544,71 @@ export interface components {
         };
         /** @description `PUT /api/v1/connections/connectwise` (the documented body): replaces the settings. */
         PutConnectWiseConnection: {
-            /** @description Default `2025.1`. */
-            api_version?: string | null;
+            /**
+             * @description The API version asked for.
+             * @default 2025.1
+             */
+            api_version: string | null;
+            /** @description A PEM certificate to trust besides the system roots (a private CA). */
             ca_certificate_pem?: string | null;
+            /**
+             * Format: uuid
+             * @description The integration's client id from developer.connectwise.com.
+             */
             client_id: string;
+            /** @description The code base path, e.g. `v4_6_release/`; found from the site when absent. */
             codebase?: string | null;
+            /** @description The company id of the API member's login. */
             company_id: string;
             /**
              * Format: int32
-             * @description 1 to 32, default 4.
+             * @description Calls at once.
+             * @default 4
              */
-            max_concurrency?: number | null;
+            max_concurrency: number | null;
             /** @description Write-only. Omit to keep the stored key; `null` clears it. */
             private_key?: string | null;
             public_key: string;
             /**
              * Format: int32
-             * @description 1 to 300, default 30.
+             * @default 30
              */
-            request_timeout_seconds?: number | null;
+            request_timeout_seconds: number | null;
+            /** @description The ConnectWise site, e.g. `https://na.myconnectwise.net`. */
             site_url: string;
         };
         /** @description `PUT /api/v1/connections/kaspersky` (the documented body). */
         PutKasperskyConnection: {
+            /** @description A PEM certificate to trust besides the system roots (KSC's own is usually self-signed). */
             ca_certificate_pem?: string | null;
-            /** @description Default empty. */
-            domain?: string | null;
-            /** @description Turns certificate verification off. Default false. */
-            insecure_skip_tls_verify?: boolean | null;
-            /** @description Default true. */
-            internal_user?: boolean | null;
+            /**
+             * @description The Windows domain of `user`, if any.
+             * @default
+             */
+            domain: string | null;
+            /**
+             * @description Turns certificate verification off.
+             * @default false
+             */
+            insecure_skip_tls_verify: boolean | null;
+            /**
+             * @description A KSC internal user (true) or a Windows account (false).
+             * @default true
+             */
+            internal_user: boolean | null;
             /**
              * Format: int32
-             * @description 1 to 32, default 4.
+             * @description Calls at once.
+             * @default 4
              */
-            max_concurrency?: number | null;
+            max_concurrency: number | null;
             /** @description Write-only. Omit to keep the stored password; `null` clears it. */
             password?: string | null;
             /**
              * Format: int32
-             * @description 1 to 600, default 60.
+             * @default 60
              */
-            request_timeout_seconds?: number | null;
+            request_timeout_seconds: number | null;
             /** @description `https://host[:port]`; the port defaults to 13299. */
             server_url: string;
             user: string;
@@ -1799,12 +1741,18 @@ export interface components {
             role: components["schemas"]["Role"];
         };
         /** @description A billed tenant the run did not bill, and since when runs have not billed it. */
-        SkippedTenant: components["schemas"]["NotBilledTenant"] & {
+        SkippedTenant: {
+            /** Format: int64 */
+            agreement_id: number;
+            kind: components["schemas"]["NotBilledKind"];
+            reason: string;
             /**
              * Format: date-time
              * @description The start of the first run in the current series of runs that did not bill it.
              */
             since: string;
+            tenant_id: string;
+            tenant_name?: string | null;
         };
         /**
          * @description Where a snapshot's usage came from.
@@ -1875,6 +1823,20 @@ export interface components {
             summary: components["schemas"]["RunSummary"];
             trigger: components["schemas"]["Trigger"];
         };
+        /** @example {
+         *       "cancel_date_policy": "end_of_month",
+         *       "effective_date_policy": "today",
+         *       "max_decrease_percent": 50,
+         *       "max_usage_age_hours": 48,
+         *       "retention": {
+         *         "audit_events_days": 730,
+         *         "runs_days": 400,
+         *         "snapshots_days": 400
+         *       },
+         *       "schedule": "0 2 * * *",
+         *       "schedule_enabled": true,
+         *       "time_zone": "Europe/Berlin"
+         *     } */
         SyncSettings: {
             /** @default end_of_month */
             cancel_date_policy: components["schemas"]["CancelDatePolicy"];
@@ -1915,12 +1877,49 @@ export interface components {
             time_zone: string;
         };
         /** @description The sync settings with when the scheduler fires next. */
-        SyncSettingsView: components["schemas"]["SyncSettings"] & {
+        SyncSettingsView: {
+            /** @default end_of_month */
+            cancel_date_policy: components["schemas"]["CancelDatePolicy"];
+            /** @default today */
+            effective_date_policy: components["schemas"]["EffectiveDatePolicy"];
+            /**
+             * Format: int32
+             * @description A decrease of more than this percentage (and every cancel) waits for approval (0–100).
+             * @default 50
+             */
+            max_decrease_percent: number;
+            /**
+             * Format: int32
+             * @description Usage older than this freezes the tenant's billing (hours).
+             * @default 48
+             */
+            max_usage_age_hours: number;
             /**
              * Format: date-time
              * @description Read-only: the next scheduled run; null when the schedule is off. Ignored on `PUT`.
              */
             next_run_at?: string | null;
+            /** @default {
+             *       "audit_events_days": 730,
+             *       "runs_days": 400,
+             *       "snapshots_days": 400
+             *     } */
+            retention: components["schemas"]["Retention"];
+            /**
+             * @description Cron expression (minute hour day-of-month month day-of-week), default daily 02:00.
+             * @default 0 2 * * *
+             */
+            schedule: string;
+            /**
+             * @description Whether the scheduler runs syncs.
+             * @default true
+             */
+            schedule_enabled: boolean;
+            /**
+             * @description IANA time zone of the schedule, default `UTC`.
+             * @default UTC
+             */
+            time_zone: string;
         };
         Tenant: {
             company_mapping_id?: string | null;
@@ -2094,7 +2093,14 @@ export interface components {
     responses: never;
     parameters: never;
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description The representation's strong ETag: send it back in `If-Match` to write only what you read, or in `If-None-Match` to get 304 while it is unchanged. */
+        ETag: string;
+        /** @description RFC 8288 links to the `first`, `prev`, `next` and `last` pages of this list, with the same filters. */
+        Link: string;
+        /** @description The request's id, on every response and in the server's log line of the request. Send your own (up to 128 letters, digits, `-_.:`) to correlate. */
+        "X-Request-Id": string;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -2110,7 +2116,7 @@ export interface operations {
                 actor?: string;
                 /** @description Page number, from 1. */
                 page?: number;
-                /** @description Items per page, 1 to 500 (default 50). */
+                /** @description Items per page, 1 to 500. */
                 per_page?: number;
             };
             header?: never;
@@ -2122,6 +2128,8 @@ export interface operations {
             /** @description A page of audit events */
             200: {
                 headers: {
+                    Link: components["headers"]["Link"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2131,6 +2139,7 @@ export interface operations {
             /** @description A query parameter is malformed */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2140,6 +2149,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2149,6 +2159,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2158,6 +2169,7 @@ export interface operations {
             /** @description A query parameter is out of range */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2167,6 +2179,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2176,6 +2189,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2200,6 +2214,7 @@ export interface operations {
             /** @description Logged in */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2209,6 +2224,7 @@ export interface operations {
             /** @description The body is not valid JSON */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2218,6 +2234,7 @@ export interface operations {
             /** @description Wrong credentials or disabled account */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2227,6 +2244,7 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2236,6 +2254,7 @@ export interface operations {
             /** @description The body is not JSON */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2245,6 +2264,7 @@ export interface operations {
             /** @description The body breaks the rules; `errors` lists every problem */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2254,6 +2274,7 @@ export interface operations {
             /** @description Too many failed attempts; see `Retry-After` */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2263,6 +2284,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2272,6 +2294,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2292,15 +2315,27 @@ export interface operations {
             /** @description The caller */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Me"];
                 };
             };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2310,6 +2345,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2319,6 +2355,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2328,6 +2365,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2352,6 +2390,7 @@ export interface operations {
             /** @description Changed */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2359,6 +2398,7 @@ export interface operations {
             /** @description The body is not valid JSON */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2368,6 +2408,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2377,6 +2418,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2386,6 +2428,7 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2395,6 +2438,7 @@ export interface operations {
             /** @description The body is not JSON */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2404,6 +2448,7 @@ export interface operations {
             /** @description The body breaks the rules; `errors` lists every problem */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2413,6 +2458,7 @@ export interface operations {
             /** @description Too many wrong current passwords */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2422,6 +2468,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2431,6 +2478,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2444,7 +2492,7 @@ export interface operations {
             query?: {
                 /** @description Page number, from 1. */
                 page?: number;
-                /** @description Items per page, 1 to 500 (default 50). */
+                /** @description Items per page, 1 to 500. */
                 per_page?: number;
             };
             header?: never;
@@ -2456,6 +2504,8 @@ export interface operations {
             /** @description A page of company mappings */
             200: {
                 headers: {
+                    Link: components["headers"]["Link"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2465,6 +2515,7 @@ export interface operations {
             /** @description A query parameter is malformed */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2474,6 +2525,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2483,6 +2535,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2492,6 +2545,7 @@ export interface operations {
             /** @description A query parameter is out of range */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2501,6 +2555,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2510,6 +2565,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2538,6 +2594,7 @@ export interface operations {
                     ETag?: string;
                     /** @description The mapping's URL */
                     Location?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2547,6 +2604,7 @@ export interface operations {
             /** @description The body is not valid JSON */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2556,6 +2614,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2565,6 +2624,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2574,6 +2634,7 @@ export interface operations {
             /** @description The tenant or company is mapped already, or ConnectWise is not configured */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2583,6 +2644,7 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2592,6 +2654,7 @@ export interface operations {
             /** @description The body is not JSON */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2601,6 +2664,7 @@ export interface operations {
             /** @description The body breaks the rules; `errors` lists every problem */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2610,6 +2674,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2619,6 +2684,7 @@ export interface operations {
             /** @description ConnectWise failed */
             502: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2628,6 +2694,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2637,6 +2704,7 @@ export interface operations {
             /** @description ConnectWise did not answer in time */
             504: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2648,7 +2716,10 @@ export interface operations {
     getCompanyMapping: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag you hold: while it is current the answer is 304 without a body. */
+                "If-None-Match"?: string;
+            };
             path: {
                 id: string;
             };
@@ -2661,15 +2732,36 @@ export interface operations {
                 headers: {
                     /** @description For If-Match */
                     ETag?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["CompanyMapping"];
                 };
             };
+            /** @description Not modified: the ETag in `If-None-Match` is current */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2679,6 +2771,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2688,6 +2781,7 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2697,6 +2791,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2706,6 +2801,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2737,6 +2833,7 @@ export interface operations {
                 headers: {
                     /** @description The new ETag */
                     ETag?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2746,6 +2843,7 @@ export interface operations {
             /** @description The body is not valid JSON */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2755,6 +2853,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2764,6 +2863,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2773,6 +2873,7 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2782,6 +2883,7 @@ export interface operations {
             /** @description The tenant or company is mapped already, or ConnectWise is not configured */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2791,6 +2893,7 @@ export interface operations {
             /** @description Changed since read (If-Match) */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2800,6 +2903,7 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2809,6 +2913,7 @@ export interface operations {
             /** @description The body is not JSON */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2818,6 +2923,7 @@ export interface operations {
             /** @description The body breaks the rules; `errors` lists every problem */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2827,6 +2933,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2836,6 +2943,7 @@ export interface operations {
             /** @description ConnectWise failed */
             502: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2845,6 +2953,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2854,6 +2963,7 @@ export interface operations {
             /** @description ConnectWise did not answer in time */
             504: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2879,13 +2989,25 @@ export interface operations {
             /** @description Deleted */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2895,6 +3017,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2904,6 +3027,7 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2913,6 +3037,7 @@ export interface operations {
             /** @description Changed since read (If-Match) */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2922,6 +3047,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2931,6 +3057,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2942,7 +3069,10 @@ export interface operations {
     getConnectWiseConnection: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag you hold: while it is current the answer is 304 without a body. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2953,15 +3083,36 @@ export interface operations {
                 headers: {
                     /** @description For If-Match on PUT */
                     ETag?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ConnectWiseConnection"];
                 };
             };
+            /** @description Not modified: the ETag in `If-None-Match` is current */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2971,6 +3122,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2980,6 +3132,7 @@ export interface operations {
             /** @description Not configured yet */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2989,6 +3142,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2998,6 +3152,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3027,6 +3182,7 @@ export interface operations {
                 headers: {
                     /** @description The new ETag */
                     ETag?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3036,6 +3192,7 @@ export interface operations {
             /** @description The body is not valid JSON */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3045,6 +3202,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3054,6 +3212,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3063,6 +3222,7 @@ export interface operations {
             /** @description Changed since read (If-Match) */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3072,6 +3232,7 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3081,6 +3242,7 @@ export interface operations {
             /** @description The body is not JSON */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3090,6 +3252,7 @@ export interface operations {
             /** @description The body breaks the rules; `errors` lists every problem */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3099,6 +3262,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3108,6 +3272,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3128,15 +3293,27 @@ export interface operations {
             /** @description ConnectWise answered */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ConnectWiseTestResult"];
                 };
             };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3146,6 +3323,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3155,6 +3333,7 @@ export interface operations {
             /** @description Not configured yet */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3164,6 +3343,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3173,6 +3353,7 @@ export interface operations {
             /** @description ConnectWise failed; `type` and `detail` say how */
             502: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3182,6 +3363,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3191,6 +3373,7 @@ export interface operations {
             /** @description ConnectWise did not answer in time */
             504: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3202,7 +3385,10 @@ export interface operations {
     getKasperskyConnection: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag you hold: while it is current the answer is 304 without a body. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3213,15 +3399,36 @@ export interface operations {
                 headers: {
                     /** @description For If-Match on PUT */
                     ETag?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["KasperskyConnection"];
                 };
             };
+            /** @description Not modified: the ETag in `If-None-Match` is current */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3231,6 +3438,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3240,6 +3448,7 @@ export interface operations {
             /** @description Not configured yet */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3249,6 +3458,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3258,6 +3468,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3287,6 +3498,7 @@ export interface operations {
                 headers: {
                     /** @description The new ETag */
                     ETag?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3296,6 +3508,7 @@ export interface operations {
             /** @description The body is not valid JSON */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3305,6 +3518,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3314,6 +3528,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3323,6 +3538,7 @@ export interface operations {
             /** @description Changed since read (If-Match) */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3332,6 +3548,7 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3341,6 +3558,7 @@ export interface operations {
             /** @description The body is not JSON */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3350,6 +3568,7 @@ export interface operations {
             /** @description The body breaks the rules; `errors` lists every problem */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3359,6 +3578,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3368,6 +3588,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3388,15 +3609,27 @@ export interface operations {
             /** @description KSC answered */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["KasperskyTestResult"];
                 };
             };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3406,6 +3639,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3415,6 +3649,7 @@ export interface operations {
             /** @description Not configured yet */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3424,6 +3659,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3433,6 +3669,7 @@ export interface operations {
             /** @description KSC failed; `type` and `detail` say how */
             502: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3442,6 +3679,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3451,6 +3689,7 @@ export interface operations {
             /** @description KSC did not answer in time */
             504: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3466,7 +3705,7 @@ export interface operations {
                 search?: string;
                 /** @description Page number, from 1. */
                 page?: number;
-                /** @description Items per page, 1 to 500 (default 50). */
+                /** @description Items per page, 1 to 500. */
                 per_page?: number;
             };
             header?: never;
@@ -3478,6 +3717,8 @@ export interface operations {
             /** @description A page of companies */
             200: {
                 headers: {
+                    Link: components["headers"]["Link"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3487,6 +3728,7 @@ export interface operations {
             /** @description A query parameter is malformed */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3496,6 +3738,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3505,6 +3748,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3514,6 +3758,7 @@ export interface operations {
             /** @description ConnectWise is not configured */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3523,6 +3768,7 @@ export interface operations {
             /** @description A query parameter is out of range */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3532,6 +3778,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3541,6 +3788,7 @@ export interface operations {
             /** @description ConnectWise failed */
             502: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3550,6 +3798,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3559,6 +3808,7 @@ export interface operations {
             /** @description ConnectWise did not answer in time */
             504: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3572,7 +3822,7 @@ export interface operations {
             query?: {
                 /** @description Page number, from 1. */
                 page?: number;
-                /** @description Items per page, 1 to 500 (default 50). */
+                /** @description Items per page, 1 to 500. */
                 per_page?: number;
             };
             header?: never;
@@ -3587,6 +3837,8 @@ export interface operations {
             /** @description A page of agreements */
             200: {
                 headers: {
+                    Link: components["headers"]["Link"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3596,6 +3848,7 @@ export interface operations {
             /** @description A query parameter is malformed */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3605,6 +3858,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3614,6 +3868,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3623,6 +3878,7 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3632,6 +3888,7 @@ export interface operations {
             /** @description ConnectWise is not configured */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3641,6 +3898,7 @@ export interface operations {
             /** @description A query parameter is out of range */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3650,6 +3908,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3659,6 +3918,7 @@ export interface operations {
             /** @description ConnectWise failed */
             502: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3668,6 +3928,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3677,6 +3938,7 @@ export interface operations {
             /** @description ConnectWise did not answer in time */
             504: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3694,7 +3956,7 @@ export interface operations {
                 include_inactive?: boolean;
                 /** @description Page number, from 1. */
                 page?: number;
-                /** @description Items per page, 1 to 500 (default 50). */
+                /** @description Items per page, 1 to 500. */
                 per_page?: number;
             };
             header?: never;
@@ -3706,6 +3968,8 @@ export interface operations {
             /** @description A page of cached products */
             200: {
                 headers: {
+                    Link: components["headers"]["Link"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3715,6 +3979,7 @@ export interface operations {
             /** @description A query parameter is malformed */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3724,6 +3989,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3733,6 +3999,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3742,6 +4009,7 @@ export interface operations {
             /** @description A query parameter is out of range */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3751,6 +4019,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3760,6 +4029,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3780,15 +4050,27 @@ export interface operations {
             /** @description The cache now matches the catalog */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["RefreshResult"];
                 };
             };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3798,6 +4080,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3807,6 +4090,7 @@ export interface operations {
             /** @description ConnectWise is not configured */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3816,6 +4100,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3825,6 +4110,7 @@ export interface operations {
             /** @description ConnectWise failed */
             502: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3834,6 +4120,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3843,6 +4130,7 @@ export interface operations {
             /** @description ConnectWise did not answer in time */
             504: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3857,7 +4145,10 @@ export interface operations {
                 /** @description Only this solution's applications (all when absent). */
                 solution?: components["schemas"]["Solution"];
             };
-            header?: never;
+            header?: {
+                /** @description An ETag you hold: while it is current the answer is 304 without a body. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3868,15 +4159,26 @@ export interface operations {
                 headers: {
                     /** @description Covers every stored mapping and the billing settings */
                     ETag?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["MappingGrid"];
                 };
             };
+            /** @description Not modified: the ETag in `If-None-Match` is current */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description A query parameter is malformed */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3886,6 +4188,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3895,6 +4198,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3904,6 +4208,7 @@ export interface operations {
             /** @description A query parameter is out of range */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3913,6 +4218,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3922,6 +4228,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3951,6 +4258,7 @@ export interface operations {
                 headers: {
                     /** @description The grid's new ETag */
                     ETag?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3960,6 +4268,7 @@ export interface operations {
             /** @description The body is not valid JSON */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3969,6 +4278,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3978,6 +4288,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3987,6 +4298,7 @@ export interface operations {
             /** @description A mapping changed since the grid was read */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3996,6 +4308,7 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4005,6 +4318,7 @@ export interface operations {
             /** @description The body is not JSON */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4014,6 +4328,7 @@ export interface operations {
             /** @description The body breaks the rules; `errors` lists every problem */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4023,6 +4338,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4032,6 +4348,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4043,7 +4360,10 @@ export interface operations {
     getProductMapping: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag you hold: while it is current the answer is 304 without a body. */
+                "If-None-Match"?: string;
+            };
             path: {
                 application_id: string;
             };
@@ -4056,15 +4376,36 @@ export interface operations {
                 headers: {
                     /** @description Covers this mapping and the billing settings */
                     ETag?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["MappingView"];
                 };
             };
+            /** @description Not modified: the ETag in `If-None-Match` is current */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4074,6 +4415,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4083,6 +4425,7 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4092,6 +4435,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4101,6 +4445,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4132,6 +4477,7 @@ export interface operations {
                 headers: {
                     /** @description The mapping's new ETag */
                     ETag?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4141,6 +4487,7 @@ export interface operations {
             /** @description The body is not valid JSON */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4150,6 +4497,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4159,6 +4507,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4168,6 +4517,7 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4177,6 +4527,7 @@ export interface operations {
             /** @description The mapping changed since it was read */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4186,6 +4537,7 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4195,6 +4547,7 @@ export interface operations {
             /** @description The body is not JSON */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4204,6 +4557,7 @@ export interface operations {
             /** @description The body breaks the rules; `errors` lists every problem */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4213,6 +4567,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4222,6 +4577,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4247,13 +4603,25 @@ export interface operations {
             /** @description Cleared (also when there was nothing to clear) */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4263,6 +4631,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4272,6 +4641,7 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4281,6 +4651,7 @@ export interface operations {
             /** @description The mapping changed since it was read */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4290,6 +4661,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4299,6 +4671,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4312,7 +4685,7 @@ export interface operations {
             query?: {
                 /** @description Page number, from 1. */
                 page?: number;
-                /** @description Items per page, 1 to 500 (default 50). */
+                /** @description Items per page, 1 to 500. */
                 per_page?: number;
             };
             header?: never;
@@ -4324,6 +4697,8 @@ export interface operations {
             /** @description A page of unbilled usage */
             200: {
                 headers: {
+                    Link: components["headers"]["Link"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4333,6 +4708,7 @@ export interface operations {
             /** @description A query parameter is malformed */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4342,6 +4718,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4351,6 +4728,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4360,6 +4738,7 @@ export interface operations {
             /** @description A query parameter is out of range */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4369,6 +4748,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4378,6 +4758,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4401,6 +4782,7 @@ export interface operations {
             /** @description The applications, by solution and name */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4410,6 +4792,7 @@ export interface operations {
             /** @description A query parameter is malformed */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4419,6 +4802,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4428,6 +4812,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4437,6 +4822,7 @@ export interface operations {
             /** @description A query parameter is out of range */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4446,6 +4832,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4455,6 +4842,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4481,6 +4869,7 @@ export interface operations {
                 headers: {
                     /** @description The application's URL */
                     Location?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4490,6 +4879,7 @@ export interface operations {
             /** @description The body is not valid JSON */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4499,6 +4889,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4508,6 +4899,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4517,6 +4909,7 @@ export interface operations {
             /** @description The id is taken */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4526,6 +4919,7 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4535,6 +4929,7 @@ export interface operations {
             /** @description The body is not JSON */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4544,6 +4939,7 @@ export interface operations {
             /** @description The body breaks the rules; `errors` lists every problem */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4553,6 +4949,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4562,6 +4959,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4584,15 +4982,27 @@ export interface operations {
             /** @description The application */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["SecurityApplicationView"];
                 };
             };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4602,6 +5012,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4611,6 +5022,7 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4620,6 +5032,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4629,6 +5042,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4651,13 +5065,25 @@ export interface operations {
             /** @description Deleted */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4667,6 +5093,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4676,6 +5103,7 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4685,6 +5113,7 @@ export interface operations {
             /** @description The application is mapped or has usage in a tenant's latest snapshot; retire it instead */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4694,6 +5123,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4703,6 +5133,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4729,6 +5160,7 @@ export interface operations {
             /** @description The application now */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4738,6 +5170,7 @@ export interface operations {
             /** @description The body is not valid JSON */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4747,6 +5180,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4756,6 +5190,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4765,6 +5200,7 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4774,6 +5210,7 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4783,6 +5220,7 @@ export interface operations {
             /** @description The body is not JSON */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4792,6 +5230,7 @@ export interface operations {
             /** @description The body breaks the rules; `errors` lists every problem */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4801,6 +5240,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4810,6 +5250,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4836,6 +5277,7 @@ export interface operations {
             /** @description The application with the rule */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4845,6 +5287,7 @@ export interface operations {
             /** @description The body is not valid JSON */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4854,6 +5297,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4863,6 +5307,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4872,6 +5317,7 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4881,6 +5327,7 @@ export interface operations {
             /** @description Not a KSC application: its usage is pushed, never matched */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4890,6 +5337,7 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4899,6 +5347,7 @@ export interface operations {
             /** @description The body is not JSON */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4908,6 +5357,7 @@ export interface operations {
             /** @description The body breaks the rules; `errors` lists every problem */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4917,6 +5367,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4926,6 +5377,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4939,7 +5391,7 @@ export interface operations {
             query?: {
                 /** @description Page number, from 1. */
                 page?: number;
-                /** @description Items per page, 1 to 500 (default 50). */
+                /** @description Items per page, 1 to 500. */
                 per_page?: number;
             };
             header?: never;
@@ -4951,6 +5403,8 @@ export interface operations {
             /** @description A page of service tokens, newest first */
             200: {
                 headers: {
+                    Link: components["headers"]["Link"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4960,6 +5414,7 @@ export interface operations {
             /** @description A query parameter is malformed */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4969,6 +5424,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4978,6 +5434,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4987,6 +5444,7 @@ export interface operations {
             /** @description A query parameter is out of range */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4996,6 +5454,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5005,6 +5464,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5031,6 +5491,7 @@ export interface operations {
                 headers: {
                     /** @description The token's URL */
                     Location?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5040,6 +5501,7 @@ export interface operations {
             /** @description The body is not valid JSON */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5049,6 +5511,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5058,6 +5521,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5067,6 +5531,7 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5076,6 +5541,7 @@ export interface operations {
             /** @description The body is not JSON */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5085,6 +5551,7 @@ export interface operations {
             /** @description The body breaks the rules; `errors` lists every problem */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5094,6 +5561,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5103,6 +5571,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5125,13 +5594,25 @@ export interface operations {
             /** @description Revoked (or already revoked) */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5141,6 +5622,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5150,6 +5632,7 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5159,6 +5642,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5168,6 +5652,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5179,7 +5664,10 @@ export interface operations {
     getBillingSettings: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag you hold: while it is current the answer is 304 without a body. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -5190,15 +5678,36 @@ export interface operations {
                 headers: {
                     /** @description For `If-Match` on `PUT` */
                     ETag?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["BillingSettings"];
                 };
             };
+            /** @description Not modified: the ETag in `If-None-Match` is current */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5208,6 +5717,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5217,6 +5727,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5226,6 +5737,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5255,6 +5767,7 @@ export interface operations {
                 headers: {
                     /** @description The new ETag */
                     ETag?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5264,6 +5777,7 @@ export interface operations {
             /** @description The body is not valid JSON */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5273,6 +5787,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5282,6 +5797,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5291,6 +5807,7 @@ export interface operations {
             /** @description The settings changed since they were read */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5300,6 +5817,7 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5309,6 +5827,7 @@ export interface operations {
             /** @description The body is not JSON */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5318,6 +5837,7 @@ export interface operations {
             /** @description The body breaks the rules; `errors` lists every problem */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5327,6 +5847,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5336,6 +5857,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5347,7 +5869,10 @@ export interface operations {
     getSyncSettings: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag you hold: while it is current the answer is 304 without a body. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -5358,15 +5883,36 @@ export interface operations {
                 headers: {
                     /** @description For `If-Match` on `PUT` */
                     ETag?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["SyncSettingsView"];
                 };
             };
+            /** @description Not modified: the ETag in `If-None-Match` is current */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5376,6 +5922,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5385,6 +5932,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5394,6 +5942,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5423,6 +5972,7 @@ export interface operations {
                 headers: {
                     /** @description The new ETag */
                     ETag?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5432,6 +5982,7 @@ export interface operations {
             /** @description The body is not valid JSON */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5441,6 +5992,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5450,6 +6002,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5459,6 +6012,7 @@ export interface operations {
             /** @description The settings changed since they were read */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5468,6 +6022,7 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5477,6 +6032,7 @@ export interface operations {
             /** @description The body is not JSON */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5486,6 +6042,7 @@ export interface operations {
             /** @description Every invalid field (cron expression, time zone, ranges) */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5495,6 +6052,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5504,6 +6062,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5526,15 +6085,27 @@ export interface operations {
             /** @description The plan */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Plan"];
                 };
             };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5544,6 +6115,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5553,6 +6125,7 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5562,6 +6135,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5571,6 +6145,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5597,6 +6172,7 @@ export interface operations {
                 headers: {
                     /** @description The plan's URL */
                     Location?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5606,6 +6182,7 @@ export interface operations {
             /** @description The body is not valid JSON */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5615,6 +6192,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5624,6 +6202,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5633,6 +6212,7 @@ export interface operations {
             /** @description ConnectWise is not configured */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5642,6 +6222,7 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5651,6 +6232,7 @@ export interface operations {
             /** @description The body is not JSON */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5660,6 +6242,7 @@ export interface operations {
             /** @description The body breaks the rules; `errors` lists every problem */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5669,6 +6252,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5678,6 +6262,7 @@ export interface operations {
             /** @description ConnectWise failed */
             502: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5687,6 +6272,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5696,6 +6282,7 @@ export interface operations {
             /** @description ConnectWise did not answer in time */
             504: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5709,7 +6296,7 @@ export interface operations {
             query?: {
                 /** @description Page number, from 1. */
                 page?: number;
-                /** @description Items per page, 1 to 500 (default 50). */
+                /** @description Items per page, 1 to 500. */
                 per_page?: number;
                 /** @description `true`: finished runs only — `?finished=true&per_page=1` is the last outcome (which
                  *     tenants are not billed, and since when), even while a run is going. */
@@ -5724,6 +6311,8 @@ export interface operations {
             /** @description A page of runs */
             200: {
                 headers: {
+                    Link: components["headers"]["Link"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5733,6 +6322,7 @@ export interface operations {
             /** @description A query parameter is malformed */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5742,6 +6332,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5751,6 +6342,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5760,6 +6352,7 @@ export interface operations {
             /** @description A query parameter is out of range */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5769,6 +6362,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5778,6 +6372,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5804,6 +6399,7 @@ export interface operations {
                 headers: {
                     /** @description The run's URL */
                     Location?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5813,6 +6409,7 @@ export interface operations {
             /** @description The body is not valid JSON */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5822,6 +6419,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5831,6 +6429,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5840,6 +6439,7 @@ export interface operations {
             /** @description Another run is going, or ConnectWise is not configured */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5849,6 +6449,7 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5858,6 +6459,7 @@ export interface operations {
             /** @description The body is not JSON */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5867,6 +6469,7 @@ export interface operations {
             /** @description The body breaks the rules; `errors` lists every problem */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5876,6 +6479,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5885,6 +6489,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5907,15 +6512,27 @@ export interface operations {
             /** @description The run */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["SyncRun"];
                 };
             };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5925,6 +6542,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5934,6 +6552,7 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5943,6 +6562,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5952,6 +6572,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5965,7 +6586,7 @@ export interface operations {
             query?: {
                 /** @description Page number, from 1. */
                 page?: number;
-                /** @description Items per page, 1 to 500 (default 50). */
+                /** @description Items per page, 1 to 500. */
                 per_page?: number;
             };
             header?: never;
@@ -5979,6 +6600,8 @@ export interface operations {
             /** @description A page of changes */
             200: {
                 headers: {
+                    Link: components["headers"]["Link"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5988,6 +6611,7 @@ export interface operations {
             /** @description A query parameter is malformed */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5997,6 +6621,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6006,6 +6631,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6015,6 +6641,7 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6024,6 +6651,7 @@ export interface operations {
             /** @description A query parameter is out of range */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6033,6 +6661,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6042,6 +6671,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6057,7 +6687,7 @@ export interface operations {
                 solution?: components["schemas"]["Solution"];
                 /** @description Page number, from 1. */
                 page?: number;
-                /** @description Items per page, 1 to 500 (default 50). */
+                /** @description Items per page, 1 to 500. */
                 per_page?: number;
             };
             header?: never;
@@ -6069,6 +6699,8 @@ export interface operations {
             /** @description A page of tenants */
             200: {
                 headers: {
+                    Link: components["headers"]["Link"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6078,6 +6710,7 @@ export interface operations {
             /** @description A query parameter is malformed */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6087,6 +6720,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6096,6 +6730,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6105,6 +6740,7 @@ export interface operations {
             /** @description A query parameter is out of range */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6114,6 +6750,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6123,6 +6760,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6149,6 +6787,7 @@ export interface operations {
                 headers: {
                     /** @description The tenant's URL */
                     Location?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6158,6 +6797,7 @@ export interface operations {
             /** @description The body is not valid JSON */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6167,6 +6807,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6176,6 +6817,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6185,6 +6827,7 @@ export interface operations {
             /** @description The external id is taken */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6194,6 +6837,7 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6203,6 +6847,7 @@ export interface operations {
             /** @description The body is not JSON */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6212,6 +6857,7 @@ export interface operations {
             /** @description The body breaks the rules; `errors` lists every problem */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6221,6 +6867,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6230,6 +6877,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6250,15 +6898,27 @@ export interface operations {
             /** @description Tenants now match KSC */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TenantDiscovery"];
                 };
             };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6268,6 +6928,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6277,6 +6938,7 @@ export interface operations {
             /** @description KSC is not configured */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6286,6 +6948,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6295,6 +6958,7 @@ export interface operations {
             /** @description KSC failed */
             502: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6304,6 +6968,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6313,6 +6978,7 @@ export interface operations {
             /** @description KSC did not answer in time */
             504: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6335,15 +7001,27 @@ export interface operations {
             /** @description The tenant */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Tenant"];
                 };
             };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6353,6 +7031,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6362,6 +7041,7 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6371,6 +7051,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6380,6 +7061,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6397,7 +7079,7 @@ export interface operations {
                 latest?: boolean;
                 /** @description Page number, from 1. */
                 page?: number;
-                /** @description Items per page, 1 to 500 (default 50). */
+                /** @description Items per page, 1 to 500. */
                 per_page?: number;
             };
             header?: never;
@@ -6409,6 +7091,8 @@ export interface operations {
             /** @description A page of snapshots */
             200: {
                 headers: {
+                    Link: components["headers"]["Link"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6418,6 +7102,7 @@ export interface operations {
             /** @description A query parameter is malformed */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6427,6 +7112,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6436,6 +7122,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6445,6 +7132,7 @@ export interface operations {
             /** @description A query parameter is out of range */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6454,6 +7142,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6463,6 +7152,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6489,6 +7179,7 @@ export interface operations {
                 headers: {
                     /** @description The snapshot's URL */
                     Location?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6498,6 +7189,7 @@ export interface operations {
             /** @description The body is not valid JSON */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6507,6 +7199,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6516,6 +7209,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6525,6 +7219,7 @@ export interface operations {
             /** @description The tenant is a KSC tenant: its usage is pulled, never pushed */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6534,6 +7229,7 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6543,6 +7239,7 @@ export interface operations {
             /** @description The body is not JSON */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6552,6 +7249,7 @@ export interface operations {
             /** @description The body breaks the rules; `errors` lists every problem */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6561,6 +7259,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6570,6 +7269,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6595,6 +7295,7 @@ export interface operations {
             /** @description One snapshot stored per tenant, failed ones included */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6604,6 +7305,7 @@ export interface operations {
             /** @description The body is not valid JSON */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6613,6 +7315,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6622,6 +7325,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6631,6 +7335,7 @@ export interface operations {
             /** @description KSC is not configured */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6640,6 +7345,7 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6649,6 +7355,7 @@ export interface operations {
             /** @description The body is not JSON */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6658,6 +7365,7 @@ export interface operations {
             /** @description The tenant is unknown or not a KSC tenant */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6667,6 +7375,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6676,6 +7385,7 @@ export interface operations {
             /** @description The KSC connection is blocked by the outbound policy */
             502: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6685,6 +7395,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6707,15 +7418,27 @@ export interface operations {
             /** @description The snapshot */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["UsageSnapshotView"];
                 };
             };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6725,6 +7448,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6734,6 +7458,7 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6743,6 +7468,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6752,6 +7478,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6765,7 +7492,7 @@ export interface operations {
             query?: {
                 /** @description Page number, from 1. */
                 page?: number;
-                /** @description Items per page, 1 to 500 (default 50). */
+                /** @description Items per page, 1 to 500. */
                 per_page?: number;
             };
             header?: never;
@@ -6777,6 +7504,8 @@ export interface operations {
             /** @description A page of users */
             200: {
                 headers: {
+                    Link: components["headers"]["Link"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6786,6 +7515,7 @@ export interface operations {
             /** @description A query parameter is malformed */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6795,6 +7525,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6804,6 +7535,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6813,6 +7545,7 @@ export interface operations {
             /** @description A query parameter is out of range */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6822,6 +7555,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6831,6 +7565,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6857,6 +7592,7 @@ export interface operations {
                 headers: {
                     /** @description The new user's URL */
                     Location?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6866,6 +7602,7 @@ export interface operations {
             /** @description The body is not valid JSON */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6875,6 +7612,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6884,6 +7622,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6893,6 +7632,7 @@ export interface operations {
             /** @description The username is taken */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6902,6 +7642,7 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6911,6 +7652,7 @@ export interface operations {
             /** @description The body is not JSON */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6920,6 +7662,7 @@ export interface operations {
             /** @description The body breaks the rules; `errors` lists every problem */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6929,6 +7672,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6938,6 +7682,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6960,15 +7705,27 @@ export interface operations {
             /** @description The user */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["UserView"];
                 };
             };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6978,6 +7735,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6987,6 +7745,7 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6996,6 +7755,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7005,6 +7765,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7027,13 +7788,25 @@ export interface operations {
             /** @description Deleted */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7043,6 +7816,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7052,6 +7826,7 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7061,6 +7836,7 @@ export interface operations {
             /** @description It would leave no active admin */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7070,6 +7846,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7079,6 +7856,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7105,6 +7883,7 @@ export interface operations {
             /** @description The updated user */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7114,6 +7893,7 @@ export interface operations {
             /** @description The body is not valid JSON */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7123,6 +7903,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7132,6 +7913,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7141,6 +7923,7 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7150,6 +7933,7 @@ export interface operations {
             /** @description It would leave no active admin */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7159,6 +7943,7 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7168,6 +7953,7 @@ export interface operations {
             /** @description The body is not JSON */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7177,6 +7963,7 @@ export interface operations {
             /** @description The body breaks the rules; `errors` lists every problem */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7186,6 +7973,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7195,6 +7983,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7215,15 +8004,27 @@ export interface operations {
             /** @description Alive */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7233,6 +8034,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7253,15 +8055,27 @@ export interface operations {
             /** @description Prometheus text exposition format */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "text/plain; version=0.0.4": string;
                 };
             };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7271,6 +8085,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7291,15 +8106,27 @@ export interface operations {
             /** @description Ready */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7309,6 +8136,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {

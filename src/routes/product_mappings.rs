@@ -77,12 +77,16 @@ pub struct MappingGrid {
 pub struct MappingForms {
     /// Single form: in force when category billing is off, and always for per-user and
     /// per-mailbox applications.
+    #[schema(minimum = 1)]
     pub product_id: Option<i64>,
     /// Category form (per-device applications only): Windows workstations.
+    #[schema(minimum = 1)]
     pub workstation_product_id: Option<i64>,
     /// Category form: Windows servers.
+    #[schema(minimum = 1)]
     pub server_product_id: Option<i64>,
     /// Category form: Linux, macOS and mobile devices.
+    #[schema(minimum = 1)]
     pub non_windows_product_id: Option<i64>,
 }
 
@@ -112,10 +116,10 @@ impl MappingForms {
 impl FromJsonBody for MappingForms {
     fn from_json(f: &mut JsonFields) -> Option<Self> {
         Some(MappingForms {
-            product_id: f.optional("product_id"),
-            workstation_product_id: f.optional("workstation_product_id"),
-            server_product_id: f.optional("server_product_id"),
-            non_windows_product_id: f.optional("non_windows_product_id"),
+            product_id: f.optional_id("product_id"),
+            workstation_product_id: f.optional_id("workstation_product_id"),
+            server_product_id: f.optional_id("server_product_id"),
+            non_windows_product_id: f.optional_id("non_windows_product_id"),
         })
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -13,36 +13,13 @@ use crate::domain::desired::{Contribution, UnbilledUsage};
 use crate::domain::plan::{Approval, PlanAction, RowKey};
 use crate::error::ApiError;
 use crate::routes::extract::{Operator, Viewer};
-use crate::routes::input::{parse_body, FromJsonBody, JsonFields};
+use crate::routes::input::{FromJsonBody, JsonFields, OptionalJson};
 use crate::routes::paging::{Page, PageQuery, Paging};
 use crate::routes::views::utc;
 use crate::state::AppState;
 use crate::sync::apply::Outcome;
 use crate::sync::plan::{self, Plan};
 use crate::sync::runs::{self, RunRequest, RunStatus, RunSummary, Trigger};
-
-/// A body that may be absent: an empty body is `{}`; otherwise it must be JSON.
-async fn optional_body<T: FromJsonBody>(
-    req: &HttpRequest,
-    body: web::Bytes,
-) -> Result<T, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(parse_body(serde_json::json!({}))?);
-    }
-    let json = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json") || v.contains("+json"));
-    if !json {
-        return Err(ApiError::UnsupportedMediaType(
-            "Send the body as JSON with `Content-Type: application/json`.".into(),
-        ));
-    }
-    let value = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::BadRequest(format!("The body is not valid JSON: {e}.")))?;
-    Ok(parse_body(value)?)
-}
 
 #[derive(Debug, Default, ToSchema)]
 pub struct PreviewRequest {
@@ -69,11 +46,10 @@ impl FromJsonBody for PreviewRequest {
 #[post("/sync/preview")]
 pub async fn preview_sync(
     auth: Operator,
-    req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Bytes,
+    body: OptionalJson<PreviewRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let request: PreviewRequest = optional_body(&req, body).await?;
+    let request = body.0.unwrap_or_default();
     let scope = match request.company_mapping_id {
         None => None,
         Some(id) => Some(
@@ -115,7 +91,7 @@ pub async fn get_sync_plan(
         .body(record.plan_json))
 }
 
-#[derive(Debug, ToSchema)]
+#[derive(Debug, Default, ToSchema)]
 pub struct StartRunRequest {
     /// Apply exactly this previewed plan (lines whose ConnectWise state changed since are
     /// re-checked and reported, not applied); none = collect usage, plan afresh and apply.
@@ -243,11 +219,10 @@ impl TryFrom<RunRow> for SyncRun {
 #[post("/sync/runs")]
 pub async fn start_sync_run(
     _auth: Operator,
-    req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Bytes,
+    body: OptionalJson<StartRunRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let request: StartRunRequest = optional_body(&req, body).await?;
+    let request = body.0.unwrap_or_default();
     // Fail early, before taking the lease, when nothing could be written anyway.
     crate::services::connections::connectwise::shared_client(&state).await?;
     let run = runs::start(

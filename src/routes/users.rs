@@ -46,7 +46,9 @@ pub struct CreateUser {
     #[schema(min_length = 10, pattern = "\\S")]
     pub password: String,
     pub role: Role,
+    /// A disabled user cannot log in.
     #[serde(default)]
+    #[schema(value_type = Option<bool>, default = false)]
     pub disabled: bool,
 }
 

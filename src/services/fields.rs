@@ -2,10 +2,66 @@
 //! type here, a missing field there and an unknown field elsewhere gets one 422 listing all
 //! three. The HTTP extractors built on it are `routes::input`.
 
-use serde::de::DeserializeOwned;
+use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
+use crate::auth::Role;
+use crate::domain::model::{LicensingModel, Solution};
+use crate::domain::policies::{CancelDatePolicy, EffectiveDatePolicy};
 use crate::services::{FieldError, ServiceError};
+
+/// A type a body field may have, named in our words: a value of another type gets
+/// "must be <expected>", never the JSON library's message.
+pub trait FieldType: serde::de::DeserializeOwned {
+    fn expected() -> String;
+}
+
+macro_rules! field_types {
+    ($($ty:ty => $expected:expr),+ $(,)?) => {
+        $(impl FieldType for $ty {
+            fn expected() -> String {
+                $expected.into()
+            }
+        })+
+    };
+}
+
+field_types! {
+    String => "a string",
+    bool => "true or false",
+    u8 => "a whole number from 0 to 255",
+    u32 => "a whole number from 0 to 4294967295",
+    i64 => "a whole number",
+    Value => "a JSON value",
+    Map<String, Value> => "an object",
+    DateTime<Utc> => "a date-time with a time zone, e.g. 2026-03-01T08:00:00Z",
+    Role => one_of::<Role>(),
+    Solution => one_of::<Solution>(),
+    LicensingModel => one_of::<LicensingModel>(),
+    EffectiveDatePolicy => one_of::<EffectiveDatePolicy>(),
+    CancelDatePolicy => one_of::<CancelDatePolicy>(),
+}
+
+impl<T: FieldType> FieldType for Vec<T> {
+    fn expected() -> String {
+        format!("an array, each item {}", T::expected())
+    }
+}
+
+/// "one of `a`, `b`": the values of a string enum, from its schema.
+fn one_of<T: utoipa::PartialSchema>() -> String {
+    use utoipa::openapi::{RefOr, Schema};
+    let names: Vec<String> = match T::schema() {
+        RefOr::T(Schema::Object(object)) => object
+            .enum_values
+            .unwrap_or_default()
+            .iter()
+            .map(|v| format!("`{}`", v.as_str().unwrap_or_default()))
+            .collect(),
+        _ => Vec::new(),
+    };
+    format!("one of {}", names.join(", "))
+}
 
 /// Request bodies that validate themselves from a parsed JSON value.
 pub trait FromJsonBody: Sized {
@@ -77,6 +133,14 @@ fn find_nul_characters(value: &Value, path: &str, found: &mut Vec<FieldError>) {
     }
 }
 
+/// `3.0` as `3`: JSON Schema counts a number with a zero fraction as an integer, and so do we.
+fn integral(value: Value) -> Value {
+    match value.as_f64() {
+        Some(f) if value.is_f64() && f.fract() == 0.0 && f.abs() < 9.0e15 => Value::from(f as i64),
+        _ => value,
+    }
+}
+
 /// Reads the fields of a JSON object, collecting every problem.
 pub struct JsonFields {
     map: Map<String, Value>,
@@ -102,14 +166,14 @@ impl JsonFields {
         }
     }
 
-    fn take<T: DeserializeOwned>(&mut self, name: &str) -> Patch<T> {
+    fn take<T: FieldType>(&mut self, name: &str) -> Patch<T> {
         match self.map.remove(name) {
             None => Patch::Absent,
             Some(Value::Null) => Patch::Null,
-            Some(v) => match serde_json::from_value(v) {
+            Some(v) => match serde_json::from_value(integral(v)) {
                 Ok(t) => Patch::Value(t),
-                Err(e) => {
-                    self.error(name, e.to_string());
+                Err(_) => {
+                    self.error(name, format!("must be {}", T::expected()));
                     Patch::Absent
                 }
             },
@@ -117,7 +181,7 @@ impl JsonFields {
     }
 
     /// A field that must be present and not null.
-    pub fn required<T: DeserializeOwned>(&mut self, name: &str) -> Option<T> {
+    pub fn required<T: FieldType>(&mut self, name: &str) -> Option<T> {
         let present = self.map.contains_key(name);
         match self.take(name) {
             Patch::Value(v) => Some(v),
@@ -135,15 +199,52 @@ impl JsonFields {
     }
 
     /// A field that may be absent or null (both mean "not given").
-    pub fn optional<T: DeserializeOwned>(&mut self, name: &str) -> Option<T> {
+    pub fn optional<T: FieldType>(&mut self, name: &str) -> Option<T> {
         match self.take(name) {
             Patch::Value(v) => Some(v),
             _ => None,
         }
     }
 
+    /// A required ConnectWise id: a whole number of at least 1 (the schemas say `minimum: 1`).
+    pub fn required_id(&mut self, name: &str) -> Option<i64> {
+        let id = self.required::<i64>(name);
+        self.check_id(name, id)
+    }
+
+    /// An optional ConnectWise id (absent or null: none).
+    pub fn optional_id(&mut self, name: &str) -> Option<i64> {
+        let id = self.optional::<i64>(name);
+        self.check_id(name, id)
+    }
+
+    fn check_id(&mut self, name: &str, id: Option<i64>) -> Option<i64> {
+        if id.is_some_and(|id| id < 1) {
+            self.error(
+                name,
+                "must be a ConnectWise id (a whole number of at least 1)",
+            );
+        }
+        id
+    }
+
+    /// A field that may be left out, but not `null` (its schema does not allow null).
+    pub fn absent_or<T: FieldType>(&mut self, name: &str) -> Option<T> {
+        match self.take::<T>(name) {
+            Patch::Value(value) => Some(value),
+            Patch::Null => {
+                self.error(
+                    name,
+                    format!("must be {} (or left out), not null", T::expected()),
+                );
+                None
+            }
+            Patch::Absent => None,
+        }
+    }
+
     /// A field where absent and null mean different things.
-    pub fn patch<T: DeserializeOwned>(&mut self, name: &str) -> Patch<T> {
+    pub fn patch<T: FieldType>(&mut self, name: &str) -> Patch<T> {
         self.take(name)
     }
 

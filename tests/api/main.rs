@@ -4,6 +4,7 @@ mod audit;
 mod auth;
 mod company_mappings;
 mod connectwise;
+mod conventions;
 mod errors;
 mod faults;
 mod fresh_reads;
