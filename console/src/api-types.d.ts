@@ -11,8 +11,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The audit trail, newest first. Events about users, service tokens and connections are
-         *     shown to admins only. */
+        /**
+         * List audit events
+         * @description Who changed which configuration, when, and its value before and after (secrets masked), newest
+         *     first, paged, filtered by entity and actor. Events about users, service tokens and connections
+         *     are shown to admins only. Role: any.
+         */
         get: operations["listAuditEvents"];
         put?: never;
         post?: never;
@@ -31,7 +35,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Exchange a username and password for an access token. */
+        /**
+         * Log in with a username and password
+         * @description Exchanges a username and password for a bearer token (`access_token`, valid for `expires_in`
+         *     seconds) to send as `Authorization: Bearer <token>`. No token needed. 401: the username or
+         *     password is wrong, or the account is disabled (the answer does not say which). 429: too many
+         *     failed attempts for this account or address; wait `Retry-After` seconds.
+         */
         post: operations["login"];
         delete?: never;
         options?: never;
@@ -46,7 +56,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Who the token belongs to, with the current role. */
+        /**
+         * Who am I
+         * @description The account the token belongs to: a user or a service token, with its current role (a role
+         *     change applies to tokens already issued within 5 seconds). Role: any. 401: the token is missing,
+         *     invalid, expired or its account was disabled, deleted or revoked.
+         */
         get: operations["getMe"];
         put?: never;
         post?: never;
@@ -64,7 +79,13 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Change one's own password, proving the current one. */
+        /**
+         * Change my password
+         * @description Changes the caller's own password, proving the current one; other sessions keep their tokens
+         *     until they expire. Role: any user; a service token gets 403 (it has no password). 422: the
+         *     current password is wrong or the new one breaks the password rules (`errors` says which). 429:
+         *     too many wrong current passwords; wait `Retry-After` seconds.
+         */
         put: operations["changeMyPassword"];
         post?: never;
         delete?: never;
@@ -80,11 +101,21 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Company mappings, ordered by ConnectWise company name. */
+        /**
+         * List company mappings
+         * @description The Companies tab: each tenant's ConnectWise company and agreement, ordered by company name,
+         *     paged. Role: any.
+         */
         get: operations["listCompanyMappings"];
         put?: never;
-        /** Map a tenant to a ConnectWise company and agreement. The agreement must belong to the
-         *     company and be active in ConnectWise. */
+        /**
+         * Map a tenant to a company
+         * @description Maps a tenant to a ConnectWise company and the agreement that receives its additions. The
+         *     agreement must belong to the company and be active in ConnectWise. Role: operator. 409: the
+         *     tenant or company is mapped already, or ConnectWise is not configured. 422: every invalid field,
+         *     e.g. an unknown tenant or an agreement of another company. 502 and 504: ConnectWise failed or
+         *     was too slow.
+         */
         post: operations["createCompanyMapping"];
         delete?: never;
         options?: never;
@@ -99,13 +130,26 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One company mapping. */
+        /**
+         * Read a company mapping
+         * @description One company mapping with its `ETag`. Role: any. 404: no mapping has this id.
+         */
         get: operations["getCompanyMapping"];
-        /** Replace a company mapping (e.g. move it to another agreement, or switch billing off). */
+        /**
+         * Replace a company mapping
+         * @description Replaces a company mapping, e.g. to move it to another agreement or switch billing off. Role:
+         *     operator. 404: no mapping has this id. 409: the tenant or company is mapped elsewhere. 412: the
+         *     mapping changed since it was read (`If-Match`). 422: every invalid field. 502 and 504:
+         *     ConnectWise failed or was too slow.
+         */
         put: operations["putCompanyMapping"];
         post?: never;
-        /** Delete a company mapping: only the link goes; nothing changes in ConnectWise, and the
-         *     tenant's additions are no longer managed. */
+        /**
+         * Delete a company mapping
+         * @description Deletes the link only: nothing changes in ConnectWise, and the tenant's additions are no longer
+         *     managed. Role: operator. 404: no mapping has this id. 412: it changed since it was read
+         *     (`If-Match`).
+         */
         delete: operations["deleteCompanyMapping"];
         options?: never;
         head?: never;
@@ -119,9 +163,19 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The ConnectWise connection (the private key is never shown). */
+        /**
+         * Read the ConnectWise connection
+         * @description The ConnectWise Manage connection: site, company, public key, client id and limits; the private
+         *     key is never shown, only whether one is stored. Role: admin. 404: not configured yet.
+         */
         get: operations["getConnectWiseConnection"];
-        /** Create or replace the ConnectWise connection. Audited with secrets masked. */
+        /**
+         * Save the ConnectWise connection
+         * @description Creates or replaces the ConnectWise connection. An omitted `private_key` keeps the stored one;
+         *     `null` clears it. The secret is encrypted at rest and masked in the audit trail. Role: admin.
+         *     412: the connection changed since it was read (`If-Match`). 422: every invalid field, e.g. a
+         *     site URL that is not https.
+         */
         put: operations["putConnectWiseConnection"];
         post?: never;
         delete?: never;
@@ -139,8 +193,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Call ConnectWise with the stored connection and report what works or exactly what fails
-         *     (wrong keys, missing permissions, unreachable host, TLS, timeout). */
+        /**
+         * Test the ConnectWise connection
+         * @description Calls ConnectWise with the stored connection and reports what works, or exactly what fails:
+         *     wrong keys, missing permissions, unreachable host, TLS, timeout. Nothing is written. Role:
+         *     admin. 409: not configured yet. 502 and 504: ConnectWise failed or was too slow; `type` and
+         *     `detail` say how.
+         */
         post: operations["testConnectWiseConnection"];
         delete?: never;
         options?: never;
@@ -155,9 +214,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The Kaspersky Security Center connection (the password is never shown). */
+        /**
+         * Read the Kaspersky connection
+         * @description The Kaspersky Security Center connection: server, user, TLS and limits; the password is never
+         *     shown, only whether one is stored. Role: admin. 404: not configured yet.
+         */
         get: operations["getKasperskyConnection"];
-        /** Create or replace the Kaspersky Security Center connection. Audited with secrets masked. */
+        /**
+         * Save the Kaspersky connection
+         * @description Creates or replaces the KSC connection. An omitted `password` keeps the stored one; `null`
+         *     clears it. The secret is encrypted at rest and masked in the audit trail. Role: admin. 412: the
+         *     connection changed since it was read (`If-Match`). 422: every invalid field.
+         */
         put: operations["putKasperskyConnection"];
         post?: never;
         delete?: never;
@@ -175,8 +243,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Log in to KSC with the stored connection and list its virtual servers; report success or
-         *     exactly what failed (credentials, unreachable host, TLS, timeout). */
+        /**
+         * Test the Kaspersky connection
+         * @description Logs in to KSC with the stored connection and lists its virtual servers, or reports exactly what
+         *     failed: credentials, unreachable host, TLS, timeout. Nothing is stored. Role: admin. 409: not
+         *     configured yet. 502 and 504: KSC failed or was too slow; `type` and `detail` say how.
+         */
         post: operations["testKasperskyConnection"];
         delete?: never;
         options?: never;
@@ -191,7 +263,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** ConnectWise companies (live), ordered by name. */
+        /**
+         * List ConnectWise companies
+         * @description ConnectWise companies, read live, ordered by name, paged; `search` matches the name. For the
+         *     company drop-down of a company mapping. Role: any. 409: ConnectWise is not configured. 502 and
+         *     504: ConnectWise failed or was too slow.
+         */
         get: operations["listConnectWiseCompanies"];
         put?: never;
         post?: never;
@@ -208,7 +285,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A ConnectWise company's agreements (live), with whether each can take additions. */
+        /**
+         * List a company's agreements
+         * @description A ConnectWise company's agreements, read live, paged, with whether each can take additions
+         *     (active, not cancelled). Role: any. 409: ConnectWise is not configured. 502 and 504: ConnectWise
+         *     failed or was too slow.
+         */
         get: operations["listConnectWiseCompanyAgreements"];
         put?: never;
         post?: never;
@@ -225,7 +307,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The cached ConnectWise product catalog, ordered by identifier. */
+        /**
+         * List cached ConnectWise products
+         * @description The local copy of the ConnectWise product catalog for the mapping drop-downs, ordered by
+         *     identifier, paged; `search` matches identifier and description, inactive products only with
+         *     `include_inactive`. Refresh it with `POST /api/v1/connectwise/products/refresh`. Role: any.
+         */
         get: operations["listConnectWiseProducts"];
         put?: never;
         post?: never;
@@ -244,7 +331,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Read the whole ConnectWise catalog and update the cache. */
+        /**
+         * Refresh the product cache
+         * @description Reads the whole ConnectWise catalog and updates the local copy; products gone from ConnectWise
+         *     are marked vanished, never deleted, so mappings keep their names. Role: operator. 409:
+         *     ConnectWise is not configured. 502 and 504: ConnectWise failed or was too slow.
+         */
         post: operations["refreshConnectWiseProducts"];
         delete?: never;
         options?: never;
@@ -259,10 +351,21 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The mapping grid: every application still in use (of one solution), whole. */
+        /**
+         * Read the mapping grid
+         * @description The Products tab: every application still in use (of one solution with `solution`), whole, with
+         *     both stored mapping forms, the form in force, its status and the ConnectWise products named.
+         *     Keep the `ETag` to save changes with `If-Match`. Role: any.
+         */
         get: operations["listProductMappings"];
-        /** Save changes: replaces the mappings of the rows listed, all or nothing. A row without any
-         *     product clears that mapping; rows not listed are untouched. */
+        /**
+         * Save the mapping grid
+         * @description The Save changes of the Products tab: replaces the mappings of the rows listed, all or nothing;
+         *     rows not listed are untouched and a row without any product clears its mapping. Send the grid's
+         *     `ETag` in `If-Match`. Role: operator. 412: a mapping or the billing mode changed since the grid
+         *     was read. 422: every invalid row field, e.g. an unknown application or a product not in the
+         *     catalog cache (`rows[i].field`).
+         */
         put: operations["saveProductMappings"];
         post?: never;
         delete?: never;
@@ -278,12 +381,25 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One application's mapping. */
+        /**
+         * Read one mapping
+         * @description One application's row of the grid, with its own `ETag`. Role: any. 404: no application has this
+         *     id.
+         */
         get: operations["getProductMapping"];
-        /** Replace one mapping (both forms; no product at all clears it). */
+        /**
+         * Replace one mapping
+         * @description Replaces both forms of one application's mapping; no product at all clears it. Role: operator.
+         *     404: no application has this id. 412: the mapping or the billing mode changed since it was read.
+         *     422: every invalid field.
+         */
         put: operations["putProductMapping"];
         post?: never;
-        /** Clear one mapping (both forms). */
+        /**
+         * Clear one mapping
+         * @description Clears both forms of one application's mapping; clearing an absent mapping is not an error.
+         *     Role: operator. 404: no application has this id. 412: the mapping changed since it was read.
+         */
         delete: operations["deleteProductMapping"];
         options?: never;
         head?: never;
@@ -297,8 +413,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Usage nothing bills: applications without a product mapping, tenants without a company
-         *     mapping or with billing switched off. */
+        /**
+         * Report unbilled usage
+         * @description Usage nothing bills, paged: applications without a product mapping, tenants without a company
+         *     mapping or with billing switched off. Role: any.
+         */
         get: operations["unbilledUsage"];
         put?: never;
         post?: never;
@@ -315,10 +434,19 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every security application (retired ones included, flagged), whole. */
+        /**
+         * List security applications
+         * @description Every security application, by solution and name, whole (retired ones included and flagged),
+         *     with the match rules that recognise KSC licence keys. Role: any.
+         */
         get: operations["listSecurityApplications"];
         put?: never;
-        /** Add a custom security application. */
+        /**
+         * Add a custom security application
+         * @description Adds an application the built-in list lacks, with its solution, licensing model and (for KSC)
+         *     match rules. Role: admin. 409: the id is taken. 422: every invalid field (id characters, empty
+         *     name, unknown solution or model, too short a name pattern).
+         */
         post: operations["createSecurityApplication"];
         delete?: never;
         options?: never;
@@ -333,15 +461,28 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read a security application. */
+        /**
+         * Read a security application
+         * @description One security application with its match rules. Role: any. 404: no application has this id.
+         */
         get: operations["getSecurityApplication"];
         put?: never;
         post?: never;
-        /** Delete an application that nothing maps and no tenant uses; otherwise it can only be retired. */
+        /**
+         * Delete a security application
+         * @description Deletes an application that nothing maps and no tenant uses; otherwise retire it (`PATCH` with
+         *     `retired: true`). Role: admin. 404: no application has this id. 409: it is mapped or has usage
+         *     in a tenant's latest snapshot.
+         */
         delete: operations["deleteSecurityApplication"];
         options?: never;
         head?: never;
-        /** Edit an application's name or match rules, or retire it. */
+        /**
+         * Edit a security application
+         * @description Changes an application's name or match rules (both lists replaced), or retires it (hidden from
+         *     the grid, mapping kept) or brings it back. Id, solution and licensing model never change. Role:
+         *     admin. 404: no application has this id. 422: every invalid field.
+         */
         patch: operations["updateSecurityApplication"];
         trace?: never;
     };
@@ -354,10 +495,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Turn a licence key no application recognises (or several do) into a match rule of this
-         *     application, in one call: from the key's product name or its application id. An existing
-         *     equal rule is kept as it is. Usage is counted with it from the next collection (every sync
-         *     run collects). */
+        /**
+         * Add a match rule from a licence key
+         * @description Turns a licence key that no application recognises (or several do) into a match rule of this
+         *     application, from the key's product name or its application id. An equal rule is kept as it is.
+         *     Usage counts with it from the next collection (every sync run collects). Role: admin. 404: no
+         *     application has this id. 409: not a KSC application (its usage is pushed, never matched).
+         */
         post: operations["addSecurityApplicationMatchRule"];
         delete?: never;
         options?: never;
@@ -372,10 +516,19 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List service tokens (never their JWTs). */
+        /**
+         * List service tokens
+         * @description The long-lived tokens for automation, newest first, revoked ones included (never their JWTs).
+         *     Role: admin.
+         */
         get: operations["listServiceTokens"];
         put?: never;
-        /** Create a long-lived token for automation; its JWT is in this response only. */
+        /**
+         * Create a service token
+         * @description Creates a long-lived token with a role, for scripts and integrations. Its JWT (`token`) is in
+         *     this answer only: store it now. Role: admin. 422: the name is empty or too long, or the role is
+         *     unknown.
+         */
         post: operations["createServiceToken"];
         delete?: never;
         options?: never;
@@ -393,7 +546,11 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke a service token; it is refused from then on. */
+        /**
+         * Revoke a service token
+         * @description Revokes a service token: refused at once by this process and within 5 seconds by others.
+         *     Revoking one twice is not an error. Role: admin. 404: no service token has this id.
+         */
         delete: operations["revokeServiceToken"];
         options?: never;
         head?: never;
@@ -407,10 +564,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The billing settings. */
+        /**
+         * Read the billing settings
+         * @description Whether per-device applications are billed by device category (Windows workstations, Windows
+         *     servers, other devices) or as one product. Role: any.
+         */
         get: operations["getBillingSettings"];
-        /** Change the billing settings. Switching `bill_devices_by_category` changes which mapping
-         *     form is in force; the stored mappings of both forms are kept. */
+        /**
+         * Change the billing settings
+         * @description Switches category billing on or off. This changes which mapping form is in force; the stored
+         *     mappings of both forms are kept. Role: operator. 412: the settings changed since they were read
+         *     (`If-Match`). 422: a field is missing or not a boolean.
+         */
         put: operations["putBillingSettings"];
         post?: never;
         delete?: never;
@@ -426,10 +591,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The sync settings: schedule, policies, retention. */
+        /**
+         * Read the sync settings
+         * @description The schedule (cron and time zone), the date policies, the safety limits and the retention of old
+         *     records, with the next scheduled run. Role: any.
+         */
         get: operations["getSyncSettings"];
-        /** Replace the sync settings (every field). A schedule or time zone change applies to the
-         *     next scheduler check, within a minute, without a restart. */
+        /**
+         * Replace the sync settings
+         * @description Replaces every sync setting. A schedule or time zone change applies at the next scheduler check,
+         *     within a minute, without a restart. Role: operator. 412: the settings changed since they were
+         *     read (`If-Match`). 422: every invalid field (cron expression, time zone, ranges).
+         */
         put: operations["putSyncSettings"];
         post?: never;
         delete?: never;
@@ -445,7 +618,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A stored plan. */
+        /**
+         * Read a stored plan
+         * @description A plan stored by a preview or a run. Role: any. 404: no plan has this id.
+         */
         get: operations["getSyncPlan"];
         put?: never;
         post?: never;
@@ -464,9 +640,15 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Plan a sync without writing anything to ConnectWise: every (company, agreement, product) with
-         *     its current and desired quantity and action, frozen and blocked tenants, unbilled usage. The
-         *     plan is stored; `POST /api/v1/sync/runs` with its `plan_id` applies exactly this plan. */
+        /**
+         * Preview a sync
+         * @description Plans a sync without writing anything to ConnectWise: every (company, agreement, product) line
+         *     with its current and desired quantity and action, the moves between agreements, frozen and
+         *     blocked tenants and unbilled usage. The plan is stored; `POST /api/v1/sync/runs` with its
+         *     `plan_id` applies exactly this plan. The body may be left out. Role: operator. 409: ConnectWise
+         *     is not configured. 422: the company mapping asked for does not exist. 502 and 504: ConnectWise
+         *     failed or was too slow.
+         */
         post: operations["previewSync"];
         delete?: never;
         options?: never;
@@ -481,12 +663,21 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Sync runs, newest first. */
+        /**
+         * List sync runs
+         * @description Sync runs, newest first, paged; `finished=true&per_page=1` is the last outcome, even while a run
+         *     is going. Role: any.
+         */
         get: operations["listSyncRuns"];
         put?: never;
-        /** Start a sync run in the background: 202 with the run; poll its `Location`. Without a body
-         *     it collects usage (KSC pull; the latest push for other tenants), plans and applies; with
-         *     `plan_id` it applies that preview. 409 while another run is going (in any process). */
+        /**
+         * Start a sync run
+         * @description Starts a run in the background and answers 202 at once; poll its `Location`. Without a body it
+         *     collects usage (KSC pull; the latest push for other tenants), plans and applies; with `plan_id`
+         *     it applies that preview. `approve` applies held lines (`"all"`, or lines and moves). Role:
+         *     operator. 409: another run is going (in any process), or ConnectWise is not configured. 422:
+         *     every invalid field, e.g. an unknown plan.
+         */
         post: operations["startSyncRun"];
         delete?: never;
         options?: never;
@@ -501,7 +692,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One sync run. */
+        /**
+         * Read a sync run
+         * @description One run with its status and summary (actions, held lines, moves, outcomes, skipped and blocked
+         *     tenants). Role: any. 404: no run has this id.
+         */
         get: operations["getSyncRun"];
         put?: never;
         post?: never;
@@ -518,7 +713,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A run's changes, one per plan line that was not unchanged, in plan order. */
+        /**
+         * List a run's changes
+         * @description A run's changes in plan order, paged: one per plan line that was not unchanged, with the
+         *     quantities, the addition written and the outcome. Role: any. 404: no run has this id.
+         */
         get: operations["listSyncRunChanges"];
         put?: never;
         post?: never;
@@ -535,10 +734,19 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Kaspersky tenants of both solutions, ordered by name. */
+        /**
+         * List tenants
+         * @description Kaspersky tenants of both solutions as last discovered (KSC virtual servers, Business Hub
+         *     companies), ordered by name, paged, with their mapping status. Role: any.
+         */
         get: operations["listTenants"];
         put?: never;
-        /** Create a Business Hub tenant (Business Hub has no public API to discover them). */
+        /**
+         * Add a Business Hub tenant
+         * @description Creates a Business Hub tenant (Business Hub has no public API to discover them); its usage is
+         *     then pushed with `POST /api/v1/usage-snapshots`. Role: operator. 409: the external id is taken.
+         *     422: every invalid field.
+         */
         post: operations["createTenant"];
         delete?: never;
         options?: never;
@@ -555,7 +763,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Re-discover the KSC virtual servers. */
+        /**
+         * Re-discover KSC tenants
+         * @description Lists the KSC virtual servers and updates the tenants: new ones are added, vanished ones
+         *     flagged. Role: operator. 409: KSC is not configured. 502 and 504: KSC failed or was too slow.
+         */
         post: operations["refreshTenants"];
         delete?: never;
         options?: never;
@@ -570,7 +782,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One tenant. */
+        /**
+         * Read a tenant
+         * @description One tenant with its mapping status. Role: any. 404: no tenant has this id.
+         */
         get: operations["getTenant"];
         put?: never;
         post?: never;
@@ -587,12 +802,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Usage snapshots, newest first: the history, or each tenant's latest. */
+        /**
+         * List usage snapshots
+         * @description Usage snapshots, newest first, paged: the whole history or (`latest=true`) each tenant's latest,
+         *     optionally of one tenant. Role: any.
+         */
         get: operations["listUsageSnapshots"];
         put?: never;
-        /** Push a tenant's complete usage (Business Hub or any other non-KSC source). An application
-         *     left out has no usage; each must be a non-retired application of the tenant's solution,
-         *     under the unit of its licensing model. */
+        /**
+         * Push a tenant's usage
+         * @description Stores a tenant's complete usage from Business Hub or any other non-KSC source. An application
+         *     left out has no usage; each must be a non-retired application of the tenant's solution, counted
+         *     in the unit of its licensing model. Role: operator. 409: the tenant is a KSC tenant (its usage
+         *     is pulled). 422: every invalid field, by path (e.g. `devices.kes.windows_server`).
+         */
         post: operations["pushUsageSnapshot"];
         delete?: never;
         options?: never;
@@ -609,7 +832,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Pull fresh usage from KSC now and store a snapshot per tenant, without syncing. */
+        /**
+         * Collect usage from KSC now
+         * @description Pulls fresh usage from KSC and stores one snapshot per tenant (failed tenants included, with
+         *     their error), without syncing. Role: operator. 409: KSC is not configured. 422: the tenant asked
+         *     for is unknown or not a KSC tenant. 502: the KSC address is blocked by the outbound policy.
+         */
         post: operations["collectUsageSnapshots"];
         delete?: never;
         options?: never;
@@ -624,7 +852,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One usage snapshot. */
+        /**
+         * Read a usage snapshot
+         * @description One usage snapshot with its counts per application. Role: any. 404: no snapshot has this id.
+         */
         get: operations["getUsageSnapshot"];
         put?: never;
         post?: never;
@@ -641,10 +872,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List users. */
+        /**
+         * List users
+         * @description Every user account, ordered by username, paged. Role: admin.
+         */
         get: operations["listUsers"];
         put?: never;
-        /** Create a user. */
+        /**
+         * Create a user
+         * @description Creates a login account with a role (`viewer`, `operator` or `admin`). Role: admin. 409: the
+         *     username is taken. 422: a field is missing or breaks its rule (username characters, password
+         *     length); `errors` lists every problem.
+         */
         post: operations["createUser"];
         delete?: never;
         options?: never;
@@ -659,15 +898,27 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read a user. */
+        /**
+         * Read a user
+         * @description One user account (never its password). Role: admin. 404: no user has this id.
+         */
         get: operations["getUser"];
         put?: never;
         post?: never;
-        /** Delete a user. */
+        /**
+         * Delete a user
+         * @description Deletes a user account; its tokens are refused within 5 seconds. Audit events keep its name.
+         *     Role: admin. 404: no user has this id. 409: it is the last active admin.
+         */
         delete: operations["deleteUser"];
         options?: never;
         head?: never;
-        /** Change a user's role, disabled flag or password. */
+        /**
+         * Change a user
+         * @description Changes a user's role, disabled flag or password; fields left out keep their value. A disabled
+         *     user's tokens are refused within 5 seconds. Role: admin. 409: the change would leave no active
+         *     admin. 422: a field breaks its rule.
+         */
         patch: operations["updateUser"];
         trace?: never;
     };
@@ -678,7 +929,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The process is alive. */
+        /**
+         * Liveness
+         * @description Answers 200 while the process runs; it does not touch the database. No token needed. `HEAD`
+         *     works too.
+         */
         get: operations["healthz"];
         put?: never;
         post?: never;
@@ -695,8 +950,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Prometheus metrics: HTTP requests by route, database pool, ConnectWise and KSC calls, sync
-         *     runs. No token: scrapers rarely carry one, and nothing here names a customer. */
+        /**
+         * Prometheus metrics
+         * @description HTTP requests by route, database pool, ConnectWise and KSC calls and sync runs, in the
+         *     Prometheus text format. No token: scrapers rarely carry one, and nothing here names a customer.
+         */
         get: operations["metrics"];
         put?: never;
         post?: never;
@@ -713,7 +971,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The database answers within two seconds. */
+        /**
+         * Readiness
+         * @description Answers 200 when the database answers within two seconds, 503 otherwise. No token needed.
+         */
         get: operations["readyz"];
         put?: never;
         post?: never;
@@ -1429,47 +1690,6 @@ export interface components {
             reason: string;
             tenant_id?: string | null;
             tenant_name?: string | null;
-            /** @description Active additions of the product the project does not manage: reported, never touched. */
-            unmanaged_addition_ids: number[];
-        };
-        PlanRow: {
-            action: components["schemas"]["PlanAction"];
-            /**
-             * Format: int64
-             * @description The ConnectWise addition the row touches (none for create and conflict).
-             */
-            addition_id?: number | null;
-            /** Format: int64 */
-            agreement_id: number;
-            /**
-             * Format: date
-             * @description Cancel: the cancel date to write.
-             */
-            cancelled_date?: string | null;
-            /** @description Update or adopt of an addition with a pending cancel: clear its cancel date. */
-            clear_cancelled_date: boolean;
-            contributions: components["schemas"]["Contribution"][];
-            /**
-             * Format: double
-             * @description Quantity of the addition the row manages or adopts; 0 when there is none.
-             */
-            current_quantity: number;
-            /**
-             * Format: int64
-             * @description `None` when not computed: the agreement is frozen or released.
-             */
-            desired_quantity?: number | null;
-            /**
-             * Format: date
-             * @description Create: the effective date to write.
-             */
-            effective_date?: string | null;
-            hold?: components["schemas"]["Hold"] | null;
-            /** @description The move the row belongs to (applied or held with the rest of it). */
-            move_id?: string | null;
-            /** Format: int64 */
-            product_id: number;
-            reason: string;
             /** @description Active additions of the product the project does not manage: reported, never touched. */
             unmanaged_addition_ids: number[];
         };

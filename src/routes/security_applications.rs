@@ -184,7 +184,10 @@ pub struct SolutionQuery {
     pub solution: Option<Solution>,
 }
 
-/// Every security application (retired ones included, flagged), whole.
+/// List security applications
+///
+/// Every security application, by solution and name, whole (retired ones included and flagged),
+/// with the match rules that recognise KSC licence keys. Role: any.
 #[utoipa::path(operation_id = "listSecurityApplications", tag = "products", params(SolutionQuery),
     responses((status = 200, description = "The applications, by solution and name",
         body = Vec<SecurityApplicationView>)))]
@@ -204,7 +207,9 @@ pub async fn list_security_applications(
     ))
 }
 
-/// Read a security application.
+/// Read a security application
+///
+/// One security application with its match rules. Role: any. 404: no application has this id.
 #[utoipa::path(operation_id = "getSecurityApplication", tag = "products", params(("id" = String, Path)),
     responses((status = 200, description = "The application", body = SecurityApplicationView)))]
 #[get("/security-applications/{id}")]
@@ -218,7 +223,11 @@ pub async fn get_security_application(
     Ok(web::Json(SecurityApplicationView::from(&app)))
 }
 
-/// Add a custom security application.
+/// Add a custom security application
+///
+/// Adds an application the built-in list lacks, with its solution, licensing model and (for KSC)
+/// match rules. Role: admin. 409: the id is taken. 422: every invalid field (id characters, empty
+/// name, unknown solution or model, too short a name pattern).
 #[utoipa::path(operation_id = "createSecurityApplication", tag = "products",
     request_body = CreateSecurityApplication,
     responses(
@@ -254,7 +263,11 @@ pub async fn create_security_application(
         .json(SecurityApplicationView::from(&created)))
 }
 
-/// Edit an application's name or match rules, or retire it.
+/// Edit a security application
+///
+/// Changes an application's name or match rules (both lists replaced), or retires it (hidden from
+/// the grid, mapping kept) or brings it back. Id, solution and licensing model never change. Role:
+/// admin. 404: no application has this id. 422: every invalid field.
 #[utoipa::path(operation_id = "updateSecurityApplication", tag = "products",
     params(("id" = String, Path)), request_body = UpdateSecurityApplication,
     responses((status = 200, description = "The application now", body = SecurityApplicationView)))]
@@ -329,10 +342,12 @@ impl FromJsonBody for NewRule {
     }
 }
 
-/// Turn a licence key no application recognises (or several do) into a match rule of this
-/// application, in one call: from the key's product name or its application id. An existing
-/// equal rule is kept as it is. Usage is counted with it from the next collection (every sync
-/// run collects).
+/// Add a match rule from a licence key
+///
+/// Turns a licence key that no application recognises (or several do) into a match rule of this
+/// application, from the key's product name or its application id. An equal rule is kept as it is.
+/// Usage counts with it from the next collection (every sync run collects). Role: admin. 404: no
+/// application has this id. 409: not a KSC application (its usage is pushed, never matched).
 #[utoipa::path(operation_id = "addSecurityApplicationMatchRule", tag = "products",
     params(("id" = String, Path)), request_body = AddMatchRule,
     responses(
@@ -373,7 +388,11 @@ pub async fn add_match_rule(
     Ok(web::Json(SecurityApplicationView::from(&app)))
 }
 
-/// Delete an application that nothing maps and no tenant uses; otherwise it can only be retired.
+/// Delete a security application
+///
+/// Deletes an application that nothing maps and no tenant uses; otherwise retire it (`PATCH` with
+/// `retired: true`). Role: admin. 404: no application has this id. 409: it is mapped or has usage
+/// in a tenant's latest snapshot.
 #[utoipa::path(operation_id = "deleteSecurityApplication", tag = "products",
     params(("id" = String, Path)),
     responses(

@@ -35,9 +35,14 @@ impl FromJsonBody for PreviewRequest {
     }
 }
 
-/// Plan a sync without writing anything to ConnectWise: every (company, agreement, product) with
-/// its current and desired quantity and action, frozen and blocked tenants, unbilled usage. The
-/// plan is stored; `POST /api/v1/sync/runs` with its `plan_id` applies exactly this plan.
+/// Preview a sync
+///
+/// Plans a sync without writing anything to ConnectWise: every (company, agreement, product) line
+/// with its current and desired quantity and action, the moves between agreements, frozen and
+/// blocked tenants and unbilled usage. The plan is stored; `POST /api/v1/sync/runs` with its
+/// `plan_id` applies exactly this plan. The body may be left out. Role: operator. 409: ConnectWise
+/// is not configured. 422: the company mapping asked for does not exist. 502 and 504: ConnectWise
+/// failed or was too slow.
 #[utoipa::path(operation_id = "previewSync", tag = "sync", request_body(content = Option<PreviewRequest>),
     responses(
         (status = 201, description = "The stored plan", body = Plan,
@@ -71,7 +76,9 @@ pub async fn preview_sync(
         .json(plan))
 }
 
-/// A stored plan.
+/// Read a stored plan
+///
+/// A plan stored by a preview or a run. Role: any. 404: no plan has this id.
 #[utoipa::path(operation_id = "getSyncPlan", tag = "sync", params(("id" = String, Path)),
     responses((status = 200, description = "The plan", body = Plan)))]
 #[get("/sync/plans/{id}")]
@@ -207,9 +214,13 @@ impl TryFrom<RunRow> for SyncRun {
     }
 }
 
-/// Start a sync run in the background: 202 with the run; poll its `Location`. Without a body
-/// it collects usage (KSC pull; the latest push for other tenants), plans and applies; with
-/// `plan_id` it applies that preview. 409 while another run is going (in any process).
+/// Start a sync run
+///
+/// Starts a run in the background and answers 202 at once; poll its `Location`. Without a body it
+/// collects usage (KSC pull; the latest push for other tenants), plans and applies; with `plan_id`
+/// it applies that preview. `approve` applies held lines (`"all"`, or lines and moves). Role:
+/// operator. 409: another run is going (in any process), or ConnectWise is not configured. 422:
+/// every invalid field, e.g. an unknown plan.
 #[utoipa::path(operation_id = "startSyncRun", tag = "sync", request_body(content = Option<StartRunRequest>),
     responses(
         (status = 202, description = "Started", body = SyncRun,
@@ -248,7 +259,10 @@ pub struct RunFilter {
     pub finished: Option<bool>,
 }
 
-/// Sync runs, newest first.
+/// List sync runs
+///
+/// Sync runs, newest first, paged; `finished=true&per_page=1` is the last outcome, even while a run
+/// is going. Role: any.
 #[utoipa::path(operation_id = "listSyncRuns", tag = "sync", params(PageQuery, RunFilter),
     responses((status = 200, description = "A page of runs", body = Page<SyncRun>)))]
 #[get("/sync/runs")]
@@ -300,7 +314,10 @@ async fn find_run(state: &AppState, id: String) -> Result<RunRow, ApiError> {
     .await
 }
 
-/// One sync run.
+/// Read a sync run
+///
+/// One run with its status and summary (actions, held lines, moves, outcomes, skipped and blocked
+/// tenants). Role: any. 404: no run has this id.
 #[utoipa::path(operation_id = "getSyncRun", tag = "sync", params(("id" = String, Path)),
     responses((status = 200, description = "The run", body = SyncRun)))]
 #[get("/sync/runs/{id}")]
@@ -363,7 +380,10 @@ impl TryFrom<ChangeRow> for SyncChange {
     }
 }
 
-/// A run's changes, one per plan line that was not unchanged, in plan order.
+/// List a run's changes
+///
+/// A run's changes in plan order, paged: one per plan line that was not unchanged, with the
+/// quantities, the addition written and the outcome. Role: any. 404: no run has this id.
 #[utoipa::path(operation_id = "listSyncRunChanges", tag = "sync", params(("id" = String, Path), PageQuery),
     responses((status = 200, description = "A page of changes", body = Page<SyncChange>)))]
 #[get("/sync/runs/{id}/changes")]
@@ -391,8 +411,10 @@ pub async fn list_sync_run_changes(
     Ok(web::Json(paging.wrap(changes, total)))
 }
 
-/// Usage nothing bills: applications without a product mapping, tenants without a company
-/// mapping or with billing switched off.
+/// Report unbilled usage
+///
+/// Usage nothing bills, paged: applications without a product mapping, tenants without a company
+/// mapping or with billing switched off. Role: any.
 #[utoipa::path(operation_id = "unbilledUsage", tag = "sync", params(PageQuery),
     responses((status = 200, description = "A page of unbilled usage", body = Page<UnbilledUsage>)))]
 #[get("/reports/unbilled-usage")]
