@@ -2247,27 +2247,52 @@ export interface components {
             error: string;
         };
         /** @description Why a tenant's usage cannot be trusted right now. */
-        UnreadableReason: {
-            /** @enum {string} */
+        UnreadableReason: components["schemas"]["UnreadableReasonError"] | components["schemas"]["UnreadableReasonLoginRefused"] | components["schemas"]["UnreadableReasonVirtualServerDisabled"] | components["schemas"]["UnreadableReasonVirtualServerVanished"] | components["schemas"]["UnreadableReasonPushTooOld"] | components["schemas"]["UnreadableReasonNoSnapshot"];
+        UnreadableReasonError: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
             kind: "error";
             message: string;
-        } | {
-            /** @enum {string} */
+        };
+        UnreadableReasonLoginRefused: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
             kind: "login_refused";
-        } | {
-            /** @enum {string} */
-            kind: "virtual_server_disabled";
-        } | {
-            /** @enum {string} */
-            kind: "virtual_server_vanished";
-        } | {
-            /** @enum {string} */
+        };
+        /** @description Mapped and billed, but no usage has ever been collected or pushed. */
+        UnreadableReasonNoSnapshot: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "no_snapshot";
+        };
+        UnreadableReasonPushTooOld: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
             kind: "push_too_old";
             /** Format: date-time */
             pushed_at: string;
-        } | {
-            /** @enum {string} */
-            kind: "no_snapshot";
+        };
+        UnreadableReasonVirtualServerDisabled: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "virtual_server_disabled";
+        };
+        UnreadableReasonVirtualServerVanished: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "virtual_server_vanished";
         };
         UpdateSecurityApplication: {
             match_rules?: components["schemas"]["MatchRules"] | null;

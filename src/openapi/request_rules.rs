@@ -1,7 +1,9 @@
 //! Rules the body parser enforces on every request, written into the schemas so that the
 //! document promises what the server accepts and nothing more: objects of request bodies are
 //! closed (an unknown field is a 422), and no string of a body or query may hold NUL
-//! (PostgreSQL cannot store it). Works on the JSON form of the document.
+//! (PostgreSQL cannot store it). Also what code generators need from serde's shapes: flattened
+//! structs merged, internally tagged enums with their discriminator. Works on the JSON form
+//! of the document.
 
 use std::collections::BTreeSet;
 
@@ -17,6 +19,7 @@ pub const NOT_BLANK: &str = "^[^\\x00]*[^\\s\\x00][^\\x00]*$";
 pub fn apply(doc: &mut Value) {
     flatten_all_of(doc);
     drop_unreferenced_schemas(doc);
+    add_discriminators(doc);
     let (bodies, queries) = request_schemas(doc);
     let mut visited = BTreeSet::new();
     for pointer in bodies {
@@ -95,6 +98,75 @@ fn flatten_all_of(doc: &mut Value) {
             merged["description"] = description.clone();
         }
         doc["components"]["schemas"][name] = merged;
+    }
+}
+
+/// `#[serde(tag = "kind")]` comes out as a `oneOf` of inline objects that each fix `kind` to
+/// one value: each becomes a component of its own (`UnreadableReasonLoginRefused`) and the
+/// union names `kind` as its discriminator, mapping every value to its schema.
+fn add_discriminators(doc: &mut Value) {
+    let Some(schemas) = doc["components"]["schemas"].as_object_mut() else {
+        return;
+    };
+    let mut added = Vec::new();
+    for (name, schema) in schemas.iter_mut() {
+        let Some(Value::Array(members)) = schema.get_mut("oneOf") else {
+            continue;
+        };
+        let tags: BTreeSet<Option<String>> = members.iter().map(fixed_property).collect();
+        let Some(Some(tag)) = tags.first().filter(|_| tags.len() == 1).cloned() else {
+            continue;
+        };
+        let mut mapping = Map::new();
+        for member in members.iter_mut() {
+            let value = member["properties"][&tag]["enum"][0]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let component = format!("{name}{}", pascal_case(&value));
+            let reference = format!("{SCHEMAS}{component}");
+            mapping.insert(value, Value::String(reference.clone()));
+            added.push((
+                component,
+                std::mem::replace(member, serde_json::json!({ "$ref": reference })),
+            ));
+        }
+        schema["discriminator"] = serde_json::json!({ "propertyName": tag, "mapping": mapping });
+    }
+    schemas.extend(added);
+}
+
+fn pascal_case(snake: &str) -> String {
+    snake
+        .split('_')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars
+                .next()
+                .map(|first| first.to_uppercase().chain(chars).collect::<String>())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// The required property a `oneOf` member fixes to one value, if exactly one does.
+fn fixed_property(member: &Value) -> Option<String> {
+    let required = member.get("required")?.as_array()?;
+    let fixed: Vec<&String> = member
+        .get("properties")?
+        .as_object()?
+        .iter()
+        .filter(|(name, p)| {
+            p.get("enum")
+                .and_then(Value::as_array)
+                .is_some_and(|e| e.len() == 1)
+                && required.iter().any(|r| r == name.as_str())
+        })
+        .map(|(name, _)| name)
+        .collect();
+    match fixed.as_slice() {
+        [one] => Some(one.to_string()),
+        _ => None,
     }
 }
 
