@@ -2,6 +2,7 @@
 //! table in `startup`, then completed here with what every operation shares (the bearer
 //! scheme and the problem+json error responses every client must expect).
 
+mod examples;
 mod request_rules;
 
 use utoipa::openapi::header::{Header, HeaderBuilder};
@@ -69,6 +70,7 @@ pub fn spec() -> OpenApiDoc {
 pub fn spec_value() -> serde_json::Value {
     let mut json = serde_json::to_value(spec()).expect("the OpenAPI document serialises");
     request_rules::apply(&mut json);
+    examples::add(&mut json);
     json
 }
 

@@ -2452,6 +2452,10 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {
+                 *       "password": "correct horse battery staple",
+                 *       "username": "admin"
+                 *     } */
                 "application/json": components["schemas"]["LoginRequest"];
             };
         };
@@ -2628,6 +2632,10 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {
+                 *       "current_password": "a long passphrase",
+                 *       "new_password": "an even longer one"
+                 *     } */
                 "application/json": components["schemas"]["ChangePasswordRequest"];
             };
         };
@@ -2828,6 +2836,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {
+                 *       "agreement_id": 7,
+                 *       "cw_company_id": 6,
+                 *       "tenant_id": "01a23bd7-81c6-71a4-9b15-992947d69878"
+                 *     } */
                 "application/json": components["schemas"]["CompanyMappingInput"];
             };
         };
@@ -3069,6 +3082,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {
+                 *       "agreement_id": 7,
+                 *       "billing_enabled": false,
+                 *       "cw_company_id": 6,
+                 *       "tenant_id": "01a23bd7-81c6-71a4-9b15-992947d69878"
+                 *     } */
                 "application/json": components["schemas"]["CompanyMappingInput"];
             };
         };
@@ -4408,6 +4427,72 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /** @example {
+                     *       "bill_devices_by_category": true,
+                     *       "mappings": [
+                     *         {
+                     *           "application_id": "kes-mac",
+                     *           "application_name": "Kaspersky Endpoint Security for Mac",
+                     *           "form_in_force": "category",
+                     *           "licensing_model": "per_device",
+                     *           "non_windows_product_id": null,
+                     *           "product_id": null,
+                     *           "products": [],
+                     *           "retired": false,
+                     *           "server_product_id": null,
+                     *           "solution": "ksc",
+                     *           "status": "unmapped",
+                     *           "workstation_product_id": null
+                     *         },
+                     *         {
+                     *           "application_id": "kes-windows",
+                     *           "application_name": "Kaspersky Endpoint Security for Windows",
+                     *           "form_in_force": "category",
+                     *           "licensing_model": "per_device",
+                     *           "non_windows_product_id": 3,
+                     *           "product_id": null,
+                     *           "products": [
+                     *             {
+                     *               "description": "Kaspersky Endpoint Security, Windows server",
+                     *               "id": 2,
+                     *               "identifier": "KES-SRV",
+                     *               "selectable": true
+                     *             },
+                     *             {
+                     *               "description": "Kaspersky Endpoint Security, Linux or macOS device",
+                     *               "id": 3,
+                     *               "identifier": "KES-NONWIN",
+                     *               "selectable": true
+                     *             },
+                     *             {
+                     *               "description": "Kaspersky Endpoint Security for Mac",
+                     *               "id": 5,
+                     *               "identifier": "KES-MAC",
+                     *               "selectable": true
+                     *             }
+                     *           ],
+                     *           "retired": false,
+                     *           "server_product_id": 2,
+                     *           "solution": "ksc",
+                     *           "status": "complete",
+                     *           "workstation_product_id": 5
+                     *         },
+                     *         {
+                     *           "application_id": "ks-exchange",
+                     *           "application_name": "Kaspersky Security for Microsoft Exchange Servers",
+                     *           "form_in_force": "single",
+                     *           "licensing_model": "per_mailbox",
+                     *           "non_windows_product_id": null,
+                     *           "product_id": null,
+                     *           "products": [],
+                     *           "retired": false,
+                     *           "server_product_id": null,
+                     *           "solution": "ksc",
+                     *           "status": "unmapped",
+                     *           "workstation_product_id": null
+                     *         }
+                     *       ]
+                     *     } */
                     "application/json": components["schemas"]["MappingGrid"];
                 };
             };
@@ -4494,6 +4579,20 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {
+                 *       "rows": [
+                 *         {
+                 *           "application_id": "kes-windows",
+                 *           "non_windows_product_id": 3,
+                 *           "server_product_id": 2,
+                 *           "workstation_product_id": 1
+                 *         },
+                 *         {
+                 *           "application_id": "ks-exchange",
+                 *           "product_id": 6
+                 *         }
+                 *       ]
+                 *     } */
                 "application/json": components["schemas"]["SaveMappings"];
             };
         };
@@ -4507,6 +4606,72 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /** @example {
+                     *       "bill_devices_by_category": true,
+                     *       "mappings": [
+                     *         {
+                     *           "application_id": "kes-mac",
+                     *           "application_name": "Kaspersky Endpoint Security for Mac",
+                     *           "form_in_force": "category",
+                     *           "licensing_model": "per_device",
+                     *           "non_windows_product_id": null,
+                     *           "product_id": null,
+                     *           "products": [],
+                     *           "retired": false,
+                     *           "server_product_id": null,
+                     *           "solution": "ksc",
+                     *           "status": "unmapped",
+                     *           "workstation_product_id": null
+                     *         },
+                     *         {
+                     *           "application_id": "kes-windows",
+                     *           "application_name": "Kaspersky Endpoint Security for Windows",
+                     *           "form_in_force": "category",
+                     *           "licensing_model": "per_device",
+                     *           "non_windows_product_id": 3,
+                     *           "product_id": null,
+                     *           "products": [
+                     *             {
+                     *               "description": "Kaspersky Endpoint Security, Windows server",
+                     *               "id": 2,
+                     *               "identifier": "KES-SRV",
+                     *               "selectable": true
+                     *             },
+                     *             {
+                     *               "description": "Kaspersky Endpoint Security, Linux or macOS device",
+                     *               "id": 3,
+                     *               "identifier": "KES-NONWIN",
+                     *               "selectable": true
+                     *             },
+                     *             {
+                     *               "description": "Kaspersky Endpoint Security for Mac",
+                     *               "id": 5,
+                     *               "identifier": "KES-MAC",
+                     *               "selectable": true
+                     *             }
+                     *           ],
+                     *           "retired": false,
+                     *           "server_product_id": 2,
+                     *           "solution": "ksc",
+                     *           "status": "complete",
+                     *           "workstation_product_id": 5
+                     *         },
+                     *         {
+                     *           "application_id": "ks-exchange",
+                     *           "application_name": "Kaspersky Security for Microsoft Exchange Servers",
+                     *           "form_in_force": "single",
+                     *           "licensing_model": "per_mailbox",
+                     *           "non_windows_product_id": null,
+                     *           "product_id": null,
+                     *           "products": [],
+                     *           "retired": false,
+                     *           "server_product_id": null,
+                     *           "solution": "ksc",
+                     *           "status": "unmapped",
+                     *           "workstation_product_id": null
+                     *         }
+                     *       ]
+                     *     } */
                     "application/json": components["schemas"]["MappingGrid"];
                 };
             };
@@ -4713,6 +4878,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {
+                 *       "non_windows_product_id": 3,
+                 *       "product_id": 1,
+                 *       "server_product_id": 2,
+                 *       "workstation_product_id": 1
+                 *     } */
                 "application/json": components["schemas"]["MappingForms"];
             };
         };
@@ -5105,6 +5276,17 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {
+                 *       "id": "kess-embedded",
+                 *       "licensing_model": "per_device",
+                 *       "match_rules": {
+                 *         "name_patterns": [
+                 *           "Embedded Systems Security"
+                 *         ]
+                 *       },
+                 *       "name": "Kaspersky Embedded Systems Security",
+                 *       "solution": "ksc"
+                 *     } */
                 "application/json": components["schemas"]["CreateSecurityApplication"];
             };
         };
@@ -5398,6 +5580,16 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {
+                 *       "match_rules": {
+                 *         "app_ids": [
+                 *           "1103"
+                 *         ],
+                 *         "name_patterns": [
+                 *           "Endpoint Security"
+                 *         ]
+                 *       }
+                 *     } */
                 "application/json": components["schemas"]["UpdateSecurityApplication"];
             };
         };
@@ -5727,6 +5919,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {
+                 *       "expires_at": "2027-01-01T00:00:00Z",
+                 *       "name": "rmm-nightly-push",
+                 *       "role": "operator"
+                 *     } */
                 "application/json": components["schemas"]["CreateServiceToken"];
             };
         };
@@ -6003,6 +6200,9 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {
+                 *       "bill_devices_by_category": true
+                 *     } */
                 "application/json": components["schemas"]["BillingSettings"];
             };
         };
@@ -6334,6 +6534,119 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /** @example {
+                     *       "blocked": [],
+                     *       "company_mapping_id": null,
+                     *       "counts": {
+                     *         "cancel": 2,
+                     *         "create": 2,
+                     *         "unchanged": 2
+                     *       },
+                     *       "created_at": "2026-12-03T12:18:57.782769471Z",
+                     *       "frozen": [
+                     *         {
+                     *           "agreement_id": 13,
+                     *           "reason": {
+                     *             "kind": "virtual_server_disabled"
+                     *           },
+                     *           "tenant_id": "01a23bd7-81c7-77fa-aa4e-e3f4001000d8"
+                     *         }
+                     *       ],
+                     *       "id": "01a23bd7-f27e-707d-bdfa-1ed27894f7aa",
+                     *       "lines": [
+                     *         {
+                     *           "action": "cancel",
+                     *           "addition_id": 15,
+                     *           "agreement_id": 7,
+                     *           "cancelled_date": "2026-12-03",
+                     *           "clear_cancelled_date": false,
+                     *           "contributions": [],
+                     *           "current_quantity": 3,
+                     *           "cw_company_id": 6,
+                     *           "cw_company_name": "Contoso Ltd",
+                     *           "desired_quantity": 0,
+                     *           "effective_date": null,
+                     *           "hold": null,
+                     *           "move_id": "move-01a23bd7-81c6-71a4-9b15-992947d69878",
+                     *           "product_id": 1,
+                     *           "reason": "usage moved to other lines: cancel on 2026-12-03, the day the new lines start (move of 3 → 3 units)",
+                     *           "tenant_id": "01a23bd7-81c6-71a4-9b15-992947d69878",
+                     *           "tenant_name": "Contoso",
+                     *           "unmanaged_addition_ids": []
+                     *         },
+                     *         {
+                     *           "action": "create",
+                     *           "addition_id": null,
+                     *           "agreement_id": 7,
+                     *           "cancelled_date": null,
+                     *           "clear_cancelled_date": false,
+                     *           "contributions": [
+                     *             {
+                     *               "application_id": "kes-windows",
+                     *               "category": "windows_workstation",
+                     *               "quantity": 3,
+                     *               "tenant_id": "01a23bd7-81c6-71a4-9b15-992947d69878"
+                     *             }
+                     *           ],
+                     *           "current_quantity": 0,
+                     *           "cw_company_id": 6,
+                     *           "cw_company_name": "Contoso Ltd",
+                     *           "desired_quantity": 3,
+                     *           "effective_date": "2026-12-03",
+                     *           "hold": null,
+                     *           "move_id": "move-01a23bd7-81c6-71a4-9b15-992947d69878",
+                     *           "product_id": 5,
+                     *           "reason": "new billing: quantity 3 from 2026-12-03 (move of 3 → 3 units)",
+                     *           "tenant_id": "01a23bd7-81c6-71a4-9b15-992947d69878",
+                     *           "tenant_name": "Contoso",
+                     *           "unmanaged_addition_ids": []
+                     *         }
+                     *       ],
+                     *       "moves": [
+                     *         {
+                     *           "applications": [
+                     *             "kes-windows"
+                     *           ],
+                     *           "date": "2026-12-03",
+                     *           "hold_reasons": [],
+                     *           "id": "move-01a23bd7-81c6-71a4-9b15-992947d69878",
+                     *           "lines": [
+                     *             {
+                     *               "agreement_id": 7,
+                     *               "product_id": 1
+                     *             },
+                     *             {
+                     *               "agreement_id": 7,
+                     *               "product_id": 5
+                     *             }
+                     *           ],
+                     *           "tenant_id": "01a23bd7-81c6-71a4-9b15-992947d69878",
+                     *           "units_after": 3,
+                     *           "units_before": 3
+                     *         }
+                     *       ],
+                     *       "not_billed": [
+                     *         {
+                     *           "agreement_id": 13,
+                     *           "kind": "skipped",
+                     *           "reason": "the virtual server is disabled",
+                     *           "tenant_id": "01a23bd7-81c7-77fa-aa4e-e3f4001000d8",
+                     *           "tenant_name": "Northwind"
+                     *         }
+                     *       ],
+                     *       "unattributed_keys": [],
+                     *       "unbilled": [
+                     *         {
+                     *           "application_id": "kes-mac",
+                     *           "category": "non_windows",
+                     *           "key": null,
+                     *           "quantity": 2,
+                     *           "reason": "application_not_mapped",
+                     *           "tenant_id": "01a23bd7-81c6-71a4-9b15-992adce06fee"
+                     *         }
+                     *       ],
+                     *       "unreadable_agreements": []
+                     *     } */
                     "application/json": components["schemas"]["Plan"];
                 };
             };
@@ -6408,6 +6721,9 @@ export interface operations {
         };
         requestBody?: {
             content: {
+                /** @example {
+                 *       "company_mapping_id": "01a23bd7-9a41-7c3e-8d2a-5b1f0e6c7d80"
+                 *     } */
                 "application/json": components["schemas"]["PreviewRequest"] | null;
             };
         };
@@ -6421,6 +6737,119 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /** @example {
+                     *       "blocked": [],
+                     *       "company_mapping_id": null,
+                     *       "counts": {
+                     *         "cancel": 2,
+                     *         "create": 2,
+                     *         "unchanged": 2
+                     *       },
+                     *       "created_at": "2026-12-03T12:18:57.782769471Z",
+                     *       "frozen": [
+                     *         {
+                     *           "agreement_id": 13,
+                     *           "reason": {
+                     *             "kind": "virtual_server_disabled"
+                     *           },
+                     *           "tenant_id": "01a23bd7-81c7-77fa-aa4e-e3f4001000d8"
+                     *         }
+                     *       ],
+                     *       "id": "01a23bd7-f27e-707d-bdfa-1ed27894f7aa",
+                     *       "lines": [
+                     *         {
+                     *           "action": "cancel",
+                     *           "addition_id": 15,
+                     *           "agreement_id": 7,
+                     *           "cancelled_date": "2026-12-03",
+                     *           "clear_cancelled_date": false,
+                     *           "contributions": [],
+                     *           "current_quantity": 3,
+                     *           "cw_company_id": 6,
+                     *           "cw_company_name": "Contoso Ltd",
+                     *           "desired_quantity": 0,
+                     *           "effective_date": null,
+                     *           "hold": null,
+                     *           "move_id": "move-01a23bd7-81c6-71a4-9b15-992947d69878",
+                     *           "product_id": 1,
+                     *           "reason": "usage moved to other lines: cancel on 2026-12-03, the day the new lines start (move of 3 → 3 units)",
+                     *           "tenant_id": "01a23bd7-81c6-71a4-9b15-992947d69878",
+                     *           "tenant_name": "Contoso",
+                     *           "unmanaged_addition_ids": []
+                     *         },
+                     *         {
+                     *           "action": "create",
+                     *           "addition_id": null,
+                     *           "agreement_id": 7,
+                     *           "cancelled_date": null,
+                     *           "clear_cancelled_date": false,
+                     *           "contributions": [
+                     *             {
+                     *               "application_id": "kes-windows",
+                     *               "category": "windows_workstation",
+                     *               "quantity": 3,
+                     *               "tenant_id": "01a23bd7-81c6-71a4-9b15-992947d69878"
+                     *             }
+                     *           ],
+                     *           "current_quantity": 0,
+                     *           "cw_company_id": 6,
+                     *           "cw_company_name": "Contoso Ltd",
+                     *           "desired_quantity": 3,
+                     *           "effective_date": "2026-12-03",
+                     *           "hold": null,
+                     *           "move_id": "move-01a23bd7-81c6-71a4-9b15-992947d69878",
+                     *           "product_id": 5,
+                     *           "reason": "new billing: quantity 3 from 2026-12-03 (move of 3 → 3 units)",
+                     *           "tenant_id": "01a23bd7-81c6-71a4-9b15-992947d69878",
+                     *           "tenant_name": "Contoso",
+                     *           "unmanaged_addition_ids": []
+                     *         }
+                     *       ],
+                     *       "moves": [
+                     *         {
+                     *           "applications": [
+                     *             "kes-windows"
+                     *           ],
+                     *           "date": "2026-12-03",
+                     *           "hold_reasons": [],
+                     *           "id": "move-01a23bd7-81c6-71a4-9b15-992947d69878",
+                     *           "lines": [
+                     *             {
+                     *               "agreement_id": 7,
+                     *               "product_id": 1
+                     *             },
+                     *             {
+                     *               "agreement_id": 7,
+                     *               "product_id": 5
+                     *             }
+                     *           ],
+                     *           "tenant_id": "01a23bd7-81c6-71a4-9b15-992947d69878",
+                     *           "units_after": 3,
+                     *           "units_before": 3
+                     *         }
+                     *       ],
+                     *       "not_billed": [
+                     *         {
+                     *           "agreement_id": 13,
+                     *           "kind": "skipped",
+                     *           "reason": "the virtual server is disabled",
+                     *           "tenant_id": "01a23bd7-81c7-77fa-aa4e-e3f4001000d8",
+                     *           "tenant_name": "Northwind"
+                     *         }
+                     *       ],
+                     *       "unattributed_keys": [],
+                     *       "unbilled": [
+                     *         {
+                     *           "application_id": "kes-mac",
+                     *           "category": "non_windows",
+                     *           "key": null,
+                     *           "quantity": 2,
+                     *           "reason": "application_not_mapped",
+                     *           "tenant_id": "01a23bd7-81c6-71a4-9b15-992adce06fee"
+                     *         }
+                     *       ],
+                     *       "unreadable_agreements": []
+                     *     } */
                     "application/json": components["schemas"]["Plan"];
                 };
             };
@@ -6635,6 +7064,10 @@ export interface operations {
         };
         requestBody?: {
             content: {
+                /** @example {
+                 *       "approve": "all",
+                 *       "plan_id": "01a23bd7-f27e-707d-bdfa-1ed27894f7aa"
+                 *     } */
                 "application/json": components["schemas"]["StartRunRequest"] | null;
             };
         };
@@ -6648,6 +7081,40 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /** @example {
+                     *       "dry_run": false,
+                     *       "error": "tenants not billed: Northwind (the virtual server is disabled)",
+                     *       "finished_at": "2026-12-03T12:18:52.573789Z",
+                     *       "id": "01a23bd7-dd83-73c1-9cc8-0023d404d966",
+                     *       "plan_id": null,
+                     *       "started_at": "2026-12-03T12:18:52.419149Z",
+                     *       "status": "partial",
+                     *       "summary": {
+                     *         "actions": {
+                     *           "create": 4
+                     *         },
+                     *         "lines_held": 0,
+                     *         "moves": 0,
+                     *         "outcomes": {
+                     *           "applied": 4
+                     *         },
+                     *         "skipped_tenants": [
+                     *           {
+                     *             "agreement_id": 13,
+                     *             "kind": "skipped",
+                     *             "reason": "the virtual server is disabled",
+                     *             "since": "2026-12-03T12:18:52.419149Z",
+                     *             "tenant_id": "01a23bd7-81c7-77fa-aa4e-e3f4001000d8",
+                     *             "tenant_name": "Northwind"
+                     *           }
+                     *         ],
+                     *         "tenants_blocked": 0,
+                     *         "tenants_skipped": 1,
+                     *         "unattributed_keys": [],
+                     *         "write_calls": 4
+                     *       },
+                     *       "trigger": "api"
+                     *     } */
                     "application/json": components["schemas"]["SyncRun"];
                 };
             };
@@ -6761,6 +7228,40 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /** @example {
+                     *       "dry_run": false,
+                     *       "error": "tenants not billed: Northwind (the virtual server is disabled)",
+                     *       "finished_at": "2026-12-03T12:18:52.573789Z",
+                     *       "id": "01a23bd7-dd83-73c1-9cc8-0023d404d966",
+                     *       "plan_id": null,
+                     *       "started_at": "2026-12-03T12:18:52.419149Z",
+                     *       "status": "partial",
+                     *       "summary": {
+                     *         "actions": {
+                     *           "create": 4
+                     *         },
+                     *         "lines_held": 0,
+                     *         "moves": 0,
+                     *         "outcomes": {
+                     *           "applied": 4
+                     *         },
+                     *         "skipped_tenants": [
+                     *           {
+                     *             "agreement_id": 13,
+                     *             "kind": "skipped",
+                     *             "reason": "the virtual server is disabled",
+                     *             "since": "2026-12-03T12:18:52.419149Z",
+                     *             "tenant_id": "01a23bd7-81c7-77fa-aa4e-e3f4001000d8",
+                     *             "tenant_name": "Northwind"
+                     *           }
+                     *         ],
+                     *         "tenants_blocked": 0,
+                     *         "tenants_skipped": 1,
+                     *         "unattributed_keys": [],
+                     *         "write_calls": 4
+                     *       },
+                     *       "trigger": "api"
+                     *     } */
                     "application/json": components["schemas"]["SyncRun"];
                 };
             };
@@ -6850,6 +7351,67 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /** @example {
+                     *       "items": [
+                     *         {
+                     *           "action": "create",
+                     *           "addition_id": 15,
+                     *           "agreement_id": 7,
+                     *           "contributions": [
+                     *             {
+                     *               "application_id": "kes-windows",
+                     *               "category": "windows_workstation",
+                     *               "quantity": 3,
+                     *               "tenant_id": "01a23bd7-81c6-71a4-9b15-992947d69878"
+                     *             }
+                     *           ],
+                     *           "created_at": "2026-12-03T12:18:52.572496Z",
+                     *           "cw_company_id": 6,
+                     *           "detail": "created addition 15",
+                     *           "move_id": null,
+                     *           "new_quantity": 3,
+                     *           "old_quantity": 0,
+                     *           "product_id": 1,
+                     *           "result": "applied",
+                     *           "seq": 0,
+                     *           "tenant_id": "01a23bd7-81c6-71a4-9b15-992947d69878",
+                     *           "tenant_name": "Contoso"
+                     *         },
+                     *         {
+                     *           "action": "create",
+                     *           "addition_id": 16,
+                     *           "agreement_id": 7,
+                     *           "contributions": [
+                     *             {
+                     *               "application_id": "kes-windows",
+                     *               "category": "windows_server",
+                     *               "quantity": 3,
+                     *               "tenant_id": "01a23bd7-81c6-71a4-9b15-992947d69878"
+                     *             },
+                     *             {
+                     *               "application_id": "ksws",
+                     *               "category": "windows_server",
+                     *               "quantity": 1,
+                     *               "tenant_id": "01a23bd7-81c6-71a4-9b15-992947d69878"
+                     *             }
+                     *           ],
+                     *           "created_at": "2026-12-03T12:18:52.572496Z",
+                     *           "cw_company_id": 6,
+                     *           "detail": "created addition 16",
+                     *           "move_id": null,
+                     *           "new_quantity": 4,
+                     *           "old_quantity": 0,
+                     *           "product_id": 2,
+                     *           "result": "applied",
+                     *           "seq": 1,
+                     *           "tenant_id": "01a23bd7-81c6-71a4-9b15-992947d69878",
+                     *           "tenant_name": "Contoso"
+                     *         }
+                     *       ],
+                     *       "page": 1,
+                     *       "per_page": 2,
+                     *       "total": 4
+                     *     } */
                     "application/json": components["schemas"]["Page_SyncChange"];
                 };
             };
@@ -7023,6 +7585,10 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {
+                 *       "external_id": "bh-5f0c2a",
+                 *       "name": "Woodgrove Bank"
+                 *     } */
                 "application/json": components["schemas"]["CreateTenant"];
             };
         };
@@ -7415,6 +7981,16 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {
+                 *       "mailboxes": {
+                 *         "ks-office365": 40
+                 *       },
+                 *       "taken_at": "2026-03-01T06:00:00Z",
+                 *       "tenant_id": "01a23bd7-9b0e-7d41-a3c5-0f2e8b6d4a19",
+                 *       "users": {
+                 *         "kes-cloud": 42
+                 *       }
+                 *     } */
                 "application/json": components["schemas"]["PushUsageSnapshot"];
             };
         };
@@ -7828,6 +8404,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {
+                 *       "password": "a long passphrase",
+                 *       "role": "operator",
+                 *       "username": "olivia"
+                 *     } */
                 "application/json": components["schemas"]["CreateUser"];
             };
         };
@@ -8121,6 +8702,10 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {
+                 *       "disabled": true,
+                 *       "role": "viewer"
+                 *     } */
                 "application/json": components["schemas"]["UpdateUser"];
             };
         };
