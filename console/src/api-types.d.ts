@@ -1699,7 +1699,25 @@ export interface components {
         };
         /** @enum {string} */
         PrincipalKind: "user" | "service";
-        /** @description RFC 9457 problem details. */
+        /**
+         * @description RFC 9457 problem details.
+         * @example {
+         *       "detail": "2 fields are invalid; see `errors`.",
+         *       "errors": [
+         *         {
+         *           "field": "rows[0].workstation_product_id",
+         *           "message": "there is no ConnectWise product 17 in the catalog cache (refresh the catalog if it is new)"
+         *         },
+         *         {
+         *           "field": "rows[1].application_id",
+         *           "message": "there is no security application kes-unix"
+         *         }
+         *       ],
+         *       "status": 422,
+         *       "title": "The request is invalid",
+         *       "type": "/problems/validation-failed"
+         *     }
+         */
         Problem: {
             detail: string;
             /** @description Every invalid field, for validation problems. */

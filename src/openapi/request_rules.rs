@@ -230,7 +230,7 @@ fn close(doc: &mut Value, schema: &mut Value, visited: &mut BTreeSet<String>) {
             close(doc, child, visited);
         }
     }
-    for key in ["items", "additionalProperties"] {
+    for key in ["items", "additionalProperties", "propertyNames"] {
         if let Some(child) = object.get_mut(key).filter(|c| c.is_object()) {
             close(doc, child, visited);
         }

@@ -13,7 +13,9 @@ use actix_web::{dev::Payload, web, FromRequest, HttpMessage, HttpRequest};
 use serde_json::Value;
 
 use crate::error::ApiError;
-pub use crate::services::fields::{parse_body, FromJsonBody, JsonFields, LenientJson, Patch};
+pub use crate::services::fields::{
+    parse_body, refuse_nul, FromJsonBody, JsonFields, LenientJson, Patch,
+};
 
 /// A validated request body.
 pub struct ValidJson<T>(pub T);
@@ -38,7 +40,9 @@ impl<T: FromJsonBody + 'static> FromRequest for LenientJson<T> {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let body = web::Json::<Value>::from_request(req, payload);
         Box::pin(async move {
-            let mut fields = JsonFields::new(body.await?.into_inner()).map_err(ApiError::from)?;
+            let value = body.await?.into_inner();
+            refuse_nul(&value).map_err(ApiError::from)?;
+            let mut fields = JsonFields::new(value).map_err(ApiError::from)?;
             let value = T::from_json(&mut fields).ok_or_else(|| {
                 ApiError::internal(anyhow::anyhow!("lenient validator returned no value"))
             })?;
@@ -115,6 +119,7 @@ pub fn query_error(_err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Er
     .into()
 }
 
-pub fn path_error(_err: PathError, _req: &HttpRequest) -> actix_web::Error {
-    ApiError::BadRequest("A path parameter has a value of the wrong type.".into()).into()
+/// A path segment of the wrong type (`/companies/abc`) names no resource: 404, as a NUL does.
+pub fn path_error(_err: PathError, req: &HttpRequest) -> actix_web::Error {
+    ApiError::NotFound(format!("There is no resource at {}.", req.path())).into()
 }

@@ -14,6 +14,11 @@ use crate::services::{FieldError, ServiceError};
 /// "must be <expected>", never the JSON library's message.
 pub trait FieldType: serde::de::DeserializeOwned {
     fn expected() -> String;
+
+    /// Whether a value the type holds is also one the schema allows.
+    fn in_range(&self) -> bool {
+        true
+    }
 }
 
 macro_rules! field_types {
@@ -30,7 +35,6 @@ field_types! {
     String => "a string",
     bool => "true or false",
     u8 => "a whole number from 0 to 255",
-    u32 => "a whole number from 0 to 4294967295",
     i64 => "a whole number",
     Value => "a JSON value",
     Map<String, Value> => "an object",
@@ -40,6 +44,17 @@ field_types! {
     LicensingModel => one_of::<LicensingModel>(),
     EffectiveDatePolicy => one_of::<EffectiveDatePolicy>(),
     CancelDatePolicy => one_of::<CancelDatePolicy>(),
+}
+
+/// The schema calls `u32` an `int32`, so that is its range here too.
+impl FieldType for u32 {
+    fn expected() -> String {
+        format!("a whole number from 0 to {}", i32::MAX)
+    }
+
+    fn in_range(&self) -> bool {
+        i32::try_from(*self).is_ok()
+    }
 }
 
 impl<T: FieldType> FieldType for Vec<T> {
@@ -97,15 +112,22 @@ impl<T> LenientJson<T> {
 }
 
 pub fn parse_body<T: FromJsonBody>(value: Value) -> Result<T, ServiceError> {
-    let mut with_nul = Vec::new();
-    find_nul_characters(&value, "", &mut with_nul);
-    if !with_nul.is_empty() {
-        return Err(ServiceError::Validation(with_nul));
-    }
+    refuse_nul(&value)?;
     let mut fields = JsonFields::new(value)?;
     let parsed = T::from_json(&mut fields);
     fields.finish()?;
     parsed.ok_or_else(|| ServiceError::internal(anyhow::anyhow!("validator returned no value")))
+}
+
+/// A 422 for every string and key of `value` that holds NUL, before anything reads it.
+pub fn refuse_nul(value: &Value) -> Result<(), ServiceError> {
+    let mut with_nul = Vec::new();
+    find_nul_characters(value, "", &mut with_nul);
+    if with_nul.is_empty() {
+        Ok(())
+    } else {
+        Err(ServiceError::Validation(with_nul))
+    }
 }
 
 /// PostgreSQL cannot store text containing NUL (U+0000), so no string of a body may carry one.
@@ -121,6 +143,14 @@ fn find_nul_characters(value: &Value, path: &str, found: &mut Vec<FieldError>) {
         }
         Value::Object(map) => {
             for (name, item) in map {
+                if name.contains('\0') {
+                    let at = if path.is_empty() { "body" } else { path };
+                    found.push(FieldError::new(
+                        at,
+                        "must not have keys with NUL characters",
+                    ));
+                    continue;
+                }
                 let field = if path.is_empty() {
                     name.clone()
                 } else {
@@ -170,9 +200,9 @@ impl JsonFields {
         match self.map.remove(name) {
             None => Patch::Absent,
             Some(Value::Null) => Patch::Null,
-            Some(v) => match serde_json::from_value(integral(v)) {
-                Ok(t) => Patch::Value(t),
-                Err(_) => {
+            Some(v) => match serde_json::from_value::<T>(integral(v)) {
+                Ok(t) if t.in_range() => Patch::Value(t),
+                _ => {
                     self.error(name, format!("must be {}", T::expected()));
                     Patch::Absent
                 }
@@ -410,14 +440,15 @@ mod tests {
     #[test]
     fn nul_characters_are_reported_by_path() {
         let mut found = Vec::new();
-        let body = json!({"rows": [{"name": "ok"}, {"name": "a\u{0}b"}], "n": 1});
+        let body = json!({"rows": [{"name": "ok"}, {"name": "a\u{0}b"}], "n": 1,
+            "devices": {"x\u{0}": 1}});
         find_nul_characters(&body, "", &mut found);
         assert_eq!(
             found,
-            [FieldError::new(
-                "rows[1].name",
-                "must not contain NUL characters"
-            )]
+            [
+                FieldError::new("devices", "must not have keys with NUL characters"),
+                FieldError::new("rows[1].name", "must not contain NUL characters"),
+            ]
         );
     }
 

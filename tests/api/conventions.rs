@@ -259,3 +259,19 @@ async fn a_whole_number_written_with_a_zero_fraction_is_a_whole_number() {
         "must be a ConnectWise id (a whole number of at least 1)"
     );
 }
+
+/// PostgreSQL cannot store NUL, in a value or in a key (an application id of a usage map).
+#[actix_web::test]
+async fn a_nul_in_a_key_is_a_422_not_a_500() {
+    let app = spawn_app().await;
+    let response = app
+        .send_json(
+            Method::POST,
+            "/api/v1/usage-snapshots",
+            &app.admin_token,
+            &json!({"tenant_id": "t", "users": {"kes-cloud\u{0}": 3}}),
+        )
+        .await;
+    let problem = assert_problem(response, 422).await;
+    assert_eq!(problem["errors"][0]["field"], "users");
+}

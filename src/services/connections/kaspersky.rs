@@ -89,7 +89,7 @@ pub struct KasperskyConnection {
 #[derive(Debug, ToSchema)]
 pub struct PutKasperskyConnection {
     /// `https://host[:port]`; the port defaults to 13299.
-    #[schema(min_length = 1, max_length = 500)]
+    #[schema(min_length = 1)]
     pub server_url: String,
     #[schema(min_length = 1, max_length = 200)]
     pub user: String,
