@@ -275,3 +275,84 @@ async fn a_nul_in_a_key_is_a_422_not_a_500() {
     let problem = assert_problem(response, 422).await;
     assert_eq!(problem["errors"][0]["field"], "users");
 }
+
+#[actix_web::test]
+async fn swagger_ui_keeps_the_token_hides_the_explore_bar_and_says_how_to_log_in() {
+    let app = spawn_app().await;
+    let initializer = app
+        .request(Method::GET, "/swagger-ui/swagger-initializer.js", None)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        initializer.contains("\"persistAuthorization\": true"),
+        "{initializer}"
+    );
+    assert!(
+        initializer.contains("\"layout\": \"BaseLayout\""),
+        "{initializer}"
+    );
+    let spec: Value = app
+        .request(Method::GET, "/api-docs/openapi.json", None)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let how_to = spec["components"]["securitySchemes"]["bearer"]["description"]
+        .as_str()
+        .unwrap();
+    assert!(how_to.contains("POST /api/v1/auth/login"), "{how_to}");
+    // The console is still what `/` is.
+    let root = app.request(Method::GET, "/", None).send().await.unwrap();
+    assert_eq!(root.status(), 200);
+    assert!(root.text().await.unwrap().contains("<html"));
+}
+
+#[actix_web::test]
+async fn the_served_document_is_what_clients_generate_good_code_from() {
+    let app = spawn_app().await;
+    let spec: Value = app
+        .request(Method::GET, "/api-docs/openapi.json", None)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(spec["servers"][0]["url"], "/");
+    let schemas = spec["components"]["schemas"].as_object().unwrap();
+    assert_eq!(
+        schemas["Page_SyncRun"]["properties"]["items"]["items"]["$ref"],
+        "#/components/schemas/SyncRun"
+    );
+    assert_eq!(
+        schemas["UnreadableReason"]["discriminator"]["propertyName"],
+        "kind"
+    );
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let summary = op["summary"].as_str().unwrap_or_default();
+            assert!(
+                !summary.is_empty() && !summary.contains('`'),
+                "{method} {path}: {summary}"
+            );
+            let description = op["description"].as_str().unwrap_or_default();
+            assert!(
+                description.contains("Role:") || description.contains("No token"),
+                "{method} {path} does not say who may call it"
+            );
+            assert!(op["security"].is_array(), "{method} {path}");
+        }
+    }
+    let grid = &spec["paths"]["/api/v1/product-mappings"]["get"]["responses"]["200"];
+    assert_eq!(
+        grid["content"]["application/json"]["example"]["bill_devices_by_category"],
+        true
+    );
+    assert!(grid["headers"]["ETag"].is_object());
+}
