@@ -22,20 +22,9 @@ fi
 
 cargo build --quiet --manifest-path "$root/Cargo.toml" --bin kaspersky-msp-bridge
 
-data_dir="$(mktemp -d)"
-port="$(node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"
-admin_password="swagger-admin-$RANDOM$RANDOM"
-BRIDGE_DATA_DIR="$data_dir" \
-    BRIDGE_BIND="127.0.0.1:$port" \
-    BRIDGE_ADMIN_PASSWORD="$admin_password" \
-    BRIDGE_OUTBOUND_ALLOW="127.0.0.1/32" \
-    BRIDGE_SCHEDULER=off \
-    RUST_LOG=warn \
-    "$target/debug/kaspersky-msp-bridge" > "$data_dir/server.log" 2>&1 &
-server_pid=$!
-trap 'kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; rm -rf "$data_dir"' EXIT
-
-base="http://127.0.0.1:$port"
+# shellcheck source=scripts/start-server.sh
+. "$root/scripts/start-server.sh"
+start_server
 token=""
 for _ in $(seq 1 300); do
     token="$(node -e "

@@ -276,6 +276,15 @@ async fn a_nul_in_a_key_is_a_422_not_a_500() {
     assert_eq!(problem["errors"][0]["field"], "users");
 }
 
+async fn served_spec(app: &crate::helpers::TestApp) -> Value {
+    let response = app
+        .request(Method::GET, "/api-docs/openapi.json", None)
+        .send()
+        .await
+        .unwrap();
+    response.json().await.unwrap()
+}
+
 #[actix_web::test]
 async fn swagger_ui_keeps_the_token_hides_the_explore_bar_and_says_how_to_log_in() {
     let app = spawn_app().await;
@@ -295,14 +304,7 @@ async fn swagger_ui_keeps_the_token_hides_the_explore_bar_and_says_how_to_log_in
         initializer.contains("\"layout\": \"BaseLayout\""),
         "{initializer}"
     );
-    let spec: Value = app
-        .request(Method::GET, "/api-docs/openapi.json", None)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let spec = served_spec(&app).await;
     let how_to = spec["components"]["securitySchemes"]["bearer"]["description"]
         .as_str()
         .unwrap();
@@ -316,14 +318,7 @@ async fn swagger_ui_keeps_the_token_hides_the_explore_bar_and_says_how_to_log_in
 #[actix_web::test]
 async fn the_served_document_is_what_clients_generate_good_code_from() {
     let app = spawn_app().await;
-    let spec: Value = app
-        .request(Method::GET, "/api-docs/openapi.json", None)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let spec = served_spec(&app).await;
     assert_eq!(spec["servers"][0]["url"], "/");
     let schemas = spec["components"]["schemas"].as_object().unwrap();
     assert_eq!(
