@@ -17,8 +17,10 @@ use crate::error::{ApiError, PROBLEM_JSON};
 use crate::metrics;
 mod conditional;
 mod page_links;
+mod raw_head;
 
 pub use page_links::PagedRoutes;
+pub use raw_head::ProblemOnBadHead;
 
 use conditional::not_modified_if_matching;
 use page_links::with_page_links;

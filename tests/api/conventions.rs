@@ -351,3 +351,35 @@ async fn the_served_document_is_what_clients_generate_good_code_from() {
     );
     assert!(grid["headers"]["ETag"].is_object());
 }
+
+/// A header byte HTTP forbids is refused by the HTTP parser before any route: still a
+/// problem+json with a request id, not a bare 400.
+#[actix_web::test]
+async fn a_malformed_header_byte_is_a_problem_with_a_request_id() {
+    use std::io::{Read, Write};
+    let app = spawn_app().await;
+    let address = app.address.trim_start_matches("http://").to_string();
+    let answer = actix_web::rt::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        stream
+            .write_all(
+                b"GET /api/v1/settings/billing HTTP/1.1\r\nHost: x\r\nIf-Match: \x7f\x7f\r\n\r\n",
+            )
+            .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer
+    })
+    .await
+    .unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 400 Bad Request"), "{head}");
+    assert!(
+        head.contains("content-type: application/problem+json"),
+        "{head}"
+    );
+    assert!(head.contains("x-request-id: "), "{head}");
+    let problem: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(problem["status"], 400);
+    assert!(problem["detail"].as_str().unwrap().contains("malformed"));
+}
