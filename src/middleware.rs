@@ -59,7 +59,7 @@ pub async fn request_context(
         req.head_mut().method = Method::GET;
     }
     let started = Instant::now();
-    let mut response = match refused_up_front(&req) {
+    let mut response = match nul_in_uri(&req) {
         Some(refused) => req.error_response(refused),
         None => next
             .call(req)
@@ -158,10 +158,6 @@ fn refused_preflight(req: &actix_web::HttpRequest) -> Option<String> {
 
 /// A NUL (`%00`) in the URL, refused before routing: no resource can be
 /// named by such a path segment (404), and such a query parameter is malformed (400).
-fn refused_up_front(req: &ServiceRequest) -> Option<ApiError> {
-    nul_in_uri(req)
-}
-
 pub fn nul_in_uri(req: &actix_web::dev::ServiceRequest) -> Option<ApiError> {
     if req.path().contains("%00") {
         return Some(ApiError::NotFound(
