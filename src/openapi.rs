@@ -130,6 +130,7 @@ const HEADERS: &[(&str, &str)] = &[
         "RFC 8288 links to the `first`, `prev`, `next` and `last` pages of this list, with \
          the same filters.",
     ),
+    ("Retry-After", "Seconds to wait before trying again."),
     (
         "ETag",
         "The representation's strong ETag: send it back in `If-Match` to write only what you \
@@ -142,8 +143,8 @@ fn header_ref(name: &str) -> RefOr<Header> {
 }
 
 /// The headers clients act on, documented once under `components.headers` and referenced:
-/// `X-Request-Id` on every response, `Link` on paged lists, and for every `GET` with an
-/// `ETag`, `If-None-Match` and its 304.
+/// `X-Request-Id` on every response, `Retry-After` on every 429, `Link` on paged lists, and
+/// for every `GET` with an `ETag`, `If-None-Match` and its 304.
 fn document_headers(doc: &mut OpenApiDoc) {
     let components = components_of(doc);
     for (name, description) in HEADERS {
@@ -172,11 +173,13 @@ fn document_headers(doc: &mut OpenApiDoc) {
             &mut item.patch,
         ];
         for op in operations.into_iter().flatten() {
-            for response in op.responses.responses.values_mut() {
+            for (status, response) in op.responses.responses.iter_mut() {
                 if let RefOr::T(response) = response {
-                    response
-                        .headers
-                        .insert(REQUEST_ID.into(), header_ref(REQUEST_ID));
+                    let headers = &mut response.headers;
+                    headers.insert(REQUEST_ID.into(), header_ref(REQUEST_ID));
+                    if status == "429" {
+                        headers.insert("Retry-After".into(), header_ref("Retry-After"));
+                    }
                 }
             }
         }

@@ -2361,6 +2361,8 @@ export interface components {
         ETag: string;
         /** @description RFC 8288 links to the `first`, `prev`, `next` and `last` pages of this list, with the same filters. */
         Link: string;
+        /** @description Seconds to wait before trying again. */
+        "Retry-After": string;
         /** @description The request's id, on every response and in the server's log line of the request. Send your own (up to 128 letters, digits, `-_.:`) to correlate. */
         "X-Request-Id": string;
     };
@@ -2541,6 +2543,7 @@ export interface operations {
             /** @description Too many failed attempts; see `Retry-After` */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -2729,6 +2732,7 @@ export interface operations {
             /** @description Too many wrong current passwords */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };

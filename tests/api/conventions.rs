@@ -350,6 +350,11 @@ async fn the_served_document_is_what_clients_generate_good_code_from() {
         true
     );
     assert!(grid["headers"]["ETag"].is_object());
+    let throttled = &spec["paths"]["/api/v1/auth/login"]["post"]["responses"]["429"]["headers"];
+    assert_eq!(
+        throttled["Retry-After"]["$ref"],
+        "#/components/headers/Retry-After"
+    );
 }
 
 /// A header byte HTTP forbids is refused by the HTTP parser before any route: still a
