@@ -39,25 +39,10 @@ echo "console: tsc --checkJs --strict"
 
 cargo build --quiet --manifest-path "$root/Cargo.toml" --bin kaspersky-msp-bridge
 
-data_dir="$(mktemp -d)"
-port="$(node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"
-admin_password="console-admin-$RANDOM$RANDOM"
-BRIDGE_DATA_DIR="$data_dir" \
-    BRIDGE_BIND="127.0.0.1:$port" \
-    BRIDGE_ADMIN_PASSWORD="$admin_password" \
-    BRIDGE_OUTBOUND_ALLOW="127.0.0.1/32" \
-    BRIDGE_SCHEDULER=off \
-    RUST_LOG=warn \
-    "$target/debug/kaspersky-msp-bridge" sandbox > "$data_dir/server.log" 2>&1 &
-server_pid=$!
-trap 'kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; rm -rf "$data_dir"' EXIT
-
-# The sandbox prints its guide, ending with the curl line of the fake's additions, once ready.
-for _ in $(seq 1 600); do
-    grep -q "curl -s -u" "$data_dir/server.log" && break
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.1
-done
+# shellcheck source=scripts/start-server.sh
+. "$root/scripts/start-server.sh"
+start_server sandbox
+wait_for_sandbox
 curl_line="$(grep "curl -s -u" "$data_dir/server.log")" || { cat "$data_dir/server.log" >&2; echo "the sandbox did not start" >&2; exit 1; }
 contoso_agreement="$(sed -n 's/^ *Contoso .*agreement \([0-9]*\)$/\1/p' "$data_dir/server.log")"
 

@@ -23,11 +23,25 @@ fi
 
 cargo build --quiet --manifest-path "$root/Cargo.toml" --bin kaspersky-msp-bridge
 
+# Both backends: SQLite in the data directory, then (when reachable) a fresh PostgreSQL
+# database. The second pass is this script again with SCHEMATHESIS_DATABASE_URL set.
+database_url="${SCHEMATHESIS_DATABASE_URL:-}"
+pg_url="${SCHEMATHESIS_PG_URL:-postgres://bridge_ci:bridge_ci@127.0.0.1:5432/postgres}"
+pg_database=""
+if [[ -n "$database_url" ]]; then
+    echo "schemathesis: on PostgreSQL"
+else
+    echo "schemathesis: on SQLite"
+fi
+
 data_dir="$(mktemp -d)"
 port="$("$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 base="http://127.0.0.1:$port"
 admin_password="schemathesis-admin-$RANDOM$RANDOM"
 
+if [[ -n "$database_url" ]]; then
+    export DATABASE_URL="$database_url"
+fi
 BRIDGE_DATA_DIR="$data_dir" \
     BRIDGE_BIND="127.0.0.1:$port" \
     BRIDGE_ADMIN_PASSWORD="$admin_password" \
@@ -71,7 +85,6 @@ mkdir -p "$target/schemathesis-work"
 (cd "$target/schemathesis-work" && "$venv/bin/schemathesis" --config-file "$root/scripts/schemathesis.toml" run "$base/api-docs/openapi.json" \
     --url "$base" \
     --header "Authorization: Bearer $token" \
-    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
     --max-examples "$max_examples" \
     --phases examples,coverage,fuzzing,stateful \
     --seed "$seed" \
@@ -89,4 +102,16 @@ if [[ $status -ne 0 ]]; then
     echo "--- server errors ---" >&2
     grep -i '"level":"ERROR"' "$data_dir/server.log" | tail -n 20 >&2 || true
 fi
-exit "$status"
+[[ $status -eq 0 ]] || exit "$status"
+
+if [[ -z "$database_url" ]]; then
+    if command -v psql >/dev/null 2>&1 && psql "$pg_url" -qtAc 'SELECT 1' >/dev/null 2>&1; then
+        pg_database="schemathesis_$RANDOM$RANDOM"
+        psql "$pg_url" -qc "CREATE DATABASE $pg_database" >/dev/null
+        pg_status=0
+        SCHEMATHESIS_DATABASE_URL="${pg_url%/*}/$pg_database" bash "$0" || pg_status=$?
+        psql "$pg_url" -qc "DROP DATABASE $pg_database WITH (FORCE)" >/dev/null || true
+        exit "$pg_status"
+    fi
+    echo "schemathesis: PostgreSQL not reachable at $pg_url: SQLite only" >&2
+fi

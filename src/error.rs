@@ -19,6 +19,15 @@ use crate::services::ServiceError;
 
 /// RFC 9457 problem details.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "type": "/problems/validation-failed", "title": "The request is invalid", "status": 422,
+    "detail": "2 fields are invalid; see `errors`.",
+    "errors": [
+        {"field": "rows[0].workstation_product_id",
+         "message": "there is no ConnectWise product 17 in the catalog cache (refresh the catalog if it is new)"},
+        {"field": "rows[1].application_id", "message": "there is no security application kes-unix"}
+    ]
+}))]
 pub struct Problem {
     /// A URI reference naming the problem type.
     #[serde(rename = "type")]

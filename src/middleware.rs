@@ -1,5 +1,7 @@
-//! Request ids, access logs and HTTP metrics, and the safety net that turns any error response that is not
-//! yet problem+json (from actix or a middleware) into one.
+//! Request ids, access logs and HTTP metrics; the HTTP conventions every route shares (`HEAD`
+//! wherever `GET`, `304` for a matching `If-None-Match`, `Link` on paged lists); and the safety
+//! net that turns any error response that is not yet problem+json (from actix or a middleware)
+//! into one.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant;
@@ -7,6 +9,7 @@ use std::time::Instant;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{web, Error, HttpMessage};
 use tracing::Instrument;
@@ -15,6 +18,16 @@ use crate::error::{ApiError, PROBLEM_JSON};
 use crate::metrics;
 use crate::net::forwarded_hops;
 use crate::state::AppState;
+
+mod conditional;
+mod page_links;
+mod raw_head;
+
+pub use page_links::PagedRoutes;
+pub use raw_head::ProblemOnBadHead;
+
+use conditional::not_modified_if_matching;
+use page_links::with_page_links;
 
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -66,7 +79,7 @@ fn request_id_of(req: &ServiceRequest) -> String {
 }
 
 pub async fn request_context(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let request_id = request_id_of(&req);
@@ -75,6 +88,10 @@ pub async fn request_context(
     req.extensions_mut().insert(ClientAddress(client));
     let span = tracing::info_span!("request", request_id = %request_id, client_address = %client);
     let (method, path) = (req.method().clone(), req.path().to_string());
+    // HEAD is GET without the body: the HTTP layer still knows it was HEAD and sends none.
+    if method == Method::HEAD {
+        req.head_mut().method = Method::GET;
+    }
     let started = Instant::now();
     let mut response = match nul_in_uri(&req) {
         Some(refused) => req.error_response(refused),
@@ -84,6 +101,8 @@ pub async fn request_context(
             .await?
             .map_into_boxed_body(),
     };
+    response = not_modified_if_matching(response);
+    response = with_page_links(response).await;
     response = into_problem_if_needed(response);
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
@@ -125,7 +144,10 @@ fn into_problem_if_needed(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxB
     if is_problem {
         return res;
     }
-    let reason = status.canonical_reason().unwrap_or("Error").to_string();
+    let reason = match refused_preflight(res.request()) {
+        Some(detail) if status == StatusCode::BAD_REQUEST => detail,
+        _ => status.canonical_reason().unwrap_or("Error").to_string(),
+    };
     let err = match status.as_u16() {
         400 => ApiError::BadRequest(reason),
         401 => ApiError::Unauthorized(reason),
@@ -153,6 +175,32 @@ fn into_problem_if_needed(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxB
     let response = builder.content_type(PROBLEM_JSON).json(problem);
     ServiceResponse::new(req, response)
 }
+
+/// Why the CORS layer refused a preflight, in our words, when `req` is one.
+fn refused_preflight(req: &actix_web::HttpRequest) -> Option<String> {
+    let requested = req.headers().get(header::ACCESS_CONTROL_REQUEST_METHOD)?;
+    if req.method() != Method::OPTIONS {
+        return None;
+    }
+    let origin = req.headers().get(header::ORIGIN)?.to_str().unwrap_or("?");
+    let allowed = req
+        .app_data::<web::Data<crate::state::AppState>>()
+        .is_some_and(|s| s.settings.cors_origins.iter().any(|o| o == origin));
+    Some(if allowed {
+        format!(
+            "The origin {origin} may call this API, but not with the method {} or these \
+             headers; allowed are GET, POST, PUT, PATCH and DELETE with Authorization, \
+             Content-Type, If-Match, If-None-Match and X-Request-Id.",
+            requested.to_str().unwrap_or("?")
+        )
+    } else {
+        format!(
+            "The origin {origin} is not allowed to call this API from a browser; an \
+             administrator can add it to BRIDGE_CORS_ORIGINS."
+        )
+    })
+}
+
 /// A NUL (`%00`) in the URL, refused before routing: no resource can be
 /// named by such a path segment (404), and such a query parameter is malformed (400).
 pub fn nul_in_uri(req: &actix_web::dev::ServiceRequest) -> Option<ApiError> {

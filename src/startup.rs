@@ -5,13 +5,17 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use actix_cors::Cors;
+use actix_http::{error::DispatchError, HttpService};
+use actix_service::{fn_service, map_config, IntoServiceFactory, ServiceFactoryExt};
+use actix_web::dev::AppConfig;
 use actix_web::dev::Server;
 use actix_web::http::header;
 use actix_web::middleware::from_fn;
 use actix_web::rt::task::JoinHandle;
-use actix_web::{web, App, HttpRequest, HttpServer};
+use actix_web::{web, App, HttpRequest};
 use anyhow::Context;
 use base64::Engine;
+use std::future::ready;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -21,7 +25,7 @@ use crate::auth::throttle::LoginThrottle;
 use crate::config::{redact_url, Settings};
 use crate::db::{self, audit::Actor, DbPool};
 use crate::error::ApiError;
-use crate::middleware::{request_context, REQUEST_ID_HEADER};
+use crate::middleware::{request_context, PagedRoutes, ProblemOnBadHead, REQUEST_ID_HEADER};
 use crate::openapi::{self, MethodTable};
 use crate::read_cache::ReadCopies;
 use crate::routes::{self, input};
@@ -224,12 +228,15 @@ fn cors(origins: &[String]) -> Cors {
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
             header::IF_MATCH,
+            header::IF_NONE_MATCH,
             REQUEST_ID_HEADER,
         ])
         .expose_headers([
             header::ETAG,
             header::LOCATION,
             header::RETRY_AFTER,
+            header::LINK,
+            header::ALLOW,
             REQUEST_ID_HEADER,
         ])
         .max_age(3600)
@@ -252,17 +259,31 @@ async fn unmatched(
     })
 }
 
+/// Swagger UI for people: the token survives a reload, no "Explore" bar pointing elsewhere,
+/// requests timed, operations filterable.
+fn swagger_config() -> utoipa_swagger_ui::Config<'static> {
+    utoipa_swagger_ui::Config::default()
+        .persist_authorization(true)
+        .use_base_layout()
+        .display_request_duration(true)
+        .filter(true)
+        .try_it_out_enabled(true)
+}
+
 fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Server> {
     let spec = openapi::spec();
     let methods = web::Data::new(MethodTable::from_spec(&spec));
+    let paged = web::Data::new(PagedRoutes::new(openapi::paged_paths(&spec)));
+    let document = openapi::spec_value();
     let max_body = state.settings.max_body_bytes;
     let origins = state.settings.cors_origins.clone();
-    let server = HttpServer::new(move || {
+    let app = move || {
         App::new()
             .wrap(cors(&origins))
             .wrap(from_fn(request_context))
             .app_data(state.clone())
             .app_data(methods.clone())
+            .app_data(paged.clone())
             .app_data(
                 web::JsonConfig::default()
                     .limit(max_body)
@@ -275,14 +296,31 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
             .configure(routes::table)
             .into_app()
             .service(
-                SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", spec.clone()),
+                SwaggerUi::new("/swagger-ui/{_:.*}")
+                    .external_url_unchecked("/api-docs/openapi.json", document.clone())
+                    .config(swagger_config()),
             )
             .service(web::redirect("/swagger-ui", "/swagger-ui/").permanent())
             .configure(routes::console::configure)
             .default_service(web::to(unmatched))
-    })
-    .shutdown_timeout(10)
-    .listen(listener)?
-    .run();
+    };
+    // `HttpServer` as it serves a plain listener, but on connections that turn the HTTP
+    // parser's bare error answers into problem+json (`middleware::raw_head`).
+    let server = actix_server::Server::build()
+        .listen("kaspersky-msp-bridge", listener, move || {
+            let app = app()
+                .into_factory()
+                .map_err(|err: actix_web::Error| err.error_response());
+            let http = HttpService::build()
+                .client_disconnect_timeout(std::time::Duration::from_secs(1))
+                .h1(map_config(app, |_| AppConfig::default()));
+            fn_service(|io: actix_web::rt::net::TcpStream| {
+                let peer = io.peer_addr().ok();
+                ready(Ok::<_, DispatchError>((ProblemOnBadHead::new(io), peer)))
+            })
+            .and_then(http)
+        })?
+        .shutdown_timeout(10)
+        .run();
     Ok(server)
 }

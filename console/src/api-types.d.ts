@@ -11,8 +11,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The audit trail, newest first. Events about users, service tokens and connections are
-         *     shown to admins only. */
+        /**
+         * List audit events
+         * @description Who changed which configuration, when, and its value before and after (secrets masked), newest
+         *     first, paged, filtered by entity and actor. Events about users, service tokens and connections
+         *     are shown to admins only. Role: any.
+         */
         get: operations["listAuditEvents"];
         put?: never;
         post?: never;
@@ -31,7 +35,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Exchange a username and password for an access token. */
+        /**
+         * Log in with a username and password
+         * @description Exchanges a username and password for a bearer token (`access_token`, valid for `expires_in`
+         *     seconds) to send as `Authorization: Bearer <token>`. No token needed. 401: the username or
+         *     password is wrong, or the account is disabled (the answer does not say which). 429: too many
+         *     failed attempts for this account or address; wait `Retry-After` seconds.
+         */
         post: operations["login"];
         delete?: never;
         options?: never;
@@ -46,7 +56,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Who the token belongs to, with the current role. */
+        /**
+         * Who am I
+         * @description The account the token belongs to: a user or a service token, with its current role (a role
+         *     change applies to tokens already issued within 5 seconds). Role: any. 401: the token is missing,
+         *     invalid, expired or its account was disabled, deleted or revoked.
+         */
         get: operations["getMe"];
         put?: never;
         post?: never;
@@ -64,7 +79,13 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Change one's own password, proving the current one. */
+        /**
+         * Change my password
+         * @description Changes the caller's own password, proving the current one; other sessions keep their tokens
+         *     until they expire. Role: any user; a service token gets 403 (it has no password). 422: the
+         *     current password is wrong or the new one breaks the password rules (`errors` says which). 429:
+         *     too many wrong current passwords; wait `Retry-After` seconds.
+         */
         put: operations["changeMyPassword"];
         post?: never;
         delete?: never;
@@ -80,11 +101,21 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Company mappings, ordered by ConnectWise company name. */
+        /**
+         * List company mappings
+         * @description The Companies tab: each tenant's ConnectWise company and agreement, ordered by company name,
+         *     paged. Role: any.
+         */
         get: operations["listCompanyMappings"];
         put?: never;
-        /** Map a tenant to a ConnectWise company and agreement. The agreement must belong to the
-         *     company and be active in ConnectWise. */
+        /**
+         * Map a tenant to a company
+         * @description Maps a tenant to a ConnectWise company and the agreement that receives its additions. The
+         *     agreement must belong to the company and be active in ConnectWise. Role: operator. 409: the
+         *     tenant or company is mapped already, or ConnectWise is not configured. 422: every invalid field,
+         *     e.g. an unknown tenant or an agreement of another company. 502 and 504: ConnectWise failed or
+         *     was too slow.
+         */
         post: operations["createCompanyMapping"];
         delete?: never;
         options?: never;
@@ -99,13 +130,26 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One company mapping. */
+        /**
+         * Read a company mapping
+         * @description One company mapping with its `ETag`. Role: any. 404: no mapping has this id.
+         */
         get: operations["getCompanyMapping"];
-        /** Replace a company mapping (e.g. move it to another agreement, or switch billing off). */
+        /**
+         * Replace a company mapping
+         * @description Replaces a company mapping, e.g. to move it to another agreement or switch billing off. Role:
+         *     operator. 404: no mapping has this id. 409: the tenant or company is mapped elsewhere. 412: the
+         *     mapping changed since it was read (`If-Match`). 422: every invalid field. 502 and 504:
+         *     ConnectWise failed or was too slow.
+         */
         put: operations["putCompanyMapping"];
         post?: never;
-        /** Delete a company mapping: only the link goes; nothing changes in ConnectWise, and the
-         *     tenant's additions are no longer managed. */
+        /**
+         * Delete a company mapping
+         * @description Deletes the link only: nothing changes in ConnectWise, and the tenant's additions are no longer
+         *     managed. Role: operator. 404: no mapping has this id. 412: it changed since it was read
+         *     (`If-Match`).
+         */
         delete: operations["deleteCompanyMapping"];
         options?: never;
         head?: never;
@@ -119,9 +163,19 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The ConnectWise connection (the private key is never shown). */
+        /**
+         * Read the ConnectWise connection
+         * @description The ConnectWise Manage connection: site, company, public key, client id and limits; the private
+         *     key is never shown, only whether one is stored. Role: admin. 404: not configured yet.
+         */
         get: operations["getConnectWiseConnection"];
-        /** Create or replace the ConnectWise connection. Audited with secrets masked. */
+        /**
+         * Save the ConnectWise connection
+         * @description Creates or replaces the ConnectWise connection. An omitted `private_key` keeps the stored one;
+         *     `null` clears it. The secret is encrypted at rest and masked in the audit trail. Role: admin.
+         *     412: the connection changed since it was read (`If-Match`). 422: every invalid field, e.g. a
+         *     site URL that is not https.
+         */
         put: operations["putConnectWiseConnection"];
         post?: never;
         delete?: never;
@@ -139,8 +193,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Call ConnectWise with the stored connection and report what works or exactly what fails
-         *     (wrong keys, missing permissions, unreachable host, TLS, timeout). */
+        /**
+         * Test the ConnectWise connection
+         * @description Calls ConnectWise with the stored connection and reports what works, or exactly what fails:
+         *     wrong keys, missing permissions, unreachable host, TLS, timeout. Nothing is written. Role:
+         *     admin. 409: not configured yet. 502 and 504: ConnectWise failed or was too slow; `type` and
+         *     `detail` say how.
+         */
         post: operations["testConnectWiseConnection"];
         delete?: never;
         options?: never;
@@ -155,9 +214,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The Kaspersky Security Center connection (the password is never shown). */
+        /**
+         * Read the Kaspersky connection
+         * @description The Kaspersky Security Center connection: server, user, TLS and limits; the password is never
+         *     shown, only whether one is stored. Role: admin. 404: not configured yet.
+         */
         get: operations["getKasperskyConnection"];
-        /** Create or replace the Kaspersky Security Center connection. Audited with secrets masked. */
+        /**
+         * Save the Kaspersky connection
+         * @description Creates or replaces the KSC connection. An omitted `password` keeps the stored one; `null`
+         *     clears it. The secret is encrypted at rest and masked in the audit trail. Role: admin. 412: the
+         *     connection changed since it was read (`If-Match`). 422: every invalid field.
+         */
         put: operations["putKasperskyConnection"];
         post?: never;
         delete?: never;
@@ -175,8 +243,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Log in to KSC with the stored connection and list its virtual servers; report success or
-         *     exactly what failed (credentials, unreachable host, TLS, timeout). */
+        /**
+         * Test the Kaspersky connection
+         * @description Logs in to KSC with the stored connection and lists its virtual servers, or reports exactly what
+         *     failed: credentials, unreachable host, TLS, timeout. Nothing is stored. Role: admin. 409: not
+         *     configured yet. 502 and 504: KSC failed or was too slow; `type` and `detail` say how.
+         */
         post: operations["testKasperskyConnection"];
         delete?: never;
         options?: never;
@@ -191,7 +263,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** ConnectWise companies (live), ordered by name. */
+        /**
+         * List ConnectWise companies
+         * @description ConnectWise companies, read live, ordered by name, paged; `search` matches the name. For the
+         *     company drop-down of a company mapping. Role: any. 409: ConnectWise is not configured. 502 and
+         *     504: ConnectWise failed or was too slow.
+         */
         get: operations["listConnectWiseCompanies"];
         put?: never;
         post?: never;
@@ -208,7 +285,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A ConnectWise company's agreements (live), with whether each can take additions. */
+        /**
+         * List a company's agreements
+         * @description A ConnectWise company's agreements, read live, paged, with whether each can take additions
+         *     (active, not cancelled). Role: any. 409: ConnectWise is not configured. 502 and 504: ConnectWise
+         *     failed or was too slow.
+         */
         get: operations["listConnectWiseCompanyAgreements"];
         put?: never;
         post?: never;
@@ -225,7 +307,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The cached ConnectWise product catalog, ordered by identifier. */
+        /**
+         * List cached ConnectWise products
+         * @description The local copy of the ConnectWise product catalog for the mapping drop-downs, ordered by
+         *     identifier, paged; `search` matches identifier and description, inactive products only with
+         *     `include_inactive`. Refresh it with `POST /api/v1/connectwise/products/refresh`. Role: any.
+         */
         get: operations["listConnectWiseProducts"];
         put?: never;
         post?: never;
@@ -244,7 +331,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Read the whole ConnectWise catalog and update the cache. */
+        /**
+         * Refresh the product cache
+         * @description Reads the whole ConnectWise catalog and updates the local copy; products gone from ConnectWise
+         *     are marked vanished, never deleted, so mappings keep their names. Role: operator. 409:
+         *     ConnectWise is not configured. 502 and 504: ConnectWise failed or was too slow.
+         */
         post: operations["refreshConnectWiseProducts"];
         delete?: never;
         options?: never;
@@ -259,10 +351,21 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The mapping grid: every application still in use (of one solution), whole. */
+        /**
+         * Read the mapping grid
+         * @description The Products tab: every application still in use (of one solution with `solution`), whole, with
+         *     both stored mapping forms, the form in force, its status and the ConnectWise products named.
+         *     Keep the `ETag` to save changes with `If-Match`. Role: any.
+         */
         get: operations["listProductMappings"];
-        /** Save changes: replaces the mappings of the rows listed, all or nothing. A row without any
-         *     product clears that mapping; rows not listed are untouched. */
+        /**
+         * Save the mapping grid
+         * @description The Save changes of the Products tab: replaces the mappings of the rows listed, all or nothing;
+         *     rows not listed are untouched and a row without any product clears its mapping. Send the grid's
+         *     `ETag` in `If-Match`. Role: operator. 412: a mapping or the billing mode changed since the grid
+         *     was read. 422: every invalid row field, e.g. an unknown application or a product not in the
+         *     catalog cache (`rows[i].field`).
+         */
         put: operations["saveProductMappings"];
         post?: never;
         delete?: never;
@@ -278,12 +381,25 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One application's mapping. */
+        /**
+         * Read one mapping
+         * @description One application's row of the grid, with its own `ETag`. Role: any. 404: no application has this
+         *     id.
+         */
         get: operations["getProductMapping"];
-        /** Replace one mapping (both forms; no product at all clears it). */
+        /**
+         * Replace one mapping
+         * @description Replaces both forms of one application's mapping; no product at all clears it. Role: operator.
+         *     404: no application has this id. 412: the mapping or the billing mode changed since it was read.
+         *     422: every invalid field.
+         */
         put: operations["putProductMapping"];
         post?: never;
-        /** Clear one mapping (both forms). */
+        /**
+         * Clear one mapping
+         * @description Clears both forms of one application's mapping; clearing an absent mapping is not an error.
+         *     Role: operator. 404: no application has this id. 412: the mapping changed since it was read.
+         */
         delete: operations["deleteProductMapping"];
         options?: never;
         head?: never;
@@ -297,8 +413,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Usage nothing bills: applications without a product mapping, tenants without a company
-         *     mapping or with billing switched off. */
+        /**
+         * Report unbilled usage
+         * @description Usage nothing bills, paged: applications without a product mapping, tenants without a company
+         *     mapping or with billing switched off. Role: any.
+         */
         get: operations["unbilledUsage"];
         put?: never;
         post?: never;
@@ -315,10 +434,19 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every security application (retired ones included, flagged), whole. */
+        /**
+         * List security applications
+         * @description Every security application, by solution and name, whole (retired ones included and flagged),
+         *     with the match rules that recognise KSC licence keys. Role: any.
+         */
         get: operations["listSecurityApplications"];
         put?: never;
-        /** Add a custom security application. */
+        /**
+         * Add a custom security application
+         * @description Adds an application the built-in list lacks, with its solution, licensing model and (for KSC)
+         *     match rules. Role: admin. 409: the id is taken. 422: every invalid field (id characters, empty
+         *     name, unknown solution or model, too short a name pattern).
+         */
         post: operations["createSecurityApplication"];
         delete?: never;
         options?: never;
@@ -333,15 +461,28 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read a security application. */
+        /**
+         * Read a security application
+         * @description One security application with its match rules. Role: any. 404: no application has this id.
+         */
         get: operations["getSecurityApplication"];
         put?: never;
         post?: never;
-        /** Delete an application that nothing maps and no tenant uses; otherwise it can only be retired. */
+        /**
+         * Delete a security application
+         * @description Deletes an application that nothing maps and no tenant uses; otherwise retire it (`PATCH` with
+         *     `retired: true`). Role: admin. 404: no application has this id. 409: it is mapped or has usage
+         *     in a tenant's latest snapshot.
+         */
         delete: operations["deleteSecurityApplication"];
         options?: never;
         head?: never;
-        /** Edit an application's name or match rules, or retire it. */
+        /**
+         * Edit a security application
+         * @description Changes an application's name or match rules (both lists replaced), or retires it (hidden from
+         *     the grid, mapping kept) or brings it back. Id, solution and licensing model never change. Role:
+         *     admin. 404: no application has this id. 422: every invalid field.
+         */
         patch: operations["updateSecurityApplication"];
         trace?: never;
     };
@@ -354,10 +495,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Turn a licence key no application recognises (or several do) into a match rule of this
-         *     application, in one call: from the key's product name or its application id. An existing
-         *     equal rule is kept as it is. Usage is counted with it from the next collection (every sync
-         *     run collects). */
+        /**
+         * Add a match rule from a licence key
+         * @description Turns a licence key that no application recognises (or several do) into a match rule of this
+         *     application, from the key's product name or its application id. An equal rule is kept as it is.
+         *     Usage counts with it from the next collection (every sync run collects). Role: admin. 404: no
+         *     application has this id. 409: not a KSC application (its usage is pushed, never matched).
+         */
         post: operations["addSecurityApplicationMatchRule"];
         delete?: never;
         options?: never;
@@ -372,10 +516,19 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List service tokens (never their JWTs). */
+        /**
+         * List service tokens
+         * @description The long-lived tokens for automation, newest first, revoked ones included (never their JWTs).
+         *     Role: admin.
+         */
         get: operations["listServiceTokens"];
         put?: never;
-        /** Create a long-lived token for automation; its JWT is in this response only. */
+        /**
+         * Create a service token
+         * @description Creates a long-lived token with a role, for scripts and integrations. Its JWT (`token`) is in
+         *     this answer only: store it now. Role: admin. 422: the name is empty or too long, or the role is
+         *     unknown.
+         */
         post: operations["createServiceToken"];
         delete?: never;
         options?: never;
@@ -393,7 +546,11 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke a service token; it is refused from then on. */
+        /**
+         * Revoke a service token
+         * @description Revokes a service token: refused at once by this process and within 5 seconds by others.
+         *     Revoking one twice is not an error. Role: admin. 404: no service token has this id.
+         */
         delete: operations["revokeServiceToken"];
         options?: never;
         head?: never;
@@ -407,10 +564,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The billing settings. */
+        /**
+         * Read the billing settings
+         * @description Whether per-device applications are billed by device category (Windows workstations, Windows
+         *     servers, other devices) or as one product. Role: any.
+         */
         get: operations["getBillingSettings"];
-        /** Change the billing settings. Switching `bill_devices_by_category` changes which mapping
-         *     form is in force; the stored mappings of both forms are kept. */
+        /**
+         * Change the billing settings
+         * @description Switches category billing on or off. This changes which mapping form is in force; the stored
+         *     mappings of both forms are kept. Role: operator. 412: the settings changed since they were read
+         *     (`If-Match`). 422: a field is missing or not a boolean.
+         */
         put: operations["putBillingSettings"];
         post?: never;
         delete?: never;
@@ -426,10 +591,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The sync settings: schedule, policies, retention. */
+        /**
+         * Read the sync settings
+         * @description The schedule (cron and time zone), the date policies, the safety limits and the retention of old
+         *     records, with the next scheduled run. Role: any.
+         */
         get: operations["getSyncSettings"];
-        /** Replace the sync settings (every field). A schedule or time zone change applies to the
-         *     next scheduler check, within a minute, without a restart. */
+        /**
+         * Replace the sync settings
+         * @description Replaces every sync setting. A schedule or time zone change applies at the next scheduler check,
+         *     within a minute, without a restart. Role: operator. 412: the settings changed since they were
+         *     read (`If-Match`). 422: every invalid field (cron expression, time zone, ranges).
+         */
         put: operations["putSyncSettings"];
         post?: never;
         delete?: never;
@@ -445,7 +618,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A stored plan. */
+        /**
+         * Read a stored plan
+         * @description A plan stored by a preview or a run. Role: any. 404: no plan has this id.
+         */
         get: operations["getSyncPlan"];
         put?: never;
         post?: never;
@@ -464,9 +640,15 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Plan a sync without writing anything to ConnectWise: every (company, agreement, product) with
-         *     its current and desired quantity and action, frozen and blocked tenants, unbilled usage. The
-         *     plan is stored; `POST /api/v1/sync/runs` with its `plan_id` applies exactly this plan. */
+        /**
+         * Preview a sync
+         * @description Plans a sync without writing anything to ConnectWise: every (company, agreement, product) line
+         *     with its current and desired quantity and action, the moves between agreements, frozen and
+         *     blocked tenants and unbilled usage. The plan is stored; `POST /api/v1/sync/runs` with its
+         *     `plan_id` applies exactly this plan. The body may be left out. Role: operator. 409: ConnectWise
+         *     is not configured. 422: the company mapping asked for does not exist. 502 and 504: ConnectWise
+         *     failed or was too slow.
+         */
         post: operations["previewSync"];
         delete?: never;
         options?: never;
@@ -481,12 +663,21 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Sync runs, newest first. */
+        /**
+         * List sync runs
+         * @description Sync runs, newest first, paged; `finished=true&per_page=1` is the last outcome, even while a run
+         *     is going. Role: any.
+         */
         get: operations["listSyncRuns"];
         put?: never;
-        /** Start a sync run in the background: 202 with the run; poll its `Location`. Without a body
-         *     it collects usage (KSC pull; the latest push for other tenants), plans and applies; with
-         *     `plan_id` it applies that preview. 409 while another run is going (in any process). */
+        /**
+         * Start a sync run
+         * @description Starts a run in the background and answers 202 at once; poll its `Location`. Without a body it
+         *     collects usage (KSC pull; the latest push for other tenants), plans and applies; with `plan_id`
+         *     it applies that preview. `approve` applies held lines (`"all"`, or lines and moves). Role:
+         *     operator. 409: another run is going (in any process), or ConnectWise is not configured. 422:
+         *     every invalid field, e.g. an unknown plan.
+         */
         post: operations["startSyncRun"];
         delete?: never;
         options?: never;
@@ -501,7 +692,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One sync run. */
+        /**
+         * Read a sync run
+         * @description One run with its status and summary (actions, held lines, moves, outcomes, skipped and blocked
+         *     tenants). Role: any. 404: no run has this id.
+         */
         get: operations["getSyncRun"];
         put?: never;
         post?: never;
@@ -518,7 +713,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A run's changes, one per plan line that was not unchanged, in plan order. */
+        /**
+         * List a run's changes
+         * @description A run's changes in plan order, paged: one per plan line that was not unchanged, with the
+         *     quantities, the addition written and the outcome. Role: any. 404: no run has this id.
+         */
         get: operations["listSyncRunChanges"];
         put?: never;
         post?: never;
@@ -535,10 +734,19 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Kaspersky tenants of both solutions, ordered by name. */
+        /**
+         * List tenants
+         * @description Kaspersky tenants of both solutions as last discovered (KSC virtual servers, Business Hub
+         *     companies), ordered by name, paged, with their mapping status. Role: any.
+         */
         get: operations["listTenants"];
         put?: never;
-        /** Create a Business Hub tenant (Business Hub has no public API to discover them). */
+        /**
+         * Add a Business Hub tenant
+         * @description Creates a Business Hub tenant (Business Hub has no public API to discover them); its usage is
+         *     then pushed with `POST /api/v1/usage-snapshots`. Role: operator. 409: the external id is taken.
+         *     422: every invalid field.
+         */
         post: operations["createTenant"];
         delete?: never;
         options?: never;
@@ -555,7 +763,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Re-discover the KSC virtual servers. */
+        /**
+         * Re-discover KSC tenants
+         * @description Lists the KSC virtual servers and updates the tenants: new ones are added, vanished ones
+         *     flagged. Role: operator. 409: KSC is not configured. 502 and 504: KSC failed or was too slow.
+         */
         post: operations["refreshTenants"];
         delete?: never;
         options?: never;
@@ -570,7 +782,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One tenant. */
+        /**
+         * Read a tenant
+         * @description One tenant with its mapping status. Role: any. 404: no tenant has this id.
+         */
         get: operations["getTenant"];
         put?: never;
         post?: never;
@@ -587,12 +802,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Usage snapshots, newest first: the history, or each tenant's latest. */
+        /**
+         * List usage snapshots
+         * @description Usage snapshots, newest first, paged: the whole history or (`latest=true`) each tenant's latest,
+         *     optionally of one tenant. Role: any.
+         */
         get: operations["listUsageSnapshots"];
         put?: never;
-        /** Push a tenant's complete usage (Business Hub or any other non-KSC source). An application
-         *     left out has no usage; each must be a non-retired application of the tenant's solution,
-         *     under the unit of its licensing model. */
+        /**
+         * Push a tenant's usage
+         * @description Stores a tenant's complete usage from Business Hub or any other non-KSC source. An application
+         *     left out has no usage; each must be a non-retired application of the tenant's solution, counted
+         *     in the unit of its licensing model. Role: operator. 409: the tenant is a KSC tenant (its usage
+         *     is pulled). 422: every invalid field, by path (e.g. `devices.kes.windows_server`).
+         */
         post: operations["pushUsageSnapshot"];
         delete?: never;
         options?: never;
@@ -609,7 +832,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Pull fresh usage from KSC now and store a snapshot per tenant, without syncing. */
+        /**
+         * Collect usage from KSC now
+         * @description Pulls fresh usage from KSC and stores one snapshot per tenant (failed tenants included, with
+         *     their error), without syncing. Role: operator. 409: KSC is not configured. 422: the tenant asked
+         *     for is unknown or not a KSC tenant. 502: the KSC address is blocked by the outbound policy.
+         */
         post: operations["collectUsageSnapshots"];
         delete?: never;
         options?: never;
@@ -624,7 +852,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One usage snapshot. */
+        /**
+         * Read a usage snapshot
+         * @description One usage snapshot with its counts per application. Role: any. 404: no snapshot has this id.
+         */
         get: operations["getUsageSnapshot"];
         put?: never;
         post?: never;
@@ -641,10 +872,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List users. */
+        /**
+         * List users
+         * @description Every user account, ordered by username, paged. Role: admin.
+         */
         get: operations["listUsers"];
         put?: never;
-        /** Create a user. */
+        /**
+         * Create a user
+         * @description Creates a login account with a role (`viewer`, `operator` or `admin`). Role: admin. 409: the
+         *     username is taken. 422: a field is missing or breaks its rule (username characters, password
+         *     length); `errors` lists every problem.
+         */
         post: operations["createUser"];
         delete?: never;
         options?: never;
@@ -659,15 +898,27 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read a user. */
+        /**
+         * Read a user
+         * @description One user account (never its password). Role: admin. 404: no user has this id.
+         */
         get: operations["getUser"];
         put?: never;
         post?: never;
-        /** Delete a user. */
+        /**
+         * Delete a user
+         * @description Deletes a user account; its tokens are refused within 5 seconds. Audit events keep its name.
+         *     Role: admin. 404: no user has this id. 409: it is the last active admin.
+         */
         delete: operations["deleteUser"];
         options?: never;
         head?: never;
-        /** Change a user's role, disabled flag or password. */
+        /**
+         * Change a user
+         * @description Changes a user's role, disabled flag or password; fields left out keep their value. A disabled
+         *     user's tokens are refused within 5 seconds. Role: admin. 409: the change would leave no active
+         *     admin. 422: a field breaks its rule.
+         */
         patch: operations["updateUser"];
         trace?: never;
     };
@@ -678,7 +929,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The process is alive. */
+        /**
+         * Liveness
+         * @description Answers 200 while the process runs; it does not touch the database. No token needed. `HEAD`
+         *     works too.
+         */
         get: operations["healthz"];
         put?: never;
         post?: never;
@@ -695,8 +950,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Prometheus metrics: HTTP requests by route, database pool, ConnectWise and KSC calls, sync
-         *     runs. No token: scrapers rarely carry one, and nothing here names a customer. */
+        /**
+         * Prometheus metrics
+         * @description HTTP requests by route, database pool, ConnectWise and KSC calls and sync runs, in the
+         *     Prometheus text format. No token: scrapers rarely carry one, and nothing here names a customer.
+         */
         get: operations["metrics"];
         put?: never;
         post?: never;
@@ -713,7 +971,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The database answers within two seconds. */
+        /**
+         * Readiness
+         * @description Answers 200 when the database answers within two seconds, 503 otherwise. No token needed.
+         */
         get: operations["readyz"];
         put?: never;
         post?: never;
@@ -730,15 +991,18 @@ export interface components {
         /**
          * @description One rule to add: a licence key's product name or its application id, as the unbilled-usage
          *     report and a snapshot's `unknown_keys` show them.
+         *     Exactly one of the two.
          * @example {
          *       "product_name": "Kaspersky Embedded Systems Security 3.4 for Windows"
          *     }
          */
         AddMatchRule: {
+            /** @description Becomes a name pattern (compared as words: case, dashes and version numbers do not
+             *     matter). */
+            product_name: string;
+        } | {
             /** @description Becomes an app-id rule (an app-id match beats any name match). */
-            app_id?: string | null;
-            /** @description Becomes a name pattern (compared as words: case, dashes and version numbers do not matter). */
-            product_name?: string | null;
+            app_id: string;
         };
         AgreementView: {
             /** @description Whether billing can be added to it now (active, not cancelled, not ended). */
@@ -958,7 +1222,11 @@ export interface components {
             name: string;
         };
         CreateUser: {
-            disabled?: boolean;
+            /**
+             * @description A disabled user cannot log in.
+             * @default false
+             */
+            disabled: boolean | null;
             /** @description At least 10 characters, not only white space. */
             password: string;
             role: components["schemas"]["Role"];
@@ -966,7 +1234,19 @@ export interface components {
             username: string;
         };
         /** @description A new service token: the only time its JWT is shown. */
-        CreatedServiceToken: components["schemas"]["ServiceTokenView"] & {
+        CreatedServiceToken: {
+            /** @description Neither revoked nor expired. */
+            active: boolean;
+            /** Format: date-time */
+            created_at: string;
+            created_by?: string | null;
+            /** Format: date-time */
+            expires_at?: string | null;
+            id: string;
+            name: string;
+            /** Format: date-time */
+            revoked_at?: string | null;
+            role: components["schemas"]["Role"];
             /** @description The bearer token. Store it now: it cannot be shown again. */
             token: string;
         };
@@ -1092,8 +1372,29 @@ export interface components {
             bill_devices_by_category: boolean;
             mappings: components["schemas"]["MappingView"][];
         };
-        MappingRow: components["schemas"]["MappingForms"] & {
+        MappingRow: {
             application_id: string;
+            /**
+             * Format: int64
+             * @description Category form: Linux, macOS and mobile devices.
+             */
+            non_windows_product_id?: number | null;
+            /**
+             * Format: int64
+             * @description Single form: in force when category billing is off, and always for per-user and
+             *     per-mailbox applications.
+             */
+            product_id?: number | null;
+            /**
+             * Format: int64
+             * @description Category form: Windows servers.
+             */
+            server_product_id?: number | null;
+            /**
+             * Format: int64
+             * @description Category form (per-device applications only): Windows workstations.
+             */
+            workstation_product_id?: number | null;
         };
         /**
          * @description Whether an application can be billed in the mode in force.
@@ -1102,24 +1403,45 @@ export interface components {
         MappingStatus: "complete" | "incomplete" | "unmapped";
         /** @description One application's row of the grid: both stored forms, the status in the mode in force, and
          *     the products named. */
-        MappingView: components["schemas"]["MappingForms"] & {
+        MappingView: {
             application_id: string;
             application_name: string;
             form_in_force: components["schemas"]["MappingForm"];
             licensing_model: components["schemas"]["LicensingModel"];
+            /**
+             * Format: int64
+             * @description Category form: Linux, macOS and mobile devices.
+             */
+            non_windows_product_id?: number | null;
+            /**
+             * Format: int64
+             * @description Single form: in force when category billing is off, and always for per-user and
+             *     per-mailbox applications.
+             */
+            product_id?: number | null;
             /** @description Every product named by either form, by id. */
             products: components["schemas"]["ProductRef"][];
             retired: boolean;
+            /**
+             * Format: int64
+             * @description Category form: Windows servers.
+             */
+            server_product_id?: number | null;
             solution: components["schemas"]["Solution"];
             status: components["schemas"]["MappingStatus"];
+            /**
+             * Format: int64
+             * @description Category form (per-device applications only): Windows workstations.
+             */
+            workstation_product_id?: number | null;
         };
         /** @description How a KSC licence key is recognised as belonging to an application (DOMAIN.md §6,
          *     "Application identity"): an app-id match beats a name match; among name matches the
          *     longest pattern wins; a tie is ambiguous. */
         MatchRules: {
-            /** @description Exact `KLLIC_APP_ID` values. */
+            /** @default [] */
             app_ids: string[];
-            /** @description Case-insensitive substrings of `KLLIC_PROD_NAME`. */
+            /** @default [] */
             name_patterns: string[];
         };
         Me: {
@@ -1181,19 +1503,7 @@ export interface components {
         Outcome: "applied" | "failed" | "held" | "conflict" | "skipped" | "stale" | "not_applied";
         /** @description One page of a list, with the total number of items. */
         Page_AgreementView: {
-            items: {
-                /** @description Whether billing can be added to it now (active, not cancelled, not ended). */
-                accepts_additions: boolean;
-                /** Format: date-time */
-                end_date?: string | null;
-                /** Format: int64 */
-                id: number;
-                name?: string | null;
-                /** Format: date-time */
-                start_date?: string | null;
-                /** @description `Active`, `Cancelled`, `Expired` or `Inactive`. */
-                status?: string | null;
-            }[];
+            items: components["schemas"]["AgreementView"][];
             /** Format: int32 */
             page: number;
             /** Format: int32 */
@@ -1203,27 +1513,7 @@ export interface components {
         };
         /** @description One page of a list, with the total number of items. */
         Page_AuditEvent: {
-            items: {
-                /** @description e.g. `create`, `update`, `delete`, `revoke`. */
-                action: string;
-                /** @description The user's or service token's id; none for the server itself. */
-                actor_id?: string | null;
-                actor_name: string;
-                /** @description The entity after the change (secrets masked). */
-                after?: unknown;
-                /** @description The entity before the change (secrets masked). */
-                before?: unknown;
-                /** @description Where the request came from: the connecting address, or behind a trusted reverse proxy
-                 *     (`BRIDGE_TRUSTED_PROXIES`) the client it names. */
-                client_address?: string | null;
-                entity_id: string;
-                /** @description e.g. `user`, `service_token`. */
-                entity_type: string;
-                id: string;
-                /** Format: date-time */
-                occurred_at: string;
-                request_id?: string | null;
-            }[];
+            items: components["schemas"]["AuditEvent"][];
             /** Format: int32 */
             page: number;
             /** Format: int32 */
@@ -1233,22 +1523,7 @@ export interface components {
         };
         /** @description One page of a list, with the total number of items. */
         Page_CompanyMapping: {
-            items: {
-                /** Format: int64 */
-                agreement_id: number;
-                agreement_name: string;
-                billing_enabled: boolean;
-                /** Format: date-time */
-                created_at: string;
-                /** Format: int64 */
-                cw_company_id: number;
-                /** @description As ConnectWise named it when the mapping was saved. */
-                cw_company_name: string;
-                id: string;
-                tenant: components["schemas"]["TenantRef"];
-                /** Format: date-time */
-                updated_at: string;
-            }[];
+            items: components["schemas"]["CompanyMapping"][];
             /** Format: int32 */
             page: number;
             /** Format: int32 */
@@ -1258,12 +1533,7 @@ export interface components {
         };
         /** @description One page of a list, with the total number of items. */
         Page_CompanyView: {
-            items: {
-                /** Format: int64 */
-                id: number;
-                identifier?: string | null;
-                name?: string | null;
-            }[];
+            items: components["schemas"]["CompanyView"][];
             /** Format: int32 */
             page: number;
             /** Format: int32 */
@@ -1273,25 +1543,7 @@ export interface components {
         };
         /** @description One page of a list, with the total number of items. */
         Page_Product: {
-            items: {
-                /** Format: double */
-                cost?: number | null;
-                description: string;
-                /**
-                 * Format: int64
-                 * @description The ConnectWise catalog item id.
-                 */
-                id: number;
-                identifier: string;
-                inactive: boolean;
-                /** Format: double */
-                price?: number | null;
-                product_class?: string | null;
-                /** Format: date-time */
-                refreshed_at: string;
-                /** @description No longer in the ConnectWise catalog at the last refresh. */
-                vanished: boolean;
-            }[];
+            items: components["schemas"]["Product"][];
             /** Format: int32 */
             page: number;
             /** Format: int32 */
@@ -1301,20 +1553,7 @@ export interface components {
         };
         /** @description One page of a list, with the total number of items. */
         Page_ServiceTokenView: {
-            items: {
-                /** @description Neither revoked nor expired. */
-                active: boolean;
-                /** Format: date-time */
-                created_at: string;
-                created_by?: string | null;
-                /** Format: date-time */
-                expires_at?: string | null;
-                id: string;
-                name: string;
-                /** Format: date-time */
-                revoked_at?: string | null;
-                role: components["schemas"]["Role"];
-            }[];
+            items: components["schemas"]["ServiceTokenView"][];
             /** Format: int32 */
             page: number;
             /** Format: int32 */
@@ -1324,33 +1563,7 @@ export interface components {
         };
         /** @description One page of a list, with the total number of items. */
         Page_SyncChange: {
-            items: {
-                action: components["schemas"]["PlanAction"];
-                /** Format: int64 */
-                addition_id?: number | null;
-                /** Format: int64 */
-                agreement_id: number;
-                /** @description The applications (and categories) whose usage makes the quantity. */
-                contributions: components["schemas"]["Contribution"][];
-                /** Format: date-time */
-                created_at: string;
-                /** Format: int64 */
-                cw_company_id?: number | null;
-                detail: string;
-                /** @description The move the line belongs to, if any (`moves[].id` of the run's plan). */
-                move_id?: string | null;
-                /** Format: int64 */
-                new_quantity?: number | null;
-                /** Format: double */
-                old_quantity: number;
-                /** Format: int64 */
-                product_id: number;
-                result: components["schemas"]["Outcome"];
-                /** Format: int32 */
-                seq: number;
-                tenant_id?: string | null;
-                tenant_name?: string | null;
-            }[];
+            items: components["schemas"]["SyncChange"][];
             /** Format: int32 */
             page: number;
             /** Format: int32 */
@@ -1360,20 +1573,7 @@ export interface components {
         };
         /** @description One page of a list, with the total number of items. */
         Page_SyncRun: {
-            items: {
-                dry_run: boolean;
-                error?: string | null;
-                /** Format: date-time */
-                finished_at?: string | null;
-                id: string;
-                /** @description The plan it applied (a preview, or the plan it made). */
-                plan_id?: string | null;
-                /** Format: date-time */
-                started_at: string;
-                status: components["schemas"]["RunStatus"];
-                summary: components["schemas"]["RunSummary"];
-                trigger: components["schemas"]["Trigger"];
-            }[];
+            items: components["schemas"]["SyncRun"][];
             /** Format: int32 */
             page: number;
             /** Format: int32 */
@@ -1383,32 +1583,7 @@ export interface components {
         };
         /** @description One page of a list, with the total number of items. */
         Page_Tenant: {
-            items: {
-                company_mapping_id?: string | null;
-                /** Format: date-time */
-                created_at: string;
-                /** @description A disabled virtual server is not billed. */
-                enabled: boolean;
-                /** @description KSC: the virtual server's uid; Business Hub: the id given at creation. */
-                external_id: string;
-                id: string;
-                /**
-                 * Format: int64
-                 * @description KSC: the virtual server's id.
-                 */
-                ksc_vserver_id?: number | null;
-                /**
-                 * Format: date-time
-                 * @description KSC: when discovery last saw it.
-                 */
-                last_seen_at?: string | null;
-                /** @description Whether a company mapping bills this tenant. */
-                mapping_status: components["schemas"]["TenantMappingStatus"];
-                name: string;
-                solution: components["schemas"]["Solution"];
-                /** @description KSC: absent from the last discovery. */
-                vanished: boolean;
-            }[];
+            items: components["schemas"]["Tenant"][];
             /** Format: int32 */
             page: number;
             /** Format: int32 */
@@ -1418,18 +1593,7 @@ export interface components {
         };
         /** @description One page of a list, with the total number of items. */
         Page_UnbilledUsage: {
-            items: {
-                application_id?: components["schemas"]["String"] | null;
-                category?: components["schemas"]["DeviceCategory"] | null;
-                key?: components["schemas"]["UnattributedKey"] | null;
-                /**
-                 * Format: int64
-                 * @description Devices, users or mailboxes; for a key, the hosts it is the current key of.
-                 */
-                quantity: number;
-                reason: components["schemas"]["UnbilledReason"];
-                tenant_id: components["schemas"]["String"];
-            }[];
+            items: components["schemas"]["UnbilledUsage"][];
             /** Format: int32 */
             page: number;
             /** Format: int32 */
@@ -1439,24 +1603,7 @@ export interface components {
         };
         /** @description One page of a list, with the total number of items. */
         Page_UsageSnapshotView: {
-            items: {
-                /** Format: date-time */
-                created_at: string;
-                /** @description Id of the user or service token that pushed or collected it. */
-                created_by?: string | null;
-                /** @description Why the usage could not be read (`failed` only). */
-                error?: string | null;
-                id: string;
-                source: components["schemas"]["SnapshotSource"];
-                status: components["schemas"]["SnapshotStatus"];
-                /**
-                 * Format: date-time
-                 * @description When the usage was true.
-                 */
-                taken_at: string;
-                tenant: components["schemas"]["SnapshotTenant"];
-                usage?: components["schemas"]["TenantUsage"] | null;
-            }[];
+            items: components["schemas"]["UsageSnapshotView"][];
             /** Format: int32 */
             page: number;
             /** Format: int32 */
@@ -1466,16 +1613,7 @@ export interface components {
         };
         /** @description One page of a list, with the total number of items. */
         Page_UserView: {
-            items: {
-                /** Format: date-time */
-                created_at: string;
-                disabled: boolean;
-                id: string;
-                role: components["schemas"]["Role"];
-                /** Format: date-time */
-                updated_at: string;
-                username: string;
-            }[];
+            items: components["schemas"]["UserView"][];
             /** Format: int32 */
             page: number;
             /** Format: int32 */
@@ -1512,14 +1650,7 @@ export interface components {
         /** @enum {string} */
         PlanAction: "create" | "update" | "cancel" | "adopt" | "conflict" | "held" | "unchanged" | "skipped" | "release";
         /** @description One (company, agreement, product) of a plan. */
-        PlanLine: components["schemas"]["PlanRow"] & {
-            /** Format: int64 */
-            cw_company_id?: number | null;
-            cw_company_name?: string | null;
-            tenant_id?: string | null;
-            tenant_name?: string | null;
-        };
-        PlanRow: {
+        PlanLine: {
             action: components["schemas"]["PlanAction"];
             /**
              * Format: int64
@@ -1541,6 +1672,9 @@ export interface components {
              * @description Quantity of the addition the row manages or adopts; 0 when there is none.
              */
             current_quantity: number;
+            /** Format: int64 */
+            cw_company_id?: number | null;
+            cw_company_name?: string | null;
             /**
              * Format: int64
              * @description `None` when not computed: the agreement is frozen or released.
@@ -1557,6 +1691,8 @@ export interface components {
             /** Format: int64 */
             product_id: number;
             reason: string;
+            tenant_id?: string | null;
+            tenant_name?: string | null;
             /** @description Active additions of the product the project does not manage: reported, never touched. */
             unmanaged_addition_ids: number[];
         };
@@ -1566,7 +1702,25 @@ export interface components {
         };
         /** @enum {string} */
         PrincipalKind: "user" | "service";
-        /** @description RFC 9457 problem details. */
+        /**
+         * @description RFC 9457 problem details.
+         * @example {
+         *       "detail": "2 fields are invalid; see `errors`.",
+         *       "errors": [
+         *         {
+         *           "field": "rows[0].workstation_product_id",
+         *           "message": "there is no ConnectWise product 17 in the catalog cache (refresh the catalog if it is new)"
+         *         },
+         *         {
+         *           "field": "rows[1].application_id",
+         *           "message": "there is no security application kes-unix"
+         *         }
+         *       ],
+         *       "status": 422,
+         *       "title": "The request is invalid",
+         *       "type": "/problems/validation-failed"
+         *     }
+         */
         Problem: {
             detail: string;
             /** @description Every invalid field, for validation problems. */
@@ -1631,51 +1785,74 @@ export interface components {
         };
         /** @description `PUT /api/v1/connections/connectwise` (the documented body): replaces the settings. */
         PutConnectWiseConnection: {
-            /** @description Default `2025.1`. */
-            api_version?: string | null;
+            /**
+             * @description The API version asked for.
+             * @default 2025.1
+             */
+            api_version: string | null;
+            /** @description A PEM certificate to trust besides the system roots (a private CA). */
             ca_certificate_pem?: string | null;
+            /**
+             * Format: uuid
+             * @description The integration's client id from developer.connectwise.com.
+             */
             client_id: string;
+            /** @description The code base path, e.g. `v4_6_release/`; found from the site when absent. */
             codebase?: string | null;
+            /** @description The company id of the API member's login. */
             company_id: string;
             /**
              * Format: int32
-             * @description 1 to 32, default 4.
+             * @description Calls at once.
+             * @default 4
              */
-            max_concurrency?: number | null;
+            max_concurrency: number | null;
             /** @description Write-only. Omit to keep the stored key (refused with 422 when scheme, host or port of
              *     `site_url` change: a stored key never goes to another address); `null` clears it. */
             private_key?: string | null;
             public_key: string;
             /**
              * Format: int32
-             * @description 1 to 300, default 30.
+             * @default 30
              */
-            request_timeout_seconds?: number | null;
+            request_timeout_seconds: number | null;
+            /** @description The ConnectWise site, e.g. `https://na.myconnectwise.net`. */
             site_url: string;
         };
         /** @description `PUT /api/v1/connections/kaspersky` (the documented body). */
         PutKasperskyConnection: {
+            /** @description A PEM certificate to trust besides the system roots (KSC's own is usually self-signed). */
             ca_certificate_pem?: string | null;
-            /** @description Default empty. */
-            domain?: string | null;
-            /** @description Turns certificate verification off. Default false. */
-            insecure_skip_tls_verify?: boolean | null;
-            /** @description Default true. */
-            internal_user?: boolean | null;
+            /**
+             * @description The Windows domain of `user`, if any.
+             * @default
+             */
+            domain: string | null;
+            /**
+             * @description Turns certificate verification off.
+             * @default false
+             */
+            insecure_skip_tls_verify: boolean | null;
+            /**
+             * @description A KSC internal user (true) or a Windows account (false).
+             * @default true
+             */
+            internal_user: boolean | null;
             /**
              * Format: int32
-             * @description 1 to 32, default 4.
+             * @description Calls at once.
+             * @default 4
              */
-            max_concurrency?: number | null;
+            max_concurrency: number | null;
             /** @description Write-only. Omit to keep the stored password (refused with 422 when scheme, host or port
-             *     of `server_url` change: a stored password never goes to another address); `null` clears
-             *     it. */
+             *     of `server_url`, `ca_certificate_pem` or `insecure_skip_tls_verify` change: a stored
+             *     password never goes to another server); `null` clears it. */
             password?: string | null;
             /**
              * Format: int32
-             * @description 1 to 600, default 60.
+             * @default 60
              */
-            request_timeout_seconds?: number | null;
+            request_timeout_seconds: number | null;
             /** @description `https://host[:port]`; the port defaults to 13299. */
             server_url: string;
             user: string;
@@ -1808,12 +1985,18 @@ export interface components {
             role: components["schemas"]["Role"];
         };
         /** @description A billed tenant the run did not bill, and since when runs have not billed it. */
-        SkippedTenant: components["schemas"]["NotBilledTenant"] & {
+        SkippedTenant: {
+            /** Format: int64 */
+            agreement_id: number;
+            kind: components["schemas"]["NotBilledKind"];
+            reason: string;
             /**
              * Format: date-time
              * @description The start of the first run in the current series of runs that did not bill it.
              */
             since: string;
+            tenant_id: string;
+            tenant_name?: string | null;
         };
         /**
          * @description Where a snapshot's usage came from.
@@ -1884,6 +2067,20 @@ export interface components {
             summary: components["schemas"]["RunSummary"];
             trigger: components["schemas"]["Trigger"];
         };
+        /** @example {
+         *       "cancel_date_policy": "end_of_month",
+         *       "effective_date_policy": "today",
+         *       "max_decrease_percent": 50,
+         *       "max_usage_age_hours": 48,
+         *       "retention": {
+         *         "audit_events_days": 730,
+         *         "runs_days": 400,
+         *         "snapshots_days": 400
+         *       },
+         *       "schedule": "0 2 * * *",
+         *       "schedule_enabled": true,
+         *       "time_zone": "Europe/Berlin"
+         *     } */
         SyncSettings: {
             /** @default end_of_month */
             cancel_date_policy: components["schemas"]["CancelDatePolicy"];
@@ -1924,12 +2121,49 @@ export interface components {
             time_zone: string;
         };
         /** @description The sync settings with when the scheduler fires next. */
-        SyncSettingsView: components["schemas"]["SyncSettings"] & {
+        SyncSettingsView: {
+            /** @default end_of_month */
+            cancel_date_policy: components["schemas"]["CancelDatePolicy"];
+            /** @default today */
+            effective_date_policy: components["schemas"]["EffectiveDatePolicy"];
+            /**
+             * Format: int32
+             * @description A decrease of more than this percentage (and every cancel) waits for approval (0–100).
+             * @default 50
+             */
+            max_decrease_percent: number;
+            /**
+             * Format: int32
+             * @description Usage older than this freezes the tenant's billing (hours).
+             * @default 48
+             */
+            max_usage_age_hours: number;
             /**
              * Format: date-time
              * @description Read-only: the next scheduled run; null when the schedule is off. Ignored on `PUT`.
              */
             next_run_at?: string | null;
+            /** @default {
+             *       "audit_events_days": 730,
+             *       "runs_days": 400,
+             *       "snapshots_days": 400
+             *     } */
+            retention: components["schemas"]["Retention"];
+            /**
+             * @description Cron expression (minute hour day-of-month month day-of-week), default daily 02:00.
+             * @default 0 2 * * *
+             */
+            schedule: string;
+            /**
+             * @description Whether the scheduler runs syncs.
+             * @default true
+             */
+            schedule_enabled: boolean;
+            /**
+             * @description IANA time zone of the schedule, default `UTC`.
+             * @default UTC
+             */
+            time_zone: string;
         };
         Tenant: {
             company_mapping_id?: string | null;
@@ -2037,27 +2271,52 @@ export interface components {
             error: string;
         };
         /** @description Why a tenant's usage cannot be trusted right now. */
-        UnreadableReason: {
-            /** @enum {string} */
+        UnreadableReason: components["schemas"]["UnreadableReasonError"] | components["schemas"]["UnreadableReasonLoginRefused"] | components["schemas"]["UnreadableReasonVirtualServerDisabled"] | components["schemas"]["UnreadableReasonVirtualServerVanished"] | components["schemas"]["UnreadableReasonPushTooOld"] | components["schemas"]["UnreadableReasonNoSnapshot"];
+        UnreadableReasonError: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
             kind: "error";
             message: string;
-        } | {
-            /** @enum {string} */
+        };
+        UnreadableReasonLoginRefused: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
             kind: "login_refused";
-        } | {
-            /** @enum {string} */
-            kind: "virtual_server_disabled";
-        } | {
-            /** @enum {string} */
-            kind: "virtual_server_vanished";
-        } | {
-            /** @enum {string} */
+        };
+        /** @description Mapped and billed, but no usage has ever been collected or pushed. */
+        UnreadableReasonNoSnapshot: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "no_snapshot";
+        };
+        UnreadableReasonPushTooOld: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
             kind: "push_too_old";
             /** Format: date-time */
             pushed_at: string;
-        } | {
-            /** @enum {string} */
-            kind: "no_snapshot";
+        };
+        UnreadableReasonVirtualServerDisabled: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "virtual_server_disabled";
+        };
+        UnreadableReasonVirtualServerVanished: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "virtual_server_vanished";
         };
         UpdateSecurityApplication: {
             match_rules?: components["schemas"]["MatchRules"] | null;
@@ -2103,7 +2362,16 @@ export interface components {
     responses: never;
     parameters: never;
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description The representation's strong ETag: send it back in `If-Match` to write only what you read, or in `If-None-Match` to get 304 while it is unchanged. */
+        ETag: string;
+        /** @description RFC 8288 links to the `first`, `prev`, `next` and `last` pages of this list, with the same filters. */
+        Link: string;
+        /** @description Seconds to wait before trying again. */
+        "Retry-After": string;
+        /** @description The request's id, on every response and in the server's log line of the request. Send your own (up to 128 letters, digits, `-_.:`) to correlate. */
+        "X-Request-Id": string;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -2119,7 +2387,7 @@ export interface operations {
                 actor?: string;
                 /** @description Page number, from 1. */
                 page?: number;
-                /** @description Items per page, 1 to 500 (default 50). */
+                /** @description Items per page, 1 to 500. */
                 per_page?: number;
             };
             header?: never;
@@ -2131,6 +2399,8 @@ export interface operations {
             /** @description A page of audit events */
             200: {
                 headers: {
+                    Link: components["headers"]["Link"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2140,6 +2410,7 @@ export interface operations {
             /** @description A query parameter is malformed */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2149,6 +2420,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2158,6 +2430,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2167,6 +2440,7 @@ export interface operations {
             /** @description A query parameter is out of range */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2176,6 +2450,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2185,6 +2460,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2202,6 +2478,10 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {
+                 *       "password": "correct horse battery staple",
+                 *       "username": "admin"
+                 *     } */
                 "application/json": components["schemas"]["LoginRequest"];
             };
         };
@@ -2209,6 +2489,7 @@ export interface operations {
             /** @description Logged in */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2218,6 +2499,7 @@ export interface operations {
             /** @description The body is not valid JSON */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2227,6 +2509,7 @@ export interface operations {
             /** @description Wrong credentials or disabled account */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2236,6 +2519,7 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2245,6 +2529,7 @@ export interface operations {
             /** @description The body is not JSON */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2254,6 +2539,7 @@ export interface operations {
             /** @description The body breaks the rules; `errors` lists every problem */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2263,6 +2549,8 @@ export interface operations {
             /** @description Too many failed attempts; see `Retry-After` */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2272,6 +2560,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2281,6 +2570,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2301,15 +2591,27 @@ export interface operations {
             /** @description The caller */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Me"];
                 };
             };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2319,6 +2621,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2328,6 +2631,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2337,6 +2641,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2354,6 +2659,10 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {
+                 *       "current_password": "a long passphrase",
+                 *       "new_password": "an even longer one"
+                 *     } */
                 "application/json": components["schemas"]["ChangePasswordRequest"];
             };
         };
@@ -2361,6 +2670,7 @@ export interface operations {
             /** @description Changed */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2368,6 +2678,7 @@ export interface operations {
             /** @description The body is not valid JSON */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2377,6 +2688,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2386,6 +2698,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2395,6 +2708,7 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2404,6 +2718,7 @@ export interface operations {
             /** @description The body is not JSON */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2413,6 +2728,7 @@ export interface operations {
             /** @description The body breaks the rules; `errors` lists every problem */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2422,6 +2738,8 @@ export interface operations {
             /** @description Too many wrong current passwords */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2431,6 +2749,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2440,6 +2759,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2453,7 +2773,7 @@ export interface operations {
             query?: {
                 /** @description Page number, from 1. */
                 page?: number;
-                /** @description Items per page, 1 to 500 (default 50). */
+                /** @description Items per page, 1 to 500. */
                 per_page?: number;
             };
             header?: never;
@@ -2465,6 +2785,8 @@ export interface operations {
             /** @description A page of company mappings */
             200: {
                 headers: {
+                    Link: components["headers"]["Link"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2474,6 +2796,7 @@ export interface operations {
             /** @description A query parameter is malformed */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2483,6 +2806,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2492,6 +2816,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2501,6 +2826,7 @@ export interface operations {
             /** @description A query parameter is out of range */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2510,6 +2836,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2519,6 +2846,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2536,6 +2864,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {
+                 *       "agreement_id": 7,
+                 *       "cw_company_id": 6,
+                 *       "tenant_id": "01a23bd7-81c6-71a4-9b15-992947d69878"
+                 *     } */
                 "application/json": components["schemas"]["CompanyMappingInput"];
             };
         };
@@ -2547,6 +2880,7 @@ export interface operations {
                     ETag?: string;
                     /** @description The mapping's URL */
                     Location?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2556,6 +2890,7 @@ export interface operations {
             /** @description The body is not valid JSON */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2565,6 +2900,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2574,6 +2910,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2583,6 +2920,7 @@ export interface operations {
             /** @description The tenant or company is mapped already, or ConnectWise is not configured */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2592,6 +2930,7 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2601,6 +2940,7 @@ export interface operations {
             /** @description The body is not JSON */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2610,6 +2950,7 @@ export interface operations {
             /** @description The body breaks the rules; `errors` lists every problem */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2619,6 +2960,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2628,6 +2970,7 @@ export interface operations {
             /** @description ConnectWise failed */
             502: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2637,6 +2980,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2646,6 +2990,7 @@ export interface operations {
             /** @description ConnectWise did not answer in time */
             504: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2657,7 +3002,10 @@ export interface operations {
     getCompanyMapping: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag you hold: while it is current the answer is 304 without a body. */
+                "If-None-Match"?: string;
+            };
             path: {
                 id: string;
             };
@@ -2670,15 +3018,36 @@ export interface operations {
                 headers: {
                     /** @description For If-Match */
                     ETag?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["CompanyMapping"];
                 };
             };
+            /** @description Not modified: the ETag in `If-None-Match` is current */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2688,6 +3057,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2697,6 +3067,7 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2706,6 +3077,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2715,6 +3087,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2737,6 +3110,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {
+                 *       "agreement_id": 7,
+                 *       "billing_enabled": false,
+                 *       "cw_company_id": 6,
+                 *       "tenant_id": "01a23bd7-81c6-71a4-9b15-992947d69878"
+                 *     } */
                 "application/json": components["schemas"]["CompanyMappingInput"];
             };
         };
@@ -2746,6 +3125,7 @@ export interface operations {
                 headers: {
                     /** @description The new ETag */
                     ETag?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2755,6 +3135,7 @@ export interface operations {
             /** @description The body is not valid JSON */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2764,6 +3145,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2773,6 +3155,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2782,6 +3165,7 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2791,6 +3175,7 @@ export interface operations {
             /** @description The tenant or company is mapped already, or ConnectWise is not configured */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2800,6 +3185,7 @@ export interface operations {
             /** @description Changed since read (If-Match) */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2809,6 +3195,7 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2818,6 +3205,7 @@ export interface operations {
             /** @description The body is not JSON */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2827,6 +3215,7 @@ export interface operations {
             /** @description The body breaks the rules; `errors` lists every problem */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2836,6 +3225,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2845,6 +3235,7 @@ export interface operations {
             /** @description ConnectWise failed */
             502: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2854,6 +3245,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2863,6 +3255,7 @@ export interface operations {
             /** @description ConnectWise did not answer in time */
             504: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2888,13 +3281,25 @@ export interface operations {
             /** @description Deleted */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2904,6 +3309,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2913,6 +3319,7 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2922,6 +3329,7 @@ export interface operations {
             /** @description Changed since read (If-Match) */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2931,6 +3339,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2940,6 +3349,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2951,7 +3361,10 @@ export interface operations {
     getConnectWiseConnection: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag you hold: while it is current the answer is 304 without a body. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2962,15 +3375,36 @@ export interface operations {
                 headers: {
                     /** @description For If-Match on PUT */
                     ETag?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ConnectWiseConnection"];
                 };
             };
+            /** @description Not modified: the ETag in `If-None-Match` is current */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2980,6 +3414,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2989,6 +3424,7 @@ export interface operations {
             /** @description Not configured yet */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2998,6 +3434,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3007,6 +3444,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3036,6 +3474,7 @@ export interface operations {
                 headers: {
                     /** @description The new ETag */
                     ETag?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3045,6 +3484,7 @@ export interface operations {
             /** @description The body is not valid JSON */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3054,6 +3494,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3063,6 +3504,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3072,6 +3514,7 @@ export interface operations {
             /** @description Changed since read (If-Match) */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3081,6 +3524,7 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3090,6 +3534,7 @@ export interface operations {
             /** @description The body is not JSON */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3099,6 +3544,7 @@ export interface operations {
             /** @description The body breaks the rules; `errors` lists every problem */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3108,6 +3554,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3117,6 +3564,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3137,15 +3585,27 @@ export interface operations {
             /** @description ConnectWise answered */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ConnectWiseTestResult"];
                 };
             };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3155,6 +3615,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3164,6 +3625,7 @@ export interface operations {
             /** @description Not configured yet */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3173,6 +3635,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3182,6 +3645,7 @@ export interface operations {
             /** @description ConnectWise failed; `type` and `detail` say how */
             502: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3191,6 +3655,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3200,6 +3665,7 @@ export interface operations {
             /** @description ConnectWise did not answer in time */
             504: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3211,7 +3677,10 @@ export interface operations {
     getKasperskyConnection: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag you hold: while it is current the answer is 304 without a body. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3222,15 +3691,36 @@ export interface operations {
                 headers: {
                     /** @description For If-Match on PUT */
                     ETag?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["KasperskyConnection"];
                 };
             };
+            /** @description Not modified: the ETag in `If-None-Match` is current */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3240,6 +3730,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3249,6 +3740,7 @@ export interface operations {
             /** @description Not configured yet */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3258,6 +3750,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3267,6 +3760,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3296,6 +3790,7 @@ export interface operations {
                 headers: {
                     /** @description The new ETag */
                     ETag?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3305,6 +3800,7 @@ export interface operations {
             /** @description The body is not valid JSON */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3314,6 +3810,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3323,6 +3820,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3332,6 +3830,7 @@ export interface operations {
             /** @description Changed since read (If-Match) */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3341,6 +3840,7 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3350,6 +3850,7 @@ export interface operations {
             /** @description The body is not JSON */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3359,6 +3860,7 @@ export interface operations {
             /** @description The body breaks the rules; `errors` lists every problem */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3368,6 +3870,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3377,6 +3880,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3397,15 +3901,27 @@ export interface operations {
             /** @description KSC answered */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["KasperskyTestResult"];
                 };
             };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3415,6 +3931,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3424,6 +3941,7 @@ export interface operations {
             /** @description Not configured yet */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3433,6 +3951,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3442,6 +3961,7 @@ export interface operations {
             /** @description KSC failed; `type` and `detail` say how */
             502: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3451,6 +3971,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3460,6 +3981,7 @@ export interface operations {
             /** @description KSC did not answer in time */
             504: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3475,7 +3997,7 @@ export interface operations {
                 search?: string;
                 /** @description Page number, from 1. */
                 page?: number;
-                /** @description Items per page, 1 to 500 (default 50). */
+                /** @description Items per page, 1 to 500. */
                 per_page?: number;
             };
             header?: never;
@@ -3487,6 +4009,8 @@ export interface operations {
             /** @description A page of companies */
             200: {
                 headers: {
+                    Link: components["headers"]["Link"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3496,6 +4020,7 @@ export interface operations {
             /** @description A query parameter is malformed */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3505,6 +4030,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3514,6 +4040,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3523,6 +4050,7 @@ export interface operations {
             /** @description ConnectWise is not configured */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3532,6 +4060,7 @@ export interface operations {
             /** @description A query parameter is out of range */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3541,6 +4070,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3550,6 +4080,7 @@ export interface operations {
             /** @description ConnectWise failed */
             502: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3559,6 +4090,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3568,6 +4100,7 @@ export interface operations {
             /** @description ConnectWise did not answer in time */
             504: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3581,7 +4114,7 @@ export interface operations {
             query?: {
                 /** @description Page number, from 1. */
                 page?: number;
-                /** @description Items per page, 1 to 500 (default 50). */
+                /** @description Items per page, 1 to 500. */
                 per_page?: number;
             };
             header?: never;
@@ -3596,6 +4129,8 @@ export interface operations {
             /** @description A page of agreements */
             200: {
                 headers: {
+                    Link: components["headers"]["Link"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3605,6 +4140,7 @@ export interface operations {
             /** @description A query parameter is malformed */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3614,6 +4150,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3623,6 +4160,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3632,6 +4170,7 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3641,6 +4180,7 @@ export interface operations {
             /** @description ConnectWise is not configured */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3650,6 +4190,7 @@ export interface operations {
             /** @description A query parameter is out of range */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3659,6 +4200,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3668,6 +4210,7 @@ export interface operations {
             /** @description ConnectWise failed */
             502: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3677,6 +4220,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3686,6 +4230,7 @@ export interface operations {
             /** @description ConnectWise did not answer in time */
             504: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3703,7 +4248,7 @@ export interface operations {
                 include_inactive?: boolean;
                 /** @description Page number, from 1. */
                 page?: number;
-                /** @description Items per page, 1 to 500 (default 50). */
+                /** @description Items per page, 1 to 500. */
                 per_page?: number;
             };
             header?: never;
@@ -3715,6 +4260,8 @@ export interface operations {
             /** @description A page of cached products */
             200: {
                 headers: {
+                    Link: components["headers"]["Link"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3724,6 +4271,7 @@ export interface operations {
             /** @description A query parameter is malformed */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3733,6 +4281,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3742,6 +4291,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3751,6 +4301,7 @@ export interface operations {
             /** @description A query parameter is out of range */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3760,6 +4311,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3769,6 +4321,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3789,15 +4342,27 @@ export interface operations {
             /** @description The cache now matches the catalog */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["RefreshResult"];
                 };
             };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3807,6 +4372,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3816,6 +4382,7 @@ export interface operations {
             /** @description ConnectWise is not configured */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3825,6 +4392,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3834,6 +4402,7 @@ export interface operations {
             /** @description ConnectWise failed */
             502: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3843,6 +4412,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3852,6 +4422,7 @@ export interface operations {
             /** @description ConnectWise did not answer in time */
             504: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3866,7 +4437,10 @@ export interface operations {
                 /** @description Only this solution's applications (all when absent). */
                 solution?: components["schemas"]["Solution"];
             };
-            header?: never;
+            header?: {
+                /** @description An ETag you hold: while it is current the answer is 304 without a body. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3877,15 +4451,92 @@ export interface operations {
                 headers: {
                     /** @description Covers every stored mapping and the billing settings */
                     ETag?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /** @example {
+                     *       "bill_devices_by_category": true,
+                     *       "mappings": [
+                     *         {
+                     *           "application_id": "kes-mac",
+                     *           "application_name": "Kaspersky Endpoint Security for Mac",
+                     *           "form_in_force": "category",
+                     *           "licensing_model": "per_device",
+                     *           "non_windows_product_id": null,
+                     *           "product_id": null,
+                     *           "products": [],
+                     *           "retired": false,
+                     *           "server_product_id": null,
+                     *           "solution": "ksc",
+                     *           "status": "unmapped",
+                     *           "workstation_product_id": null
+                     *         },
+                     *         {
+                     *           "application_id": "kes-windows",
+                     *           "application_name": "Kaspersky Endpoint Security for Windows",
+                     *           "form_in_force": "category",
+                     *           "licensing_model": "per_device",
+                     *           "non_windows_product_id": 3,
+                     *           "product_id": null,
+                     *           "products": [
+                     *             {
+                     *               "description": "Kaspersky Endpoint Security, Windows server",
+                     *               "id": 2,
+                     *               "identifier": "KES-SRV",
+                     *               "selectable": true
+                     *             },
+                     *             {
+                     *               "description": "Kaspersky Endpoint Security, Linux or macOS device",
+                     *               "id": 3,
+                     *               "identifier": "KES-NONWIN",
+                     *               "selectable": true
+                     *             },
+                     *             {
+                     *               "description": "Kaspersky Endpoint Security for Mac",
+                     *               "id": 5,
+                     *               "identifier": "KES-MAC",
+                     *               "selectable": true
+                     *             }
+                     *           ],
+                     *           "retired": false,
+                     *           "server_product_id": 2,
+                     *           "solution": "ksc",
+                     *           "status": "complete",
+                     *           "workstation_product_id": 5
+                     *         },
+                     *         {
+                     *           "application_id": "ks-exchange",
+                     *           "application_name": "Kaspersky Security for Microsoft Exchange Servers",
+                     *           "form_in_force": "single",
+                     *           "licensing_model": "per_mailbox",
+                     *           "non_windows_product_id": null,
+                     *           "product_id": null,
+                     *           "products": [],
+                     *           "retired": false,
+                     *           "server_product_id": null,
+                     *           "solution": "ksc",
+                     *           "status": "unmapped",
+                     *           "workstation_product_id": null
+                     *         }
+                     *       ]
+                     *     } */
                     "application/json": components["schemas"]["MappingGrid"];
                 };
+            };
+            /** @description Not modified: the ETag in `If-None-Match` is current */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description A query parameter is malformed */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3895,6 +4546,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3904,6 +4556,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3913,6 +4566,7 @@ export interface operations {
             /** @description A query parameter is out of range */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3922,6 +4576,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3931,6 +4586,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3951,6 +4607,20 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {
+                 *       "rows": [
+                 *         {
+                 *           "application_id": "kes-windows",
+                 *           "non_windows_product_id": 3,
+                 *           "server_product_id": 2,
+                 *           "workstation_product_id": 1
+                 *         },
+                 *         {
+                 *           "application_id": "ks-exchange",
+                 *           "product_id": 6
+                 *         }
+                 *       ]
+                 *     } */
                 "application/json": components["schemas"]["SaveMappings"];
             };
         };
@@ -3960,15 +4630,83 @@ export interface operations {
                 headers: {
                     /** @description The grid's new ETag */
                     ETag?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /** @example {
+                     *       "bill_devices_by_category": true,
+                     *       "mappings": [
+                     *         {
+                     *           "application_id": "kes-mac",
+                     *           "application_name": "Kaspersky Endpoint Security for Mac",
+                     *           "form_in_force": "category",
+                     *           "licensing_model": "per_device",
+                     *           "non_windows_product_id": null,
+                     *           "product_id": null,
+                     *           "products": [],
+                     *           "retired": false,
+                     *           "server_product_id": null,
+                     *           "solution": "ksc",
+                     *           "status": "unmapped",
+                     *           "workstation_product_id": null
+                     *         },
+                     *         {
+                     *           "application_id": "kes-windows",
+                     *           "application_name": "Kaspersky Endpoint Security for Windows",
+                     *           "form_in_force": "category",
+                     *           "licensing_model": "per_device",
+                     *           "non_windows_product_id": 3,
+                     *           "product_id": null,
+                     *           "products": [
+                     *             {
+                     *               "description": "Kaspersky Endpoint Security, Windows server",
+                     *               "id": 2,
+                     *               "identifier": "KES-SRV",
+                     *               "selectable": true
+                     *             },
+                     *             {
+                     *               "description": "Kaspersky Endpoint Security, Linux or macOS device",
+                     *               "id": 3,
+                     *               "identifier": "KES-NONWIN",
+                     *               "selectable": true
+                     *             },
+                     *             {
+                     *               "description": "Kaspersky Endpoint Security for Mac",
+                     *               "id": 5,
+                     *               "identifier": "KES-MAC",
+                     *               "selectable": true
+                     *             }
+                     *           ],
+                     *           "retired": false,
+                     *           "server_product_id": 2,
+                     *           "solution": "ksc",
+                     *           "status": "complete",
+                     *           "workstation_product_id": 5
+                     *         },
+                     *         {
+                     *           "application_id": "ks-exchange",
+                     *           "application_name": "Kaspersky Security for Microsoft Exchange Servers",
+                     *           "form_in_force": "single",
+                     *           "licensing_model": "per_mailbox",
+                     *           "non_windows_product_id": null,
+                     *           "product_id": null,
+                     *           "products": [],
+                     *           "retired": false,
+                     *           "server_product_id": null,
+                     *           "solution": "ksc",
+                     *           "status": "unmapped",
+                     *           "workstation_product_id": null
+                     *         }
+                     *       ]
+                     *     } */
                     "application/json": components["schemas"]["MappingGrid"];
                 };
             };
             /** @description The body is not valid JSON */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3978,6 +4716,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3987,6 +4726,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3996,6 +4736,7 @@ export interface operations {
             /** @description A mapping changed since the grid was read */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4005,6 +4746,7 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4014,6 +4756,7 @@ export interface operations {
             /** @description The body is not JSON */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4023,6 +4766,7 @@ export interface operations {
             /** @description The body breaks the rules; `errors` lists every problem */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4032,6 +4776,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4041,6 +4786,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4052,7 +4798,10 @@ export interface operations {
     getProductMapping: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag you hold: while it is current the answer is 304 without a body. */
+                "If-None-Match"?: string;
+            };
             path: {
                 application_id: string;
             };
@@ -4065,15 +4814,36 @@ export interface operations {
                 headers: {
                     /** @description Covers this mapping and the billing settings */
                     ETag?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["MappingView"];
                 };
             };
+            /** @description Not modified: the ETag in `If-None-Match` is current */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4083,6 +4853,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4092,6 +4863,7 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4101,6 +4873,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4110,6 +4883,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4132,6 +4906,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {
+                 *       "non_windows_product_id": 3,
+                 *       "product_id": 1,
+                 *       "server_product_id": 2,
+                 *       "workstation_product_id": 1
+                 *     } */
                 "application/json": components["schemas"]["MappingForms"];
             };
         };
@@ -4141,6 +4921,7 @@ export interface operations {
                 headers: {
                     /** @description The mapping's new ETag */
                     ETag?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4150,6 +4931,7 @@ export interface operations {
             /** @description The body is not valid JSON */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4159,6 +4941,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4168,6 +4951,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4177,6 +4961,7 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4186,6 +4971,7 @@ export interface operations {
             /** @description The mapping changed since it was read */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4195,6 +4981,7 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4204,6 +4991,7 @@ export interface operations {
             /** @description The body is not JSON */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4213,6 +5001,7 @@ export interface operations {
             /** @description The body breaks the rules; `errors` lists every problem */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4222,6 +5011,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4231,6 +5021,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4256,13 +5047,25 @@ export interface operations {
             /** @description Cleared (also when there was nothing to clear) */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4272,6 +5075,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4281,6 +5085,7 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4290,6 +5095,7 @@ export interface operations {
             /** @description The mapping changed since it was read */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4299,6 +5105,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4308,6 +5115,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4321,7 +5129,7 @@ export interface operations {
             query?: {
                 /** @description Page number, from 1. */
                 page?: number;
-                /** @description Items per page, 1 to 500 (default 50). */
+                /** @description Items per page, 1 to 500. */
                 per_page?: number;
             };
             header?: never;
@@ -4333,6 +5141,8 @@ export interface operations {
             /** @description A page of unbilled usage */
             200: {
                 headers: {
+                    Link: components["headers"]["Link"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4342,6 +5152,7 @@ export interface operations {
             /** @description A query parameter is malformed */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4351,6 +5162,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4360,6 +5172,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4369,6 +5182,7 @@ export interface operations {
             /** @description A query parameter is out of range */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4378,6 +5192,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4387,6 +5202,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4410,6 +5226,7 @@ export interface operations {
             /** @description The applications, by solution and name */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4419,6 +5236,7 @@ export interface operations {
             /** @description A query parameter is malformed */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4428,6 +5246,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4437,6 +5256,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4446,6 +5266,7 @@ export interface operations {
             /** @description A query parameter is out of range */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4455,6 +5276,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4464,6 +5286,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4481,6 +5304,17 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {
+                 *       "id": "kess-embedded",
+                 *       "licensing_model": "per_device",
+                 *       "match_rules": {
+                 *         "name_patterns": [
+                 *           "Embedded Systems Security"
+                 *         ]
+                 *       },
+                 *       "name": "Kaspersky Embedded Systems Security",
+                 *       "solution": "ksc"
+                 *     } */
                 "application/json": components["schemas"]["CreateSecurityApplication"];
             };
         };
@@ -4490,6 +5324,7 @@ export interface operations {
                 headers: {
                     /** @description The application's URL */
                     Location?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4499,6 +5334,7 @@ export interface operations {
             /** @description The body is not valid JSON */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4508,6 +5344,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4517,6 +5354,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4526,6 +5364,7 @@ export interface operations {
             /** @description The id is taken */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4535,6 +5374,7 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4544,6 +5384,7 @@ export interface operations {
             /** @description The body is not JSON */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4553,6 +5394,7 @@ export interface operations {
             /** @description The body breaks the rules; `errors` lists every problem */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4562,6 +5404,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4571,6 +5414,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4593,15 +5437,27 @@ export interface operations {
             /** @description The application */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["SecurityApplicationView"];
                 };
             };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4611,6 +5467,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4620,6 +5477,7 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4629,6 +5487,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4638,6 +5497,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4660,13 +5520,25 @@ export interface operations {
             /** @description Deleted */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4676,6 +5548,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4685,6 +5558,7 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4694,6 +5568,7 @@ export interface operations {
             /** @description The application is mapped or has usage in a tenant's latest snapshot; retire it instead */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4703,6 +5578,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4712,6 +5588,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4731,6 +5608,16 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {
+                 *       "match_rules": {
+                 *         "app_ids": [
+                 *           "1103"
+                 *         ],
+                 *         "name_patterns": [
+                 *           "Endpoint Security"
+                 *         ]
+                 *       }
+                 *     } */
                 "application/json": components["schemas"]["UpdateSecurityApplication"];
             };
         };
@@ -4738,6 +5625,7 @@ export interface operations {
             /** @description The application now */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4747,6 +5635,7 @@ export interface operations {
             /** @description The body is not valid JSON */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4756,6 +5645,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4765,6 +5655,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4774,6 +5665,7 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4783,6 +5675,7 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4792,6 +5685,7 @@ export interface operations {
             /** @description The body is not JSON */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4801,6 +5695,7 @@ export interface operations {
             /** @description The body breaks the rules; `errors` lists every problem */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4810,6 +5705,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4819,6 +5715,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4845,6 +5742,7 @@ export interface operations {
             /** @description The application with the rule */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4854,6 +5752,7 @@ export interface operations {
             /** @description The body is not valid JSON */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4863,6 +5762,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4872,6 +5772,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4881,6 +5782,7 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4890,6 +5792,7 @@ export interface operations {
             /** @description Not a KSC application: its usage is pushed, never matched */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4899,6 +5802,7 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4908,6 +5812,7 @@ export interface operations {
             /** @description The body is not JSON */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4917,6 +5822,7 @@ export interface operations {
             /** @description The body breaks the rules; `errors` lists every problem */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4926,6 +5832,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4935,6 +5842,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4948,7 +5856,7 @@ export interface operations {
             query?: {
                 /** @description Page number, from 1. */
                 page?: number;
-                /** @description Items per page, 1 to 500 (default 50). */
+                /** @description Items per page, 1 to 500. */
                 per_page?: number;
             };
             header?: never;
@@ -4960,6 +5868,8 @@ export interface operations {
             /** @description A page of service tokens, newest first */
             200: {
                 headers: {
+                    Link: components["headers"]["Link"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4969,6 +5879,7 @@ export interface operations {
             /** @description A query parameter is malformed */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4978,6 +5889,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4987,6 +5899,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4996,6 +5909,7 @@ export interface operations {
             /** @description A query parameter is out of range */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5005,6 +5919,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5014,6 +5929,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5031,6 +5947,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {
+                 *       "expires_at": "2027-01-01T00:00:00Z",
+                 *       "name": "rmm-nightly-push",
+                 *       "role": "operator"
+                 *     } */
                 "application/json": components["schemas"]["CreateServiceToken"];
             };
         };
@@ -5040,6 +5961,7 @@ export interface operations {
                 headers: {
                     /** @description The token's URL */
                     Location?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5049,6 +5971,7 @@ export interface operations {
             /** @description The body is not valid JSON */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5058,6 +5981,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5067,6 +5991,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5076,6 +6001,7 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5085,6 +6011,7 @@ export interface operations {
             /** @description The body is not JSON */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5094,6 +6021,7 @@ export interface operations {
             /** @description The body breaks the rules; `errors` lists every problem */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5103,6 +6031,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5112,6 +6041,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5134,13 +6064,25 @@ export interface operations {
             /** @description Revoked (or already revoked) */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5150,6 +6092,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5159,6 +6102,7 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5168,6 +6112,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5177,6 +6122,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5188,7 +6134,10 @@ export interface operations {
     getBillingSettings: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag you hold: while it is current the answer is 304 without a body. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -5199,15 +6148,36 @@ export interface operations {
                 headers: {
                     /** @description For `If-Match` on `PUT` */
                     ETag?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["BillingSettings"];
                 };
             };
+            /** @description Not modified: the ETag in `If-None-Match` is current */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5217,6 +6187,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5226,6 +6197,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5235,6 +6207,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5255,6 +6228,9 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {
+                 *       "bill_devices_by_category": true
+                 *     } */
                 "application/json": components["schemas"]["BillingSettings"];
             };
         };
@@ -5264,6 +6240,7 @@ export interface operations {
                 headers: {
                     /** @description The new ETag */
                     ETag?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5273,6 +6250,7 @@ export interface operations {
             /** @description The body is not valid JSON */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5282,6 +6260,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5291,6 +6270,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5300,6 +6280,7 @@ export interface operations {
             /** @description The settings changed since they were read */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5309,6 +6290,7 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5318,6 +6300,7 @@ export interface operations {
             /** @description The body is not JSON */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5327,6 +6310,7 @@ export interface operations {
             /** @description The body breaks the rules; `errors` lists every problem */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5336,6 +6320,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5345,6 +6330,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5356,7 +6342,10 @@ export interface operations {
     getSyncSettings: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag you hold: while it is current the answer is 304 without a body. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -5367,15 +6356,36 @@ export interface operations {
                 headers: {
                     /** @description For `If-Match` on `PUT` */
                     ETag?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["SyncSettingsView"];
                 };
             };
+            /** @description Not modified: the ETag in `If-None-Match` is current */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5385,6 +6395,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5394,6 +6405,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5403,6 +6415,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5432,6 +6445,7 @@ export interface operations {
                 headers: {
                     /** @description The new ETag */
                     ETag?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5441,6 +6455,7 @@ export interface operations {
             /** @description The body is not valid JSON */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5450,6 +6465,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5459,6 +6475,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5468,6 +6485,7 @@ export interface operations {
             /** @description The settings changed since they were read */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5477,6 +6495,7 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5486,6 +6505,7 @@ export interface operations {
             /** @description The body is not JSON */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5495,6 +6515,7 @@ export interface operations {
             /** @description Every invalid field (cron expression, time zone, ranges) */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5504,6 +6525,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5513,6 +6535,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5535,15 +6558,140 @@ export interface operations {
             /** @description The plan */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /** @example {
+                     *       "blocked": [],
+                     *       "company_mapping_id": null,
+                     *       "counts": {
+                     *         "cancel": 2,
+                     *         "create": 2,
+                     *         "unchanged": 2
+                     *       },
+                     *       "created_at": "2026-12-03T12:18:57.782769471Z",
+                     *       "frozen": [
+                     *         {
+                     *           "agreement_id": 13,
+                     *           "reason": {
+                     *             "kind": "virtual_server_disabled"
+                     *           },
+                     *           "tenant_id": "01a23bd7-81c7-77fa-aa4e-e3f4001000d8"
+                     *         }
+                     *       ],
+                     *       "id": "01a23bd7-f27e-707d-bdfa-1ed27894f7aa",
+                     *       "lines": [
+                     *         {
+                     *           "action": "cancel",
+                     *           "addition_id": 15,
+                     *           "agreement_id": 7,
+                     *           "cancelled_date": "2026-12-03",
+                     *           "clear_cancelled_date": false,
+                     *           "contributions": [],
+                     *           "current_quantity": 3,
+                     *           "cw_company_id": 6,
+                     *           "cw_company_name": "Contoso Ltd",
+                     *           "desired_quantity": 0,
+                     *           "effective_date": null,
+                     *           "hold": null,
+                     *           "move_id": "move-01a23bd7-81c6-71a4-9b15-992947d69878",
+                     *           "product_id": 1,
+                     *           "reason": "usage moved to other lines: cancel on 2026-12-03, the day the new lines start (move of 3 → 3 units)",
+                     *           "tenant_id": "01a23bd7-81c6-71a4-9b15-992947d69878",
+                     *           "tenant_name": "Contoso",
+                     *           "unmanaged_addition_ids": []
+                     *         },
+                     *         {
+                     *           "action": "create",
+                     *           "addition_id": null,
+                     *           "agreement_id": 7,
+                     *           "cancelled_date": null,
+                     *           "clear_cancelled_date": false,
+                     *           "contributions": [
+                     *             {
+                     *               "application_id": "kes-windows",
+                     *               "category": "windows_workstation",
+                     *               "quantity": 3,
+                     *               "tenant_id": "01a23bd7-81c6-71a4-9b15-992947d69878"
+                     *             }
+                     *           ],
+                     *           "current_quantity": 0,
+                     *           "cw_company_id": 6,
+                     *           "cw_company_name": "Contoso Ltd",
+                     *           "desired_quantity": 3,
+                     *           "effective_date": "2026-12-03",
+                     *           "hold": null,
+                     *           "move_id": "move-01a23bd7-81c6-71a4-9b15-992947d69878",
+                     *           "product_id": 5,
+                     *           "reason": "new billing: quantity 3 from 2026-12-03 (move of 3 → 3 units)",
+                     *           "tenant_id": "01a23bd7-81c6-71a4-9b15-992947d69878",
+                     *           "tenant_name": "Contoso",
+                     *           "unmanaged_addition_ids": []
+                     *         }
+                     *       ],
+                     *       "moves": [
+                     *         {
+                     *           "applications": [
+                     *             "kes-windows"
+                     *           ],
+                     *           "date": "2026-12-03",
+                     *           "hold_reasons": [],
+                     *           "id": "move-01a23bd7-81c6-71a4-9b15-992947d69878",
+                     *           "lines": [
+                     *             {
+                     *               "agreement_id": 7,
+                     *               "product_id": 1
+                     *             },
+                     *             {
+                     *               "agreement_id": 7,
+                     *               "product_id": 5
+                     *             }
+                     *           ],
+                     *           "tenant_id": "01a23bd7-81c6-71a4-9b15-992947d69878",
+                     *           "units_after": 3,
+                     *           "units_before": 3
+                     *         }
+                     *       ],
+                     *       "not_billed": [
+                     *         {
+                     *           "agreement_id": 13,
+                     *           "kind": "skipped",
+                     *           "reason": "the virtual server is disabled",
+                     *           "tenant_id": "01a23bd7-81c7-77fa-aa4e-e3f4001000d8",
+                     *           "tenant_name": "Northwind"
+                     *         }
+                     *       ],
+                     *       "unattributed_keys": [],
+                     *       "unbilled": [
+                     *         {
+                     *           "application_id": "kes-mac",
+                     *           "category": "non_windows",
+                     *           "key": null,
+                     *           "quantity": 2,
+                     *           "reason": "application_not_mapped",
+                     *           "tenant_id": "01a23bd7-81c6-71a4-9b15-992adce06fee"
+                     *         }
+                     *       ],
+                     *       "unreadable_agreements": []
+                     *     } */
                     "application/json": components["schemas"]["Plan"];
+                };
+            };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5553,6 +6701,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5562,6 +6711,7 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5571,6 +6721,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5580,6 +6731,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5597,6 +6749,9 @@ export interface operations {
         };
         requestBody?: {
             content: {
+                /** @example {
+                 *       "company_mapping_id": "01a23bd7-9a41-7c3e-8d2a-5b1f0e6c7d80"
+                 *     } */
                 "application/json": components["schemas"]["PreviewRequest"] | null;
             };
         };
@@ -5606,15 +6761,130 @@ export interface operations {
                 headers: {
                     /** @description The plan's URL */
                     Location?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /** @example {
+                     *       "blocked": [],
+                     *       "company_mapping_id": null,
+                     *       "counts": {
+                     *         "cancel": 2,
+                     *         "create": 2,
+                     *         "unchanged": 2
+                     *       },
+                     *       "created_at": "2026-12-03T12:18:57.782769471Z",
+                     *       "frozen": [
+                     *         {
+                     *           "agreement_id": 13,
+                     *           "reason": {
+                     *             "kind": "virtual_server_disabled"
+                     *           },
+                     *           "tenant_id": "01a23bd7-81c7-77fa-aa4e-e3f4001000d8"
+                     *         }
+                     *       ],
+                     *       "id": "01a23bd7-f27e-707d-bdfa-1ed27894f7aa",
+                     *       "lines": [
+                     *         {
+                     *           "action": "cancel",
+                     *           "addition_id": 15,
+                     *           "agreement_id": 7,
+                     *           "cancelled_date": "2026-12-03",
+                     *           "clear_cancelled_date": false,
+                     *           "contributions": [],
+                     *           "current_quantity": 3,
+                     *           "cw_company_id": 6,
+                     *           "cw_company_name": "Contoso Ltd",
+                     *           "desired_quantity": 0,
+                     *           "effective_date": null,
+                     *           "hold": null,
+                     *           "move_id": "move-01a23bd7-81c6-71a4-9b15-992947d69878",
+                     *           "product_id": 1,
+                     *           "reason": "usage moved to other lines: cancel on 2026-12-03, the day the new lines start (move of 3 → 3 units)",
+                     *           "tenant_id": "01a23bd7-81c6-71a4-9b15-992947d69878",
+                     *           "tenant_name": "Contoso",
+                     *           "unmanaged_addition_ids": []
+                     *         },
+                     *         {
+                     *           "action": "create",
+                     *           "addition_id": null,
+                     *           "agreement_id": 7,
+                     *           "cancelled_date": null,
+                     *           "clear_cancelled_date": false,
+                     *           "contributions": [
+                     *             {
+                     *               "application_id": "kes-windows",
+                     *               "category": "windows_workstation",
+                     *               "quantity": 3,
+                     *               "tenant_id": "01a23bd7-81c6-71a4-9b15-992947d69878"
+                     *             }
+                     *           ],
+                     *           "current_quantity": 0,
+                     *           "cw_company_id": 6,
+                     *           "cw_company_name": "Contoso Ltd",
+                     *           "desired_quantity": 3,
+                     *           "effective_date": "2026-12-03",
+                     *           "hold": null,
+                     *           "move_id": "move-01a23bd7-81c6-71a4-9b15-992947d69878",
+                     *           "product_id": 5,
+                     *           "reason": "new billing: quantity 3 from 2026-12-03 (move of 3 → 3 units)",
+                     *           "tenant_id": "01a23bd7-81c6-71a4-9b15-992947d69878",
+                     *           "tenant_name": "Contoso",
+                     *           "unmanaged_addition_ids": []
+                     *         }
+                     *       ],
+                     *       "moves": [
+                     *         {
+                     *           "applications": [
+                     *             "kes-windows"
+                     *           ],
+                     *           "date": "2026-12-03",
+                     *           "hold_reasons": [],
+                     *           "id": "move-01a23bd7-81c6-71a4-9b15-992947d69878",
+                     *           "lines": [
+                     *             {
+                     *               "agreement_id": 7,
+                     *               "product_id": 1
+                     *             },
+                     *             {
+                     *               "agreement_id": 7,
+                     *               "product_id": 5
+                     *             }
+                     *           ],
+                     *           "tenant_id": "01a23bd7-81c6-71a4-9b15-992947d69878",
+                     *           "units_after": 3,
+                     *           "units_before": 3
+                     *         }
+                     *       ],
+                     *       "not_billed": [
+                     *         {
+                     *           "agreement_id": 13,
+                     *           "kind": "skipped",
+                     *           "reason": "the virtual server is disabled",
+                     *           "tenant_id": "01a23bd7-81c7-77fa-aa4e-e3f4001000d8",
+                     *           "tenant_name": "Northwind"
+                     *         }
+                     *       ],
+                     *       "unattributed_keys": [],
+                     *       "unbilled": [
+                     *         {
+                     *           "application_id": "kes-mac",
+                     *           "category": "non_windows",
+                     *           "key": null,
+                     *           "quantity": 2,
+                     *           "reason": "application_not_mapped",
+                     *           "tenant_id": "01a23bd7-81c6-71a4-9b15-992adce06fee"
+                     *         }
+                     *       ],
+                     *       "unreadable_agreements": []
+                     *     } */
                     "application/json": components["schemas"]["Plan"];
                 };
             };
             /** @description The body is not valid JSON */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5624,6 +6894,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5633,6 +6904,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5642,6 +6914,7 @@ export interface operations {
             /** @description ConnectWise is not configured */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5651,6 +6924,7 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5660,6 +6934,7 @@ export interface operations {
             /** @description The body is not JSON */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5669,6 +6944,7 @@ export interface operations {
             /** @description The body breaks the rules; `errors` lists every problem */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5678,6 +6954,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5687,6 +6964,7 @@ export interface operations {
             /** @description ConnectWise failed */
             502: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5696,6 +6974,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5705,6 +6984,7 @@ export interface operations {
             /** @description ConnectWise did not answer in time */
             504: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5718,7 +6998,7 @@ export interface operations {
             query?: {
                 /** @description Page number, from 1. */
                 page?: number;
-                /** @description Items per page, 1 to 500 (default 50). */
+                /** @description Items per page, 1 to 500. */
                 per_page?: number;
                 /** @description `true`: finished runs only — `?finished=true&per_page=1` is the last outcome (which
                  *     tenants are not billed, and since when), even while a run is going. */
@@ -5733,6 +7013,8 @@ export interface operations {
             /** @description A page of runs */
             200: {
                 headers: {
+                    Link: components["headers"]["Link"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5742,6 +7024,7 @@ export interface operations {
             /** @description A query parameter is malformed */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5751,6 +7034,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5760,6 +7044,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5769,6 +7054,7 @@ export interface operations {
             /** @description A query parameter is out of range */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5778,6 +7064,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5787,6 +7074,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5804,6 +7092,10 @@ export interface operations {
         };
         requestBody?: {
             content: {
+                /** @example {
+                 *       "approve": "all",
+                 *       "plan_id": "01a23bd7-f27e-707d-bdfa-1ed27894f7aa"
+                 *     } */
                 "application/json": components["schemas"]["StartRunRequest"] | null;
             };
         };
@@ -5813,15 +7105,51 @@ export interface operations {
                 headers: {
                     /** @description The run's URL */
                     Location?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /** @example {
+                     *       "dry_run": false,
+                     *       "error": "tenants not billed: Northwind (the virtual server is disabled)",
+                     *       "finished_at": "2026-12-03T12:18:52.573789Z",
+                     *       "id": "01a23bd7-dd83-73c1-9cc8-0023d404d966",
+                     *       "plan_id": null,
+                     *       "started_at": "2026-12-03T12:18:52.419149Z",
+                     *       "status": "partial",
+                     *       "summary": {
+                     *         "actions": {
+                     *           "create": 4
+                     *         },
+                     *         "lines_held": 0,
+                     *         "moves": 0,
+                     *         "outcomes": {
+                     *           "applied": 4
+                     *         },
+                     *         "skipped_tenants": [
+                     *           {
+                     *             "agreement_id": 13,
+                     *             "kind": "skipped",
+                     *             "reason": "the virtual server is disabled",
+                     *             "since": "2026-12-03T12:18:52.419149Z",
+                     *             "tenant_id": "01a23bd7-81c7-77fa-aa4e-e3f4001000d8",
+                     *             "tenant_name": "Northwind"
+                     *           }
+                     *         ],
+                     *         "tenants_blocked": 0,
+                     *         "tenants_skipped": 1,
+                     *         "unattributed_keys": [],
+                     *         "write_calls": 4
+                     *       },
+                     *       "trigger": "api"
+                     *     } */
                     "application/json": components["schemas"]["SyncRun"];
                 };
             };
             /** @description The body is not valid JSON */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5831,6 +7159,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5840,6 +7169,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5849,6 +7179,7 @@ export interface operations {
             /** @description Another run is going, or ConnectWise is not configured */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5858,6 +7189,7 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5867,6 +7199,7 @@ export interface operations {
             /** @description The body is not JSON */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5876,6 +7209,7 @@ export interface operations {
             /** @description The body breaks the rules; `errors` lists every problem */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5885,6 +7219,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5894,6 +7229,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5916,15 +7252,61 @@ export interface operations {
             /** @description The run */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /** @example {
+                     *       "dry_run": false,
+                     *       "error": "tenants not billed: Northwind (the virtual server is disabled)",
+                     *       "finished_at": "2026-12-03T12:18:52.573789Z",
+                     *       "id": "01a23bd7-dd83-73c1-9cc8-0023d404d966",
+                     *       "plan_id": null,
+                     *       "started_at": "2026-12-03T12:18:52.419149Z",
+                     *       "status": "partial",
+                     *       "summary": {
+                     *         "actions": {
+                     *           "create": 4
+                     *         },
+                     *         "lines_held": 0,
+                     *         "moves": 0,
+                     *         "outcomes": {
+                     *           "applied": 4
+                     *         },
+                     *         "skipped_tenants": [
+                     *           {
+                     *             "agreement_id": 13,
+                     *             "kind": "skipped",
+                     *             "reason": "the virtual server is disabled",
+                     *             "since": "2026-12-03T12:18:52.419149Z",
+                     *             "tenant_id": "01a23bd7-81c7-77fa-aa4e-e3f4001000d8",
+                     *             "tenant_name": "Northwind"
+                     *           }
+                     *         ],
+                     *         "tenants_blocked": 0,
+                     *         "tenants_skipped": 1,
+                     *         "unattributed_keys": [],
+                     *         "write_calls": 4
+                     *       },
+                     *       "trigger": "api"
+                     *     } */
                     "application/json": components["schemas"]["SyncRun"];
+                };
+            };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5934,6 +7316,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5943,6 +7326,7 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5952,6 +7336,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5961,6 +7346,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5974,7 +7360,7 @@ export interface operations {
             query?: {
                 /** @description Page number, from 1. */
                 page?: number;
-                /** @description Items per page, 1 to 500 (default 50). */
+                /** @description Items per page, 1 to 500. */
                 per_page?: number;
             };
             header?: never;
@@ -5988,15 +7374,79 @@ export interface operations {
             /** @description A page of changes */
             200: {
                 headers: {
+                    Link: components["headers"]["Link"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /** @example {
+                     *       "items": [
+                     *         {
+                     *           "action": "create",
+                     *           "addition_id": 15,
+                     *           "agreement_id": 7,
+                     *           "contributions": [
+                     *             {
+                     *               "application_id": "kes-windows",
+                     *               "category": "windows_workstation",
+                     *               "quantity": 3,
+                     *               "tenant_id": "01a23bd7-81c6-71a4-9b15-992947d69878"
+                     *             }
+                     *           ],
+                     *           "created_at": "2026-12-03T12:18:52.572496Z",
+                     *           "cw_company_id": 6,
+                     *           "detail": "created addition 15",
+                     *           "move_id": null,
+                     *           "new_quantity": 3,
+                     *           "old_quantity": 0,
+                     *           "product_id": 1,
+                     *           "result": "applied",
+                     *           "seq": 0,
+                     *           "tenant_id": "01a23bd7-81c6-71a4-9b15-992947d69878",
+                     *           "tenant_name": "Contoso"
+                     *         },
+                     *         {
+                     *           "action": "create",
+                     *           "addition_id": 16,
+                     *           "agreement_id": 7,
+                     *           "contributions": [
+                     *             {
+                     *               "application_id": "kes-windows",
+                     *               "category": "windows_server",
+                     *               "quantity": 3,
+                     *               "tenant_id": "01a23bd7-81c6-71a4-9b15-992947d69878"
+                     *             },
+                     *             {
+                     *               "application_id": "ksws",
+                     *               "category": "windows_server",
+                     *               "quantity": 1,
+                     *               "tenant_id": "01a23bd7-81c6-71a4-9b15-992947d69878"
+                     *             }
+                     *           ],
+                     *           "created_at": "2026-12-03T12:18:52.572496Z",
+                     *           "cw_company_id": 6,
+                     *           "detail": "created addition 16",
+                     *           "move_id": null,
+                     *           "new_quantity": 4,
+                     *           "old_quantity": 0,
+                     *           "product_id": 2,
+                     *           "result": "applied",
+                     *           "seq": 1,
+                     *           "tenant_id": "01a23bd7-81c6-71a4-9b15-992947d69878",
+                     *           "tenant_name": "Contoso"
+                     *         }
+                     *       ],
+                     *       "page": 1,
+                     *       "per_page": 2,
+                     *       "total": 4
+                     *     } */
                     "application/json": components["schemas"]["Page_SyncChange"];
                 };
             };
             /** @description A query parameter is malformed */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6006,6 +7456,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6015,6 +7466,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6024,6 +7476,7 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6033,6 +7486,7 @@ export interface operations {
             /** @description A query parameter is out of range */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6042,6 +7496,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6051,6 +7506,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6066,7 +7522,7 @@ export interface operations {
                 solution?: components["schemas"]["Solution"];
                 /** @description Page number, from 1. */
                 page?: number;
-                /** @description Items per page, 1 to 500 (default 50). */
+                /** @description Items per page, 1 to 500. */
                 per_page?: number;
             };
             header?: never;
@@ -6078,6 +7534,8 @@ export interface operations {
             /** @description A page of tenants */
             200: {
                 headers: {
+                    Link: components["headers"]["Link"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6087,6 +7545,7 @@ export interface operations {
             /** @description A query parameter is malformed */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6096,6 +7555,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6105,6 +7565,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6114,6 +7575,7 @@ export interface operations {
             /** @description A query parameter is out of range */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6123,6 +7585,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6132,6 +7595,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6149,6 +7613,10 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {
+                 *       "external_id": "bh-5f0c2a",
+                 *       "name": "Woodgrove Bank"
+                 *     } */
                 "application/json": components["schemas"]["CreateTenant"];
             };
         };
@@ -6158,6 +7626,7 @@ export interface operations {
                 headers: {
                     /** @description The tenant's URL */
                     Location?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6167,6 +7636,7 @@ export interface operations {
             /** @description The body is not valid JSON */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6176,6 +7646,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6185,6 +7656,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6194,6 +7666,7 @@ export interface operations {
             /** @description The external id is taken */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6203,6 +7676,7 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6212,6 +7686,7 @@ export interface operations {
             /** @description The body is not JSON */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6221,6 +7696,7 @@ export interface operations {
             /** @description The body breaks the rules; `errors` lists every problem */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6230,6 +7706,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6239,6 +7716,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6259,15 +7737,27 @@ export interface operations {
             /** @description Tenants now match KSC */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TenantDiscovery"];
                 };
             };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6277,6 +7767,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6286,6 +7777,7 @@ export interface operations {
             /** @description KSC is not configured */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6295,6 +7787,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6304,6 +7797,7 @@ export interface operations {
             /** @description KSC failed */
             502: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6313,6 +7807,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6322,6 +7817,7 @@ export interface operations {
             /** @description KSC did not answer in time */
             504: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6344,15 +7840,27 @@ export interface operations {
             /** @description The tenant */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Tenant"];
                 };
             };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6362,6 +7870,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6371,6 +7880,7 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6380,6 +7890,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6389,6 +7900,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6406,7 +7918,7 @@ export interface operations {
                 latest?: boolean;
                 /** @description Page number, from 1. */
                 page?: number;
-                /** @description Items per page, 1 to 500 (default 50). */
+                /** @description Items per page, 1 to 500. */
                 per_page?: number;
             };
             header?: never;
@@ -6418,6 +7930,8 @@ export interface operations {
             /** @description A page of snapshots */
             200: {
                 headers: {
+                    Link: components["headers"]["Link"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6427,6 +7941,7 @@ export interface operations {
             /** @description A query parameter is malformed */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6436,6 +7951,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6445,6 +7961,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6454,6 +7971,7 @@ export interface operations {
             /** @description A query parameter is out of range */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6463,6 +7981,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6472,6 +7991,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6489,6 +8009,16 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {
+                 *       "mailboxes": {
+                 *         "ks-office365": 40
+                 *       },
+                 *       "taken_at": "2026-03-01T06:00:00Z",
+                 *       "tenant_id": "01a23bd7-9b0e-7d41-a3c5-0f2e8b6d4a19",
+                 *       "users": {
+                 *         "kes-cloud": 42
+                 *       }
+                 *     } */
                 "application/json": components["schemas"]["PushUsageSnapshot"];
             };
         };
@@ -6498,6 +8028,7 @@ export interface operations {
                 headers: {
                     /** @description The snapshot's URL */
                     Location?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6507,6 +8038,7 @@ export interface operations {
             /** @description The body is not valid JSON */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6516,6 +8048,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6525,6 +8058,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6534,6 +8068,7 @@ export interface operations {
             /** @description The tenant is a KSC tenant: its usage is pulled, never pushed */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6543,6 +8078,7 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6552,6 +8088,7 @@ export interface operations {
             /** @description The body is not JSON */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6561,6 +8098,7 @@ export interface operations {
             /** @description The body breaks the rules; `errors` lists every problem */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6570,6 +8108,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6579,6 +8118,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6604,6 +8144,7 @@ export interface operations {
             /** @description One snapshot stored per tenant, failed ones included */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6613,6 +8154,7 @@ export interface operations {
             /** @description The body is not valid JSON */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6622,6 +8164,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6631,6 +8174,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6640,6 +8184,7 @@ export interface operations {
             /** @description KSC is not configured */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6649,6 +8194,7 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6658,6 +8204,7 @@ export interface operations {
             /** @description The body is not JSON */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6667,6 +8214,7 @@ export interface operations {
             /** @description The tenant is unknown or not a KSC tenant */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6676,6 +8224,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6685,6 +8234,7 @@ export interface operations {
             /** @description The KSC connection is blocked by the outbound policy */
             502: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6694,6 +8244,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6716,15 +8267,27 @@ export interface operations {
             /** @description The snapshot */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["UsageSnapshotView"];
                 };
             };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6734,6 +8297,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6743,6 +8307,7 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6752,6 +8317,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6761,6 +8327,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6774,7 +8341,7 @@ export interface operations {
             query?: {
                 /** @description Page number, from 1. */
                 page?: number;
-                /** @description Items per page, 1 to 500 (default 50). */
+                /** @description Items per page, 1 to 500. */
                 per_page?: number;
             };
             header?: never;
@@ -6786,6 +8353,8 @@ export interface operations {
             /** @description A page of users */
             200: {
                 headers: {
+                    Link: components["headers"]["Link"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6795,6 +8364,7 @@ export interface operations {
             /** @description A query parameter is malformed */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6804,6 +8374,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6813,6 +8384,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6822,6 +8394,7 @@ export interface operations {
             /** @description A query parameter is out of range */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6831,6 +8404,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6840,6 +8414,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6857,6 +8432,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {
+                 *       "password": "a long passphrase",
+                 *       "role": "operator",
+                 *       "username": "olivia"
+                 *     } */
                 "application/json": components["schemas"]["CreateUser"];
             };
         };
@@ -6866,6 +8446,7 @@ export interface operations {
                 headers: {
                     /** @description The new user's URL */
                     Location?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6875,6 +8456,7 @@ export interface operations {
             /** @description The body is not valid JSON */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6884,6 +8466,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6893,6 +8476,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6902,6 +8486,7 @@ export interface operations {
             /** @description The username is taken */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6911,6 +8496,7 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6920,6 +8506,7 @@ export interface operations {
             /** @description The body is not JSON */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6929,6 +8516,7 @@ export interface operations {
             /** @description The body breaks the rules; `errors` lists every problem */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6938,6 +8526,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6947,6 +8536,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6969,15 +8559,27 @@ export interface operations {
             /** @description The user */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["UserView"];
                 };
             };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6987,6 +8589,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6996,6 +8599,7 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7005,6 +8609,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7014,6 +8619,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7036,13 +8642,25 @@ export interface operations {
             /** @description Deleted */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7052,6 +8670,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7061,6 +8680,7 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7070,6 +8690,7 @@ export interface operations {
             /** @description It would leave no active admin */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7079,6 +8700,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7088,6 +8710,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7107,6 +8730,10 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {
+                 *       "disabled": true,
+                 *       "role": "viewer"
+                 *     } */
                 "application/json": components["schemas"]["UpdateUser"];
             };
         };
@@ -7114,6 +8741,7 @@ export interface operations {
             /** @description The updated user */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7123,6 +8751,7 @@ export interface operations {
             /** @description The body is not valid JSON */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7132,6 +8761,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7141,6 +8771,7 @@ export interface operations {
             /** @description The caller's role is too small */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7150,6 +8781,7 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7159,6 +8791,7 @@ export interface operations {
             /** @description It would leave no active admin */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7168,6 +8801,7 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7177,6 +8811,7 @@ export interface operations {
             /** @description The body is not JSON */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7186,6 +8821,7 @@ export interface operations {
             /** @description The body breaks the rules; `errors` lists every problem */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7195,6 +8831,7 @@ export interface operations {
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7204,6 +8841,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7224,15 +8862,27 @@ export interface operations {
             /** @description Alive */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7242,6 +8892,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7262,15 +8913,27 @@ export interface operations {
             /** @description Prometheus text exposition format */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "text/plain; version=0.0.4": string;
                 };
             };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7280,6 +8943,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7300,15 +8964,27 @@ export interface operations {
             /** @description Ready */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The server failed; the cause is in its log */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7318,6 +8994,7 @@ export interface operations {
             /** @description The database is unreachable */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {

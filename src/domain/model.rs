@@ -88,10 +88,39 @@ impl CategoryCounts {
 /// longest pattern wins; a tie is ambiguous.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct MatchRules {
-    /// Exact `KLLIC_APP_ID` values.
+    /// Exact `KLLIC_APP_ID` values; none when left out.
+    #[serde(default)]
+    #[schema(schema_with = app_id_list)]
     pub app_ids: Vec<String>,
-    /// Case-insensitive substrings of `KLLIC_PROD_NAME`.
+    /// Case-insensitive substrings of `KLLIC_PROD_NAME`; none when left out.
+    #[serde(default)]
+    #[schema(schema_with = name_pattern_list)]
     pub name_patterns: Vec<String>,
+}
+
+/// The longest app id or name pattern, and the shortest pattern (shorter ones match too much).
+pub const MAX_RULE_CHARS: usize = 200;
+pub const MIN_PATTERN_CHARS: usize = 3;
+
+fn rule_list(min_chars: usize) -> utoipa::openapi::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(min_chars))
+                .max_length(Some(MAX_RULE_CHARS)),
+        )
+        .default(Some(serde_json::json!([])))
+        .build()
+}
+
+fn app_id_list() -> utoipa::openapi::Array {
+    rule_list(1)
+}
+
+fn name_pattern_list() -> utoipa::openapi::Array {
+    rule_list(MIN_PATTERN_CHARS)
 }
 
 /// A licence key that could not be attributed to exactly one application.

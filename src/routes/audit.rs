@@ -66,8 +66,11 @@ pub struct AuditQuery {
     pub actor: Option<String>,
 }
 
-/// The audit trail, newest first. Events about users, service tokens and connections are
-/// shown to admins only.
+/// List audit events
+///
+/// Who changed which configuration, when, and its value before and after (secrets masked), newest
+/// first, paged, filtered by entity and actor. Events about users, service tokens and connections
+/// are shown to admins only. Role: any.
 #[utoipa::path(operation_id = "listAuditEvents", tag = "audit", params(AuditQuery, PageQuery),
     responses((status = 200, description = "A page of audit events", body = Page<AuditEvent>)))]
 #[get("/audit-events")]

@@ -89,7 +89,12 @@ fn throttled(retry_after: std::time::Duration) -> ApiError {
     }
 }
 
-/// Exchange a username and password for an access token.
+/// Log in with a username and password
+///
+/// Exchanges a username and password for a bearer token (`access_token`, valid for `expires_in`
+/// seconds) to send as `Authorization: Bearer <token>`. No token needed. 401: the username or
+/// password is wrong, or the account is disabled (the answer does not say which). 429: too many
+/// failed attempts for this account or address; wait `Retry-After` seconds.
 #[utoipa::path(operation_id = "login", tag = "auth", request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = LoginResponse),
@@ -139,7 +144,11 @@ pub async fn login(
     }))
 }
 
-/// Who the token belongs to, with the current role.
+/// Who am I
+///
+/// The account the token belongs to: a user or a service token, with its current role (a role
+/// change applies to tokens already issued within 5 seconds). Role: any. 401: the token is missing,
+/// invalid, expired or its account was disabled, deleted or revoked.
 #[utoipa::path(operation_id = "getMe", tag = "auth",
     responses((status = 200, description = "The caller", body = Me)))]
 #[get("/auth/me")]
@@ -153,7 +162,12 @@ pub async fn me(auth: Viewer) -> HttpResponse {
     })
 }
 
-/// Change one's own password, proving the current one.
+/// Change my password
+///
+/// Changes the caller's own password, proving the current one; other sessions keep their tokens
+/// until they expire. Role: any user; a service token gets 403 (it has no password). 422: the
+/// current password is wrong or the new one breaks the password rules (`errors` says which). 429:
+/// too many wrong current passwords; wait `Retry-After` seconds.
 #[utoipa::path(operation_id = "changeMyPassword", tag = "auth", request_body = ChangePasswordRequest,
     responses(
         (status = 204, description = "Changed"),

@@ -9,7 +9,10 @@ use crate::routes::paging::{Page, PageQuery, Paging};
 use crate::services::company_mappings::{self as mappings, CompanyMapping, CompanyMappingInput};
 use crate::state::AppState;
 
-/// Company mappings, ordered by ConnectWise company name.
+/// List company mappings
+///
+/// The Companies tab: each tenant's ConnectWise company and agreement, ordered by company name,
+/// paged. Role: any.
 #[utoipa::path(operation_id = "listCompanyMappings", tag = "companies", params(PageQuery),
     responses((status = 200, description = "A page of company mappings", body = Page<CompanyMapping>)))]
 #[get("/company-mappings")]
@@ -31,8 +34,13 @@ pub async fn list_company_mappings(
     Ok(web::Json(page))
 }
 
-/// Map a tenant to a ConnectWise company and agreement. The agreement must belong to the
-/// company and be active in ConnectWise.
+/// Map a tenant to a company
+///
+/// Maps a tenant to a ConnectWise company and the agreement that receives its additions. The
+/// agreement must belong to the company and be active in ConnectWise. Role: operator. 409: the
+/// tenant or company is mapped already, or ConnectWise is not configured. 422: every invalid field,
+/// e.g. an unknown tenant or an agreement of another company. 502 and 504: ConnectWise failed or
+/// was too slow.
 #[utoipa::path(operation_id = "createCompanyMapping", tag = "companies", request_body = CompanyMappingInput,
     responses(
         (status = 201, description = "Created", body = CompanyMapping,
@@ -61,7 +69,9 @@ pub async fn create_company_mapping(
     Ok(with_etag(created, &saved))
 }
 
-/// One company mapping.
+/// Read a company mapping
+///
+/// One company mapping with its `ETag`. Role: any. 404: no mapping has this id.
 #[utoipa::path(operation_id = "getCompanyMapping", tag = "companies", params(("id" = String, Path)),
     responses((status = 200, description = "The mapping", body = CompanyMapping,
         headers(("ETag" = String, description = "For If-Match")))))]
@@ -81,7 +91,12 @@ pub async fn get_company_mapping(
     Ok(ok_with_etag(&mapping))
 }
 
-/// Replace a company mapping (e.g. move it to another agreement, or switch billing off).
+/// Replace a company mapping
+///
+/// Replaces a company mapping, e.g. to move it to another agreement or switch billing off. Role:
+/// operator. 404: no mapping has this id. 409: the tenant or company is mapped elsewhere. 412: the
+/// mapping changed since it was read (`If-Match`). 422: every invalid field. 502 and 504:
+/// ConnectWise failed or was too slow.
 #[utoipa::path(operation_id = "putCompanyMapping", tag = "companies", params(("id" = String, Path),
         ("If-Match" = Option<String>, Header, description = "The ETag last read; 412 if it changed since")),
     request_body = CompanyMappingInput,
@@ -126,8 +141,11 @@ pub async fn put_company_mapping(
     Ok(ok_with_etag(&saved))
 }
 
-/// Delete a company mapping: only the link goes; nothing changes in ConnectWise, and the
-/// tenant's additions are no longer managed.
+/// Delete a company mapping
+///
+/// Deletes the link only: nothing changes in ConnectWise, and the tenant's additions are no longer
+/// managed. Role: operator. 404: no mapping has this id. 412: it changed since it was read
+/// (`If-Match`).
 #[utoipa::path(operation_id = "deleteCompanyMapping", tag = "companies", params(("id" = String, Path),
         ("If-Match" = Option<String>, Header, description = "The ETag last read; 412 if it changed since")),
     responses(

@@ -38,7 +38,10 @@ async fn replace<C: Connection>(
     Ok(ok_with_etag(&saved))
 }
 
-/// The ConnectWise connection (the private key is never shown).
+/// Read the ConnectWise connection
+///
+/// The ConnectWise Manage connection: site, company, public key, client id and limits; the private
+/// key is never shown, only whether one is stored. Role: admin. 404: not configured yet.
 #[utoipa::path(operation_id = "getConnectWiseConnection", tag = "connections",
     responses(
         (status = 200, description = "The connection", body = cw::ConnectWiseConnection,
@@ -53,7 +56,12 @@ pub async fn get_connectwise_connection(
     read::<ConnectWise>(&state).await
 }
 
-/// Create or replace the ConnectWise connection. Audited with secrets masked.
+/// Save the ConnectWise connection
+///
+/// Creates or replaces the ConnectWise connection. An omitted `private_key` keeps the stored one;
+/// `null` clears it. The secret is encrypted at rest and masked in the audit trail. Role: admin.
+/// 412: the connection changed since it was read (`If-Match`). 422: every invalid field, e.g. a
+/// site URL that is not https.
 #[utoipa::path(operation_id = "putConnectWiseConnection", tag = "connections",
     request_body = cw::PutConnectWiseConnection,
     params(("If-Match" = Option<String>, Header, description = "The ETag last read; 412 if it changed since")),
@@ -82,8 +90,12 @@ pub struct ConnectWiseTestResult {
     pub api_base: String,
 }
 
-/// Call ConnectWise with the stored connection and report what works or exactly what fails
-/// (wrong keys, missing permissions, unreachable host, TLS, timeout).
+/// Test the ConnectWise connection
+///
+/// Calls ConnectWise with the stored connection and reports what works, or exactly what fails:
+/// wrong keys, missing permissions, unreachable host, TLS, timeout. Nothing is written. Role:
+/// admin. 409: not configured yet. 502 and 504: ConnectWise failed or was too slow; `type` and
+/// `detail` say how.
 #[utoipa::path(operation_id = "testConnectWiseConnection", tag = "connections",
     responses(
         (status = 200, description = "ConnectWise answered", body = ConnectWiseTestResult),
@@ -108,7 +120,10 @@ pub async fn test_connectwise_connection(
     }))
 }
 
-/// The Kaspersky Security Center connection (the password is never shown).
+/// Read the Kaspersky connection
+///
+/// The Kaspersky Security Center connection: server, user, TLS and limits; the password is never
+/// shown, only whether one is stored. Role: admin. 404: not configured yet.
 #[utoipa::path(operation_id = "getKasperskyConnection", tag = "connections",
     responses(
         (status = 200, description = "The connection", body = ksc::KasperskyConnection,
@@ -123,7 +138,11 @@ pub async fn get_kaspersky_connection(
     read::<Kaspersky>(&state).await
 }
 
-/// Create or replace the Kaspersky Security Center connection. Audited with secrets masked.
+/// Save the Kaspersky connection
+///
+/// Creates or replaces the KSC connection. An omitted `password` keeps the stored one; `null`
+/// clears it. The secret is encrypted at rest and masked in the audit trail. Role: admin. 412: the
+/// connection changed since it was read (`If-Match`). 422: every invalid field.
 #[utoipa::path(operation_id = "putKasperskyConnection", tag = "connections",
     request_body = ksc::PutKasperskyConnection,
     params(("If-Match" = Option<String>, Header, description = "The ETag last read; 412 if it changed since")),
@@ -150,8 +169,11 @@ pub struct KasperskyTestResult {
     pub virtual_servers: usize,
 }
 
-/// Log in to KSC with the stored connection and list its virtual servers; report success or
-/// exactly what failed (credentials, unreachable host, TLS, timeout).
+/// Test the Kaspersky connection
+///
+/// Logs in to KSC with the stored connection and lists its virtual servers, or reports exactly what
+/// failed: credentials, unreachable host, TLS, timeout. Nothing is stored. Role: admin. 409: not
+/// configured yet. 502 and 504: KSC failed or was too slow; `type` and `detail` say how.
 #[utoipa::path(operation_id = "testKasperskyConnection", tag = "connections",
     responses(
         (status = 200, description = "KSC answered", body = KasperskyTestResult),

@@ -56,7 +56,11 @@ pub struct ProductQuery {
     pub include_inactive: Option<bool>,
 }
 
-/// The cached ConnectWise product catalog, ordered by identifier.
+/// List cached ConnectWise products
+///
+/// The local copy of the ConnectWise product catalog for the mapping drop-downs, ordered by
+/// identifier, paged; `search` matches identifier and description, inactive products only with
+/// `include_inactive`. Refresh it with `POST /api/v1/connectwise/products/refresh`. Role: any.
 #[utoipa::path(operation_id = "listConnectWiseProducts", tag = "connectwise", params(ProductQuery, PageQuery),
     responses((status = 200, description = "A page of cached products", body = Page<Product>)))]
 #[get("/connectwise/products")]
@@ -83,7 +87,11 @@ pub async fn list_products(
     Ok(web::Json(page))
 }
 
-/// Read the whole ConnectWise catalog and update the cache.
+/// Refresh the product cache
+///
+/// Reads the whole ConnectWise catalog and updates the local copy; products gone from ConnectWise
+/// are marked vanished, never deleted, so mappings keep their names. Role: operator. 409:
+/// ConnectWise is not configured. 502 and 504: ConnectWise failed or was too slow.
 #[utoipa::path(operation_id = "refreshConnectWiseProducts", tag = "connectwise",
     responses(
         (status = 200, description = "The cache now matches the catalog", body = RefreshResult),
@@ -110,7 +118,11 @@ pub struct CompanyQuery {
     pub search: Option<String>,
 }
 
-/// ConnectWise companies (live), ordered by name.
+/// List ConnectWise companies
+///
+/// ConnectWise companies, read live, ordered by name, paged; `search` matches the name. For the
+/// company drop-down of a company mapping. Role: any. 409: ConnectWise is not configured. 502 and
+/// 504: ConnectWise failed or was too slow.
 #[utoipa::path(operation_id = "listConnectWiseCompanies", tag = "connectwise", params(CompanyQuery, PageQuery),
     responses(
         (status = 200, description = "A page of companies", body = Page<CompanyView>),
@@ -157,7 +169,11 @@ pub struct AgreementView {
     pub accepts_additions: bool,
 }
 
-/// A ConnectWise company's agreements (live), with whether each can take additions.
+/// List a company's agreements
+///
+/// A ConnectWise company's agreements, read live, paged, with whether each can take additions
+/// (active, not cancelled). Role: any. 409: ConnectWise is not configured. 502 and 504: ConnectWise
+/// failed or was too slow.
 #[utoipa::path(operation_id = "listConnectWiseCompanyAgreements", tag = "connectwise",
     params(("id" = i64, Path, description = "The ConnectWise company id"), PageQuery),
     responses(

@@ -39,21 +39,39 @@ pub fn with_etag<T: Serialize>(mut builder: HttpResponseBuilder, value: &T) -> H
         .json(value)
 }
 
+/// The entity-tags of every `name` header, or a 400 when one is not text.
+fn tags_of(req: &HttpRequest, name: header::HeaderName) -> Result<Vec<String>, ApiError> {
+    let mut tags = Vec::new();
+    for value in req.headers().get_all(&name) {
+        let text = value
+            .to_str()
+            .map_err(|_| ApiError::BadRequest(format!("The {name} header is malformed.")))?;
+        tags.extend(
+            text.split(',')
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty()),
+        );
+    }
+    Ok(tags)
+}
+
+/// `If-Match` uses the strong comparison (RFC 9110 §13.1.1): a weak tag never matches, so it
+/// is refused with a 412 that says so rather than one that says the resource changed.
 impl FromRequest for IfMatch {
     type Error = ApiError;
     type Future = Ready<Result<IfMatch, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let values: Vec<String> = req
-            .headers()
-            .get_all(header::IF_MATCH)
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .map(|t| t.trim().trim_start_matches("W/").to_string())
-            .filter(|t| !t.is_empty())
-            .collect();
-        ready(Ok(IfMatch::from_header(
-            (!values.is_empty()).then_some(values),
-        )))
+        let tags = tags_of(req, header::IF_MATCH).and_then(|tags| {
+            if tags.iter().any(|t| t.starts_with("W/")) {
+                return Err(ApiError::PreconditionFailed(
+                    "If-Match needs the strong ETag exactly as this API sent it; a weak tag \
+                     (W/...) never matches a write."
+                        .into(),
+                ));
+            }
+            Ok(IfMatch::from_header((!tags.is_empty()).then_some(tags)))
+        });
+        ready(tags)
     }
 }

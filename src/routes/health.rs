@@ -13,7 +13,10 @@ pub struct Health {
     pub status: String,
 }
 
-/// The process is alive.
+/// Liveness
+///
+/// Answers 200 while the process runs; it does not touch the database. No token needed. `HEAD`
+/// works too.
 #[utoipa::path(operation_id = "healthz", tag = "operations",
     responses((status = 200, description = "Alive", body = Health)))]
 #[get("/healthz")]
@@ -23,7 +26,9 @@ pub async fn healthz() -> HttpResponse {
     })
 }
 
-/// The database answers within two seconds.
+/// Readiness
+///
+/// Answers 200 when the database answers within two seconds, 503 otherwise. No token needed.
 #[utoipa::path(operation_id = "readyz", tag = "operations",
     responses(
         (status = 200, description = "Ready", body = Health),

@@ -13,7 +13,9 @@ use actix_web::{dev::Payload, web, FromRequest, HttpMessage, HttpRequest};
 use serde_json::Value;
 
 use crate::error::ApiError;
-pub use crate::services::fields::{parse_body, FromJsonBody, JsonFields, LenientJson, Patch};
+pub use crate::services::fields::{
+    parse_body, refuse_nul, FromJsonBody, JsonFields, LenientJson, Patch,
+};
 
 /// A validated request body.
 pub struct ValidJson<T>(pub T);
@@ -38,7 +40,9 @@ impl<T: FromJsonBody + 'static> FromRequest for LenientJson<T> {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let body = web::Json::<Value>::from_request(req, payload);
         Box::pin(async move {
-            let mut fields = JsonFields::new(body.await?.into_inner()).map_err(ApiError::from)?;
+            let value = body.await?.into_inner();
+            refuse_nul(&value).map_err(ApiError::from)?;
+            let mut fields = JsonFields::new(value).map_err(ApiError::from)?;
             let value = T::from_json(&mut fields).ok_or_else(|| {
                 ApiError::internal(anyhow::anyhow!("lenient validator returned no value"))
             })?;
@@ -47,8 +51,8 @@ impl<T: FromJsonBody + 'static> FromRequest for LenientJson<T> {
     }
 }
 
-/// A validated body that may be left out entirely (an empty body is `None`), for actions whose
-/// body only narrows what they do.
+/// A validated body that may be left out entirely (an empty body or JSON `null` is `None`, as
+/// the schema's `oneOf [T, null]` says), for actions whose body only narrows what they do.
 pub struct OptionalJson<T>(pub Option<T>);
 
 impl<T: FromJsonBody + 'static> FromRequest for OptionalJson<T> {
@@ -66,8 +70,10 @@ impl<T: FromJsonBody + 'static> FromRequest for OptionalJson<T> {
             if req.content_type() != "application/json" {
                 return Err(json_error(JsonPayloadError::ContentType, &req));
             }
-            let value: Value = serde_json::from_slice(&bytes)
-                .map_err(|e| json_error(JsonPayloadError::Deserialize(e), &req))?;
+            let value: Value = serde_json::from_slice(&bytes).map_err(|e| not_json(&e))?;
+            if value.is_null() {
+                return Ok(OptionalJson(None));
+            }
             Ok(OptionalJson(Some(
                 parse_body(value).map_err(ApiError::from)?,
             )))
@@ -75,29 +81,45 @@ impl<T: FromJsonBody + 'static> FromRequest for OptionalJson<T> {
     }
 }
 
-pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
-    let api = match &err {
+/// The 400/413/415 of a body, in our words: a library's message never reaches the client.
+pub fn json_error(err: JsonPayloadError, req: &HttpRequest) -> actix_web::Error {
+    body_error(err, req).into()
+}
+
+pub fn body_error(err: JsonPayloadError, req: &HttpRequest) -> ApiError {
+    match &err {
         JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
-            ApiError::PayloadTooLarge(format!("The body is too large: {err}."))
+            let limit = req
+                .app_data::<web::Data<crate::state::AppState>>()
+                .map(|s| format!(" (at most {} bytes)", s.settings.max_body_bytes))
+                .unwrap_or_default();
+            ApiError::PayloadTooLarge(format!("The body is too large{limit}."))
         }
         JsonPayloadError::ContentType => ApiError::UnsupportedMediaType(
             "Send the body as JSON with `Content-Type: application/json`.".into(),
         ),
-        JsonPayloadError::Deserialize(e) if e.is_data() => {
-            ApiError::validation("body", e.to_string())
-        }
-        JsonPayloadError::Deserialize(e) => {
-            ApiError::BadRequest(format!("The body is not valid JSON: {e}."))
-        }
-        _ => ApiError::BadRequest(format!("The body could not be read: {err}.")),
-    };
-    api.into()
+        JsonPayloadError::Deserialize(e) => not_json(e),
+        _ => ApiError::BadRequest("The body could not be read completely.".into()),
+    }
 }
 
-pub fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
-    ApiError::BadRequest(format!("Invalid query string: {err}.")).into()
+/// Where the JSON breaks, without the parser's own wording.
+pub fn not_json(e: &serde_json::Error) -> ApiError {
+    ApiError::BadRequest(format!(
+        "The body is not valid JSON (line {}, column {}).",
+        e.line(),
+        e.column()
+    ))
 }
 
-pub fn path_error(err: PathError, _req: &HttpRequest) -> actix_web::Error {
-    ApiError::BadRequest(format!("Invalid path parameter: {err}.")).into()
+pub fn query_error(_err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::BadRequest(
+        "A query parameter has a value of the wrong type (see the operation's parameters).".into(),
+    )
+    .into()
+}
+
+/// A path segment of the wrong type (`/companies/abc`) names no resource: 404, as a NUL does.
+pub fn path_error(_err: PathError, req: &HttpRequest) -> actix_web::Error {
+    ApiError::NotFound(format!("There is no resource at {}.", req.path())).into()
 }

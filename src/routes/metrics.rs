@@ -6,8 +6,10 @@ use crate::state::AppState;
 /// Prometheus' text exposition format.
 const EXPOSITION: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// Prometheus metrics: HTTP requests by route, database pool, ConnectWise and KSC calls, sync
-/// runs. No token: scrapers rarely carry one, and nothing here names a customer.
+/// Prometheus metrics
+///
+/// HTTP requests by route, database pool, ConnectWise and KSC calls and sync runs, in the
+/// Prometheus text format. No token: scrapers rarely carry one, and nothing here names a customer.
 #[utoipa::path(operation_id = "metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text exposition format", body = String,
         content_type = "text/plain; version=0.0.4")))]

@@ -1,22 +1,65 @@
 //! Pagination of lists that grow without bound: `page` (from 1) and `per_page`.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::db::{self, DbConnection, DbPool};
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldError};
 
 pub const DEFAULT_PER_PAGE: u32 = 50;
 pub const MAX_PER_PAGE: u32 = 500;
+/// The largest page number: what a 32-bit signed integer holds, as the schema's `int32` says.
+pub const MAX_PAGE: u32 = i32::MAX as u32;
 
 /// The query of a plain paged list.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Page number, from 1.
-    pub page: Option<u32>,
-    /// Items per page, 1 to 500 (default 50).
-    pub per_page: Option<u32>,
+    #[param(value_type = Option<u32>, default = 1)]
+    pub page: Option<QueryNumber>,
+    /// Items per page, 1 to 500.
+    #[param(value_type = Option<u32>, default = 50)]
+    pub per_page: Option<QueryNumber>,
+}
+
+/// A whole number from the query string, read leniently: `page=abc` is a 422 naming `page`
+/// beside the range checks, like `page=0`, not a 400 about the whole query.
+#[derive(Debug, Clone, Copy)]
+pub struct QueryNumber(Option<u64>);
+
+impl<'de> Deserialize<'de> for QueryNumber {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = std::borrow::Cow::<str>::deserialize(deserializer)?;
+        Ok(QueryNumber(text.parse().ok()))
+    }
+}
+
+/// `value` within `range`, or the problem with `name`.
+fn bounded(
+    name: &str,
+    value: Option<QueryNumber>,
+    default: u32,
+    range: std::ops::RangeInclusive<u32>,
+    errors: &mut Vec<FieldError>,
+) -> u32 {
+    let Some(QueryNumber(value)) = value else {
+        return default;
+    };
+    match value.and_then(|v| u32::try_from(v).ok()) {
+        Some(v) if range.contains(&v) => v,
+        _ => {
+            errors.push(FieldError::new(
+                name,
+                format!(
+                    "must be a whole number from {} to {}",
+                    range.start(),
+                    range.end()
+                ),
+            ));
+            default
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -26,19 +69,19 @@ pub struct Paging {
 }
 
 impl Paging {
-    pub fn new(page: Option<u32>, per_page: Option<u32>) -> Result<Paging, ApiError> {
+    pub fn new(
+        page: Option<QueryNumber>,
+        per_page: Option<QueryNumber>,
+    ) -> Result<Paging, ApiError> {
         let mut errors = Vec::new();
-        let page = page.unwrap_or(1);
-        let per_page = per_page.unwrap_or(DEFAULT_PER_PAGE);
-        if page == 0 {
-            errors.push(crate::error::FieldError::new("page", "must be at least 1"));
-        }
-        if !(1..=MAX_PER_PAGE).contains(&per_page) {
-            errors.push(crate::error::FieldError::new(
-                "per_page",
-                format!("must be from 1 to {MAX_PER_PAGE}"),
-            ));
-        }
+        let page = bounded("page", page, 1, 1..=MAX_PAGE, &mut errors);
+        let per_page = bounded(
+            "per_page",
+            per_page,
+            DEFAULT_PER_PAGE,
+            1..=MAX_PER_PAGE,
+            &mut errors,
+        );
         if errors.is_empty() {
             Ok(Paging { page, per_page })
         } else {

@@ -77,12 +77,16 @@ pub struct MappingGrid {
 pub struct MappingForms {
     /// Single form: in force when category billing is off, and always for per-user and
     /// per-mailbox applications.
+    #[schema(minimum = 1)]
     pub product_id: Option<i64>,
     /// Category form (per-device applications only): Windows workstations.
+    #[schema(minimum = 1)]
     pub workstation_product_id: Option<i64>,
     /// Category form: Windows servers.
+    #[schema(minimum = 1)]
     pub server_product_id: Option<i64>,
     /// Category form: Linux, macOS and mobile devices.
+    #[schema(minimum = 1)]
     pub non_windows_product_id: Option<i64>,
 }
 
@@ -112,10 +116,10 @@ impl MappingForms {
 impl FromJsonBody for MappingForms {
     fn from_json(f: &mut JsonFields) -> Option<Self> {
         Some(MappingForms {
-            product_id: f.optional("product_id"),
-            workstation_product_id: f.optional("workstation_product_id"),
-            server_product_id: f.optional("server_product_id"),
-            non_windows_product_id: f.optional("non_windows_product_id"),
+            product_id: f.optional_id("product_id"),
+            workstation_product_id: f.optional_id("workstation_product_id"),
+            server_product_id: f.optional_id("server_product_id"),
+            non_windows_product_id: f.optional_id("non_windows_product_id"),
         })
     }
 }
@@ -253,7 +257,11 @@ fn one_view(conn: &mut DbConnection, s: &Snapshot, id: &str) -> Result<MappingVi
     Ok(views_of(conn, s, &[id.to_string()])?.remove(0))
 }
 
-/// The mapping grid: every application still in use (of one solution), whole.
+/// Read the mapping grid
+///
+/// The Products tab: every application still in use (of one solution with `solution`), whole, with
+/// both stored mapping forms, the form in force, its status and the ConnectWise products named.
+/// Keep the `ETag` to save changes with `If-Match`. Role: any.
 #[utoipa::path(operation_id = "listProductMappings", tag = "products", params(GridQuery),
     responses((status = 200, description = "The grid", body = MappingGrid,
         headers(("ETag" = String, description = "Covers every stored mapping and the billing settings")))))]
@@ -291,8 +299,13 @@ pub async fn list_product_mappings(
     Ok(json_with_tag(etag, body))
 }
 
-/// Save changes: replaces the mappings of the rows listed, all or nothing. A row without any
-/// product clears that mapping; rows not listed are untouched.
+/// Save the mapping grid
+///
+/// The Save changes of the Products tab: replaces the mappings of the rows listed, all or nothing;
+/// rows not listed are untouched and a row without any product clears its mapping. Send the grid's
+/// `ETag` in `If-Match`. Role: operator. 412: a mapping or the billing mode changed since the grid
+/// was read. 422: every invalid row field, e.g. an unknown application or a product not in the
+/// catalog cache (`rows[i].field`).
 #[utoipa::path(operation_id = "saveProductMappings", tag = "products", request_body = SaveMappings,
     params(("If-Match" = Option<String>, Header, description = "The grid's ETag")),
     responses(
@@ -338,7 +351,10 @@ pub async fn save_product_mappings(
     Ok(ok_with_tag(etag, &grid))
 }
 
-/// One application's mapping.
+/// Read one mapping
+///
+/// One application's row of the grid, with its own `ETag`. Role: any. 404: no application has this
+/// id.
 #[utoipa::path(operation_id = "getProductMapping", tag = "products",
     params(("application_id" = String, Path)),
     responses((status = 200, description = "The mapping", body = MappingView,
@@ -381,7 +397,11 @@ async fn change_one(
     .await
 }
 
-/// Replace one mapping (both forms; no product at all clears it).
+/// Replace one mapping
+///
+/// Replaces both forms of one application's mapping; no product at all clears it. Role: operator.
+/// 404: no application has this id. 412: the mapping or the billing mode changed since it was read.
+/// 422: every invalid field.
 #[utoipa::path(operation_id = "putProductMapping", tag = "products",
     params(("application_id" = String, Path),
         ("If-Match" = Option<String>, Header, description = "The mapping's ETag")),
@@ -403,7 +423,10 @@ pub async fn put_product_mapping(
     Ok(ok_with_tag(etag, &view))
 }
 
-/// Clear one mapping (both forms).
+/// Clear one mapping
+///
+/// Clears both forms of one application's mapping; clearing an absent mapping is not an error.
+/// Role: operator. 404: no application has this id. 412: the mapping changed since it was read.
 #[utoipa::path(operation_id = "deleteProductMapping", tag = "products",
     params(("application_id" = String, Path),
         ("If-Match" = Option<String>, Header, description = "The mapping's ETag")),

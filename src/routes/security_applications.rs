@@ -8,7 +8,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::db;
 use crate::db::security_applications::SecurityApplication;
-use crate::domain::model::{LicensingModel, MatchRules, Solution};
+use crate::domain::model::{
+    LicensingModel, MatchRules, Solution, MAX_RULE_CHARS as MAX_TEXT_CHARS, MIN_PATTERN_CHARS,
+};
 use crate::domain::usage::name_words;
 use crate::error::ApiError;
 use crate::routes::extract::{Admin, Viewer};
@@ -53,19 +55,19 @@ impl From<&SecurityApplication> for SecurityApplicationView {
     }
 }
 
-/// A pattern shorter than this would match almost any product name.
-const MIN_PATTERN_CHARS: usize = 3;
-const MAX_TEXT_CHARS: usize = 200;
-
 fn check_entries(f: &mut JsonFields, field: &str, entries: &[String], min_chars: usize) {
     for (i, entry) in entries.iter().enumerate() {
-        let n = entry.chars().count();
-        if n < min_chars || n > MAX_TEXT_CHARS {
-            f.error(
-                &format!("{field}[{i}]"),
-                format!("must be {min_chars} to {MAX_TEXT_CHARS} characters"),
-            );
-        }
+        check_length(f, &format!("{field}[{i}]"), Some(entry), min_chars);
+    }
+}
+
+fn check_length(f: &mut JsonFields, field: &str, text: Option<&String>, min_chars: usize) {
+    let n = text.map_or(min_chars, |t| t.chars().count());
+    if n < min_chars || n > MAX_TEXT_CHARS {
+        f.error(
+            field,
+            format!("must be {min_chars} to {MAX_TEXT_CHARS} characters"),
+        );
     }
 }
 
@@ -78,9 +80,9 @@ fn trimmed(list: Option<Vec<String>>) -> Vec<String> {
 
 impl FromJsonBody for MatchRules {
     fn from_json(f: &mut JsonFields) -> Option<Self> {
-        let app_ids = trimmed(f.optional("app_ids"));
+        let app_ids = trimmed(f.absent_or("app_ids"));
         check_entries(f, "app_ids", &app_ids, 1);
-        let name_patterns = trimmed(f.optional("name_patterns"));
+        let name_patterns = trimmed(f.absent_or("name_patterns"));
         check_entries(f, "name_patterns", &name_patterns, MIN_PATTERN_CHARS);
         Some(MatchRules {
             app_ids,
@@ -111,7 +113,9 @@ fn check_slug(id: &str) -> Result<(), String> {
 #[serde(deny_unknown_fields)]
 pub struct CreateSecurityApplication {
     /// Stable slug: lower-case letters, digits and `-`.
+    #[schema(pattern = "^[a-z0-9][a-z0-9-]{0,63}$")]
     pub id: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     pub solution: Solution,
     pub licensing_model: LicensingModel,
@@ -143,6 +147,7 @@ impl FromJsonBody for CreateSecurityApplication {
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateSecurityApplication {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     /// Replaces both lists.
     pub match_rules: Option<MatchRules>,
@@ -179,7 +184,10 @@ pub struct SolutionQuery {
     pub solution: Option<Solution>,
 }
 
-/// Every security application (retired ones included, flagged), whole.
+/// List security applications
+///
+/// Every security application, by solution and name, whole (retired ones included and flagged),
+/// with the match rules that recognise KSC licence keys. Role: any.
 #[utoipa::path(operation_id = "listSecurityApplications", tag = "products", params(SolutionQuery),
     responses((status = 200, description = "The applications, by solution and name",
         body = Vec<SecurityApplicationView>)))]
@@ -199,7 +207,9 @@ pub async fn list_security_applications(
     ))
 }
 
-/// Read a security application.
+/// Read a security application
+///
+/// One security application with its match rules. Role: any. 404: no application has this id.
 #[utoipa::path(operation_id = "getSecurityApplication", tag = "products", params(("id" = String, Path)),
     responses((status = 200, description = "The application", body = SecurityApplicationView)))]
 #[get("/security-applications/{id}")]
@@ -213,7 +223,11 @@ pub async fn get_security_application(
     Ok(web::Json(SecurityApplicationView::from(&app)))
 }
 
-/// Add a custom security application.
+/// Add a custom security application
+///
+/// Adds an application the built-in list lacks, with its solution, licensing model and (for KSC)
+/// match rules. Role: admin. 409: the id is taken. 422: every invalid field (id characters, empty
+/// name, unknown solution or model, too short a name pattern).
 #[utoipa::path(operation_id = "createSecurityApplication", tag = "products",
     request_body = CreateSecurityApplication,
     responses(
@@ -249,7 +263,11 @@ pub async fn create_security_application(
         .json(SecurityApplicationView::from(&created)))
 }
 
-/// Edit an application's name or match rules, or retire it.
+/// Edit a security application
+///
+/// Changes an application's name or match rules (both lists replaced), or retires it (hidden from
+/// the grid, mapping kept) or brings it back. Id, solution and licensing model never change. Role:
+/// admin. 404: no application has this id. 422: every invalid field.
 #[utoipa::path(operation_id = "updateSecurityApplication", tag = "products",
     params(("id" = String, Path)), request_body = UpdateSecurityApplication,
     responses((status = 200, description = "The application now", body = SecurityApplicationView)))]
@@ -279,14 +297,22 @@ pub async fn update_security_application(
 
 /// One rule to add: a licence key's product name or its application id, as the unbilled-usage
 /// report and a snapshot's `unknown_keys` show them.
+/// Exactly one of the two.
 #[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(untagged)]
 #[schema(example = json!({"product_name": "Kaspersky Embedded Systems Security 3.4 for Windows"}))]
-pub struct AddMatchRule {
-    /// Becomes a name pattern (compared as words: case, dashes and version numbers do not matter).
-    pub product_name: Option<String>,
-    /// Becomes an app-id rule (an app-id match beats any name match).
-    pub app_id: Option<String>,
+pub enum AddMatchRule {
+    ProductName {
+        /// Becomes a name pattern (compared as words: case, dashes and version numbers do not
+        /// matter).
+        #[schema(min_length = 3, max_length = 200)]
+        product_name: String,
+    },
+    AppId {
+        /// Becomes an app-id rule (an app-id match beats any name match).
+        #[schema(min_length = 1, max_length = 200)]
+        app_id: String,
+    },
 }
 
 /// The rule an [`AddMatchRule`] body asks for.
@@ -297,10 +323,10 @@ enum NewRule {
 
 impl FromJsonBody for NewRule {
     fn from_json(f: &mut JsonFields) -> Option<Self> {
-        let product_name = trimmed(f.optional::<String>("product_name").map(|n| vec![n]));
-        check_entries(f, "product_name", &product_name, MIN_PATTERN_CHARS);
-        let app_id = trimmed(f.optional::<String>("app_id").map(|id| vec![id]));
-        check_entries(f, "app_id", &app_id, 1);
+        let product_name = trimmed(f.absent_or::<String>("product_name").map(|n| vec![n]));
+        check_length(f, "product_name", product_name.first(), MIN_PATTERN_CHARS);
+        let app_id = trimmed(f.absent_or::<String>("app_id").map(|id| vec![id]));
+        check_length(f, "app_id", app_id.first(), 1);
         match (product_name.into_iter().next(), app_id.into_iter().next()) {
             (Some(name), None) => Some(NewRule::ProductName(name)),
             (None, Some(id)) => Some(NewRule::AppId(id)),
@@ -316,10 +342,12 @@ impl FromJsonBody for NewRule {
     }
 }
 
-/// Turn a licence key no application recognises (or several do) into a match rule of this
-/// application, in one call: from the key's product name or its application id. An existing
-/// equal rule is kept as it is. Usage is counted with it from the next collection (every sync
-/// run collects).
+/// Add a match rule from a licence key
+///
+/// Turns a licence key that no application recognises (or several do) into a match rule of this
+/// application, from the key's product name or its application id. An equal rule is kept as it is.
+/// Usage counts with it from the next collection (every sync run collects). Role: admin. 404: no
+/// application has this id. 409: not a KSC application (its usage is pushed, never matched).
 #[utoipa::path(operation_id = "addSecurityApplicationMatchRule", tag = "products",
     params(("id" = String, Path)), request_body = AddMatchRule,
     responses(
@@ -360,7 +388,11 @@ pub async fn add_match_rule(
     Ok(web::Json(SecurityApplicationView::from(&app)))
 }
 
-/// Delete an application that nothing maps and no tenant uses; otherwise it can only be retired.
+/// Delete a security application
+///
+/// Deletes an application that nothing maps and no tenant uses; otherwise retire it (`PATCH` with
+/// `retired: true`). Role: admin. 404: no application has this id. 409: it is mapped or has usage
+/// in a tenant's latest snapshot.
 #[utoipa::path(operation_id = "deleteSecurityApplication", tag = "products",
     params(("id" = String, Path)),
     responses(

@@ -87,7 +87,10 @@ impl FromJsonBody for CreateServiceToken {
     }
 }
 
-/// List service tokens (never their JWTs).
+/// List service tokens
+///
+/// The long-lived tokens for automation, newest first, revoked ones included (never their JWTs).
+/// Role: admin.
 #[utoipa::path(operation_id = "listServiceTokens", tag = "service-tokens", params(PageQuery),
     responses((status = 200, description = "A page of service tokens, newest first",
         body = Page<ServiceTokenView>)))]
@@ -103,7 +106,11 @@ pub async fn list_service_tokens(
     ))
 }
 
-/// Create a long-lived token for automation; its JWT is in this response only.
+/// Create a service token
+///
+/// Creates a long-lived token with a role, for scripts and integrations. Its JWT (`token`) is in
+/// this answer only: store it now. Role: admin. 422: the name is empty or too long, or the role is
+/// unknown.
 #[utoipa::path(operation_id = "createServiceToken", tag = "service-tokens",
     request_body = CreateServiceToken,
     responses((status = 201, description = "Created", body = CreatedServiceToken,
@@ -145,7 +152,10 @@ pub async fn create_service_token(
         }))
 }
 
-/// Revoke a service token; it is refused from then on.
+/// Revoke a service token
+///
+/// Revokes a service token: refused at once by this process and within 5 seconds by others.
+/// Revoking one twice is not an error. Role: admin. 404: no service token has this id.
 #[utoipa::path(operation_id = "revokeServiceToken", tag = "service-tokens",
     params(("id" = String, Path)),
     responses((status = 204, description = "Revoked (or already revoked)")))]

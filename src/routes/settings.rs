@@ -24,7 +24,10 @@ impl FromJsonBody for BillingSettings {
     }
 }
 
-/// The billing settings.
+/// Read the billing settings
+///
+/// Whether per-device applications are billed by device category (Windows workstations, Windows
+/// servers, other devices) or as one product. Role: any.
 #[utoipa::path(operation_id = "getBillingSettings", tag = "settings",
     responses((status = 200, description = "The billing settings", body = BillingSettings,
         headers(("ETag" = String, description = "For `If-Match` on `PUT`")))))]
@@ -40,8 +43,11 @@ pub async fn get_billing_settings(
     Ok(ok_with_etag(&settings))
 }
 
-/// Change the billing settings. Switching `bill_devices_by_category` changes which mapping
-/// form is in force; the stored mappings of both forms are kept.
+/// Change the billing settings
+///
+/// Switches category billing on or off. This changes which mapping form is in force; the stored
+/// mappings of both forms are kept. Role: operator. 412: the settings changed since they were read
+/// (`If-Match`). 422: a field is missing or not a boolean.
 #[utoipa::path(operation_id = "putBillingSettings", tag = "settings",
     params(("If-Match" = Option<String>, Header, description = "The settings' ETag")),
     request_body = BillingSettings,
@@ -134,7 +140,10 @@ fn sync_settings_response(settings: SyncSettings) -> HttpResponse {
     ok_with_tag(etag, &view)
 }
 
-/// The sync settings: schedule, policies, retention.
+/// Read the sync settings
+///
+/// The schedule (cron and time zone), the date policies, the safety limits and the retention of old
+/// records, with the next scheduled run. Role: any.
 #[utoipa::path(operation_id = "getSyncSettings", tag = "settings",
     responses((status = 200, description = "The sync settings", body = SyncSettingsView,
         headers(("ETag" = String, description = "For `If-Match` on `PUT`")))))]
@@ -150,8 +159,11 @@ pub async fn get_sync_settings(
     Ok(sync_settings_response(settings))
 }
 
-/// Replace the sync settings (every field). A schedule or time zone change applies to the
-/// next scheduler check, within a minute, without a restart.
+/// Replace the sync settings
+///
+/// Replaces every sync setting. A schedule or time zone change applies at the next scheduler check,
+/// within a minute, without a restart. Role: operator. 412: the settings changed since they were
+/// read (`If-Match`). 422: every invalid field (cron expression, time zone, ranges).
 #[utoipa::path(operation_id = "putSyncSettings", tag = "settings",
     params(("If-Match" = Option<String>, Header, description = "The settings' ETag")),
     request_body = SyncSettings,

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -15,36 +15,13 @@ use crate::domain::desired::{Contribution, UnbilledUsage};
 use crate::domain::plan::{Approval, PlanAction, RowKey};
 use crate::error::ApiError;
 use crate::routes::extract::{Operator, Viewer};
-use crate::routes::input::{parse_body, FromJsonBody, JsonFields};
+use crate::routes::input::{FromJsonBody, JsonFields, OptionalJson};
 use crate::routes::paging::{Page, PageQuery, Paging};
 use crate::routes::views::utc;
 use crate::state::AppState;
 use crate::sync::apply::Outcome;
 use crate::sync::plan::{self, Plan};
 use crate::sync::runs::{self, Run, RunRequest, RunStatus, RunSummary, Trigger};
-
-/// A body that may be absent: an empty body is `{}`; otherwise it must be JSON.
-async fn optional_body<T: FromJsonBody>(
-    req: &HttpRequest,
-    body: web::Bytes,
-) -> Result<T, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(parse_body(serde_json::json!({}))?);
-    }
-    let json = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json") || v.contains("+json"));
-    if !json {
-        return Err(ApiError::UnsupportedMediaType(
-            "Send the body as JSON with `Content-Type: application/json`.".into(),
-        ));
-    }
-    let value = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::BadRequest(format!("The body is not valid JSON: {e}.")))?;
-    Ok(parse_body(value)?)
-}
 
 #[derive(Debug, Default, ToSchema)]
 pub struct PreviewRequest {
@@ -60,9 +37,14 @@ impl FromJsonBody for PreviewRequest {
     }
 }
 
-/// Plan a sync without writing anything to ConnectWise: every (company, agreement, product) with
-/// its current and desired quantity and action, frozen and blocked tenants, unbilled usage. The
-/// plan is stored; `POST /api/v1/sync/runs` with its `plan_id` applies exactly this plan.
+/// Preview a sync
+///
+/// Plans a sync without writing anything to ConnectWise: every (company, agreement, product) line
+/// with its current and desired quantity and action, the moves between agreements, frozen and
+/// blocked tenants and unbilled usage. The plan is stored; `POST /api/v1/sync/runs` with its
+/// `plan_id` applies exactly this plan. The body may be left out. Role: operator. 409: ConnectWise
+/// is not configured. 422: the company mapping asked for does not exist. 502 and 504: ConnectWise
+/// failed or was too slow.
 #[utoipa::path(operation_id = "previewSync", tag = "sync", request_body(content = Option<PreviewRequest>),
     responses(
         (status = 201, description = "The stored plan", body = Plan,
@@ -71,11 +53,10 @@ impl FromJsonBody for PreviewRequest {
 #[post("/sync/preview")]
 pub async fn preview_sync(
     auth: Operator,
-    req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Bytes,
+    body: OptionalJson<PreviewRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let request: PreviewRequest = optional_body(&req, body).await?;
+    let request = body.0.unwrap_or_default();
     let scope = match request.company_mapping_id {
         None => None,
         Some(id) => Some(
@@ -97,7 +78,9 @@ pub async fn preview_sync(
         .json(plan))
 }
 
-/// A stored plan.
+/// Read a stored plan
+///
+/// A plan stored by a preview or a run. Role: any. 404: no plan has this id.
 #[utoipa::path(operation_id = "getSyncPlan", tag = "sync", params(("id" = String, Path)),
     responses((status = 200, description = "The plan", body = Plan)))]
 #[get("/sync/plans/{id}")]
@@ -118,7 +101,7 @@ pub async fn get_sync_plan(
         .body(record.plan_json.into_inner().get().to_owned()))
 }
 
-#[derive(Debug, ToSchema)]
+#[derive(Debug, Default, ToSchema)]
 pub struct StartRunRequest {
     /// Apply exactly this previewed plan (lines whose ConnectWise state changed since are
     /// re-checked and reported, not applied); none = collect usage, plan afresh and apply.
@@ -234,9 +217,13 @@ impl TryFrom<Run> for SyncRun {
     }
 }
 
-/// Start a sync run in the background: 202 with the run; poll its `Location`. Without a body
-/// it collects usage (KSC pull; the latest push for other tenants), plans and applies; with
-/// `plan_id` it applies that preview. 409 while another run is going (in any process).
+/// Start a sync run
+///
+/// Starts a run in the background and answers 202 at once; poll its `Location`. Without a body it
+/// collects usage (KSC pull; the latest push for other tenants), plans and applies; with `plan_id`
+/// it applies that preview. `approve` applies held lines (`"all"`, or lines and moves). Role:
+/// operator. 409: another run is going (in any process), or ConnectWise is not configured. 422:
+/// every invalid field, e.g. an unknown plan.
 #[utoipa::path(operation_id = "startSyncRun", tag = "sync", request_body(content = Option<StartRunRequest>),
     responses(
         (status = 202, description = "Started", body = SyncRun,
@@ -246,11 +233,10 @@ impl TryFrom<Run> for SyncRun {
 #[post("/sync/runs")]
 pub async fn start_sync_run(
     _auth: Operator,
-    req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Bytes,
+    body: OptionalJson<StartRunRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let request: StartRunRequest = optional_body(&req, body).await?;
+    let request = body.0.unwrap_or_default();
     // Fail early, before taking the lease, when nothing could be written anyway.
     crate::services::connections::connectwise::shared_client(&state).await?;
     let run = runs::start(
@@ -276,7 +262,10 @@ pub struct RunFilter {
     pub finished: Option<bool>,
 }
 
-/// Sync runs, newest first.
+/// List sync runs
+///
+/// Sync runs, newest first, paged; `finished=true&per_page=1` is the last outcome, even while a run
+/// is going. Role: any.
 #[utoipa::path(operation_id = "listSyncRuns", tag = "sync", params(PageQuery, RunFilter),
     responses((status = 200, description = "A page of runs", body = Page<SyncRun>)))]
 #[get("/sync/runs")]
@@ -328,7 +317,10 @@ async fn find_run(state: &AppState, id: String) -> Result<Run, ApiError> {
     .await
 }
 
-/// One sync run.
+/// Read a sync run
+///
+/// One run with its status and summary (actions, held lines, moves, outcomes, skipped and blocked
+/// tenants). Role: any. 404: no run has this id.
 #[utoipa::path(operation_id = "getSyncRun", tag = "sync", params(("id" = String, Path)),
     responses((status = 200, description = "The run", body = SyncRun)))]
 #[get("/sync/runs/{id}")]
@@ -390,7 +382,10 @@ impl TryFrom<ChangeRow> for SyncChange {
     }
 }
 
-/// A run's changes, one per plan line that was not unchanged, in plan order.
+/// List a run's changes
+///
+/// A run's changes in plan order, paged: one per plan line that was not unchanged, with the
+/// quantities, the addition written and the outcome. Role: any. 404: no run has this id.
 #[utoipa::path(operation_id = "listSyncRunChanges", tag = "sync", params(("id" = String, Path), PageQuery),
     responses((status = 200, description = "A page of changes", body = Page<SyncChange>)))]
 #[get("/sync/runs/{id}/changes")]
@@ -418,8 +413,10 @@ pub async fn list_sync_run_changes(
     Ok(web::Json(paging.wrap(changes, total)))
 }
 
-/// Usage nothing bills: applications without a product mapping, tenants without a company
-/// mapping or with billing switched off.
+/// Report unbilled usage
+///
+/// Usage nothing bills, paged: applications without a product mapping, tenants without a company
+/// mapping or with billing switched off. Role: any.
 #[utoipa::path(operation_id = "unbilledUsage", tag = "sync", params(PageQuery),
     responses((status = 200, description = "A page of unbilled usage", body = Page<UnbilledUsage>)))]
 #[get("/reports/unbilled-usage")]

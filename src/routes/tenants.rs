@@ -89,7 +89,10 @@ pub struct TenantQuery {
     pub solution: Option<Solution>,
 }
 
-/// Kaspersky tenants of both solutions, ordered by name.
+/// List tenants
+///
+/// Kaspersky tenants of both solutions as last discovered (KSC virtual servers, Business Hub
+/// companies), ordered by name, paged, with their mapping status. Role: any.
 #[utoipa::path(operation_id = "listTenants", tag = "tenants", params(TenantQuery, PageQuery),
     responses((status = 200, description = "A page of tenants", body = Page<Tenant>)))]
 #[get("/tenants")]
@@ -113,7 +116,9 @@ pub async fn list_tenants(
     Ok(web::Json(page))
 }
 
-/// One tenant.
+/// Read a tenant
+///
+/// One tenant with its mapping status. Role: any. 404: no tenant has this id.
 #[utoipa::path(operation_id = "getTenant", tag = "tenants", params(("id" = String, Path)),
     responses((status = 200, description = "The tenant", body = Tenant)))]
 #[get("/tenants/{id}")]
@@ -142,7 +147,10 @@ pub struct TenantDiscovery {
     pub vanished: usize,
 }
 
-/// Re-discover the KSC virtual servers.
+/// Re-discover KSC tenants
+///
+/// Lists the KSC virtual servers and updates the tenants: new ones are added, vanished ones
+/// flagged. Role: operator. 409: KSC is not configured. 502 and 504: KSC failed or was too slow.
 #[utoipa::path(operation_id = "refreshTenants", tag = "tenants",
     responses(
         (status = 200, description = "Tenants now match KSC", body = TenantDiscovery),
@@ -191,7 +199,11 @@ impl FromJsonBody for CreateTenant {
     }
 }
 
-/// Create a Business Hub tenant (Business Hub has no public API to discover them).
+/// Add a Business Hub tenant
+///
+/// Creates a Business Hub tenant (Business Hub has no public API to discover them); its usage is
+/// then pushed with `POST /api/v1/usage-snapshots`. Role: operator. 409: the external id is taken.
+/// 422: every invalid field.
 #[utoipa::path(operation_id = "createTenant", tag = "tenants", request_body = CreateTenant,
     responses(
         (status = 201, description = "Created", body = Tenant,

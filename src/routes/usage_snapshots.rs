@@ -83,7 +83,10 @@ pub struct SnapshotQuery {
     pub latest: Option<bool>,
 }
 
-/// Usage snapshots, newest first: the history, or each tenant's latest.
+/// List usage snapshots
+///
+/// Usage snapshots, newest first, paged: the whole history or (`latest=true`) each tenant's latest,
+/// optionally of one tenant. Role: any.
 #[utoipa::path(operation_id = "listUsageSnapshots", tag = "usage", params(SnapshotQuery, PageQuery),
     responses((status = 200, description = "A page of snapshots", body = Page<UsageSnapshotView>)))]
 #[get("/usage-snapshots")]
@@ -107,7 +110,9 @@ pub async fn list_usage_snapshots(
     Ok(web::Json(page))
 }
 
-/// One usage snapshot.
+/// Read a usage snapshot
+///
+/// One usage snapshot with its counts per application. Role: any. 404: no snapshot has this id.
 #[utoipa::path(operation_id = "getUsageSnapshot", tag = "usage", params(("id" = String, Path)),
     responses((status = 200, description = "The snapshot", body = UsageSnapshotView)))]
 #[get("/usage-snapshots/{id}")]
@@ -141,9 +146,12 @@ pub struct PushUsageSnapshot {
     pub mailboxes: Option<BTreeMap<String, u64>>,
 }
 
-/// Push a tenant's complete usage (Business Hub or any other non-KSC source). An application
-/// left out has no usage; each must be a non-retired application of the tenant's solution,
-/// under the unit of its licensing model.
+/// Push a tenant's usage
+///
+/// Stores a tenant's complete usage from Business Hub or any other non-KSC source. An application
+/// left out has no usage; each must be a non-retired application of the tenant's solution, counted
+/// in the unit of its licensing model. Role: operator. 409: the tenant is a KSC tenant (its usage
+/// is pulled). 422: every invalid field, by path (e.g. `devices.kes.windows_server`).
 #[utoipa::path(operation_id = "pushUsageSnapshot", tag = "usage", request_body = PushUsageSnapshot,
     responses(
         (status = 201, description = "Stored", body = UsageSnapshotView,
@@ -220,7 +228,11 @@ pub struct Collection {
     pub tenants: Vec<CollectedTenant>,
 }
 
-/// Pull fresh usage from KSC now and store a snapshot per tenant, without syncing.
+/// Collect usage from KSC now
+///
+/// Pulls fresh usage from KSC and stores one snapshot per tenant (failed tenants included, with
+/// their error), without syncing. Role: operator. 409: KSC is not configured. 422: the tenant asked
+/// for is unknown or not a KSC tenant. 502: the KSC address is blocked by the outbound policy.
 #[utoipa::path(operation_id = "collectUsageSnapshots", tag = "usage",
     request_body(content = Option<CollectUsage>, description = "Optional: one tenant only"),
     responses(

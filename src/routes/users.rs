@@ -46,7 +46,9 @@ pub struct CreateUser {
     #[schema(min_length = 10, pattern = "\\S")]
     pub password: String,
     pub role: Role,
+    /// A disabled user cannot log in.
     #[serde(default)]
+    #[schema(value_type = Option<bool>, default = false)]
     pub disabled: bool,
 }
 
@@ -99,7 +101,9 @@ impl FromJsonBody for UpdateUser {
     }
 }
 
-/// List users.
+/// List users
+///
+/// Every user account, ordered by username, paged. Role: admin.
 #[utoipa::path(operation_id = "listUsers", tag = "users", params(PageQuery),
     responses((status = 200, description = "A page of users", body = Page<UserView>)))]
 #[get("/users")]
@@ -112,7 +116,11 @@ pub async fn list_users(
     Ok(web::Json(paging.fetch(&state.pool, db::users::list).await?))
 }
 
-/// Create a user.
+/// Create a user
+///
+/// Creates a login account with a role (`viewer`, `operator` or `admin`). Role: admin. 409: the
+/// username is taken. 422: a field is missing or breaks its rule (username characters, password
+/// length); `errors` lists every problem.
 #[utoipa::path(operation_id = "createUser", tag = "users", request_body = CreateUser,
     responses(
         (status = 201, description = "Created", body = UserView,
@@ -143,7 +151,9 @@ pub async fn create_user(
         .json(UserView::from(user)))
 }
 
-/// Read a user.
+/// Read a user
+///
+/// One user account (never its password). Role: admin. 404: no user has this id.
 #[utoipa::path(operation_id = "getUser", tag = "users", params(("id" = String, Path)),
     responses((status = 200, description = "The user", body = UserView)))]
 #[get("/users/{id}")]
@@ -160,7 +170,11 @@ pub async fn get_user(
     Ok(web::Json(UserView::from(user)))
 }
 
-/// Change a user's role, disabled flag or password.
+/// Change a user
+///
+/// Changes a user's role, disabled flag or password; fields left out keep their value. A disabled
+/// user's tokens are refused within 5 seconds. Role: admin. 409: the change would leave no active
+/// admin. 422: a field breaks its rule.
 #[utoipa::path(operation_id = "updateUser", tag = "users", params(("id" = String, Path)),
     request_body = UpdateUser,
     responses(
@@ -202,7 +216,10 @@ pub async fn update_user(
     Ok(web::Json(UserView::from(user)))
 }
 
-/// Delete a user.
+/// Delete a user
+///
+/// Deletes a user account; its tokens are refused within 5 seconds. Audit events keep its name.
+/// Role: admin. 404: no user has this id. 409: it is the last active admin.
 #[utoipa::path(operation_id = "deleteUser", tag = "users", params(("id" = String, Path)),
     responses(
         (status = 204, description = "Deleted"),

@@ -22,8 +22,10 @@ pub struct CompanyMappingInput {
     /// The Kaspersky tenant.
     pub tenant_id: String,
     /// The ConnectWise company it bills to.
+    #[schema(minimum = 1)]
     pub cw_company_id: i64,
     /// The company's agreement that receives the additions (must be active).
+    #[schema(minimum = 1)]
     pub agreement_id: i64,
     /// Default true. Off: the tenant's additions are left as they are and no longer managed.
     pub billing_enabled: Option<bool>,
@@ -32,15 +34,8 @@ pub struct CompanyMappingInput {
 impl FromJsonBody for CompanyMappingInput {
     fn from_json(f: &mut JsonFields) -> Option<Self> {
         let tenant_id = f.required::<String>("tenant_id");
-        let positive = |f: &mut JsonFields, name: &str| {
-            let v = f.required::<i64>(name);
-            if v.is_some_and(|v| v <= 0) {
-                f.error(name, "must be a ConnectWise id (a positive number)");
-            }
-            v
-        };
-        let cw_company_id = positive(f, "cw_company_id");
-        let agreement_id = positive(f, "agreement_id");
+        let cw_company_id = f.required_id("cw_company_id");
+        let agreement_id = f.required_id("agreement_id");
         let billing_enabled = f.optional::<bool>("billing_enabled");
         Some(CompanyMappingInput {
             tenant_id: tenant_id?,

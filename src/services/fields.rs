@@ -2,10 +2,81 @@
 //! type here, a missing field there and an unknown field elsewhere gets one 422 listing all
 //! three. The HTTP extractors built on it are `routes::input`.
 
-use serde::de::DeserializeOwned;
+use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
+use crate::auth::Role;
+use crate::domain::model::{LicensingModel, Solution};
+use crate::domain::policies::{CancelDatePolicy, EffectiveDatePolicy};
 use crate::services::{FieldError, ServiceError};
+
+/// A type a body field may have, named in our words: a value of another type gets
+/// "must be <expected>", never the JSON library's message.
+pub trait FieldType: serde::de::DeserializeOwned {
+    fn expected() -> String;
+
+    /// Whether a value the type holds is also one the schema allows.
+    fn in_range(&self) -> bool {
+        true
+    }
+}
+
+macro_rules! field_types {
+    ($($ty:ty => $expected:expr),+ $(,)?) => {
+        $(impl FieldType for $ty {
+            fn expected() -> String {
+                $expected.into()
+            }
+        })+
+    };
+}
+
+field_types! {
+    String => "a string",
+    bool => "true or false",
+    u8 => "a whole number from 0 to 255",
+    i64 => "a whole number",
+    Value => "a JSON value",
+    Map<String, Value> => "an object",
+    DateTime<Utc> => "a date-time with a time zone, e.g. 2026-03-01T08:00:00Z",
+    Role => one_of::<Role>(),
+    Solution => one_of::<Solution>(),
+    LicensingModel => one_of::<LicensingModel>(),
+    EffectiveDatePolicy => one_of::<EffectiveDatePolicy>(),
+    CancelDatePolicy => one_of::<CancelDatePolicy>(),
+}
+
+/// The schema calls `u32` an `int32`, so that is its range here too.
+impl FieldType for u32 {
+    fn expected() -> String {
+        format!("a whole number from 0 to {}", i32::MAX)
+    }
+
+    fn in_range(&self) -> bool {
+        i32::try_from(*self).is_ok()
+    }
+}
+
+impl<T: FieldType> FieldType for Vec<T> {
+    fn expected() -> String {
+        format!("an array, each item {}", T::expected())
+    }
+}
+
+/// "one of `a`, `b`": the values of a string enum, from its schema.
+fn one_of<T: utoipa::PartialSchema>() -> String {
+    use utoipa::openapi::{RefOr, Schema};
+    let names: Vec<String> = match T::schema() {
+        RefOr::T(Schema::Object(object)) => object
+            .enum_values
+            .unwrap_or_default()
+            .iter()
+            .map(|v| format!("`{}`", v.as_str().unwrap_or_default()))
+            .collect(),
+        _ => Vec::new(),
+    };
+    format!("one of {}", names.join(", "))
+}
 
 /// Request bodies that validate themselves from a parsed JSON value.
 pub trait FromJsonBody: Sized {
@@ -41,15 +112,22 @@ impl<T> LenientJson<T> {
 }
 
 pub fn parse_body<T: FromJsonBody>(value: Value) -> Result<T, ServiceError> {
-    let mut with_nul = Vec::new();
-    find_nul_characters(&value, "", &mut with_nul);
-    if !with_nul.is_empty() {
-        return Err(ServiceError::Validation(with_nul));
-    }
+    refuse_nul(&value)?;
     let mut fields = JsonFields::new(value)?;
     let parsed = T::from_json(&mut fields);
     fields.finish()?;
     parsed.ok_or_else(|| ServiceError::internal(anyhow::anyhow!("validator returned no value")))
+}
+
+/// A 422 for every string and key of `value` that holds NUL, before anything reads it.
+pub fn refuse_nul(value: &Value) -> Result<(), ServiceError> {
+    let mut with_nul = Vec::new();
+    find_nul_characters(value, "", &mut with_nul);
+    if with_nul.is_empty() {
+        Ok(())
+    } else {
+        Err(ServiceError::Validation(with_nul))
+    }
 }
 
 /// PostgreSQL cannot store text containing NUL (U+0000), so no string of a body may carry one.
@@ -65,6 +143,14 @@ fn find_nul_characters(value: &Value, path: &str, found: &mut Vec<FieldError>) {
         }
         Value::Object(map) => {
             for (name, item) in map {
+                if name.contains('\0') {
+                    let at = if path.is_empty() { "body" } else { path };
+                    found.push(FieldError::new(
+                        at,
+                        "must not have keys with NUL characters",
+                    ));
+                    continue;
+                }
                 let field = if path.is_empty() {
                     name.clone()
                 } else {
@@ -74,6 +160,14 @@ fn find_nul_characters(value: &Value, path: &str, found: &mut Vec<FieldError>) {
             }
         }
         _ => {}
+    }
+}
+
+/// `3.0` as `3`: JSON Schema counts a number with a zero fraction as an integer, and so do we.
+fn integral(value: Value) -> Value {
+    match value.as_f64() {
+        Some(f) if value.is_f64() && f.fract() == 0.0 && f.abs() < 9.0e15 => Value::from(f as i64),
+        _ => value,
     }
 }
 
@@ -102,14 +196,14 @@ impl JsonFields {
         }
     }
 
-    fn take<T: DeserializeOwned>(&mut self, name: &str) -> Patch<T> {
+    fn take<T: FieldType>(&mut self, name: &str) -> Patch<T> {
         match self.map.remove(name) {
             None => Patch::Absent,
             Some(Value::Null) => Patch::Null,
-            Some(v) => match serde_json::from_value(v) {
-                Ok(t) => Patch::Value(t),
-                Err(e) => {
-                    self.error(name, e.to_string());
+            Some(v) => match serde_json::from_value::<T>(integral(v)) {
+                Ok(t) if t.in_range() => Patch::Value(t),
+                _ => {
+                    self.error(name, format!("must be {}", T::expected()));
                     Patch::Absent
                 }
             },
@@ -117,7 +211,7 @@ impl JsonFields {
     }
 
     /// A field that must be present and not null.
-    pub fn required<T: DeserializeOwned>(&mut self, name: &str) -> Option<T> {
+    pub fn required<T: FieldType>(&mut self, name: &str) -> Option<T> {
         let present = self.map.contains_key(name);
         match self.take(name) {
             Patch::Value(v) => Some(v),
@@ -135,15 +229,52 @@ impl JsonFields {
     }
 
     /// A field that may be absent or null (both mean "not given").
-    pub fn optional<T: DeserializeOwned>(&mut self, name: &str) -> Option<T> {
+    pub fn optional<T: FieldType>(&mut self, name: &str) -> Option<T> {
         match self.take(name) {
             Patch::Value(v) => Some(v),
             _ => None,
         }
     }
 
+    /// A required ConnectWise id: a whole number of at least 1 (the schemas say `minimum: 1`).
+    pub fn required_id(&mut self, name: &str) -> Option<i64> {
+        let id = self.required::<i64>(name);
+        self.check_id(name, id)
+    }
+
+    /// An optional ConnectWise id (absent or null: none).
+    pub fn optional_id(&mut self, name: &str) -> Option<i64> {
+        let id = self.optional::<i64>(name);
+        self.check_id(name, id)
+    }
+
+    fn check_id(&mut self, name: &str, id: Option<i64>) -> Option<i64> {
+        if id.is_some_and(|id| id < 1) {
+            self.error(
+                name,
+                "must be a ConnectWise id (a whole number of at least 1)",
+            );
+        }
+        id
+    }
+
+    /// A field that may be left out, but not `null` (its schema does not allow null).
+    pub fn absent_or<T: FieldType>(&mut self, name: &str) -> Option<T> {
+        match self.take::<T>(name) {
+            Patch::Value(value) => Some(value),
+            Patch::Null => {
+                self.error(
+                    name,
+                    format!("must be {} (or left out), not null", T::expected()),
+                );
+                None
+            }
+            Patch::Absent => None,
+        }
+    }
+
     /// A field where absent and null mean different things.
-    pub fn patch<T: DeserializeOwned>(&mut self, name: &str) -> Patch<T> {
+    pub fn patch<T: FieldType>(&mut self, name: &str) -> Patch<T> {
         self.take(name)
     }
 
@@ -309,14 +440,15 @@ mod tests {
     #[test]
     fn nul_characters_are_reported_by_path() {
         let mut found = Vec::new();
-        let body = json!({"rows": [{"name": "ok"}, {"name": "a\u{0}b"}], "n": 1});
+        let body = json!({"rows": [{"name": "ok"}, {"name": "a\u{0}b"}], "n": 1,
+            "devices": {"x\u{0}": 1}});
         find_nul_characters(&body, "", &mut found);
         assert_eq!(
             found,
-            [FieldError::new(
-                "rows[1].name",
-                "must not contain NUL characters"
-            )]
+            [
+                FieldError::new("devices", "must not have keys with NUL characters"),
+                FieldError::new("rows[1].name", "must not contain NUL characters"),
+            ]
         );
     }
 

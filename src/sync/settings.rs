@@ -14,19 +14,33 @@ const KEY: &str = "sync_settings";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
+#[schema(
+    example = json!({"schedule_enabled": true, "schedule": "0 2 * * *", "time_zone": "Europe/Berlin",
+        "effective_date_policy": "today", "cancel_date_policy": "end_of_month",
+        "max_decrease_percent": 50, "max_usage_age_hours": 48,
+        "retention": {"runs_days": 400, "snapshots_days": 400, "audit_events_days": 730}})
+)]
 pub struct SyncSettings {
     /// Whether the scheduler runs syncs.
+    #[schema(required)]
     pub schedule_enabled: bool,
     /// Cron expression (minute hour day-of-month month day-of-week), default daily 02:00.
+    #[schema(required, min_length = 9)]
     pub schedule: String,
     /// IANA time zone of the schedule, default `UTC`.
+    #[schema(required, min_length = 1)]
     pub time_zone: String,
+    #[schema(required)]
     pub effective_date_policy: EffectiveDatePolicy,
+    #[schema(required)]
     pub cancel_date_policy: CancelDatePolicy,
     /// A decrease of more than this percentage (and every cancel) waits for approval (0–100).
+    #[schema(required, maximum = 100)]
     pub max_decrease_percent: u8,
     /// Usage older than this freezes the tenant's billing (hours).
+    #[schema(required, minimum = 1)]
     pub max_usage_age_hours: u32,
+    #[schema(required)]
     pub retention: Retention,
 }
 
@@ -34,10 +48,13 @@ pub struct SyncSettings {
 #[serde(default)]
 pub struct Retention {
     /// Days sync runs (and their changes) are kept.
+    #[schema(required, minimum = 1)]
     pub runs_days: u32,
     /// Days usage snapshots are kept (the latest of each tenant is always kept).
+    #[schema(required, minimum = 1)]
     pub snapshots_days: u32,
     /// Days audit events are kept.
+    #[schema(required, minimum = 1)]
     pub audit_events_days: u32,
 }
 

@@ -19,7 +19,7 @@ async fn wrong_methods_are_405_with_allow() {
         .await
         .unwrap();
     let allow = response.headers()["allow"].to_str().unwrap().to_string();
-    assert_eq!(allow, "GET, POST");
+    assert_eq!(allow, "GET, HEAD, POST");
     assert_problem(response, 405).await;
 
     let response = app
@@ -31,7 +31,7 @@ async fn wrong_methods_are_405_with_allow() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.headers()["allow"], "GET, DELETE, PATCH");
+    assert_eq!(response.headers()["allow"], "GET, HEAD, DELETE, PATCH");
     assert_problem(response, 405).await;
 }
 
@@ -82,9 +82,16 @@ async fn oversized_bodies_are_413() {
 #[actix_web::test]
 async fn bad_query_parameters_are_problems() {
     let app = spawn_app().await;
-    assert_problem(
+    let body = assert_problem(
         app.get("/api/v1/users?page=abc", &app.admin_token).await,
-        400,
+        422,
+    )
+    .await;
+    assert_eq!(body["errors"][0]["field"], "page");
+    assert_problem(
+        app.get("/api/v1/users?page=2147483648", &app.admin_token)
+            .await,
+        422,
     )
     .await;
     let body = assert_problem(

@@ -7,6 +7,7 @@ mod cli;
 mod company_mappings;
 mod connectwise;
 mod container;
+mod conventions;
 mod errors;
 mod faults;
 mod fresh_reads;

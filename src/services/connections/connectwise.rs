@@ -82,20 +82,33 @@ impl ConnectWiseConnection {
 /// `PUT /api/v1/connections/connectwise` (the documented body): replaces the settings.
 #[derive(Debug, ToSchema)]
 pub struct PutConnectWiseConnection {
+    /// The ConnectWise site, e.g. `https://na.myconnectwise.net`.
+    #[schema(min_length = 1, max_length = 500)]
     pub site_url: String,
+    /// The code base path, e.g. `v4_6_release/`; found from the site when absent.
+    #[schema(max_length = 100, pattern = "^[A-Za-z0-9_./-]*$")]
     pub codebase: Option<String>,
+    /// The company id of the API member's login.
+    #[schema(min_length = 1, max_length = 100)]
     pub company_id: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub public_key: String,
     /// Write-only. Omit to keep the stored key (refused with 422 when scheme, host or port of
     /// `site_url` change: a stored key never goes to another address); `null` clears it.
+    #[schema(min_length = 1, max_length = 200)]
     pub private_key: Option<String>,
+    /// The integration's client id from developer.connectwise.com.
+    #[schema(format = "uuid")]
     pub client_id: String,
-    /// Default `2025.1`.
+    /// The API version asked for.
+    #[schema(default = "2025.1", pattern = "^\\s*[0-9]{4}\\.[0-9]+\\s*$")]
     pub api_version: Option<String>,
+    /// A PEM certificate to trust besides the system roots (a private CA).
     pub ca_certificate_pem: Option<String>,
-    /// 1 to 32, default 4.
+    /// Calls at once.
+    #[schema(default = 4, minimum = 1, maximum = 32)]
     pub max_concurrency: Option<u32>,
-    /// 1 to 300, default 30.
+    #[schema(default = 30, minimum = 1, maximum = 300)]
     pub request_timeout_seconds: Option<u32>,
 }
 

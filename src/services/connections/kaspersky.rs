@@ -109,22 +109,30 @@ pub struct KasperskyConnection {
 #[derive(Debug, ToSchema)]
 pub struct PutKasperskyConnection {
     /// `https://host[:port]`; the port defaults to 13299.
+    #[schema(min_length = 1)]
     pub server_url: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub user: String,
     /// Write-only. Omit to keep the stored password (refused with 422 when scheme, host or port
-    /// of `server_url` change: a stored password never goes to another address); `null` clears
-    /// it.
+    /// of `server_url`, `ca_certificate_pem` or `insecure_skip_tls_verify` change: a stored
+    /// password never goes to another server); `null` clears it.
+    #[schema(min_length = 1, max_length = 500)]
     pub password: Option<String>,
-    /// Default empty.
+    /// The Windows domain of `user`, if any.
+    #[schema(default = "")]
     pub domain: Option<String>,
-    /// Default true.
+    /// A KSC internal user (true) or a Windows account (false).
+    #[schema(default = true)]
     pub internal_user: Option<bool>,
-    /// 1 to 32, default 4.
+    /// Calls at once.
+    #[schema(default = 4, minimum = 1, maximum = 32)]
     pub max_concurrency: Option<u32>,
-    /// 1 to 600, default 60.
+    #[schema(default = 60, minimum = 1, maximum = 600)]
     pub request_timeout_seconds: Option<u32>,
+    /// A PEM certificate to trust besides the system roots (KSC's own is usually self-signed).
     pub ca_certificate_pem: Option<String>,
-    /// Turns certificate verification off. Default false.
+    /// Turns certificate verification off.
+    #[schema(default = false)]
     pub insecure_skip_tls_verify: Option<bool>,
 }
 
@@ -150,7 +158,8 @@ fn normalize_server_url(raw: &str) -> Result<String, String> {
     } else {
         format!("https://{raw}")
     };
-    let mut url = url::Url::parse(&with_scheme).map_err(|_| "is not a URL".to_string())?;
+    let mut url = url::Url::parse(&with_scheme)
+        .map_err(|_| "is not a URL; send https://host[:port]".to_string())?;
     if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
         return Err("must be https://host[:port]".into());
     }
