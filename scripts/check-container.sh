@@ -9,15 +9,9 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 target="${CARGO_TARGET_DIR:-$root/target}"
 tools="$target/container-tools"
-export DEBIAN_FRONTEND=noninteractive npm_config_fund=false npm_config_audit=false
-
-missing=()
-command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
-command -v readelf >/dev/null 2>&1 || missing+=(binutils)
-if [ ${#missing[@]} -gt 0 ]; then
-    apt-get update -qq
-    apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+# shellcheck source=scripts/need.sh
+source "$root/scripts/need.sh"
+need npm="nodejs npm" readelf=binutils
 
 if [[ ! -x "$tools/venv/bin/hadolint" ]]; then
     python3 -m venv "$tools/venv"

@@ -9,15 +9,9 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 target="${CARGO_TARGET_DIR:-$root/target}"
 clients="$root/clients"
-export DEBIAN_FRONTEND=noninteractive PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm_config_fund=false npm_config_audit=false
-
-missing=()
-command -v chromium >/dev/null 2>&1 || missing+=(chromium)
-command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
-if [ ${#missing[@]} -gt 0 ]; then
-    apt-get update -qq
-    apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+# shellcheck source=scripts/need.sh
+source "$root/scripts/need.sh"
+need chromium=chromium npm="nodejs npm"
 (cd "$clients" && npm ci --silent)
 
 cargo build --quiet --manifest-path "$root/Cargo.toml" --bin kaspersky-msp-bridge

@@ -10,9 +10,9 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 target="${CARGO_TARGET_DIR:-$root/target}"
 clients="$root/clients"
-export npm_config_fund=false npm_config_audit=false
-
-command -v npm >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; }
+# shellcheck source=scripts/need.sh
+source "$root/scripts/need.sh"
+need npm="nodejs npm"
 (cd "$clients" && npm ci --silent)
 
 echo "typed clients: TypeScript types from the committed spec, tsc --strict"

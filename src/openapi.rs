@@ -7,7 +7,7 @@ mod request_rules;
 
 use utoipa::openapi::header::{Header, HeaderBuilder};
 use utoipa::openapi::link::LinkBuilder;
-use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
+use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn, PathItem};
 use utoipa::openapi::schema::ArrayItems;
 use utoipa::openapi::schema::{Object, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
@@ -101,14 +101,7 @@ fn complete(doc: &mut OpenApiDoc) {
         ),
     );
     for (path, item) in doc.paths.paths.iter_mut() {
-        let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ];
-        for op in operations.into_iter().flatten() {
+        for op in operations_mut(item) {
             add_common_errors(path, op);
             document_paging(op);
         }
@@ -138,6 +131,19 @@ const HEADERS: &[(&str, &str)] = &[
     ),
 ];
 
+/// Every operation of a path.
+fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+    ]
+    .into_iter()
+    .flatten()
+}
+
 fn header_ref(name: &str) -> RefOr<Header> {
     RefOr::Ref(Ref::new(format!("#/components/headers/{name}")))
 }
@@ -165,14 +171,7 @@ fn document_headers(doc: &mut OpenApiDoc) {
                 }
             }
         }
-        let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ];
-        for op in operations.into_iter().flatten() {
+        for op in operations_mut(item) {
             for (status, response) in op.responses.responses.iter_mut() {
                 if let RefOr::T(response) = response {
                     let headers = &mut response.headers;

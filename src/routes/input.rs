@@ -20,16 +20,22 @@ pub use crate::services::fields::{
 /// A validated request body.
 pub struct ValidJson<T>(pub T);
 
+/// Reads a JSON body and makes the extractor's value of it with `read`.
+fn from_json_body<R: 'static>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    read: impl FnOnce(Value) -> Result<R, ApiError> + 'static,
+) -> Pin<Box<dyn Future<Output = Result<R, actix_web::Error>>>> {
+    let body = web::Json::<Value>::from_request(req, payload);
+    Box::pin(async move { Ok(read(body.await?.into_inner())?) })
+}
+
 impl<T: FromJsonBody + 'static> FromRequest for ValidJson<T> {
     type Error = actix_web::Error;
     type Future = Pin<Box<dyn Future<Output = Result<Self, actix_web::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let body = web::Json::<Value>::from_request(req, payload);
-        Box::pin(async move {
-            let value = body.await?.into_inner();
-            Ok(ValidJson(parse_body(value).map_err(ApiError::from)?))
-        })
+        from_json_body(req, payload, |value| Ok(ValidJson(parse_body(value)?)))
     }
 }
 
@@ -38,11 +44,9 @@ impl<T: FromJsonBody + 'static> FromRequest for LenientJson<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, actix_web::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let body = web::Json::<Value>::from_request(req, payload);
-        Box::pin(async move {
-            let value = body.await?.into_inner();
-            refuse_nul(&value).map_err(ApiError::from)?;
-            let mut fields = JsonFields::new(value).map_err(ApiError::from)?;
+        from_json_body(req, payload, |value| {
+            refuse_nul(&value)?;
+            let mut fields = JsonFields::new(value)?;
             let value = T::from_json(&mut fields).ok_or_else(|| {
                 ApiError::internal(anyhow::anyhow!("lenient validator returned no value"))
             })?;
