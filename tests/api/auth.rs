@@ -154,11 +154,7 @@ async fn missing_malformed_and_foreign_tokens_are_401_with_www_authenticate() {
         );
     }
 
-    let missing = app
-        .request(Method::GET, "/api/v1/auth/me", None)
-        .send()
-        .await
-        .unwrap();
+    let missing = app.get_anonymous("/api/v1/auth/me").await;
     assert_problem(missing, 401).await;
     let basic = app
         .request(Method::GET, "/api/v1/auth/me", None)

@@ -1,4 +1,3 @@
-use reqwest::Method;
 use serde_json::Value;
 
 use crate::helpers::spawn_app;
@@ -6,44 +5,23 @@ use crate::helpers::spawn_app;
 #[actix_web::test]
 async fn healthz_and_readyz() {
     let app = spawn_app().await;
-    let health: Value = app
-        .request(Method::GET, "/healthz", None)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health: Value = app.get_anonymous("/healthz").await.json().await.unwrap();
     assert_eq!(health["status"], "ok");
-    let ready = app
-        .request(Method::GET, "/readyz", None)
-        .send()
-        .await
-        .unwrap();
+    let ready = app.get_anonymous("/readyz").await;
     assert_eq!(ready.status(), 200);
 }
 
 #[actix_web::test]
 async fn swagger_ui_and_the_spec_are_served() {
     let app = spawn_app().await;
-    let redirect = app
-        .request(Method::GET, "/swagger-ui", None)
-        .send()
-        .await
-        .unwrap();
+    let redirect = app.get_anonymous("/swagger-ui").await;
     assert!(redirect.status().is_redirection());
     assert_eq!(redirect.headers()["location"], "/swagger-ui/");
-    let page = app
-        .request(Method::GET, "/swagger-ui/", None)
-        .send()
-        .await
-        .unwrap();
+    let page = app.get_anonymous("/swagger-ui/").await;
     assert_eq!(page.status(), 200);
     let spec: Value = app
-        .request(Method::GET, "/api-docs/openapi.json", None)
-        .send()
+        .get_anonymous("/api-docs/openapi.json")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -135,7 +113,7 @@ async fn sync_counters_exist_from_start_up_before_any_run() {
 #[actix_web::test]
 async fn the_web_console_is_served_with_a_strict_policy() {
     let app = spawn_app().await;
-    let index = app.request(Method::GET, "/", None).send().await.unwrap();
+    let index = app.get_anonymous("/").await;
     assert_eq!(index.status(), 200);
     let csp = index.headers()["content-security-policy"]
         .to_str()
@@ -146,21 +124,13 @@ async fn the_web_console_is_served_with_a_strict_policy() {
     assert_eq!(index.headers()["x-content-type-options"], "nosniff");
     let html = index.text().await.unwrap();
     assert!(html.contains(r#"<script type="module" src="/console/app.js"></script>"#));
-    let script = app
-        .request(Method::GET, "/console/app.js", None)
-        .send()
-        .await
-        .unwrap();
+    let script = app.get_anonymous("/console/app.js").await;
     assert_eq!(script.status(), 200);
     assert!(script.headers()["content-type"]
         .to_str()
         .unwrap()
         .starts_with("text/javascript"));
-    let missing = app
-        .request(Method::GET, "/console/nope.js", None)
-        .send()
-        .await
-        .unwrap();
+    let missing = app.get_anonymous("/console/nope.js").await;
     assert_eq!(missing.status(), 404);
     assert_eq!(
         missing.headers()["content-type"],
@@ -168,10 +138,8 @@ async fn the_web_console_is_served_with_a_strict_policy() {
     );
     // Not an API operation: the OpenAPI document does not list it.
     let spec: Value = app
-        .request(Method::GET, "/api-docs/openapi.json", None)
-        .send()
+        .get_anonymous("/api-docs/openapi.json")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();

@@ -141,6 +141,11 @@ impl TestApp {
             .unwrap()
     }
 
+    /// `GET path` without a token.
+    pub async fn get_anonymous(&self, path: &str) -> Response {
+        self.request(Method::GET, path, None).send().await.unwrap()
+    }
+
     pub async fn send_json(
         &self,
         method: Method,
