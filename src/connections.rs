@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::connectwise::{ConnectWiseClient, ConnectWiseConfig, ConnectWiseError, RetryPolicy};
 use crate::db::{self, DbConnection, StorageError};
 use crate::kaspersky::{KscClient, KscConfig};
-use crate::outbound::{build_http_client, HttpClientOptions, OutboundBlocked};
+use crate::outbound::{HttpClientOptions, OutboundBlocked};
 use crate::secrets::SecretBox;
 use crate::state::AppState;
 
@@ -272,16 +272,6 @@ fn ksc_client(
         accept_invalid_certs: s.insecure_skip_tls_verify,
         policy: state.settings.outbound.clone(),
     };
-    // One HTTP client (connection pool) per concurrency slot: a login, bound to its TCP
-    // connection, then never holds up the virtual servers read on the other slots.
-    let lanes = (0..s.max_concurrency.max(1))
-        .map(|_| build_http_client(&options))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| {
-            ConnectionError::Unusable(format!(
-                "The Kaspersky connection settings are unusable: {e}"
-            ))
-        })?;
     let mut config = KscConfig::new(s.server_url.clone(), s.user.clone(), password);
     config.domain = s.domain.clone();
     config.internal_user = s.internal_user;
@@ -290,5 +280,9 @@ fn ksc_client(
     if let Some(retry) = retry {
         config.retry = retry;
     }
-    Ok(KscClient::with_lanes(lanes, config))
+    KscClient::new(config, &options).map_err(|e| {
+        ConnectionError::Unusable(format!(
+            "The Kaspersky connection settings are unusable: {e}"
+        ))
+    })
 }

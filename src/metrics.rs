@@ -97,7 +97,7 @@ pub enum Upstream {
 impl Upstream {
     const ALL: [Upstream; 2] = [Upstream::ConnectWise, Upstream::Ksc];
 
-    fn label(self) -> &'static str {
+    pub fn label(self) -> &'static str {
         match self {
             Upstream::ConnectWise => "connectwise",
             Upstream::Ksc => "ksc",
@@ -147,6 +147,7 @@ struct Registry {
     sync_last_success: AtomicU64,
     sync_last_run_held_lines: AtomicU64,
     sync_last_run_skipped_tenants: AtomicU64,
+    sync_last_run_unattributed_tenants: AtomicU64,
     read_copies: Family<(&'static str, &'static str), AtomicU64>,
     data_version_reads: AtomicU64,
 }
@@ -159,6 +160,7 @@ static REGISTRY: LazyLock<Registry> = LazyLock::new(|| Registry {
     sync_last_success: AtomicU64::new(0),
     sync_last_run_held_lines: AtomicU64::new(0),
     sync_last_run_skipped_tenants: AtomicU64::new(0),
+    sync_last_run_unattributed_tenants: AtomicU64::new(0),
     read_copies: Family::new(),
     data_version_reads: AtomicU64::new(0),
 });
@@ -227,12 +229,26 @@ pub fn sync_additions_written(action: &'static str, count: u64) {
         .fetch_add(count, Relaxed);
 }
 
-/// What the last finished run left undone: lines held for approval, billed tenants not billed.
-pub fn sync_last_run(held_lines: u64, skipped_tenants: u64) {
-    REGISTRY.sync_last_run_held_lines.store(held_lines, Relaxed);
+/// What the last finished run left undone.
+pub struct LastRun {
+    /// Lines held for approval.
+    pub held_lines: u64,
+    /// Billed tenants not billed (skipped or blocked).
+    pub skipped_tenants: u64,
+    /// Billed tenants with usage no application counts (unknown or ambiguous keys).
+    pub unattributed_tenants: u64,
+}
+
+pub fn sync_last_run(last: LastRun) {
+    REGISTRY
+        .sync_last_run_held_lines
+        .store(last.held_lines, Relaxed);
     REGISTRY
         .sync_last_run_skipped_tenants
-        .store(skipped_tenants, Relaxed);
+        .store(last.skipped_tenants, Relaxed);
+    REGISTRY
+        .sync_last_run_unattributed_tenants
+        .store(last.unattributed_tenants, Relaxed);
 }
 
 /// A request for the `copy` read copy was answered from it (`hit`) or read the database.
@@ -546,6 +562,12 @@ fn render_sync(out: &mut Exposition) {
             "Tenants with billing enabled the last finished run skipped or blocked.",
             &REGISTRY.sync_last_run_skipped_tenants,
         ),
+        (
+            "bridge_sync_last_run_unattributed_tenants",
+            "Tenants with billing enabled whose usage the last finished run could not attribute \
+             to a security application (unknown or ambiguous licence keys).",
+            &REGISTRY.sync_last_run_unattributed_tenants,
+        ),
     ];
     for (name, help, value) in last_run {
         out.family(name, "gauge", help);
@@ -626,13 +648,18 @@ mod tests {
         sync_run_finished("test-status");
         sync_additions_written("test-action", 3);
         sync_succeeded_at(1_700_000_000);
-        sync_last_run(5, 2);
+        sync_last_run(LastRun {
+            held_lines: 5,
+            skipped_tenants: 2,
+            unattributed_tenants: 1,
+        });
         let text = render(&pool());
         assert!(text.contains("bridge_sync_runs_total{status=\"test-status\"} 1\n"));
         assert!(text.contains("bridge_sync_additions_written_total{action=\"test-action\"} 3\n"));
         assert!(text.contains("bridge_sync_last_success_timestamp_seconds 1700000000\n"));
         assert!(text.contains("bridge_sync_last_run_held_lines 5\n"));
         assert!(text.contains("bridge_sync_last_run_skipped_tenants 2\n"));
+        assert!(text.contains("bridge_sync_last_run_unattributed_tenants 1\n"));
     }
 
     #[test]

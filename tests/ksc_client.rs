@@ -5,6 +5,7 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use kaspersky_msp_bridge::kaspersky::{KscClient, KscConfig, KscError, RetryPolicy, VServer};
 use kaspersky_msp_bridge::metrics::{self, Upstream};
+use kaspersky_msp_bridge::outbound::HttpClientOptions;
 use kaspersky_msp_bridge::sandbox::fake_ksc::{
     demo_applications, demo_expected_usage, FakeKsc, Fault, FaultKind, DEMO_PASSWORD, DEMO_USER,
 };
@@ -21,21 +22,21 @@ fn config(url: String, password: &str) -> KscConfig {
     config
 }
 
-/// A client that trusts the fake's CA only, as an MSP would configure a private KSC certificate.
+fn client(config: KscConfig) -> KscClient {
+    KscClient::new(config, &HttpClientOptions::default()).unwrap()
+}
+
+/// A client that trusts the fake's CA, as an MSP would configure a private KSC certificate.
 fn https_client(fake: &FakeKsc, config: KscConfig) -> KscClient {
-    let ca = reqwest::Certificate::from_pem(fake.ca_pem().as_bytes()).unwrap();
-    let http = reqwest::Client::builder()
-        .tls_certs_only([ca])
-        .build()
-        .unwrap();
-    KscClient::new(http, config)
+    let http = HttpClientOptions {
+        extra_ca_pem: Some(fake.ca_pem().to_string()),
+        ..HttpClientOptions::default()
+    };
+    KscClient::new(config, &http).unwrap()
 }
 
 fn http_client(fake: &FakeKsc) -> KscClient {
-    KscClient::new(
-        reqwest::Client::new(),
-        config(fake.base_url(), DEMO_PASSWORD),
-    )
+    client(config(fake.base_url(), DEMO_PASSWORD))
 }
 
 async fn vserver(client: &KscClient, name: &str) -> VServer {
@@ -104,7 +105,7 @@ async fn collects_every_enabled_tenant_with_exact_counts_over_https() {
 #[actix_web::test]
 async fn bad_credentials_are_refused() {
     let fake = FakeKsc::start_demo().unwrap();
-    let client = KscClient::new(reqwest::Client::new(), config(fake.base_url(), "wrong"));
+    let client = client(config(fake.base_url(), "wrong"));
     assert!(matches!(
         client.list_vservers().await,
         Err(KscError::BadCredentials)
@@ -239,7 +240,7 @@ async fn transient_refusals_and_timeouts_are_retried() {
     let fake = FakeKsc::start_demo().unwrap();
     let mut config = config(fake.base_url(), DEMO_PASSWORD);
     config.request_timeout = Duration::from_millis(300);
-    let client = KscClient::new(reqwest::Client::new(), config);
+    let client = client(config);
 
     // 429 with Retry-After: the server did not process it, so even state-creating calls retry.
     fake.inject(
@@ -292,50 +293,168 @@ async fn transient_refusals_and_timeouts_are_retried() {
 #[actix_web::test]
 async fn an_untrusted_certificate_is_a_tls_error() {
     let fake = FakeKsc::start_demo().unwrap();
-    let client = KscClient::new(
-        reqwest::Client::new(),
-        config(fake.https_url(), DEMO_PASSWORD),
-    );
+    let client = client(config(fake.https_url(), DEMO_PASSWORD));
     let failed = client.list_vservers().await;
     assert!(matches!(failed, Err(KscError::Tls)), "{failed:?}");
     fake.stop().await;
 }
 
+/// A request on one raw connection (no pool): the fake's view of connection-bound logins.
+struct RawConnection {
+    sender: hyper::client::conn::http1::SendRequest<http_body_util::Full<bytes::Bytes>>,
+    host: String,
+}
+
+impl RawConnection {
+    async fn open(fake: &FakeKsc) -> RawConnection {
+        let host = fake.base_url().trim_start_matches("http://").to_string();
+        let stream = tokio::net::TcpStream::connect(&host).await.unwrap();
+        let (sender, driver) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .unwrap();
+        actix_web::rt::spawn(driver);
+        RawConnection { sender, host }
+    }
+
+    async fn post(&mut self, method: &str, headers: &[(&str, String)]) -> (u16, serde_json::Value) {
+        use http_body_util::BodyExt;
+        let mut request = hyper::Request::post(format!("/api/v1.0/{method}"))
+            .header("Host", &self.host)
+            .header("Content-Type", "application/json");
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        let request = request
+            .body(http_body_util::Full::new(bytes::Bytes::from_static(b"{}")))
+            .unwrap();
+        let response = self.sender.send_request(request).await.unwrap();
+        let status = response.status().as_u16();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&body).unwrap_or_default())
+    }
+
+    async fn login(&mut self, vserver: &str) -> u16 {
+        use base64::Engine;
+        let b64 = |text: &str| base64::engine::general_purpose::STANDARD.encode(text);
+        let authorization = format!(
+            r#"KSCBasic user="{}", pass="{}", domain="", internal="1""#,
+            b64(DEMO_USER),
+            b64(DEMO_PASSWORD)
+        );
+        let headers = [
+            ("Authorization", authorization),
+            ("X-KSC-VServer", b64(vserver)),
+        ];
+        self.post("login", &headers).await.0
+    }
+}
+
 #[actix_web::test]
-async fn a_client_with_a_lane_per_slot_keeps_logins_on_their_connections() {
+async fn the_fake_binds_a_login_to_its_connection_as_ksc_does() {
+    let fake = FakeKsc::start_demo().unwrap();
+    let mut contoso = RawConnection::open(&fake).await;
+    let mut fabrikam = RawConnection::open(&fake).await;
+    let mut never_logged_in = RawConnection::open(&fake).await;
+    assert_eq!(contoso.login("Contoso").await, 200);
+    assert_eq!(fabrikam.login("Fabrikam").await, 200);
+
+    // StartSession belongs to whatever logged in on the connection it arrives on.
+    for (connection, vserver) in [(&mut contoso, "Contoso"), (&mut fabrikam, "Fabrikam")] {
+        let before = fake.sessions_started(vserver);
+        let (status, started) = connection.post("Session.StartSession", &[]).await;
+        assert_eq!(status, 200);
+        assert!(started["PxgRetVal"].as_str().is_some_and(|t| !t.is_empty()));
+        assert_eq!(fake.sessions_started(vserver), before + 1, "{vserver}");
+    }
+
+    // On a connection never logged in it is refused, as KSC does.
+    let (status, refused) = never_logged_in.post("Session.StartSession", &[]).await;
+    assert_eq!(status, 401);
+    assert_eq!(refused["PxgError"]["code"], 1184);
+    assert_eq!(refused["PxgError"]["message"], "Not authenticated");
+    assert_eq!(fake.not_authenticated(), 1);
+
+    // A session token is honoured on any connection, and reads its own virtual server only.
+    let (_, started) = fabrikam.post("Session.StartSession", &[]).await;
+    let token = started["PxgRetVal"].as_str().unwrap().to_string();
+    let (status, listed) = never_logged_in
+        .post("LicenseKeys.EnumKeys", &[("X-KSC-Session", token)])
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(listed["lKeyCount"], 3, "Fabrikam's three keys");
+    fake.stop().await;
+}
+
+/// Every tenant read many times at once, at several concurrency levels: each result is its own
+/// tenant's truth, no call is refused, and every session is started on its own virtual server.
+#[actix_web::test]
+async fn sessions_never_cross_tenants_at_any_concurrency() {
+    let tenants = 24;
     let fake = FakeKsc::start(
         kaspersky_msp_bridge::sandbox::fake_ksc::FakeKscOptions::new(
-            kaspersky_msp_bridge::sandbox::fake_ksc::demo(),
+            kaspersky_msp_bridge::sandbox::fake_ksc::numbered_tenants(tenants),
         )
-        .latency(Duration::from_millis(2)),
+        .latency(Duration::from_millis(1)),
     )
     .unwrap();
-    let mut config = config(fake.base_url(), DEMO_PASSWORD);
-    config.max_concurrency = 3;
-    let lanes = (0..3).map(|_| reqwest::Client::new()).collect();
-    let client = KscClient::with_lanes(lanes, config);
-    let enabled: Vec<VServer> = client
-        .list_vservers()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|vs| vs.enabled)
-        .collect();
+    let expected = kaspersky_msp_bridge::sandbox::fake_ksc::numbered_expected_usage(tenants);
     let applications = demo_applications();
-    // Every tenant several times at once: logins on one lane never meet the calls of another.
-    let rounds = 4;
-    let results = join_all((0..rounds).flat_map(|_| enabled.iter()).map(|vs| async {
-        (
-            vs.display_name.clone(),
-            client.collect_usage(vs, &applications).await,
-        )
-    }))
-    .await;
-    let expected = demo_expected_usage();
-    for (name, usage) in results {
-        assert_eq!(Some(&usage.unwrap()), expected.get(&name), "{name}");
+    let rounds = 3;
+    for concurrency in [1, 4, 8] {
+        let mut config = config(fake.base_url(), DEMO_PASSWORD);
+        config.max_concurrency = concurrency;
+        let client = client(config);
+        let vservers = client.list_vservers().await.unwrap();
+        assert_eq!(vservers.len(), tenants);
+        let (client, applications) = (&client, &applications);
+        let reads = (0..rounds)
+            .flat_map(|_| vservers.iter())
+            .map(|vs| async move { (vs, client.collect_usage(vs, applications).await) });
+        for (vs, usage) in join_all(reads).await {
+            let usage = usage.unwrap_or_else(|e| panic!("{}: {e}", vs.display_name));
+            assert_eq!(
+                Some(&usage),
+                expected.get(&vs.display_name),
+                "{} at concurrency {concurrency}",
+                vs.display_name
+            );
+        }
     }
-    assert_eq!(fake.calls("login"), 1 + rounds * enabled.len() as u64);
+    assert_eq!(fake.not_authenticated(), 0, "no call refused");
+    for vs in 0..tenants {
+        let name = kaspersky_msp_bridge::sandbox::fake_ksc::numbered_name(vs);
+        assert_eq!(fake.sessions_started(&name), 3 * rounds as u64, "{name}");
+    }
+    assert_all_released(&fake);
+    fake.stop().await;
+}
+
+/// The server closes the connection a login arrived on (its keep-alive limit): the login pair
+/// starts again on a new connection, never a StartSession on an unauthenticated one.
+#[actix_web::test]
+async fn a_login_lost_with_its_connection_is_made_again() {
+    let fake = FakeKsc::start_demo().unwrap();
+    let client = http_client(&fake);
+    let contoso = vserver(&client, "Contoso").await;
+    fake.inject(
+        Fault::new("login", FaultKind::Close)
+            .on_vserver("Contoso")
+            .times(1),
+    );
+    // And a session whose connection closes mid-read carries on with its token.
+    fake.inject(
+        Fault::new("LicenseKeys.EnumKeys", FaultKind::Close)
+            .on_vserver("Contoso")
+            .times(1),
+    );
+    let usage = client
+        .collect_usage(&contoso, &demo_applications())
+        .await
+        .unwrap();
+    assert_eq!(usage, demo_expected_usage()["Contoso"]);
+    assert_eq!(fake.sessions_started("Contoso"), 1);
+    assert_eq!(fake.not_authenticated(), 0);
     assert_all_released(&fake);
     fake.stop().await;
 }

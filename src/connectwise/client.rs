@@ -2,7 +2,6 @@
 
 use std::error::Error as _;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_TYPE, LINK};
@@ -19,7 +18,7 @@ use super::models::{
     Addition, Agreement, CatalogItem, Company, CompanyInfo, NewAddition, PatchOperation, SystemInfo,
 };
 use crate::metrics::{self, CallOutcome, Upstream};
-use crate::outbound::retry::{self, AttemptOutcome, RetryPolicy};
+use crate::outbound::retry::{self, AttemptOutcome, Failed, Replay, RetryPolicy};
 use crate::outbound::{build_http_client, HttpClientOptions, OutboundBlocked, OutboundPolicy};
 
 /// ConnectWise's largest page.
@@ -293,56 +292,28 @@ impl ConnectWiseClient {
         })
     }
 
-    /// Sends with retries (see [`AttemptOutcome::may_retry`]) inside the site's concurrency limit.
+    /// Sends with the shared retry policy ([`retry::send_with_retries`]) inside the site's
+    /// concurrency limit.
     async fn execute(&self, request: Request) -> Result<Reply> {
         if let Err(blocked) = self.inner.policy.check_url(&request.url) {
             metrics::upstream_call(Upstream::ConnectWise, CallOutcome::NoResponse);
             return Err(blocked.into());
         }
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let result = {
-                let _permit = self
-                    .inner
-                    .in_flight
-                    .acquire()
-                    .await
-                    .expect("the semaphore is never closed");
-                self.attempt(&request).await
-            };
-            let (answered, (outcome, retry_after, error)) = match result {
-                Ok(reply) if reply.status.is_success() => {
-                    metrics::upstream_call(Upstream::ConnectWise, CallOutcome::Success);
-                    return Ok(reply);
-                }
-                Ok(reply) => {
-                    if reply.status == StatusCode::TOO_MANY_REQUESTS {
-                        metrics::upstream_rate_limited(Upstream::ConnectWise);
-                    }
-                    (true, failed_reply(&request.method, &reply))
-                }
-                Err(err) => (false, failed_transport(&request.method, &err)),
-            };
-            let delay = outcome
-                .filter(|outcome| outcome.may_retry(&request.method))
-                .and_then(|_| self.inner.retry.delay_after(attempt, retry_after));
-            match delay {
-                Some(delay) => {
-                    metrics::upstream_retry(Upstream::ConnectWise);
-                    tokio::time::sleep(delay).await;
-                }
-                None => {
-                    let outcome = if answered {
-                        CallOutcome::ErrorResponse
-                    } else {
-                        CallOutcome::NoResponse
-                    };
-                    metrics::upstream_call(Upstream::ConnectWise, outcome);
-                    return Err(error);
-                }
+        let replay = Replay::of(&request.method);
+        retry::send_with_retries(Upstream::ConnectWise, &self.inner.retry, replay, || async {
+            let _permit = self
+                .inner
+                .in_flight
+                .acquire()
+                .await
+                .expect("the semaphore is never closed");
+            match self.attempt(&request).await {
+                Ok(reply) if reply.status.is_success() => Ok(reply),
+                Ok(reply) => Err(failed_reply(&request.method, &reply)),
+                Err(err) => Err(failed_transport(&request.method, &err)),
             }
-        }
+        })
+        .await
     }
 
     async fn attempt(&self, request: &Request) -> Result<Reply, reqwest::Error> {
@@ -403,10 +374,7 @@ fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
 }
 
 /// A non-2xx reply: whether it may be retried, and the error if not.
-fn failed_reply(
-    method: &Method,
-    reply: &Reply,
-) -> (Option<AttemptOutcome>, Option<Duration>, ConnectWiseError) {
+fn failed_reply(method: &Method, reply: &Reply) -> Failed<ConnectWiseError> {
     let status = reply.status.as_u16();
     let retry_after = retry::retry_after(&reply.headers);
     let outcome = match status {
@@ -421,21 +389,23 @@ fn failed_reply(
     } else {
         ConnectWiseError::from_status(status, &reply.body, retry_after)
     };
-    (outcome, retry_after, error)
+    Failed {
+        error,
+        outcome,
+        retry_after,
+        answered: true,
+    }
 }
 
 /// A request that got no reply: whether it may be retried, and the error if not.
-fn failed_transport(
-    method: &Method,
-    err: &reqwest::Error,
-) -> (Option<AttemptOutcome>, Option<Duration>, ConnectWiseError) {
+fn failed_transport(method: &Method, err: &reqwest::Error) -> Failed<ConnectWiseError> {
     if let Some(blocked) = find_cause::<OutboundBlocked>(err) {
-        return (None, None, blocked.clone().into());
+        return Failed::fatal(blocked.clone().into(), false);
     }
     // The library's words go to the log, never into an error a client sees.
     tracing::warn!(%method, cause = %cause_chain(err), "ConnectWise request failed");
     if is_tls_failure(err) {
-        return (None, None, ConnectWiseError::Tls);
+        return Failed::fatal(ConnectWiseError::Tls, false);
     }
     let lost = || ConnectWiseError::OutcomeUnknown {
         detail: "the connection failed before the answer".into(),
@@ -457,7 +427,12 @@ fn failed_transport(
         };
         (AttemptOutcome::Lost, error)
     };
-    (Some(outcome), None, error)
+    Failed {
+        error,
+        outcome: Some(outcome),
+        retry_after: None,
+        answered: false,
+    }
 }
 
 fn find_cause<E: std::error::Error + 'static>(err: &reqwest::Error) -> Option<&E> {
@@ -563,13 +538,13 @@ mod tests {
             headers: HeaderMap::new(),
             body: Bytes::new(),
         };
-        let (outcome, _, error) = failed_reply(&Method::POST, &reply(502));
-        assert_eq!(outcome, Some(AttemptOutcome::ServerError));
-        assert_eq!(error.code(), "connectwise_outcome_unknown");
-        let (_, _, error) = failed_reply(&Method::GET, &reply(502));
-        assert_eq!(error.code(), "connectwise_server_error");
-        let (outcome, _, error) = failed_reply(&Method::POST, &reply(400));
-        assert_eq!(outcome, None);
-        assert_eq!(error.code(), "connectwise_validation");
+        let failed = failed_reply(&Method::POST, &reply(502));
+        assert_eq!(failed.outcome, Some(AttemptOutcome::ServerError));
+        assert_eq!(failed.error.code(), "connectwise_outcome_unknown");
+        let failed = failed_reply(&Method::GET, &reply(502));
+        assert_eq!(failed.error.code(), "connectwise_server_error");
+        let failed = failed_reply(&Method::POST, &reply(400));
+        assert_eq!(failed.outcome, None);
+        assert_eq!(failed.error.code(), "connectwise_validation");
     }
 }

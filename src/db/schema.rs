@@ -82,6 +82,7 @@ diesel::table! {
         retired -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        folds_into -> Nullable<Text>,
     }
 }
 

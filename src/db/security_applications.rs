@@ -26,6 +26,7 @@ struct SecurityApplicationRow {
     retired: bool,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    folds_into: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -35,6 +36,8 @@ pub struct SecurityApplication {
     pub solution: Solution,
     pub licensing_model: LicensingModel,
     pub match_rules: MatchRules,
+    /// A licence tier: the application it counted as before tiers were billed on their own.
+    pub folds_into: Option<String>,
     pub custom: bool,
     pub retired: bool,
     pub created_at: NaiveDateTime,
@@ -93,6 +96,7 @@ impl SecurityApplication {
             id: self.id.clone(),
             licensing: self.licensing_model,
             rules: self.match_rules.clone(),
+            folds_into: self.folds_into.clone(),
         }
     }
 
@@ -102,6 +106,7 @@ impl SecurityApplication {
             id: self.id.clone(),
             solution: self.solution,
             licensing_model: self.licensing_model,
+            folds_into: self.folds_into.clone(),
         }
     }
 }
@@ -127,6 +132,7 @@ impl TryFrom<SecurityApplicationRow> for SecurityApplication {
             solution: from_text(&row.solution)?,
             licensing_model: from_text(&row.licensing_model)?,
             match_rules: row.match_rules_json.into_inner(),
+            folds_into: row.folds_into,
             id: row.id,
             name: row.name,
             custom: row.custom,
@@ -149,6 +155,7 @@ impl From<&SecurityApplication> for SecurityApplicationRow {
             retired: app.retired,
             created_at: app.created_at,
             updated_at: app.updated_at,
+            folds_into: app.folds_into.clone(),
         }
     }
 }

@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::model::{
-    ApplicationId, DeviceCategory, LicensingModel, Solution, TenantId, TenantUsage, UnattributedKey,
+    ApplicationId, CategoryCounts, DeviceCategory, LicensingModel, Solution, TenantId, TenantUsage,
+    UnattributedKey,
 };
 
 /// A security application as the billing rules need it.
@@ -19,6 +20,9 @@ pub struct SecurityApplication {
     pub id: ApplicationId,
     pub solution: Solution,
     pub licensing_model: LicensingModel,
+    /// A licence tier: the application its devices bill as while tiers are not billed on their
+    /// own (`bill_licence_tiers` off).
+    pub folds_into: Option<ApplicationId>,
 }
 
 /// The three products of a per-device application billed by category.
@@ -164,6 +168,9 @@ pub struct BillingInput<'a> {
     pub applications: &'a [SecurityApplication],
     pub product_mappings: &'a [ProductMapping],
     pub bill_devices_by_category: bool,
+    /// Licence tiers bill as applications of their own; off, their devices bill as the
+    /// application they fold into (installations upgraded from before tiers, until opted in).
+    pub bill_licence_tiers: bool,
     pub company_mappings: &'a [CompanyMapping],
     /// Usage per tenant; a billed tenant missing here is frozen (`NoSnapshot`).
     pub usage: &'a BTreeMap<TenantId, UsageState>,
@@ -210,13 +217,17 @@ pub struct ReleasedTenant {
     pub agreement_id: i64,
 }
 
-/// A billed tenant whose snapshot reports keys that were not counted: its cancels are held.
+/// A billed tenant whose snapshot reports keys that were not counted: its cancels are held
+/// and the run is `partial`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct UnattributedKeysTenant {
     pub tenant_id: TenantId,
     pub agreement_id: i64,
     pub unknown_keys: usize,
     pub ambiguous_keys: usize,
+    /// The product names those keys carry, each once, sorted.
+    #[serde(default)]
+    pub product_names: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -298,40 +309,83 @@ impl UsageLine<'_> {
     }
 }
 
-/// Devices are split by category when the toggle is on, else totalled; zero amounts are no usage.
-fn usage_lines(usage: &TenantUsage, bill_devices_by_category: bool) -> Vec<UsageLine<'_>> {
-    let mut lines = Vec::new();
-    for (application_id, counts) in &usage.devices {
-        let line = |category, quantity| UsageLine {
-            application_id,
-            unit: LicensingModel::PerDevice,
-            category,
-            quantity,
-        };
-        if bill_devices_by_category {
-            lines.extend(
-                DeviceCategory::ALL
-                    .iter()
-                    .map(|&c| line(Some(c), counts.get(c))),
-            );
+/// How usage becomes lines: by category or totalled, and which licence tiers fold away.
+struct Reading<'a> {
+    by_category: bool,
+    /// Tiers whose devices count in the application they fold into (none when tiers bill on
+    /// their own).
+    folded_tiers: BTreeSet<&'a str>,
+}
+
+impl<'a> Reading<'a> {
+    fn new(input: &BillingInput<'a>) -> Self {
+        let folded_tiers = if input.bill_licence_tiers {
+            BTreeSet::new()
         } else {
-            lines.push(line(None, counts.total()));
+            input
+                .applications
+                .iter()
+                .filter(|app| app.folds_into.is_some())
+                .map(|app| app.id.as_str())
+                .collect()
+        };
+        Reading {
+            by_category: input.bill_devices_by_category,
+            folded_tiers,
         }
     }
-    let counted = [
-        (&usage.users, LicensingModel::PerUser),
-        (&usage.mailboxes, LicensingModel::PerMailbox),
-    ];
-    for (amounts, unit) in counted {
-        lines.extend(amounts.iter().map(|(application_id, &quantity)| UsageLine {
-            application_id,
-            unit,
-            category: None,
-            quantity,
-        }));
+
+    /// Devices per application: with tiers folded, a tier's hosts count in the application it
+    /// folds into, each host once (`folded_devices`), and the tier itself has none.
+    fn devices<'u>(&self, usage: &'u TenantUsage) -> BTreeMap<&'u ApplicationId, CategoryCounts> {
+        let mut devices: BTreeMap<&ApplicationId, CategoryCounts> = usage
+            .devices
+            .iter()
+            .filter(|(id, _)| !self.folded_tiers.contains(id.as_str()))
+            .map(|(id, counts)| (id, *counts))
+            .collect();
+        if !self.folded_tiers.is_empty() {
+            devices.extend(usage.folded_devices.iter().map(|(id, c)| (id, *c)));
+        }
+        devices
     }
-    lines.retain(|line| line.quantity > 0);
-    lines
+
+    /// Devices are split by category when the toggle is on, else totalled; zero amounts are
+    /// no usage.
+    fn lines<'u>(&self, usage: &'u TenantUsage) -> Vec<UsageLine<'u>> {
+        let mut lines = Vec::new();
+        for (application_id, counts) in self.devices(usage) {
+            let line = |category, quantity| UsageLine {
+                application_id,
+                unit: LicensingModel::PerDevice,
+                category,
+                quantity,
+            };
+            if self.by_category {
+                lines.extend(
+                    DeviceCategory::ALL
+                        .iter()
+                        .map(|&c| line(Some(c), counts.get(c))),
+                );
+            } else {
+                lines.push(line(None, counts.total()));
+            }
+        }
+        let counted = [
+            (&usage.users, LicensingModel::PerUser),
+            (&usage.mailboxes, LicensingModel::PerMailbox),
+        ];
+        for (amounts, unit) in counted {
+            lines.extend(amounts.iter().map(|(application_id, &quantity)| UsageLine {
+                application_id,
+                unit,
+                category: None,
+                quantity,
+            }));
+        }
+        lines.retain(|line| line.quantity > 0);
+        lines
+    }
 }
 
 enum LineBilling {
@@ -390,6 +444,7 @@ impl<'a> Catalog<'a> {
 /// Computes the desired state: DOMAIN.md §6 "Desired quantity" and the first three lifecycle rows.
 pub fn desired_state(input: &BillingInput<'_>) -> DesiredState {
     let catalog = Catalog::new(input);
+    let reading = Reading::new(input);
     let mut state = DesiredState::default();
     let mut quantities: BTreeMap<(i64, i64), DesiredQuantity> = BTreeMap::new();
 
@@ -434,17 +489,24 @@ pub fn desired_state(input: &BillingInput<'_>) -> DesiredState {
             }
         };
         if !usage.unknown_keys.is_empty() || !usage.ambiguous_keys.is_empty() {
+            let product_names: BTreeSet<&str> = usage
+                .unknown_keys
+                .iter()
+                .chain(&usage.ambiguous_keys)
+                .map(|key| key.product_name.as_str())
+                .collect();
             state.unattributed_keys.push(UnattributedKeysTenant {
                 tenant_id: tenant_id.clone(),
                 agreement_id,
                 unknown_keys: usage.unknown_keys.len(),
                 ambiguous_keys: usage.ambiguous_keys.len(),
+                product_names: product_names.into_iter().map(String::from).collect(),
             });
         }
 
         let mut billed = Vec::new();
         let mut blocking = BTreeSet::new();
-        for line in usage_lines(usage, input.bill_devices_by_category) {
+        for line in reading.lines(usage) {
             match catalog.classify(&line, mapping.solution) {
                 LineBilling::Product(product_id) => {
                     billed.push((product_id, line.contribution(tenant_id)))
@@ -538,7 +600,7 @@ fn report_unbilled(
     input: &BillingInput<'_>,
     reason: UnbilledReason,
 ) {
-    let lines = usage_lines(usage, input.bill_devices_by_category);
+    let lines = Reading::new(input).lines(usage);
     state
         .unbilled
         .extend(lines.iter().map(|line| line.unbilled(tenant_id, reason)));

@@ -2,6 +2,7 @@
 //! DOMAIN.md §6 is the specification; every rule here has table-driven unit tests.
 
 pub mod desired;
+pub mod guards;
 pub mod mapping_rules;
 pub mod model;
 pub mod moves;

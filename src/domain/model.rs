@@ -84,8 +84,8 @@ impl CategoryCounts {
 }
 
 /// How a KSC licence key is recognised as belonging to an application (DOMAIN.md §6,
-/// "Application identity"): an app-id match beats a name match; among name matches the
-/// longest pattern wins; a tie is ambiguous.
+/// "Application identity"): an app-id or SKU match beats a name match; among name matches
+/// the longest pattern wins; a tie is ambiguous.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct MatchRules {
     /// Exact `KLLIC_APP_ID` values; none when left out.
@@ -96,11 +96,18 @@ pub struct MatchRules {
     #[serde(default)]
     #[schema(schema_with = name_pattern_list)]
     pub name_patterns: Vec<String>,
+    /// Licence SKU prefixes (`KL4863` matches the part number `KL4863XAKFS`), compared with
+    /// `KLLIC_PART_NUMBER` where KSC returns it (15.4 and later); none when left out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(schema_with = sku_list)]
+    pub skus: Vec<String>,
 }
 
 /// The longest app id or name pattern, and the shortest pattern (shorter ones match too much).
 pub const MAX_RULE_CHARS: usize = 200;
 pub const MIN_PATTERN_CHARS: usize = 3;
+/// The shortest SKU prefix: `KL` and a product family digit at least.
+pub const MIN_SKU_CHARS: usize = 3;
 
 fn rule_list(min_chars: usize) -> utoipa::openapi::Array {
     use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
@@ -121,6 +128,10 @@ fn app_id_list() -> utoipa::openapi::Array {
 
 fn name_pattern_list() -> utoipa::openapi::Array {
     rule_list(MIN_PATTERN_CHARS)
+}
+
+fn sku_list() -> utoipa::openapi::Array {
+    rule_list(MIN_SKU_CHARS)
 }
 
 /// A licence key that could not be attributed to exactly one application.
@@ -155,14 +166,19 @@ pub struct TenantUsage {
     /// Keys that matched several applications equally well (reported, never counted).
     #[serde(default)]
     pub ambiguous_keys: Vec<UnattributedKey>,
+    /// Per-device applications that licence tiers fold into (KSC only): their devices with the
+    /// hosts of the tiers that fold into them, each host once — what they bill while
+    /// `bill_licence_tiers` is off (installations upgraded from before licence tiers).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub folded_devices: BTreeMap<ApplicationId, CategoryCounts>,
 }
 
 impl TenantUsage {
     /// Whether `application` has a non-zero count, in whichever unit it appears.
     pub fn uses(&self, application: &str) -> bool {
-        self.devices
-            .get(application)
-            .is_some_and(|counts| counts.total() > 0)
+        [&self.devices, &self.folded_devices]
+            .iter()
+            .any(|devices| devices.get(application).is_some_and(|c| c.total() > 0))
             || self.users.get(application).is_some_and(|&n| n > 0)
             || self.mailboxes.get(application).is_some_and(|&n| n > 0)
     }

@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 
 use super::desired::{DesiredQuantity, DesiredState};
+use super::guards::{self, TenantTotals};
+use super::model::ApplicationId;
 use super::moves::{self, Move};
 pub use super::plan_lines::{
     CwAddition, Hold, HoldReason, ManagedAddition, PlanAction, PlanRow, RowKey,
@@ -70,6 +72,9 @@ pub struct PlanInput<'a> {
     pub constraints: &'a AgreementConstraints,
     pub policies: SyncPolicies,
     pub now: DateTime<Utc>,
+    /// Licence tier → the application it folds into: usage billed under one and then the other
+    /// is the same usage (a move), whichever way tiers are switched.
+    pub lineage: &'a BTreeMap<ApplicationId, ApplicationId>,
 }
 
 /// A plan: its rows, sorted by (agreement, product), and the moves among them.
@@ -114,13 +119,27 @@ pub fn plan(input: &PlanInput<'_>) -> Planned {
         .filter_map(|key| planner.row(key, desired.get(&key).copied(), managed.get(&key).copied()))
         .collect();
     let date = input.policies.effective_date(input.now);
-    let moves = moves::find(&rows, &managed, date, |before, after, lines| {
-        planner.move_hold_reasons(before, after, lines)
+    let totals = guards::tenant_totals(&rows, &managed, |row| {
+        planner.billed_now(row, managed.get(&row.key()).copied())
     });
+    let moves = moves::find(
+        &moves::Rows {
+            rows: &rows,
+            managed: &managed,
+            lineage: input.lineage,
+        },
+        date,
+        &totals,
+        |totals, lines| planner.move_hold_reasons(totals, lines),
+    );
     for row in &mut rows {
+        let tenant = row
+            .tenant(managed.get(&row.key()).copied())
+            .and_then(|tenant| totals.get(tenant))
+            .copied();
         match moves.iter().find(|m| m.lines.contains(&row.key())) {
             Some(m) => planner.join_move(row, m),
-            None => planner.guard(row),
+            None => planner.guard(row, tenant.as_ref()),
         }
     }
     Planned { rows, moves }
@@ -284,23 +303,50 @@ impl Planner<'_, '_> {
         })
     }
 
-    /// The decrease guard and the unattributed-keys guard turn a write into a held row.
-    fn guard(&self, row: &mut PlanRow) {
+    /// Units the row bills going forward now: its active addition without a pending cancel; for
+    /// a create over a managed addition that vanished or was ended in ConnectWise, what the
+    /// project last wrote there (re-creating it is no rise); nothing for a conflict.
+    fn billed_now(&self, row: &PlanRow, managed: Option<&ManagedAddition>) -> f64 {
+        match row.action {
+            PlanAction::Conflict => 0.0,
+            PlanAction::Create => managed
+                .and_then(|m| m.billed.as_ref())
+                .map_or(0.0, |billed| billed.iter().map(|c| c.quantity as f64).sum()),
+            _ => {
+                let billing = row
+                    .addition_id
+                    .and_then(|id| self.input.additions.iter().find(|a| a.id == id))
+                    .is_some_and(|a| a.cancelled_date.is_none());
+                if billing {
+                    row.current_quantity
+                } else {
+                    0.0
+                }
+            }
+        }
+    }
+
+    /// The guards turn a write into a held row: the decrease guard judges the line, the
+    /// unattributed-keys guard its cancel, the increase and first-billing guards its tenant.
+    fn guard(&self, row: &mut PlanRow, tenant: Option<&TenantTotals>) {
+        let policies = &self.input.policies;
         let lowers = matches!(
             row.action,
             PlanAction::Update | PlanAction::Adopt | PlanAction::Cancel
         );
         let mut reasons = Vec::new();
-        if lowers
-            && self
-                .input
-                .policies
-                .exceeds_decrease_guard(row.current_quantity, row.desired())
-        {
+        if lowers && policies.exceeds_decrease_guard(row.current_quantity, row.desired() as f64) {
             reasons.push(HoldReason::DecreaseAboveLimit);
         }
         if self.cancel_guarded(row) {
             reasons.push(HoldReason::UnattributedKeys);
+        }
+        if let Some(tenant) = tenant.filter(|_| row.raises()) {
+            let tenant_reasons = tenant.raising_hold_reasons(policies);
+            if !tenant_reasons.is_empty() {
+                row.reason = format!("{} ({})", row.reason, tenant.describe());
+                reasons.extend(tenant_reasons);
+            }
         }
         hold(row, reasons);
     }
@@ -314,19 +360,20 @@ impl Planner<'_, '_> {
                 .contains(&row.agreement_id)
     }
 
-    /// A move is judged whole: by the units of the moved usage, and held when any of its
-    /// cancels falls under the unattributed-keys guard.
-    fn move_hold_reasons(&self, before: u64, after: u64, lines: &[&PlanRow]) -> Vec<HoldReason> {
+    /// A move is judged whole, by its tenant's total billed units before and after: held
+    /// when they fall by more than the decrease guard allows or rise by more than the increase
+    /// guard allows, or when any of its cancels falls under the unattributed-keys guard.
+    fn move_hold_reasons(&self, tenant: &TenantTotals, lines: &[&PlanRow]) -> Vec<HoldReason> {
+        let policies = &self.input.policies;
         let mut reasons = Vec::new();
-        if self
-            .input
-            .policies
-            .exceeds_decrease_guard(before as f64, after)
-        {
+        if policies.exceeds_decrease_guard(tenant.before, tenant.after) {
             reasons.push(HoldReason::DecreaseAboveLimit);
         }
         if lines.iter().any(|row| self.cancel_guarded(row)) {
             reasons.push(HoldReason::UnattributedKeys);
+        }
+        if lines.iter().any(|row| row.raises()) {
+            reasons.extend(tenant.raising_hold_reasons(policies));
         }
         reasons
     }
@@ -342,7 +389,7 @@ impl Planner<'_, '_> {
             );
         }
         row.reason = format!(
-            "{} (move of {} → {} units)",
+            "{} (move: tenant total {} → {} units)",
             row.reason, m.units_before, m.units_after
         );
         hold(row, m.hold_reasons.clone());

@@ -72,10 +72,16 @@ impl PlanAction {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum HoldReason {
-    /// Lowers (or cancels) the billed quantity by more than `max_decrease_percent`.
+    /// Lowers (or cancels) the billed quantity by more than `max_decrease_percent` (a move:
+    /// lowers the tenant's total billed units by more).
     DecreaseAboveLimit,
     /// A cancel while the tenant reports unknown or ambiguous keys.
     UnattributedKeys,
+    /// Raises billing while the tenant's total billed units rise by more than
+    /// `max_increase_percent` and by at least `min_increase_units`.
+    IncreaseAboveLimit,
+    /// The tenant's very first lines, with `hold_first_billing` on.
+    FirstBilling,
 }
 
 impl fmt::Display for HoldReason {
@@ -83,6 +89,10 @@ impl fmt::Display for HoldReason {
         f.write_str(match self {
             Self::DecreaseAboveLimit => "lowers billing by more than the allowed decrease",
             Self::UnattributedKeys => "the tenant reports unknown or ambiguous keys",
+            Self::IncreaseAboveLimit => {
+                "the tenant's billed units rise by more than the allowed increase"
+            }
+            Self::FirstBilling => "the tenant's first billing waits for approval",
         })
     }
 }
@@ -159,6 +169,36 @@ impl PlanRow {
 
     pub(super) fn desired(&self) -> u64 {
         self.desired_quantity.unwrap_or(0)
+    }
+
+    /// It ends (cancel) or lowers its billing: the old line of a move, written after the new.
+    pub fn lowers(&self) -> bool {
+        match self.action {
+            PlanAction::Cancel => true,
+            PlanAction::Update => {
+                !self.clear_cancelled_date && (self.desired() as f64) < self.current_quantity
+            }
+            _ => false,
+        }
+    }
+
+    /// It starts billing, bills more, or keeps billing past a pending cancel.
+    pub fn raises(&self) -> bool {
+        match self.action {
+            PlanAction::Create => true,
+            PlanAction::Update | PlanAction::Adopt => {
+                self.clear_cancelled_date || (self.desired() as f64) > self.current_quantity
+            }
+            _ => false,
+        }
+    }
+
+    /// The tenant whose usage it bills: from its desired usage, else from the managed record.
+    pub fn tenant<'a>(&'a self, managed: Option<&'a ManagedAddition>) -> Option<&'a str> {
+        self.contributions
+            .first()
+            .map(|c| c.tenant_id.as_str())
+            .or_else(|| managed.and_then(|m| m.tenant_id.as_deref()))
     }
 
     pub(super) fn touching(mut self, addition: Option<&CwAddition>) -> Self {

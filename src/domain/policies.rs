@@ -30,14 +30,28 @@ pub struct SyncPolicies {
     pub cancel_date: CancelDatePolicy,
     /// A decrease by more than this share of the current quantity is held (0–100).
     pub max_decrease_percent: u8,
+    /// A tenant whose billed units rise by more than this share (and by at least
+    /// `min_increase_units`) has its raising lines held.
+    pub max_increase_percent: u32,
+    /// The smallest rise of a tenant's billed units the increase guard holds.
+    pub min_increase_units: u32,
+    /// A tenant's very first lines wait for approval.
+    pub hold_first_billing: bool,
 }
+
+pub const DEFAULT_MAX_DECREASE_PERCENT: u8 = 50;
+pub const DEFAULT_MAX_INCREASE_PERCENT: u32 = 100;
+pub const DEFAULT_MIN_INCREASE_UNITS: u32 = 5;
 
 impl Default for SyncPolicies {
     fn default() -> Self {
         Self {
             effective_date: EffectiveDatePolicy::default(),
             cancel_date: CancelDatePolicy::default(),
-            max_decrease_percent: 50,
+            max_decrease_percent: DEFAULT_MAX_DECREASE_PERCENT,
+            max_increase_percent: DEFAULT_MAX_INCREASE_PERCENT,
+            min_increase_units: DEFAULT_MIN_INCREASE_UNITS,
+            hold_first_billing: false,
         }
     }
 }
@@ -60,9 +74,19 @@ impl SyncPolicies {
     }
 
     /// Whether lowering `current` to `desired` exceeds the guard. A cancel is a 100 % decrease.
-    pub fn exceeds_decrease_guard(&self, current: f64, desired: u64) -> bool {
-        let decrease = current - desired as f64;
+    pub fn exceeds_decrease_guard(&self, current: f64, desired: f64) -> bool {
+        let decrease = current - desired;
         decrease > 0.0 && decrease * 100.0 > f64::from(self.max_decrease_percent) * current
+    }
+
+    /// Whether a tenant's billed units rising from `before` to `after` exceed the increase
+    /// guard: by more than `max_increase_percent` **and** by at least `min_increase_units`.
+    /// From nothing, any rise is more than any percentage.
+    pub fn exceeds_increase_guard(&self, before: f64, after: f64) -> bool {
+        let rise = after - before;
+        rise > 0.0
+            && rise >= f64::from(self.min_increase_units)
+            && rise * 100.0 > f64::from(self.max_increase_percent) * before
     }
 }
 
@@ -187,6 +211,50 @@ mod tests {
         assert_eq!(policies.effective_date, EffectiveDatePolicy::Today);
         assert_eq!(policies.cancel_date, CancelDatePolicy::EndOfMonth);
         assert_eq!(policies.max_decrease_percent, 50);
+        assert_eq!(policies.max_increase_percent, 100);
+        assert_eq!(policies.min_increase_units, 5);
+        assert!(!policies.hold_first_billing);
+    }
+
+    #[test]
+    fn increase_guard_boundaries() {
+        // (case, max %, min units, before, after, held)
+        let cases = [
+            ("2 → 3 devices: too few units", 100, 5, 2.0, 3.0, false),
+            ("2 → 7: +250 % and 5 units", 100, 5, 2.0, 7.0, true),
+            ("10 → 15: 5 units but only 50 %", 100, 5, 10.0, 15.0, false),
+            ("10 → 20: exactly 100 %", 100, 5, 10.0, 20.0, false),
+            ("10 → 21: 110 % and 11 units", 100, 5, 10.0, 21.0, true),
+            (
+                "5 → 10: 100 %, 5 units, not more than 100 %",
+                100,
+                5,
+                5.0,
+                10.0,
+                false,
+            ),
+            ("4 → 9: 125 % and exactly 5 units", 100, 5, 4.0, 9.0, true),
+            ("4 → 8.5: 112.5 % but 4.5 units", 100, 5, 4.0, 8.5, false),
+            ("from nothing: any percentage", 100, 5, 0.0, 6.0, true),
+            ("from nothing, below the units", 100, 5, 0.0, 4.0, false),
+            ("decrease", 100, 5, 10.0, 2.0, false),
+            ("no change", 0, 0, 10.0, 10.0, false),
+            ("guard at 0 % and 0 units: any rise", 0, 0, 10.0, 11.0, true),
+            ("guard at 300 %", 300, 5, 10.0, 39.0, false),
+            ("guard at 300 %, above", 300, 5, 10.0, 41.0, true),
+        ];
+        for (name, max_increase_percent, min_increase_units, before, after, held) in cases {
+            let policies = SyncPolicies {
+                max_increase_percent,
+                min_increase_units,
+                ..SyncPolicies::default()
+            };
+            assert_eq!(
+                policies.exceeds_increase_guard(before, after),
+                held,
+                "{name}"
+            );
+        }
     }
 
     #[test]
@@ -209,7 +277,7 @@ mod tests {
                 ..SyncPolicies::default()
             };
             assert_eq!(
-                policies.exceeds_decrease_guard(current, desired),
+                policies.exceeds_decrease_guard(current, desired as f64),
                 held,
                 "{name}"
             );

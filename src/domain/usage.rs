@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, Utc};
 
 use super::model::{
-    ApplicationId, DeviceCategory, LicensingModel, MatchRules, TenantUsage, UnattributedKey,
+    ApplicationId, CategoryCounts, DeviceCategory, LicensingModel, MatchRules, TenantUsage,
+    UnattributedKey,
 };
 
 // `KLHST_WKS_CTYPE` bits (Windows `SV_TYPE_*`).
@@ -52,6 +53,9 @@ pub struct ApplicationRules {
     pub id: ApplicationId,
     pub licensing: LicensingModel,
     pub rules: MatchRules,
+    /// A licence tier: the application its keys counted as before tiers were billed on their
+    /// own (see [`TenantUsage::folded_devices`]).
+    pub folds_into: Option<ApplicationId>,
 }
 
 /// Which application a licence key belongs to.
@@ -90,24 +94,41 @@ fn words_match(name: &[String], pattern: &[String]) -> bool {
     !pattern.is_empty() && name.windows(pattern.len()).any(|window| window == pattern)
 }
 
-/// Attributes a key to an application: an app-id match beats a name match, the name pattern
-/// with the most words wins (patterns compare as [`name_words`]), and a tie at the deciding
-/// level is ambiguous.
+/// Whether a licence part number (`KL4863XAKFS`) is of a SKU (`KL4863`): a prefix, any case.
+fn is_of_sku(part_number: &str, sku: &str) -> bool {
+    let (part_number, sku) = (part_number.trim(), sku.trim());
+    !sku.is_empty()
+        && part_number
+            .get(..sku.len())
+            .is_some_and(|prefix| prefix.eq_ignore_ascii_case(sku))
+}
+
+/// Attributes a key to an application: an app-id or SKU match beats a name match, the name
+/// pattern with the most words wins (patterns compare as [`name_words`]), and a tie at the
+/// deciding level is ambiguous.
 pub fn identify(
     key_app_id: &str,
     key_product_name: &str,
+    key_part_number: &str,
     applications: &[ApplicationRules],
 ) -> Identity {
     let key_app_id = key_app_id.trim();
-    let by_app_id: BTreeSet<&ApplicationId> = applications
+    let by_app_id_or_sku: BTreeSet<&ApplicationId> = applications
         .iter()
         .filter(|app| {
-            !key_app_id.is_empty() && app.rules.app_ids.iter().any(|id| id.trim() == key_app_id)
+            let app_id = !key_app_id.is_empty()
+                && app.rules.app_ids.iter().any(|id| id.trim() == key_app_id);
+            app_id
+                || app
+                    .rules
+                    .skus
+                    .iter()
+                    .any(|sku| is_of_sku(key_part_number, sku))
         })
         .map(|app| &app.id)
         .collect();
-    if !by_app_id.is_empty() {
-        return decide(by_app_id);
+    if !by_app_id_or_sku.is_empty() {
+        return decide(by_app_id_or_sku);
     }
 
     let product_name = name_words(key_product_name);
@@ -151,6 +172,8 @@ pub struct LicenceKey {
     pub serial: String,
     pub product_name: String,
     pub app_id: String,
+    /// `KLLIC_PART_NUMBER` (the licence SKU); empty where KSC does not return it.
+    pub part_number: String,
     pub key_type: i64,
     /// `None`: the key never expires.
     pub limit_date: Option<DateTime<Utc>>,
@@ -228,7 +251,12 @@ pub fn count_usage(
             candidates,
             hosts: listed.len() as u64,
         };
-        match identify(&key.app_id, &key.product_name, applications) {
+        match identify(
+            &key.app_id,
+            &key.product_name,
+            &key.part_number,
+            applications,
+        ) {
             Identity::Matched(id) => hosts_per_app.entry(id).or_default().extend(&listed),
             Identity::Unknown => usage.unknown_keys.push(unattributed(Vec::new())),
             Identity::Ambiguous(candidates) => usage.ambiguous_keys.push(unattributed(candidates)),
@@ -263,9 +291,47 @@ pub fn count_usage(
             }
         }
     }
+    usage.folded_devices = folded_devices(applications, &hosts_per_app, &categories);
     usage.unknown_keys.sort_by(|a, b| a.serial.cmp(&b.serial));
     usage.ambiguous_keys.sort_by(|a, b| a.serial.cmp(&b.serial));
     usage
+}
+
+/// The devices of each per-device application that licence tiers with hosts fold into: its own
+/// hosts and the tiers' hosts, each host once, as it counted before tiers were separate.
+fn folded_devices(
+    applications: &[ApplicationRules],
+    hosts_per_app: &BTreeMap<ApplicationId, BTreeSet<&str>>,
+    categories: &HashMap<&str, DeviceCategory>,
+) -> BTreeMap<ApplicationId, CategoryCounts> {
+    let per_device = |id: &str| {
+        applications
+            .iter()
+            .any(|app| app.id == id && app.licensing == LicensingModel::PerDevice)
+    };
+    let mut folded: BTreeMap<ApplicationId, BTreeSet<&str>> = BTreeMap::new();
+    for tier in applications {
+        let Some(target) = tier.folds_into.as_ref().filter(|t| per_device(t)) else {
+            continue;
+        };
+        let Some(tier_hosts) = hosts_per_app.get(&tier.id).filter(|h| !h.is_empty()) else {
+            continue;
+        };
+        folded
+            .entry(target.clone())
+            .or_insert_with(|| hosts_per_app.get(target).cloned().unwrap_or_default())
+            .extend(tier_hosts);
+    }
+    folded
+        .into_iter()
+        .map(|(target, hosts)| {
+            let mut counts = CategoryCounts::default();
+            for host in hosts {
+                counts.add(categories[host], 1);
+            }
+            (target, counts)
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,22 +1,30 @@
-//! Transport: login per virtual server, session token, typed errors, retries, concurrency bound.
+//! Sessions on virtual servers: each is opened on a connection of its own that carries its
+//! login and its `Session.StartSession` (DOMAIN.md §4), typed errors, the shared retry policy,
+//! and a bound on how many virtual servers are worked on at once.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
-use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
-use reqwest::StatusCode;
+use bytes::Bytes;
+use hyper::header::{HeaderMap, HeaderValue, AUTHORIZATION};
+use hyper::StatusCode;
 use serde_json::{json, Value};
-use tokio::sync::{OwnedSemaphorePermit, RwLock, Semaphore};
+use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore};
 
+use super::transport::{Answer, Connection, SendError};
 use super::KscError;
-use crate::metrics::{self, CallOutcome, Upstream};
-use crate::outbound::retry::{self, RetryPolicy};
+use crate::metrics::Upstream;
+use crate::outbound::dial::{Dialer, DialerError};
+use crate::outbound::retry::{self, AttemptOutcome, Failed, Replay, RetryPolicy};
+use crate::outbound::HttpClientOptions;
 
 const API_PREFIX: &str = "/api/v1.0/";
 const VSERVER_HEADER: &str = "X-KSC-VServer";
 const SESSION_HEADER: &str = "X-KSC-Session";
+/// What KSC answers a call that carries neither a valid session nor a logged-in connection.
+const NOT_AUTHENTICATED: i64 = 1184;
 
 /// How to reach one KSC Administration Server.
 #[derive(Clone)]
@@ -29,7 +37,8 @@ pub struct KscConfig {
     pub domain: String,
     /// A KSC internal user rather than an OS/domain account.
     pub internal_user: bool,
-    /// Virtual servers read at the same time (across all clones of the client).
+    /// Virtual servers read at the same time (across all clones of the client), each on a
+    /// connection of its own.
     pub max_concurrency: usize,
     /// Per request, on top of whatever the HTTP client enforces.
     pub request_timeout: Duration,
@@ -75,148 +84,117 @@ impl std::fmt::Debug for KscConfig {
     }
 }
 
-/// Whether a call may be sent again after the server possibly processed it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Replay {
-    /// Reads without side effects (`GetItemsChunk`, `GetVServers`).
-    Safe,
-    /// Creates or advances server state (iterators, sessions): only retried when refused.
-    Unsafe,
+/// Why no client can be built from a configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum KscSetupError {
+    #[error("the server URL is not valid")]
+    InvalidUrl,
+    #[error(transparent)]
+    Dialer(#[from] DialerError),
 }
 
 /// A KSC Open API client. Cheap to clone; clones share the concurrency bound.
 #[derive(Clone)]
 pub struct KscClient {
     config: Arc<KscConfig>,
+    dialer: Arc<Dialer>,
+    /// Sessions open at once (each one connection): the virtual servers worked on together.
     permits: Arc<Semaphore>,
-    /// The HTTP clients calls go through. With one lane per slot, a virtual server's work runs
-    /// on a connection pool of its own; with fewer, slots share lanes.
-    lanes: Arc<[Lane]>,
-    /// Slot numbers not in use (slot `i` works on lane `i % lanes.len()`).
-    free_slots: Arc<Mutex<Vec<usize>>>,
-}
-
-/// One HTTP client (connection pool) and the gate of its logins.
-struct Lane {
-    http: reqwest::Client,
-    /// A login authenticates the TCP connection it arrived on, and `StartSession` must follow
-    /// on that same connection. Holding this exclusively during the pair keeps other calls of
-    /// the lane from taking that pooled connection in between; every other call holds it shared.
-    login_gate: RwLock<()>,
-}
-
-/// A concurrency slot: hold it while working on one virtual server.
-pub(crate) struct Slot {
-    _permit: OwnedSemaphorePermit,
-    index: usize,
-    free_slots: Arc<Mutex<Vec<usize>>>,
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        self.free_slots
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .push(self.index);
-    }
 }
 
 impl KscClient {
-    /// `http` is the project's outbound client (allow-list, TLS roots, proxy policy). Every
-    /// slot shares it, so each login pauses the calls of the other slots (see [`Self::with_lanes`]).
-    pub fn new(http: reqwest::Client, config: KscConfig) -> Self {
-        KscClient::with_lanes(vec![http], config)
-    }
-
-    /// Like [`Self::new`] with separate HTTP clients (separate connection pools, all built
-    /// with the same outbound policy): with as many as `max_concurrency`, every slot has its
-    /// own and a login never waits for, nor holds up, the work on other virtual servers.
-    pub fn with_lanes(lanes: Vec<reqwest::Client>, config: KscConfig) -> Self {
-        assert!(!lanes.is_empty(), "a KSC client needs an HTTP client");
-        let slots = config.max_concurrency.max(1);
-        KscClient {
+    /// `http` gives the outbound rules every connection is dialled with (allow-list, TLS trust,
+    /// connect timeout); requests time out after `config.request_timeout`.
+    pub fn new(config: KscConfig, http: &HttpClientOptions) -> Result<Self, KscSetupError> {
+        let url = url::Url::parse(&config.server_url).map_err(|_| KscSetupError::InvalidUrl)?;
+        let dialer = Dialer::new(&url, http)?;
+        Ok(KscClient {
+            permits: Arc::new(Semaphore::new(config.max_concurrency.max(1))),
             config: Arc::new(config),
-            permits: Arc::new(Semaphore::new(slots)),
-            lanes: lanes
-                .into_iter()
-                .map(|http| Lane {
-                    http,
-                    login_gate: RwLock::new(()),
-                })
-                .collect(),
-            free_slots: Arc::new(Mutex::new((0..slots).rev().collect())),
-        }
+            dialer: Arc::new(dialer),
+        })
     }
 
     pub fn config(&self) -> &KscConfig {
         &self.config
     }
 
-    /// Waits for a concurrency slot; hold it while working on one virtual server.
-    pub(crate) async fn slot(&self) -> Slot {
+    /// Logs in to a virtual server (`""` = the main server) and starts a token session, both
+    /// on one new connection, once a concurrency permit is free. The session keeps the permit.
+    pub(crate) async fn open_session(&self, vserver: &str) -> Result<Session<'_>, KscError> {
         let permit = self
             .permits
             .clone()
             .acquire_owned()
             .await
             .expect("the semaphore is never closed");
-        let index = self
-            .free_slots
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .pop()
-            .expect("a permit always leaves a free slot");
-        Slot {
-            _permit: permit,
-            index,
-            free_slots: self.free_slots.clone(),
-        }
-    }
-
-    /// Logs in to a virtual server (`""` = the main server) and starts a token session, on
-    /// the lane of `slot`.
-    pub(crate) async fn open_session<'a>(
-        &'a self,
-        slot: &Slot,
-        vserver: &str,
-    ) -> Result<Session<'a>, KscError> {
-        let lane = &self.lanes[slot.index % self.lanes.len()];
-        let _exclusive = lane.login_gate.write().await;
         let login_headers = self.login_headers(vserver)?;
-        let empty = json!({});
-        self.with_retries(Replay::Unsafe, || {
-            self.post(lane, "login", &empty, login_headers.clone())
-        })
-        .await
-        .map_err(|error| match error {
-            KscError::Http {
-                status: 401 | 403, ..
-            } if vserver.is_empty() => KscError::BadCredentials,
-            KscError::Http {
-                status: 401 | 403, ..
-            } => KscError::VServerRefused(vserver.to_string()),
-            other => other,
-        })?;
-        // Not retried: it must follow the login on the same connection.
-        let started = self
-            .post(lane, "Session.StartSession", &empty, HeaderMap::new())
-            .await;
-        metrics::upstream_call(Upstream::Ksc, call_outcome(&started));
-        let started = started?;
-        let token = match started.get("PxgRetVal") {
-            Some(Value::String(token)) if !token.is_empty() => token.clone(),
-            _ => {
-                return Err(KscError::Decode(
-                    "Session.StartSession returned no token".into(),
-                ))
-            }
-        };
+        // The pair is sent again as a whole: a login changes nothing, and a session started
+        // whose answer was lost only times out on the server.
+        let (connection, token) =
+            retry::send_with_retries(Upstream::Ksc, &self.config.retry, Replay::Safe, || {
+                self.log_in(&login_headers)
+            })
+            .await
+            .map_err(|error| match error {
+                KscError::Http {
+                    status: 401 | 403, ..
+                } if vserver.is_empty() => KscError::BadCredentials,
+                KscError::Http {
+                    status: 401 | 403, ..
+                } => KscError::VServerRefused(vserver.to_string()),
+                other => other,
+            })?;
         Ok(Session {
             client: self,
-            lane,
+            _permit: permit,
+            connection: Mutex::new(Some(connection)),
             token,
             vserver: vserver.to_string(),
         })
+    }
+
+    /// One attempt at the login pair on a connection of its own.
+    async fn log_in(
+        &self,
+        login_headers: &HeaderMap,
+    ) -> Result<(Connection, String), Failed<KscError>> {
+        let mut connection = Connection::open(&self.dialer).await.map_err(not_sent)?;
+        self.exchange(
+            &mut connection,
+            "login",
+            login_headers,
+            Bytes::from_static(b"{}"),
+        )
+        .await?;
+        let started = self
+            .exchange(
+                &mut connection,
+                "Session.StartSession",
+                &HeaderMap::new(),
+                Bytes::from_static(b"{}"),
+            )
+            .await
+            .map_err(|failed| match failed.error {
+                // The login just made on this connection is gone (the server dropped it):
+                // worth a new pair, never a credentials problem.
+                KscError::Http { status: 401, .. }
+                | KscError::Pxg {
+                    code: NOT_AUTHENTICATED,
+                    ..
+                } => Failed {
+                    outcome: Some(AttemptOutcome::Lost),
+                    ..failed
+                },
+                _ => failed,
+            })?;
+        match started.get("PxgRetVal") {
+            Some(Value::String(token)) if !token.is_empty() => Ok((connection, token.clone())),
+            _ => Err(Failed::fatal(
+                KscError::Decode("Session.StartSession returned no token".into()),
+                true,
+            )),
+        }
     }
 
     fn login_headers(&self, vserver: &str) -> Result<HeaderMap, KscError> {
@@ -241,85 +219,75 @@ impl KscClient {
         Ok(headers)
     }
 
-    async fn with_retries<F, Fut>(&self, replay: Replay, mut send: F) -> Result<Value, KscError>
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<Value, KscError>>,
-    {
-        let policy = self.config.retry;
-        let mut attempt = 1;
-        loop {
-            let result = send().await;
-            if let Err(KscError::Http { status: 429, .. }) = result {
-                metrics::upstream_rate_limited(Upstream::Ksc);
-            }
-            let delay = match &result {
-                Err(error) if error.is_transient(replay == Replay::Safe) => {
-                    policy.delay_after(attempt, error.retry_after())
-                }
-                _ => None,
-            };
-            match (result, delay) {
-                (Err(error), Some(delay)) => {
-                    tracing::debug!(%error, attempt, delay_ms = delay.as_millis() as u64, "retrying KSC call");
-                    metrics::upstream_retry(Upstream::Ksc);
-                    tokio::time::sleep(delay).await;
-                    attempt += 1;
-                }
-                (result, _) => {
-                    metrics::upstream_call(Upstream::Ksc, call_outcome(&result));
-                    return result;
-                }
-            }
-        }
-    }
-
-    /// One POST: `PxgError` bodies and non-200 statuses become errors.
-    async fn post(
+    /// One POST on `connection`: `PxgError` bodies and non-200 statuses become errors, classified
+    /// for the retry policy.
+    async fn exchange(
         &self,
-        lane: &Lane,
+        connection: &mut Connection,
         method: &str,
-        body: &Value,
-        headers: HeaderMap,
-    ) -> Result<Value, KscError> {
-        let url = format!(
-            "{}{API_PREFIX}{method}",
-            self.config.server_url.trim_end_matches('/')
-        );
-        let response = lane
-            .http
-            .post(url)
-            .headers(headers)
-            .timeout(self.config.request_timeout)
-            .json(body)
-            .send()
+        headers: &HeaderMap,
+        body: Bytes,
+    ) -> Result<Value, Failed<KscError>> {
+        let path = format!("{API_PREFIX}{method}");
+        let answer = connection
+            .post(&path, headers, body, self.config.request_timeout)
             .await
-            .map_err(KscError::from_transport)?;
-        let status = response.status();
-        let retry_after = retry::retry_after(response.headers());
-        let bytes = response.bytes().await.map_err(KscError::from_transport)?;
-        let parsed: Option<Value> = serde_json::from_slice(&bytes).ok();
-        if let Some(error) = parsed.as_ref().and_then(|body| body.get("PxgError")) {
-            return Err(pxg_error(error));
-        }
-        if status != StatusCode::OK {
-            return Err(KscError::Http {
-                status: status.as_u16(),
-                retry_after,
-            });
-        }
-        parsed.ok_or_else(|| KscError::Decode(format!("{method}: response is not JSON")))
+            .map_err(|error| match error {
+                SendError::NotSent(error) => not_sent(error),
+                SendError::Lost(error) => Failed {
+                    error,
+                    outcome: Some(AttemptOutcome::Lost),
+                    retry_after: None,
+                    answered: false,
+                },
+            })?;
+        interpret(method, answer)
     }
 }
 
-fn call_outcome(result: &Result<Value, KscError>) -> CallOutcome {
-    match result {
-        Ok(_) => CallOutcome::Success,
-        Err(KscError::Timeout | KscError::Connect | KscError::Tls | KscError::Blocked(_)) => {
-            CallOutcome::NoResponse
-        }
-        Err(_) => CallOutcome::ErrorResponse,
+/// A failure before anything was sent: worth trying again unless the address is forbidden or
+/// the server cannot be trusted.
+fn not_sent(error: KscError) -> Failed<KscError> {
+    match error {
+        KscError::Blocked(_) | KscError::Tls | KscError::Decode(_) => Failed::fatal(error, false),
+        error => Failed {
+            error,
+            outcome: Some(AttemptOutcome::NotSent),
+            retry_after: None,
+            answered: false,
+        },
     }
+}
+
+fn interpret(method: &str, answer: Answer) -> Result<Value, Failed<KscError>> {
+    let parsed: Option<Value> = serde_json::from_slice(&answer.body).ok();
+    if let Some(error) = parsed.as_ref().and_then(|body| body.get("PxgError")) {
+        return Err(Failed::fatal(pxg_error(error), true));
+    }
+    if answer.status != StatusCode::OK {
+        let retry_after = retry::retry_after(&answer.headers);
+        let outcome = match answer.status.as_u16() {
+            // KSC refuses before doing anything when it is busy.
+            429 | 503 => Some(AttemptOutcome::RateLimited),
+            500..=599 => Some(AttemptOutcome::ServerError),
+            _ => None,
+        };
+        return Err(Failed {
+            error: KscError::Http {
+                status: answer.status.as_u16(),
+                retry_after,
+            },
+            outcome,
+            retry_after,
+            answered: true,
+        });
+    }
+    parsed.ok_or_else(|| {
+        Failed::fatal(
+            KscError::Decode(format!("{method}: response is not JSON")),
+            true,
+        )
+    })
 }
 
 fn header_value(text: &str) -> Result<HeaderValue, KscError> {
@@ -341,10 +309,13 @@ fn pxg_error(error: &Value) -> KscError {
     }
 }
 
-/// A logged-in session on one virtual server; end it with [`Session::end`].
+/// A logged-in session on one virtual server; end it with [`Session::end`]. Its calls travel on
+/// the connection that logged in; should that connection close, on a new one that carries only
+/// the session token (which KSC honours on any connection).
 pub(crate) struct Session<'a> {
     client: &'a KscClient,
-    lane: &'a Lane,
+    _permit: OwnedSemaphorePermit,
+    connection: Mutex<Option<Connection>>,
     token: String,
     vserver: String,
 }
@@ -362,14 +333,24 @@ impl Session<'_> {
     ) -> Result<Value, KscError> {
         let mut headers = HeaderMap::new();
         headers.insert(SESSION_HEADER, header_value(&self.token)?);
-        self.client
-            .with_retries(replay, || async {
-                let _shared = self.lane.login_gate.read().await;
-                self.client
-                    .post(self.lane, method, &body, headers.clone())
-                    .await
-            })
-            .await
+        let body = Bytes::from(body.to_string());
+        let client = self.client;
+        retry::send_with_retries(Upstream::Ksc, &client.config.retry, replay, || async {
+            let mut slot = self.connection.lock().await;
+            let connection = match slot.take().filter(Connection::is_open) {
+                Some(open) => slot.insert(open),
+                None => slot.insert(Connection::open(&client.dialer).await.map_err(not_sent)?),
+            };
+            let result = client
+                .exchange(connection, method, &headers, body.clone())
+                .await;
+            if result.as_ref().is_err_and(|failed| !failed.answered) {
+                // No complete answer: the connection is in an unknown state.
+                *slot = None;
+            }
+            result
+        })
+        .await
     }
 
     /// Ends the session; a failure only costs a server-side session that times out, so it is logged.

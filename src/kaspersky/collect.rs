@@ -7,23 +7,26 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::client::{KscClient, Replay, Session};
+use super::client::{KscClient, Session};
 use super::value::Params;
 use super::KscError;
 use crate::domain::model::TenantUsage;
 use crate::domain::usage::{count_usage, ApplicationRules, Host, KeyHost, LicenceKey};
+use crate::outbound::retry::Replay;
 
 /// Rows asked for per iterator / accessor read; the server may return fewer.
 const CHUNK_SIZE: i64 = 500;
 /// Seconds the server keeps an iterator or accessor alive without use.
 const SERVER_OBJECT_LIFETIME: i64 = 600;
 
-const KEY_FIELDS: [&str; 5] = [
+/// `KLLIC_PART_NUMBER` (the licence SKU) comes back from KSC 15.4 on; older servers leave it out.
+const KEY_FIELDS: [&str; 6] = [
     "KLLIC_SERIAL",
     "KLLIC_PROD_NAME",
     "KLLIC_APP_ID",
     "KLLIC_KEY_TYPE",
     "KLLIC_LIMIT_DATE",
+    "KLLIC_PART_NUMBER",
 ];
 const KEY_HOST_FIELDS: [&str; 3] = [
     "KLLICSRV_HOSTNAME",
@@ -61,8 +64,7 @@ impl VServer {
 impl KscClient {
     /// Every virtual server, in sub-groups too (a login to the main server).
     pub async fn list_vservers(&self) -> Result<Vec<VServer>, KscError> {
-        let slot = self.slot().await;
-        let session = self.open_session(&slot, "").await?;
+        let session = self.open_session("").await?;
         let listed = session
             .call(
                 "VServers.GetVServers",
@@ -89,8 +91,7 @@ impl KscClient {
         if !vserver.enabled {
             return Err(KscError::VServerDisabled(vserver.display_name.clone()));
         }
-        let slot = self.slot().await;
-        let session = self.open_session(&slot, &vserver.display_name).await?;
+        let session = self.open_session(&vserver.display_name).await?;
         let read = read_tenant(&session).await;
         session.end().await;
         let (keys, key_hosts, hosts) = read?;
@@ -137,6 +138,7 @@ async fn read_keys(session: &Session<'_>) -> Result<Vec<LicenceKey>, KscError> {
                 serial: row.text("KLLIC_SERIAL")?,
                 product_name: row.opt_text("KLLIC_PROD_NAME").unwrap_or_default(),
                 app_id: row.opt_text("KLLIC_APP_ID").unwrap_or_default(),
+                part_number: row.opt_text("KLLIC_PART_NUMBER").unwrap_or_default(),
                 key_type: row.int("KLLIC_KEY_TYPE")?,
                 limit_date: row.datetime("KLLIC_LIMIT_DATE")?,
             })

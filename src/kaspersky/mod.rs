@@ -3,9 +3,10 @@
 mod client;
 mod collect;
 mod error;
+mod transport;
 mod value;
 
 pub use crate::outbound::retry::RetryPolicy;
-pub use client::{KscClient, KscConfig};
+pub use client::{KscClient, KscConfig, KscSetupError};
 pub use collect::VServer;
 pub use error::KscError;

@@ -5,6 +5,7 @@
 //! and use) cannot get through. IP literals in URLs never reach a resolver, so callers check them with
 //! [`OutboundPolicy::check_url`] before sending.
 
+pub mod dial;
 pub mod retry;
 
 use std::net::{IpAddr, SocketAddr};

@@ -1,11 +1,15 @@
-//! When to try a request to an outside system again, and how long to wait first: one policy
-//! and one reading of `Retry-After` for the ConnectWise and the KSC client.
+//! When to try a request to an outside system again, and how long to wait first: one policy,
+//! one reading of `Retry-After` and one retry loop ([`send_with_retries`]) for the ConnectWise
+//! and the KSC client.
 
+use std::future::Future;
 use std::time::Duration;
 
 use rand::Rng;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::Method;
+
+use crate::metrics::{self, CallOutcome, Upstream};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -26,10 +30,30 @@ impl Default for RetryPolicy {
     }
 }
 
+/// Whether a request may be sent again after the server possibly processed it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Replay {
+    /// Sending it twice does no harm (reads, idempotent writes).
+    Safe,
+    /// It creates or advances server state: repeated only when provably not processed.
+    Unsafe,
+}
+
+impl Replay {
+    /// HTTP's rule: POST is not idempotent.
+    pub fn of(method: &Method) -> Self {
+        if *method == Method::POST {
+            Replay::Unsafe
+        } else {
+            Replay::Safe
+        }
+    }
+}
+
 /// What an attempt ended with, as far as retrying is concerned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AttemptOutcome {
-    /// 429: the server says it did not process the request.
+    /// 429, or a 503 from a server that says so: it did not process the request.
     RateLimited,
     /// 5xx: the server may or may not have applied a write.
     ServerError,
@@ -40,12 +64,84 @@ pub enum AttemptOutcome {
 }
 
 impl AttemptOutcome {
-    /// POST is not idempotent: it is repeated only when provably not processed.
-    pub fn may_retry(self, method: &Method) -> bool {
+    pub fn may_retry(self, replay: Replay) -> bool {
         match self {
             Self::RateLimited | Self::NotSent => true,
-            Self::ServerError | Self::Lost => *method != Method::POST,
+            Self::ServerError | Self::Lost => replay == Replay::Safe,
         }
+    }
+}
+
+/// A failed attempt: the error to return if it is the last, and what retrying needs to know.
+#[derive(Debug)]
+pub struct Failed<E> {
+    pub error: E,
+    /// `None`: final, trying again cannot help (a 4xx, a blocked address, a TLS failure).
+    pub outcome: Option<AttemptOutcome>,
+    pub retry_after: Option<Duration>,
+    /// The server answered (with an error), as opposed to no answer at all.
+    pub answered: bool,
+}
+
+impl<E> Failed<E> {
+    pub fn fatal(error: E, answered: bool) -> Self {
+        Failed {
+            error,
+            outcome: None,
+            retry_after: None,
+            answered,
+        }
+    }
+}
+
+/// Runs `attempt` until it succeeds, fails for good, or the policy says stop; counts the call,
+/// its retries and rate limits in the metrics of `upstream`.
+pub async fn send_with_retries<T, E, F, Fut>(
+    upstream: Upstream,
+    policy: &RetryPolicy,
+    replay: Replay,
+    mut attempt: F,
+) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, Failed<E>>>,
+    E: std::fmt::Display,
+{
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let failed = match attempt().await {
+            Ok(value) => {
+                metrics::upstream_call(upstream, CallOutcome::Success);
+                return Ok(value);
+            }
+            Err(failed) => failed,
+        };
+        if failed.outcome == Some(AttemptOutcome::RateLimited) {
+            metrics::upstream_rate_limited(upstream);
+        }
+        let delay = failed
+            .outcome
+            .filter(|outcome| outcome.may_retry(replay))
+            .and_then(|_| policy.delay_after(attempts, failed.retry_after));
+        let Some(delay) = delay else {
+            let outcome = if failed.answered {
+                CallOutcome::ErrorResponse
+            } else {
+                CallOutcome::NoResponse
+            };
+            metrics::upstream_call(upstream, outcome);
+            return Err(failed.error);
+        };
+        tracing::debug!(
+            upstream = upstream.label(),
+            error = %failed.error,
+            attempt = attempts,
+            delay_ms = delay.as_millis() as u64,
+            "retrying"
+        );
+        metrics::upstream_retry(upstream);
+        tokio::time::sleep(delay).await;
     }
 }
 
@@ -121,14 +217,15 @@ mod tests {
     #[test]
     fn post_is_retried_only_when_provably_unprocessed() {
         use AttemptOutcome::*;
-        assert!(RateLimited.may_retry(&Method::POST));
-        assert!(NotSent.may_retry(&Method::POST));
-        assert!(!ServerError.may_retry(&Method::POST));
-        assert!(!Lost.may_retry(&Method::POST));
+        let post = Replay::of(&Method::POST);
+        assert!(RateLimited.may_retry(post));
+        assert!(NotSent.may_retry(post));
+        assert!(!ServerError.may_retry(post));
+        assert!(!Lost.may_retry(post));
         for method in [Method::GET, Method::PATCH, Method::PUT, Method::DELETE] {
             assert!([RateLimited, ServerError, NotSent, Lost]
                 .iter()
-                .all(|o| o.may_retry(&method)));
+                .all(|o| o.may_retry(Replay::of(&method))));
         }
     }
 }

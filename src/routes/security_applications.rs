@@ -10,6 +10,7 @@ use crate::db;
 use crate::db::security_applications::SecurityApplication;
 use crate::domain::model::{
     LicensingModel, MatchRules, Solution, MAX_RULE_CHARS as MAX_TEXT_CHARS, MIN_PATTERN_CHARS,
+    MIN_SKU_CHARS,
 };
 use crate::domain::usage::name_words;
 use crate::error::ApiError;
@@ -30,6 +31,10 @@ pub struct SecurityApplicationView {
     /// Whether "Bill devices by category" applies (per-device applications only).
     pub category_billing: bool,
     pub match_rules: MatchRules,
+    /// A licence tier (Kaspersky Next, Endpoint Security for Business Select, …) that counted as
+    /// this other application before tiers were billed on their own: while the billing setting
+    /// `bill_licence_tiers` is off, its keys still count there.
+    pub folds_into: Option<String>,
     /// Added by an admin rather than seeded.
     pub custom: bool,
     /// Hidden from the mapping grid; its stored mapping is kept.
@@ -47,6 +52,7 @@ impl From<&SecurityApplication> for SecurityApplicationView {
             licensing_model: a.licensing_model,
             category_billing: a.licensing_model == LicensingModel::PerDevice,
             match_rules: a.match_rules.clone(),
+            folds_into: a.folds_into.clone(),
             custom: a.custom,
             retired: a.retired,
             created_at: utc(a.created_at),
@@ -84,9 +90,12 @@ impl FromJsonBody for MatchRules {
         check_entries(f, "app_ids", &app_ids, 1);
         let name_patterns = trimmed(f.absent_or("name_patterns"));
         check_entries(f, "name_patterns", &name_patterns, MIN_PATTERN_CHARS);
+        let skus = trimmed(f.absent_or("skus"));
+        check_entries(f, "skus", &skus, MIN_SKU_CHARS);
         Some(MatchRules {
             app_ids,
             name_patterns,
+            skus,
         })
     }
 }
@@ -149,7 +158,7 @@ impl FromJsonBody for CreateSecurityApplication {
 pub struct UpdateSecurityApplication {
     #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
-    /// Replaces both lists.
+    /// Replaces every list (a list left out is emptied).
     pub match_rules: Option<MatchRules>,
     /// Retire (hide from the grid, keep the mapping) or bring back.
     pub retired: Option<bool>,
@@ -249,6 +258,7 @@ pub async fn create_security_application(
         solution: input.solution,
         licensing_model: input.licensing_model,
         match_rules: input.match_rules.unwrap_or_default(),
+        folds_into: None,
         custom: true,
         retired: false,
         created_at: now,

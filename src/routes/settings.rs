@@ -11,15 +11,27 @@ use crate::db::{self, billing_settings::BillingSettings};
 use crate::error::ApiError;
 use crate::routes::etag::{etag_of, ok_with_etag, ok_with_tag, IfMatch};
 use crate::routes::input::{FromJsonBody, JsonFields, ValidJson};
-use crate::services::products::PRODUCTS_LOCK;
 use crate::services::settings::{self, SettingsStore};
 use crate::state::AppState;
 use crate::sync::settings::{self as sync_settings, Retention, SyncSettings};
 
-impl FromJsonBody for BillingSettings {
+/// `PUT /api/v1/settings/billing`.
+#[derive(Debug, ToSchema)]
+pub struct BillingSettingsChange {
+    /// Bill per-device applications per device category.
+    pub bill_devices_by_category: bool,
+    /// Licence tiers bill as applications of their own; left out: unchanged. Turning it on
+    /// needs every tier that folds into a mapped application mapped itself.
+    pub bill_licence_tiers: Option<bool>,
+}
+
+impl FromJsonBody for BillingSettingsChange {
     fn from_json(f: &mut JsonFields) -> Option<Self> {
-        Some(BillingSettings {
-            bill_devices_by_category: f.required("bill_devices_by_category")?,
+        let bill_devices_by_category = f.required("bill_devices_by_category");
+        let bill_licence_tiers = f.absent_or("bill_licence_tiers");
+        Some(BillingSettingsChange {
+            bill_devices_by_category: bill_devices_by_category?,
+            bill_licence_tiers,
         })
     }
 }
@@ -45,12 +57,17 @@ pub async fn get_billing_settings(
 
 /// Change the billing settings
 ///
-/// Switches category billing on or off. This changes which mapping form is in force; the stored
-/// mappings of both forms are kept. Role: operator. 412: the settings changed since they were read
-/// (`If-Match`). 422: a field is missing or not a boolean.
+/// Switches category billing on or off, and (on installations upgraded from before licence
+/// tiers) lets licence tiers bill on their own. Switching category billing changes which mapping
+/// form is in force; the stored mappings of both forms are kept. Turning `bill_licence_tiers` on
+/// moves each tier's devices from the application they counted as to the tier's own mapping: the
+/// next preview shows it as a move. Role: operator. 412: the settings changed since they were read
+/// (`If-Match`). 422: a field is missing or not a boolean, or (turning `bill_licence_tiers` on) a
+/// tier that folds into a mapped application is not mapped itself or still shares a name rule
+/// with it.
 #[utoipa::path(operation_id = "putBillingSettings", tag = "settings",
     params(("If-Match" = Option<String>, Header, description = "The settings' ETag")),
-    request_body = BillingSettings,
+    request_body = BillingSettingsChange,
     responses(
         (status = 200, description = "The billing settings now", body = BillingSettings,
             headers(("ETag" = String, description = "The new ETag"))),
@@ -61,16 +78,13 @@ pub async fn put_billing_settings(
     auth: Operator,
     state: web::Data<AppState>,
     if_match: IfMatch,
-    body: ValidJson<BillingSettings>,
+    body: ValidJson<BillingSettingsChange>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = SettingsStore {
-        lock: PRODUCTS_LOCK,
-        entity_type: "billing_settings",
-        entity_id: "billing",
-        get: db::billing_settings::get,
-        put: db::billing_settings::put,
+    let change = settings::BillingChange {
+        bill_devices_by_category: body.0.bill_devices_by_category,
+        bill_licence_tiers: body.0.bill_licence_tiers,
     };
-    let saved = settings::save(&state.pool, store, auth.actor(), if_match, body.0).await?;
+    let saved = settings::save_billing(&state.pool, auth.actor(), if_match, change).await?;
     Ok(ok_with_etag(&saved))
 }
 
@@ -99,6 +113,17 @@ impl FromJsonBody for SyncSettings {
         let effective_date_policy = f.required("effective_date_policy");
         let cancel_date_policy = f.required("cancel_date_policy");
         let max_decrease_percent = f.required("max_decrease_percent");
+        // Left out by clients older than the increase guard: the defaults.
+        let defaults = SyncSettings::default();
+        let max_increase_percent = f
+            .absent_or("max_increase_percent")
+            .unwrap_or(defaults.max_increase_percent);
+        let min_increase_units = f
+            .absent_or("min_increase_units")
+            .unwrap_or(defaults.min_increase_units);
+        let hold_first_billing = f
+            .absent_or("hold_first_billing")
+            .unwrap_or(defaults.hold_first_billing);
         let max_usage_age_hours = f.required("max_usage_age_hours");
         let retention = match f.required::<serde_json::Value>("retention") {
             Some(value) => f.nested("retention", value),
@@ -111,6 +136,9 @@ impl FromJsonBody for SyncSettings {
             effective_date_policy: effective_date_policy?,
             cancel_date_policy: cancel_date_policy?,
             max_decrease_percent: max_decrease_percent?,
+            max_increase_percent,
+            min_increase_units,
+            hold_first_billing,
             max_usage_age_hours: max_usage_age_hours?,
             retention: retention?,
         };
@@ -188,6 +216,10 @@ pub async fn put_sync_settings(
         get: sync_settings::get,
         put: sync_settings::put,
     };
-    let saved = settings::save(&state.pool, store, auth.actor(), if_match, body.0).await?;
+    let new_settings = body.0;
+    let saved = settings::save(&state.pool, store, auth.actor(), if_match, move |_, _| {
+        Ok(new_settings)
+    })
+    .await?;
     Ok(sync_settings_response(saved))
 }

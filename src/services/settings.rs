@@ -1,11 +1,17 @@
 //! Settings values (billing, sync) replaced whole: `If-Match` checked under their lock, audited.
 
+use std::collections::BTreeMap;
+
 use diesel::QueryResult;
 use serde::Serialize;
 
+use crate::db::billing_settings::BillingSettings;
 use crate::db::{self, audit, audit::Actor, DbConnection, DbPool};
+use crate::domain::desired::{mapping_status, MappingStatus};
+use crate::domain::usage::name_words;
 use crate::services::etag::{etag_of, IfMatch};
-use crate::services::ServiceError;
+use crate::services::products::{tenants_using, PRODUCTS_LOCK};
+use crate::services::{FieldError, ServiceError};
 
 /// Where one settings value lives and how it is audited.
 pub struct SettingsStore<T> {
@@ -17,14 +23,15 @@ pub struct SettingsStore<T> {
     pub put: fn(&mut DbConnection, &T) -> QueryResult<()>,
 }
 
-/// Replaces a settings value: `If-Match` checked against the stored value under its lock, an
-/// audit event (before → after) when it changed. Returns the value now stored.
+/// Replaces a settings value: `If-Match` checked against the stored value under its lock,
+/// `change` turning what is stored into what is to be stored (and checking it), an audit
+/// event (before → after) when it changed. Returns the value now stored.
 pub async fn save<T>(
     pool: &DbPool,
     store: SettingsStore<T>,
     actor: Actor,
     if_match: IfMatch,
-    after: T,
+    change: impl FnOnce(&mut DbConnection, &T) -> Result<T, ServiceError> + Send + 'static,
 ) -> Result<T, ServiceError>
 where
     T: Serialize + PartialEq + Send + 'static,
@@ -33,6 +40,7 @@ where
         db::write_transaction(conn, store.lock, |conn| {
             let before = (store.get)(conn)?;
             if_match.check(&etag_of(&before))?;
+            let after = change(conn, &before)?;
             if before != after {
                 (store.put)(conn, &after)?;
                 audit::record(
@@ -49,4 +57,107 @@ where
         })
     })
     .await
+}
+
+/// A change of the billing settings; `bill_licence_tiers` left out keeps what is stored (a
+/// client that does not know it never opts in by accident).
+pub struct BillingChange {
+    pub bill_devices_by_category: bool,
+    pub bill_licence_tiers: Option<bool>,
+}
+
+/// Changes the billing settings. Turning `bill_licence_tiers` on moves every folded tier's
+/// devices to the tier's own mapping, so it is refused while a tier in use that folds into a
+/// mapped application is not mapped itself, or a tier still shares a name rule with the
+/// application it folds into (422 naming each).
+pub async fn save_billing(
+    pool: &DbPool,
+    actor: Actor,
+    if_match: IfMatch,
+    change: BillingChange,
+) -> Result<BillingSettings, ServiceError> {
+    let store = SettingsStore {
+        lock: PRODUCTS_LOCK,
+        entity_type: "billing_settings",
+        entity_id: "billing",
+        get: db::billing_settings::get,
+        put: db::billing_settings::put,
+    };
+    save(pool, store, actor, if_match, move |conn, before| {
+        let after = BillingSettings {
+            bill_devices_by_category: change.bill_devices_by_category,
+            bill_licence_tiers: change
+                .bill_licence_tiers
+                .unwrap_or(before.bill_licence_tiers),
+        };
+        if after.bill_licence_tiers && !before.bill_licence_tiers {
+            let problems = tiers_not_ready(conn, after.bill_devices_by_category)?;
+            if !problems.is_empty() {
+                return Err(ServiceError::Validation(problems));
+            }
+        }
+        Ok(after)
+    })
+    .await
+}
+
+/// Why the folded licence tiers cannot bill on their own yet, one problem per tier.
+fn tiers_not_ready(
+    conn: &mut DbConnection,
+    bill_devices_by_category: bool,
+) -> Result<Vec<FieldError>, ServiceError> {
+    let applications = db::security_applications::list(conn, None)?;
+    let mappings: BTreeMap<String, _> = db::product_mappings::list(conn)?
+        .into_iter()
+        .map(|m| (m.application_id.clone(), m))
+        .collect();
+    let status = |id: &str| {
+        let app = applications.iter().find(|a| a.id == id);
+        app.map_or(MappingStatus::Unmapped, |app| {
+            mapping_status(
+                mappings.get(id),
+                app.licensing_model,
+                bill_devices_by_category,
+            )
+        })
+    };
+    let mut problems = Vec::new();
+    for tier in applications.iter().filter(|a| !a.retired) {
+        let Some(target) = tier.folds_into.as_deref() else {
+            continue;
+        };
+        let unmapped = status(target) != MappingStatus::Unmapped
+            && status(&tier.id) != MappingStatus::Complete;
+        if unmapped {
+            let tenants = tenants_using(conn, &tier.id)?;
+            if tenants > 0 {
+                problems.push(format!(
+                    "map {} ({}) first: {tenants} tenant(s) use it, and its devices, billed as \
+                     {target} until now, would no longer be billed",
+                    tier.id, tier.name
+                ));
+            }
+        }
+        let shared = applications
+            .iter()
+            .find(|a| a.id == target)
+            .into_iter()
+            .flat_map(|a| &a.match_rules.name_patterns)
+            .filter(|pattern| {
+                tier.match_rules
+                    .name_patterns
+                    .iter()
+                    .any(|own| name_words(own) == name_words(pattern))
+            });
+        for pattern in shared {
+            problems.push(format!(
+                "{target} still recognises \"{pattern}\", as {} does: remove it from {target}'s match rules first",
+                tier.id
+            ));
+        }
+    }
+    Ok(problems
+        .into_iter()
+        .map(|message| FieldError::new("bill_licence_tiers", message))
+        .collect())
 }

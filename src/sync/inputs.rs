@@ -10,6 +10,7 @@ use crate::db::{
     self, company_mappings::CompanyMappingRow, sync::ManagedRow, tenants::TenantRow, DbConnection,
 };
 use crate::domain::desired::{self, BillingInput, DesiredState, UnreadableReason, UsageState};
+use crate::domain::model::ApplicationId;
 use crate::domain::plan::AgreementConstraints;
 use crate::sync::settings::SyncSettings;
 use crate::sync::SyncError;
@@ -21,6 +22,8 @@ pub struct Inputs {
     pub settings: SyncSettings,
     pub tenants: HashMap<String, TenantRow>,
     pub mappings: Vec<CompanyMappingRow>,
+    /// Licence tier → the application it folds into: usage moving between them is a move.
+    pub lineage: BTreeMap<ApplicationId, ApplicationId>,
 }
 
 impl Inputs {
@@ -93,12 +96,16 @@ fn usage_state(
 
 pub fn load(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<Inputs, SyncError> {
     let settings = crate::sync::settings::get(conn)?;
-    let applications: Vec<desired::SecurityApplication> =
-        db::security_applications::list(conn, None)?
-            .iter()
-            .filter(|a| !a.retired)
-            .map(|a| a.billing())
-            .collect();
+    let all_applications = db::security_applications::list(conn, None)?;
+    let lineage = all_applications
+        .iter()
+        .filter_map(|a| Some((a.id.clone(), a.folds_into.clone()?)))
+        .collect();
+    let applications: Vec<desired::SecurityApplication> = all_applications
+        .iter()
+        .filter(|a| !a.retired)
+        .map(|a| a.billing())
+        .collect();
     let product_mappings = db::product_mappings::list(conn)?;
     let billing = db::billing_settings::get(conn)?;
     let mappings = db::company_mappings::all(conn)?;
@@ -137,6 +144,7 @@ pub fn load(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<Inputs, SyncE
         applications: &applications,
         product_mappings: &product_mappings,
         bill_devices_by_category: billing.bill_devices_by_category,
+        bill_licence_tiers: billing.bill_licence_tiers,
         company_mappings: &company_mappings,
         usage: &usage,
     });
@@ -178,5 +186,6 @@ pub fn load(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<Inputs, SyncE
         settings,
         tenants,
         mappings,
+        lineage,
     })
 }

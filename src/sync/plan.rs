@@ -55,6 +55,10 @@ pub struct TenantKeys {
     pub unknown_keys: usize,
     /// Keys that matched several applications equally well.
     pub ambiguous_keys: usize,
+    /// The product names those keys carry (teach them with
+    /// `POST /api/v1/security-applications/{id}/match-rules`).
+    #[serde(default)]
+    pub product_names: Vec<String>,
 }
 
 /// An agreement whose additions could not be read: frozen for this plan.
@@ -159,6 +163,7 @@ pub fn compute(
         constraints: &constraints,
         policies: inputs.settings.policies(),
         now,
+        lineage: &inputs.lineage,
     });
     let in_scope = |agreement_id: i64| match scope {
         None => true,
@@ -246,6 +251,7 @@ pub fn compute(
             tenant_name: name_of(&t.tenant_id),
             unknown_keys: t.unknown_keys,
             ambiguous_keys: t.ambiguous_keys,
+            product_names: t.product_names.clone(),
         })
         .collect();
     Plan {

@@ -14,7 +14,6 @@ use utoipa::ToSchema;
 use crate::connections::ConnectionError;
 use crate::db::json_text::JsonText;
 use crate::db::{self, audit::Actor, sync::ChangeRow, sync::ManagedRow, DbConnection};
-use crate::domain::moves;
 use crate::domain::plan::{self as rules, Approval, PlanAction, RowKey};
 use crate::metrics;
 use crate::state::AppState;
@@ -62,10 +61,11 @@ crate::text_enum! {
 
 /// What a run left undone, for the metrics (dry runs leave nothing undone: they do nothing).
 fn record_last_run(summary: &RunSummary) {
-    metrics::sync_last_run(
-        summary.lines_held as u64,
-        summary.skipped_tenants.len() as u64,
-    );
+    metrics::sync_last_run(metrics::LastRun {
+        held_lines: summary.lines_held as u64,
+        skipped_tenants: summary.skipped_tenants.len() as u64,
+        unattributed_tenants: summary.unattributed_keys.len() as u64,
+    });
 }
 
 /// Starts the sync metrics from what the database knows: every status and written action at
@@ -171,6 +171,20 @@ impl RunSummary {
                 })
                 .collect();
             problems.push(format!("tenants not billed: {}", tenants.join("; ")));
+        }
+        if !self.unattributed_keys.is_empty() {
+            let tenants: Vec<String> = self
+                .unattributed_keys
+                .iter()
+                .map(|t| {
+                    let name = t.tenant_name.as_deref().unwrap_or(&t.tenant_id);
+                    format!("{name} ({})", t.product_names.join(", "))
+                })
+                .collect();
+            problems.push(format!(
+                "usage no security application counts (unknown or ambiguous licence keys): {}",
+                tenants.join("; ")
+            ));
         }
         if !problems.is_empty() {
             return (RunStatus::Partial, Some(problems.join("; ")));
@@ -402,7 +416,7 @@ async fn work(
 
     let (old_lines, new_lines): (Vec<PlanLine>, Vec<PlanLine>) = writes
         .into_iter()
-        .partition(|l| l.row.move_id.is_some() && moves::is_old_line(&l.row));
+        .partition(|l| l.row.move_id.is_some() && l.row.lowers());
     let mut writer = Writer {
         state,
         run,
@@ -819,6 +833,29 @@ mod tests {
                 false,
                 RunStatus::Partial,
                 Some("the run lost its lease and stopped writing"),
+            ),
+            (
+                "usage left unattributed on a billed tenant outweighs a clean write",
+                RunSummary {
+                    unattributed_keys: vec![TenantKeys {
+                        tenant_id: "id-Contoso".into(),
+                        tenant_name: Some("Contoso".into()),
+                        unknown_keys: 2,
+                        ambiguous_keys: 0,
+                        product_names: vec![
+                            "Kaspersky Next EDR Optimum".into(),
+                            "Kaspersky Next XDR Expert".into(),
+                        ],
+                    }],
+                    ..summary(&[(Applied, 1), (Held, 1)], 1, &[])
+                },
+                false,
+                false,
+                RunStatus::Partial,
+                Some(
+                    "usage no security application counts (unknown or ambiguous licence keys): \
+                     Contoso (Kaspersky Next EDR Optimum, Kaspersky Next XDR Expert)",
+                ),
             ),
         ];
         for (name, summary, lease_lost, dry_run, status, error) in cases {

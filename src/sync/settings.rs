@@ -6,18 +6,24 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::db::{app_state, DbConnection};
-use crate::domain::policies::{CancelDatePolicy, EffectiveDatePolicy, SyncPolicies};
+use crate::domain::policies::{
+    CancelDatePolicy, EffectiveDatePolicy, SyncPolicies, DEFAULT_MAX_DECREASE_PERCENT,
+    DEFAULT_MAX_INCREASE_PERCENT, DEFAULT_MIN_INCREASE_UNITS,
+};
 use crate::domain::validation::FieldError;
 use crate::sync::schedule;
 
 const KEY: &str = "sync_settings";
+const MAX_INCREASE_PERCENT: u32 = 10_000;
+const MAX_INCREASE_UNITS: u32 = 1_000_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 #[schema(
     example = json!({"schedule_enabled": true, "schedule": "0 2 * * *", "time_zone": "Europe/Berlin",
         "effective_date_policy": "today", "cancel_date_policy": "end_of_month",
-        "max_decrease_percent": 50, "max_usage_age_hours": 48,
+        "max_decrease_percent": 50, "max_increase_percent": 100, "min_increase_units": 5,
+        "hold_first_billing": false, "max_usage_age_hours": 48,
         "retention": {"runs_days": 400, "snapshots_days": 400, "audit_events_days": 730}})
 )]
 pub struct SyncSettings {
@@ -37,6 +43,17 @@ pub struct SyncSettings {
     /// A decrease of more than this percentage (and every cancel) waits for approval (0–100).
     #[schema(required, maximum = 100)]
     pub max_decrease_percent: u8,
+    /// A tenant whose total billed units rise by more than this percentage, and by at least
+    /// `min_increase_units`, has its raising lines held for approval (0–10000; default 100).
+    #[schema(default = 100, maximum = 10000)]
+    pub max_increase_percent: u32,
+    /// The smallest rise of a tenant's total billed units the increase guard holds, so a tenant
+    /// going from 2 to 3 devices is not held (0–1000000; default 5).
+    #[schema(default = 5, maximum = 1000000)]
+    pub min_increase_units: u32,
+    /// A tenant's very first lines wait for approval (default off).
+    #[schema(default = false)]
+    pub hold_first_billing: bool,
     /// Usage older than this freezes the tenant's billing (hours).
     #[schema(required, minimum = 1)]
     pub max_usage_age_hours: u32,
@@ -76,7 +93,10 @@ impl Default for SyncSettings {
             time_zone: "UTC".into(),
             effective_date_policy: EffectiveDatePolicy::default(),
             cancel_date_policy: CancelDatePolicy::default(),
-            max_decrease_percent: 50,
+            max_decrease_percent: DEFAULT_MAX_DECREASE_PERCENT,
+            max_increase_percent: DEFAULT_MAX_INCREASE_PERCENT,
+            min_increase_units: DEFAULT_MIN_INCREASE_UNITS,
+            hold_first_billing: false,
             max_usage_age_hours: 48,
             retention: Retention::default(),
         }
@@ -89,6 +109,9 @@ impl SyncSettings {
             effective_date: self.effective_date_policy,
             cancel_date: self.cancel_date_policy,
             max_decrease_percent: self.max_decrease_percent,
+            max_increase_percent: self.max_increase_percent,
+            min_increase_units: self.min_increase_units,
+            hold_first_billing: self.hold_first_billing,
         }
     }
 
@@ -111,6 +134,14 @@ impl SyncSettings {
         check(
             "max_decrease_percent",
             at_most(self.max_decrease_percent.into(), 100),
+        );
+        check(
+            "max_increase_percent",
+            at_most(self.max_increase_percent, MAX_INCREASE_PERCENT),
+        );
+        check(
+            "min_increase_units",
+            at_most(self.min_increase_units, MAX_INCREASE_UNITS),
         );
         check(
             "max_usage_age_hours",

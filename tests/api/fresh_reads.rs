@@ -92,6 +92,7 @@ async fn the_grid_shows_changes_made_elsewhere_at_once() {
             conn,
             &db::billing_settings::BillingSettings {
                 bill_devices_by_category: true,
+                ..Default::default()
             },
         )
         .unwrap();

@@ -91,6 +91,59 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = tempfile::tempdir().expect("temporary directory");
     let (database_url, db) = fresh_database(dir.path());
+    start_app(dir, database_url, db, configure).await
+}
+
+/// The server on a database an older version left behind: migrated up to (not including)
+/// the migration named `first_new`, then `seed` (SQL both backends accept) run on it. The
+/// server's start applies the newer migrations, as an upgrade does.
+pub async fn spawn_app_upgraded(first_new: &str, seed: &[&str]) -> TestApp {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (database_url, db) = fresh_database(dir.path());
+    migrate_before(&database_url, first_new, seed);
+    start_app(dir, database_url, db, |_| {}).await
+}
+
+fn migrate_before(database_url: &str, first_new: &str, seed: &[&str]) {
+    use diesel::backend::Backend;
+    use diesel::migration::MigrationSource;
+    use diesel::sqlite::SqliteConnection;
+    use diesel_migrations::{FileBasedMigrations, MigrationHarness};
+    fn older<DB: Backend>(conn: &mut impl MigrationHarness<DB>, dir: &str, first_new: &str) {
+        // Creates diesel's table of applied migrations.
+        conn.applied_migrations().expect("the migrations table");
+        let source = FileBasedMigrations::from_path(dir).expect("the migrations folder");
+        let mut migrations = MigrationSource::<DB>::migrations(&source).expect("migrations");
+        migrations.sort_by_key(|m| m.name().to_string());
+        for migration in migrations
+            .iter()
+            .filter(|m| m.name().to_string().as_str() < first_new)
+        {
+            conn.run_migration(migration).expect("an older migration");
+        }
+    }
+    if database_url.starts_with("postgres") {
+        let mut conn = PgConnection::establish(database_url).expect("the test database");
+        older(&mut conn, "migrations/postgres", first_new);
+        for sql in seed {
+            diesel::sql_query(*sql).execute(&mut conn).expect(sql);
+        }
+    } else {
+        let path = database_url.trim_start_matches("sqlite://");
+        let mut conn = SqliteConnection::establish(path).expect("the test database");
+        older(&mut conn, "migrations/sqlite", first_new);
+        for sql in seed {
+            diesel::sql_query(*sql).execute(&mut conn).expect(sql);
+        }
+    }
+}
+
+async fn start_app(
+    dir: tempfile::TempDir,
+    database_url: String,
+    db: TestDatabase,
+    configure: impl FnOnce(&mut Settings),
+) -> TestApp {
     let mut settings = Settings::defaults(&dir.path().join("data"));
     settings.database_url = database_url;
     settings.bind = "127.0.0.1:0".parse().unwrap();

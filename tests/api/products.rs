@@ -131,6 +131,7 @@ async fn seeded_applications_recognise_realistic_product_names() {
             licensing: serde_json::from_value::<LicensingModel>(a["licensing_model"].clone())
                 .unwrap(),
             rules: serde_json::from_value::<MatchRules>(a["match_rules"].clone()).unwrap(),
+            folds_into: a["folds_into"].as_str().map(String::from),
         })
         .collect();
     let mut mirrored = demo_applications();
@@ -146,18 +147,35 @@ async fn seeded_applications_recognise_realistic_product_names() {
         assert_eq!(a["category_billing"], per_device, "{a}");
     }
 
-    // Names as KSC licence keys carry them: versions, editions and dashes vary.
+    // Names as KSC licence keys carry them (versions, editions and dashes vary): every current
+    // name recognised by a fresh installation, licence tiers as applications of their own.
     for (product_name, expected) in [
         ("Kaspersky Endpoint Security 12 for Windows", "kes-windows"),
+        ("Kaspersky Endpoint Security 12.1 for Windows", "kes-windows"),
         ("Kaspersky Endpoint Security 11.11 for Windows", "kes-windows"),
         ("Kaspersky Endpoint Security for Windows 11.2.0", "kes-windows"),
-        ("Kaspersky Endpoint Security for Business - Select", "kes-windows"),
-        ("Kaspersky Endpoint Security for Business - Advanced", "kes-windows"),
+        ("Kaspersky Endpoint Security for Business", "kes-windows"),
+        ("Kaspersky Endpoint Security for Business - Select", "kesb-select"),
+        ("Kaspersky Endpoint Security for Business - Advanced", "kesb-advanced"),
         (
             "Kaspersky Endpoint Security for Business Select Brazilian Edition. 25-49 Node 2 year Renewal License",
-            "kes-windows",
+            "kesb-select",
         ),
-        ("Kaspersky Total Security for Business", "kes-windows"),
+        ("Kaspersky Total Security for Business", "ktsb"),
+        ("Kaspersky Next EDR Foundations", "next-edr-foundations"),
+        ("Kaspersky Next EDR Optimum", "next-edr-optimum"),
+        ("Kaspersky Next EDR Optimum 2.5", "next-edr-optimum"),
+        ("Kaspersky Endpoint Detection and Response Optimum", "next-edr-optimum"),
+        ("Kaspersky Optimum Security", "next-edr-optimum"),
+        ("Kaspersky Next EDR Expert", "next-edr-expert"),
+        ("Kaspersky Next XDR Optimum", "next-xdr-optimum"),
+        ("Kaspersky Next XDR Expert", "next-xdr-expert"),
+        ("Kaspersky Hybrid Cloud Security", "khcs"),
+        ("Kaspersky Hybrid Cloud Security Enterprise", "khcs"),
+        ("Kaspersky Small Office Security 8.0", "ksos"),
+        ("Kaspersky Embedded Systems Security 3.3 for Windows", "kess"),
+        ("Kaspersky Embedded Systems Security 3.3 for Linux", "kess"),
+        ("Kaspersky Industrial CyberSecurity for Nodes 3.2", "kics-nodes"),
         ("Kaspersky Endpoint Security 12 for Linux", "kes-linux"),
         ("Kaspersky Endpoint Security 11.4.0 for Linux", "kes-linux"),
         ("Kaspersky Endpoint Security 11 for Mac", "kes-mac"),
@@ -168,19 +186,42 @@ async fn seeded_applications_recognise_realistic_product_names() {
         ("Kaspersky Endpoint Security for Android", "kes-mobile"),
         ("Kaspersky Security for Virtualization 6.2 Light Agent", "ksv"),
         ("Kaspersky Security for Virtualization 6.1 Agentless", "ksv"),
-        ("Kaspersky Hybrid Cloud Security", "ksv"),
         ("Kaspersky Security 9.0 for Microsoft Exchange Servers", "ks-exchange"),
         ("Kaspersky Security 8 for Linux Mail Server", "ks-mail-server"),
     ] {
         assert_eq!(
-            identify("", product_name, &rules),
+            identify("", product_name, "", &rules),
             Identity::Matched(expected.into()),
             "{product_name}"
         );
     }
+    // A SKU (KSC 15.4 and later) decides, whatever the name.
     assert_eq!(
-        identify("", "Kaspersky Security for Storage", &rules),
+        identify(
+            "",
+            "Kaspersky Endpoint Security for Business",
+            "KL4867XAKFS",
+            &rules
+        ),
+        Identity::Matched("kesb-advanced".into())
+    );
+    assert_eq!(
+        identify("", "Kaspersky Security for Storage", "", &rules),
         Identity::Unknown
+    );
+    let tiers: Vec<(&str, &str)> = ksc
+        .iter()
+        .filter_map(|a| Some((a["id"].as_str()?, a["folds_into"].as_str()?)))
+        .collect();
+    assert_eq!(
+        tiers,
+        [
+            ("kesb-advanced", "kes-windows"),
+            ("kesb-select", "kes-windows"),
+            ("khcs", "ksv"),
+            ("ktsb", "kes-windows"),
+        ],
+        "tiers that counted as another application before"
     );
 
     let (_, viewer) = app.user_with_role("vera", "viewer").await;
@@ -204,8 +245,10 @@ async fn seeded_applications_recognise_realistic_product_names() {
             )
         })
         .collect();
-    assert_eq!(models.len(), 4);
+    assert_eq!(models.len(), 6);
     assert!(models.contains(&("kes-cloud-plus", "per_user")));
+    assert!(models.contains(&("next-edr-foundations-cloud", "per_user")));
+    assert!(models.contains(&("next-edr-optimum-cloud", "per_user")));
     assert!(models.contains(&("ks-office365", "per_mailbox")));
     assert!(hub.iter().all(|a| a["category_billing"] == false));
 
@@ -222,9 +265,9 @@ async fn seeded_applications_recognise_realistic_product_names() {
 async fn admins_add_edit_retire_and_delete_custom_applications() {
     let app = app_with_catalog().await;
     let (_, operator) = app.user_with_role("otto", "operator").await;
-    let custom = json!({"id": "kes-embedded", "name": "Kaspersky Embedded Systems Security",
+    let custom = json!({"id": "ks-storage", "name": "Kaspersky Security for Storage",
         "solution": "ksc", "licensing_model": "per_device",
-        "match_rules": {"name_patterns": ["Embedded Systems Security"]}});
+        "match_rules": {"name_patterns": ["Security for Storage"]}});
     let path = "/api/v1/security-applications";
     assert_problem(
         app.send_json(Method::POST, path, &operator, &custom).await,
@@ -238,7 +281,7 @@ async fn admins_add_edit_retire_and_delete_custom_applications() {
     assert_eq!(created.status(), 201);
     assert_eq!(
         created.headers()["location"],
-        "/api/v1/security-applications/kes-embedded"
+        "/api/v1/security-applications/ks-storage"
     );
     let created = json_of(created).await;
     assert_eq!(created["custom"], true);
@@ -268,7 +311,7 @@ async fn admins_add_edit_retire_and_delete_custom_applications() {
         ]
     );
 
-    let one = "/api/v1/security-applications/kes-embedded";
+    let one = "/api/v1/security-applications/ks-storage";
     let edited = app
         .send_json(
             Method::PATCH,
@@ -292,7 +335,7 @@ async fn admins_add_edit_retire_and_delete_custom_applications() {
     assert_eq!(invalid_fields(fixed).await, ["licensing_model"]);
 
     assert_eq!(
-        put_mapping(&app, "kes-embedded", json!({"product_id": WORKSTATION}))
+        put_mapping(&app, "ks-storage", json!({"product_id": WORKSTATION}))
             .await
             .status(),
         200
@@ -325,22 +368,18 @@ async fn admins_add_edit_retire_and_delete_custom_applications() {
         .as_array()
         .unwrap()
         .iter()
-        .all(|m| m["application_id"] != "kes-embedded"));
+        .all(|m| m["application_id"] != "ks-storage"));
     // A retired application keeps its mapping but takes no new products.
+    assert_eq!(mapping(&app, "ks-storage").await["product_id"], WORKSTATION);
     assert_eq!(
-        mapping(&app, "kes-embedded").await["product_id"],
-        WORKSTATION
-    );
-    assert_eq!(
-        invalid_fields(put_mapping(&app, "kes-embedded", json!({"product_id": SERVER})).await)
-            .await,
+        invalid_fields(put_mapping(&app, "ks-storage", json!({"product_id": SERVER})).await).await,
         ["application_id"]
     );
 
     let cleared = app
         .request(
             Method::DELETE,
-            "/api/v1/product-mappings/kes-embedded",
+            "/api/v1/product-mappings/ks-storage",
             Some(&app.admin_token),
         )
         .send()
@@ -366,9 +405,10 @@ async fn billing_settings_have_an_etag_and_are_audited() {
     let first = etag(&read);
     assert_eq!(
         json_of(read).await,
-        json!({"bill_devices_by_category": false})
+        json!({"bill_devices_by_category": false, "bill_licence_tiers": true})
     );
 
+    // A client that knows only the category toggle leaves the tiers as they are.
     let on = json!({"bill_devices_by_category": true});
     assert_problem(put_with(&app, path, &viewer, &first, &on).await, 403).await;
     assert_problem(put_with(&app, path, &operator, "\"stale\"", &on).await, 412).await;
@@ -387,7 +427,10 @@ async fn billing_settings_have_an_etag_and_are_audited() {
         412,
     )
     .await;
-    assert_eq!(json_of(app.get(path, &viewer).await).await, on);
+    assert_eq!(
+        json_of(app.get(path, &viewer).await).await,
+        json!({"bill_devices_by_category": true, "bill_licence_tiers": true})
+    );
     assert_eq!(
         invalid_fields(
             app.send_json(Method::PUT, path, &operator, &json!({"bill": 1}))
@@ -405,9 +448,12 @@ async fn billing_settings_have_an_etag_and_are_audited() {
     assert_eq!(events["total"], 1);
     assert_eq!(
         events["items"][0]["before"],
-        json!({"bill_devices_by_category": false})
+        json!({"bill_devices_by_category": false, "bill_licence_tiers": true})
     );
-    assert_eq!(events["items"][0]["after"], on);
+    assert_eq!(
+        events["items"][0]["after"],
+        json!({"bill_devices_by_category": true, "bill_licence_tiers": true})
+    );
 }
 
 #[actix_web::test]
@@ -558,7 +604,7 @@ async fn the_grid_comes_whole_with_products_and_statuses() {
     .await;
     assert_eq!(grid["bill_devices_by_category"], false);
     let rows = grid["mappings"].as_array().unwrap();
-    assert_eq!(rows.len(), 8, "the seeded KSC applications");
+    assert_eq!(rows.len(), 20, "the seeded KSC applications");
     let windows = rows
         .iter()
         .find(|r| r["application_id"] == "kes-windows")
@@ -578,7 +624,7 @@ async fn the_grid_comes_whole_with_products_and_statuses() {
         .await,
     )
     .await;
-    assert_eq!(hub["mappings"].as_array().unwrap().len(), 4);
+    assert_eq!(hub["mappings"].as_array().unwrap().len(), 6);
     assert_problem(
         app.get("/api/v1/product-mappings?solution=sap", &app.admin_token)
             .await,

@@ -105,6 +105,11 @@ impl World {
             .collect()
     }
 
+    /// The quantity billed for `kes-cloud` (product 0), if any.
+    pub fn billed_users(&self) -> Option<f64> {
+        self.quantity_of(self.products[0])
+    }
+
     fn quantity_of(&self, product: i64) -> Option<f64> {
         self.active_additions()
             .iter()

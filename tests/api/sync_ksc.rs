@@ -555,3 +555,51 @@ fn plant_dead_run(app: &TestApp) -> String {
     });
     run.id
 }
+
+#[actix_web::test]
+async fn usage_no_application_counts_makes_the_run_partial_and_names_it() {
+    let w = world().await;
+    w.map("kes-windows", json!({"product_id": w.products[0]}))
+        .await;
+    w.ksc.edit(|data| {
+        let contoso = data
+            .vservers
+            .iter_mut()
+            .find(|vs| vs.name == "Contoso")
+            .unwrap();
+        contoso.tenant.keys.push(
+            fake_ksc::FakeKey::new("C-FUTURE", "Kaspersky Quantum Shield 2031", 0, 1)
+                .current_on(&["c-ws-2"]),
+        );
+    });
+    let run = w.app.sync(None).await;
+    assert_eq!(run["status"], "partial", "{run}");
+    let error = run["error"].as_str().unwrap();
+    assert!(
+        error.contains("Contoso (Kaspersky Quantum Shield 2031)"),
+        "{error}"
+    );
+    let keys = &run["summary"]["unattributed_keys"];
+    assert_eq!(keys.as_array().unwrap().len(), 1, "{keys}");
+    assert_eq!(keys[0]["tenant_name"], "Contoso");
+    assert_eq!(keys[0]["unknown_keys"], 1);
+    assert_eq!(
+        keys[0]["product_names"],
+        json!(["Kaspersky Quantum Shield 2031"])
+    );
+    // What could be counted is billed all the same.
+    assert_eq!(w.billed("Contoso"), billed(&[(0, 6.0)]));
+    assert_eq!(w.billed("Fabrikam"), billed(&[(0, 1.0)]));
+
+    // Taught to an application: the next run succeeds.
+    w.app
+        .admin_json(
+            Method::POST,
+            "/api/v1/security-applications/kes-windows/match-rules",
+            &json!({"product_name": "Kaspersky Quantum Shield 2031"}),
+            200,
+        )
+        .await;
+    let run = w.app.sync(None).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+}

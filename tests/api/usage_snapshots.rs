@@ -481,7 +481,7 @@ async fn an_unknown_key_shows_in_the_unbilled_report_and_is_taught_in_one_call()
     use kaspersky_msp_bridge::sandbox::fake_ksc::FakeKey;
     let app = spawn_app().await;
     let fake = discovered_demo(&app, FakeKscOptions::new(demo())).await;
-    let name = "Kaspersky Embedded Systems Security 3.4 for Windows";
+    let name = "Kaspersky Security for Storage 3.4";
     fake.edit(|data| {
         let contoso = &mut data.vservers[0].tenant;
         contoso

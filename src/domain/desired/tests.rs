@@ -15,6 +15,7 @@ fn catalog() -> Vec<SecurityApplication> {
         id: id.into(),
         solution,
         licensing_model,
+        folds_into: None,
     };
     vec![
         app(KES_WIN, Solution::Ksc, PerDevice),
@@ -141,6 +142,7 @@ fn run(case: &Case) -> DesiredState {
         applications: &applications,
         product_mappings: &case.mappings,
         bill_devices_by_category: case.by_category,
+        bill_licence_tiers: true,
         company_mappings: &case.companies,
         usage: &usage,
     })
@@ -531,6 +533,13 @@ fn desired_state_table() {
             .map(|u| u.tenant_id.as_str())
             .collect();
         assert_eq!(unattributed, case.unattributed, "{name}: unattributed keys");
+        for tenant in &state.unattributed_keys {
+            assert_eq!(
+                tenant.product_names,
+                ["Kaspersky Something New"],
+                "{name}: the product names are named"
+            );
+        }
         let unbilled: Vec<_> = state
             .unbilled
             .iter()
@@ -675,5 +684,104 @@ fn mapping_status_table() {
             expected,
             "{name}"
         );
+    }
+}
+
+/// Licence tiers (DOMAIN.md §6 "Application identity"): on their own when tiers are billed
+/// separately; folded into the application they counted as before when not, each host once.
+#[test]
+fn folded_tiers_bill_as_the_application_they_fold_into() {
+    const SELECT: &str = "kesb-select";
+    let mut applications = catalog();
+    applications.push(SecurityApplication {
+        id: SELECT.into(),
+        solution: Solution::Ksc,
+        licensing_model: PerDevice,
+        folds_into: Some(KES_WIN.into()),
+    });
+    let mut usage = Usage::default()
+        .devices(KES_WIN, 1, 1, 0)
+        .devices(SELECT, 2, 0, 0)
+        .0;
+    // One host holds both keys: folded, it is one device.
+    usage.folded_devices = [(
+        KES_WIN.to_string(),
+        CategoryCounts {
+            windows_workstation: 2,
+            windows_server: 1,
+            non_windows: 0,
+        },
+    )]
+    .into();
+    let usage = [(KSC_A.to_string(), UsageState::Fresh(usage))].into();
+    let companies = [company(KSC_A, 100)];
+    let both_mapped = [single(KES_WIN, 11), single(SELECT, 12)];
+    let category_mapped = [by_category(KES_WIN, Some(21), Some(22), Some(23))];
+    // (case, mappings, by category, tiers separate, quantities, unbilled tier units)
+    type TierCase<'a> = (
+        &'a str,
+        &'a [ProductMapping],
+        bool,
+        bool,
+        Vec<(i64, i64, u64)>,
+        u64,
+    );
+    let cases: Vec<TierCase> = vec![
+        (
+            "separate",
+            &both_mapped,
+            false,
+            true,
+            vec![(100, 11, 2), (100, 12, 2)],
+            0,
+        ),
+        (
+            "folded: as before, one device per host",
+            &both_mapped,
+            false,
+            false,
+            vec![(100, 11, 3)],
+            0,
+        ),
+        (
+            "separate, the tier unmapped: unbilled",
+            &both_mapped[..1],
+            false,
+            true,
+            vec![(100, 11, 2)],
+            2,
+        ),
+        (
+            "folded by category: the tier's unmapped state does not matter",
+            &category_mapped,
+            true,
+            false,
+            vec![(100, 21, 2), (100, 22, 1)],
+            0,
+        ),
+    ];
+    for (name, mappings, by_category, separate, quantities, unbilled_tier) in cases {
+        let state = desired_state(&BillingInput {
+            applications: &applications,
+            product_mappings: mappings,
+            bill_devices_by_category: by_category,
+            bill_licence_tiers: separate,
+            company_mappings: &companies,
+            usage: &usage,
+        });
+        let actual: Vec<_> = state
+            .quantities
+            .iter()
+            .map(|q| (q.agreement_id, q.product_id, q.quantity))
+            .collect();
+        assert_eq!(actual, quantities, "{name}");
+        assert!(state.blocked.is_empty(), "{name}: {:?}", state.blocked);
+        let tier_unbilled: u64 = state
+            .unbilled
+            .iter()
+            .filter(|u| u.application_id.as_deref() == Some(SELECT))
+            .map(|u| u.quantity)
+            .sum();
+        assert_eq!(tier_unbilled, unbilled_tier, "{name}");
     }
 }

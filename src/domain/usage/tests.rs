@@ -51,7 +51,9 @@ fn app(
         rules: MatchRules {
             app_ids: app_ids.iter().map(|s| s.to_string()).collect(),
             name_patterns: patterns.iter().map(|s| s.to_string()).collect(),
+            skus: Vec::new(),
         },
+        folds_into: None,
     }
 }
 
@@ -145,7 +147,7 @@ fn identify_prefers_app_id_then_longest_pattern() {
     ];
     for (app_id, name, expected) in cases {
         assert_eq!(
-            &identify(app_id, name, &apps),
+            &identify(app_id, name, "", &apps),
             expected,
             "app id {app_id:?}, name {name:?}"
         );
@@ -185,7 +187,96 @@ fn name_words_leave_out_case_punctuation_and_versions() {
 #[test]
 fn identify_ignores_blank_rules() {
     let apps = vec![app("blank", LicensingModel::PerDevice, &[""], &["", "  "])];
-    assert_eq!(identify("", "Kaspersky", &apps), Identity::Unknown);
+    assert_eq!(identify("", "Kaspersky", "", &apps), Identity::Unknown);
+}
+
+/// A licence tier with a SKU rule, and the platform application its keys named alike.
+fn tiered_catalogue() -> Vec<ApplicationRules> {
+    let mut select = app(
+        "kesb-select",
+        LicensingModel::PerDevice,
+        &[],
+        &["Kaspersky Endpoint Security for Business Select"],
+    );
+    select.rules.skus = vec!["KL4863".into()];
+    select.folds_into = Some("kes-windows".into());
+    let mut advanced = app("kesb-advanced", LicensingModel::PerDevice, &[], &[]);
+    advanced.rules.skus = vec!["kl4867".into(), " ".into()];
+    advanced.folds_into = Some("kes-windows".into());
+    vec![
+        app(
+            "kes-windows",
+            LicensingModel::PerDevice,
+            &["1103"],
+            &[
+                "Kaspersky Endpoint Security for Windows",
+                "Kaspersky Endpoint Security for Business",
+            ],
+        ),
+        select,
+        advanced,
+    ]
+}
+
+#[test]
+fn identify_by_sku_ranks_with_the_app_id() {
+    let apps = tiered_catalogue();
+    let cases: &[(&str, &str, &str, Identity)] = &[
+        // (app id, name, part number)
+        (
+            "",
+            "Kaspersky Endpoint Security for Business - Select",
+            "",
+            matched("kesb-select"),
+        ),
+        (
+            "",
+            "Kaspersky Endpoint Security for Business",
+            "",
+            matched("kes-windows"),
+        ),
+        (
+            "",
+            "Kaspersky Endpoint Security for Business",
+            "KL4867XAKFS",
+            matched("kesb-advanced"),
+        ),
+        (
+            "",
+            "Kaspersky Endpoint Security 12 for Windows",
+            "kl4863kapdr",
+            matched("kesb-select"),
+        ),
+        ("", "anything", " KL4863XAKFS ", matched("kesb-select")),
+        // A SKU is a prefix, never a substring.
+        (
+            "",
+            "Kaspersky Endpoint Security for Windows",
+            "XKL4863",
+            matched("kes-windows"),
+        ),
+        (
+            "",
+            "Kaspersky Endpoint Security for Windows",
+            "KL486",
+            matched("kes-windows"),
+        ),
+        // An app id and a SKU of two applications: equally strong, ambiguous.
+        (
+            "1103",
+            "",
+            "KL4863XAKFS",
+            Identity::Ambiguous(vec!["kes-windows".into(), "kesb-select".into()]),
+        ),
+        ("", "", "", Identity::Unknown),
+    ];
+    for (app_id, name, part_number, expected) in cases {
+        assert_eq!(
+            &identify(app_id, name, part_number, &apps),
+            expected,
+            "{app_id:?} {name:?} {part_number:?}"
+        );
+    }
 }
 
 fn now() -> DateTime<Utc> {
@@ -203,6 +294,7 @@ fn key(
         serial: serial.into(),
         product_name: name.into(),
         app_id: app_id.into(),
+        part_number: String::new(),
         key_type,
         limit_date: limit,
     }
@@ -373,4 +465,70 @@ fn count_usage_of_nothing_is_empty() {
         ),
         TenantUsage::default()
     );
+}
+
+#[test]
+fn tiers_count_on_their_own_and_folded_into_their_application_each_host_once() {
+    let keys = [
+        key(
+            "W",
+            "Kaspersky Endpoint Security 12 for Windows",
+            "",
+            1,
+            None,
+        ),
+        key(
+            "S",
+            "Kaspersky Endpoint Security for Business - Select",
+            "",
+            6,
+            None,
+        ),
+        key(
+            "A",
+            "Kaspersky Endpoint Security for Business - Advanced",
+            "",
+            1,
+            None,
+        ),
+    ];
+    let mut advanced_sku = keys[2].clone();
+    advanced_sku.part_number = "KL4867XAKFS".into();
+    let keys = [keys[0].clone(), keys[1].clone(), advanced_sku];
+    let key_hosts = [
+        on("W", "pc-1", true),
+        on("W", "srv-1", true),
+        // pc-1 holds a Select key too: one device however it is read.
+        on("S", "pc-1", true),
+        on("S", "pc-2", true),
+        on("A", "pc-3", true),
+        on("A", "pc-4", false),
+    ];
+    let hosts = [
+        host("pc-1", 0x1003, ""),
+        host("pc-2", 0x1003, ""),
+        host("pc-3", 0x1003, ""),
+        host("pc-4", 0x1003, ""),
+        host("srv-1", 0x9003, ""),
+    ];
+    let usage = count_usage(&keys, &key_hosts, &hosts, &tiered_catalogue(), now());
+    assert_eq!(usage.devices["kes-windows"], counts(1, 1, 0));
+    assert_eq!(usage.devices["kesb-select"], counts(2, 0, 0));
+    assert_eq!(usage.devices["kesb-advanced"], counts(1, 0, 0));
+    assert_eq!(
+        usage.folded_devices,
+        [("kes-windows".to_string(), counts(3, 1, 0))].into(),
+        "pc-1, pc-2, pc-3 and srv-1 as Endpoint Security for Windows counted them before"
+    );
+    assert!(usage.unknown_keys.is_empty() && usage.ambiguous_keys.is_empty());
+
+    // Without tier hosts there is nothing to fold.
+    let plain = count_usage(
+        &keys[..1],
+        &key_hosts[..2],
+        &hosts,
+        &tiered_catalogue(),
+        now(),
+    );
+    assert!(plain.folded_devices.is_empty());
 }

@@ -1,6 +1,6 @@
 //! The KSC Open API methods the bridge uses, on the real wire format (KlAkOAPI is the reference).
 
-use actix_web::http::StatusCode;
+use actix_web::http::{ConnectionType, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
@@ -12,9 +12,11 @@ use super::{ConnectionId, Shared};
 
 type Outcome = Result<Value, Refusal>;
 
-/// How a call fails: the real server's unauthenticated answer, or a KSC error body.
+/// How a call fails: a refused login, a call with neither a valid session nor a logged-in
+/// connection, or a KSC error body.
 enum Refusal {
     Unauthorized,
+    NotAuthenticated,
     Pxg { code: i64, message: String },
 }
 
@@ -29,6 +31,9 @@ impl Refusal {
     fn into_response(self) -> HttpResponse {
         match self {
             Refusal::Unauthorized => HttpResponse::Unauthorized().finish(),
+            Refusal::NotAuthenticated => HttpResponse::Unauthorized().json(json!({
+                "PxgError": {"code": 1184, "module": "KLSTD", "file": "fake_ksc", "line": 0, "message": "Not authenticated"}
+            })),
             Refusal::Pxg { code, message } => HttpResponse::InternalServerError().json(json!({
                 "PxgError": {"code": code, "module": "KLSTD", "file": "fake_ksc", "line": 0, "message": message}
             })),
@@ -72,10 +77,11 @@ async fn respond(
             authenticated_scope(&state, &request, connection)
         };
         let Some(scope) = scope else {
-            return HttpResponse::Unauthorized().finish();
+            return state.refuse_unauthenticated(method == "login");
         };
         state.take_fault(&method, &scope)
     };
+    let close = matches!(fault, Some(FaultKind::Close));
     match fault {
         Some(FaultKind::Status {
             status,
@@ -93,7 +99,7 @@ async fn respond(
             return Refusal::Pxg { code, message }.into_response()
         }
         Some(FaultKind::Delay(delay)) => actix_web::rt::time::sleep(delay).await,
-        None => {}
+        Some(FaultKind::Close) | None => {}
     }
 
     let mut state = shared.state.lock().expect("fake KSC state");
@@ -102,7 +108,7 @@ async fn respond(
     } else {
         match authenticated_scope(&state, &request, connection) {
             // The session may have ended while a delay fault slept.
-            None => return HttpResponse::Unauthorized().finish(),
+            None => return state.refuse_unauthenticated(false),
             Some(scope) => call(
                 &mut state,
                 &request,
@@ -114,10 +120,20 @@ async fn respond(
             ),
         }
     };
-    match outcome {
+    if close {
+        // The connection's login ends with it.
+        state.connections.remove(&connection);
+    }
+    let mut response = match outcome {
         Ok(value) => HttpResponse::Ok().json(value),
         Err(refusal) => refusal.into_response(),
+    };
+    if close {
+        response
+            .head_mut()
+            .set_connection_type(ConnectionType::Close);
     }
+    response
 }
 
 /// `Instance.Class.Method` → `Class.Method`: the instance is irrelevant here.
@@ -147,7 +163,21 @@ fn login_vserver(request: &HttpRequest) -> Option<Scope> {
     }
 }
 
-/// A session token wins; otherwise the login of this TCP connection.
+impl State {
+    /// A login whose virtual-server header cannot be read is a refused login; any other call
+    /// without a session or a logged-in connection is "Not authenticated", and counted.
+    fn refuse_unauthenticated(&mut self, login: bool) -> HttpResponse {
+        if login {
+            return Refusal::Unauthorized.into_response();
+        }
+        self.not_authenticated += 1;
+        Refusal::NotAuthenticated.into_response()
+    }
+}
+
+/// A session token wins (on any connection); otherwise the login of this TCP connection — so
+/// a `Session.StartSession` yields a session of whatever virtual server logged in on the
+/// connection it arrives on, and is refused on a connection never logged in.
 fn authenticated_scope(state: &State, request: &HttpRequest, connection: u64) -> Option<Scope> {
     match header(request, "X-KSC-Session") {
         Some(token) => state.sessions.get(token).cloned(),
@@ -202,6 +232,7 @@ fn call(
 ) -> Outcome {
     match method {
         "Session.StartSession" => {
+            *state.sessions_started.entry(scope.to_string()).or_default() += 1;
             let token = state.new_id("session");
             state.sessions.insert(token.clone(), scope.to_string());
             Ok(json!({"PxgRetVal": token}))
@@ -329,14 +360,19 @@ fn vservers(state: &State, scope: &str) -> Vec<Value> {
 }
 
 fn key_row(key: &FakeKey) -> Map<String, Value> {
-    row_fields(json!({
+    let mut row = row_fields(json!({
         "KLLIC_SERIAL": key.serial,
         "KLLIC_PROD_NAME": key.product_name,
         "KLLIC_APP_ID": key.app_id,
         "KLLIC_KEY_TYPE": key.key_type,
         "KLLIC_LIMIT_DATE": datetime(key.limit_date.as_deref()),
         "KLLIC_LICENSE_PERIOD": 365,
-    }))
+    }));
+    // Only KSC 15.4 and later know the SKU.
+    if let Some(part_number) = &key.part_number {
+        row.insert("KLLIC_PART_NUMBER".into(), json!(part_number));
+    }
+    row
 }
 
 fn key_host_rows(key: &FakeKey) -> Vec<Map<String, Value>> {

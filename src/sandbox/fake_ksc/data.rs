@@ -45,6 +45,8 @@ pub struct FakeKey {
     pub serial: String,
     pub product_name: String,
     pub app_id: i64,
+    /// `KLLIC_PART_NUMBER`, as KSC 15.4 and later return it; `None`: left out (older KSC).
+    pub part_number: Option<String>,
     pub key_type: i64,
     /// `None`: no end date (sent as an empty datetime).
     pub limit_date: Option<String>,
@@ -103,10 +105,17 @@ impl FakeKey {
             serial: serial.into(),
             product_name: product_name.into(),
             app_id,
+            part_number: None,
             key_type,
             limit_date: Some("2099-12-31T00:00:00Z".into()),
             hosts: Vec::new(),
         }
+    }
+
+    /// The licence SKU part number KSC 15.4 and later return.
+    pub fn part_number(mut self, part_number: &str) -> Self {
+        self.part_number = Some(part_number.into());
+        self
     }
 
     /// `None` for a key without end date.
@@ -218,19 +227,27 @@ pub fn demo() -> FakeKscData {
 
     let fabrikam = FakeTenant::default()
         .host("f-ws-1", "F-PC1", "Microsoft Windows 11 Pro", 0x1003)
+        .host("f-ws-2", "F-PC2", "Microsoft Windows 11 Pro", 0x1003)
         .host("f-mac-1", "F-MAC", "macOS 15", 0x1)
         .host("f-mac-2", "F-MAC2", "macOS 15", 0)
         .host("f-srv-1", "F-SRV", "Windows Server 2022", 0x9003)
-        // A bundle's key bills as Endpoint Security for Windows.
         .key(
             FakeKey::new(
-                "F-KESB",
-                "Kaspersky Endpoint Security for Business - Select",
-                0,
+                "F-KES",
+                "Kaspersky Endpoint Security 12.1 for Windows",
+                KES_WINDOWS,
                 SUBSCRIPTION,
             )
             .limit(None)
             .current_on(&["f-ws-1"]),
+        )
+        // A licence tier the MSP resells at its own price: an application of its own, which a
+        // fresh installation recognises and leaves unbilled until mapped.
+        .key(
+            FakeKey::new("F-NEXT", "Kaspersky Next EDR Optimum", 0, SUBSCRIPTION)
+                .limit(None)
+                .part_number("KL4066ZANFS")
+                .current_on(&["f-ws-2"]),
         )
         .key(
             FakeKey::new(
@@ -287,14 +304,24 @@ pub fn demo() -> FakeKscData {
 /// of the API checks that they agree): the demo counts are computed with them.
 pub fn demo_applications() -> Vec<ApplicationRules> {
     use LicensingModel::{PerDevice, PerMailbox};
+    let rules = |app_ids: &[&str], patterns: &[&str], skus: &[&str]| MatchRules {
+        app_ids: app_ids.iter().map(|s| s.to_string()).collect(),
+        name_patterns: patterns.iter().map(|s| s.to_string()).collect(),
+        skus: skus.iter().map(|s| s.to_string()).collect(),
+    };
     let app = |id: &str, licensing, patterns: &[&str]| ApplicationRules {
         id: id.into(),
         licensing,
-        rules: MatchRules {
-            app_ids: Vec::new(),
-            name_patterns: patterns.iter().map(|s| s.to_string()).collect(),
-        },
+        rules: rules(&[], patterns, &[]),
+        folds_into: None,
     };
+    let tier =
+        |id: &str, patterns: &[&str], skus: &[&str], folds_into: Option<&str>| ApplicationRules {
+            id: id.into(),
+            licensing: PerDevice,
+            rules: rules(&[], patterns, skus),
+            folds_into: folds_into.map(String::from),
+        };
     vec![
         app(
             "kes-linux",
@@ -322,10 +349,35 @@ pub fn demo_applications() -> Vec<ApplicationRules> {
             PerDevice,
             &[
                 "Kaspersky Endpoint Security for Windows",
-                "Kaspersky Endpoint Security for Business Select",
-                "Kaspersky Endpoint Security for Business Advanced",
                 "Kaspersky Endpoint Security for Business",
-                "Kaspersky Total Security for Business",
+            ],
+        ),
+        tier(
+            "kesb-advanced",
+            &["Kaspersky Endpoint Security for Business Advanced"],
+            &["KL4867"],
+            Some("kes-windows"),
+        ),
+        tier(
+            "kesb-select",
+            &["Kaspersky Endpoint Security for Business Select"],
+            &["KL4863"],
+            Some("kes-windows"),
+        ),
+        app("kess", PerDevice, &["Kaspersky Embedded Systems Security"]),
+        tier(
+            "khcs",
+            &["Kaspersky Hybrid Cloud Security"],
+            &[],
+            Some("ksv"),
+        ),
+        app(
+            "kics-nodes",
+            PerDevice,
+            &[
+                "Kaspersky Industrial CyberSecurity for Nodes",
+                "Kaspersky Industrial CyberSecurity for Linux Nodes",
+                "Kaspersky Industrial Cyber Security for Nodes",
             ],
         ),
         app(
@@ -344,18 +396,57 @@ pub fn demo_applications() -> Vec<ApplicationRules> {
                 "Kaspersky Security for Mail Server",
             ],
         ),
-        app(
-            "ksv",
-            PerDevice,
-            &[
-                "Kaspersky Security for Virtualization",
-                "Kaspersky Hybrid Cloud Security",
-            ],
+        tier(
+            "ksos",
+            &["Kaspersky Small Office Security"],
+            &["KL4541", "KL4542"],
+            None,
         ),
+        app("ksv", PerDevice, &["Kaspersky Security for Virtualization"]),
         app(
             "ksws",
             PerDevice,
             &["Kaspersky Security for Windows Server"],
+        ),
+        tier(
+            "ktsb",
+            &["Kaspersky Total Security for Business"],
+            &["KL4869"],
+            Some("kes-windows"),
+        ),
+        tier(
+            "next-edr-expert",
+            &[
+                "Kaspersky Next EDR Expert",
+                "Kaspersky Endpoint Detection and Response Expert",
+                "Kaspersky EDR Expert",
+            ],
+            &[],
+            None,
+        ),
+        tier(
+            "next-edr-foundations",
+            &["Kaspersky Next EDR Foundations"],
+            &[],
+            None,
+        ),
+        tier(
+            "next-edr-optimum",
+            &[
+                "Kaspersky Next EDR Optimum",
+                "Kaspersky Endpoint Detection and Response Optimum",
+                "Kaspersky EDR Optimum",
+                "Kaspersky Optimum Security",
+            ],
+            &[],
+            None,
+        ),
+        tier("next-xdr-expert", &["Kaspersky Next XDR Expert"], &[], None),
+        tier(
+            "next-xdr-optimum",
+            &["Kaspersky Next XDR Optimum", "Kaspersky Next MXDR Optimum"],
+            &[],
+            None,
         ),
     ]
 }
@@ -390,6 +481,7 @@ pub fn demo_expected_usage() -> BTreeMap<String, TenantUsage> {
             ("kes-windows", 1, 0, 0),
             ("kes-mac", 0, 0, 2),
             ("ksv", 0, 1, 0),
+            ("next-edr-optimum", 1, 0, 0),
         ]),
         ..TenantUsage::default()
     };
@@ -401,4 +493,89 @@ pub fn demo_expected_usage() -> BTreeMap<String, TenantUsage> {
     .into_iter()
     .map(|(name, usage)| (name.to_string(), usage))
     .collect()
+}
+
+/// The name of numbered tenant `i` (see [`numbered_tenants`]).
+pub fn numbered_name(i: usize) -> String {
+    format!("Tenant {i:04}")
+}
+
+/// `count` enabled virtual servers whose usage differs from every other's, so a tenant read
+/// with another tenant's data shows: tenant `i` has `i + 1` Windows workstations, `i % 3`
+/// Windows servers (Endpoint Security for Windows) and `i % 5` Linux hosts (for Linux).
+pub fn numbered_tenants(count: usize) -> FakeKscData {
+    (0..count).fold(FakeKscData::new(DEMO_USER, DEMO_PASSWORD), |data, i| {
+        let (workstations, servers, linux) = numbered_counts(i);
+        let mut tenant = FakeTenant::default();
+        let mut windows = Vec::new();
+        let mut linux_hosts = Vec::new();
+        for n in 0..workstations {
+            let id = format!("t{i}-ws-{n}");
+            tenant = tenant.host(&id, &format!("PC-{n}"), "Microsoft Windows 11 Pro", 0x1003);
+            windows.push(id);
+        }
+        for n in 0..servers {
+            let id = format!("t{i}-srv-{n}");
+            tenant = tenant.host(&id, &format!("SRV-{n}"), "Windows Server 2022", 0x9003);
+            windows.push(id);
+        }
+        for n in 0..linux {
+            let id = format!("t{i}-lin-{n}");
+            tenant = tenant.host(&id, &format!("LIN-{n}"), "Ubuntu 24.04 LTS", 0x200800);
+            linux_hosts.push(id);
+        }
+        tenant = tenant.key(
+            FakeKey::new(&format!("T{i}-KES"), KES_12, KES_WINDOWS, COMMERCIAL)
+                .current_on(&as_strs(&windows)),
+        );
+        if !linux_hosts.is_empty() {
+            tenant = tenant.key(
+                FakeKey::new(
+                    &format!("T{i}-KESL"),
+                    "Kaspersky Endpoint Security 12.0 for Linux",
+                    KES_LINUX,
+                    SUBSCRIPTION,
+                )
+                .limit(None)
+                .current_on(&as_strs(&linux_hosts)),
+            );
+        }
+        data.vserver(1000 + i as i64, &numbered_name(i), true, tenant)
+    })
+}
+
+fn as_strs(ids: &[String]) -> Vec<&str> {
+    ids.iter().map(String::as_str).collect()
+}
+
+fn numbered_counts(i: usize) -> (u64, u64, u64) {
+    (i as u64 + 1, i as u64 % 3, i as u64 % 5)
+}
+
+/// The usage of each of [`numbered_tenants`], by name, counted with [`demo_applications`].
+pub fn numbered_expected_usage(count: usize) -> BTreeMap<String, TenantUsage> {
+    (0..count)
+        .map(|i| {
+            let (workstations, servers, linux) = numbered_counts(i);
+            let mut usage = TenantUsage::default();
+            usage.devices.insert(
+                "kes-windows".into(),
+                CategoryCounts {
+                    windows_workstation: workstations,
+                    windows_server: servers,
+                    non_windows: 0,
+                },
+            );
+            if linux > 0 {
+                usage.devices.insert(
+                    "kes-linux".into(),
+                    CategoryCounts {
+                        non_windows: linux,
+                        ..CategoryCounts::default()
+                    },
+                );
+            }
+            (numbered_name(i), usage)
+        })
+        .collect()
 }

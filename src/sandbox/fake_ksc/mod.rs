@@ -17,8 +17,9 @@ use actix_web::dev::{Extensions, ServerHandle};
 use actix_web::{web, App, HttpServer};
 
 pub use data::{
-    demo, demo_applications, demo_expected_usage, FakeHost, FakeKey, FakeKscData, FakeTenant,
-    FakeVServer, DEMO_PASSWORD, DEMO_USER,
+    demo, demo_applications, demo_expected_usage, numbered_expected_usage, numbered_name,
+    numbered_tenants, FakeHost, FakeKey, FakeKscData, FakeTenant, FakeVServer, DEMO_PASSWORD,
+    DEMO_USER,
 };
 pub use state::{Fault, FaultKind};
 
@@ -155,6 +156,16 @@ impl FakeKsc {
 
     pub fn open_accessors(&self) -> usize {
         self.with_state(|state| state.accessors.len())
+    }
+
+    /// Calls refused because they carried neither a valid session nor a logged-in connection.
+    pub fn not_authenticated(&self) -> u64 {
+        self.with_state(|state| state.not_authenticated)
+    }
+
+    /// Sessions started on a virtual server (`""` = the main server).
+    pub fn sessions_started(&self, vserver: &str) -> u64 {
+        self.with_state(|state| state.sessions_started.get(vserver).copied().unwrap_or(0))
     }
 
     /// Token sessions not ended yet.

@@ -30,6 +30,9 @@ pub enum FaultKind {
     Pxg { code: i64, message: String },
     /// Answer normally, but only after this delay.
     Delay(Duration),
+    /// Answer normally, then close the connection (as a server does at its keep-alive limit):
+    /// a login made on it is gone with it.
+    Close,
 }
 
 impl Fault {
@@ -71,6 +74,10 @@ pub(super) struct State {
     pub iterators: HashMap<String, Cursor>,
     pub accessors: HashMap<String, Cursor>,
     pub calls: HashMap<String, u64>,
+    /// Calls refused as "Not authenticated".
+    pub not_authenticated: u64,
+    /// Sessions started, by the virtual server they belong to.
+    pub sessions_started: HashMap<Scope, u64>,
     pub faults: Vec<Fault>,
     next_object: u64,
 }
@@ -84,6 +91,8 @@ impl State {
             iterators: HashMap::new(),
             accessors: HashMap::new(),
             calls: HashMap::new(),
+            not_authenticated: 0,
+            sessions_started: HashMap::new(),
             faults,
             next_object: 0,
         }
