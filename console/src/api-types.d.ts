@@ -572,9 +572,14 @@ export interface paths {
         get: operations["getBillingSettings"];
         /**
          * Change the billing settings
-         * @description Switches category billing on or off. This changes which mapping form is in force; the stored
-         *     mappings of both forms are kept. Role: operator. 412: the settings changed since they were read
-         *     (`If-Match`). 422: a field is missing or not a boolean.
+         * @description Switches category billing on or off, and (on installations upgraded from before licence
+         *     tiers) lets licence tiers bill on their own. Switching category billing changes which mapping
+         *     form is in force; the stored mappings of both forms are kept. Turning `bill_licence_tiers` on
+         *     moves each tier's devices from the application they counted as to the tier's own mapping: the
+         *     next preview shows it as a move. Role: operator. 412: the settings changed since they were read
+         *     (`If-Match`). 422: a field is missing or not a boolean, or (turning `bill_licence_tiers` on) a
+         *     tier that folds into a mapped application is not mapped itself or still shares a name rule
+         *     with it.
          */
         put: operations["putBillingSettings"];
         post?: never;
@@ -1061,6 +1066,22 @@ export interface components {
              *     servers, non-Windows devices), each category with its own product. Switching it
              *     changes which mapping form is in force; both forms stay stored. */
             bill_devices_by_category: boolean;
+            /**
+             * @description Licence tiers (Kaspersky Next, Endpoint Security for Business Select and Advanced, Total
+             *     Security for Business, Hybrid Cloud Security) bill as applications of their own. Off
+             *     (installations upgraded from before tiers), a tier's devices bill as the application it
+             *     folds into (`folds_into`), as before; turning it on is shown as a move by the next plan.
+             * @default true
+             */
+            bill_licence_tiers: boolean;
+        };
+        /** @description `PUT /api/v1/settings/billing`. */
+        BillingSettingsChange: {
+            /** @description Bill per-device applications per device category. */
+            bill_devices_by_category: boolean;
+            /** @description Licence tiers bill as applications of their own; left out: unchanged. Turning it on
+             *     needs every tier that folds into a mapped application mapped itself. */
+            bill_licence_tiers?: boolean | null;
         };
         /** @description A tenant with usage of applications whose mapping is incomplete: its agreement is frozen. */
         BlockedTenant: {
@@ -1286,7 +1307,7 @@ export interface components {
             reasons: components["schemas"]["HoldReason"][];
         };
         /** @enum {string} */
-        HoldReason: "decrease_above_limit" | "unattributed_keys";
+        HoldReason: "decrease_above_limit" | "unattributed_keys" | "increase_above_limit" | "first_billing";
         /** @description The KSC connection as the API shows it: the password never, only whether it is set. */
         KasperskyConnection: {
             /** @description Extra trusted CA certificate (PEM) for the server's certificate. */
@@ -1436,13 +1457,15 @@ export interface components {
             workstation_product_id?: number | null;
         };
         /** @description How a KSC licence key is recognised as belonging to an application (DOMAIN.md §6,
-         *     "Application identity"): an app-id match beats a name match; among name matches the
-         *     longest pattern wins; a tie is ambiguous. */
+         *     "Application identity"): an app-id or SKU match beats a name match; among name matches
+         *     the longest pattern wins; a tie is ambiguous. */
         MatchRules: {
             /** @default [] */
             app_ids: string[];
             /** @default [] */
             name_patterns: string[];
+            /** @default [] */
+            skus: string[];
         };
         Me: {
             id: string;
@@ -1468,13 +1491,14 @@ export interface components {
             lines: components["schemas"]["RowKey"][];
             tenant_id: components["schemas"]["String"];
             /**
-             * Format: int64
-             * @description Units of the same usage in the desired state.
+             * Format: double
+             * @description The tenant's total billed units once the plan is applied.
              */
             units_after: number;
             /**
-             * Format: int64
-             * @description Units of the moved usage on the old lines, as they were last billed.
+             * Format: double
+             * @description The tenant's total billed units before the move (all its lines; a move that keeps the
+             *     total is no decrease).
              */
             units_before: number;
         };
@@ -1959,6 +1983,10 @@ export interface components {
             created_at: string;
             /** @description Added by an admin rather than seeded. */
             custom: boolean;
+            /** @description A licence tier (Kaspersky Next, Endpoint Security for Business Select, …) that counted as
+             *     this other application before tiers were billed on their own: while the billing setting
+             *     `bill_licence_tiers` is off, its keys still count there. */
+            folds_into?: string | null;
             /** @description Stable slug, e.g. `kes-windows`. */
             id: string;
             licensing_model: components["schemas"]["LicensingModel"];
@@ -2070,8 +2098,11 @@ export interface components {
         /** @example {
          *       "cancel_date_policy": "end_of_month",
          *       "effective_date_policy": "today",
+         *       "hold_first_billing": false,
          *       "max_decrease_percent": 50,
+         *       "max_increase_percent": 100,
          *       "max_usage_age_hours": 48,
+         *       "min_increase_units": 5,
          *       "retention": {
          *         "audit_events_days": 730,
          *         "runs_days": 400,
@@ -2087,6 +2118,11 @@ export interface components {
             /** @default today */
             effective_date_policy: components["schemas"]["EffectiveDatePolicy"];
             /**
+             * @description A tenant's very first lines wait for approval (default off).
+             * @default false
+             */
+            hold_first_billing: boolean;
+            /**
              * Format: int32
              * @description A decrease of more than this percentage (and every cancel) waits for approval (0–100).
              * @default 50
@@ -2094,10 +2130,24 @@ export interface components {
             max_decrease_percent: number;
             /**
              * Format: int32
+             * @description A tenant whose total billed units rise by more than this percentage, and by at least
+             *     `min_increase_units`, has its raising lines held for approval (0–10000; default 100).
+             * @default 100
+             */
+            max_increase_percent: number;
+            /**
+             * Format: int32
              * @description Usage older than this freezes the tenant's billing (hours).
              * @default 48
              */
             max_usage_age_hours: number;
+            /**
+             * Format: int32
+             * @description The smallest rise of a tenant's total billed units the increase guard holds, so a tenant
+             *     going from 2 to 3 devices is not held (0–1000000; default 5).
+             * @default 5
+             */
+            min_increase_units: number;
             /** @default {
              *       "audit_events_days": 730,
              *       "runs_days": 400,
@@ -2127,6 +2177,11 @@ export interface components {
             /** @default today */
             effective_date_policy: components["schemas"]["EffectiveDatePolicy"];
             /**
+             * @description A tenant's very first lines wait for approval (default off).
+             * @default false
+             */
+            hold_first_billing: boolean;
+            /**
              * Format: int32
              * @description A decrease of more than this percentage (and every cancel) waits for approval (0–100).
              * @default 50
@@ -2134,10 +2189,24 @@ export interface components {
             max_decrease_percent: number;
             /**
              * Format: int32
+             * @description A tenant whose total billed units rise by more than this percentage, and by at least
+             *     `min_increase_units`, has its raising lines held for approval (0–10000; default 100).
+             * @default 100
+             */
+            max_increase_percent: number;
+            /**
+             * Format: int32
              * @description Usage older than this freezes the tenant's billing (hours).
              * @default 48
              */
             max_usage_age_hours: number;
+            /**
+             * Format: int32
+             * @description The smallest rise of a tenant's total billed units the increase guard holds, so a tenant
+             *     going from 2 to 3 devices is not held (0–1000000; default 5).
+             * @default 5
+             */
+            min_increase_units: number;
             /**
              * Format: date-time
              * @description Read-only: the next scheduled run; null when the schedule is off. Ignored on `PUT`.
@@ -2203,6 +2272,9 @@ export interface components {
         TenantKeys: {
             /** @description Keys that matched several applications equally well. */
             ambiguous_keys: number;
+            /** @description The product names those keys carry (teach them with
+             *     `POST /api/v1/security-applications/{id}/match-rules`). */
+            product_names?: string[];
             tenant_id: string;
             tenant_name?: string | null;
             /** @description Keys that matched no security application. */
@@ -2222,6 +2294,12 @@ export interface components {
             ambiguous_keys?: components["schemas"]["UnattributedKey"][];
             /** @description Per-device applications: distinct devices per category. */
             devices?: {
+                [key: string]: components["schemas"]["CategoryCounts"];
+            };
+            /** @description Per-device applications that licence tiers fold into (KSC only): their devices with the
+             *     hosts of the tiers that fold into them, each host once — what they bill while
+             *     `bill_licence_tiers` is off (installations upgraded from before licence tiers). */
+            folded_devices?: {
                 [key: string]: components["schemas"]["CategoryCounts"];
             };
             /** @description Per-mailbox applications: protected mailboxes. */
@@ -6231,7 +6309,7 @@ export interface operations {
                 /** @example {
                  *       "bill_devices_by_category": true
                  *     } */
-                "application/json": components["schemas"]["BillingSettings"];
+                "application/json": components["schemas"]["BillingSettingsChange"];
             };
         };
         responses: {

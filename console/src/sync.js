@@ -44,7 +44,12 @@ function reasonText(r) {
   }
 }
 
-const HOLD_TEXT = { decrease_above_limit: 'decrease above the limit', unattributed_keys: 'the tenant reports unknown or ambiguous keys' };
+const HOLD_TEXT = {
+  decrease_above_limit: 'decrease above the limit',
+  unattributed_keys: 'the tenant reports unknown or ambiguous keys',
+  increase_above_limit: "the tenant's units rise above the limit",
+  first_billing: "the tenant's first billing",
+};
 
 /** @param {{status: SyncRun['status']}} props */
 function StatusBadge({ status }) {
@@ -94,7 +99,7 @@ function PlanView({ plan, names, onApply, busy, editor }) {
         ? html`<label><input type="checkbox" checked=${approved.has(`move:${m.id}`)} onChange=${() => flip(`move:${m.id}`)} />
             Approve the move of ${tenantName(names, m.tenant_id)}</label>`
         : html`<strong>Move of ${tenantName(names, m.tenant_id)}</strong>`}
-${`: ${m.applications.join(', ')}, ${m.units_before} → ${m.units_after} units from ${m.date}, ${m.lines.length} lines`}${m.hold_reasons.length ? html` — <span class="status status-incomplete">held</span>: ${m.hold_reasons.map((r) => HOLD_TEXT[r]).join(', ')}` : ' — applied at once'}
+${`: ${m.applications.join(', ')}, tenant total ${m.units_before} → ${m.units_after} units from ${m.date}, ${m.lines.length} lines`}${m.hold_reasons.length ? html` — <span class="status status-incomplete">held</span>: ${m.hold_reasons.map((r) => HOLD_TEXT[r]).join(', ')}` : ' — applied at once'}
     </li>`)}</ul>`}
     <div class="table-wrap"><table class="grid">
       <caption>Lines${showAll ? '' : ' (unchanged ones hidden)'}</caption>

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::{active_agreement, spawn_app, TestApp};
 
-const TENANTS: usize = 12;
+const TENANTS: usize = 20;
 const ROUNDS: usize = 4;
 
 struct Tenant {
