@@ -81,13 +81,37 @@ export interface paths {
         get?: never;
         /**
          * Change my password
-         * @description Changes the caller's own password, proving the current one; other sessions keep their tokens
-         *     until they expire. Role: any user; a service token gets 403 (it has no password). 422: the
+         * @description Changes the caller's own password, proving the current one. Every token of the user issued
+         *     before, this one included, is refused from then on: log in again with the new password. Role:
+         *     any user; a service token gets 403 (it has no password). 422: the
          *     current password is wrong or the new one breaks the password rules (`errors` says which). 429:
          *     too many wrong current passwords; wait `Retry-After` seconds.
          */
         put: operations["changeMyPassword"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/me/sessions/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Log out everywhere
+         * @description Ends every session of the calling user: every token issued to it before, this one included,
+         *     is refused from then on — at once by this server, within 5 seconds by the others. Service
+         *     tokens are not a user's and are untouched (revoke one with `DELETE
+         *     /api/v1/service-tokens/{id}`). Role: any user; a service token gets 403.
+         */
+        post: operations["endMySessions"];
         delete?: never;
         options?: never;
         head?: never;
@@ -920,11 +944,35 @@ export interface paths {
         head?: never;
         /**
          * Change a user
-         * @description Changes a user's role, disabled flag or password; fields left out keep their value. A disabled
-         *     user's tokens are refused within 5 seconds. Role: admin. 409: the change would leave no active
-         *     admin. 422: a field breaks its rule.
+         * @description Changes a user's role, disabled flag or password; fields left out keep their value. A new
+         *     password or role, or a disable, ends the user's sessions: every token issued to it before is
+         *     refused — at once by this server, within 5 seconds by the others (re-enabling the account
+         *     brings none back). Role: admin. 409: the change would leave no active admin. 422: a field
+         *     breaks its rule.
          */
         patch: operations["updateUser"];
+        trace?: never;
+    };
+    "/api/v1/users/{id}/sessions/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * End a user's sessions
+         * @description Ends every session of a user (lost laptop, leaver): every token issued to it before is refused
+         *     from then on — at once by this server, within 5 seconds by the others. Its password stays;
+         *     service tokens are untouched. Role: admin. 404: no user has this id.
+         */
+        post: operations["endUserSessions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/healthz": {
@@ -1079,8 +1127,8 @@ export interface components {
         BillingSettingsChange: {
             /** @description Bill per-device applications per device category. */
             bill_devices_by_category: boolean;
-            /** @description Licence tiers bill as applications of their own; left out: unchanged. Turning it on
-             *     needs every tier that folds into a mapped application mapped itself. */
+            /** @description Licence tiers bill as applications of their own; left out or null: unchanged. Turning it
+             *     on needs every tier in use that folds into a mapped application mapped itself. */
             bill_licence_tiers?: boolean | null;
         };
         /** @description A tenant with usage of applications whose mapping is incomplete: its agreement is frozen. */
@@ -2817,6 +2865,75 @@ export interface operations {
             429: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed; the cause is in its log */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    endMySessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every session of the caller ended */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service token has no sessions to end */
+            403: {
+                headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -8898,6 +9015,87 @@ export interface operations {
             };
             /** @description The body breaks the rules; `errors` lists every problem */
             422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed; the cause is in its log */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    endUserSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every session of the user ended */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role is too small */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No user has this id */
+            404: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;

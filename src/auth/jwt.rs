@@ -24,6 +24,30 @@ pub struct Claims {
     pub iat: i64,
     pub exp: i64,
     pub jti: String,
+    /// A user's session generation at issue time (absent in older tokens: 0); service tokens
+    /// carry 0.
+    #[serde(rename = "sgen", default)]
+    pub session_generation: i32,
+}
+
+/// Whom a token is issued to.
+pub struct Subject<'a> {
+    pub id: &'a str,
+    pub kind: PrincipalKind,
+    pub role: Role,
+    /// A user's current session generation; 0 for a service token.
+    pub session_generation: i32,
+}
+
+impl<'a> Subject<'a> {
+    pub fn service(id: &'a str, role: Role) -> Self {
+        Subject {
+            id,
+            kind: PrincipalKind::Service,
+            role,
+            session_generation: 0,
+        }
+    }
 }
 
 pub struct JwtKeys {
@@ -49,25 +73,26 @@ impl JwtKeys {
         }
     }
 
-    /// Signs a token for `sub` that expires at `exp` (seconds since the epoch).
-    pub fn issue(&self, sub: &str, kind: PrincipalKind, role: Role, iat: i64, exp: i64) -> String {
+    /// Signs a token for `subject` that expires at `exp` (seconds since the epoch).
+    pub fn issue(&self, subject: &Subject<'_>, iat: i64, exp: i64) -> String {
         let claims = Claims {
-            sub: sub.to_string(),
-            kind,
-            role,
+            sub: subject.id.to_string(),
+            kind: subject.kind,
+            role: subject.role,
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
             iat,
             exp,
             jti: uuid::Uuid::new_v4().to_string(),
+            session_generation: subject.session_generation,
         };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .expect("HS256 signing with an in-memory key cannot fail")
     }
 
-    pub fn issue_for(&self, sub: &str, kind: PrincipalKind, role: Role, ttl: Duration) -> String {
+    pub fn issue_for(&self, subject: &Subject<'_>, ttl: Duration) -> String {
         let now = chrono::Utc::now().timestamp();
-        self.issue(sub, kind, role, now, now + ttl.as_secs() as i64)
+        self.issue(subject, now, now + ttl.as_secs() as i64)
     }
 
     /// Verifies signature, algorithm, issuer, audience and expiry.
@@ -95,6 +120,30 @@ mod tests {
 
     const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 
+    fn user(id: &str, session_generation: i32) -> Subject<'_> {
+        Subject {
+            id,
+            kind: PrincipalKind::User,
+            role: Role::Admin,
+            session_generation,
+        }
+    }
+
+    #[test]
+    fn a_token_from_before_session_generations_is_of_generation_0() {
+        let keys = JwtKeys::new(SECRET);
+        let now = chrono::Utc::now().timestamp();
+        let claims = serde_json::json!({"sub":"u1","kind":"user","role":"admin","iss":ISSUER,
+            "aud":AUDIENCE,"iat":now,"exp":now+60,"jti":"x"});
+        let token = encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(SECRET),
+        )
+        .unwrap();
+        assert_eq!(keys.verify(&token).unwrap().session_generation, 0);
+    }
+
     fn b64(v: &serde_json::Value) -> String {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
     }
@@ -102,30 +151,21 @@ mod tests {
     #[test]
     fn round_trip() {
         let keys = JwtKeys::new(SECRET);
-        let t = keys.issue_for(
-            "u1",
-            PrincipalKind::User,
-            Role::Admin,
-            Duration::from_secs(60),
-        );
+        let t = keys.issue_for(&user("u1", 3), Duration::from_secs(60));
         let c = keys.verify(&t).unwrap();
         assert_eq!((c.sub.as_str(), c.role), ("u1", Role::Admin));
+        assert_eq!(c.session_generation, 3);
     }
 
     #[test]
     fn refused_tokens() {
         let keys = JwtKeys::new(SECRET);
         let now = chrono::Utc::now().timestamp();
-        let expired = keys.issue("u1", PrincipalKind::User, Role::Admin, now - 600, now - 300);
+        let expired = keys.issue(&user("u1", 0), now - 600, now - 300);
         assert_eq!(keys.verify(&expired).unwrap_err(), "the token has expired");
 
         let other = JwtKeys::new(b"another secret that is long enough!!");
-        let forged = other.issue_for(
-            "u1",
-            PrincipalKind::User,
-            Role::Admin,
-            Duration::from_secs(60),
-        );
+        let forged = other.issue_for(&user("u1", 0), Duration::from_secs(60));
         assert!(keys.verify(&forged).is_err());
 
         let claims = serde_json::json!({"sub":"u1","kind":"user","role":"admin","iss":ISSUER,

@@ -2,8 +2,9 @@
 //!
 //! A token's claims are not trusted for the role or for being still allowed: the principal is
 //! read from the database and cached for at most `CACHE_TTL`, so a demotion, a disabled
-//! account or a revoked service token takes effect within 5 seconds everywhere, and at once in
-//! the process that made the change (it invalidates its cache).
+//! account, a revoked service token or a user's new session generation (password or role
+//! changed, account disabled, "log out everywhere") takes effect within 5 seconds everywhere,
+//! and at once in the process that made the change (it invalidates its cache).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -33,6 +34,8 @@ pub struct Principal {
     /// Username, or the service token's name.
     pub name: String,
     pub role: Role,
+    /// A user's session generation: only tokens issued in it are accepted (0 for services).
+    pub session_generation: i32,
 }
 
 impl Principal {
@@ -65,6 +68,7 @@ pub fn load(
                     id: u.id,
                     kind,
                     name: u.username,
+                    session_generation: u.session_generation,
                 })
             }),
         PrincipalKind::Service => {
@@ -77,6 +81,7 @@ pub fn load(
                         id: t.id,
                         kind,
                         name: t.name,
+                        session_generation: 0,
                     })
                 })
         }

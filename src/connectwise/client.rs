@@ -18,6 +18,7 @@ use super::models::{
     Addition, Agreement, CatalogItem, Company, CompanyInfo, NewAddition, PatchOperation, SystemInfo,
 };
 use crate::metrics::{self, CallOutcome, Upstream};
+use crate::outbound::redact::Redactor;
 use crate::outbound::retry::{self, AttemptOutcome, Failed, Replay, RetryPolicy};
 use crate::outbound::{build_http_client, HttpClientOptions, OutboundBlocked, OutboundPolicy};
 
@@ -43,6 +44,8 @@ struct Inner {
     retry: RetryPolicy,
     in_flight: Semaphore,
     api_base: OnceCell<Url>,
+    /// Keeps this connection's keys out of the error texts ConnectWise answers.
+    redactor: Redactor,
 }
 
 struct Reply {
@@ -72,8 +75,12 @@ impl ConnectWiseClient {
         let site = config.site_origin()?;
         let client =
             build_http_client(http).map_err(|e| ConnectWiseError::InvalidConfig(e.to_string()))?;
+        let basic = config.authorization_header();
+        let redactor = Redactor::new([config.private_key.as_str(), config.public_key.as_str()])
+            .with(basic.trim_start_matches("Basic "));
         Ok(Self {
             inner: Arc::new(Inner {
+                redactor,
                 in_flight: Semaphore::new(config.max_concurrency),
                 config,
                 site,
@@ -309,7 +316,7 @@ impl ConnectWiseClient {
                 .expect("the semaphore is never closed");
             match self.attempt(&request).await {
                 Ok(reply) if reply.status.is_success() => Ok(reply),
-                Ok(reply) => Err(failed_reply(&request.method, &reply)),
+                Ok(reply) => Err(failed_reply(&request.method, &reply, &self.inner.redactor)),
                 Err(err) => Err(failed_transport(&request.method, &err)),
             }
         })
@@ -374,7 +381,7 @@ fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
 }
 
 /// A non-2xx reply: whether it may be retried, and the error if not.
-fn failed_reply(method: &Method, reply: &Reply) -> Failed<ConnectWiseError> {
+fn failed_reply(method: &Method, reply: &Reply, redactor: &Redactor) -> Failed<ConnectWiseError> {
     let status = reply.status.as_u16();
     let retry_after = retry::retry_after(&reply.headers);
     let outcome = match status {
@@ -387,7 +394,7 @@ fn failed_reply(method: &Method, reply: &Reply) -> Failed<ConnectWiseError> {
             detail: format!("ConnectWise answered {status}"),
         }
     } else {
-        ConnectWiseError::from_status(status, &reply.body, retry_after)
+        ConnectWiseError::from_status(status, &reply.body, retry_after, redactor)
     };
     Failed {
         error,
@@ -538,12 +545,12 @@ mod tests {
             headers: HeaderMap::new(),
             body: Bytes::new(),
         };
-        let failed = failed_reply(&Method::POST, &reply(502));
+        let failed = failed_reply(&Method::POST, &reply(502), &Redactor::default());
         assert_eq!(failed.outcome, Some(AttemptOutcome::ServerError));
         assert_eq!(failed.error.code(), "connectwise_outcome_unknown");
-        let failed = failed_reply(&Method::GET, &reply(502));
+        let failed = failed_reply(&Method::GET, &reply(502), &Redactor::default());
         assert_eq!(failed.error.code(), "connectwise_server_error");
-        let failed = failed_reply(&Method::POST, &reply(400));
+        let failed = failed_reply(&Method::POST, &reply(400), &Redactor::default());
         assert_eq!(failed.outcome, None);
         assert_eq!(failed.error.code(), "connectwise_validation");
     }

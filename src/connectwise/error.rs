@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::outbound::redact::Redactor;
 use crate::outbound::OutboundBlocked;
 
 /// ConnectWise's error body: `{code, message, errors:[{code, message, resource, field}]}`.
@@ -28,6 +29,29 @@ impl ApiErrorBody {
     /// Parses a body leniently: anything that is not ConnectWise's shape yields an empty body.
     pub fn parse(body: &[u8]) -> Self {
         serde_json::from_slice(body).unwrap_or_default()
+    }
+
+    /// The body as the server may keep and show it: every text stripped of credentials and
+    /// bounded (an error body may echo what it was sent).
+    fn redacted(mut self, redactor: &Redactor) -> Self {
+        let clean = |text: &mut Option<String>| {
+            if let Some(t) = text.as_mut() {
+                *t = redactor.clean(t);
+            }
+        };
+        clean(&mut self.code);
+        clean(&mut self.message);
+        for error in &mut self.errors {
+            for text in [
+                &mut error.code,
+                &mut error.message,
+                &mut error.resource,
+                &mut error.field,
+            ] {
+                clean(text);
+            }
+        }
+        self
     }
 
     fn message_or(&self, fallback: &str) -> String {
@@ -94,9 +118,16 @@ impl ConnectWiseError {
         }
     }
 
-    /// Maps a final (non-retried) error status and body.
-    pub(crate) fn from_status(status: u16, body: &[u8], retry_after: Option<Duration>) -> Self {
-        let parsed = ApiErrorBody::parse(body);
+    /// Maps a final (non-retried) error status and body; the body's texts are kept only
+    /// redacted, the full body goes to the log at debug.
+    pub(crate) fn from_status(
+        status: u16,
+        body: &[u8],
+        retry_after: Option<Duration>,
+        redactor: &Redactor,
+    ) -> Self {
+        tracing::debug!(status, body = %String::from_utf8_lossy(body), "ConnectWise error answer");
+        let parsed = ApiErrorBody::parse(body).redacted(redactor);
         match status {
             401 => Self::Unauthorized {
                 message: parsed.message_or("unauthorized"),
@@ -130,7 +161,7 @@ mod tests {
         let body = br#"{"code":"InvalidObject","message":"addition object is invalid",
             "errors":[{"code":"MissingRequiredField","message":"billCustomer is required",
             "resource":"addition","field":"billCustomer"}]}"#;
-        match ConnectWiseError::from_status(400, body, None) {
+        match ConnectWiseError::from_status(400, body, None, &Redactor::default()) {
             ConnectWiseError::Validation {
                 status,
                 message,
@@ -141,6 +172,18 @@ mod tests {
                 assert_eq!(errors[0].field.as_deref(), Some("billCustomer"));
             }
             other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_echoed_credential_never_reaches_the_error() {
+        let redactor = Redactor::new(["the-private-key"]);
+        let body = br#"{"code":"InvalidObject","message":"bad request; Authorization: Basic Zm9vOmJhcg== private the-private-key",
+            "errors":[{"message":"password=hunter2 rejected","field":"quantity"}]}"#;
+        let error = ConnectWiseError::from_status(400, body, None, &redactor);
+        let text = format!("{error} {error:?}");
+        for secret in ["Zm9vOmJhcg==", "the-private-key", "hunter2"] {
+            assert!(!text.contains(secret), "{text}");
         }
     }
 
@@ -156,7 +199,7 @@ mod tests {
         ];
         for (status, code) in cases {
             assert_eq!(
-                ConnectWiseError::from_status(status, b"<html>", None).code(),
+                ConnectWiseError::from_status(status, b"<html>", None, &Redactor::default()).code(),
                 code
             );
         }

@@ -17,6 +17,7 @@ use super::transport::{Answer, Connection, SendError};
 use super::KscError;
 use crate::metrics::Upstream;
 use crate::outbound::dial::{Dialer, DialerError};
+use crate::outbound::redact::Redactor;
 use crate::outbound::retry::{self, AttemptOutcome, Failed, Replay, RetryPolicy};
 use crate::outbound::HttpClientOptions;
 
@@ -100,6 +101,8 @@ pub struct KscClient {
     dialer: Arc<Dialer>,
     /// Sessions open at once (each one connection): the virtual servers worked on together.
     permits: Arc<Semaphore>,
+    /// Keeps the password out of the error texts KSC answers.
+    redactor: Arc<Redactor>,
 }
 
 impl KscClient {
@@ -109,6 +112,7 @@ impl KscClient {
         let url = url::Url::parse(&config.server_url).map_err(|_| KscSetupError::InvalidUrl)?;
         let dialer = Dialer::new(&url, http)?;
         Ok(KscClient {
+            redactor: Arc::new(Redactor::new([config.password.as_str()])),
             permits: Arc::new(Semaphore::new(config.max_concurrency.max(1))),
             config: Arc::new(config),
             dialer: Arc::new(dialer),
@@ -241,7 +245,7 @@ impl KscClient {
                     answered: false,
                 },
             })?;
-        interpret(method, answer)
+        interpret(method, answer, &self.redactor)
     }
 }
 
@@ -259,10 +263,11 @@ fn not_sent(error: KscError) -> Failed<KscError> {
     }
 }
 
-fn interpret(method: &str, answer: Answer) -> Result<Value, Failed<KscError>> {
+fn interpret(method: &str, answer: Answer, redactor: &Redactor) -> Result<Value, Failed<KscError>> {
     let parsed: Option<Value> = serde_json::from_slice(&answer.body).ok();
     if let Some(error) = parsed.as_ref().and_then(|body| body.get("PxgError")) {
-        return Err(Failed::fatal(pxg_error(error), true));
+        tracing::debug!(method, error = %error, "KSC error answer");
+        return Err(Failed::fatal(pxg_error(error, redactor), true));
     }
     if answer.status != StatusCode::OK {
         let retry_after = retry::retry_after(&answer.headers);
@@ -295,17 +300,19 @@ fn header_value(text: &str) -> Result<HeaderValue, KscError> {
         .map_err(|_| KscError::Decode("value not allowed in an HTTP header".into()))
 }
 
-fn pxg_error(error: &Value) -> KscError {
+/// A `PxgError` in our keeping: its message redacted and bounded (it may echo what was sent).
+fn pxg_error(error: &Value, redactor: &Redactor) -> KscError {
     KscError::Pxg {
         code: error
             .get("code")
             .and_then(Value::as_i64)
             .unwrap_or_default(),
-        message: error
-            .get("message")
-            .and_then(Value::as_str)
-            .unwrap_or("unspecified KSC error")
-            .to_string(),
+        message: redactor.clean(
+            error
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("unspecified KSC error"),
+        ),
     }
 }
 

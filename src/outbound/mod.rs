@@ -6,6 +6,7 @@
 //! [`OutboundPolicy::check_url`] before sending.
 
 pub mod dial;
+pub mod redact;
 pub mod retry;
 
 use std::net::{IpAddr, SocketAddr};

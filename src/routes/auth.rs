@@ -4,6 +4,7 @@ use actix_web::{get, post, put, web, HttpMessage, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::auth::jwt::Subject;
 use crate::auth::{password, PrincipalKind, Role};
 use crate::db;
 use crate::error::{ApiError, FieldError};
@@ -133,9 +134,15 @@ pub async fn login(
         ApiError::internal(anyhow::anyhow!("user {} has role {:?}", user.id, user.role))
     })?;
     let ttl = state.settings.jwt_ttl;
-    let token = state
-        .jwt
-        .issue_for(&user.id, PrincipalKind::User, role, ttl);
+    let token = state.jwt.issue_for(
+        &Subject {
+            id: &user.id,
+            kind: PrincipalKind::User,
+            role,
+            session_generation: user.session_generation,
+        },
+        ttl,
+    );
     Ok(HttpResponse::Ok().json(LoginResponse {
         access_token: token,
         token_type: "Bearer".into(),
@@ -164,8 +171,9 @@ pub async fn me(auth: Viewer) -> HttpResponse {
 
 /// Change my password
 ///
-/// Changes the caller's own password, proving the current one; other sessions keep their tokens
-/// until they expire. Role: any user; a service token gets 403 (it has no password). 422: the
+/// Changes the caller's own password, proving the current one. Every token of the user issued
+/// before, this one included, is refused from then on: log in again with the new password. Role:
+/// any user; a service token gets 403 (it has no password). 422: the
 /// current password is wrong or the new one breaks the password rules (`errors` says which). 429:
 /// too many wrong current passwords; wait `Retry-After` seconds.
 #[utoipa::path(operation_id = "changeMyPassword", tag = "auth", request_body = ChangePasswordRequest,
@@ -215,5 +223,38 @@ pub async fn change_my_password(
         )]));
     }
     attempt.succeeded();
+    state
+        .principals
+        .invalidate(PrincipalKind::User, &auth.principal.id);
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Log out everywhere
+///
+/// Ends every session of the calling user: every token issued to it before, this one included,
+/// is refused from then on — at once by this server, within 5 seconds by the others. Service
+/// tokens are not a user's and are untouched (revoke one with `DELETE
+/// /api/v1/service-tokens/{id}`). Role: any user; a service token gets 403.
+#[utoipa::path(operation_id = "endMySessions", tag = "auth",
+    responses(
+        (status = 204, description = "Every session of the caller ended"),
+        (status = 403, description = "A service token has no sessions to end",
+            body = crate::error::Problem, content_type = "application/problem+json")))]
+#[post("/auth/me/sessions/revoke")]
+pub async fn end_my_sessions(
+    state: web::Data<AppState>,
+    auth: Viewer,
+) -> Result<HttpResponse, ApiError> {
+    if auth.principal.kind != PrincipalKind::User {
+        return Err(ApiError::Forbidden(
+            "A service token has no sessions; revoke it with DELETE /api/v1/service-tokens/{id}."
+                .into(),
+        ));
+    }
+    let (user_id, actor) = (auth.principal.id.clone(), auth.actor());
+    accounts::end_sessions(&state.pool, actor, user_id).await?;
+    state
+        .principals
+        .invalidate(PrincipalKind::User, &auth.principal.id);
     Ok(HttpResponse::NoContent().finish())
 }

@@ -76,9 +76,17 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
             loaded
         }
     };
-    principal.ok_or_else(|| {
+    let principal = principal.ok_or_else(|| {
         ApiError::Unauthorized("The token's account is disabled, deleted or revoked.".into())
-    })
+    })?;
+    if principal.session_generation != claims.session_generation {
+        return Err(ApiError::Unauthorized(
+            "The token was ended by a password or role change, a disabled account or a log-out \
+             everywhere: log in again."
+                .into(),
+        ));
+    }
+    Ok(principal)
 }
 
 impl<const MIN: u8> FromRequest for Auth<MIN> {

@@ -3,6 +3,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::auth::jwt::Subject;
 use crate::auth::{PrincipalKind, Role};
 use crate::db::{self, service_tokens::ServiceTokenRow};
 use crate::error::ApiError;
@@ -137,9 +138,7 @@ pub async fn create_service_token(
         (Utc::now() + chrono::Duration::days(365 * NO_EXPIRY_YEARS)).timestamp()
     });
     let token = state.jwt.issue(
-        &row.id,
-        PrincipalKind::Service,
-        input.role,
+        &Subject::service(&row.id, input.role),
         now.and_utc().timestamp(),
         exp,
     );

@@ -20,15 +20,15 @@ use crate::sync::settings::{self as sync_settings, Retention, SyncSettings};
 pub struct BillingSettingsChange {
     /// Bill per-device applications per device category.
     pub bill_devices_by_category: bool,
-    /// Licence tiers bill as applications of their own; left out: unchanged. Turning it on
-    /// needs every tier that folds into a mapped application mapped itself.
+    /// Licence tiers bill as applications of their own; left out or null: unchanged. Turning it
+    /// on needs every tier in use that folds into a mapped application mapped itself.
     pub bill_licence_tiers: Option<bool>,
 }
 
 impl FromJsonBody for BillingSettingsChange {
     fn from_json(f: &mut JsonFields) -> Option<Self> {
         let bill_devices_by_category = f.required("bill_devices_by_category");
-        let bill_licence_tiers = f.absent_or("bill_licence_tiers");
+        let bill_licence_tiers = f.optional("bill_licence_tiers");
         Some(BillingSettingsChange {
             bill_devices_by_category: bill_devices_by_category?,
             bill_licence_tiers,

@@ -172,9 +172,11 @@ pub async fn get_user(
 
 /// Change a user
 ///
-/// Changes a user's role, disabled flag or password; fields left out keep their value. A disabled
-/// user's tokens are refused within 5 seconds. Role: admin. 409: the change would leave no active
-/// admin. 422: a field breaks its rule.
+/// Changes a user's role, disabled flag or password; fields left out keep their value. A new
+/// password or role, or a disable, ends the user's sessions: every token issued to it before is
+/// refused — at once by this server, within 5 seconds by the others (re-enabling the account
+/// brings none back). Role: admin. 409: the change would leave no active admin. 422: a field
+/// breaks its rule.
 #[utoipa::path(operation_id = "updateUser", tag = "users", params(("id" = String, Path)),
     request_body = UpdateUser,
     responses(
@@ -240,5 +242,27 @@ pub async fn delete_user(
     state
         .principals
         .invalidate(PrincipalKind::User, &deleted_id);
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// End a user's sessions
+///
+/// Ends every session of a user (lost laptop, leaver): every token issued to it before is refused
+/// from then on — at once by this server, within 5 seconds by the others. Its password stays;
+/// service tokens are untouched. Role: admin. 404: no user has this id.
+#[utoipa::path(operation_id = "endUserSessions", tag = "users", params(("id" = String, Path)),
+    responses(
+        (status = 204, description = "Every session of the user ended"),
+        (status = 404, description = "No user has this id", body = crate::error::Problem,
+            content_type = "application/problem+json")))]
+#[post("/users/{id}/sessions/revoke")]
+pub async fn end_user_sessions(
+    auth: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    accounts::end_sessions(&state.pool, auth.actor(), id.clone()).await?;
+    state.principals.invalidate(PrincipalKind::User, &id);
     Ok(HttpResponse::NoContent().finish())
 }

@@ -62,6 +62,7 @@ pub fn create_user(
         disabled,
         created_at: now,
         updated_at: now,
+        session_generation: 0,
     };
     db::write_transaction(conn, "users", |conn| {
         if db::users::find_by_username(conn, &row.username)?.is_some() {
@@ -84,7 +85,17 @@ pub fn create_user(
     })
 }
 
-/// Changes a user under the users lock, refusing changes that leave no active admin.
+/// Whether a change ends the user's sessions: a new password or role, or a disabled account
+/// (re-enabling it must not bring old tokens back).
+fn ends_sessions(before: &UserRow, after: &UserRow) -> bool {
+    after.password_hash != before.password_hash
+        || after.role != before.role
+        || (after.disabled && !before.disabled)
+}
+
+/// Changes a user under the users lock, refusing changes that leave no active admin. A change
+/// of password or role, or a disable, starts a new session generation: every token issued
+/// before is refused (the caller invalidates its principal cache).
 pub fn update_user(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -97,6 +108,9 @@ pub fn update_user(
         let mut after = before.clone();
         change(&mut after);
         after.updated_at = db::now();
+        if ends_sessions(&before, &after) {
+            after.session_generation += 1;
+        }
         db::users::update(conn, &after)?;
         if is_active_admin(&before) && !is_active_admin(&after) {
             ensure_an_admin_remains(conn)?;
@@ -161,7 +175,8 @@ pub enum PasswordChange {
     NoSuchUser,
 }
 
-/// Changes a user's own password after checking the current one; audited without either.
+/// Changes a user's own password after checking the current one (a new session generation: every
+/// token of the user issued before is refused); audited without either password.
 pub async fn change_password(
     pool: &DbPool,
     actor: Actor,
@@ -178,6 +193,8 @@ pub async fn change_password(
         }
         user.password_hash = password::hash(&new_password)?;
         user.updated_at = db::now();
+        // Every token issued before, the caller's included, ends here.
+        user.session_generation += 1;
         db::write_transaction(conn, "users", |conn| {
             db::users::update(conn, &user)?;
             audit::record(
@@ -190,6 +207,34 @@ pub async fn change_password(
                 Some(serde_json::json!({"password": "changed"})),
             )?;
             Ok(PasswordChange::Changed)
+        })
+    })
+    .await
+}
+
+/// "Log out everywhere": a new session generation for the user, so every token issued to it
+/// before is refused; audited. Service tokens are not the user's and are untouched.
+pub async fn end_sessions(
+    pool: &DbPool,
+    actor: Actor,
+    user_id: String,
+) -> Result<(), ServiceError> {
+    db::run(pool, move |conn| {
+        db::write_transaction(conn, "users", |conn| {
+            let mut user = db::users::find(conn, &user_id)?.ok_or_else(|| not_found(&user_id))?;
+            user.session_generation += 1;
+            user.updated_at = db::now();
+            db::users::update(conn, &user)?;
+            audit::record(
+                conn,
+                &actor,
+                "end_sessions",
+                "user",
+                &user.id,
+                None,
+                Some(serde_json::json!({"sessions": "ended"})),
+            )?;
+            Ok(())
         })
     })
     .await

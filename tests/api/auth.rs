@@ -178,6 +178,9 @@ async fn a_demoted_or_disabled_users_live_token_loses_its_rights() {
         &json!({"role": "viewer"}),
     )
     .await;
+    // A role change ends the user's sessions; a new token has the new role.
+    assert_problem(app.get("/api/v1/users", &token).await, 401).await;
+    let token = app.token("dave", "dave-password-123").await;
     assert_problem(app.get("/api/v1/users", &token).await, 403).await;
     let me: Value = app
         .get("/api/v1/auth/me", &token)

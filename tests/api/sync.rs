@@ -13,7 +13,7 @@ use kaspersky_msp_bridge::config::Settings;
 
 pub struct World {
     pub app: TestApp,
-    cw: FakeConnectWise,
+    pub cw: FakeConnectWise,
     company: i64,
     agreement: i64,
     products: Vec<i64>,

@@ -73,6 +73,10 @@ pub enum Fault {
     SlowAnswer(Duration),
     /// Process the request (a write is applied), then cut the connection instead of answering.
     ApplyThenDrop,
+    /// Answer with this status, without processing, and an error body that echoes the request's
+    /// credentials (`Authorization`, `clientId`) and the private key, as a careless proxy or
+    /// server may.
+    EchoCredentials { status: u16 },
 }
 
 struct PendingFault {

@@ -114,6 +114,11 @@ where
             Some(response)
         }
         (Some(Fault::DropBeforeProcessing), _) => Some(dropped_connection()),
+        (Some(Fault::EchoCredentials { status }), _) => Some(echo_credentials(
+            status,
+            req.request(),
+            &shared.options.private_key,
+        )),
         (_, Some(refusal)) => Some(refusal),
         _ => None,
     };
@@ -195,6 +200,34 @@ fn check_credentials(shared: &Shared, req: &HttpRequest) -> Option<HttpResponse>
         ));
     }
     None
+}
+
+fn echo_credentials(status: u16, req: &HttpRequest, private_key: &str) -> HttpResponse {
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    rejection_response((
+        status,
+        ApiErrorBody {
+            code: Some("InvalidObject".into()),
+            message: Some(format!(
+                "Request rejected. Authorization: {}; clientId: {}; {}",
+                header("authorization"),
+                header("clientid"),
+                "x".repeat(2000)
+            )),
+            errors: vec![crate::connectwise::ApiFieldError {
+                code: Some("InvalidField".into()),
+                message: Some(format!("private key {private_key} is not accepted here")),
+                resource: Some("addition".into()),
+                field: Some("password=hunter2".into()),
+            }],
+        },
+    ))
 }
 
 fn error_response(status: u16, code: &str, message: &str) -> HttpResponse {
