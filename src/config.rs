@@ -44,18 +44,23 @@ pub struct Settings {
     pub scheduler: bool,
 }
 
-/// Caps on failed logins inside a sliding window: per (username, address) pair, and a looser
-/// one per address, so one attacker cannot lock other users out; past a global ceiling (many
-/// addresses at once) attempts are spaced out, never refused.
+/// Caps on failed logins inside a sliding window: per (username, address) pair (refused past
+/// it), and a looser allowance per address past which its attempts are slowed, never refused, so
+/// one attacker cannot lock other users out; past a global ceiling (many addresses at once)
+/// attempts are spaced out, never refused.
 #[derive(Debug, Clone, Copy)]
 pub struct LoginThrottleSettings {
     pub window: Duration,
     pub max_failures_per_user_and_address: u32,
+    /// Failures from one address in the window after which its attempts are slowed (each
+    /// waits its turn, the turns doubling apart from `slowed_interval` up to `max_slowdown`).
     pub max_failures_per_address: u32,
     /// Failures from everywhere in the window after which attempts are slowed.
     pub slow_down_after_failures: u32,
     /// While slowed, attempts start at most one per this interval (each waits its turn).
     pub slowed_interval: Duration,
+    /// The longest one attempt waits for its turn.
+    pub max_slowdown: Duration,
 }
 
 impl Default for LoginThrottleSettings {
@@ -66,6 +71,7 @@ impl Default for LoginThrottleSettings {
             max_failures_per_address: 50,
             slow_down_after_failures: 500,
             slowed_interval: Duration::from_millis(250),
+            max_slowdown: Duration::from_secs(10),
         }
     }
 }

@@ -176,6 +176,25 @@ pub fn forwarded_hops<'a>(forwarded: &[&'a str], x_forwarded_for: &[&'a str]) ->
 }
 
 #[cfg(test)]
+mod limits_tests {
+    use super::*;
+
+    #[test]
+    fn the_connection_cap_leaves_room_for_the_rest() {
+        assert_eq!(connection_cap(20_000, 16), 19_728);
+        assert_eq!(connection_cap(1_024, 16), 752);
+        assert_eq!(connection_cap(100, 16), 64, "never below a floor");
+    }
+
+    #[test]
+    fn the_soft_limit_ends_at_the_hard_limit() {
+        let limit = raise_open_file_limit().unwrap();
+        assert!(limit.now >= limit.before);
+        assert_eq!(raise_open_file_limit().unwrap().before, limit.now);
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -258,4 +277,46 @@ mod tests {
             "every entry is checked"
         );
     }
+}
+
+/// The open-file limit of the process: what it was, and what it is after [`raise_open_file_limit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenFileLimit {
+    pub before: u64,
+    pub now: u64,
+}
+
+/// Raises the soft `RLIMIT_NOFILE` to the hard limit: every connection is a file, and the soft
+/// limit many systems start with (1,024) lets a crowd of slow connections starve real clients.
+pub fn raise_open_file_limit() -> std::io::Result<OpenFileLimit> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit read and write the struct given, nothing else.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let before = limit.rlim_cur as u64;
+    if limit.rlim_cur < limit.rlim_max {
+        limit.rlim_cur = limit.rlim_max;
+        // SAFETY: as above.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(OpenFileLimit {
+        before,
+        now: limit.rlim_cur as u64,
+    })
+}
+
+/// Files kept free of client connections: the database pool, outbound calls (ConnectWise, KSC,
+/// one connection per virtual server read at once), log and data files.
+pub const RESERVED_FILES: u64 = 256;
+
+/// The connections served at once so that `open_files` always leaves room for the rest.
+pub fn connection_cap(open_files: u64, db_pool_size: u32) -> usize {
+    let reserved = RESERVED_FILES + u64::from(db_pool_size);
+    open_files.saturating_sub(reserved).max(64) as usize
 }

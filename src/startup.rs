@@ -193,7 +193,8 @@ impl Application {
         let listener = TcpListener::bind(state.settings.bind)
             .with_context(|| format!("cannot listen on {}", state.settings.bind))?;
         let port = listener.local_addr()?.port();
-        let server = run(listener, state.clone())?;
+        let connections = connection_limit(&state.settings);
+        let server = run(listener, state.clone(), connections)?;
         let background = if state.settings.scheduler {
             crate::sync::scheduler::spawn(state.clone().into_inner())
         } else {
@@ -219,6 +220,34 @@ impl Application {
         }
         stopped
     }
+}
+
+/// Raises the open-file limit as far as the system lets us and caps the connections served at
+/// once below it, leaving room for the database and outbound calls (logged at start).
+fn connection_limit(settings: &Settings) -> usize {
+    let open_files = match crate::net::raise_open_file_limit() {
+        Ok(limit) => {
+            if limit.now > limit.before {
+                tracing::info!(
+                    from = limit.before,
+                    to = limit.now,
+                    "raised the open-file limit to the hard limit"
+                );
+            }
+            limit.now
+        }
+        Err(error) => {
+            tracing::warn!(%error, "cannot read the open-file limit; assuming 1024");
+            1024
+        }
+    };
+    let cap = crate::net::connection_cap(open_files, settings.db_pool_size);
+    tracing::info!(
+        open_files,
+        max_connections = cap,
+        "open-file limit {open_files}: at most {cap} client connections at once"
+    );
+    cap
 }
 
 fn cors(origins: &[String]) -> Cors {
@@ -270,7 +299,11 @@ fn swagger_config() -> utoipa_swagger_ui::Config<'static> {
         .try_it_out_enabled(true)
 }
 
-fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Server> {
+fn run(
+    listener: TcpListener,
+    state: web::Data<AppState>,
+    max_connections: usize,
+) -> anyhow::Result<Server> {
     let spec = openapi::spec();
     let methods = web::Data::new(MethodTable::from_spec(&spec));
     let paged = web::Data::new(PagedRoutes::new(openapi::paged_paths(&spec)));
@@ -306,7 +339,10 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
     };
     // `HttpServer` as it serves a plain listener, but on connections that turn the HTTP
     // parser's bare error answers into problem+json (`middleware::raw_head`).
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let server = actix_server::Server::build()
+        .workers(workers)
+        .max_concurrent_connections((max_connections / workers).max(1))
         .listen("kaspersky-msp-bridge", listener, move || {
             let app = app()
                 .into_factory()

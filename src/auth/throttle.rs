@@ -1,12 +1,15 @@
 //! Throttling of failed logins, checked *before* any password hashing.
 //!
-//! Failures are counted per (username, address) pair and, more loosely, per address: an
-//! attacker guessing one account from one address is stopped without locking that account
-//! for its owner elsewhere, and one address spraying many accounts is stopped too. Past a
-//! global ceiling (guesses from many addresses at once) attempts are spaced out instead: a
-//! refusal there would lock out everyone. The address is the client's (behind trusted
-//! proxies, the one they name). Counters live in this process's memory (several processes
-//! each keep their own).
+//! Failures are counted per (username, address) pair, per address, and everywhere. Only the
+//! pair refuses (429): an attacker guessing one account from one address is stopped without
+//! locking that account for its owner elsewhere. An address spraying many accounts is slowed
+//! down, never refused: past its allowance each attempt from it waits its turn, the turns
+//! further apart the more it failed (so made-up usernames cannot lock a real user out of a
+//! shared address — a correct password without failures of its own still gets in, later). Past
+//! a global ceiling (guesses from many addresses at once) every attempt is spaced out the same
+//! way. The address is the client's (behind trusted proxies, the one they name; without
+//! `BRIDGE_TRUSTED_PROXIES` it is the proxy's, so every client behind it shares one address).
+//! Counters live in this process's memory (several processes each keep their own).
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -16,16 +19,28 @@ use std::time::{Duration, Instant};
 use crate::config::LoginThrottleSettings;
 
 const MAX_TRACKED_KEYS: usize = 50_000;
-/// The longest a slowed attempt waits for its turn.
-const MAX_SLOWDOWN: Duration = Duration::from_secs(10);
 
 #[derive(Default)]
 struct Failures {
     pairs: HashMap<(String, IpAddr), VecDeque<Instant>>,
-    addresses: HashMap<IpAddr, VecDeque<Instant>>,
+    addresses: HashMap<IpAddr, Address>,
     everywhere: VecDeque<Instant>,
-    /// While slowed: when the next attempt may start.
+    /// While slowed everywhere: when the next attempt may start.
     next_turn: Option<Instant>,
+}
+
+/// An address's failures, and while it is slowed, when its next attempt may start.
+#[derive(Default)]
+struct Address {
+    failures: VecDeque<Instant>,
+    next_turn: Option<Instant>,
+}
+
+/// How far apart a slowed address's attempts start: doubling with every failure past its
+/// allowance, from `base` up to `max`.
+fn address_interval(base: Duration, max: Duration, failures_past_allowance: usize) -> Duration {
+    let doublings = failures_past_allowance.min(16) as u32;
+    base.saturating_mul(2u32.saturating_pow(doublings)).min(max)
 }
 
 pub struct LoginThrottle {
@@ -57,22 +72,22 @@ impl LoginThrottle {
                 self.settings.max_failures_per_user_and_address,
             )
         });
-        let address_wait = f
-            .addresses
-            .get_mut(&address)
-            .and_then(|q| wait(q, now, window, self.settings.max_failures_per_address));
-        if let Some(retry_after) = pair_wait.max(address_wait) {
+        if let Some(retry_after) = pair_wait {
             return Err(retry_after);
         }
         if f.pairs.len() + f.addresses.len() > MAX_TRACKED_KEYS {
             f.pairs
                 .retain(|_, q| q.back().is_some_and(|t| now - *t < window));
             f.addresses
-                .retain(|_, q| q.back().is_some_and(|t| now - *t < window));
+                .retain(|_, a| a.failures.back().is_some_and(|t| now - *t < window));
         }
-        let wait_for_turn = self.turn(&mut f, now);
+        let wait_for_turn = self.turn(&mut f, now).max(self.address_turn(&mut f, address, now));
         f.pairs.entry(pair.clone()).or_default().push_back(now);
-        f.addresses.entry(address).or_default().push_back(now);
+        f.addresses
+            .entry(address)
+            .or_default()
+            .failures
+            .push_back(now);
         f.everywhere.push_back(now);
         Ok(Attempt {
             throttle: self,
@@ -100,14 +115,36 @@ impl LoginThrottle {
         }
         let turn = f.next_turn.map_or(now, |t| t.max(now));
         f.next_turn = Some(turn + self.settings.slowed_interval);
-        (turn - now).min(MAX_SLOWDOWN)
+        (turn - now).min(self.settings.max_slowdown)
+    }
+
+    /// Past the address's allowance, how long this attempt waits for the address's turn.
+    fn address_turn(&self, f: &mut Failures, address: IpAddr, now: Instant) -> Duration {
+        let window = self.settings.window;
+        let allowance = self.settings.max_failures_per_address as usize;
+        let Some(a) = f.addresses.get_mut(&address) else {
+            return Duration::ZERO;
+        };
+        while a.failures.front().is_some_and(|t| now - *t >= window) {
+            a.failures.pop_front();
+        }
+        if a.failures.len() < allowance {
+            a.next_turn = None;
+            return Duration::ZERO;
+        }
+        let max = self.settings.max_slowdown;
+        let interval =
+            address_interval(self.settings.slowed_interval, max, a.failures.len() - allowance);
+        let turn = a.next_turn.map_or(now, |t| t.max(now));
+        a.next_turn = Some(turn + interval);
+        (turn - now).min(max)
     }
 
     /// Takes back an attempt's entry from the address and, unless it is cleared anyway, the pair.
     fn take_back(&self, attempt: &Attempt<'_>, clear_pair: bool) {
         let mut f = self.failures.lock().expect("throttle lock");
-        if let Some(q) = f.addresses.get_mut(&attempt.pair.1) {
-            remove_entry(q, attempt.at);
+        if let Some(a) = f.addresses.get_mut(&attempt.pair.1) {
+            remove_entry(&mut a.failures, attempt.at);
         }
         remove_entry(&mut f.everywhere, attempt.at);
         if clear_pair {
@@ -179,6 +216,7 @@ mod tests {
             max_failures_per_address: 5,
             slow_down_after_failures: 8,
             slowed_interval: Duration::from_secs(1),
+            max_slowdown: Duration::from_secs(10),
         })
     }
 
@@ -225,13 +263,45 @@ mod tests {
     }
 
     #[test]
-    fn address_cap_stops_spraying() {
-        let t = throttle();
+    fn spraying_from_an_address_is_slowed_more_and_more_but_never_refused() {
+        let t = LoginThrottle::new(LoginThrottleSettings {
+            slow_down_after_failures: 100,
+            ..throttle().settings
+        });
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         for user in ["u1", "u2", "u3", "u4", "u5"] {
-            t.begin(user, a).unwrap().failed();
+            let attempt = t.begin(user, a).unwrap();
+            assert_eq!(attempt.wait_for_turn(), Duration::ZERO, "{user}");
+            attempt.failed();
         }
-        assert!(t.begin("u6", a).is_err());
+        // Past the allowance: each turn further away, capped; never a refusal.
+        let mut waits = Vec::new();
+        for n in 0..8 {
+            let attempt = t.begin(&format!("made-up-{n}"), a).unwrap();
+            waits.push(attempt.wait_for_turn());
+            attempt.failed();
+        }
+        assert!(waits.windows(2).all(|w| w[0] <= w[1]), "{waits:?}");
+        assert!(waits[2] > waits[1] + Duration::from_millis(500), "{waits:?}");
+        assert_eq!(*waits.last().unwrap(), Duration::from_secs(10));
+        // The owner's correct password from the same address is let in, at its turn.
+        let owner = t.begin("alice", a).unwrap();
+        assert!(owner.wait_for_turn() <= Duration::from_secs(10));
+        owner.succeeded();
+        // Another address is not slowed at all.
+        let other = t.begin("alice", "10.0.0.2".parse().unwrap()).unwrap();
+        assert_eq!(other.wait_for_turn(), Duration::ZERO);
+    }
+
+    #[test]
+    fn the_address_interval_doubles_up_to_the_cap() {
+        let (base, max) = (Duration::from_millis(250), Duration::from_secs(10));
+        let intervals: Vec<_> = (0..8).map(|n| address_interval(base, max, n)).collect();
+        assert_eq!(intervals[0], base);
+        assert_eq!(intervals[1], base * 2);
+        assert_eq!(intervals[3], base * 8);
+        assert_eq!(intervals[7], max);
+        assert_eq!(address_interval(base, max, usize::MAX), max);
     }
 
     #[test]
@@ -246,8 +316,8 @@ mod tests {
         for _ in 0..3 {
             t.begin("bob", a).unwrap().succeeded();
         }
-        // 3 failures of alice so far; bob's successes left the address below its cap of 5.
+        // 3 failures of alice so far; bob's successes left the address below its allowance of 5.
         t.begin("carol", a).unwrap().failed();
-        assert!(t.begin("dave", a).is_ok());
+        assert_eq!(t.begin("dave", a).unwrap().wait_for_turn(), Duration::ZERO);
     }
 }

@@ -526,3 +526,95 @@ where
         actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+/// The server binary in a process of its own (SQLite in a temporary directory, stderr to a
+/// file), killed when dropped.
+pub struct ServerProcess {
+    child: std::process::Child,
+    pub base: String,
+    log: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl ServerProcess {
+    /// Starts `serve` with these variables set on top of a minimal environment.
+    pub async fn start(vars: &[(&str, &str)]) -> ServerProcess {
+        Self::start_with(vars, |_| {}).await
+    }
+
+    /// Like [`Self::start`], with `prepare` shaping the command first.
+    pub async fn start_with(
+        vars: &[(&str, &str)],
+        prepare: impl FnOnce(&mut std::process::Command),
+    ) -> ServerProcess {
+        use std::process::{Command, Stdio};
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = dir.path().join("stderr.log");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_kaspersky-msp-bridge"));
+        command
+            .arg("serve")
+            .env_clear()
+            .current_dir(dir.path())
+            .env("BRIDGE_DATA_DIR", dir.path().join("data"))
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}", dir.path().join("bridge.db").display()),
+            )
+            .env("BRIDGE_BIND", format!("127.0.0.1:{port}"))
+            .env("BRIDGE_ADMIN_PASSWORD", "admin-password-for-log-tests")
+            .env("BRIDGE_SCHEDULER", "off")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap());
+        for (k, v) in vars {
+            command.env(k, v);
+        }
+        prepare(&mut command);
+        let server = ServerProcess {
+            child: command.spawn().unwrap(),
+            base: format!("http://127.0.0.1:{port}"),
+            log,
+            _dir: dir,
+        };
+        let client = reqwest::Client::new();
+        for _ in 0..300 {
+            if client
+                .get(format!("{}/healthz", server.base))
+                .send()
+                .await
+                .is_ok()
+            {
+                return server;
+            }
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the server did not start: {}", server.stderr());
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap()
+    }
+
+    /// The log once the server has had time to write `needle`.
+    pub async fn stderr_with(&self, needle: &str) -> String {
+        for _ in 0..100 {
+            let text = self.stderr();
+            if text.contains(needle) {
+                return text;
+            }
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("no {needle} in the log: {}", self.stderr());
+    }
+}

@@ -12,6 +12,7 @@ mod errors;
 mod faults;
 mod fresh_reads;
 mod guards;
+mod hardening;
 mod health;
 mod helpers;
 mod kaspersky;
