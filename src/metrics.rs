@@ -294,6 +294,7 @@ pub fn declare_sync_series(statuses: &[&'static str], actions: &[&'static str]) 
 pub fn render(pool: &PoolState) -> String {
     let mut out = Exposition::default();
     render_build(&mut out);
+    render_log(&mut out);
     render_process(&mut out);
     render_http(&mut out);
     render_upstream(&mut out);
@@ -315,6 +316,16 @@ fn render_build(out: &mut Exposition) {
         escape(COMMIT)
     );
     out.sample("bridge_build_info", &labels, 1);
+}
+
+fn render_log(out: &mut Exposition) {
+    let name = "bridge_log_lines_dropped_total";
+    out.family(
+        name,
+        "counter",
+        "Log lines dropped because stderr was stuck or could not be written (e.g. a full disk).",
+    );
+    out.sample(name, "", crate::telemetry::dropped_lines());
 }
 
 fn render_process(out: &mut Exposition) {

@@ -93,7 +93,7 @@ pub async fn request_context(
         req.head_mut().method = Method::GET;
     }
     let started = Instant::now();
-    let mut response = match nul_in_uri(&req) {
+    let mut response = match query_too_long(&req).or_else(|| nul_in_uri(&req)) {
         Some(refused) => req.error_response(refused),
         None => next
             .call(req)
@@ -104,6 +104,7 @@ pub async fn request_context(
     response = not_modified_if_matching(response);
     response = with_page_links(response).await;
     response = into_problem_if_needed(response);
+    security_headers(&mut response, &path);
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
@@ -122,6 +123,34 @@ pub async fn request_context(
         }
     });
     Ok(response)
+}
+
+/// What Swagger UI may load and where it may be shown: its own files only, never in a frame.
+const SWAGGER_UI_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' \
+    'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri \
+    'self'; form-action 'self'; frame-ancestors 'none'";
+
+/// Headers a scanner expects: no sniffing anywhere; API answers (tokens, customers' data)
+/// never stored by a cache unless a handler says otherwise; Swagger UI under a
+/// Content-Security-Policy and never framed. The console sets its own.
+fn security_headers(response: &mut ServiceResponse<BoxBody>, path: &str) {
+    let headers = response.headers_mut();
+    if !headers.contains_key(header::X_CONTENT_TYPE_OPTIONS) {
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+    }
+    if path.starts_with("/api/") && !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if path.starts_with("/swagger-ui") {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(SWAGGER_UI_POLICY),
+        );
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
 }
 
 /// Health checks and metric scrapes.
@@ -198,6 +227,20 @@ fn refused_preflight(req: &actix_web::HttpRequest) -> Option<String> {
             "The origin {origin} is not allowed to call this API from a browser; an \
              administrator can add it to BRIDGE_CORS_ORIGINS."
         )
+    })
+}
+
+/// The longest query string served, in bytes: every filter of every list fits many times over,
+/// and nothing longer is echoed into a `Link` header.
+pub const MAX_QUERY_BYTES: usize = 4096;
+
+/// A query string over [`MAX_QUERY_BYTES`], refused before routing (414).
+fn query_too_long(req: &actix_web::dev::ServiceRequest) -> Option<ApiError> {
+    let length = req.query_string().len();
+    (length > MAX_QUERY_BYTES).then(|| {
+        ApiError::UriTooLong(format!(
+            "The query string is {length} bytes; at most {MAX_QUERY_BYTES} are accepted."
+        ))
     })
 }
 

@@ -360,8 +360,9 @@ fn add_common_errors(path: &str, op: &mut Operation) {
     if path.contains('{') {
         add("404", "No such resource");
     }
-    // Every URL is checked before routing (`middleware::nul_in_uri`).
+    // Every URL is checked before routing (`middleware::nul_in_uri`, `query_too_long`).
     add("400", "The URL is malformed (a NUL character in the query)");
+    add("414", "The query string is longer than 4096 bytes");
     add("500", "The server failed; the cause is in its log");
     add("503", "The database is unreachable");
     op.security = Some(if public {

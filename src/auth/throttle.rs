@@ -81,7 +81,9 @@ impl LoginThrottle {
             f.addresses
                 .retain(|_, a| a.failures.back().is_some_and(|t| now - *t < window));
         }
-        let wait_for_turn = self.turn(&mut f, now).max(self.address_turn(&mut f, address, now));
+        let wait_for_turn = self
+            .turn(&mut f, now)
+            .max(self.address_turn(&mut f, address, now));
         f.pairs.entry(pair.clone()).or_default().push_back(now);
         f.addresses
             .entry(address)
@@ -133,8 +135,11 @@ impl LoginThrottle {
             return Duration::ZERO;
         }
         let max = self.settings.max_slowdown;
-        let interval =
-            address_interval(self.settings.slowed_interval, max, a.failures.len() - allowance);
+        let interval = address_interval(
+            self.settings.slowed_interval,
+            max,
+            a.failures.len() - allowance,
+        );
         let turn = a.next_turn.map_or(now, |t| t.max(now));
         a.next_turn = Some(turn + interval);
         (turn - now).min(max)
@@ -282,7 +287,10 @@ mod tests {
             attempt.failed();
         }
         assert!(waits.windows(2).all(|w| w[0] <= w[1]), "{waits:?}");
-        assert!(waits[2] > waits[1] + Duration::from_millis(500), "{waits:?}");
+        assert!(
+            waits[2] > waits[1] + Duration::from_millis(500),
+            "{waits:?}"
+        );
         assert_eq!(*waits.last().unwrap(), Duration::from_secs(10));
         // The owner's correct password from the same address is let in, at its turn.
         let owner = t.begin("alice", a).unwrap();

@@ -9,8 +9,11 @@ use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
 pub struct Health {
-    /// `ok` or `ready`.
+    /// `ok`, `ready`, or `degraded` (ready, with `warnings`).
     pub status: String,
+    /// What works less well than it should (e.g. log lines being dropped); absent when all is well.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Liveness
@@ -23,12 +26,15 @@ pub struct Health {
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health {
         status: "ok".into(),
+        warnings: Vec::new(),
     })
 }
 
 /// Readiness
 ///
-/// Answers 200 when the database answers within two seconds, 503 otherwise. No token needed.
+/// Answers 200 when the database answers within two seconds, 503 otherwise. While log lines are
+/// being dropped (stderr stuck or not writable, e.g. a full disk), it answers 200 with status
+/// `degraded` and a warning saying so. No token needed.
 #[utoipa::path(operation_id = "readyz", tag = "operations",
     responses(
         (status = 200, description = "Ready", body = Health),
@@ -46,9 +52,17 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     });
     let why = match tokio::time::timeout(Duration::from_secs(3), ping).await {
         Ok(Ok(Ok(()))) => {
+            // Serving, but losing log lines: said, not failed (requests must not stop for logs).
+            let warnings: Vec<String> = crate::telemetry::log_trouble().into_iter().collect();
+            let status = if warnings.is_empty() {
+                "ready"
+            } else {
+                "degraded"
+            };
             return Ok(HttpResponse::Ok().json(Health {
-                status: "ready".into(),
-            }))
+                status: status.into(),
+                warnings,
+            }));
         }
         Ok(Ok(Err(database))) => database,
         Ok(Err(blocking)) => blocking.to_string(),

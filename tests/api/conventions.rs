@@ -365,3 +365,78 @@ async fn a_malformed_header_byte_is_a_problem_with_a_request_id() {
     assert_eq!(problem["status"], 400);
     assert!(problem["detail"].as_str().unwrap().contains("malformed"));
 }
+
+#[actix_web::test]
+async fn a_long_query_is_refused_and_never_echoed_into_a_header() {
+    let app = crate::helpers::spawn_app().await;
+    let path = "/api/v1/audit-events";
+    // Up to the documented size: served, and the page links carry it.
+    let fits = format!(
+        "{path}?entity_type={}",
+        "a".repeat(4096 - "entity_type=".len())
+    );
+    let served = app.get(&fits, &app.admin_token).await;
+    assert_eq!(served.status(), 200);
+    // Over it, by a little or a lot: 414, problem+json, nothing of it in the head.
+    for extra in [1, 60_000] {
+        let long = format!(
+            "{path}?search={}",
+            "x".repeat(4096 - "search=".len() + extra)
+        );
+        let refused = app.get(&long, &app.admin_token).await;
+        let head_size: usize = refused
+            .headers()
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len())
+            .sum();
+        assert!(head_size < 2048, "a {head_size}-byte head");
+        let problem = crate::helpers::assert_problem(refused, 414).await;
+        assert!(
+            problem["detail"].as_str().unwrap().contains("4096"),
+            "{problem}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn the_headers_a_scanner_expects() {
+    let app = crate::helpers::spawn_app().await;
+    let login = app.login("admin", crate::helpers::ADMIN_PASSWORD).await;
+    assert_eq!(
+        login.headers()["cache-control"],
+        "no-store",
+        "a token is never cached"
+    );
+    assert_eq!(login.headers()["x-content-type-options"], "nosniff");
+    let token: serde_json::Value = app
+        .admin_json(
+            reqwest::Method::POST,
+            "/api/v1/service-tokens",
+            &serde_json::json!({"name": "rmm", "role": "viewer"}),
+            201,
+        )
+        .await;
+    assert!(token["token"].is_string());
+    let created = app
+        .send_json(
+            reqwest::Method::POST,
+            "/api/v1/service-tokens",
+            &app.admin_token,
+            &serde_json::json!({"name": "rmm-2", "role": "viewer"}),
+        )
+        .await;
+    assert_eq!(created.headers()["cache-control"], "no-store");
+    let problem = app.get("/api/v1/users/nobody", &app.admin_token).await;
+    assert_eq!(problem.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(problem.headers()["cache-control"], "no-store");
+
+    let swagger = app.get_anonymous("/swagger-ui/").await;
+    assert_eq!(swagger.status(), 200);
+    let policy = swagger.headers()["content-security-policy"]
+        .to_str()
+        .unwrap();
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert!(policy.contains("script-src 'self'"), "{policy}");
+    assert_eq!(swagger.headers()["x-frame-options"], "DENY");
+    assert_eq!(swagger.headers()["x-content-type-options"], "nosniff");
+}

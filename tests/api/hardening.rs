@@ -85,10 +85,92 @@ async fn a_crowd_of_slow_connections_does_not_starve_a_real_client() {
     for attacker in attackers {
         opened += attacker.await.unwrap();
     }
-    assert!(opened >= crowd, "{opened} slow connections for a crowd of {crowd}");
+    assert!(
+        opened >= crowd,
+        "{opened} slow connections for a crowd of {crowd}"
+    );
     let log = server.stderr_with("client connections at once").await;
     if hard > USUAL_SOFT_LIMIT as u64 {
         let raised = format!("from={USUAL_SOFT_LIMIT} to={hard}");
         assert!(log.contains(&raised), "{raised} in {log}");
     }
+}
+
+/// `/metrics` as text.
+async fn metrics(base: &str) -> String {
+    reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+fn dropped_lines(metrics: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("bridge_log_lines_dropped_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no dropped-lines counter in {metrics}"))
+}
+
+#[actix_web::test]
+async fn a_full_log_disk_drops_lines_counts_them_and_says_so_but_never_fails_a_request() {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let server = ServerProcess::start_with(&[("RUST_LOG", "debug")], move |command| {
+        command.stderr(full);
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let login = client
+        .post(format!("{}/api/v1/auth/login", server.base))
+        .json(&serde_json::json!({"username": "admin", "password": "admin-password-for-log-tests"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200, "the API answers");
+    let ready: serde_json::Value = client
+        .get(format!("{}/readyz", server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["status"], "degraded", "{ready}");
+    assert!(
+        ready["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("log lines are being dropped"),
+        "{ready}"
+    );
+    assert!(dropped_lines(&metrics(&server.base).await) > 0);
+}
+
+#[actix_web::test]
+async fn a_stuck_log_reader_never_holds_up_a_request() {
+    // Nobody reads this pipe: a writer on the request path would block once it is full.
+    let (unread, writer) = std::io::pipe().unwrap();
+    let server = ServerProcess::start_with(&[("RUST_LOG", "debug")], move |command| {
+        command.stderr(writer);
+    })
+    .await;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    // Far more log lines than a pipe holds (each request logs at debug).
+    for n in 0..1500 {
+        let answered = client
+            .get(format!("{}/api/v1/auth/me", server.base))
+            .send()
+            .await
+            .map(|r| r.status().as_u16());
+        assert_eq!(answered.ok(), Some(401), "request {n}");
+    }
+    drop(unread);
 }
