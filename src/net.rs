@@ -297,7 +297,7 @@ pub fn raise_open_file_limit() -> std::io::Result<OpenFileLimit> {
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
         return Err(std::io::Error::last_os_error());
     }
-    let before = limit.rlim_cur as u64;
+    let before = limit.rlim_cur;
     if limit.rlim_cur < limit.rlim_max {
         limit.rlim_cur = limit.rlim_max;
         // SAFETY: as above.
@@ -307,7 +307,7 @@ pub fn raise_open_file_limit() -> std::io::Result<OpenFileLimit> {
     }
     Ok(OpenFileLimit {
         before,
-        now: limit.rlim_cur as u64,
+        now: limit.rlim_cur,
     })
 }
 
