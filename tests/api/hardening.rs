@@ -90,7 +90,7 @@ async fn a_crowd_of_slow_connections_does_not_starve_a_real_client() {
         "{opened} slow connections for a crowd of {crowd}"
     );
     let log = server.stderr_with("client connections at once").await;
-    if hard > USUAL_SOFT_LIMIT as u64 {
+    if hard > USUAL_SOFT_LIMIT {
         let raised = format!("from={USUAL_SOFT_LIMIT} to={hard}");
         assert!(log.contains(&raised), "{raised} in {log}");
     }
