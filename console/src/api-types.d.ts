@@ -1048,7 +1048,7 @@ export interface components {
          *     report and a snapshot's `unknown_keys` show them.
          *     Exactly one of the two.
          * @example {
-         *       "product_name": "Kaspersky Embedded Systems Security 3.4 for Windows"
+         *       "product_name": "Kaspersky Security for Storage 3.4"
          *     }
          */
         AddMatchRule: {
@@ -3774,6 +3774,16 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {
+                 *       "api_version": "2025.1",
+                 *       "client_id": "2b9d6f3e-4a7c-4e1b-9f0d-3c5a7e9b1d2f",
+                 *       "company_id": "mymsp",
+                 *       "max_concurrency": 4,
+                 *       "private_key": "Bm8nC5dF1gH6jK0l",
+                 *       "public_key": "Xk3pQ7rT9vW2yZ4a",
+                 *       "request_timeout_seconds": 30,
+                 *       "site_url": "https://na.myconnectwise.net"
+                 *     } */
                 "application/json": components["schemas"]["PutConnectWiseConnection"];
             };
         };
@@ -4120,6 +4130,16 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {
+                 *       "domain": "",
+                 *       "insecure_skip_tls_verify": false,
+                 *       "internal_user": true,
+                 *       "max_concurrency": 4,
+                 *       "password": "a long KSC password",
+                 *       "request_timeout_seconds": 60,
+                 *       "server_url": "https://ksc.example.com:13299",
+                 *       "user": "bridge-reader"
+                 *     } */
                 "application/json": components["schemas"]["PutKasperskyConnection"];
             };
         };
@@ -5774,14 +5794,14 @@ export interface operations {
         requestBody: {
             content: {
                 /** @example {
-                 *       "id": "kess-embedded",
+                 *       "id": "ks-storage",
                  *       "licensing_model": "per_device",
                  *       "match_rules": {
                  *         "name_patterns": [
-                 *           "Embedded Systems Security"
+                 *           "Kaspersky Security for Storage"
                  *         ]
                  *       },
-                 *       "name": "Kaspersky Embedded Systems Security",
+                 *       "name": "Kaspersky Security for Storage",
                  *       "solution": "ksc"
                  *     } */
                 "application/json": components["schemas"]["CreateSecurityApplication"];
@@ -6109,11 +6129,12 @@ export interface operations {
             content: {
                 /** @example {
                  *       "match_rules": {
-                 *         "app_ids": [
-                 *           "1103"
-                 *         ],
                  *         "name_patterns": [
-                 *           "Endpoint Security"
+                 *           "Kaspersky Next EDR Optimum",
+                 *           "Kaspersky EDR Optimum"
+                 *         ],
+                 *         "skus": [
+                 *           "KL4066"
                  *         ]
                  *       }
                  *     } */
@@ -6788,7 +6809,8 @@ export interface operations {
         requestBody: {
             content: {
                 /** @example {
-                 *       "bill_devices_by_category": true
+                 *       "bill_devices_by_category": true,
+                 *       "bill_licence_tiers": true
                  *     } */
                 "application/json": components["schemas"]["BillingSettingsChange"];
             };
@@ -8846,6 +8868,9 @@ export interface operations {
         /** @description Optional: one tenant only */
         requestBody?: {
             content: {
+                /** @example {
+                 *       "tenant_id": "01a23bd7-81c6-71a4-9b15-992947d69878"
+                 *     } */
                 "application/json": components["schemas"]["CollectUsage"] | null;
             };
         };

@@ -45,7 +45,25 @@ fn requests() -> Vec<(&'static str, Value)> {
         ),
         (
             "putBillingSettings",
-            json!({"bill_devices_by_category": true}),
+            json!({"bill_devices_by_category": true, "bill_licence_tiers": true}),
+        ),
+        (
+            "putConnectWiseConnection",
+            json!({"site_url": "https://na.myconnectwise.net", "company_id": "mymsp",
+                   "public_key": "Xk3pQ7rT9vW2yZ4a", "private_key": "Bm8nC5dF1gH6jK0l",
+                   "client_id": "2b9d6f3e-4a7c-4e1b-9f0d-3c5a7e9b1d2f", "api_version": "2025.1",
+                   "max_concurrency": 4, "request_timeout_seconds": 30}),
+        ),
+        (
+            "putKasperskyConnection",
+            json!({"server_url": "https://ksc.example.com:13299", "user": "bridge-reader",
+                   "password": "a long KSC password", "domain": "", "internal_user": true,
+                   "max_concurrency": 4, "request_timeout_seconds": 60,
+                   "insecure_skip_tls_verify": false}),
+        ),
+        (
+            "collectUsageSnapshots",
+            json!({"tenant_id": "01a23bd7-81c6-71a4-9b15-992947d69878"}),
         ),
         (
             "createCompanyMapping",
@@ -91,13 +109,14 @@ fn requests() -> Vec<(&'static str, Value)> {
         ),
         (
             "createSecurityApplication",
-            json!({"id": "kess-embedded", "name": "Kaspersky Embedded Systems Security",
+            json!({"id": "ks-storage", "name": "Kaspersky Security for Storage",
                    "solution": "ksc", "licensing_model": "per_device",
-                   "match_rules": {"name_patterns": ["Embedded Systems Security"]}}),
+                   "match_rules": {"name_patterns": ["Kaspersky Security for Storage"]}}),
         ),
         (
             "updateSecurityApplication",
-            json!({"match_rules": {"app_ids": ["1103"], "name_patterns": ["Endpoint Security"]}}),
+            json!({"match_rules": {"name_patterns": ["Kaspersky Next EDR Optimum",
+                   "Kaspersky EDR Optimum"], "skus": ["KL4066"]}}),
         ),
     ]
 }

@@ -310,7 +310,7 @@ pub async fn update_security_application(
 /// Exactly one of the two.
 #[derive(Deserialize, ToSchema)]
 #[serde(untagged)]
-#[schema(example = json!({"product_name": "Kaspersky Embedded Systems Security 3.4 for Windows"}))]
+#[schema(example = json!({"product_name": "Kaspersky Security for Storage 3.4"}))]
 pub enum AddMatchRule {
     ProductName {
         /// Becomes a name pattern (compared as words: case, dashes and version numbers do not

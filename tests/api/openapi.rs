@@ -47,3 +47,32 @@ fn every_operation_has_an_id_and_documents_its_errors() {
         }
     }
 }
+
+#[test]
+fn every_request_body_has_an_example() {
+    let spec: Value = serde_json::from_str(&kaspersky_msp_bridge::openapi::spec_json()).unwrap();
+    let mut bodies = 0;
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let Some(content) = op["requestBody"]["content"].as_object() else {
+                continue;
+            };
+            for (media, body) in content {
+                bodies += 1;
+                let schema = match body["schema"]["$ref"].as_str() {
+                    Some(reference) => {
+                        let name = reference.trim_start_matches("#/components/schemas/");
+                        &spec["components"]["schemas"][name]
+                    }
+                    None => &body["schema"],
+                };
+                let has_example = body.get("example").is_some()
+                    || body.get("examples").is_some()
+                    || schema.get("example").is_some()
+                    || schema.get("examples").is_some();
+                assert!(has_example, "{method} {path} ({media}) has no example");
+            }
+        }
+    }
+    assert!(bodies >= 21, "{bodies} request bodies");
+}
