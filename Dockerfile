@@ -6,8 +6,9 @@ ARG RUST_VERSION=1.95
 ARG DEBIAN_RELEASE=trixie
 
 FROM rust:${RUST_VERSION}-slim-${DEBIAN_RELEASE} AS build
-# libpq for the PostgreSQL backend (SQLite is compiled in), found by pkg-config; make for
-# jemalloc's build (the slim image has gcc but not make).
+# The image links the system's libpq (found by pkg-config), which speaks TLS to PostgreSQL, rather
+# than the bundled one of the default build (`--no-default-features`); SQLite is compiled in;
+# make for jemalloc's build (the slim image has gcc but not make).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends libpq-dev make pkg-config \
     && rm -rf /var/lib/apt/lists/*
@@ -22,7 +23,7 @@ ARG BRIDGE_GIT_COMMIT=unknown
 ENV BRIDGE_GIT_COMMIT=${BRIDGE_GIT_COMMIT}
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked --bin kaspersky-msp-bridge \
+    cargo build --release --locked --no-default-features --bin kaspersky-msp-bridge \
     && install -m 0755 target/release/kaspersky-msp-bridge /usr/local/bin/kaspersky-msp-bridge
 
 FROM debian:${DEBIAN_RELEASE}-slim

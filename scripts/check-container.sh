@@ -28,7 +28,7 @@ echo "container: hadolint Dockerfile"
 echo "container: dclint compose.yaml"
 "$tools/npm/node_modules/.bin/dclint" --color=false --max-warnings 0 "$root/compose.yaml"
 
-echo "container: the build context compiles"
+echo "container: the build context builds, as the image builds it"
 # .dockerignore is "*" then "!path" lines: exactly those paths are sent to the build.
 context="$(mktemp -d)"
 trap 'rm -rf "$context"' EXIT
@@ -43,13 +43,13 @@ grep -E '^COPY [^-]' "$root/Dockerfile" | while read -r _ sources; do
         [[ -e "$context/$source" ]] || { echo "COPY $source: not in the build context" >&2; exit 1; }
     done
 done
-# Outside git, as in the image build: build.rs falls back to BRIDGE_GIT_COMMIT.
-(cd "$context" && BRIDGE_GIT_COMMIT=context-check cargo check --quiet --locked --offline \
-    --bin kaspersky-msp-bridge)
+# Outside git, as in the image build: build.rs falls back to BRIDGE_GIT_COMMIT. Against the
+# system's libpq (--no-default-features), in a target directory of its own.
+(cd "$context" && BRIDGE_GIT_COMMIT=context-check CARGO_TARGET_DIR="$target/container" \
+    cargo build --quiet --locked --offline --no-default-features --bin kaspersky-msp-bridge)
 
 echo "container: the runtime stage installs what the binary links"
-cargo build --quiet --manifest-path "$root/Cargo.toml" --bin kaspersky-msp-bridge
-binary="$target/debug/kaspersky-msp-bridge"
+binary="$target/container/debug/kaspersky-msp-bridge"
 # libc, libm, libgcc_s and the loader are in every Debian image; libpq.so.5 is libpq5.
 readelf -d "$binary" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | while read -r library; do
     case "$library" in

@@ -53,6 +53,7 @@ pub async fn connect_database(settings: &Settings) -> anyhow::Result<DbPool> {
     let (url, size) = (settings.database_url.clone(), settings.db_pool_size);
     tokio::task::spawn_blocking(move || {
         let pool = db::connect_pool(&url, size)
+            .map_err(|e| anyhow::anyhow!("{e}{}", tls_hint(&e.to_string())))
             .with_context(|| format!("cannot open the database {}", redact_url(&url)))?;
         let mut conn = pool.get().context("cannot open the database")?;
         let ran = db::run_migrations(&mut conn)?;
@@ -62,6 +63,17 @@ pub async fn connect_database(settings: &Settings) -> anyhow::Result<DbPool> {
         Ok(pool)
     })
     .await?
+}
+
+/// What to do when the PostgreSQL URL asks for TLS and this build's libpq has none.
+fn tls_hint(error: &str) -> &'static str {
+    if error.contains("SSL support is not compiled in") {
+        " (this build's libpq is the bundled one, without TLS: build with \
+         `cargo build --release --no-default-features` to link the system's libpq, which speaks \
+         TLS, or reach PostgreSQL without `sslmode`)"
+    } else {
+        ""
+    }
 }
 
 /// Creates the first admin when there is no user at all.
