@@ -382,7 +382,7 @@ async fn the_fake_binds_a_login_to_its_connection_as_ksc_does() {
         .post("LicenseKeys.EnumKeys", &[("X-KSC-Session", token)])
         .await;
     assert_eq!(status, 200);
-    assert_eq!(listed["lKeyCount"], 3, "Fabrikam's three keys");
+    assert_eq!(listed["lKeyCount"], 4, "Fabrikam's four keys");
     fake.stop().await;
 }
 

@@ -47,7 +47,9 @@ async fn account_changes_are_audited_without_secrets() {
         .unwrap();
     assert_eq!(by_actor["items"].as_array().unwrap().len(), 1);
 
-    // Account history is for admins only.
+    // Account history is for admins only. (The change ended ivy's sessions: a new token.)
+    assert_eq!(app.get("/api/v1/auth/me", &viewer).await.status(), 401);
+    let (_, viewer) = app.user_with_role("vera", "viewer").await;
     let seen_by_viewer: Value = app
         .get("/api/v1/audit-events", &viewer)
         .await
