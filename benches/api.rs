@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
-use kaspersky_msp_bridge::db::{self, cw_products::CwProductRow, schema::cw_products};
+use kaspersky_msp_bridge::adapters::db::{self, cw_products::CwProductRow, schema::cw_products};
 use serde_json::{json, Value};
 
 const CONNECTIONS: usize = 64;
@@ -287,7 +287,7 @@ impl Drop for Server {
 fn seed_database(database_url: &str) {
     let pool = db::connect_pool(database_url, 1).expect("the benchmark database");
     let mut pooled = pool.get().expect("a database connection");
-    let conn: &mut kaspersky_msp_bridge::db::DbConnection = &mut pooled;
+    let conn: &mut kaspersky_msp_bridge::adapters::db::DbConnection = &mut pooled;
     for i in 0..8_i64 {
         let row = CwProductRow {
             id: 1000 + i,
@@ -536,5 +536,5 @@ fn with_database(url: &str, name: &str) -> String {
 }
 
 fn db_redacted(url: &str) -> String {
-    kaspersky_msp_bridge::config::redact_url(url)
+    kaspersky_msp_bridge::adapters::config::redact_url(url)
 }

@@ -22,14 +22,14 @@ use std::time::{Duration, Instant};
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 use futures_util::stream::{self, StreamExt};
-use kaspersky_msp_bridge::config::Settings;
-use kaspersky_msp_bridge::connectwise::{Agreement, CatalogItem, Company, Reference};
-use kaspersky_msp_bridge::db;
-use kaspersky_msp_bridge::sandbox::fake_connectwise::{route, FakeConnectWise};
-use kaspersky_msp_bridge::sandbox::fake_ksc::{
+use kaspersky_msp_bridge::adapters::config::Settings;
+use kaspersky_msp_bridge::adapters::connectwise::{Agreement, CatalogItem, Company, Reference};
+use kaspersky_msp_bridge::adapters::db;
+use kaspersky_msp_bridge::cli::sandbox::fake_connectwise::{route, FakeConnectWise};
+use kaspersky_msp_bridge::cli::sandbox::fake_ksc::{
     FakeKey, FakeKsc, FakeKscData, FakeKscOptions, FakeTenant,
 };
-use kaspersky_msp_bridge::startup::Application;
+use kaspersky_msp_bridge::web::startup::Application;
 use reqwest::Method;
 use serde_json::{json, Value};
 

@@ -3,8 +3,8 @@
 //! Prints one JSON line (where to connect, credentials, seeded ids, the CA certificate's path), then
 //! serves until interrupted. `scripts/check-fake-connectwise.sh` drives it with `pyconnectwise`.
 
-use kaspersky_msp_bridge::connectwise::{Agreement, CatalogItem, Company, Reference};
-use kaspersky_msp_bridge::sandbox::fake_connectwise::{FakeConnectWise, FakeCwOptions};
+use kaspersky_msp_bridge::adapters::connectwise::{Agreement, CatalogItem, Company, Reference};
+use kaspersky_msp_bridge::cli::sandbox::fake_connectwise::{FakeConnectWise, FakeCwOptions};
 
 /// More than one page of 1,000, so clients must follow the paging.
 const CATALOG_ITEMS: usize = 1234;

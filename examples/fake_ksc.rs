@@ -2,7 +2,7 @@
 //! `{"url", "http_url", "user", "password", "vservers", "ca_pem_path"}`.
 //! Usage: `cargo run --example fake_ksc -- <directory for the CA PEM>`
 
-use kaspersky_msp_bridge::sandbox::fake_ksc::{
+use kaspersky_msp_bridge::cli::sandbox::fake_ksc::{
     demo, FakeKsc, FakeKscOptions, DEMO_PASSWORD, DEMO_USER,
 };
 

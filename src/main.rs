@@ -20,7 +20,7 @@ fn main() {
             1
         }
     };
-    kaspersky_msp_bridge::telemetry::flush(std::time::Duration::from_secs(1));
+    kaspersky_msp_bridge::adapters::telemetry::flush(std::time::Duration::from_secs(1));
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();
     // Everything is done and dropped. `_exit` skips the C library's exit handlers: libpq's

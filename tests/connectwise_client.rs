@@ -3,13 +3,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kaspersky_msp_bridge::connectwise::{
+use kaspersky_msp_bridge::adapters::connectwise::{
     Addition, Agreement, BillCustomer, CatalogItem, Company, Conditions, ConnectWiseClient,
     ConnectWiseError, NewAddition, PatchOperation, Reference, RetryPolicy,
 };
-use kaspersky_msp_bridge::metrics::{self, CallOutcome, Upstream};
-use kaspersky_msp_bridge::outbound::{HttpClientOptions, OutboundPolicy};
-use kaspersky_msp_bridge::sandbox::fake_connectwise::{route, FakeConnectWise, Fault};
+use kaspersky_msp_bridge::adapters::metrics::{self, CallOutcome, Upstream};
+use kaspersky_msp_bridge::adapters::outbound::{HttpClientOptions, OutboundPolicy};
+use kaspersky_msp_bridge::cli::sandbox::fake_connectwise::{route, FakeConnectWise, Fault};
 
 fn fast_retries() -> RetryPolicy {
     RetryPolicy {
@@ -429,7 +429,7 @@ async fn concurrency_is_bounded_per_site() {
 
 #[actix_web::test]
 async fn a_codebase_never_moves_the_calls_to_another_host() {
-    use kaspersky_msp_bridge::sandbox::fake_connectwise::FakeCwOptions;
+    use kaspersky_msp_bridge::cli::sandbox::fake_connectwise::FakeCwOptions;
     // What a hostile or broken companyinfo could answer: a "codebase" that is an absolute URL.
     for codebase in ["https:127.0.0.1:1/", "\\\\127.0.0.1:1/"] {
         let fake = FakeConnectWise::start(FakeCwOptions {

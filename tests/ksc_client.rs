@@ -3,10 +3,12 @@
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use kaspersky_msp_bridge::kaspersky::{KscClient, KscConfig, KscError, RetryPolicy, VServer};
-use kaspersky_msp_bridge::metrics::{self, Upstream};
-use kaspersky_msp_bridge::outbound::HttpClientOptions;
-use kaspersky_msp_bridge::sandbox::fake_ksc::{
+use kaspersky_msp_bridge::adapters::kaspersky::{
+    KscClient, KscConfig, KscError, RetryPolicy, VServer,
+};
+use kaspersky_msp_bridge::adapters::metrics::{self, Upstream};
+use kaspersky_msp_bridge::adapters::outbound::HttpClientOptions;
+use kaspersky_msp_bridge::cli::sandbox::fake_ksc::{
     demo_applications, demo_expected_usage, FakeKsc, Fault, FaultKind, DEMO_PASSWORD, DEMO_USER,
 };
 
@@ -392,13 +394,13 @@ async fn the_fake_binds_a_login_to_its_connection_as_ksc_does() {
 async fn sessions_never_cross_tenants_at_any_concurrency() {
     let tenants = 24;
     let fake = FakeKsc::start(
-        kaspersky_msp_bridge::sandbox::fake_ksc::FakeKscOptions::new(
-            kaspersky_msp_bridge::sandbox::fake_ksc::numbered_tenants(tenants),
+        kaspersky_msp_bridge::cli::sandbox::fake_ksc::FakeKscOptions::new(
+            kaspersky_msp_bridge::cli::sandbox::fake_ksc::numbered_tenants(tenants),
         )
         .latency(Duration::from_millis(1)),
     )
     .unwrap();
-    let expected = kaspersky_msp_bridge::sandbox::fake_ksc::numbered_expected_usage(tenants);
+    let expected = kaspersky_msp_bridge::cli::sandbox::fake_ksc::numbered_expected_usage(tenants);
     let applications = demo_applications();
     let rounds = 3;
     for concurrency in [1, 4, 8] {
@@ -423,7 +425,7 @@ async fn sessions_never_cross_tenants_at_any_concurrency() {
     }
     assert_eq!(fake.not_authenticated(), 0, "no call refused");
     for vs in 0..tenants {
-        let name = kaspersky_msp_bridge::sandbox::fake_ksc::numbered_name(vs);
+        let name = kaspersky_msp_bridge::cli::sandbox::fake_ksc::numbered_name(vs);
         assert_eq!(fake.sessions_started(&name), 3 * rounds as u64, "{name}");
     }
     assert_all_released(&fake);

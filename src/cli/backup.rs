@@ -4,8 +4,8 @@ use std::path::Path;
 
 use anyhow::bail;
 
-use crate::config::{redact_url, sqlite_path, Settings};
-use crate::secrets::KEY_FILE;
+use crate::adapters::config::{redact_url, sqlite_path, Settings};
+use crate::adapters::secrets::KEY_FILE;
 
 pub async fn run(settings: &Settings, target: &Path) -> anyhow::Result<()> {
     let key = match settings.encryption_key {
@@ -21,7 +21,8 @@ pub async fn run(settings: &Settings, target: &Path) -> anyhow::Result<()> {
         );
     }
     let (url, to) = (settings.database_url.clone(), target.to_path_buf());
-    tokio::task::spawn_blocking(move || crate::db::backup::sqlite_into(&url, &to)).await??;
+    tokio::task::spawn_blocking(move || crate::adapters::db::backup::sqlite_into(&url, &to))
+        .await??;
     let database = sqlite_path(&settings.database_url);
     println!(
         "backed up {} to {}",

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::outbound::{build_http_client, HttpClientOptions};
+use crate::adapters::outbound::{build_http_client, HttpClientOptions};
 
 /// GET /healthz of the server listening on `bind`; exit code 0 when it answers 200, else 1.
 pub async fn run(bind: SocketAddr) -> u8 {

@@ -1,8 +1,8 @@
 //! Account rules shared by the API and the recovery CLI: username rules, the last-admin rule,
 //! hashing, and the audit trail of every change.
 
-use crate::auth::{password, Role};
-use crate::db::{self, audit, audit::Actor, users::UserRow, DbConnection, DbPool};
+use crate::adapters::db::{self, audit, audit::Actor, users::UserRow, DbConnection, DbPool};
+use crate::runtime::auth::{password, Role};
 use crate::services::ServiceError;
 
 pub fn normalize_username(username: &str) -> String {

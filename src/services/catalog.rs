@@ -4,10 +4,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::db::{self, cw_products::CwProductRow, utc};
+use crate::adapters::db::{self, cw_products::CwProductRow, utc};
+use crate::runtime::state::AppState;
 use crate::services::connections::connectwise::upstream_error;
 use crate::services::ServiceError;
-use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RefreshResult {
@@ -23,7 +23,7 @@ pub struct RefreshResult {
 
 /// Reads the whole ConnectWise catalog into the cache.
 pub async fn refresh(state: &AppState) -> Result<RefreshResult, ServiceError> {
-    let client = crate::connections::shared_connectwise(state).await?;
+    let client = crate::runtime::clients::shared_connectwise(state).await?;
     let items = client
         .list_catalog_items(None)
         .await

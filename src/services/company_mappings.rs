@@ -5,9 +5,11 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::connectwise::{Conditions, ConnectWiseClient};
-use crate::db::utc;
-use crate::db::{self, audit, audit::Actor, company_mappings::CompanyMappingRow, DbConnection};
+use crate::adapters::connectwise::{Conditions, ConnectWiseClient};
+use crate::adapters::db::utc;
+use crate::adapters::db::{
+    self, audit, audit::Actor, company_mappings::CompanyMappingRow, DbConnection,
+};
 use crate::domain::model::Solution;
 use crate::services::connections::connectwise::upstream_error;
 use crate::services::etag::{etag_of, IfMatch};
@@ -156,7 +158,7 @@ fn audited(m: &CompanyMappingRow) -> serde_json::Value {
 /// Checks a mapping before saving it: the tenant here, the company and agreement in
 /// ConnectWise; every invalid field is reported at once.
 pub async fn check(
-    state: &crate::state::AppState,
+    state: &crate::runtime::state::AppState,
     input: &CompanyMappingInput,
 ) -> Result<CheckedAgreement, ServiceError> {
     let tenant_id = input.tenant_id.clone();

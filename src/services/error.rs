@@ -1,8 +1,8 @@
 //! What went wrong in a use case, in terms a caller can act on. The web layer turns it into
 //! problem+json (`ApiError: From<ServiceError>`); the CLI prints it.
 
-use crate::connections::ConnectionError;
-use crate::db::{self, StorageError};
+use crate::adapters::db::{self, StorageError};
+use crate::runtime::clients::ConnectionError;
 use crate::sync::SyncError;
 
 pub use crate::domain::validation::FieldError;

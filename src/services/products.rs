@@ -7,10 +7,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{json, Value};
 
-use crate::db::billing_settings::BillingSettings;
-use crate::db::cw_products::CwProductRow;
-use crate::db::security_applications::{ApplicationSummary, SecurityApplication};
-use crate::db::{self, audit, audit::Actor, cw_products, DbConnection};
+use crate::adapters::db::billing_settings::BillingSettings;
+use crate::adapters::db::cw_products::CwProductRow;
+use crate::adapters::db::security_applications::{ApplicationSummary, SecurityApplication};
+use crate::adapters::db::{self, audit, audit::Actor, cw_products, DbConnection};
 use crate::domain::desired::ProductMapping;
 use crate::domain::mapping_rules::{
     category_field, check_mapping, named_products, ProductAvailability, PRODUCT_FIELD,
@@ -19,7 +19,7 @@ use crate::domain::model::DeviceCategory;
 use crate::services::{FieldError, ServiceError};
 
 /// The write lock of everything on the Products tab.
-pub use crate::db::PRODUCTS_LOCK;
+pub use crate::adapters::db::PRODUCTS_LOCK;
 
 pub struct Snapshot {
     pub billing: BillingSettings,

@@ -1,8 +1,8 @@
 //! Security applications: custom ones added, edited (name, match rules, retired) and deleted
 //! under the Products tab's write lock, every change audited.
 
-use crate::db::security_applications::SecurityApplication;
-use crate::db::{self, audit, audit::Actor, DbConnection, DbPool, PRODUCTS_LOCK};
+use crate::adapters::db::security_applications::SecurityApplication;
+use crate::adapters::db::{self, audit, audit::Actor, DbConnection, DbPool, PRODUCTS_LOCK};
 use crate::services::products::{application_not_found, ensure_deletable};
 use crate::services::ServiceError;
 

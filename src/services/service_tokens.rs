@@ -1,7 +1,9 @@
 //! Service tokens: created and revoked with an audit event each (the JWT itself is issued by
 //! the handler, which shows it once).
 
-use crate::db::{self, audit, audit::Actor, service_tokens::ServiceTokenRow, utc, DbPool};
+use crate::adapters::db::{
+    self, audit, audit::Actor, service_tokens::ServiceTokenRow, utc, DbPool,
+};
 use crate::services::ServiceError;
 
 pub async fn create(pool: &DbPool, actor: Actor, row: ServiceTokenRow) -> Result<(), ServiceError> {

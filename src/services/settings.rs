@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use diesel::QueryResult;
 use serde::Serialize;
 
-use crate::db::billing_settings::BillingSettings;
-use crate::db::{self, audit, audit::Actor, DbConnection, DbPool};
+use crate::adapters::db::billing_settings::BillingSettings;
+use crate::adapters::db::{self, audit, audit::Actor, DbConnection, DbPool};
 use crate::domain::desired::{mapping_status, MappingStatus};
 use crate::domain::usage::name_words;
 use crate::services::etag::{etag_of, IfMatch};

@@ -2,11 +2,11 @@
 
 use std::collections::HashSet;
 
-use crate::db::{self, audit, audit::Actor, tenants::TenantRow, DbConnection};
-use crate::kaspersky::VServer;
+use crate::adapters::db::{self, audit, audit::Actor, tenants::TenantRow, DbConnection};
+use crate::adapters::kaspersky::VServer;
+use crate::runtime::state::AppState;
 use crate::services::connections::kaspersky as ksc;
 use crate::services::ServiceError;
-use crate::state::AppState;
 
 /// What one discovery changed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::db::security_applications::SecurityApplication;
-use crate::db::tenants::TenantRow;
-use crate::db::usage_snapshots::{Outcome, SnapshotSource, UsageSnapshot};
-use crate::db::{self, audit::Actor, DbConnection};
+use crate::adapters::db::security_applications::SecurityApplication;
+use crate::adapters::db::tenants::TenantRow;
+use crate::adapters::db::usage_snapshots::{Outcome, SnapshotSource, UsageSnapshot};
+use crate::adapters::db::{self, audit::Actor, DbConnection};
 use crate::domain::model::{
     ApplicationId, CategoryCounts, DeviceCategory, LicensingModel, Solution, TenantUsage,
 };

@@ -7,7 +7,7 @@
 use chrono::{NaiveDate, Utc};
 use serde_json::Value;
 
-use crate::connectwise::{BillCustomer, ConnectWiseClient, NewAddition, PatchOperation};
+use crate::adapters::connectwise::{BillCustomer, ConnectWiseClient, NewAddition, PatchOperation};
 use crate::domain::model::DeviceCategory;
 use crate::domain::plan::{CwAddition, PlanAction, PlanRow};
 use crate::sync::plan::PlanLine;
@@ -83,8 +83,9 @@ pub fn description(row: &PlanRow) -> String {
 pub async fn write(client: &ConnectWiseClient, line: &PlanLine) -> Written {
     let row = &line.row;
     let desired = row.desired_quantity.unwrap_or(0) as f64;
-    let failed =
-        |e: crate::connectwise::ConnectWiseError| Written::new(Outcome::Failed, e.to_string());
+    let failed = |e: crate::adapters::connectwise::ConnectWiseError| {
+        Written::new(Outcome::Failed, e.to_string())
+    };
     match row.action {
         PlanAction::Create => {
             let mut addition = NewAddition::new(row.product_id, BillCustomer::Billable, desired);

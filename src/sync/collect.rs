@@ -5,15 +5,15 @@
 
 use futures_util::future::join_all;
 
-use crate::connections;
-use crate::db::security_applications::SecurityApplication;
-use crate::db::tenants::TenantRow;
-use crate::db::usage_snapshots::{Outcome, SnapshotSource, UsageSnapshot};
-use crate::db::{self, audit::Actor, DbConnection, PRODUCTS_LOCK};
+use crate::adapters::db::security_applications::SecurityApplication;
+use crate::adapters::db::tenants::TenantRow;
+use crate::adapters::db::usage_snapshots::{Outcome, SnapshotSource, UsageSnapshot};
+use crate::adapters::db::{self, audit::Actor, DbConnection, PRODUCTS_LOCK};
+use crate::adapters::kaspersky::VServer;
 use crate::domain::model::Solution;
 use crate::domain::usage::ApplicationRules;
-use crate::kaspersky::VServer;
-use crate::state::AppState;
+use crate::runtime::clients;
+use crate::runtime::state::AppState;
 use crate::sync::SyncError;
 
 /// The virtual server a KSC tenant stands for, as discovery saw it last.
@@ -83,7 +83,7 @@ pub async fn collect(
         ))
     })
     .await?;
-    let client = connections::shared_ksc(state).await?;
+    let client = clients::shared_ksc(state).await?;
     let reads = targets.iter().map(|tenant| {
         let (client, rules) = (&client, &rules);
         async move {

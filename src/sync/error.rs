@@ -1,9 +1,9 @@
 //! What stops a sync (or a collection) from running, in the sync's own terms; the services and
 //! the web layer decide what a caller learns of it.
 
-use crate::connections::ConnectionError;
-use crate::db::StorageError;
+use crate::adapters::db::StorageError;
 use crate::domain::validation::FieldError;
+use crate::runtime::clients::ConnectionError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {

@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::db::{self, sync::ChangeRow};
-use crate::state::AppState;
+use crate::adapters::db::{self, sync::ChangeRow};
+use crate::runtime::state::AppState;
 use crate::sync::runs::{self, Run, RunRequest, RunStatus, Trigger};
 use crate::sync::SyncError;
 
@@ -139,7 +139,7 @@ fn table(changes: &[ChangeRow], names: &Names) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::json_text::JsonText;
+    use crate::adapters::db::json_text::JsonText;
 
     #[test]
     fn exit_codes() {

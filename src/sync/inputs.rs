@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::db::usage_snapshots::{Outcome, SnapshotSource, UsageSnapshot};
-use crate::db::{
+use crate::adapters::db::usage_snapshots::{Outcome, SnapshotSource, UsageSnapshot};
+use crate::adapters::db::{
     self, company_mappings::CompanyMappingRow, sync::ManagedRow, tenants::TenantRow, DbConnection,
 };
 use crate::domain::desired::{self, BillingInput, DesiredState, UnreadableReason, UsageState};

@@ -8,7 +8,7 @@ use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::connectwise::{Addition, ConnectWiseClient};
+use crate::adapters::connectwise::{Addition, ConnectWiseClient};
 use crate::domain::desired::{BlockedTenant, FrozenTenant, UnbilledUsage};
 use crate::domain::moves::Move;
 use crate::domain::plan::{self as rules, CwAddition, ManagedAddition, PlanInput, PlanRow};
@@ -135,7 +135,7 @@ pub fn compute(
     inputs: &Inputs,
     additions: &[CwAddition],
     unreadable: Vec<UnreadableAgreement>,
-    scope: Option<&crate::db::company_mappings::CompanyMappingRow>,
+    scope: Option<&crate::adapters::db::company_mappings::CompanyMappingRow>,
     now: DateTime<Utc>,
 ) -> Plan {
     let mut constraints = inputs.constraints.clone();
@@ -255,7 +255,7 @@ pub fn compute(
         })
         .collect();
     Plan {
-        id: crate::db::new_id(),
+        id: crate::adapters::db::new_id(),
         created_at: now,
         company_mapping_id: scope.map(|m| m.id.clone()),
         lines,
@@ -293,15 +293,15 @@ pub fn compute(
 
 /// Plans afresh: inputs from the database, additions from ConnectWise.
 pub async fn make(
-    state: &crate::state::AppState,
-    scope: Option<crate::db::company_mappings::CompanyMappingRow>,
+    state: &crate::runtime::state::AppState,
+    scope: Option<crate::adapters::db::company_mappings::CompanyMappingRow>,
 ) -> Result<(Plan, Inputs), SyncError> {
     let now = Utc::now();
-    let inputs = crate::db::run(&state.pool, move |conn| {
+    let inputs = crate::adapters::db::run(&state.pool, move |conn| {
         crate::sync::inputs::load(conn, now)
     })
     .await?;
-    let client = crate::connections::shared_connectwise(state).await?;
+    let client = crate::runtime::clients::shared_connectwise(state).await?;
     let agreements: BTreeSet<i64> = match &scope {
         None => inputs.agreements(),
         Some(m) => inputs

@@ -3,8 +3,8 @@
 use chrono::{DateTime, Days, NaiveDateTime, Utc};
 use serde::Serialize;
 
-use crate::db::{self, DbConnection};
-use crate::state::AppState;
+use crate::adapters::db::{self, DbConnection};
+use crate::runtime::state::AppState;
 use crate::sync::settings::{self, Retention};
 use crate::sync::SyncError;
 

@@ -11,12 +11,12 @@ use diesel::QueryResult;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::connections::ConnectionError;
-use crate::db::json_text::JsonText;
-use crate::db::{self, audit::Actor, sync::ChangeRow, sync::ManagedRow, DbConnection};
+use crate::adapters::db::json_text::JsonText;
+use crate::adapters::db::{self, audit::Actor, sync::ChangeRow, sync::ManagedRow, DbConnection};
+use crate::adapters::metrics;
 use crate::domain::plan::{self as rules, Approval, PlanAction, RowKey};
-use crate::metrics;
-use crate::state::AppState;
+use crate::runtime::clients::ConnectionError;
+use crate::runtime::state::AppState;
 use crate::sync::apply::{self, Outcome, Written};
 use crate::sync::collect;
 use crate::sync::plan::{self, NotBilledTenant, Plan, PlanLine, TenantKeys};
@@ -381,7 +381,7 @@ async fn work(
             tracing::info!(run = %run.id, approved, "held lines approved");
         }
     }
-    let client = crate::connections::shared_connectwise(state).await?;
+    let client = crate::runtime::clients::shared_connectwise(state).await?;
     let now = Utc::now();
     // A preview applied later is re-checked against ConnectWise as it is now.
     let stale = if is_preview {
@@ -477,7 +477,7 @@ async fn summary_of(state: &AppState, run: &Run, plan: &Plan) -> Result<RunSumma
         .map(|r| r.summary_json.into_inner())
         .map(|s| s.skipped_tenants)
         .unwrap_or_default();
-    let started = crate::db::utc(run.started_at);
+    let started = crate::adapters::db::utc(run.started_at);
     let since = |tenant_id: &str| {
         previous
             .iter()
@@ -516,7 +516,7 @@ async fn summary_of(state: &AppState, run: &Run, plan: &Plan) -> Result<RunSumma
 /// For a preview: the write lines whose ConnectWise state changed since, and why. A move is
 /// applied whole, so one changed line keeps all of its move back.
 async fn stale_lines(
-    client: &crate::connectwise::ConnectWiseClient,
+    client: &crate::adapters::connectwise::ConnectWiseClient,
     plan: &Plan,
     now: DateTime<Utc>,
 ) -> BTreeMap<RowKey, String> {
@@ -565,7 +565,7 @@ async fn stale_lines(
 struct Writer<'a> {
     state: &'a AppState,
     run: &'a Run,
-    client: &'a crate::connectwise::ConnectWiseClient,
+    client: &'a crate::adapters::connectwise::ConnectWiseClient,
     stale: &'a BTreeMap<RowKey, String>,
     dry_run: bool,
     lease_lost: bool,
@@ -867,8 +867,8 @@ mod tests {
 
     #[test]
     fn text_names_are_the_serde_names() {
-        use crate::auth::Role;
         use crate::domain::plan::PlanAction;
+        use crate::runtime::auth::Role;
         fn check<T: serde::Serialize + Copy>(all: &[T], name: fn(T) -> &'static str) {
             for &value in all {
                 assert_eq!(serde_json::to_value(value).unwrap(), name(value));

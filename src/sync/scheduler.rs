@@ -9,8 +9,8 @@ use std::time::Duration;
 use actix_web::rt::{self, task::JoinHandle, time::sleep};
 use chrono::{DateTime, Utc};
 
-use crate::db;
-use crate::state::AppState;
+use crate::adapters::db;
+use crate::runtime::state::AppState;
 use crate::sync::runs::{self, Run, RunRequest, Trigger};
 use crate::sync::settings::{self, SyncSettings};
 use crate::sync::{retention, schedule};

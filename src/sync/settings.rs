@@ -5,7 +5,7 @@ use diesel::QueryResult;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db::{app_state, DbConnection};
+use crate::adapters::db::{key_values, DbConnection};
 use crate::domain::policies::{
     CancelDatePolicy, EffectiveDatePolicy, SyncPolicies, DEFAULT_MAX_DECREASE_PERCENT,
     DEFAULT_MAX_INCREASE_PERCENT, DEFAULT_MIN_INCREASE_UNITS,
@@ -179,7 +179,7 @@ fn at_least_one(value: u32) -> Result<(), String> {
 
 /// The stored settings; defaults until first saved.
 pub fn get(conn: &mut DbConnection) -> QueryResult<SyncSettings> {
-    match app_state::get(conn, KEY)? {
+    match key_values::get(conn, KEY)? {
         None => Ok(SyncSettings::default()),
         Some(text) => serde_json::from_str(&text)
             .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e))),
@@ -188,5 +188,5 @@ pub fn get(conn: &mut DbConnection) -> QueryResult<SyncSettings> {
 
 pub fn put(conn: &mut DbConnection, settings: &SyncSettings) -> QueryResult<()> {
     let text = serde_json::to_string(settings).expect("settings serialise");
-    app_state::set(conn, KEY, &text)
+    key_values::set(conn, KEY, &text)
 }

@@ -162,7 +162,8 @@ async fn the_data_directory_and_the_database_files_are_owner_only() {
     assert_eq!(mode(&app.settings.data_dir), 0o700);
     assert_eq!(mode(&app.settings.data_dir.join("encryption.key")), 0o600);
     if !app.settings.is_postgres() {
-        let database = kaspersky_msp_bridge::config::sqlite_path(&app.settings.database_url);
+        let database =
+            kaspersky_msp_bridge::adapters::config::sqlite_path(&app.settings.database_url);
         // The server is running: WAL and SHM exist beside the database.
         for file in [
             database.to_string(),

@@ -1,7 +1,7 @@
 //! The Companies tab: tenant ↔ ConnectWise company and agreement, checked against the fake ConnectWise.
 
-use kaspersky_msp_bridge::connectwise::{Agreement, Company, Reference};
-use kaspersky_msp_bridge::sandbox::fake_connectwise::FakeConnectWise;
+use kaspersky_msp_bridge::adapters::connectwise::{Agreement, Company, Reference};
+use kaspersky_msp_bridge::cli::sandbox::fake_connectwise::FakeConnectWise;
 use reqwest::Method;
 use serde_json::{json, Value};
 

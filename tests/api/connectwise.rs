@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use kaspersky_msp_bridge::connectwise::{Agreement, CatalogItem, Company, Reference};
-use kaspersky_msp_bridge::sandbox::fake_connectwise::{route, FakeConnectWise};
+use kaspersky_msp_bridge::adapters::connectwise::{Agreement, CatalogItem, Company, Reference};
+use kaspersky_msp_bridge::cli::sandbox::fake_connectwise::{route, FakeConnectWise};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -522,7 +522,7 @@ async fn a_different_encryption_key_is_refused_at_start() {
     let mut other = app.settings.clone();
     other.encryption_key = Some("ab".repeat(32));
     other.bind = "127.0.0.1:0".parse().unwrap();
-    let err = kaspersky_msp_bridge::startup::Application::build(other)
+    let err = kaspersky_msp_bridge::web::startup::Application::build(other)
         .await
         .err()
         .expect("refused");

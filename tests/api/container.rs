@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-use kaspersky_msp_bridge::config::Settings;
+use kaspersky_msp_bridge::adapters::config::Settings;
 
 const BINARY: &str = "kaspersky-msp-bridge";
 

@@ -2,7 +2,7 @@
 //! anywhere else (another process, a direct SQL change) shows on the very next read.
 
 use diesel::prelude::*;
-use kaspersky_msp_bridge::db::{self, json_text::JsonText, schema};
+use kaspersky_msp_bridge::adapters::db::{self, json_text::JsonText, schema};
 use serde_json::Value;
 
 use crate::helpers::{assert_problem, spawn_app, CatalogProduct, TestApp};

@@ -57,7 +57,7 @@ async fn slow_client(address: String, until: tokio::time::Instant) -> usize {
 #[actix_web::test]
 async fn a_crowd_of_slow_connections_does_not_starve_a_real_client() {
     // This process holds the crowd's ends: it needs room too.
-    let own = kaspersky_msp_bridge::net::raise_open_file_limit().unwrap();
+    let own = kaspersky_msp_bridge::adapters::net::raise_open_file_limit().unwrap();
     let server = server_with_the_usual_file_limit().await;
     let hard = own.now;
     // More slow connections than the usual limit, as far as this machine allows, each

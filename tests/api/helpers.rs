@@ -3,12 +3,14 @@
 //! database that is dropped when the test ends.
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
-use kaspersky_msp_bridge::config::Settings;
-use kaspersky_msp_bridge::connectwise::{Agreement, Reference};
-use kaspersky_msp_bridge::db::{self, DbConnection};
-use kaspersky_msp_bridge::sandbox::fake_connectwise::FakeConnectWise;
-use kaspersky_msp_bridge::sandbox::fake_ksc::{FakeKsc, FakeKscOptions, DEMO_PASSWORD, DEMO_USER};
-use kaspersky_msp_bridge::startup::Application;
+use kaspersky_msp_bridge::adapters::config::Settings;
+use kaspersky_msp_bridge::adapters::connectwise::{Agreement, Reference};
+use kaspersky_msp_bridge::adapters::db::{self, DbConnection};
+use kaspersky_msp_bridge::cli::sandbox::fake_connectwise::FakeConnectWise;
+use kaspersky_msp_bridge::cli::sandbox::fake_ksc::{
+    FakeKsc, FakeKscOptions, DEMO_PASSWORD, DEMO_USER,
+};
+use kaspersky_msp_bridge::web::startup::Application;
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{json, Value};
 
@@ -372,7 +374,7 @@ pub struct CatalogProduct {
 impl TestApp {
     /// Puts products into the ConnectWise catalog cache directly, as a catalog refresh would.
     pub fn seed_cw_products(&self, products: &[CatalogProduct]) {
-        use kaspersky_msp_bridge::db::{cw_products::CwProductRow, schema::cw_products};
+        use kaspersky_msp_bridge::adapters::db::{cw_products::CwProductRow, schema::cw_products};
         self.with_db(|conn| {
             for p in products {
                 let row = CwProductRow {

@@ -1,6 +1,6 @@
 //! The Kaspersky Security Center connection, against the fake KSC over real HTTP(S).
 
-use kaspersky_msp_bridge::sandbox::fake_ksc::{FakeKsc, DEMO_PASSWORD, DEMO_USER};
+use kaspersky_msp_bridge::cli::sandbox::fake_ksc::{FakeKsc, DEMO_PASSWORD, DEMO_USER};
 use reqwest::Method;
 use serde_json::{json, Value};
 

@@ -2,9 +2,9 @@
 //! "Application identity"): it keeps billing exactly as before on upgrade, and an admin opts in
 //! with one call, which the next preview shows as a move.
 
-use kaspersky_msp_bridge::connectwise::{CatalogItem, Company};
-use kaspersky_msp_bridge::sandbox::fake_connectwise::FakeConnectWise;
-use kaspersky_msp_bridge::sandbox::fake_ksc::{
+use kaspersky_msp_bridge::adapters::connectwise::{CatalogItem, Company};
+use kaspersky_msp_bridge::cli::sandbox::fake_connectwise::FakeConnectWise;
+use kaspersky_msp_bridge::cli::sandbox::fake_ksc::{
     FakeKey, FakeKsc, FakeKscData, FakeKscOptions, FakeTenant, DEMO_PASSWORD, DEMO_USER,
 };
 use reqwest::Method;

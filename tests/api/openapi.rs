@@ -5,7 +5,7 @@ use serde_json::Value;
 
 #[test]
 fn the_committed_openapi_document_matches_the_code() {
-    let generated = kaspersky_msp_bridge::openapi::spec_json();
+    let generated = kaspersky_msp_bridge::web::openapi::spec_json();
     let path = "openapi/openapi.json";
     if std::env::var("UPDATE_OPENAPI").is_ok_and(|v| v == "1") {
         std::fs::write(path, &generated).unwrap();
@@ -20,7 +20,8 @@ fn the_committed_openapi_document_matches_the_code() {
 
 #[test]
 fn every_operation_has_an_id_and_documents_its_errors() {
-    let spec: Value = serde_json::from_str(&kaspersky_msp_bridge::openapi::spec_json()).unwrap();
+    let spec: Value =
+        serde_json::from_str(&kaspersky_msp_bridge::web::openapi::spec_json()).unwrap();
     assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"));
     assert_eq!(
         spec["components"]["securitySchemes"]["bearer"]["scheme"],
@@ -50,7 +51,8 @@ fn every_operation_has_an_id_and_documents_its_errors() {
 
 #[test]
 fn every_request_body_has_an_example() {
-    let spec: Value = serde_json::from_str(&kaspersky_msp_bridge::openapi::spec_json()).unwrap();
+    let spec: Value =
+        serde_json::from_str(&kaspersky_msp_bridge::web::openapi::spec_json()).unwrap();
     let mut bodies = 0;
     for (path, item) in spec["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {

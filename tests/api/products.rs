@@ -5,7 +5,7 @@ use kaspersky_msp_bridge::domain::usage::{identify, ApplicationRules, Identity};
 use reqwest::{Method, Response};
 use serde_json::{json, Value};
 
-use kaspersky_msp_bridge::sandbox::fake_ksc::demo_applications;
+use kaspersky_msp_bridge::cli::sandbox::fake_ksc::demo_applications;
 
 use crate::helpers::{assert_problem, spawn_app, CatalogProduct, TestApp};
 

@@ -2,8 +2,10 @@
 //! of ConnectWise and KSC are kept redacted and bounded (the full text goes to the log at debug).
 
 use base64::Engine;
-use kaspersky_msp_bridge::sandbox::fake_connectwise::{route, Fault};
-use kaspersky_msp_bridge::sandbox::fake_ksc::{self, FakeKscOptions, FaultKind, DEMO_PASSWORD};
+use kaspersky_msp_bridge::cli::sandbox::fake_connectwise::{route, Fault};
+use kaspersky_msp_bridge::cli::sandbox::fake_ksc::{
+    self, FakeKscOptions, FaultKind, DEMO_PASSWORD,
+};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -12,7 +14,7 @@ use crate::sync::world_with;
 
 /// Every form a ConnectWise credential of the fake could take in an echo.
 fn connectwise_secrets(
-    options: &kaspersky_msp_bridge::sandbox::fake_connectwise::FakeCwOptions,
+    options: &kaspersky_msp_bridge::cli::sandbox::fake_connectwise::FakeCwOptions,
 ) -> Vec<String> {
     let basic = base64::engine::general_purpose::STANDARD.encode(format!(
         "{}+{}:{}",

@@ -6,11 +6,11 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 use std::time::Duration;
 
-use kaspersky_msp_bridge::connectwise::Addition;
-use kaspersky_msp_bridge::sandbox::demo::{DemoCompany, Sandbox};
-use kaspersky_msp_bridge::startup::build_state;
-use kaspersky_msp_bridge::state::AppState;
+use kaspersky_msp_bridge::adapters::connectwise::Addition;
+use kaspersky_msp_bridge::cli::sandbox::demo::{DemoCompany, Sandbox};
+use kaspersky_msp_bridge::runtime::state::AppState;
 use kaspersky_msp_bridge::sync::runs::{self, RunRequest, Trigger};
+use kaspersky_msp_bridge::web::startup::build_state;
 use reqwest::Method;
 use serde_json::{json, Value};
 

@@ -3,8 +3,8 @@
 //! start without invalidating the tokens issued with it.
 
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
-use kaspersky_msp_bridge::db::app_state;
-use kaspersky_msp_bridge::startup::{JWT_SECRET_KEY, PLAIN_JWT_SECRET_KEY};
+use kaspersky_msp_bridge::adapters::db::key_values;
+use kaspersky_msp_bridge::web::startup::{JWT_SECRET_KEY, PLAIN_JWT_SECRET_KEY};
 use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app_with, TestApp};
@@ -41,7 +41,7 @@ async fn status_of_me(app: &TestApp, address: &str, token: &str) -> u16 {
 }
 
 fn stored(app: &TestApp, key: &str) -> Option<String> {
-    app.with_db(|conn| app_state::get(conn, key).unwrap())
+    app.with_db(|conn| key_values::get(conn, key).unwrap())
 }
 
 #[actix_web::test]
@@ -67,8 +67,8 @@ async fn a_signing_key_stored_in_plain_text_is_sealed_on_start() {
     // As an older version left it: the key in plain text, nothing sealed.
     let plain = "an-older-versions-plain-text-signing-key-0123456789";
     app.with_db(|conn| {
-        app_state::delete(conn, JWT_SECRET_KEY).unwrap();
-        app_state::set(conn, PLAIN_JWT_SECRET_KEY, plain).unwrap();
+        key_values::delete(conn, JWT_SECRET_KEY).unwrap();
+        key_values::set(conn, PLAIN_JWT_SECRET_KEY, plain).unwrap();
     });
     let issued_before = admin_token_signed_with(&app, plain).await;
 

@@ -3,13 +3,15 @@
 
 use std::time::Duration;
 
-use kaspersky_msp_bridge::connectwise::{Addition, Agreement, CatalogItem, Company, Reference};
-use kaspersky_msp_bridge::sandbox::fake_connectwise::{route, FakeConnectWise, Fault};
+use kaspersky_msp_bridge::adapters::connectwise::{
+    Addition, Agreement, CatalogItem, Company, Reference,
+};
+use kaspersky_msp_bridge::cli::sandbox::fake_connectwise::{route, FakeConnectWise, Fault};
 use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::helpers::{active_agreement, assert_problem, spawn_app_with, TestApp};
-use kaspersky_msp_bridge::config::Settings;
+use kaspersky_msp_bridge::adapters::config::Settings;
 
 pub struct World {
     pub app: TestApp,

@@ -4,11 +4,11 @@
 
 use std::collections::HashMap;
 
-use kaspersky_msp_bridge::connectwise::{CatalogItem, Company};
-use kaspersky_msp_bridge::sandbox::fake_connectwise::{route, FakeConnectWise, Fault};
-use kaspersky_msp_bridge::sandbox::fake_ksc::{self, FakeKsc, FakeKscOptions, FaultKind};
-use kaspersky_msp_bridge::startup::build_state;
+use kaspersky_msp_bridge::adapters::connectwise::{CatalogItem, Company};
+use kaspersky_msp_bridge::cli::sandbox::fake_connectwise::{route, FakeConnectWise, Fault};
+use kaspersky_msp_bridge::cli::sandbox::fake_ksc::{self, FakeKsc, FakeKscOptions, FaultKind};
 use kaspersky_msp_bridge::sync::runs::{self, RunRequest, Trigger};
+use kaspersky_msp_bridge::web::startup::build_state;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -528,7 +528,7 @@ async fn a_run_whose_process_died_is_marked_interrupted() {
 
 /// A run left "running" by a process that died, with its lease expired.
 fn plant_dead_run(app: &TestApp) -> String {
-    use kaspersky_msp_bridge::db::{self, json_text::JsonText, sync::RunRow};
+    use kaspersky_msp_bridge::adapters::db::{self, json_text::JsonText, sync::RunRow};
     let then = db::now() - chrono::Duration::minutes(10);
     let run = RunRow {
         id: db::new_id(),

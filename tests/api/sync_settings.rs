@@ -4,13 +4,13 @@
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
-use kaspersky_msp_bridge::db::{self, audit, audit::Actor, json_text::JsonText};
-use kaspersky_msp_bridge::startup::build_state;
-use kaspersky_msp_bridge::state::AppState;
+use kaspersky_msp_bridge::adapters::db::{self, audit, audit::Actor, json_text::JsonText};
+use kaspersky_msp_bridge::runtime::state::AppState;
 use kaspersky_msp_bridge::sync::retention;
 use kaspersky_msp_bridge::sync::runs::{self, RunRequest, Trigger};
 use kaspersky_msp_bridge::sync::scheduler::{tick, Tick};
 use kaspersky_msp_bridge::sync::settings::{self, Retention, SyncSettings};
+use kaspersky_msp_bridge::web::startup::build_state;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -257,7 +257,7 @@ async fn retention_prunes_old_rows_but_keeps_each_tenants_newest_snapshot() {
     }
     let long_ago = db::stored_time(Utc::now() - Duration::days(500));
     let mut pooled = state.pool.get().unwrap();
-    let conn: &mut kaspersky_msp_bridge::db::DbConnection = &mut pooled;
+    let conn: &mut kaspersky_msp_bridge::adapters::db::DbConnection = &mut pooled;
     db::sync::insert_change(
         conn,
         &db::sync::ChangeRow {
@@ -333,7 +333,7 @@ async fn retention_prunes_old_rows_but_keeps_each_tenants_newest_snapshot() {
         ..SyncSettings::default()
     };
     let mut pooled = state.pool.get().unwrap();
-    let conn: &mut kaspersky_msp_bridge::db::DbConnection = &mut pooled;
+    let conn: &mut kaspersky_msp_bridge::adapters::db::DbConnection = &mut pooled;
     settings::put(conn, &settings).unwrap();
     drop(pooled);
     let pruned = retention::prune(&state, Utc::now()).await.unwrap();
@@ -341,7 +341,7 @@ async fn retention_prunes_old_rows_but_keeps_each_tenants_newest_snapshot() {
     assert_eq!(pruned.snapshots, 0);
     assert!(pruned.audit_events >= 1);
     let mut pooled = state.pool.get().unwrap();
-    let conn: &mut kaspersky_msp_bridge::db::DbConnection = &mut pooled;
+    let conn: &mut kaspersky_msp_bridge::adapters::db::DbConnection = &mut pooled;
     let left: i64 = sync_runs::table.count().get_result(conn).unwrap();
     let changes: i64 = sync_changes::table.count().get_result(conn).unwrap();
     let plans: i64 = sync_plans::table.count().get_result(conn).unwrap();

@@ -4,12 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use kaspersky_msp_bridge::connectwise::{CatalogItem, Company};
-use kaspersky_msp_bridge::domain::model::TenantUsage;
-use kaspersky_msp_bridge::sandbox::fake_connectwise::FakeConnectWise;
-use kaspersky_msp_bridge::sandbox::fake_ksc::{
+use kaspersky_msp_bridge::adapters::connectwise::{CatalogItem, Company};
+use kaspersky_msp_bridge::cli::sandbox::fake_connectwise::FakeConnectWise;
+use kaspersky_msp_bridge::cli::sandbox::fake_ksc::{
     self, numbered_expected_usage, FakeKey, FakeKsc, FakeKscOptions, DEMO_PASSWORD, DEMO_USER,
 };
+use kaspersky_msp_bridge::domain::model::TenantUsage;
 use reqwest::Method;
 use serde_json::{json, Value};
 

@@ -1,6 +1,6 @@
 //! Tenants: KSC discovery against the fake KSC, Business Hub tenants through the API.
 
-use kaspersky_msp_bridge::sandbox::fake_ksc::{
+use kaspersky_msp_bridge::cli::sandbox::fake_ksc::{
     FakeKsc, FakeKscData, FakeKscOptions, FakeTenant, DEMO_PASSWORD, DEMO_USER,
 };
 use reqwest::Method;

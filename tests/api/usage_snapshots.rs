@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use kaspersky_msp_bridge::sandbox::fake_ksc::{
+use kaspersky_msp_bridge::cli::sandbox::fake_ksc::{
     demo, demo_expected_usage, FakeKsc, FakeKscOptions, Fault, FaultKind,
 };
 use reqwest::{Method, Response};
@@ -478,7 +478,7 @@ async fn an_application_with_usage_in_a_latest_snapshot_cannot_be_deleted() {
 
 #[actix_web::test]
 async fn an_unknown_key_shows_in_the_unbilled_report_and_is_taught_in_one_call() {
-    use kaspersky_msp_bridge::sandbox::fake_ksc::FakeKey;
+    use kaspersky_msp_bridge::cli::sandbox::fake_ksc::FakeKey;
     let app = spawn_app().await;
     let fake = discovered_demo(&app, FakeKscOptions::new(demo())).await;
     let name = "Kaspersky Security for Storage 3.4";

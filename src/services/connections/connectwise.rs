@@ -4,13 +4,13 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::connectwise::{site_origin, ConnectWiseError};
+use crate::adapters::connectwise::{site_origin, ConnectWiseError};
 use crate::services::fields::{FromJsonBody, JsonFields, Patch};
 use crate::services::{FieldError, ServiceError};
 
 pub const DEFAULT_API_VERSION: &str = "2025.1";
 
-pub use crate::connections::{
+pub use crate::runtime::clients::{
     one_shot_connectwise as one_shot_client, shared_connectwise as shared_client, ConnectWise,
     ConnectWiseSecrets, ConnectWiseSettings,
 };

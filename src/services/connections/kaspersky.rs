@@ -4,13 +4,13 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::kaspersky::KscError;
+use crate::adapters::kaspersky::KscError;
 use crate::services::fields::{FromJsonBody, JsonFields, Patch};
 use crate::services::{FieldError, ServiceError};
 
 pub const DEFAULT_PORT: u16 = 13299;
 
-pub use crate::connections::{
+pub use crate::runtime::clients::{
     one_shot_ksc as one_shot_client, shared_ksc as shared_client, Kaspersky, KasperskySecrets,
     KasperskySettings,
 };

@@ -9,10 +9,10 @@ pub mod kaspersky;
 use chrono::DateTime;
 use serde::Serialize;
 
-pub use crate::connections::{load, not_configured, purpose, require, Kind, Stored};
-use crate::db::utc;
-use crate::db::{self, audit, audit::Actor, connections::ConnectionRow, DbConnection};
-use crate::secrets::SecretBox;
+use crate::adapters::db::utc;
+use crate::adapters::db::{self, audit, audit::Actor, connections::ConnectionRow, DbConnection};
+use crate::adapters::secrets::SecretBox;
+pub use crate::runtime::clients::{load, not_configured, purpose, require, Kind, Stored};
 use crate::services::etag::{etag_of, IfMatch};
 use crate::services::fields::Patch;
 use crate::services::{FieldError, ServiceError};

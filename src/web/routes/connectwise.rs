@@ -1,0 +1,208 @@
+//! ConnectWise look-ups for frontends' drop-downs: the cached product catalog (and its
+//! refresh), and live companies and agreements.
+
+use actix_web::{get, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::adapters::connectwise::{Company, Conditions};
+use crate::adapters::db::{self, cw_products::CwProductRow, cw_products::ProductFilter};
+use crate::runtime::state::AppState;
+use crate::services::catalog::{self, RefreshResult};
+use crate::services::connections::connectwise::upstream_error;
+use crate::web::error::ApiError;
+use crate::web::routes::extract::{Operator, Viewer};
+use crate::web::routes::paging::{Page, PageQuery, Paging};
+use crate::web::routes::views::utc;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Product {
+    /// The ConnectWise catalog item id.
+    pub id: i64,
+    pub identifier: String,
+    pub description: String,
+    pub price: Option<f64>,
+    pub cost: Option<f64>,
+    pub inactive: bool,
+    pub product_class: Option<String>,
+    /// No longer in the ConnectWise catalog at the last refresh.
+    pub vanished: bool,
+    pub refreshed_at: DateTime<Utc>,
+}
+
+impl From<CwProductRow> for Product {
+    fn from(p: CwProductRow) -> Self {
+        Product {
+            id: p.id,
+            identifier: p.identifier,
+            description: p.description,
+            price: p.price,
+            cost: p.cost,
+            inactive: p.inactive,
+            product_class: p.product_class,
+            vanished: p.vanished,
+            refreshed_at: utc(p.refreshed_at),
+        }
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ProductQuery {
+    /// Case-insensitive text in the identifier or description.
+    pub search: Option<String>,
+    /// Also inactive products and products gone from the catalog (default false).
+    pub include_inactive: Option<bool>,
+}
+
+/// List cached ConnectWise products
+///
+/// The local copy of the ConnectWise product catalog for the mapping drop-downs, ordered by
+/// identifier, paged; `search` matches identifier and description, inactive products only with
+/// `include_inactive`. Refresh it with `POST /api/v1/connectwise/products/refresh`. Role: any.
+#[utoipa::path(operation_id = "listConnectWiseProducts", tag = "connectwise", params(ProductQuery, PageQuery),
+    responses((status = 200, description = "A page of cached products", body = Page<Product>)))]
+#[get("/connectwise/products")]
+pub async fn list_products(
+    _auth: Viewer,
+    state: web::Data<AppState>,
+    query: web::Query<ProductQuery>,
+    page: web::Query<PageQuery>,
+) -> Result<web::Json<Page<Product>>, ApiError> {
+    let query = query.into_inner();
+    let paging = Paging::new(page.page, page.per_page)?;
+    let filter = ProductFilter {
+        search: query
+            .search
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty()),
+        include_inactive: query.include_inactive.unwrap_or(false),
+    };
+    let page = paging
+        .fetch(&state.pool, move |conn, offset, limit| {
+            db::cw_products::list(conn, &filter, offset, limit)
+        })
+        .await?;
+    Ok(web::Json(page))
+}
+
+/// Refresh the product cache
+///
+/// Reads the whole ConnectWise catalog and updates the local copy; products gone from ConnectWise
+/// are marked vanished, never deleted, so mappings keep their names. Role: operator. 409:
+/// ConnectWise is not configured. 502 and 504: ConnectWise failed or was too slow.
+#[utoipa::path(operation_id = "refreshConnectWiseProducts", tag = "connectwise",
+    responses(
+        (status = 200, description = "The cache now matches the catalog", body = RefreshResult),
+        crate::web::error::ConnectWiseFailures))]
+#[post("/connectwise/products/refresh")]
+pub async fn refresh_products(
+    _auth: Operator,
+    state: web::Data<AppState>,
+) -> Result<web::Json<RefreshResult>, ApiError> {
+    Ok(web::Json(catalog::refresh(&state).await?))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CompanyView {
+    pub id: i64,
+    pub identifier: Option<String>,
+    pub name: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CompanyQuery {
+    /// Text in the company's name or identifier.
+    pub search: Option<String>,
+}
+
+/// List ConnectWise companies
+///
+/// ConnectWise companies, read live, ordered by name, paged; `search` matches the name. For the
+/// company drop-down of a company mapping. Role: any. 409: ConnectWise is not configured. 502 and
+/// 504: ConnectWise failed or was too slow.
+#[utoipa::path(operation_id = "listConnectWiseCompanies", tag = "connectwise", params(CompanyQuery, PageQuery),
+    responses(
+        (status = 200, description = "A page of companies", body = Page<CompanyView>),
+        crate::web::error::ConnectWiseFailures))]
+#[get("/connectwise/companies")]
+pub async fn list_companies(
+    _auth: Viewer,
+    state: web::Data<AppState>,
+    query: web::Query<CompanyQuery>,
+    page: web::Query<PageQuery>,
+) -> Result<web::Json<Page<CompanyView>>, ApiError> {
+    let query = query.into_inner();
+    let paging = Paging::new(page.page, page.per_page)?;
+    let conditions = query
+        .search
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .map(|s| Conditions::contains("name", &s).or(Conditions::contains("identifier", &s)));
+    let client = crate::services::connections::connectwise::shared_client(&state).await?;
+    let mut companies: Vec<Company> = client
+        .list_companies(conditions.as_ref())
+        .await
+        .map_err(upstream_error)?;
+    companies.retain(|c| c.id.is_some() && c.deleted_flag != Some(true));
+    companies.sort_by(|a, b| (a.name.as_deref(), a.id).cmp(&(b.name.as_deref(), b.id)));
+    Ok(web::Json(paging.slice(companies.into_iter().map(|c| {
+        CompanyView {
+            id: c.id.unwrap_or_default(),
+            identifier: c.identifier,
+            name: c.name,
+        }
+    }))))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgreementView {
+    pub id: i64,
+    pub name: Option<String>,
+    /// `Active`, `Cancelled`, `Expired` or `Inactive`.
+    pub status: Option<String>,
+    pub start_date: Option<DateTime<Utc>>,
+    pub end_date: Option<DateTime<Utc>>,
+    /// Whether billing can be added to it now (active, not cancelled, not ended).
+    pub accepts_additions: bool,
+}
+
+/// List a company's agreements
+///
+/// A ConnectWise company's agreements, read live, paged, with whether each can take additions
+/// (active, not cancelled). Role: any. 409: ConnectWise is not configured. 502 and 504: ConnectWise
+/// failed or was too slow.
+#[utoipa::path(operation_id = "listConnectWiseCompanyAgreements", tag = "connectwise",
+    params(("id" = i64, Path, description = "The ConnectWise company id"), PageQuery),
+    responses(
+        (status = 200, description = "A page of agreements", body = Page<AgreementView>),
+        crate::web::error::ConnectWiseFailures))]
+#[get("/connectwise/companies/{id}/agreements")]
+pub async fn list_company_agreements(
+    _auth: Viewer,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    page: web::Query<PageQuery>,
+) -> Result<web::Json<Page<AgreementView>>, ApiError> {
+    let paging = Paging::new(page.page, page.per_page)?;
+    let client = crate::services::connections::connectwise::shared_client(&state).await?;
+    let mut agreements = client
+        .list_agreements(id.into_inner())
+        .await
+        .map_err(upstream_error)?;
+    agreements.retain(|a| a.id.is_some());
+    agreements.sort_by_key(|a| a.id);
+    let now = Utc::now();
+    Ok(web::Json(paging.slice(agreements.into_iter().map(|a| {
+        AgreementView {
+            id: a.id.unwrap_or_default(),
+            accepts_additions: a.accepts_additions(now),
+            name: a.name,
+            status: a.agreement_status,
+            start_date: a.start_date,
+            end_date: a.end_date,
+        }
+    }))))
+}

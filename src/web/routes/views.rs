@@ -1,0 +1,3 @@
+//! Response bodies shared by several resources.
+
+pub use crate::adapters::db::utc;
