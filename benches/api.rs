@@ -12,23 +12,23 @@
 //!
 //! Every request goes to 127.0.0.1; each load loop is bounded in time and in count.
 
-use std::io::Read;
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::{login, verdict, Server};
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use kaspersky_msp_bridge::adapters::db::{self, cw_products::CwProductRow, schema::cw_products};
-use serde_json::{json, Value};
+use serde_json::json;
 
 const CONNECTIONS: usize = 64;
 /// Threads of the load generator (the connections are spread over them).
 const LOAD_THREADS: usize = 2;
 /// Upper bound of requests per measured endpoint, whatever the duration.
 const MAX_REQUESTS: usize = 5_000_000;
-const ADMIN_PASSWORD: &str = "bench-admin-password-123";
-const JWT_SECRET: &str = "bench-secret-bench-secret-bench-secret!!";
 const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 /// Applications given a product mapping (seeded KSC applications).
 const MAPPED: [&str; 4] = ["kes-windows", "kes-linux", "kes-mac", "kes-mobile"];
@@ -49,11 +49,7 @@ struct Figures {
 }
 
 fn main() {
-    let seconds: u64 = std::env::var("BENCH_SECONDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .filter(|&s| (1..=60).contains(&s))
-        .unwrap_or(5);
+    let seconds = common::env_number("BENCH_SECONDS", 5, 1..=60) as u64;
     let duration = Duration::from_secs(seconds);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -154,7 +150,6 @@ async fn bench_backend(
 }
 
 fn report_targets(label: &str, m: &Measured, pgbench_tps: Option<f64>) {
-    let verdict = |ok: bool| if ok { "PASS" } else { "FAIL" };
     println!("-- {label} targets --");
     for f in &m.figures {
         println!(
@@ -211,77 +206,6 @@ async fn print_read_copies(client: &reqwest::Client, base: &str) {
     );
 }
 
-/// The server binary, running with its output in files of `dir`.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(database_url: &str, dir: &Path) -> Server {
-        let stdout_path = dir.join("server.out");
-        let stdout = std::fs::File::create(&stdout_path).expect("server output file");
-        let stderr = std::fs::File::create(dir.join("server.err")).expect("server log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_kaspersky-msp-bridge"))
-            .arg("serve")
-            .env("DATABASE_URL", database_url)
-            .env("BRIDGE_BIND", "127.0.0.1:0")
-            .env("BRIDGE_DATA_DIR", dir.join("data"))
-            .env("BRIDGE_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("BRIDGE_JWT_SECRET", JWT_SECRET)
-            .stdin(Stdio::null())
-            .stdout(stdout)
-            .stderr(stderr)
-            .current_dir(dir)
-            .spawn()
-            .expect("start the server binary");
-        let mut server = Server {
-            child,
-            base: String::new(),
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            let mut out = String::new();
-            if let Ok(mut f) = std::fs::File::open(&stdout_path) {
-                let _ = f.read_to_string(&mut out);
-            }
-            if let Some(url) = out.lines().find_map(|l| l.split("is listening on ").nth(1)) {
-                server.base = url.trim().to_string();
-                println!("server pid {} on {}", server.child.id(), server.base);
-                return server;
-            }
-            if let Ok(Some(status)) = server.child.try_wait() {
-                let log = std::fs::read_to_string(dir.join("server.err")).unwrap_or_default();
-                panic!("the server exited ({status}): {log}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("the server did not start listening within 60 s");
-    }
-
-    /// `VmHWM` of the server process.
-    fn peak_rss_mib(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-            .map_or(f64::NAN, |kib| kib / 1024.0)
-    }
-
-    fn stop(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
-}
-
 /// A catalog to map to, and some finished sync runs, straight in the database (as a catalog
 /// refresh and past runs would leave them).
 fn seed_database(database_url: &str) {
@@ -326,21 +250,6 @@ fn seed_database(database_url: &str) {
         )
         .expect("seed a sync run");
     }
-}
-
-async fn login(client: &reqwest::Client, base: &str) -> String {
-    let response = client
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(response.status(), 200, "login failed");
-    let body: Value = response.json().await.expect("a login answer");
-    body["access_token"]
-        .as_str()
-        .expect("an access token")
-        .to_string()
 }
 
 /// Product mappings through the API, as an operator would make them.

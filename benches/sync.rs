@@ -1,40 +1,44 @@
 //! Sync engine benchmark (`cargo bench --bench sync`).
 //!
-//! `SYNC_BENCH_TENANTS` (default 1,000) KSC virtual servers of 50 hosts each on the fake KSC
-//! (5 ms per call), billed by category into 3 products on the fake ConnectWise (25 ms per
-//! call), each tenant mapped to a company and agreement of its own. Measures the first sync
-//! (from `POST /api/v1/sync/runs` to the run's end) against the bound
-//! `KSC calls × 5 ms ÷ KSC concurrency + ConnectWise calls × 25 ms ÷ ConnectWise concurrency`,
-//! then an unchanged re-sync (no writes, at most one ConnectWise read per agreement). Prints
-//! PASS/FAIL per target; never exits non-zero for a missed target.
+//! For each size in `SYNC_BENCH_TENANTS` (comma-separated, 1 to 10,000; default `1000,5000`):
+//! that many KSC virtual servers of 50 hosts each on the fake KSC (5 ms per call), billed by
+//! category into 3 products on the fake ConnectWise (25 ms per call), each tenant mapped to a
+//! company and agreement of its own. The server is the release binary in a process of its own
+//! (its peak RSS is its own, not the fakes'), on SQLite in a temporary directory.
+//!
+//! Measures the first sync (from `POST /api/v1/sync/runs` to the run's end) and an unchanged
+//! re-sync against two bounds from the calls the fakes counted: the *sum* bound
+//! `KSC calls × 5 ms ÷ KSC concurrency + ConnectWise calls × 25 ms ÷ ConnectWise concurrency`
+//! (one side after the other) and the *larger* bound, the larger of the two terms (the physical
+//! limit when both sides overlap). Targets: first sync ≤ 1.0 × the sum bound and ≤ 1.15 × the
+//! larger bound; re-sync ≤ 1.15 × its larger bound, no writes, at most one ConnectWise read per
+//! agreement; the server's peak RSS ≤ 150 MiB. Prints PASS/FAIL per target; never exits
+//! non-zero for a missed target (a value out of range stops it with a message).
 //!
 //! Setup: the fakes are seeded directly (companies, agreements, catalog, virtual servers); the
 //! server discovers the tenants and refreshes its catalog through its API, and the company
 //! mappings are created through `POST /api/v1/company-mappings` (8 at a time) while the fakes
 //! answer without latency; the latencies apply from the first measured sync on.
 //!
+//! `SYNC_BENCH_KEEP=1` keeps the server's database and log (the path is printed).
+//!
 //! Every request goes to 127.0.0.1; every wait is bounded.
+
+mod common;
 
 use std::time::{Duration, Instant};
 
-/// The server runs in this process: give it the allocator of the server binary.
-#[global_allocator]
-static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-
+use common::{env_number, env_numbers, verdict, Server};
 use futures_util::stream::{self, StreamExt};
-use kaspersky_msp_bridge::adapters::config::Settings;
 use kaspersky_msp_bridge::adapters::connectwise::{Agreement, CatalogItem, Company, Reference};
 use kaspersky_msp_bridge::adapters::db;
 use kaspersky_msp_bridge::cli::sandbox::fake_connectwise::{route, FakeConnectWise};
 use kaspersky_msp_bridge::cli::sandbox::fake_ksc::{
     FakeKey, FakeKsc, FakeKscData, FakeKscOptions, FakeTenant,
 };
-use kaspersky_msp_bridge::web::startup::Application;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-const ADMIN_PASSWORD: &str = "bench-admin-password-123";
-const JWT_SECRET: &str = "bench-secret-bench-secret-bench-secret!!";
 const KSC_USER: &str = "ksc-admin";
 const KSC_PASSWORD: &str = "ksc-password";
 const KSC_LATENCY: Duration = Duration::from_millis(5);
@@ -43,7 +47,10 @@ const HOSTS: usize = 50;
 /// Of the 50 hosts: Windows workstations, Windows servers, the rest Linux.
 const WORKSTATIONS: usize = 40;
 const SERVERS: usize = 5;
-const RATIO_TARGET: f64 = 1.25;
+/// Targets: wall time ÷ the sum bound, wall time ÷ the larger bound, peak RSS.
+const SUM_RATIO_TARGET: f64 = 1.0;
+const LARGER_RATIO_TARGET: f64 = 1.15;
+const RSS_TARGET_MIB: f64 = 150.0;
 /// The longest a run may take before the benchmark gives up on it.
 const RUN_LIMIT: Duration = Duration::from_secs(1800);
 
@@ -70,14 +77,6 @@ const CW_ROUTES: [&str; 7] = [
     route::ADDITION,
 ];
 const CW_WRITE_METHODS: [&str; 4] = ["POST", "PUT", "PATCH", "DELETE"];
-
-fn env_number(name: &str, default: usize, range: std::ops::RangeInclusive<usize>) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|n| range.contains(n))
-        .unwrap_or(default)
-}
 
 /// Calls counted by the fakes, split as the bound needs them.
 #[derive(Debug, Clone, Copy, Default)]
@@ -217,18 +216,151 @@ fn tenant(i: usize) -> FakeTenant {
     )
 }
 
+/// The concurrency limits of the two connections.
+#[derive(Clone, Copy)]
+struct Limits {
+    ksc: usize,
+    cw: usize,
+}
+
+/// A measured run against its bounds.
+struct Measured {
+    status: String,
+    /// CPU seconds of the server and of this process (the fakes and the client).
+    cpu: (f64, f64),
+    wall: Duration,
+    calls: Counts,
+    ksc_bound: f64,
+    cw_bound: f64,
+}
+
+impl Measured {
+    fn new(
+        run: &Value,
+        wall: Duration,
+        calls: Counts,
+        limits: Limits,
+        cpu: (f64, f64),
+    ) -> Measured {
+        let cw_calls = (calls.cw_reads + calls.cw_writes) as f64;
+        Measured {
+            status: run["status"].as_str().unwrap_or("?").to_string(),
+            cpu,
+            wall,
+            calls,
+            ksc_bound: calls.ksc as f64 * KSC_LATENCY.as_secs_f64() / limits.ksc as f64,
+            cw_bound: cw_calls * CW_LATENCY.as_secs_f64() / limits.cw as f64,
+        }
+    }
+
+    fn sum_ratio(&self) -> f64 {
+        self.wall.as_secs_f64() / (self.ksc_bound + self.cw_bound)
+    }
+
+    fn larger_ratio(&self) -> f64 {
+        self.wall.as_secs_f64() / self.ksc_bound.max(self.cw_bound)
+    }
+
+    fn print(&self, label: &str, tenants: usize) {
+        let c = &self.calls;
+        println!(
+            "{label}: status {}, wall {:.2} s, CPU {:.1} s server + {:.1} s fakes; KSC calls {} \
+             ({:.1}/tenant) → {:.2} s, ConnectWise calls {} ({} reads, {} of additions; {} writes, \
+             {} applied) → {:.2} s",
+            self.status,
+            self.wall.as_secs_f64(),
+            self.cpu.0,
+            self.cpu.1,
+            c.ksc,
+            c.ksc as f64 / tenants as f64,
+            self.ksc_bound,
+            c.cw_reads + c.cw_writes,
+            c.cw_reads,
+            c.cw_addition_reads,
+            c.cw_writes,
+            c.cw_applied_writes,
+            self.cw_bound,
+        );
+    }
+}
+
+/// What one size measured.
+struct Outcome {
+    tenants: usize,
+    first: Measured,
+    again: Measured,
+    peak_rss_mib: f64,
+}
+
 #[actix_web::main]
 async fn main() {
-    let tenants = env_number("SYNC_BENCH_TENANTS", 1000, 1..=5000);
-    let ksc_concurrency = env_number("SYNC_BENCH_KSC_CONCURRENCY", 4, 1..=32);
-    let cw_concurrency = env_number("SYNC_BENCH_CW_CONCURRENCY", 4, 1..=32);
+    let sizes = env_numbers("SYNC_BENCH_TENANTS", &[1000, 5000], 1..=10_000);
+    let limits = Limits {
+        ksc: env_number("SYNC_BENCH_KSC_CONCURRENCY", 4, 1..=32),
+        cw: env_number("SYNC_BENCH_CW_CONCURRENCY", 4, 1..=32),
+    };
     println!(
-        "Sync benchmark: {tenants} KSC tenants × {HOSTS} hosts, KSC {KSC_LATENCY:?}/call \
-         (concurrency {ksc_concurrency}), ConnectWise {CW_LATENCY:?}/call (concurrency {cw_concurrency})"
+        "Sync benchmark: {sizes:?} KSC tenants × {HOSTS} hosts, KSC {KSC_LATENCY:?}/call \
+         (concurrency {}), ConnectWise {CW_LATENCY:?}/call (concurrency {}); server = {}",
+        limits.ksc,
+        limits.cw,
+        env!("CARGO_BIN_EXE_kaspersky-msp-bridge")
     );
-    let setup = Instant::now();
+    let mut outcomes = Vec::new();
+    for tenants in sizes {
+        outcomes.push(measure(tenants, limits).await);
+    }
+    println!("\n== targets ==");
+    for o in &outcomes {
+        let n = o.tenants;
+        let (f, a) = (&o.first, &o.again);
+        let ok = f.status == "succeeded";
+        println!(
+            "{n:>5} tenants, first sync: {:.2} s = {:.2} × sum bound {:.2} s (target ≤ {SUM_RATIO_TARGET})  {}",
+            f.wall.as_secs_f64(),
+            f.sum_ratio(),
+            f.ksc_bound + f.cw_bound,
+            verdict(ok && f.sum_ratio() <= SUM_RATIO_TARGET)
+        );
+        println!(
+            "{n:>5} tenants, first sync: {:.2} × larger bound {:.2} s (target ≤ {LARGER_RATIO_TARGET})  {}",
+            f.larger_ratio(),
+            f.ksc_bound.max(f.cw_bound),
+            verdict(ok && f.larger_ratio() <= LARGER_RATIO_TARGET)
+        );
+        println!(
+            "{n:>5} tenants, first sync: additions created {} (expected {})  {}",
+            f.calls.cw_applied_writes,
+            3 * n,
+            verdict(f.calls.cw_applied_writes == 3 * n)
+        );
+        println!(
+            "{n:>5} tenants, re-sync: {:.2} s = {:.2} × larger bound {:.2} s (target ≤ {LARGER_RATIO_TARGET})  {}",
+            a.wall.as_secs_f64(),
+            a.larger_ratio(),
+            a.ksc_bound.max(a.cw_bound),
+            verdict(a.status == "succeeded" && a.larger_ratio() <= LARGER_RATIO_TARGET)
+        );
+        println!(
+            "{n:>5} tenants, re-sync: {} writes, {} ConnectWise reads for {n} agreements (targets 0, ≤ {n})  {}",
+            a.calls.cw_writes,
+            a.calls.cw_reads,
+            verdict(a.calls.cw_writes == 0 && a.calls.cw_reads <= n)
+        );
+        println!(
+            "{n:>5} tenants, server peak RSS {:.1} MiB (target ≤ {RSS_TARGET_MIB} MiB), ratio {:.2}  {}",
+            o.peak_rss_mib,
+            o.peak_rss_mib / RSS_TARGET_MIB,
+            verdict(o.peak_rss_mib <= RSS_TARGET_MIB)
+        );
+    }
+}
 
-    // The fakes.
+/// Sets up `tenants` tenants on fresh fakes and a fresh server, then measures a first sync, an
+/// unchanged re-sync and (as a diagnostic) a collection alone.
+async fn measure(tenants: usize, limits: Limits) -> Outcome {
+    println!("\n== {tenants} tenants ==");
+    let setup = Instant::now();
     let mut data = FakeKscData::new(KSC_USER, KSC_PASSWORD);
     for i in 0..tenants {
         data = data.vserver(100 + i as i64, &format!("Tenant {i:04}"), true, tenant(i));
@@ -268,111 +400,162 @@ async fn main() {
         })
         .collect();
 
-    // The server, on SQLite in a temporary directory.
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let mut settings = Settings::defaults(&dir.path().join("data"));
-    settings.database_url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    settings.bind = "127.0.0.1:0".parse().unwrap();
-    settings.admin_password = Some(ADMIN_PASSWORD.into());
-    settings.jwt_secret = Some(JWT_SECRET.into());
-    let database_url = settings.database_url.clone();
-    let app = Application::build(settings)
-        .await
-        .expect("the application starts");
-    let base = format!("http://127.0.0.1:{}", app.port());
-    actix_web::rt::spawn(app.run_until_stopped());
+    if std::env::var_os("SYNC_BENCH_KEEP").is_some() {
+        println!("server files kept in {}", dir.path().display());
+    }
+    let database_url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let server = Server::start(&database_url, dir.path());
     let client = reqwest::Client::new();
-    let login: Value = client
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("a login answer");
     let bench = Bench {
+        token: common::login(&client, &server.base).await,
+        base: server.base.clone(),
         client,
-        base,
-        token: login["access_token"].as_str().expect("a token").into(),
     };
+    configure(&bench, &ksc, &cw, &products, limits).await;
+    map_companies(&bench, &database_url, &agreements).await;
+    println!(
+        "setup: {:.1} s ({tenants} company mappings through the API)",
+        setup.elapsed().as_secs_f64()
+    );
 
-    // Connections, catalog, tenants, mappings.
-    let o = cw.options();
-    bench
-        .expect(
-            Method::PUT,
-            "/api/v1/connections/connectwise",
-            Some(
-                &json!({"site_url": cw.base_url(), "company_id": o.company_id,
-                "public_key": o.public_key, "private_key": o.private_key,
-                "client_id": o.client_id, "max_concurrency": cw_concurrency}),
-            ),
-            200,
+    cw.set_latency(CW_LATENCY);
+    let cpu = || (server.cpu_seconds(), common::cpu_seconds("self"));
+    let since = |(at_server, at_fakes): (f64, f64)| {
+        (
+            server.cpu_seconds() - at_server,
+            common::cpu_seconds("self") - at_fakes,
         )
-        .await;
-    bench
+    };
+    let (before, cpu_before) = (Counts::take(&ksc, &cw), cpu());
+    let (run, wall) = bench.sync().await;
+    let calls = Counts::take(&ksc, &cw).since(before);
+    let first = Measured::new(&run, wall, calls, limits, since(cpu_before));
+    first.print("first sync", tenants);
+    if first.status != "succeeded" {
+        println!("  summary {}; error {}", run["summary"], run["error"]);
+    }
+
+    let (before, cpu_before) = (Counts::take(&ksc, &cw), cpu());
+    let (run, wall) = bench.sync().await;
+    let calls = Counts::take(&ksc, &cw).since(before);
+    let again = Measured::new(&run, wall, calls, limits, since(cpu_before));
+    again.print("unchanged re-sync", tenants);
+
+    // Where the time goes: the KSC collection alone.
+    let (before, cpu_before) = (Counts::take(&ksc, &cw), cpu());
+    let started = Instant::now();
+    let collected = bench
         .expect(
             Method::POST,
-            "/api/v1/connectwise/products/refresh",
-            None,
+            "/api/v1/usage-snapshots/collect",
+            Some(&json!({})),
             200,
         )
         .await;
-    bench
-        .expect(
-            Method::PUT,
-            "/api/v1/connections/kaspersky",
-            Some(&json!({"server_url": ksc.base_url(), "user": KSC_USER,
-                "password": KSC_PASSWORD, "max_concurrency": ksc_concurrency})),
-            200,
-        )
-        .await;
-    bench
-        .expect(Method::POST, "/api/v1/tenants/refresh", None, 200)
-        .await;
-    bench
-        .expect(
-            Method::PUT,
-            "/api/v1/settings/billing",
-            Some(&json!({"bill_devices_by_category": true})),
-            200,
-        )
-        .await;
-    let (ws, srv, nonwin) = (products[0], products[1], products[2]);
-    for (application, forms) in [
-        (
-            "kes-windows",
-            json!({"product_id": ws, "workstation_product_id": ws,
-                "server_product_id": srv, "non_windows_product_id": nonwin}),
-        ),
-        (
-            "kes-linux",
-            json!({"product_id": nonwin, "workstation_product_id": nonwin,
-                "server_product_id": nonwin, "non_windows_product_id": nonwin}),
-        ),
-    ] {
-        bench
-            .expect(
-                Method::PUT,
-                &format!("/api/v1/product-mappings/{application}"),
-                Some(&forms),
-                200,
-            )
-            .await;
+    let collect_wall = started.elapsed();
+    let collect_cpu = since(cpu_before);
+    let calls = Counts::take(&ksc, &cw).since(before).ksc;
+    let collect_bound = calls as f64 * KSC_LATENCY.as_secs_f64() / limits.ksc as f64;
+    println!(
+        "diagnostic, KSC collection alone: {} tenants, {calls} calls, wall {:.2} s, bound {:.2} s, \
+         ratio {:.2}; CPU {:.1} s server + {:.1} s fakes",
+        collected["collected"],
+        collect_wall.as_secs_f64(),
+        collect_bound,
+        collect_wall.as_secs_f64() / collect_bound,
+        collect_cpu.0,
+        collect_cpu.1,
+    );
+    let peak_rss_mib = server.peak_rss_mib();
+    server.stop();
+    ksc.stop().await;
+    cw.stop().await;
+    if std::env::var_os("SYNC_BENCH_KEEP").is_some() {
+        let _ = dir.keep();
     }
+    Outcome {
+        tenants,
+        first,
+        again,
+        peak_rss_mib,
+    }
+}
+
+/// The connections, the catalog, the tenants, billing by category and the product mappings.
+async fn configure(
+    bench: &Bench,
+    ksc: &FakeKsc,
+    cw: &FakeConnectWise,
+    products: &[i64],
+    limits: Limits,
+) {
+    let o = cw.options();
+    let connectwise = json!({"site_url": cw.base_url(), "company_id": o.company_id,
+        "public_key": o.public_key, "private_key": o.private_key,
+        "client_id": o.client_id, "max_concurrency": limits.cw});
+    let kaspersky = json!({"server_url": ksc.base_url(), "user": KSC_USER,
+        "password": KSC_PASSWORD, "max_concurrency": limits.ksc});
+    let (ws, srv, nonwin) = (products[0], products[1], products[2]);
+    let steps = [
+        (
+            Method::PUT,
+            "/api/v1/connections/connectwise".to_string(),
+            Some(connectwise),
+        ),
+        (
+            Method::POST,
+            "/api/v1/connectwise/products/refresh".into(),
+            None,
+        ),
+        (
+            Method::PUT,
+            "/api/v1/connections/kaspersky".into(),
+            Some(kaspersky),
+        ),
+        (Method::POST, "/api/v1/tenants/refresh".into(), None),
+        (
+            Method::PUT,
+            "/api/v1/settings/billing".into(),
+            Some(json!({"bill_devices_by_category": true})),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/product-mappings/kes-windows".into(),
+            Some(json!({"product_id": ws, "workstation_product_id": ws,
+                "server_product_id": srv, "non_windows_product_id": nonwin})),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/product-mappings/kes-linux".into(),
+            Some(
+                json!({"product_id": nonwin, "workstation_product_id": nonwin,
+                "server_product_id": nonwin, "non_windows_product_id": nonwin}),
+            ),
+        ),
+    ];
+    for (method, path, body) in steps {
+        bench.expect(method, &path, body.as_ref(), 200).await;
+    }
+}
+
+/// One company mapping per discovered tenant, in name order, through the API.
+async fn map_companies(bench: &Bench, database_url: &str, agreements: &[(i64, i64)]) {
     let mut discovered = {
-        let pool = db::connect_pool(&database_url, 1).expect("the benchmark database");
+        let pool = db::connect_pool(database_url, 1).expect("the benchmark database");
         let mut conn = pool.get().expect("a database connection");
         db::tenants::of_solution(&mut conn, db::tenants::KSC).expect("the tenants")
     };
     discovered.sort_by(|a, b| a.name.cmp(&b.name));
-    assert_eq!(discovered.len(), tenants, "every virtual server discovered");
-    let created = stream::iter(discovered.iter().zip(&agreements))
+    assert_eq!(
+        discovered.len(),
+        agreements.len(),
+        "every virtual server discovered"
+    );
+    let created = stream::iter(discovered.iter().zip(agreements))
         .map(|(tenant, &(company, agreement))| {
             let body = json!({"tenant_id": tenant.id, "cw_company_id": company,
                 "agreement_id": agreement});
-            let bench = &bench;
             async move {
                 bench
                     .send(Method::POST, "/api/v1/company-mappings", Some(&body))
@@ -391,105 +574,4 @@ async fn main() {
         "company mappings refused: {:?}",
         failed.first()
     );
-    println!(
-        "setup: {:.1} s ({tenants} company mappings through the API)",
-        setup.elapsed().as_secs_f64()
-    );
-
-    // The first sync.
-    cw.set_latency(CW_LATENCY);
-    let before = Counts::take(&ksc, &cw);
-    let (run, wall) = bench.sync().await;
-    let first = Counts::take(&ksc, &cw).since(before);
-    let cw_calls = first.cw_reads + first.cw_writes;
-    let bound = first.ksc as f64 * KSC_LATENCY.as_secs_f64() / ksc_concurrency as f64
-        + cw_calls as f64 * CW_LATENCY.as_secs_f64() / cw_concurrency as f64;
-    let ratio = wall.as_secs_f64() / bound;
-    println!("\n-- first sync --");
-    println!("run: status {}, summary {}", run["status"], run["summary"]);
-    println!(
-        "KSC calls {} ({:.1}/tenant), ConnectWise calls {} ({} reads, {} writes; {} applied), max in flight {}",
-        first.ksc,
-        first.ksc as f64 / tenants as f64,
-        cw_calls,
-        first.cw_reads,
-        first.cw_writes,
-        first.cw_applied_writes,
-        cw.max_in_flight()
-    );
-    println!(
-        "wall {:.2} s; bound {:.2} s (KSC {:.2} s + ConnectWise {:.2} s); ratio {:.2} (target ≤ {RATIO_TARGET})  {}",
-        wall.as_secs_f64(),
-        bound,
-        first.ksc as f64 * KSC_LATENCY.as_secs_f64() / ksc_concurrency as f64,
-        cw_calls as f64 * CW_LATENCY.as_secs_f64() / cw_concurrency as f64,
-        ratio,
-        verdict(ratio <= RATIO_TARGET && run["status"] == "succeeded")
-    );
-    let expected_writes = 3 * tenants;
-    println!(
-        "additions created: {} (expected {expected_writes})  {}",
-        first.cw_applied_writes,
-        verdict(first.cw_applied_writes == expected_writes)
-    );
-
-    // The unchanged re-sync.
-    let before = Counts::take(&ksc, &cw);
-    let (run, wall) = bench.sync().await;
-    let again = Counts::take(&ksc, &cw).since(before);
-    println!("\n-- unchanged re-sync --");
-    println!("run: status {}, summary {}", run["status"], run["summary"]);
-    println!(
-        "wall {:.2} s; KSC calls {}; ConnectWise reads {} (of additions {}), writes {}",
-        wall.as_secs_f64(),
-        again.ksc,
-        again.cw_reads,
-        again.cw_addition_reads,
-        again.cw_writes
-    );
-    println!(
-        "writes {} (target 0)  {}",
-        again.cw_writes,
-        verdict(again.cw_writes == 0 && again.cw_applied_writes == 0)
-    );
-    println!(
-        "ConnectWise reads {} for {tenants} agreements (target ≤ 1 per agreement)  {}",
-        again.cw_reads,
-        verdict(again.cw_reads <= tenants)
-    );
-
-    // Where the time goes: the KSC collection alone (the first phase of every run).
-    let before = Counts::take(&ksc, &cw);
-    let started = Instant::now();
-    let collected = bench
-        .expect(
-            Method::POST,
-            "/api/v1/usage-snapshots/collect",
-            Some(&json!({})),
-            200,
-        )
-        .await;
-    let collect_wall = started.elapsed();
-    let calls = Counts::take(&ksc, &cw).since(before).ksc;
-    let collect_bound = calls as f64 * KSC_LATENCY.as_secs_f64() / ksc_concurrency as f64;
-    println!("\n-- diagnostic: KSC collection alone (POST /api/v1/usage-snapshots/collect) --");
-    println!(
-        "{} tenants collected, KSC calls {calls}: wall {:.2} s, bound {:.2} s, ratio {:.2}; \
-         logins {} so far",
-        collected["collected"],
-        collect_wall.as_secs_f64(),
-        collect_bound,
-        collect_wall.as_secs_f64() / collect_bound,
-        ksc.calls("login"),
-    );
-    ksc.stop().await;
-    cw.stop().await;
-}
-
-fn verdict(ok: bool) -> &'static str {
-    if ok {
-        "PASS"
-    } else {
-        "FAIL"
-    }
 }

@@ -4,34 +4,17 @@
 //! unknown is recorded as failed and never repeated here — the next plan re-reads ConnectWise
 //! and adopts or corrects it, so a lost response never creates a duplicate.
 
-use chrono::{NaiveDate, Utc};
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 
 use crate::adapters::connectwise::{BillCustomer, ConnectWiseClient, NewAddition, PatchOperation};
 use crate::domain::model::DeviceCategory;
-use crate::domain::plan::{CwAddition, PlanAction, PlanRow};
-use crate::sync::plan::PlanLine;
-
-crate::text_enum! {
-    /// What became of one line.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-    #[serde(rename_all = "snake_case")]
-    pub enum Outcome {
-        /// Written to ConnectWise (or, for a release, forgotten).
-        Applied => "applied",
-        Failed => "failed",
-        /// Waits for approval.
-        Held => "held",
-        /// Two or more unmanaged additions: reported, untouched.
-        Conflict => "conflict",
-        /// The agreement is frozen.
-        Skipped => "skipped",
-        /// ConnectWise changed since the plan was made: re-checked, not applied.
-        Stale => "stale",
-        /// Not applied: a dry run, a move left for the next run, or a lost lease.
-        NotApplied => "not_applied",
-    }
-}
+use crate::domain::outcome::Outcome;
+use crate::domain::plan::{CwAddition, PlanAction, PlanRow, RowKey};
+use crate::domain::report::PlanLine;
+use crate::sync::plan::read_additions;
 
 /// The result of writing one line.
 pub struct Written {
@@ -51,7 +34,7 @@ impl Written {
     }
 }
 
-fn at_midnight(day: NaiveDate) -> chrono::DateTime<Utc> {
+fn at_midnight(day: NaiveDate) -> DateTime<Utc> {
     day.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc()
 }
 
@@ -150,7 +133,7 @@ pub async fn write(client: &ConnectWiseClient, line: &PlanLine) -> Written {
 pub fn stale_reason(
     row: &PlanRow,
     now_additions: &[CwAddition],
-    now: chrono::DateTime<Utc>,
+    now: DateTime<Utc>,
 ) -> Option<String> {
     let active_of_product: Vec<&CwAddition> = now_additions
         .iter()
@@ -184,4 +167,54 @@ pub fn stale_reason(
         }
         _ => None,
     }
+}
+
+/// For a preview applied later: the write lines whose ConnectWise state changed since, and why.
+/// A move is applied whole, so one changed line keeps all of its move back.
+pub async fn stale_lines(
+    client: &ConnectWiseClient,
+    lines: &[PlanLine],
+    now: DateTime<Utc>,
+) -> BTreeMap<RowKey, String> {
+    let writes: Vec<&PlanLine> = lines
+        .iter()
+        .filter(|l| l.row.action.writes_to_connectwise())
+        .collect();
+    if writes.is_empty() {
+        return BTreeMap::new();
+    }
+    let agreements = writes.iter().map(|l| l.row.agreement_id).collect();
+    let (additions, unreadable) = read_additions(client, &agreements).await;
+    let mut stale = BTreeMap::new();
+    for line in &writes {
+        let reason = if unreadable
+            .iter()
+            .any(|u| u.agreement_id == line.row.agreement_id)
+        {
+            Some("its additions could not be re-read".to_string())
+        } else {
+            stale_reason(&line.row, &additions, now)
+        };
+        if let Some(reason) = reason {
+            stale.insert(line.row.key(), reason);
+        }
+    }
+    let changed_moves: BTreeSet<&String> = writes
+        .iter()
+        .filter(|l| stale.contains_key(&l.row.key()))
+        .filter_map(|l| l.row.move_id.as_ref())
+        .collect();
+    for line in &writes {
+        if line
+            .row
+            .move_id
+            .as_ref()
+            .is_some_and(|id| changed_moves.contains(id))
+        {
+            stale
+                .entry(line.row.key())
+                .or_insert_with(|| "another line of its move changed since the preview".into());
+        }
+    }
+    stale
 }

@@ -5,8 +5,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::adapters::db::{self, sync::ChangeRow};
+use crate::domain::outcome::RunStatus;
 use crate::runtime::state::AppState;
-use crate::sync::runs::{self, Run, RunRequest, RunStatus, Trigger};
+use crate::sync::runs::{self, Run, RunRequest, Trigger};
 use crate::sync::SyncError;
 
 /// The exit code of a run: 0 succeeded, 1 held or partial (billing is not complete), 2 failed

@@ -1,7 +1,8 @@
-//! What a plan is computed from, read from the database: applications, mappings, tenants, their
-//! latest usage, the additions the project manages, and the policies.
+//! What a plan is computed from, read from the database once per plan or run: applications,
+//! mappings, tenants, their latest usage, the additions the project manages, and the policies.
+//! A unit's desired state and constraints come from the unit's tenants and agreements alone.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -9,50 +10,268 @@ use crate::adapters::db::usage_snapshots::{Outcome, SnapshotSource, UsageSnapsho
 use crate::adapters::db::{
     self, company_mappings::CompanyMappingRow, sync::ManagedRow, tenants::TenantRow, DbConnection,
 };
-use crate::domain::desired::{self, BillingInput, DesiredState, UnreadableReason, UsageState};
+use crate::domain::desired::{
+    self, BillingInput, DesiredState, ProductMapping, UnbilledUsage, UnreadableReason, UsageState,
+};
 use crate::domain::model::ApplicationId;
-use crate::domain::plan::AgreementConstraints;
+use crate::domain::plan::{AgreementConstraints, ManagedAddition};
+use crate::domain::units::{self, Unit};
 use crate::sync::settings::SyncSettings;
 use crate::sync::SyncError;
 
+/// Each tenant's usage as billing reads it.
+pub type Usage = BTreeMap<String, UsageState>;
+
 pub struct Inputs {
-    pub desired: DesiredState,
-    pub constraints: AgreementConstraints,
-    pub managed: Vec<ManagedRow>,
+    pub now: DateTime<Utc>,
     pub settings: SyncSettings,
+    applications: Vec<desired::SecurityApplication>,
+    product_mappings: Vec<ProductMapping>,
+    bill_devices_by_category: bool,
+    bill_licence_tiers: bool,
     pub tenants: HashMap<String, TenantRow>,
     pub mappings: Vec<CompanyMappingRow>,
+    pub managed: Vec<ManagedRow>,
     /// Licence tier → the application it folds into: usage moving between them is a move.
     pub lineage: BTreeMap<ApplicationId, ApplicationId>,
+    /// Each tenant's usage as the database had it when the inputs were read.
+    pub usage: Usage,
+    index: Index,
+}
+
+/// Where to find a tenant's mapping, an agreement's first mapping and its managed additions.
+#[derive(Default)]
+struct Index {
+    mapping_of_tenant: HashMap<String, usize>,
+    mapping_of_agreement: HashMap<i64, usize>,
+    managed_of_agreement: HashMap<i64, Vec<usize>>,
+}
+
+impl Index {
+    fn new(mappings: &[CompanyMappingRow], managed: &[ManagedRow]) -> Index {
+        let mut index = Index::default();
+        for (i, m) in mappings.iter().enumerate() {
+            index
+                .mapping_of_tenant
+                .entry(m.tenant_id.clone())
+                .or_insert(i);
+            index
+                .mapping_of_agreement
+                .entry(m.agreement_id)
+                .or_insert(i);
+        }
+        for (i, m) in managed.iter().enumerate() {
+            index
+                .managed_of_agreement
+                .entry(m.agreement_id)
+                .or_default()
+                .push(i);
+        }
+        index
+    }
+}
+
+/// What one unit is planned from.
+pub struct UnitState {
+    pub desired: DesiredState,
+    pub constraints: AgreementConstraints,
+    pub managed: Vec<ManagedAddition>,
 }
 
 impl Inputs {
-    /// Every agreement whose additions the plan needs: mapped ones and ones holding managed additions.
-    pub fn agreements(&self) -> BTreeSet<i64> {
-        self.mappings
+    pub fn load(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<Inputs, SyncError> {
+        let settings = crate::sync::settings::get(conn)?;
+        let all_applications = db::security_applications::list(conn, None)?;
+        let lineage = all_applications
             .iter()
-            .map(|m| m.agreement_id)
-            .chain(self.managed.iter().map(|m| m.agreement_id))
+            .filter_map(|a| Some((a.id.clone(), a.folds_into.clone()?)))
+            .collect();
+        let applications = all_applications
+            .iter()
+            .filter(|a| !a.retired)
+            .map(|a| a.billing())
+            .collect();
+        let billing = db::billing_settings::get(conn)?;
+        let tenants: HashMap<String, TenantRow> = db::tenants::all(conn)?
+            .into_iter()
+            .map(|t| (t.id.clone(), t))
+            .collect();
+        let mappings = db::company_mappings::all(conn)?;
+        let managed = db::sync::managed(conn)?;
+        let mut inputs = Inputs {
+            now,
+            applications,
+            product_mappings: db::product_mappings::list(conn)?,
+            bill_devices_by_category: billing.bill_devices_by_category,
+            bill_licence_tiers: billing.bill_licence_tiers,
+            index: Index::new(&mappings, &managed),
+            mappings,
+            managed,
+            lineage,
+            usage: Usage::new(),
+            settings,
+            tenants,
+        };
+        let latest: HashMap<String, UsageSnapshot> = db::usage_snapshots::latest_per_tenant(conn)?
+            .into_iter()
+            .map(|s| (s.tenant_id.clone(), s))
+            .collect();
+        inputs.usage = inputs
+            .tenants
+            .keys()
+            .filter_map(|id| Some((id.clone(), inputs.state_of(id, latest.get(id))?)))
+            .collect();
+        Ok(inputs)
+    }
+
+    /// A tenant's usage as billing reads it, from its newest snapshot.
+    pub fn state_of(&self, tenant_id: &str, latest: Option<&UsageSnapshot>) -> Option<UsageState> {
+        let tenant = self.tenants.get(tenant_id)?;
+        let max_age = Duration::hours(i64::from(self.settings.max_usage_age_hours));
+        usage_state(tenant, latest, self.now, max_age)
+    }
+
+    /// The units of billing: mapped tenants and the agreements they and the managed additions bill.
+    pub fn units(&self) -> Vec<Unit> {
+        let mapped = self
+            .mappings
+            .iter()
+            .map(|m| (Some(m.tenant_id.as_str()), m.agreement_id));
+        let managed = self
+            .managed
+            .iter()
+            .map(|m| (m.tenant_id.as_deref(), m.agreement_id));
+        units::units(mapped.chain(managed))
+    }
+
+    /// The mapping of a tenant.
+    pub fn mapping_of(&self, tenant_id: &str) -> Option<&CompanyMappingRow> {
+        Some(&self.mappings[*self.index.mapping_of_tenant.get(tenant_id)?])
+    }
+
+    /// The mappings of a unit's tenants (all of them: none), in the stored order.
+    fn company_mappings(&self, unit: Option<&Unit>) -> Vec<desired::CompanyMapping> {
+        let rows: Vec<&CompanyMappingRow> = match unit {
+            None => self.mappings.iter().collect(),
+            Some(u) => {
+                let mut rows: Vec<usize> = u
+                    .tenants
+                    .iter()
+                    .filter_map(|t| self.index.mapping_of_tenant.get(t).copied())
+                    .collect();
+                rows.sort_unstable();
+                rows.into_iter().map(|i| &self.mappings[i]).collect()
+            }
+        };
+        rows.into_iter()
+            .filter_map(|m| {
+                let tenant = self.tenants.get(&m.tenant_id)?;
+                Some(desired::CompanyMapping {
+                    tenant_id: m.tenant_id.clone(),
+                    solution: tenant.solution(),
+                    cw_company_id: m.cw_company_id,
+                    agreement_id: m.agreement_id,
+                    billing_enabled: m.billing_enabled,
+                })
+            })
             .collect()
+    }
+
+    fn desired(&self, company_mappings: &[desired::CompanyMapping], usage: &Usage) -> DesiredState {
+        desired::desired_state(&BillingInput {
+            applications: &self.applications,
+            product_mappings: &self.product_mappings,
+            bill_devices_by_category: self.bill_devices_by_category,
+            bill_licence_tiers: self.bill_licence_tiers,
+            company_mappings,
+            usage,
+        })
+    }
+
+    /// Usage nothing bills, of every tenant (the unbilled-usage report).
+    pub fn unbilled(&self) -> Vec<UnbilledUsage> {
+        self.desired(&self.company_mappings(None), &self.usage)
+            .unbilled
+    }
+
+    /// Usage nothing bills of tenants in no unit (none of them is mapped), from `usage`.
+    pub fn unbilled_outside(&self, units: &[Unit], usage: &Usage) -> Vec<UnbilledUsage> {
+        let in_units: std::collections::HashSet<&String> =
+            units.iter().flat_map(|u| &u.tenants).collect();
+        let usage: Usage = usage
+            .iter()
+            .filter(|(t, _)| !in_units.contains(t))
+            .map(|(t, u)| (t.clone(), u.clone()))
+            .collect();
+        self.desired(&[], &usage).unbilled
+    }
+
+    /// A unit's desired state (from `usage`, the usage of its tenants) and its constraints.
+    pub fn unit_state(&self, unit: &Unit, usage: &Usage) -> UnitState {
+        let desired = self.desired(&self.company_mappings(Some(unit)), usage);
+        let managed: Vec<&ManagedRow> = unit
+            .agreements
+            .iter()
+            .filter_map(|a| self.index.managed_of_agreement.get(a))
+            .flatten()
+            .map(|&i| &self.managed[i])
+            .collect();
+        let mut constraints = AgreementConstraints::from_desired(&desired);
+        let current_agreement = |m: &ManagedRow| {
+            let tenant = m.tenant_id.as_deref()?;
+            Some(self.mapping_of(tenant)?.agreement_id)
+        };
+        // A mapping deleted: its tenant's managed additions are left as they are and forgotten.
+        for m in &managed {
+            if current_agreement(m).is_none() {
+                constraints.released.insert(m.agreement_id);
+            }
+        }
+        // A tenant's earlier agreements (its mapping moved) share its constraints: nothing there
+        // is cancelled while its usage is unreadable, and cancels wait while it has unattributed
+        // keys.
+        for m in &managed {
+            let Some(current) = current_agreement(m).filter(|&a| a != m.agreement_id) else {
+                continue;
+            };
+            if let Some(reason) = constraints.frozen.get(&current).cloned() {
+                constraints.frozen.entry(m.agreement_id).or_insert(reason);
+            }
+            if constraints.cancel_guarded.contains(&current) {
+                constraints.cancel_guarded.insert(m.agreement_id);
+            }
+        }
+        UnitState {
+            desired,
+            constraints,
+            managed: managed
+                .into_iter()
+                .map(|m| ManagedAddition {
+                    agreement_id: m.agreement_id,
+                    product_id: m.product_id,
+                    addition_id: m.addition_id,
+                    tenant_id: m.tenant_id.clone(),
+                    billed: m.billed_json.as_ref().map(|billed| billed.0.clone()),
+                })
+                .collect(),
+        }
     }
 
     /// The tenant and company an agreement bills (through its current mapping, or the tenant
     /// whose managed additions it holds).
     pub fn owner_of(&self, agreement_id: i64) -> (Option<&TenantRow>, Option<&CompanyMappingRow>) {
-        if let Some(m) = self
-            .mappings
-            .iter()
-            .find(|m| m.agreement_id == agreement_id)
-        {
+        if let Some(&i) = self.index.mapping_of_agreement.get(&agreement_id) {
+            let m = &self.mappings[i];
             return (self.tenants.get(&m.tenant_id), Some(m));
         }
         let tenant = self
-            .managed
-            .iter()
-            .find(|m| m.agreement_id == agreement_id)
-            .and_then(|m| m.tenant_id.as_ref())
+            .index
+            .managed_of_agreement
+            .get(&agreement_id)
+            .and_then(|rows| rows.first())
+            .and_then(|&i| self.managed[i].tenant_id.as_ref())
             .and_then(|t| self.tenants.get(t));
-        let mapping = tenant.and_then(|t| self.mappings.iter().find(|m| m.tenant_id == t.id));
+        let mapping = tenant.and_then(|t| self.mapping_of(&t.id));
         (tenant, mapping)
     }
 }
@@ -94,98 +313,10 @@ fn usage_state(
     })
 }
 
-pub fn load(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<Inputs, SyncError> {
-    let settings = crate::sync::settings::get(conn)?;
-    let all_applications = db::security_applications::list(conn, None)?;
-    let lineage = all_applications
-        .iter()
-        .filter_map(|a| Some((a.id.clone(), a.folds_into.clone()?)))
-        .collect();
-    let applications: Vec<desired::SecurityApplication> = all_applications
-        .iter()
-        .filter(|a| !a.retired)
-        .map(|a| a.billing())
-        .collect();
-    let product_mappings = db::product_mappings::list(conn)?;
-    let billing = db::billing_settings::get(conn)?;
-    let mappings = db::company_mappings::all(conn)?;
-    let tenants: HashMap<String, TenantRow> = db::tenants::all(conn)?
+/// The usage of the given tenants.
+pub fn of_tenants<'a>(usage: &Usage, tenants: impl IntoIterator<Item = &'a String>) -> Usage {
+    tenants
         .into_iter()
-        .map(|t| (t.id.clone(), t))
-        .collect();
-    let latest: HashMap<String, UsageSnapshot> = db::usage_snapshots::latest_per_tenant(conn)?
-        .into_iter()
-        .map(|s| (s.tenant_id.clone(), s))
-        .collect();
-    let max_age = Duration::hours(i64::from(settings.max_usage_age_hours));
-    let usage: BTreeMap<String, UsageState> = tenants
-        .values()
-        .filter_map(|t| {
-            Some((
-                t.id.clone(),
-                usage_state(t, latest.get(&t.id), now, max_age)?,
-            ))
-        })
-        .collect();
-    let company_mappings: Vec<desired::CompanyMapping> = mappings
-        .iter()
-        .filter_map(|m| {
-            let tenant = tenants.get(&m.tenant_id)?;
-            Some(desired::CompanyMapping {
-                tenant_id: m.tenant_id.clone(),
-                solution: tenant.solution(),
-                cw_company_id: m.cw_company_id,
-                agreement_id: m.agreement_id,
-                billing_enabled: m.billing_enabled,
-            })
-        })
-        .collect();
-    let desired = desired::desired_state(&BillingInput {
-        applications: &applications,
-        product_mappings: &product_mappings,
-        bill_devices_by_category: billing.bill_devices_by_category,
-        bill_licence_tiers: billing.bill_licence_tiers,
-        company_mappings: &company_mappings,
-        usage: &usage,
-    });
-    let managed = db::sync::managed(conn)?;
-    let mut constraints = AgreementConstraints::from_desired(&desired);
-    // A mapping deleted: its tenant's managed additions are left as they are and forgotten.
-    for m in &managed {
-        let still_mapped = m
-            .tenant_id
-            .as_ref()
-            .is_some_and(|t| mappings.iter().any(|cm| &cm.tenant_id == t));
-        if !still_mapped {
-            constraints.released.insert(m.agreement_id);
-        }
-    }
-    // A tenant's earlier agreements (its mapping moved) share its constraints: nothing there is
-    // cancelled while its usage is unreadable, and cancels wait while it has unattributed keys.
-    for m in &managed {
-        let Some(current) = m
-            .tenant_id
-            .as_ref()
-            .and_then(|t| mappings.iter().find(|cm| &cm.tenant_id == t))
-            .map(|cm| cm.agreement_id)
-            .filter(|&a| a != m.agreement_id)
-        else {
-            continue;
-        };
-        if let Some(reason) = constraints.frozen.get(&current).cloned() {
-            constraints.frozen.entry(m.agreement_id).or_insert(reason);
-        }
-        if constraints.cancel_guarded.contains(&current) {
-            constraints.cancel_guarded.insert(m.agreement_id);
-        }
-    }
-    Ok(Inputs {
-        desired,
-        constraints,
-        managed,
-        settings,
-        tenants,
-        mappings,
-        lineage,
-    })
+        .filter_map(|t| Some((t.clone(), usage.get(t)?.clone())))
+        .collect()
 }

@@ -1,99 +1,28 @@
-//! A sync plan: the billing rules applied to the tenants' usage and to the agreements'
-//! additions as ConnectWise has them now. Stored, so a preview can be applied exactly.
+//! Planning: the billing rules applied to a unit's usage and to its agreements' additions as
+//! ConnectWise has them now. A preview plans every unit at once and is stored, so it can be
+//! applied exactly.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use futures_util::future::join_all;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use futures_util::stream::{self, StreamExt};
 
 use crate::adapters::connectwise::{Addition, ConnectWiseClient};
-use crate::domain::desired::{BlockedTenant, FrozenTenant, UnbilledUsage};
-use crate::domain::moves::Move;
-use crate::domain::plan::{self as rules, CwAddition, ManagedAddition, PlanInput, PlanRow};
-use crate::sync::inputs::Inputs;
+use crate::adapters::db::{self, company_mappings::CompanyMappingRow};
+use crate::domain::plan::{self as rules, CwAddition, PlanInput};
+use crate::domain::report::{
+    NotBilledKind, NotBilledTenant, Plan, PlanLine, PlanPart, TenantKeys, UnreadableAgreement,
+};
+use crate::domain::units::Unit;
+use crate::runtime::state::AppState;
+use crate::sync::inputs::{of_tenants, Inputs, Usage};
 use crate::sync::SyncError;
 
-/// One (company, agreement, product) of a plan.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct PlanLine {
-    #[serde(flatten)]
-    pub row: PlanRow,
-    pub tenant_id: Option<String>,
-    pub tenant_name: Option<String>,
-    pub cw_company_id: Option<i64>,
-    pub cw_company_name: Option<String>,
-}
-
-/// Why a billed tenant gets no changes in a plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum NotBilledKind {
-    /// Its usage (or its agreement's additions) could not be read or is too old: skipped.
-    Skipped,
-    /// It uses an application whose product mapping is incomplete.
-    Blocked,
-}
-
-/// A tenant with billing enabled whose bill the plan leaves as it is, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct NotBilledTenant {
-    pub tenant_id: String,
-    pub tenant_name: Option<String>,
-    pub agreement_id: i64,
-    pub kind: NotBilledKind,
-    pub reason: String,
-}
-
-/// A billed tenant whose usage holds licence keys that were not counted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct TenantKeys {
-    pub tenant_id: String,
-    pub tenant_name: Option<String>,
-    /// Keys that matched no security application.
-    pub unknown_keys: usize,
-    /// Keys that matched several applications equally well.
-    pub ambiguous_keys: usize,
-    /// The product names those keys carry (teach them with
-    /// `POST /api/v1/security-applications/{id}/match-rules`).
-    #[serde(default)]
-    pub product_names: Vec<String>,
-}
-
-/// An agreement whose additions could not be read: frozen for this plan.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct UnreadableAgreement {
-    pub agreement_id: i64,
-    pub error: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct Plan {
-    pub id: String,
-    pub created_at: DateTime<Utc>,
-    /// The company mapping the plan is limited to, if any.
-    pub company_mapping_id: Option<String>,
-    pub lines: Vec<PlanLine>,
-    /// Usage billed on other lines than before (mode switch, remap, agreement move): each
-    /// move's lines are applied or held together, and name it in `move_id`.
-    #[serde(default)]
-    pub moves: Vec<Move>,
-    /// How many lines of each action.
-    pub counts: BTreeMap<String, usize>,
-    /// Tenants whose usage could not be read: their agreements get no changes.
-    pub frozen: Vec<FrozenTenant>,
-    /// Tenants with usage of an application whose mapping is incomplete: no changes.
-    pub blocked: Vec<BlockedTenant>,
-    pub unreadable_agreements: Vec<UnreadableAgreement>,
-    /// Every billed tenant the plan leaves unbilled (frozen, blocked, unreadable agreement), by name.
-    #[serde(default)]
-    pub not_billed: Vec<NotBilledTenant>,
-    /// Billed tenants whose usage holds uncounted keys (their cancels wait for approval).
-    #[serde(default)]
-    pub unattributed_keys: Vec<TenantKeys>,
-    /// Usage nothing bills.
-    pub unbilled: Vec<UnbilledUsage>,
+/// Units planned at once: enough to keep every ConnectWise call slot busy while some units wait
+/// for their additions and others record what they wrote.
+pub fn units_at_once(client: &ConnectWiseClient) -> usize {
+    client.config().max_concurrency * 2 + 2
 }
 
 pub fn to_cw_addition(agreement_id: i64, a: &Addition) -> Option<CwAddition> {
@@ -130,50 +59,55 @@ pub async fn read_additions(
     (additions, unreadable)
 }
 
-/// Computes the plan from the inputs and the agreements' additions.
-pub fn compute(
+/// Plans one unit from its tenants' usage: reads its agreements' additions, then computes.
+pub async fn plan_unit(
+    client: &ConnectWiseClient,
     inputs: &Inputs,
+    unit: &Unit,
+    usage: &Usage,
+    scope: Option<&CompanyMappingRow>,
+) -> PlanPart {
+    let (additions, unreadable) = read_additions(client, &unit.agreements).await;
+    compute(inputs, unit, usage, &additions, unreadable, scope)
+}
+
+/// A unit's plan from its usage and its agreements' additions; with a scope, only the lines,
+/// moves and tenants of that company mapping.
+fn compute(
+    inputs: &Inputs,
+    unit: &Unit,
+    usage: &Usage,
     additions: &[CwAddition],
     unreadable: Vec<UnreadableAgreement>,
-    scope: Option<&crate::adapters::db::company_mappings::CompanyMappingRow>,
-    now: DateTime<Utc>,
-) -> Plan {
-    let mut constraints = inputs.constraints.clone();
+    scope: Option<&CompanyMappingRow>,
+) -> PlanPart {
+    let state = inputs.unit_state(unit, usage);
+    let mut constraints = state.constraints;
     for u in &unreadable {
         constraints.frozen.insert(
             u.agreement_id,
             format!("its additions could not be read: {}", u.error),
         );
     }
-    let managed: Vec<ManagedAddition> = inputs
-        .managed
-        .iter()
-        .map(|m| ManagedAddition {
-            agreement_id: m.agreement_id,
-            product_id: m.product_id,
-            addition_id: m.addition_id,
-            tenant_id: m.tenant_id.clone(),
-            billed: m.billed_json.as_ref().map(|billed| billed.0.clone()),
-        })
-        .collect();
     let rules::Planned { rows, moves } = rules::plan(&PlanInput {
-        desired: &inputs.desired.quantities,
+        desired: &state.desired.quantities,
         additions,
-        managed: &managed,
+        managed: &state.managed,
         constraints: &constraints,
         policies: inputs.settings.policies(),
-        now,
+        now: inputs.now,
         lineage: &inputs.lineage,
     });
     let in_scope = |agreement_id: i64| match scope {
         None => true,
         Some(m) => {
             agreement_id == m.agreement_id
-                || inputs.managed.iter().any(|r| {
+                || state.managed.iter().any(|r| {
                     r.agreement_id == agreement_id && r.tenant_id.as_deref() == Some(&m.tenant_id)
                 })
         }
     };
+    let tenant_in_scope = |tenant_id: &str| scope.is_none_or(|m| m.tenant_id == tenant_id);
     let lines: Vec<PlanLine> = rows
         .into_iter()
         .filter(|r| in_scope(r.agreement_id))
@@ -188,13 +122,6 @@ pub fn compute(
             }
         })
         .collect();
-    let mut counts = BTreeMap::new();
-    for line in &lines {
-        *counts
-            .entry(line.row.action.as_str().to_string())
-            .or_insert(0) += 1;
-    }
-    let tenant_in_scope = |tenant_id: &str| scope.is_none_or(|m| m.tenant_id == tenant_id);
     let unreadable: Vec<UnreadableAgreement> = unreadable
         .into_iter()
         .filter(|u| in_scope(u.agreement_id))
@@ -216,7 +143,8 @@ pub fn compute(
             }),
         }
     };
-    for t in &inputs.desired.frozen {
+    let desired = state.desired;
+    for t in &desired.frozen {
         add(
             &t.tenant_id,
             t.agreement_id,
@@ -224,7 +152,7 @@ pub fn compute(
             t.reason.to_string(),
         );
     }
-    for t in &inputs.desired.blocked {
+    for t in &desired.blocked {
         let reason = format!(
             "incomplete product mapping for {}",
             t.applications.join(", ")
@@ -240,9 +168,7 @@ pub fn compute(
             add(&tenant.id, u.agreement_id, NotBilledKind::Skipped, reason);
         }
     }
-    not_billed.sort_by(|a, b| (&a.tenant_name, &a.tenant_id).cmp(&(&b.tenant_name, &b.tenant_id)));
-    let unattributed_keys = inputs
-        .desired
+    let unattributed_keys = desired
         .unattributed_keys
         .iter()
         .filter(|t| tenant_in_scope(&t.tenant_id))
@@ -254,68 +180,65 @@ pub fn compute(
             product_names: t.product_names.clone(),
         })
         .collect();
-    Plan {
-        id: crate::adapters::db::new_id(),
-        created_at: now,
-        company_mapping_id: scope.map(|m| m.id.clone()),
+    PlanPart {
         lines,
         moves: moves
             .into_iter()
             .filter(|m| tenant_in_scope(&m.tenant_id))
             .collect(),
-        counts,
-        frozen: inputs
-            .desired
+        frozen: desired
             .frozen
-            .iter()
+            .into_iter()
             .filter(|t| tenant_in_scope(&t.tenant_id))
-            .cloned()
             .collect(),
-        blocked: inputs
-            .desired
+        blocked: desired
             .blocked
-            .iter()
+            .into_iter()
             .filter(|t| tenant_in_scope(&t.tenant_id))
-            .cloned()
             .collect(),
         unreadable_agreements: unreadable,
         not_billed,
         unattributed_keys,
-        unbilled: inputs
-            .desired
+        unbilled: desired
             .unbilled
-            .iter()
+            .into_iter()
             .filter(|u| tenant_in_scope(&u.tenant_id))
-            .cloned()
             .collect(),
     }
 }
 
-/// Plans afresh: inputs from the database, additions from ConnectWise.
-pub async fn make(
-    state: &crate::runtime::state::AppState,
-    scope: Option<crate::adapters::db::company_mappings::CompanyMappingRow>,
-) -> Result<(Plan, Inputs), SyncError> {
+/// Plans afresh without writing: inputs from the database, additions from ConnectWise, every
+/// unit at once (or the one of `scope`'s tenant).
+pub async fn preview(
+    state: &AppState,
+    scope: Option<CompanyMappingRow>,
+) -> Result<Plan, SyncError> {
     let now = Utc::now();
-    let inputs = crate::adapters::db::run(&state.pool, move |conn| {
-        crate::sync::inputs::load(conn, now)
-    })
-    .await?;
+    let inputs = db::run(&state.pool, move |conn| Inputs::load(conn, now)).await?;
     let client = crate::runtime::clients::shared_connectwise(state).await?;
-    let agreements: BTreeSet<i64> = match &scope {
-        None => inputs.agreements(),
-        Some(m) => inputs
-            .agreements()
-            .into_iter()
-            .filter(|&a| {
-                a == m.agreement_id
-                    || inputs.managed.iter().any(|r| {
-                        r.agreement_id == a && r.tenant_id.as_deref() == Some(&m.tenant_id)
-                    })
-            })
-            .collect(),
-    };
-    let (additions, unreadable) = read_additions(&client, &agreements).await;
-    let plan = compute(&inputs, &additions, unreadable, scope.as_ref(), now);
-    Ok((plan, inputs))
+    let units: Vec<Unit> = inputs
+        .units()
+        .into_iter()
+        .filter(|u| {
+            scope
+                .as_ref()
+                .is_none_or(|m| u.tenants.contains(&m.tenant_id))
+        })
+        .collect();
+    let (inputs, client, scope) = (&inputs, &client, scope.as_ref());
+    let mut all = PlanPart::default();
+    if scope.is_none() {
+        all.unbilled = inputs.unbilled_outside(&units, &inputs.usage);
+    }
+    let mut parts = stream::iter(&units)
+        .map(|unit| async move {
+            let usage = of_tenants(&inputs.usage, &unit.tenants);
+            plan_unit(client, inputs, unit, &usage, scope).await
+        })
+        .buffer_unordered(units_at_once(client));
+    while let Some(part) = parts.next().await {
+        all.extend(part);
+    }
+    let mapping_id = scope.map(|m| m.id.clone());
+    Ok(Plan::assemble(db::new_id(), now, mapping_id, all))
 }

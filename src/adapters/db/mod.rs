@@ -240,7 +240,10 @@ where
         .await
         .expect("the gate is never closed");
     let pool = pool.pool.clone();
+    // The caller's span follows the query onto the blocking thread (a run's id, a request's).
+    let span = tracing::Span::current();
     actix_web::web::block(move || {
+        let _entered = span.enter();
         let _permit = permit;
         let mut conn = pool.get().map_err(StorageError::from)?;
         f(&mut conn)

@@ -3,4 +3,5 @@
 pub mod demo;
 pub mod fake_connectwise;
 pub mod fake_ksc;
+mod latency;
 pub mod tls;

@@ -23,3 +23,15 @@ crate::text_enum! {
 }
 
 pub use principal::{Principal, PrincipalKind};
+
+#[cfg(test)]
+mod tests {
+    use super::Role;
+
+    #[test]
+    fn role_names_are_the_serde_names() {
+        for &role in Role::ALL {
+            assert_eq!(serde_json::to_value(role).unwrap(), role.as_str());
+        }
+    }
+}

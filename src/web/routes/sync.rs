@@ -12,11 +12,12 @@ use serde_json::value::RawValue;
 
 use crate::adapters::db::{self, sync::ChangeRow};
 use crate::domain::desired::{Contribution, UnbilledUsage};
+use crate::domain::outcome::{Outcome, RunStatus, RunSummary};
 use crate::domain::plan::{Approval, PlanAction, RowKey};
+use crate::domain::report::Plan;
 use crate::runtime::state::AppState;
-use crate::sync::apply::Outcome;
-use crate::sync::plan::{self, Plan};
-use crate::sync::runs::{self, Run, RunRequest, RunStatus, RunSummary, Trigger};
+use crate::sync::plan;
+use crate::sync::runs::{self, Run, RunRequest, Trigger};
 use crate::web::error::ApiError;
 use crate::web::routes::extract::{Operator, Viewer};
 use crate::web::routes::input::{FromJsonBody, JsonFields, OptionalJson};
@@ -71,7 +72,7 @@ pub async fn preview_sync(
             .await?,
         ),
     };
-    let (plan, _) = plan::make(&state, scope).await?;
+    let plan = plan::preview(&state, scope).await?;
     runs::store_plan(&state, &plan, auth.principal.id.clone().into()).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/sync/plans/{}", plan.id)))
@@ -428,8 +429,8 @@ pub async fn unbilled_usage(
     let paging = Paging::new(query.page, query.per_page)?;
     let now = Utc::now();
     let inputs = db::run(&state.pool, move |conn| {
-        crate::sync::inputs::load(conn, now)
+        crate::sync::inputs::Inputs::load(conn, now)
     })
     .await?;
-    Ok(web::Json(paging.slice(inputs.desired.unbilled.into_iter())))
+    Ok(web::Json(paging.slice(inputs.unbilled().into_iter())))
 }

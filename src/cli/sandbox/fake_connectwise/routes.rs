@@ -128,18 +128,18 @@ where
     };
     let in_flight = InFlight(shared);
     // The answer leaves `latency` after the request arrived; the work counts towards it.
-    let answer_at = actix_web::rt::time::Instant::now() + latency;
+    let answer_at = std::time::Instant::now() + latency;
     async move {
         // Moved into the future, so it is dropped with it.
         let _counted = in_flight;
         match handling {
             Either::Left(response) => {
-                actix_web::rt::time::sleep_until(answer_at).await;
+                crate::cli::sandbox::latency::wait_until(answer_at).await;
                 Ok(response)
             }
             Either::Right(call) => {
                 let answer = call.await;
-                actix_web::rt::time::sleep_until(answer_at).await;
+                crate::cli::sandbox::latency::wait_until(answer_at).await;
                 if let Some(Fault::SlowAnswer(delay)) = fault {
                     actix_web::rt::time::sleep(delay).await;
                 }

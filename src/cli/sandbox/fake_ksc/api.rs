@@ -49,9 +49,9 @@ pub(super) async fn handle(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let answer_at = actix_web::rt::time::Instant::now() + shared.latency;
+    let answer_at = std::time::Instant::now() + shared.latency;
     let response = respond(shared, request, path, body).await;
-    actix_web::rt::time::sleep_until(answer_at).await;
+    crate::cli::sandbox::latency::wait_until(answer_at).await;
     response
 }
 

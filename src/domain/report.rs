@@ -1,0 +1,165 @@
+//! A sync plan as it is shown and stored: the plan rows with the names of what they bill, and
+//! everything the plan leaves unbilled. A plan is made of parts, one per set of tenants and
+//! agreements that bill each other (a unit); `Plan::assemble` puts the parts together in one
+//! order whatever order they were planned in.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::desired::{BlockedTenant, FrozenTenant, UnbilledUsage};
+use super::moves::Move;
+use super::plan_lines::PlanRow;
+
+/// One (company, agreement, product) of a plan.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PlanLine {
+    #[serde(flatten)]
+    pub row: PlanRow,
+    pub tenant_id: Option<String>,
+    pub tenant_name: Option<String>,
+    pub cw_company_id: Option<i64>,
+    pub cw_company_name: Option<String>,
+}
+
+/// Why a billed tenant gets no changes in a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NotBilledKind {
+    /// Its usage (or its agreement's additions) could not be read or is too old: skipped.
+    Skipped,
+    /// It uses an application whose product mapping is incomplete.
+    Blocked,
+}
+
+/// A tenant with billing enabled whose bill the plan leaves as it is, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NotBilledTenant {
+    pub tenant_id: String,
+    pub tenant_name: Option<String>,
+    pub agreement_id: i64,
+    pub kind: NotBilledKind,
+    pub reason: String,
+}
+
+/// A billed tenant whose usage holds licence keys that were not counted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TenantKeys {
+    pub tenant_id: String,
+    pub tenant_name: Option<String>,
+    /// Keys that matched no security application.
+    pub unknown_keys: usize,
+    /// Keys that matched several applications equally well.
+    pub ambiguous_keys: usize,
+    /// The product names those keys carry (teach them with
+    /// `POST /api/v1/security-applications/{id}/match-rules`).
+    #[serde(default)]
+    pub product_names: Vec<String>,
+}
+
+/// An agreement whose additions could not be read: frozen for this plan.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct UnreadableAgreement {
+    pub agreement_id: i64,
+    pub error: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Plan {
+    pub id: String,
+    pub created_at: DateTime<Utc>,
+    /// The company mapping the plan is limited to, if any.
+    pub company_mapping_id: Option<String>,
+    pub lines: Vec<PlanLine>,
+    /// Usage billed on other lines than before (mode switch, remap, agreement move): each
+    /// move's lines are applied or held together, and name it in `move_id`.
+    #[serde(default)]
+    pub moves: Vec<Move>,
+    /// How many lines of each action.
+    pub counts: BTreeMap<String, usize>,
+    /// Tenants whose usage could not be read: their agreements get no changes.
+    pub frozen: Vec<FrozenTenant>,
+    /// Tenants with usage of an application whose mapping is incomplete: no changes.
+    pub blocked: Vec<BlockedTenant>,
+    pub unreadable_agreements: Vec<UnreadableAgreement>,
+    /// Every billed tenant the plan leaves unbilled (frozen, blocked, unreadable agreement), by name.
+    #[serde(default)]
+    pub not_billed: Vec<NotBilledTenant>,
+    /// Billed tenants whose usage holds uncounted keys (their cancels wait for approval).
+    #[serde(default)]
+    pub unattributed_keys: Vec<TenantKeys>,
+    /// Usage nothing bills.
+    pub unbilled: Vec<UnbilledUsage>,
+}
+
+/// The plan of one unit (or of the usage no unit bills: only `unbilled`).
+#[derive(Debug, Clone, Default)]
+pub struct PlanPart {
+    pub lines: Vec<PlanLine>,
+    pub moves: Vec<Move>,
+    pub frozen: Vec<FrozenTenant>,
+    pub blocked: Vec<BlockedTenant>,
+    pub unreadable_agreements: Vec<UnreadableAgreement>,
+    pub not_billed: Vec<NotBilledTenant>,
+    pub unattributed_keys: Vec<TenantKeys>,
+    pub unbilled: Vec<UnbilledUsage>,
+}
+
+impl PlanPart {
+    /// Takes in another part (the order is set by `Plan::assemble`).
+    pub fn extend(&mut self, other: PlanPart) {
+        self.lines.extend(other.lines);
+        self.moves.extend(other.moves);
+        self.frozen.extend(other.frozen);
+        self.blocked.extend(other.blocked);
+        self.unreadable_agreements
+            .extend(other.unreadable_agreements);
+        self.not_billed.extend(other.not_billed);
+        self.unattributed_keys.extend(other.unattributed_keys);
+        self.unbilled.extend(other.unbilled);
+    }
+}
+
+impl Plan {
+    /// The plan of all parts: lines by (agreement, product), tenants by name then id, moves by
+    /// id, agreements by id; usage nothing bills by tenant, each tenant's in the order found.
+    pub fn assemble(
+        id: String,
+        created_at: DateTime<Utc>,
+        company_mapping_id: Option<String>,
+        mut all: PlanPart,
+    ) -> Plan {
+        all.lines.sort_by_key(|l| l.row.key());
+        all.moves.sort_by(|a, b| a.id.cmp(&b.id));
+        all.frozen.sort_by(|a, b| a.tenant_id.cmp(&b.tenant_id));
+        all.blocked.sort_by(|a, b| a.tenant_id.cmp(&b.tenant_id));
+        all.unreadable_agreements.sort_by_key(|u| u.agreement_id);
+        all.not_billed
+            .sort_by(|a, b| (&a.tenant_name, &a.tenant_id).cmp(&(&b.tenant_name, &b.tenant_id)));
+        all.unattributed_keys
+            .sort_by(|a, b| (&a.tenant_name, &a.tenant_id).cmp(&(&b.tenant_name, &b.tenant_id)));
+        all.unbilled.sort_by(|a, b| a.tenant_id.cmp(&b.tenant_id));
+        let mut counts = BTreeMap::new();
+        for line in &all.lines {
+            *counts
+                .entry(line.row.action.as_str().to_string())
+                .or_insert(0) += 1;
+        }
+        Plan {
+            id,
+            created_at,
+            company_mapping_id,
+            lines: all.lines,
+            moves: all.moves,
+            counts,
+            frozen: all.frozen,
+            blocked: all.blocked,
+            unreadable_agreements: all.unreadable_agreements,
+            not_billed: all.not_billed,
+            unattributed_keys: all.unattributed_keys,
+            unbilled: all.unbilled,
+        }
+    }
+}
