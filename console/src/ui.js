@@ -49,7 +49,7 @@ export function count(n, noun, plural = `${noun}s`) {
  * @param {string | null | undefined} reason @returns {string[]}
  */
 export function blockedBy(reason) {
-  const m = /incomplete product mapping for ([^;]+)/.exec(reason ?? '');
+  const m = /incomplete product mapping for ([^;)]+)/.exec(reason ?? '');
   return m ? m[1].split(',').map((s) => s.trim()).filter(Boolean) : [];
 }
 
@@ -59,7 +59,7 @@ export function blockedBy(reason) {
  */
 export function readable(text, names) {
   if (!text) return '';
-  return text.replace(/incomplete product mapping for ([^;]+)/g, (_, list) =>
+  return text.replace(/incomplete product mapping for ([^;)]+)/g, (_, list) =>
     `incomplete product mapping for ${String(list).split(',').map((s) => names?.get(s.trim()) ?? s.trim()).join(', ')}`);
 }
 
