@@ -171,6 +171,22 @@ async function step(name, fn) {
   timings.push(`${name}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
 }
 
+/** Starts the page's clock at the log-in form's submit; it stops when the home screen is ready. */
+async function armLoginClock(page) {
+  await page.evaluate(() => {
+    window.__loginStart = 0;
+    window.__loginReady = 0;
+    document.addEventListener('submit', () => { window.__loginStart = performance.now(); }, { capture: true, once: true });
+    new MutationObserver((_, observer) => {
+      if (window.__loginStart && document.querySelector('[data-ready="true"]')) { window.__loginReady = performance.now(); observer.disconnect(); }
+    }).observe(document, { subtree: true, childList: true, attributes: true });
+  });
+}
+/** Milliseconds from the submit to the home screen with every card loaded (measured in the page). */
+async function loginTime(page) {
+  return Math.round(await page.evaluate(() => window.__loginReady - window.__loginStart));
+}
+
 /** Waits for the home screen with every card loaded. */
 async function homeReady(page) {
   await page.getByRole('heading', { name: 'Home', level: 1 }).waitFor();
@@ -223,22 +239,27 @@ try {
     await page.keyboard.type('admin');
     await page.keyboard.press('Tab');
     await page.keyboard.type(ADMIN_PASSWORD);
-    // Measured in the page: from the submit to the home screen with every card loaded.
-    await page.evaluate(() => {
-      window.__loginStart = 0;
-      document.addEventListener('submit', () => { window.__loginStart = performance.now(); }, { capture: true, once: true });
-      new MutationObserver((_, observer) => {
-        if (document.querySelector('[data-ready="true"]')) { window.__loginReady = performance.now(); observer.disconnect(); }
-      }).observe(document, { subtree: true, childList: true, attributes: true });
-    });
+    await armLoginClock(page);
     await page.keyboard.press('Enter');
     await homeReady(page);
-    const ms = Math.round(await page.evaluate(() => window.__loginReady - window.__loginStart));
-    measured('log-in to the home screen (every card loaded)', ms, ' ms', TARGET_LOGIN_MS);
+    const times = [await loginTime(page)];
     const calls = await page.evaluate(() => performance.getEntriesByType('resource')
       .filter((e) => e.name.includes('/api/') && e.startTime >= window.__loginStart)
       .map((e) => `${new URL(e.name).pathname.replace('/api/v1', '')} ${Math.round(e.startTime - window.__loginStart)}+${Math.round(e.duration)}`));
     console.log(`  log-in path (ms from the submit: start+duration): ${calls.join(', ')}`);
+    // Twice more (log out, log in), and the median: one slow moment of a shared machine is not the console.
+    for (let i = 0; i < 2; i++) {
+      await page.getByRole('button', { name: 'Log out' }).click();
+      await page.getByLabel('User name').fill('admin');
+      await page.getByLabel('Password').fill(ADMIN_PASSWORD);
+      await armLoginClock(page);
+      await page.getByLabel('Password').press('Enter');
+      await homeReady(page);
+      times.push(await loginTime(page));
+    }
+    const median = [...times].sort((a, b) => a - b)[1];
+    console.log(`  log-in to the home screen: ${times.join(', ')} ms`);
+    measured('log-in to the home screen (every card loaded; median of 3)', median, ' ms', TARGET_LOGIN_MS);
     const files = net.of(isConsoleFile);
     const bytes = files.reduce((n, f) => n + f.bytes, 0);
     const api = net.of((p) => p.startsWith('/api/'));
