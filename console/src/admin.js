@@ -148,12 +148,12 @@ function Users() {
     <h2 id=${`${id}-title`}>Users</h2>
     ${message && html`<${Notice} kind="ok">${message}<//>`}
     <${ErrorNotice} error=${error || actionError} />
-    ${data && html`<div class="table-wrap"><table class="grid"><thead><tr><th scope="col">User</th><th scope="col">Role</th><th scope="col">State</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+    ${data && html`<div class="table-wrap"><table class="grid stack"><thead><tr><th scope="col">User</th><th scope="col">Role</th><th scope="col">State</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
       <tbody>${data.items.map((u) => html`<tr key=${u.id}><th scope="row">${u.username}</th>
-        <td><label class="visually-hidden" for=${`${id}-role-${u.id}`}>Role of ${u.username}</label>
+        <td data-label="Role"><label class="visually-hidden" for=${`${id}-role-${u.id}`}>Role of ${u.username}</label>
           <select id=${`${id}-role-${u.id}`} value=${u.role} onChange=${(/** @type {Event} */ e) => { const role = /** @type {HTMLSelectElement} */ (e.currentTarget).value; act(() => call('PATCH', `/users/${u.id}`, { body: { role } }), `${u.username} is now ${role}.`); }}>
             ${ROLES.map((r) => html`<option value=${r}>${r}</option>`)}</select></td>
-        <td>${u.disabled ? 'disabled' : 'active'}</td>
+        <td data-label="State">${u.disabled ? 'disabled' : 'active'}</td>
         <td class="row-actions"><button type="button" onClick=${() => act(() => call('PATCH', `/users/${u.id}`, { body: { disabled: !u.disabled } }), `${u.username} ${u.disabled ? 'enabled' : 'disabled'}.`)}>${u.disabled ? 'Enable' : 'Disable'}</button>
           <button type="button" aria-label=${`Delete ${u.username}`} onClick=${() => { if (window.confirm(`Delete the user ${u.username}?`)) act(() => call('DELETE', `/users/${u.id}`), `${u.username} deleted.`); }}>Delete</button></td></tr>`)}
       </tbody></table></div>`}
@@ -196,10 +196,10 @@ function Tokens() {
     <${ErrorNotice} error=${error || actionError} />
     ${created && html`<${Notice} kind="ok">Token ${created.name} created. Copy it now: it is shown only once.
       <label for=${`${id}-value`} class="visually-hidden">The new token</label><textarea id=${`${id}-value`} readonly rows="3">${created.token}</textarea><//>`}
-    ${data && html`<div class="table-wrap"><table class="grid"><thead><tr><th scope="col">Name</th><th scope="col">Role</th><th scope="col">Created</th><th scope="col">Expires</th><th scope="col">State</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+    ${data && html`<div class="table-wrap"><table class="grid stack"><thead><tr><th scope="col">Name</th><th scope="col">Role</th><th scope="col">Created</th><th scope="col">Expires</th><th scope="col">State</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
       <tbody>${data.items.length === 0 && html`<tr><td colspan="6">No service token.</td></tr>`}
-      ${data.items.map((t) => html`<tr key=${t.id}><th scope="row">${t.name}</th><td>${t.role}</td><td>${when(t.created_at)}</td><td>${when(t.expires_at)}</td>
-        <td>${t.revoked_at ? `revoked ${when(t.revoked_at)}` : t.active ? 'active' : 'expired'}</td>
+      ${data.items.map((t) => html`<tr key=${t.id}><th scope="row">${t.name}</th><td data-label="Role">${t.role}</td><td data-label="Created">${when(t.created_at)}</td><td data-label="Expires">${when(t.expires_at)}</td>
+        <td data-label="State">${t.revoked_at ? `revoked ${when(t.revoked_at)}` : t.active ? 'active' : 'expired'}</td>
         <td>${!t.revoked_at && html`<button type="button" aria-label=${`Revoke ${t.name}`} onClick=${() => revoke(t)}>Revoke</button>`}</td></tr>`)}
       </tbody></table></div>`}
     <form onSubmit=${create} class="inline-form" aria-label="New service token">

@@ -14,7 +14,7 @@ export interface paths {
         /**
          * List audit events
          * @description Who changed which configuration, when, and its value before and after (secrets masked), newest
-         *     first, paged, filtered by entity and actor. Events about users, service tokens and connections
+         *     first, paged, filtered by entity, actor and time (`since`, `until`). Events about users, service tokens and connections
          *     are shown to admins only. Role: any.
          */
         get: operations["listAuditEvents"];
@@ -334,8 +334,10 @@ export interface paths {
         /**
          * List cached ConnectWise products
          * @description The local copy of the ConnectWise product catalog for the mapping drop-downs, ordered by
-         *     identifier, paged; `search` matches identifier and description, inactive products only with
-         *     `include_inactive`. Refresh it with `POST /api/v1/connectwise/products/refresh`. Role: any.
+         *     identifier, paged; `search` matches identifier and description (a product whose identifier is
+         *     the search text comes first), inactive products only with `include_inactive`; `ids` reads the
+         *     products named. Refresh it with `POST /api/v1/connectwise/products/refresh`. Role: any. 422: an
+         *     `ids` value that is not a list of product ids.
          */
         get: operations["listConnectWiseProducts"];
         put?: never;
@@ -440,7 +442,8 @@ export interface paths {
         /**
          * Report unbilled usage
          * @description Usage nothing bills, paged: applications without a product mapping, tenants without a company
-         *     mapping or with billing switched off. Role: any.
+         *     mapping or with billing switched off, usage of an application whose incomplete mapping blocks
+         *     its tenant (`blocked`), and licence keys no application counted. Role: any.
          */
         get: operations["unbilledUsage"];
         put?: never;
@@ -703,7 +706,8 @@ export interface paths {
          * Start a sync run
          * @description Starts a run in the background and answers 202 at once; poll its `Location`. Without a body it
          *     collects usage (KSC pull; the latest push for other tenants), plans and applies; with `plan_id`
-         *     it applies that preview. `approve` applies held lines (`"all"`, or lines and moves). Role:
+         *     it applies that preview. `approve` applies held lines (`"all"`, or lines and moves);
+         *     `trigger` names who started it (`api`, the default, or `console`). Role:
          *     operator. 409: another run is going (in any process), or ConnectWise is not configured. 422:
          *     every invalid field, e.g. an unknown plan.
          */
@@ -1077,6 +1081,11 @@ export interface components {
          * @enum {string}
          */
         AllHeld: "all";
+        /**
+         * @description Who started a run over the API.
+         * @enum {string}
+         */
+        ApiTrigger: "api" | "console";
         /**
          * @description Which held lines to apply.
          * @example [
@@ -2104,6 +2113,7 @@ export interface components {
             /** @description Apply exactly this previewed plan (lines whose ConnectWise state changed since are
              *     re-checked and reported, not applied); none = collect usage, plan afresh and apply. */
             plan_id?: string | null;
+            trigger?: components["schemas"]["ApiTrigger"] | null;
         };
         String: string;
         SyncChange: {
@@ -2366,7 +2376,7 @@ export interface components {
             };
         };
         /** @enum {string} */
-        Trigger: "api" | "schedule" | "cli";
+        Trigger: "api" | "console" | "schedule" | "cli";
         /** @description A licence key that could not be attributed to exactly one application. */
         UnattributedKey: {
             app_id: string;
@@ -2381,7 +2391,7 @@ export interface components {
             serial: string;
         };
         /** @enum {string} */
-        UnbilledReason: "application_not_mapped" | "unknown_application" | "tenant_not_mapped" | "billing_disabled" | "unknown_key" | "ambiguous_key";
+        UnbilledReason: "application_not_mapped" | "unknown_application" | "tenant_not_mapped" | "billing_disabled" | "unknown_key" | "ambiguous_key" | "blocked";
         UnbilledUsage: {
             application_id?: components["schemas"]["String"] | null;
             category?: components["schemas"]["DeviceCategory"] | null;
@@ -2515,6 +2525,10 @@ export interface operations {
                 entity_id?: string;
                 /** @description Only events by this actor (id or name). */
                 actor?: string;
+                /** @description Only events at or after this moment (RFC 3339, e.g. `2026-12-01T00:00:00Z`). */
+                since?: string;
+                /** @description Only events before this moment (RFC 3339). */
+                until?: string;
                 /** @description Page number, from 1. */
                 page?: number;
                 /** @description Items per page, 1 to 500. */
@@ -4645,6 +4659,9 @@ export interface operations {
                 search?: string;
                 /** @description Also inactive products and products gone from the catalog (default false). */
                 include_inactive?: boolean;
+                /** @description Only these products, by id, comma-separated (at most 500, e.g. `12,15`), whatever their
+                 *     state: names for ids a screen already holds, without reading the whole catalog. */
+                ids?: string;
                 /** @description Page number, from 1. */
                 page?: number;
                 /** @description Items per page, 1 to 500. */
@@ -7735,7 +7752,8 @@ export interface operations {
             content: {
                 /** @example {
                  *       "approve": "all",
-                 *       "plan_id": "01a23bd7-f27e-707d-bdfa-1ed27894f7aa"
+                 *       "plan_id": "01a23bd7-f27e-707d-bdfa-1ed27894f7aa",
+                 *       "trigger": "console"
                  *     } */
                 "application/json": components["schemas"]["StartRunRequest"] | null;
             };

@@ -2,7 +2,7 @@
 // The Products tab: which ConnectWise product bills each Kaspersky security application.
 import { html, useState, useEffect, useRef } from './vendor/htm-preact.mjs';
 import { call, get, may, messageOf, ApiError } from './api.js';
-import { Combobox, Notice, setUnsaved, useId } from './ui.js';
+import { Combobox, Notice, picksSettled, routeParams, setUnsaved, useId } from './ui.js';
 
 /** @typedef {import('./api.js').Schemas} Schemas */
 /** @typedef {Schemas['MappingGrid']} MappingGrid */
@@ -11,6 +11,7 @@ import { Combobox, Notice, setUnsaved, useId } from './ui.js';
 /** @typedef {{product_id: number | null, workstation_product_id: number | null, server_product_id: number | null, non_windows_product_id: number | null}} Forms */
 /** @typedef {{grid: MappingGrid, etag: string | null, billingEtag: string | null}} Loaded */
 /** @typedef {'workstation_product_id' | 'server_product_id' | 'non_windows_product_id'} CategoryField */
+/** @typedef {{kind: 'ok' | 'error' | 'warn' | 'info', text: string, items?: Array<string | {text: string, row: string}>, saveAnyway?: boolean}} ScreenNotice */
 
 /** @type {Array<{field: CategoryField, label: string}>} */
 const CATEGORIES = [
@@ -57,6 +58,13 @@ function statusOf(f, byCategory, row) {
   return f.product_id !== null ? 'complete' : 'incomplete';
 }
 
+/** What an incomplete row still needs. @param {boolean} byCategory @param {MappingView} row */
+function needs(byCategory, row) {
+  return byCategory && row.licensing_model === 'per_device'
+    ? 'needs all three category products while "Bill devices by category" is on'
+    : 'needs a product while "Bill devices by category" is off';
+}
+
 /**
  * The API's rules for one edited row, checked before anything is sent.
  * @param {Forms} f @param {boolean} byCategory @param {MappingView} row @returns {string | null}
@@ -64,12 +72,25 @@ function statusOf(f, byCategory, row) {
 function problemOf(f, byCategory, row) {
   const n = categoryCount(f);
   if (row.licensing_model === 'per_device' && n > 0 && n < 3) return 'choose all three category products, or none (one product may serve several categories)';
-  if (statusOf(f, byCategory, row) === 'incomplete') {
-    return byCategory && row.licensing_model === 'per_device'
-      ? 'needs all three category products while "Bill devices by category" is on'
-      : 'needs a product while "Bill devices by category" is off';
-  }
+  if (statusOf(f, byCategory, row) === 'incomplete') return needs(byCategory, row);
   return null;
+}
+
+/**
+ * The form a row gets when "Bill devices by category" is switched, where the products are
+ * known: a single product serves the three categories; three equal category products become
+ * the single product. Null when nothing can be carried over (or nothing needs to be).
+ * @param {Forms} f @param {boolean} toCategory @param {MappingView} row @returns {Forms | null}
+ */
+function carried(f, toCategory, row) {
+  if (row.licensing_model !== 'per_device') return null;
+  if (toCategory) {
+    if (categoryCount(f) > 0 || f.product_id === null) return null;
+    return { ...f, workstation_product_id: f.product_id, server_product_id: f.product_id, non_windows_product_id: f.product_id };
+  }
+  if (f.product_id !== null || categoryCount(f) !== 3) return null;
+  const [a, b, c] = CATEGORIES.map((x) => f[x.field]);
+  return a === b && b === c ? { ...f, product_id: a } : null;
 }
 
 /** @param {Solution} solution @returns {Promise<Loaded>} */
@@ -86,24 +107,31 @@ function productLabel(p) {
   return p.identifier ? `${p.identifier} — ${p.description ?? ''}`.replace(/ — $/, '') : `Product ${p.id} (not in the catalog)`;
 }
 
-/** @param {string} text */
+/** @param {string} text @returns {Promise<import('./ui.js').Found>} */
 async function searchProducts(text) {
   /** @type {Schemas['Page_Product']} */
   const page = await get('/connectwise/products', { search: text.trim(), per_page: 25 });
-  return page.items.map((p) => ({ id: p.id, label: productLabel(p) }));
+  return { choices: page.items.map((p) => ({ id: p.id, label: productLabel(p), match: p.identifier })), total: page.total };
 }
 
 export function ProductsScreen() {
   const editor = may('operator');
-  const [solution, setSolution] = useState(/** @type {Solution} */ ('ksc'));
+  const params = routeParams();
+  const wanted = params.get('row');
+  const [solution, setSolution] = useState(/** @type {Solution} */ (params.get('solution') === 'business_hub' ? 'business_hub' : 'ksc'));
   const [loaded, setLoaded] = useState(/** @type {Loaded | null} */ (null));
-  const [edits, setEdits] = useState(/** @type {Record<string, Forms>} */ ({}));
+  const [edits, setEditsState] = useState(/** @type {Record<string, Forms>} */ ({}));
+  // The same edits, current at once (a Save right after a pick reads them after the pick).
+  const editsRef = useRef(/** @type {Record<string, Forms>} */ ({}));
+  /** @param {Record<string, Forms>} next */
+  const setEdits = (next) => { editsRef.current = next; setEditsState(next); };
+  const [carriedRows, setCarried] = useState(/** @type {Record<string, Forms>} */ ({}));
   const [toggle, setToggle] = useState(/** @type {boolean | null} */ (null));
   const [labels, setLabels] = useState(/** @type {Record<number, string>} */ ({}));
-  const [notice, setNotice] = useState(/** @type {{kind: 'ok' | 'error' | 'warn' | 'info', text: string, items?: string[]} | null} */ (null));
+  const [notice, setNotice] = useState(/** @type {ScreenNotice | null} */ (null));
   const [busy, setBusy] = useState(/** @type {string | null} */ (null));
+  const [highlight, setHighlight] = useState(/** @type {string | null} */ (wanted));
   const toggleId = useId('bill-by-category');
-  const headingRef = useRef(/** @type {HTMLHeadingElement | null} */ (null));
 
   /** @param {Loaded} l */
   function remember(l) {
@@ -118,7 +146,27 @@ export function ProductsScreen() {
     try { remember(await load(solution)); } catch (e) { setNotice({ kind: 'error', text: messageOf(e) }); }
   }
 
-  useEffect(() => { setLoaded(null); setEdits({}); setToggle(null); reload(); }, [solution]);
+  useEffect(() => { setLoaded(null); setEdits({}); setCarried({}); setToggle(null); reload(); }, [solution]);
+
+  // A link to a row (#/products?row=kes-windows): show it and put the focus in it.
+  useEffect(() => {
+    const row = routeParams().get('row');
+    if (!row || !loaded) return;
+    setHighlight(row);
+    goToRow(row);
+  }, [loaded !== null, location.hash]);
+
+  /** @param {string} applicationId */
+  function goToRow(applicationId) {
+    setHighlight(applicationId);
+    window.requestAnimationFrame(() => {
+      const tr = document.getElementById(`row-${applicationId}`);
+      if (!tr) return;
+      tr.scrollIntoView({ block: 'center' });
+      const target = tr.querySelector('input[role="combobox"]') ?? tr.querySelector('th');
+      if (target instanceof HTMLElement) target.focus({ preventScroll: true });
+    });
+  }
 
   const byCategory = toggle ?? loaded?.grid.bill_devices_by_category ?? false;
   const toggleChanged = loaded !== null && toggle !== null && toggle !== loaded.grid.bill_devices_by_category;
@@ -131,12 +179,57 @@ export function ProductsScreen() {
   /** @param {MappingView} row @param {Forms} next */
   function edit(row, next) {
     setNotice(null);
-    setEdits((old) => {
-      const copy = { ...old };
-      if (sameForms(next, formsOf(row))) delete copy[row.application_id];
-      else copy[row.application_id] = next;
-      return copy;
-    });
+    const copy = { ...editsRef.current };
+    if (sameForms(next, formsOf(row))) delete copy[row.application_id];
+    else copy[row.application_id] = next;
+    setEdits(copy);
+    if (carriedRows[row.application_id]) { const c = { ...carriedRows }; delete c[row.application_id]; setCarried(c); }
+  }
+
+  /**
+   * Switches "Bill devices by category" on screen (saved with Save changes), carrying each
+   * row's products over to the new form where they are known, and saying which rows still
+   * need products.
+   * @param {boolean} on
+   */
+  function switchMode(on) {
+    if (!loaded) return;
+    const copy = { ...editsRef.current };
+    const nextCarried = { ...carriedRows };
+    // Carry-overs of the other direction that nobody touched since are undone first.
+    for (const [id, forms] of Object.entries(carriedRows)) {
+      if (copy[id] && sameForms(copy[id], forms)) delete copy[id];
+      delete nextCarried[id];
+    }
+    /** @type {string[]} */
+    const carriedNames = [];
+    /** @type {Array<{text: string, row: string}>} */
+    const open = [];
+    for (const row of loaded.grid.mappings) {
+      const f = copy[row.application_id] ?? formsOf(row);
+      const next = carried(f, on, row);
+      if (next) {
+        copy[row.application_id] = next;
+        nextCarried[row.application_id] = next;
+        carriedNames.push(row.application_name);
+      } else if (statusOf(f, on, row) === 'incomplete') {
+        open.push({ text: `${row.application_name}: ${needs(on, row)}`, row: row.application_id });
+      }
+    }
+    for (const id of Object.keys(copy)) {
+      const row = loaded.grid.mappings.find((m) => m.application_id === id);
+      if (row && sameForms(copy[id], formsOf(row))) delete copy[id];
+    }
+    setEdits(copy);
+    setCarried(nextCarried);
+    setToggle(on === loaded.grid.bill_devices_by_category ? null : on);
+    if (carriedNames.length || open.length) {
+      setNotice({
+        kind: open.length ? 'warn' : 'info',
+        text: `${carriedNames.length ? `Carried over to the ${on ? 'three category products' : 'single product'}: ${carriedNames.join(', ')}. ` : ''}${open.length ? 'These rows still need products before their tenants can be billed:' : 'Check them, then Save changes.'}`,
+        items: open,
+      });
+    } else setNotice(null);
   }
 
   /** @param {Solution} next */
@@ -185,6 +278,18 @@ export function ProductsScreen() {
     if (changed.length === 0) changed.push('(another solution\'s mappings or the billing settings)');
     remember(latest);
     if (toggle !== null && toggle === latest.grid.bill_devices_by_category) setToggle(null);
+    else if (toggle !== null) {
+      // Rows the other client saved meanwhile get the same carry-over as the others had.
+      const copy = { ...editsRef.current };
+      const nextCarried = { ...carriedRows };
+      for (const row of latest.grid.mappings) {
+        if (copy[row.application_id]) continue;
+        const next = carried(formsOf(row), toggle, row);
+        if (next) { copy[row.application_id] = next; nextCarried[row.application_id] = next; }
+      }
+      setEdits(copy);
+      setCarried(nextCarried);
+    }
     setNotice({
       kind: 'warn',
       text: 'Someone else saved changes since you opened this tab, so nothing of yours was saved. Your edits are still here, on top of their version: check them and click Save changes again, or Discard changes.',
@@ -200,17 +305,39 @@ export function ProductsScreen() {
     return name(f.product_id);
   }
 
-  async function save() {
+  /** Rows that would be incomplete after saving: their tenants' billing is blocked. */
+  function incompleteAfterSave() {
+    if (!loaded) return [];
+    return loaded.grid.mappings
+      .filter((r) => statusOf(editsRef.current[r.application_id] ?? formsOf(r), byCategory, r) === 'incomplete')
+      .map((r) => ({ text: `${r.application_name}: ${needs(byCategory, r)}`, row: r.application_id }));
+  }
+
+  /** @param {boolean} [anyway] save although rows stay incomplete */
+  async function save(anyway = false) {
     if (!loaded) return;
+    setBusy('Saving…');
+    await picksSettled();
+    const edited = editsRef.current;
     const rows = loaded.grid.mappings;
-    const problems = rows.filter((r) => edits[r.application_id])
-      .map((r) => { const p = problemOf(edits[r.application_id], byCategory, r); return p && `${r.application_name}: ${p}`; })
+    const problems = rows.filter((r) => edited[r.application_id])
+      .map((r) => { const p = problemOf(edited[r.application_id], byCategory, r); return p && { text: `${r.application_name}: ${p}`, row: r.application_id }; })
       .filter((p) => p !== null);
     if (problems.length) {
-      setNotice({ kind: 'error', text: 'Nothing was saved: some rows are not complete.', items: /** @type {string[]} */ (problems) });
+      setBusy(null);
+      setNotice({ kind: 'error', text: 'Nothing was saved: some rows are not complete.', items: /** @type {Array<{text: string, row: string}>} */ (problems) });
       return;
     }
-    setBusy('Saving…');
+    const open = incompleteAfterSave();
+    if (open.length && !anyway) {
+      setBusy(null);
+      setNotice({
+        kind: 'warn', saveAnyway: true,
+        text: `Not saved yet: ${open.length === 1 ? 'this row is' : 'these rows are'} incomplete, so every tenant using ${open.length === 1 ? 'it' : 'them'} would not be billed at all (blocked) until ${open.length === 1 ? 'it is' : 'they are'} completed. Complete ${open.length === 1 ? 'it' : 'them'}, or save anyway.`,
+        items: open,
+      });
+      return;
+    }
     setNotice(null);
     try {
       let etag = loaded.etag;
@@ -229,13 +356,19 @@ export function ProductsScreen() {
         if (!same) throw new ApiError(412, null);
         etag = after.etag;
       }
-      const body = { rows: Object.entries(edits).map(([application_id, forms]) => ({ application_id, ...forms })) };
+      const body = { rows: Object.entries(edited).map(([application_id, forms]) => ({ application_id, ...forms })) };
       if (body.rows.length) await call('PUT', '/product-mappings', { body, ifMatch: etag });
       setEdits({});
+      setCarried({});
       setToggle(null);
       setUnsaved(null);
       remember(await load(solution));
-      setNotice({ kind: 'ok', text: `Saved: ${body.rows.length} mapping${body.rows.length === 1 ? '' : 's'}${toggleChanged ? `, Bill devices by category ${toggle ? 'on' : 'off'}` : ''}.` });
+      const what = `${body.rows.length} mapping${body.rows.length === 1 ? '' : 's'}${toggleChanged ? `, Bill devices by category ${toggle ? 'on' : 'off'}` : ''}`;
+      if (open.length) {
+        setNotice({ kind: 'warn', text: `Saved: ${what} — but ${open.length === 1 ? 'this row is' : 'these rows are'} incomplete: tenants using ${open.length === 1 ? 'it' : 'them'} are not billed until ${open.length === 1 ? 'it is' : 'they are'} completed.`, items: open });
+      } else {
+        setNotice({ kind: 'ok', text: `Saved: ${what}.` });
+      }
     } catch (e) {
       if (e instanceof ApiError && e.status === 412) await conflict().catch((err) => setNotice({ kind: 'error', text: messageOf(err) }));
       else setNotice({ kind: 'error', text: messageOf(e), items: e instanceof ApiError ? e.fieldMessages() : undefined });
@@ -246,6 +379,7 @@ export function ProductsScreen() {
 
   function discard() {
     setEdits({});
+    setCarried({});
     setToggle(null);
     setNotice(null);
   }
@@ -254,17 +388,25 @@ export function ProductsScreen() {
   function picker(row, f, field, label) {
     const value = f[field];
     const text = value === null ? '' : labels[value] ?? `Product ${value}`;
-    if (!editor) return html`<span class="product">${text || '—'}</span>`;
+    if (!editor) return html`<span class="product">${field === 'product_id' ? '' : html`<span class="sub">${label}: </span>`}${text || '—'}</span>`;
     return html`<${Combobox} label=${`${row.application_name} – ${label}`} visibleLabel=${field === 'product_id' ? undefined : label}
-      value=${value} valueLabel=${text} search=${searchProducts}
+      value=${value} valueLabel=${text} search=${searchProducts} noun="product"
       onChange=${(/** @type {import('./ui.js').Choice | null} */ c) => {
         if (c) setLabels((old) => ({ ...old, [c.id]: c.label }));
-        edit(row, { ...f, [field]: c ? c.id : null });
+        const current = editsRef.current[row.application_id] ?? formsOf(row);
+        edit(row, { ...current, [field]: c ? c.id : null });
       }} />`;
   }
 
+  /** @param {string | {text: string, row: string}} item */
+  function noticeItem(item) {
+    if (typeof item === 'string') return html`<li>${item}</li>`;
+    return html`<li>${item.text} — <a href=${`#/products?row=${encodeURIComponent(item.row)}${solution === 'business_hub' ? '&solution=business_hub' : ''}`}
+      onClick=${(/** @type {Event} */ e) => { e.preventDefault(); goToRow(item.row); }}>go to the row</a></li>`;
+  }
+
   return html`<section aria-labelledby="products-title">
-    <h1 id="products-title" tabindex="-1" ref=${headingRef}>Products</h1>
+    <h1 id="products-title" tabindex="-1">Products</h1>
     <p class="lead">Which ConnectWise product bills each Kaspersky security application.</p>
     <div class="toolbar">
       <fieldset class="segmented">
@@ -273,19 +415,20 @@ export function ProductsScreen() {
           <input type="radio" name="solution" value=${value} checked=${solution === value}
             onChange=${() => switchSolution(value)} /> ${label}</label>`)}
       </fieldset>
-      ${solution === 'ksc' && (editor
+      ${solution === 'ksc' && loaded && (editor
         ? html`<div class="switch">
             <input id=${toggleId} type="checkbox" role="switch" checked=${byCategory}
-              onChange=${(/** @type {Event} */ e) => { setNotice(null); setToggle(/** @type {HTMLInputElement} */ (e.currentTarget).checked); }} />
+              onChange=${(/** @type {Event} */ e) => switchMode(/** @type {HTMLInputElement} */ (e.currentTarget).checked)} />
             <label for=${toggleId}>Bill devices by category</label>
           </div>`
         : html`<p class="switch-readonly">Bill devices by category: <strong>${byCategory ? 'on' : 'off'}</strong></p>`)}
     </div>
-    ${solution === 'ksc' && html`<p class="hint">${byCategory
+    ${solution === 'ksc' && loaded && html`<p class="hint">${byCategory
       ? 'On: per-device applications are billed with three products — Windows workstations, Windows servers and non-Windows devices.'
       : 'Off: each application is billed with one product.'}</p>`}
     ${notice && html`<${Notice} kind=${notice.kind}>${notice.text}
-      ${notice.items && notice.items.length > 0 && html`<ul>${notice.items.map((i) => html`<li>${i}</li>`)}</ul>`}<//>`}
+      ${notice.items && notice.items.length > 0 && html`<ul>${notice.items.map(noticeItem)}</ul>`}
+      ${notice.saveAnyway && html`<div class="actions"><button type="button" onClick=${() => save(true)}>Save anyway</button></div>`}<//>`}
     ${busy && html`<p role="status" class="busy">${busy}</p>`}
     ${!loaded ? html`<p role="status">Loading…</p>` : html`
     <div class="table-wrap"><table class="grid products">
@@ -297,19 +440,20 @@ export function ProductsScreen() {
         const cat = byCategory && row.licensing_model === 'per_device';
         const status = statusOf(f, byCategory, row);
         const edited = Boolean(edits[row.application_id]);
-        return html`<tr key=${row.application_id} class=${edited ? 'edited' : ''}>
-          <th scope="row">${row.application_name}<div class="sub">${row.application_id}</div></th>
+        const classes = [edited ? 'edited' : '', highlight === row.application_id ? 'target' : ''].join(' ').trim();
+        return html`<tr key=${row.application_id} id=${`row-${row.application_id}`} class=${classes}>
+          <th scope="row" tabindex="-1">${row.application_name}<div class="sub">${row.application_id}</div></th>
           <td>${UNITS[row.licensing_model]}</td>
           <td class="pickers">${cat
             ? html`<div class="three">${CATEGORIES.map((c) => html`<div key=${c.field}>${picker(row, f, c.field, c.label)}</div>`)}</div>`
             : picker(row, f, 'product_id', 'Product')}</td>
-          <td><span class=${`status status-${status}`}>${status}</span>${edited && html` <span class="edited-mark">edited</span>`}</td>
+          <td><span class=${`status status-${status}`}>${status}</span>${edited && html` <span class="edited-mark">${carriedRows[row.application_id] ? 'carried over' : 'edited'}</span>`}</td>
         </tr>`;
       })}
       </tbody>
     </table></div>`}
     ${editor && html`<div class="actions sticky">
-      <button type="button" class="primary" disabled=${!dirty || busy !== null} onClick=${save}>Save changes</button>
+      <button type="button" class="primary" disabled=${!dirty || busy !== null} onClick=${() => save(false)}>Save changes</button>
       <button type="button" disabled=${!dirty || busy !== null} onClick=${discard}>Discard changes</button>
       <button type="button" disabled=${busy !== null} onClick=${refreshCatalog}>Refresh catalog</button>
     </div>`}

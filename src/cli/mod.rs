@@ -50,7 +50,7 @@ pub enum Command {
     /// To try everything locally: data in ./data-sandbox unless --data-dir or --database-url
     /// say otherwise.
     #[command(after_help = variables_help())]
-    Sandbox(ServeArgs),
+    Sandbox(SandboxArgs),
     /// Run one sync in the foreground and print its changes.
     ///
     /// Exit code 0: succeeded; 1: held (lines wait for approval) or partial (a tenant not
@@ -147,6 +147,21 @@ impl DatabaseArgs {
     }
 }
 
+#[derive(Args, Default)]
+pub struct SandboxArgs {
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    /// Also fill the fake catalog with this many generated products (PG-00001, PG-00002, …), to
+    /// try the console with a large catalog
+    #[arg(
+        long,
+        env = "BRIDGE_SANDBOX_EXTRA_PRODUCTS",
+        default_value_t = 0,
+        value_name = "N"
+    )]
+    pub extra_products: u32,
+}
+
 impl ServeArgs {
     fn overrides(&self) -> Overrides {
         Overrides {
@@ -223,11 +238,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Serve(args) => serve(settings(&args.overrides())?, None).await?,
         Command::Sandbox(args) => {
-            let settings =
-                Settings::from_env_with(&args.overrides(), &[("BRIDGE_DATA_DIR", "data-sandbox")])
-                    .map_err(anyhow::Error::msg)?;
+            let settings = Settings::from_env_with(
+                &args.serve.overrides(),
+                &[("BRIDGE_DATA_DIR", "data-sandbox")],
+            )
+            .map_err(anyhow::Error::msg)?;
             crate::adapters::telemetry::init(settings.log_format);
-            let sandbox = Sandbox::start().context("cannot start the fake servers")?;
+            let sandbox = Sandbox::start_with(args.extra_products)
+                .context("cannot start the fake servers")?;
             serve(settings, Some(sandbox)).await?
         }
         Command::Sync { dry_run, database } => {

@@ -245,6 +245,9 @@ pub enum UnbilledReason {
     UnknownKey,
     /// A licence key several applications' match rules recognise equally well (see `key`).
     AmbiguousKey,
+    /// The application's product mapping is incomplete in the mode in force, so the tenant is
+    /// blocked: nothing on its agreement changes until the mapping is completed.
+    Blocked,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -516,6 +519,9 @@ pub fn desired_state(input: &BillingInput<'_>) -> DesiredState {
                 }
                 LineBilling::Blocked => {
                     blocking.insert(line.application_id.clone());
+                    // The usage that blocks is billed nowhere until its mapping is complete.
+                    let reason = UnbilledReason::Blocked;
+                    state.unbilled.push(line.unbilled(tenant_id, reason));
                 }
             }
         }

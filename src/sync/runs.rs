@@ -30,6 +30,8 @@ crate::text_enum! {
     #[serde(rename_all = "snake_case")]
     pub enum Trigger {
         Api => "api",
+        /// Started from the web console (an API call that says so).
+        Console => "console",
         Schedule => "schedule",
         Cli => "cli",
     }

@@ -58,3 +58,42 @@ async fn account_changes_are_audited_without_secrets() {
         .unwrap();
     assert_eq!(seen_by_viewer["total"], 0);
 }
+
+#[actix_web::test]
+async fn audit_events_are_filtered_by_time() {
+    let app = spawn_app().await;
+    let before = chrono::Utc::now() - chrono::Duration::seconds(1);
+    app.user_with_role("tim", "viewer").await;
+    let after = chrono::Utc::now() + chrono::Duration::seconds(1);
+    let count = |query: String| {
+        let app = &app;
+        async move {
+            let page: Value = app
+                .get(
+                    &format!("/api/v1/audit-events?entity_type=user&{query}"),
+                    &app.admin_token,
+                )
+                .await
+                .json()
+                .await
+                .unwrap();
+            page["total"].as_u64().unwrap()
+        }
+    };
+    let at = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let all = count(String::new()).await;
+    assert!(all > 0);
+    assert_eq!(count(format!("since={}", at(before))).await, all);
+    assert_eq!(count(format!("until={}", at(before))).await, 0);
+    assert_eq!(
+        count(format!("since={}&until={}", at(before), at(after))).await,
+        all
+    );
+    assert_eq!(count(format!("since={}", at(after))).await, 0);
+    assert_eq!(
+        app.get("/api/v1/audit-events?since=yesterday", &app.admin_token)
+            .await
+            .status(),
+        400
+    );
+}

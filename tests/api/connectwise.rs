@@ -528,3 +528,69 @@ async fn a_different_encryption_key_is_refused_at_start() {
         .expect("refused");
     assert!(err.to_string().contains("encryption key"), "{err}");
 }
+
+#[actix_web::test]
+async fn products_are_read_by_id_and_an_exact_identifier_comes_first() {
+    let app = spawn_app().await;
+    let seeded = [
+        (101, "AB-KES-WS", false),
+        (102, "KES-WS", false),
+        (103, "KES-WS-PLUS", false),
+        (104, "OLD-1", true),
+    ];
+    app.seed_cw_products(&seeded.map(|(id, identifier, inactive)| CatalogProduct {
+        id,
+        identifier,
+        inactive,
+    }));
+    let identifiers = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["identifier"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let get = |path: &'static str| {
+        let app = &app;
+        async move {
+            let r = app.get(path, &app.admin_token).await;
+            assert_eq!(r.status(), 200, "{path}");
+            r.json::<Value>().await.unwrap()
+        }
+    };
+
+    // The identifier typed comes first, then the others by identifier.
+    let found = get("/api/v1/connectwise/products?search=kes-ws").await;
+    assert_eq!(identifiers(&found), ["KES-WS", "AB-KES-WS", "KES-WS-PLUS"]);
+
+    // By id, whatever the state (names for ids a screen holds), and only those.
+    let named = get("/api/v1/connectwise/products?ids=104,%20102").await;
+    assert_eq!(identifiers(&named), ["KES-WS", "OLD-1"]);
+    assert_eq!(named["total"], 2);
+    for bad in ["x", "1,,2", "0", "-3"] {
+        let problem = assert_problem(
+            app.get(
+                &format!("/api/v1/connectwise/products?ids={bad}"),
+                &app.admin_token,
+            )
+            .await,
+            422,
+        )
+        .await;
+        assert_eq!(problem["errors"][0]["field"], "ids", "{bad}");
+    }
+    let too_many = (1..=501)
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    assert_problem(
+        app.get(
+            &format!("/api/v1/connectwise/products?ids={too_many}"),
+            &app.admin_token,
+        )
+        .await,
+        422,
+    )
+    .await;
+}

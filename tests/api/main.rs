@@ -6,6 +6,7 @@ mod backup;
 mod cli;
 mod company_mappings;
 mod connectwise;
+mod console;
 mod container;
 mod conventions;
 mod errors;

@@ -620,3 +620,96 @@ async fn a_slow_connectwise_leaves_the_run_partial_and_the_next_run_completes_it
     );
     assert_eq!(w.quantity_of(w.products[0]), Some(5.0));
 }
+
+#[actix_web::test]
+async fn a_run_started_from_the_console_says_so() {
+    let w = world().await;
+    w.push_users(2).await;
+    let run = w.sync(Some(json!({"trigger": "console"}))).await;
+    assert_eq!(run["trigger"], "console");
+    let listed: Value = w
+        .app
+        .get("/api/v1/sync/runs?per_page=1", &w.app.admin_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["items"][0]["trigger"], "console");
+    // Without it (older clients), the run is an API run; the other triggers are not for clients.
+    assert_eq!(w.sync(None).await["trigger"], "api");
+    let refused = w
+        .app
+        .send_json(
+            Method::POST,
+            "/api/v1/sync/runs",
+            &w.app.admin_token,
+            &json!({"trigger": "schedule"}),
+        )
+        .await;
+    let problem = assert_problem(refused, 422).await;
+    assert_eq!(problem["errors"][0]["field"], "trigger");
+}
+
+#[actix_web::test]
+async fn usage_that_blocks_its_tenant_is_reported_as_unbilled() {
+    let w = world().await;
+    crate::helpers::create_application(
+        &w.app,
+        json!({"id": "bh-endpoint", "name": "Endpoint (per device)",
+            "solution": "business_hub", "licensing_model": "per_device"}),
+    )
+    .await;
+    w.map("bh-endpoint", json!({"product_id": w.products[1]}))
+        .await;
+    w.push(json!({"users": {"kes-cloud": 3},
+        "devices": {"bh-endpoint": {"windows_workstation": 2, "windows_server": 1}}}))
+        .await;
+    // Billing by category: the application has only its single product, so it blocks.
+    let settings = w
+        .app
+        .get("/api/v1/settings/billing", &w.app.admin_token)
+        .await;
+    let etag = settings.headers()["etag"].to_str().unwrap().to_string();
+    let switched = w
+        .app
+        .request(
+            Method::PUT,
+            "/api/v1/settings/billing",
+            Some(&w.app.admin_token),
+        )
+        .header("If-Match", etag)
+        .json(&json!({"bill_devices_by_category": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(switched.status(), 200);
+    let report: Value = w
+        .app
+        .get("/api/v1/reports/unbilled-usage", &w.app.admin_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let blocked: Vec<(&str, &str, u64)> = report["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["reason"].as_str().unwrap(),
+                u["category"].as_str().unwrap_or("-"),
+                u["quantity"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        blocked,
+        [
+            ("blocked", "windows_workstation", 2),
+            ("blocked", "windows_server", 1)
+        ],
+        "{report}"
+    );
+    assert_eq!(report["items"][0]["tenant_id"], json!(w.tenant));
+    assert_eq!(report["items"][0]["application_id"], "bh-endpoint");
+}

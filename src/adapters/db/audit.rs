@@ -117,6 +117,10 @@ pub struct AuditFilter {
     pub actor: Option<String>,
     /// Entity types the reader may not see.
     pub hidden_entity_types: Vec<String>,
+    /// Only events at or after this moment.
+    pub since: Option<NaiveDateTime>,
+    /// Only events before this moment.
+    pub until: Option<NaiveDateTime>,
 }
 
 /// One page, newest first.
@@ -140,6 +144,12 @@ pub fn list(
                     .eq(actor.clone())
                     .or(audit_events::actor_name.eq(actor.clone())),
             );
+        }
+        if let Some(since) = filter.since {
+            q = q.filter(audit_events::occurred_at.ge(since));
+        }
+        if let Some(until) = filter.until {
+            q = q.filter(audit_events::occurred_at.lt(until));
         }
         if !filter.hidden_entity_types.is_empty() {
             q = q.filter(audit_events::entity_type.ne_all(filter.hidden_entity_types.clone()));

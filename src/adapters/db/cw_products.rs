@@ -115,11 +115,14 @@ pub struct ProductFilter {
     pub search: Option<String>,
     /// Also inactive and vanished products.
     pub include_inactive: bool,
+    /// Only these products (whatever their state).
+    pub ids: Option<Vec<i64>>,
 }
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
-/// One page ordered by identifier, then id.
+/// One page ordered by identifier, then id; with a search, the product whose identifier is the
+/// search text comes first.
 pub fn list(
     conn: &mut DbConnection,
     filter: &ProductFilter,
@@ -128,7 +131,9 @@ pub fn list(
 ) -> QueryResult<(Vec<CwProductRow>, i64)> {
     let query = || {
         let mut q = cw_products::table.into_boxed();
-        if !filter.include_inactive {
+        if let Some(ids) = &filter.ids {
+            q = q.filter(cw_products::id.eq_any(ids.clone()));
+        } else if !filter.include_inactive {
             q = q
                 .filter(cw_products::inactive.eq(false))
                 .filter(cw_products::vanished.eq(false));
@@ -144,8 +149,17 @@ pub fn list(
         }
         q
     };
-    let rows = query()
-        .order((cw_products::identifier.asc(), cw_products::id.asc()))
+    let ordered = match &filter.search {
+        Some(search) => query().order((
+            lower(cw_products::identifier)
+                .eq(search.to_lowercase())
+                .desc(),
+            cw_products::identifier.asc(),
+            cw_products::id.asc(),
+        )),
+        None => query().order((cw_products::identifier.asc(), cw_products::id.asc())),
+    };
+    let rows = ordered
         .offset(offset)
         .limit(limit)
         .select((CwProductRow::as_select(), TotalRows))

@@ -63,6 +63,12 @@ pub struct Sandbox {
 impl Sandbox {
     /// Starts both fakes with their demo data (inside an actix runtime).
     pub fn start() -> std::io::Result<Sandbox> {
+        Self::start_with(0)
+    }
+
+    /// As [`Sandbox::start`], with `extra_products` generated catalog items (`PG-00001`, …)
+    /// after the demo products, for a large catalog.
+    pub fn start_with(extra_products: u32) -> std::io::Result<Sandbox> {
         let connectwise = FakeConnectWise::start(Default::default())?;
         let ksc = FakeKsc::start_demo()?;
         let products = CATALOG
@@ -78,6 +84,15 @@ impl Sandbox {
                 (identifier, id)
             })
             .collect();
+        for n in 1..=extra_products {
+            connectwise.add_catalog_item(&CatalogItem {
+                identifier: Some(format!("PG-{n:05}")),
+                description: Some(format!("Generated product {n}")),
+                price: Some(1.0),
+                cost: Some(0.5),
+                ..Default::default()
+            });
+        }
         let companies = COMPANIES
             .iter()
             .map(|&(tenant, name)| {

@@ -2,7 +2,9 @@ use super::*;
 use crate::domain::model::{CategoryCounts, UnattributedKey};
 use DeviceCategory::{NonWindows as NW, WindowsServer as WS, WindowsWorkstation as WW};
 use LicensingModel::{PerDevice, PerMailbox, PerUser};
-use UnbilledReason::{ApplicationNotMapped, BillingDisabled, TenantNotMapped, UnknownApplication};
+use UnbilledReason::{
+    ApplicationNotMapped, BillingDisabled, Blocked, TenantNotMapped, UnknownApplication,
+};
 
 // Applications of the fixture catalog.
 const KES_WIN: &str = "kes-win";
@@ -313,6 +315,8 @@ fn cases() -> Vec<Case> {
                     .fresh(),
             )],
             blocked: vec![(KSC_A, vec![KES_WIN])],
+            // The usage that blocks is listed as unbilled, with its own reason.
+            unbilled: vec![(KSC_A, KES_WIN, Some(WW), 3, Blocked)],
             ..Case::default()
         },
         Case {
@@ -322,6 +326,7 @@ fn cases() -> Vec<Case> {
             companies: vec![company(KSC_A, 100)],
             usage: vec![(KSC_A, Usage::default().devices(KES_WIN, 3, 0, 0).fresh())],
             blocked: vec![(KSC_A, vec![KES_WIN])],
+            unbilled: vec![(KSC_A, KES_WIN, Some(WW), 3, Blocked)],
             ..Case::default()
         },
         Case {
@@ -339,6 +344,10 @@ fn cases() -> Vec<Case> {
                     .fresh(),
             )],
             blocked: vec![(KSC_A, vec![KES_LINUX, KES_WIN])],
+            unbilled: vec![
+                (KSC_A, KES_LINUX, None, 1, Blocked),
+                (KSC_A, KES_WIN, None, 3, Blocked),
+            ],
             ..Case::default()
         },
         Case {
@@ -377,6 +386,7 @@ fn cases() -> Vec<Case> {
             blocked: vec![(KSC_A, vec![KES_WIN])],
             unbilled: vec![
                 (KSC_A, KES_LINUX, Some(WW), 1, ApplicationNotMapped),
+                (KSC_A, KES_WIN, Some(WS), 2, Blocked),
                 (KSC_B, KES_LINUX, Some(NW), 7, ApplicationNotMapped),
             ],
             ..Case::default()

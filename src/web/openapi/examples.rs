@@ -101,7 +101,8 @@ fn requests() -> Vec<(&'static str, Value)> {
         ),
         (
             "startSyncRun",
-            json!({"plan_id": "01a23bd7-f27e-707d-bdfa-1ed27894f7aa", "approve": "all"}),
+            json!({"plan_id": "01a23bd7-f27e-707d-bdfa-1ed27894f7aa", "approve": "all",
+                   "trigger": "console"}),
         ),
         (
             "previewSync",

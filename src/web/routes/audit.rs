@@ -64,12 +64,16 @@ pub struct AuditQuery {
     pub entity_id: Option<String>,
     /// Only events by this actor (id or name).
     pub actor: Option<String>,
+    /// Only events at or after this moment (RFC 3339, e.g. `2026-12-01T00:00:00Z`).
+    pub since: Option<DateTime<Utc>>,
+    /// Only events before this moment (RFC 3339).
+    pub until: Option<DateTime<Utc>>,
 }
 
 /// List audit events
 ///
 /// Who changed which configuration, when, and its value before and after (secrets masked), newest
-/// first, paged, filtered by entity and actor. Events about users, service tokens and connections
+/// first, paged, filtered by entity, actor and time (`since`, `until`). Events about users, service tokens and connections
 /// are shown to admins only. Role: any.
 #[utoipa::path(operation_id = "listAuditEvents", tag = "audit", params(AuditQuery, PageQuery),
     responses((status = 200, description = "A page of audit events", body = Page<AuditEvent>)))]
@@ -86,6 +90,8 @@ pub async fn list_audit_events(
         entity_type: query.entity_type,
         entity_id: query.entity_id,
         actor: query.actor,
+        since: query.since.map(|t| t.naive_utc()),
+        until: query.until.map(|t| t.naive_utc()),
         hidden_entity_types: if auth.principal.role == Role::Admin {
             Vec::new()
         } else {

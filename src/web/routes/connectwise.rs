@@ -54,13 +54,40 @@ pub struct ProductQuery {
     pub search: Option<String>,
     /// Also inactive products and products gone from the catalog (default false).
     pub include_inactive: Option<bool>,
+    /// Only these products, by id, comma-separated (at most 500, e.g. `12,15`), whatever their
+    /// state: names for ids a screen already holds, without reading the whole catalog.
+    pub ids: Option<String>,
+}
+
+/// The most ids one look-up may name.
+const MAX_IDS: usize = 500;
+
+/// `ids` as numbers; a 422 names the parameter when one is not a product id.
+fn parse_ids(ids: &str) -> Result<Vec<i64>, ApiError> {
+    let wrong = || {
+        ApiError::validation(
+            "ids",
+            format!("must be at most {MAX_IDS} product ids separated by commas, e.g. 12,15"),
+        )
+    };
+    let ids = ids
+        .split(',')
+        .map(|id| id.trim().parse::<i64>().ok().filter(|&id| id >= 1))
+        .collect::<Option<Vec<i64>>>()
+        .ok_or_else(wrong)?;
+    if ids.len() > MAX_IDS {
+        return Err(wrong());
+    }
+    Ok(ids)
 }
 
 /// List cached ConnectWise products
 ///
 /// The local copy of the ConnectWise product catalog for the mapping drop-downs, ordered by
-/// identifier, paged; `search` matches identifier and description, inactive products only with
-/// `include_inactive`. Refresh it with `POST /api/v1/connectwise/products/refresh`. Role: any.
+/// identifier, paged; `search` matches identifier and description (a product whose identifier is
+/// the search text comes first), inactive products only with `include_inactive`; `ids` reads the
+/// products named. Refresh it with `POST /api/v1/connectwise/products/refresh`. Role: any. 422: an
+/// `ids` value that is not a list of product ids.
 #[utoipa::path(operation_id = "listConnectWiseProducts", tag = "connectwise", params(ProductQuery, PageQuery),
     responses((status = 200, description = "A page of cached products", body = Page<Product>)))]
 #[get("/connectwise/products")]
@@ -78,6 +105,7 @@ pub async fn list_products(
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty()),
         include_inactive: query.include_inactive.unwrap_or(false),
+        ids: query.ids.as_deref().map(parse_ids).transpose()?,
     };
     let page = paging
         .fetch(&state.pool, move |conn, offset, limit| {

@@ -16,6 +16,7 @@ use crate::domain::outcome::{Outcome, RunStatus, RunSummary};
 use crate::domain::plan::{Approval, PlanAction, RowKey};
 use crate::domain::report::Plan;
 use crate::runtime::state::AppState;
+use crate::services::fields::FieldType;
 use crate::sync::plan;
 use crate::sync::runs::{self, Run, RunRequest, Trigger};
 use crate::web::error::ApiError;
@@ -110,6 +111,33 @@ pub struct StartRunRequest {
     /// Held lines to apply: `"all"`, or a list of lines and moves. Naming one line of a move
     /// approves the whole move.
     pub approve: Option<ApproveHeld>,
+    /// What the run records as its `trigger`: `api` (the default) or `console` (the web
+    /// console's buttons).
+    pub trigger: Option<ApiTrigger>,
+}
+
+/// Who started a run over the API.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiTrigger {
+    #[default]
+    Api,
+    Console,
+}
+
+impl FieldType for ApiTrigger {
+    fn expected() -> String {
+        "one of `api`, `console`".into()
+    }
+}
+
+impl From<ApiTrigger> for Trigger {
+    fn from(trigger: ApiTrigger) -> Self {
+        match trigger {
+            ApiTrigger::Api => Trigger::Api,
+            ApiTrigger::Console => Trigger::Console,
+        }
+    }
 }
 
 /// `"all"`: every held line.
@@ -180,7 +208,12 @@ impl FromJsonBody for StartRunRequest {
                     None
                 }
             });
-        Some(StartRunRequest { plan_id, approve })
+        let trigger = f.optional::<ApiTrigger>("trigger");
+        Some(StartRunRequest {
+            plan_id,
+            approve,
+            trigger,
+        })
     }
 }
 
@@ -222,7 +255,8 @@ impl TryFrom<Run> for SyncRun {
 ///
 /// Starts a run in the background and answers 202 at once; poll its `Location`. Without a body it
 /// collects usage (KSC pull; the latest push for other tenants), plans and applies; with `plan_id`
-/// it applies that preview. `approve` applies held lines (`"all"`, or lines and moves). Role:
+/// it applies that preview. `approve` applies held lines (`"all"`, or lines and moves);
+/// `trigger` names who started it (`api`, the default, or `console`). Role:
 /// operator. 409: another run is going (in any process), or ConnectWise is not configured. 422:
 /// every invalid field, e.g. an unknown plan.
 #[utoipa::path(operation_id = "startSyncRun", tag = "sync", request_body(content = Option<StartRunRequest>),
@@ -242,7 +276,7 @@ pub async fn start_sync_run(
     crate::services::connections::connectwise::shared_client(&state).await?;
     let run = runs::start(
         state.into_inner(),
-        Trigger::Api,
+        request.trigger.unwrap_or_default().into(),
         RunRequest {
             plan_id: request.plan_id,
             approve: request.approve.map(Approval::from),
@@ -417,7 +451,8 @@ pub async fn list_sync_run_changes(
 /// Report unbilled usage
 ///
 /// Usage nothing bills, paged: applications without a product mapping, tenants without a company
-/// mapping or with billing switched off. Role: any.
+/// mapping or with billing switched off, usage of an application whose incomplete mapping blocks
+/// its tenant (`blocked`), and licence keys no application counted. Role: any.
 #[utoipa::path(operation_id = "unbilledUsage", tag = "sync", params(PageQuery),
     responses((status = 200, description = "A page of unbilled usage", body = Page<UnbilledUsage>)))]
 #[get("/reports/unbilled-usage")]
