@@ -9,9 +9,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::desired::{BlockedTenant, FrozenTenant, UnbilledUsage};
+use super::desired::{BlockedTenant, DesiredState, FrozenTenant, UnbilledUsage};
 use super::moves::Move;
-use super::plan_lines::PlanRow;
+use super::plan::Planned;
+use super::plan_lines::{ManagedAddition, PlanRow};
 
 /// One (company, agreement, product) of a plan.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -161,5 +162,159 @@ impl Plan {
             unattributed_keys: all.unattributed_keys,
             unbilled: all.unbilled,
         }
+    }
+}
+
+/// Who an agreement bills, as a plan line names it.
+#[derive(Debug, Clone, Default)]
+pub struct Owner {
+    pub tenant_id: Option<String>,
+    pub tenant_name: Option<String>,
+    pub cw_company_id: Option<i64>,
+    pub cw_company_name: Option<String>,
+}
+
+/// The company mapping a plan is limited to: its tenant, and the agreements that bill it (the
+/// mapped one and those holding additions managed for the tenant).
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    pub tenant_id: &'a str,
+    pub agreement_id: i64,
+}
+
+impl Scope<'_> {
+    fn covers_tenant(scope: Option<&Self>, tenant_id: &str) -> bool {
+        scope.is_none_or(|s| s.tenant_id == tenant_id)
+    }
+
+    fn covers_agreement(
+        scope: Option<&Self>,
+        agreement_id: i64,
+        managed: &[ManagedAddition],
+    ) -> bool {
+        scope.is_none_or(|s| {
+            agreement_id == s.agreement_id
+                || managed.iter().any(|m| {
+                    m.agreement_id == agreement_id && m.tenant_id.as_deref() == Some(s.tenant_id)
+                })
+        })
+    }
+}
+
+/// What a unit's plan part is made from.
+pub struct PartInput<'a> {
+    pub planned: Planned,
+    pub desired: DesiredState,
+    pub managed: &'a [ManagedAddition],
+    pub unreadable: Vec<UnreadableAgreement>,
+    pub scope: Option<Scope<'a>>,
+    /// Who an agreement bills.
+    pub owner: &'a dyn Fn(i64) -> Owner,
+    /// A tenant's name.
+    pub tenant_name: &'a dyn Fn(&str) -> Option<String>,
+}
+
+/// A unit's plan part: its lines with who they bill, its moves, and every tenant it leaves
+/// unbilled with the reason; with a scope, only what concerns that company mapping.
+pub fn part(input: PartInput<'_>) -> PlanPart {
+    let scope = input.scope.as_ref();
+    let in_scope = |agreement_id| Scope::covers_agreement(scope, agreement_id, input.managed);
+    let tenant_in_scope = |tenant_id: &str| Scope::covers_tenant(scope, tenant_id);
+    let lines: Vec<PlanLine> = input
+        .planned
+        .rows
+        .into_iter()
+        .filter(|r| in_scope(r.agreement_id))
+        .map(|row| {
+            let owner = (input.owner)(row.agreement_id);
+            PlanLine {
+                tenant_id: owner.tenant_id,
+                tenant_name: owner.tenant_name,
+                cw_company_id: owner.cw_company_id,
+                cw_company_name: owner.cw_company_name,
+                row,
+            }
+        })
+        .collect();
+    let unreadable: Vec<UnreadableAgreement> = input
+        .unreadable
+        .into_iter()
+        .filter(|u| in_scope(u.agreement_id))
+        .collect();
+    let mut not_billed: Vec<NotBilledTenant> = Vec::new();
+    let mut add = |tenant_id: &str, agreement_id, kind, reason: String| {
+        if !tenant_in_scope(tenant_id) {
+            return;
+        }
+        match not_billed.iter_mut().find(|t| t.tenant_id == tenant_id) {
+            Some(known) => known.reason = format!("{}; {reason}", known.reason),
+            None => not_billed.push(NotBilledTenant {
+                tenant_id: tenant_id.to_string(),
+                tenant_name: (input.tenant_name)(tenant_id),
+                agreement_id,
+                kind,
+                reason,
+            }),
+        }
+    };
+    let desired = input.desired;
+    for t in &desired.frozen {
+        let reason = t.reason.to_string();
+        add(&t.tenant_id, t.agreement_id, NotBilledKind::Skipped, reason);
+    }
+    for t in &desired.blocked {
+        let reason = format!(
+            "incomplete product mapping for {}",
+            t.applications.join(", ")
+        );
+        add(&t.tenant_id, t.agreement_id, NotBilledKind::Blocked, reason);
+    }
+    for u in &unreadable {
+        if let Some(tenant_id) = (input.owner)(u.agreement_id).tenant_id {
+            let reason = format!(
+                "the additions of agreement {} could not be read: {}",
+                u.agreement_id, u.error
+            );
+            add(&tenant_id, u.agreement_id, NotBilledKind::Skipped, reason);
+        }
+    }
+    let unattributed_keys = desired
+        .unattributed_keys
+        .iter()
+        .filter(|t| tenant_in_scope(&t.tenant_id))
+        .map(|t| TenantKeys {
+            tenant_id: t.tenant_id.clone(),
+            tenant_name: (input.tenant_name)(&t.tenant_id),
+            unknown_keys: t.unknown_keys,
+            ambiguous_keys: t.ambiguous_keys,
+            product_names: t.product_names.clone(),
+        })
+        .collect();
+    PlanPart {
+        lines,
+        moves: input
+            .planned
+            .moves
+            .into_iter()
+            .filter(|m| tenant_in_scope(&m.tenant_id))
+            .collect(),
+        frozen: desired
+            .frozen
+            .into_iter()
+            .filter(|t| tenant_in_scope(&t.tenant_id))
+            .collect(),
+        blocked: desired
+            .blocked
+            .into_iter()
+            .filter(|t| tenant_in_scope(&t.tenant_id))
+            .collect(),
+        unreadable_agreements: unreadable,
+        not_billed,
+        unattributed_keys,
+        unbilled: desired
+            .unbilled
+            .into_iter()
+            .filter(|u| tenant_in_scope(&u.tenant_id))
+            .collect(),
     }
 }

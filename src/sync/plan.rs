@@ -11,9 +11,7 @@ use futures_util::stream::{self, StreamExt};
 use crate::adapters::connectwise::{Addition, ConnectWiseClient};
 use crate::adapters::db::{self, company_mappings::CompanyMappingRow};
 use crate::domain::plan::{self as rules, CwAddition, PlanInput};
-use crate::domain::report::{
-    NotBilledKind, NotBilledTenant, Plan, PlanLine, PlanPart, TenantKeys, UnreadableAgreement,
-};
+use crate::domain::report::{self, Owner, PartInput, Plan, PlanPart, Scope, UnreadableAgreement};
 use crate::domain::units::Unit;
 use crate::runtime::state::AppState;
 use crate::sync::inputs::{of_tenants, Inputs, Usage};
@@ -89,7 +87,7 @@ fn compute(
             format!("its additions could not be read: {}", u.error),
         );
     }
-    let rules::Planned { rows, moves } = rules::plan(&PlanInput {
+    let planned = rules::plan(&PlanInput {
         desired: &state.desired.quantities,
         additions,
         managed: &state.managed,
@@ -98,113 +96,28 @@ fn compute(
         now: inputs.now,
         lineage: &inputs.lineage,
     });
-    let in_scope = |agreement_id: i64| match scope {
-        None => true,
-        Some(m) => {
-            agreement_id == m.agreement_id
-                || state.managed.iter().any(|r| {
-                    r.agreement_id == agreement_id && r.tenant_id.as_deref() == Some(&m.tenant_id)
-                })
+    let owner = |agreement_id| {
+        let (tenant, mapping) = inputs.owner_of(agreement_id);
+        Owner {
+            tenant_id: tenant.map(|t| t.id.clone()),
+            tenant_name: tenant.map(|t| t.name.clone()),
+            cw_company_id: mapping.map(|m| m.cw_company_id),
+            cw_company_name: mapping.map(|m| m.cw_company_name.clone()),
         }
     };
-    let tenant_in_scope = |tenant_id: &str| scope.is_none_or(|m| m.tenant_id == tenant_id);
-    let lines: Vec<PlanLine> = rows
-        .into_iter()
-        .filter(|r| in_scope(r.agreement_id))
-        .map(|row| {
-            let (tenant, mapping) = inputs.owner_of(row.agreement_id);
-            PlanLine {
-                tenant_id: tenant.map(|t| t.id.clone()),
-                tenant_name: tenant.map(|t| t.name.clone()),
-                cw_company_id: mapping.map(|m| m.cw_company_id),
-                cw_company_name: mapping.map(|m| m.cw_company_name.clone()),
-                row,
-            }
-        })
-        .collect();
-    let unreadable: Vec<UnreadableAgreement> = unreadable
-        .into_iter()
-        .filter(|u| in_scope(u.agreement_id))
-        .collect();
-    let name_of = |tenant_id: &str| inputs.tenants.get(tenant_id).map(|t| t.name.clone());
-    let mut not_billed: Vec<NotBilledTenant> = Vec::new();
-    let mut add = |tenant_id: &str, agreement_id, kind, reason: String| {
-        if !tenant_in_scope(tenant_id) {
-            return;
-        }
-        match not_billed.iter_mut().find(|t| t.tenant_id == tenant_id) {
-            Some(known) => known.reason = format!("{}; {reason}", known.reason),
-            None => not_billed.push(NotBilledTenant {
-                tenant_id: tenant_id.to_string(),
-                tenant_name: name_of(tenant_id),
-                agreement_id,
-                kind,
-                reason,
-            }),
-        }
-    };
-    let desired = state.desired;
-    for t in &desired.frozen {
-        add(
-            &t.tenant_id,
-            t.agreement_id,
-            NotBilledKind::Skipped,
-            t.reason.to_string(),
-        );
-    }
-    for t in &desired.blocked {
-        let reason = format!(
-            "incomplete product mapping for {}",
-            t.applications.join(", ")
-        );
-        add(&t.tenant_id, t.agreement_id, NotBilledKind::Blocked, reason);
-    }
-    for u in &unreadable {
-        if let (Some(tenant), _) = inputs.owner_of(u.agreement_id) {
-            let reason = format!(
-                "the additions of agreement {} could not be read: {}",
-                u.agreement_id, u.error
-            );
-            add(&tenant.id, u.agreement_id, NotBilledKind::Skipped, reason);
-        }
-    }
-    let unattributed_keys = desired
-        .unattributed_keys
-        .iter()
-        .filter(|t| tenant_in_scope(&t.tenant_id))
-        .map(|t| TenantKeys {
-            tenant_id: t.tenant_id.clone(),
-            tenant_name: name_of(&t.tenant_id),
-            unknown_keys: t.unknown_keys,
-            ambiguous_keys: t.ambiguous_keys,
-            product_names: t.product_names.clone(),
-        })
-        .collect();
-    PlanPart {
-        lines,
-        moves: moves
-            .into_iter()
-            .filter(|m| tenant_in_scope(&m.tenant_id))
-            .collect(),
-        frozen: desired
-            .frozen
-            .into_iter()
-            .filter(|t| tenant_in_scope(&t.tenant_id))
-            .collect(),
-        blocked: desired
-            .blocked
-            .into_iter()
-            .filter(|t| tenant_in_scope(&t.tenant_id))
-            .collect(),
-        unreadable_agreements: unreadable,
-        not_billed,
-        unattributed_keys,
-        unbilled: desired
-            .unbilled
-            .into_iter()
-            .filter(|u| tenant_in_scope(&u.tenant_id))
-            .collect(),
-    }
+    let tenant_name = |tenant_id: &str| inputs.tenants.get(tenant_id).map(|t| t.name.clone());
+    report::part(PartInput {
+        planned,
+        desired: state.desired,
+        managed: &state.managed,
+        unreadable,
+        scope: scope.map(|m| Scope {
+            tenant_id: &m.tenant_id,
+            agreement_id: m.agreement_id,
+        }),
+        owner: &owner,
+        tenant_name: &tenant_name,
+    })
 }
 
 /// Plans afresh without writing: inputs from the database, additions from ConnectWise, every

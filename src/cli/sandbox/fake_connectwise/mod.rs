@@ -237,8 +237,7 @@ impl FakeConnectWise {
         self.shared
             .lock()
             .store
-            .records(Collection::Additions)
-            .filter(|a| a["agreementId"] == json!(agreement_id))
+            .additions_of(agreement_id)
             .filter_map(|a| serde_json::from_value(a.clone()).ok())
             .collect()
     }

@@ -364,10 +364,11 @@ fn list(
     };
     let matching: Result<Vec<Value>, String> = {
         let state = shared.lock();
-        state
-            .store
-            .records(collection)
-            .filter(|r| agreement_id.is_none_or(|id| r["agreementId"] == json!(id)))
+        let records: Box<dyn Iterator<Item = &Value>> = match agreement_id {
+            Some(id) => Box::new(state.store.additions_of(id)),
+            None => Box::new(state.store.records(collection)),
+        };
+        records
             .filter_map(|record| match &filter {
                 None => Some(Ok(record.clone())),
                 Some(filter) => match filter.matches(record) {

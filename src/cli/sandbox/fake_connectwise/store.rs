@@ -1,6 +1,6 @@
 //! The fake's records and ConnectWise's rules for agreement additions.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{SecondsFormat, Utc};
 use serde_json::{json, Map, Value};
@@ -25,6 +25,8 @@ pub enum Collection {
 pub struct Store {
     last_id: i64,
     tables: BTreeMap<&'static str, BTreeMap<i64, Value>>,
+    /// The additions of each agreement, so listing one agreement's does not scan them all.
+    additions_of: BTreeMap<i64, BTreeSet<i64>>,
 }
 
 /// A ConnectWise error: HTTP status and body.
@@ -88,6 +90,15 @@ impl Store {
             .flat_map(BTreeMap::values)
     }
 
+    /// The additions of one agreement, by id.
+    pub fn additions_of(&self, agreement_id: i64) -> impl Iterator<Item = &Value> {
+        self.additions_of
+            .get(&agreement_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|&id| self.get(Collection::Additions, id))
+    }
+
     pub fn get(&self, collection: Collection, id: i64) -> Option<&Value> {
         self.tables.get(collection.table())?.get(&id)
     }
@@ -102,6 +113,14 @@ impl Store {
     }
 
     fn put(&mut self, collection: Collection, id: i64, record: Value) -> Value {
+        if collection == Collection::Additions {
+            if let Some(agreement_id) = record["agreementId"].as_i64() {
+                self.additions_of
+                    .entry(agreement_id)
+                    .or_default()
+                    .insert(id);
+            }
+        }
         self.tables
             .entry(collection.table())
             .or_default()
@@ -110,7 +129,16 @@ impl Store {
     }
 
     pub fn remove(&mut self, collection: Collection, id: i64) -> Option<Value> {
-        self.tables.get_mut(collection.table())?.remove(&id)
+        let removed = self.tables.get_mut(collection.table())?.remove(&id)?;
+        if collection == Collection::Additions {
+            if let Some(ids) = removed["agreementId"]
+                .as_i64()
+                .and_then(|agreement| self.additions_of.get_mut(&agreement))
+            {
+                ids.remove(&id);
+            }
+        }
+        Some(removed)
     }
 
     /// A reference as ConnectWise embeds it: `{id, identifier, name, _info}` from the target record.

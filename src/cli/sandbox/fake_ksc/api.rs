@@ -208,12 +208,7 @@ fn login(state: &mut State, request: &HttpRequest, connection: u64) -> Outcome {
         return Err(unauthorized());
     }
     let scope = login_vserver(request).ok_or_else(unauthorized)?;
-    let allowed = scope.is_empty()
-        || state
-            .data
-            .vservers
-            .iter()
-            .any(|vs| vs.name == scope && vs.enabled);
+    let allowed = scope.is_empty() || state.vserver(&scope).is_some_and(|vs| vs.enabled);
     if !allowed {
         return Err(unauthorized());
     }

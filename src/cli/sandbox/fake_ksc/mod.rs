@@ -180,7 +180,10 @@ impl FakeKsc {
 
     /// Changes what the fake serves from the next call on (a key issued, a host added).
     pub fn edit(&self, change: impl FnOnce(&mut FakeKscData)) {
-        self.with_state(|state| change(&mut state.data));
+        self.with_state(|state| {
+            change(&mut state.data);
+            state.reindex();
+        });
     }
 
     pub fn clear_faults(&self) {

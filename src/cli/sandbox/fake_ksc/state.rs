@@ -80,6 +80,8 @@ pub(super) struct State {
     pub sessions_started: HashMap<Scope, u64>,
     pub faults: Vec<Fault>,
     next_object: u64,
+    /// Where each virtual server is in `data`, by name (rebuilt when the data change).
+    by_name: HashMap<String, usize>,
 }
 
 impl State {
@@ -95,7 +97,28 @@ impl State {
             sessions_started: HashMap::new(),
             faults,
             next_object: 0,
+            by_name: HashMap::new(),
         }
+        .reindexed()
+    }
+
+    /// Looks the virtual servers up by name again, after their data changed.
+    pub fn reindexed(mut self) -> Self {
+        self.reindex();
+        self
+    }
+
+    pub fn reindex(&mut self) {
+        self.by_name.clear();
+        for (i, vs) in self.data.vservers.iter().enumerate() {
+            // The first of two servers with one name answers, as a scan would find it.
+            self.by_name.entry(vs.name.clone()).or_insert(i);
+        }
+    }
+
+    /// The virtual server of this name.
+    pub fn vserver(&self, name: &str) -> Option<&super::data::FakeVServer> {
+        self.data.vservers.get(*self.by_name.get(name)?)
     }
 
     /// A fresh id for an iterator, accessor or session token.
@@ -113,11 +136,7 @@ impl State {
         if scope.is_empty() {
             return Some(&self.data.main);
         }
-        self.data
-            .vservers
-            .iter()
-            .find(|vs| vs.name == scope)
-            .map(|vs| &vs.tenant)
+        self.vserver(scope).map(|vs| &vs.tenant)
     }
 
     /// Takes the fault due for this call, if any, counting down its remaining uses.
