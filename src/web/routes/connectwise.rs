@@ -56,6 +56,7 @@ pub struct ProductQuery {
     pub include_inactive: Option<bool>,
     /// Only these products, by id, comma-separated (at most 500, e.g. `12,15`), whatever their
     /// state: names for ids a screen already holds, without reading the whole catalog.
+    #[param(pattern = "^[1-9][0-9]{0,17}(,[1-9][0-9]{0,17}){0,499}$")]
     pub ids: Option<String>,
 }
 
