@@ -1535,6 +1535,12 @@ export interface components {
             name: string;
             role: components["schemas"]["Role"];
         };
+        /**
+         * Format: decimal
+         * @description An exact decimal amount in the ConnectWise site's currency, as a string (never a binary floating-point number), e.g. "19.99".
+         * @example 19.99
+         */
+        Money: string;
         /** @description One tenant's move, as shown in previews and runs. */
         Move: {
             /** @description The applications whose usage moves. */
@@ -1817,8 +1823,7 @@ export interface components {
             type: string;
         };
         Product: {
-            /** Format: double */
-            cost?: number | null;
+            cost?: components["schemas"]["Money"] | null;
             description: string;
             /**
              * Format: int64
@@ -1827,11 +1832,12 @@ export interface components {
             id: number;
             identifier: string;
             inactive: boolean;
-            /** Format: double */
-            price?: number | null;
+            price?: components["schemas"]["Money"] | null;
             product_class?: string | null;
             /** Format: date-time */
             refreshed_at: string;
+            /** @description The catalog's taxable flag. */
+            taxable: boolean;
             /** @description No longer in the ConnectWise catalog at the last refresh. */
             vanished: boolean;
         };

@@ -9,11 +9,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 
-use crate::adapters::connectwise::{BillCustomer, ConnectWiseClient, NewAddition, PatchOperation};
+use crate::adapters::connectwise::{ConnectWiseClient, NewAddition, PatchOperation};
 use crate::domain::model::DeviceCategory;
 use crate::domain::outcome::Outcome;
 use crate::domain::plan::{CwAddition, PlanAction, PlanRow, RowKey};
 use crate::domain::report::PlanLine;
+use crate::domain::terms::BillCustomer;
 use crate::sync::plan::read_additions;
 
 /// The result of writing one line.

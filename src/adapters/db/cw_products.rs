@@ -3,9 +3,11 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::money_text::MoneyText;
 use super::paging::{page_and_total, TotalRows};
 use super::schema::cw_products;
 use super::DbConnection;
+use crate::domain::terms::CatalogTerms;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = cw_products)]
@@ -14,12 +16,24 @@ pub struct CwProductRow {
     pub id: i64,
     pub identifier: String,
     pub description: String,
-    pub price: Option<f64>,
-    pub cost: Option<f64>,
     pub inactive: bool,
     pub product_class: Option<String>,
     pub vanished: bool,
     pub refreshed_at: NaiveDateTime,
+    pub unit_price: Option<MoneyText>,
+    pub unit_cost: Option<MoneyText>,
+    pub taxable: bool,
+}
+
+impl CwProductRow {
+    /// What the catalog says of the product's money.
+    pub fn terms(&self) -> CatalogTerms {
+        CatalogTerms {
+            price: self.unit_price.map(|m| m.0),
+            cost: self.unit_cost.map(|m| m.0),
+            taxable: self.taxable,
+        }
+    }
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<CwProductRow>> {
@@ -93,16 +107,14 @@ fn same_content(a: &CwProductRow, b: &CwProductRow) -> bool {
     (
         &a.identifier,
         &a.description,
-        a.price,
-        a.cost,
+        a.terms(),
         a.inactive,
         &a.product_class,
         a.vanished,
     ) == (
         &b.identifier,
         &b.description,
-        b.price,
-        b.cost,
+        b.terms(),
         b.inactive,
         &b.product_class,
         b.vanished,
