@@ -25,6 +25,16 @@ pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<BillingProfileRow>> {
         .load(conn)
 }
 
+/// Every profile as a map by product id.
+pub fn by_product(
+    conn: &mut DbConnection,
+) -> QueryResult<std::collections::HashMap<i64, BillingProfile>> {
+    Ok(list(conn)?
+        .into_iter()
+        .map(|r| (r.product_id, r.profile_json.0))
+        .collect())
+}
+
 pub fn find(conn: &mut DbConnection, product_id: i64) -> QueryResult<Option<BillingProfileRow>> {
     billing_profiles::table
         .find(product_id)

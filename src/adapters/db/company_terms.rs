@@ -25,6 +25,16 @@ pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<CompanyTermsRow>> {
         .load(conn)
 }
 
+/// Every mapping's terms as a map by company mapping id.
+pub fn by_mapping(
+    conn: &mut DbConnection,
+) -> QueryResult<std::collections::HashMap<String, CompanyTerms>> {
+    Ok(list(conn)?
+        .into_iter()
+        .map(|r| (r.company_mapping_id, r.terms_json.0))
+        .collect())
+}
+
 pub fn find(conn: &mut DbConnection, mapping_id: &str) -> QueryResult<Option<CompanyTermsRow>> {
     company_terms::table
         .find(mapping_id)

@@ -52,6 +52,16 @@ pub fn find_many(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<CwProd
         .load(conn)
 }
 
+/// What the catalog cache knows of every product's money, by product id.
+pub fn all_terms(conn: &mut DbConnection) -> QueryResult<Vec<(i64, CatalogTerms)>> {
+    Ok(cw_products::table
+        .select(CwProductRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|p| (p.id, p.terms()))
+        .collect())
+}
+
 /// Whether a product may be chosen for a mapping: in the catalog and active.
 pub fn is_selectable(p: &CwProductRow) -> bool {
     !p.inactive && !p.vanished
