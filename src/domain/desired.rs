@@ -641,4 +641,6 @@ fn report_unbilled(
 }
 
 #[cfg(test)]
+mod terms_tests;
+#[cfg(test)]
 mod tests;
