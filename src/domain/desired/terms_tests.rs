@@ -77,14 +77,11 @@ fn rule(category: Option<DeviceCategory>, product: Option<i64>, excluded: bool) 
 
 fn minimum(product: i64, minimum_quantity: u64) -> CompanyTerms {
     CompanyTerms {
-        products: [(
-            product,
-            ProductTerms {
-                minimum_quantity,
-                ..ProductTerms::default()
-            },
-        )]
-        .into(),
+        products: vec![ProductTerms {
+            product_id: product,
+            minimum_quantity,
+            ..ProductTerms::default()
+        }],
         ..CompanyTerms::default()
     }
 }
