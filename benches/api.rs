@@ -14,6 +14,8 @@
 
 mod common;
 
+use kaspersky_msp_bridge::adapters::db::money_text::MoneyText;
+use kaspersky_msp_bridge::domain::money::Money;
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
@@ -217,8 +219,9 @@ fn seed_database(database_url: &str) {
             id: 1000 + i,
             identifier: format!("BENCH-P{i}"),
             description: format!("Benchmark product {i}"),
-            price: Some(10.0),
-            cost: None,
+            unit_price: Money::parse("10.00").map(MoneyText),
+            unit_cost: None,
+            taxable: false,
             inactive: false,
             product_class: None,
             vanished: false,

@@ -26,6 +26,7 @@
 
 mod common;
 
+use kaspersky_msp_bridge::domain::money::Money;
 use std::time::{Duration, Instant};
 
 use common::{env_number, env_numbers, verdict, Server};
@@ -289,8 +290,21 @@ struct Outcome {
     tenants: usize,
     first: Measured,
     again: Measured,
+    reconciliation: Reconciled,
     peak_rss_mib: f64,
 }
+
+/// The reconciliation report over every company: from the last run's reading, and live
+/// against its ConnectWise bound (one read per agreement at the connection's concurrency).
+struct Reconciled {
+    last_run: Duration,
+    live: Duration,
+    live_bound: f64,
+    companies: u64,
+}
+
+/// The reconciliation report's target from the last run's reading.
+const RECONCILE_LAST_RUN_TARGET: Duration = Duration::from_secs(1);
 
 #[actix_web::main]
 async fn main() {
@@ -347,6 +361,20 @@ async fn main() {
             a.calls.cw_reads,
             verdict(a.calls.cw_writes == 0 && a.calls.cw_reads <= n)
         );
+        let r = &o.reconciliation;
+        println!(
+            "{n:>5} companies, reconciliation from the last run: {:.3} s (target ≤ {} s)  {}",
+            r.last_run.as_secs_f64(),
+            RECONCILE_LAST_RUN_TARGET.as_secs(),
+            verdict(r.companies == n as u64 && r.last_run <= RECONCILE_LAST_RUN_TARGET)
+        );
+        println!(
+            "{n:>5} companies, reconciliation live: {:.2} s = {:.2} × its bound {:.2} s (target ≤ {LARGER_RATIO_TARGET})  {}",
+            r.live.as_secs_f64(),
+            r.live.as_secs_f64() / r.live_bound,
+            r.live_bound,
+            verdict(r.live.as_secs_f64() / r.live_bound <= LARGER_RATIO_TARGET)
+        );
         println!(
             "{n:>5} tenants, server peak RSS {:.1} MiB (target ≤ {RSS_TARGET_MIB} MiB), ratio {:.2}  {}",
             o.peak_rss_mib,
@@ -378,7 +406,7 @@ async fn measure(tenants: usize, limits: Limits) -> Outcome {
             cw.add_catalog_item(&CatalogItem {
                 identifier: Some((*identifier).into()),
                 description: Some(format!("{identifier} per device")),
-                price: Some(5.0),
+                price: Money::parse("5.00"),
                 ..Default::default()
             })
         })
@@ -467,6 +495,7 @@ async fn measure(tenants: usize, limits: Limits) -> Outcome {
         collect_cpu.0,
         collect_cpu.1,
     );
+    let reconciliation = reconcile(&bench, &ksc, &cw, limits).await;
     let peak_rss_mib = server.peak_rss_mib();
     server.stop();
     ksc.stop().await;
@@ -478,8 +507,44 @@ async fn measure(tenants: usize, limits: Limits) -> Outcome {
         tenants,
         first,
         again,
+        reconciliation,
         peak_rss_mib,
     }
+}
+
+/// Times the reconciliation report of every company, from the last run and live.
+async fn reconcile(
+    bench: &Bench,
+    ksc: &FakeKsc,
+    cw: &FakeConnectWise,
+    limits: Limits,
+) -> Reconciled {
+    let path = |source: &str| format!("/api/v1/reports/reconciliation?source={source}&per_page=50");
+    let started = Instant::now();
+    let last = bench
+        .expect(Method::GET, &path("last_run"), None, 200)
+        .await;
+    let last_run = started.elapsed();
+    let before = Counts::take(ksc, cw);
+    let started = Instant::now();
+    bench.expect(Method::GET, &path("live"), None, 200).await;
+    let live = started.elapsed();
+    let reads = Counts::take(ksc, cw).since(before).cw_reads;
+    let reconciled = Reconciled {
+        last_run,
+        live,
+        live_bound: reads as f64 * CW_LATENCY.as_secs_f64() / limits.cw as f64,
+        companies: last["total"].as_u64().unwrap_or(0),
+    };
+    println!(
+        "reconciliation of {} companies: last run {:.3} s; live {:.2} s, {reads} ConnectWise reads, \
+         bound {:.2} s",
+        reconciled.companies,
+        last_run.as_secs_f64(),
+        live.as_secs_f64(),
+        reconciled.live_bound
+    );
+    reconciled
 }
 
 /// The connections, the catalog, the tenants, billing by category and the product mappings.

@@ -41,7 +41,7 @@ impl Money {
             && whole.bytes().all(|b| b.is_ascii_digit())
             && fraction.bytes().all(|b| b.is_ascii_digit())
             && fraction.len() <= MAX_PLACES as usize
-            && (fraction.is_empty() == !unsigned.contains('.'));
+            && (fraction.is_empty() != unsigned.contains('.'));
         if !plain {
             return None;
         }

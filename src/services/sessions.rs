@@ -66,18 +66,30 @@ pub async fn log_in(
     }
 }
 
+/// A user changing its own password: who, from where, and both passwords.
+pub struct OwnPasswordChange<'a> {
+    pub user_id: String,
+    pub username: &'a str,
+    pub address: IpAddr,
+    pub current_password: String,
+    pub new_password: String,
+}
+
 /// Changes the caller's own password after proving the current one (throttled like a login);
 /// 422 on `current_password` when it is wrong.
 pub async fn change_own_password(
     ctx: &Core,
     throttle: &LoginThrottle,
     actor: Actor,
-    user_id: String,
-    username: &str,
-    address: IpAddr,
-    current_password: String,
-    new_password: String,
+    request: OwnPasswordChange<'_>,
 ) -> Result<(), ServiceError> {
+    let OwnPasswordChange {
+        user_id,
+        username,
+        address,
+        current_password,
+        new_password,
+    } = request;
     let change = accounts::change_password(ctx, actor, user_id, current_password, new_password);
     let proof = async {
         match change.await? {

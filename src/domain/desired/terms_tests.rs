@@ -104,7 +104,17 @@ fn unbilled(s: &DesiredState) -> Vec<(Option<DeviceCategory>, u64, UnbilledReaso
 fn terms_route_usage() {
     use DeviceCategory::WindowsServer as WS;
     use UnbilledReason::Excluded;
-    let cases: Vec<(&str, CompanyTerms, bool, u64, u64, Vec<(i64, u64)>, Vec<_>)> = vec![
+    // (name, terms, by category, workstations, servers, quantities, unbilled)
+    type Case = (
+        &'static str,
+        CompanyTerms,
+        bool,
+        u64,
+        u64,
+        Vec<(i64, u64)>,
+        Vec<(Option<DeviceCategory>, u64, UnbilledReason)>,
+    );
+    let cases: Vec<Case> = vec![
         (
             "no terms",
             CompanyTerms::default(),

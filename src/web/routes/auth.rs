@@ -171,17 +171,14 @@ pub async fn change_my_password(
         current_password,
         new_password,
     } = body.0;
-    sessions::change_own_password(
-        &state,
-        &state.login_throttle,
-        auth.actor(),
-        auth.principal.id.clone(),
-        &auth.principal.name,
-        client_address(&req),
+    let change = sessions::OwnPasswordChange {
+        user_id: auth.principal.id.clone(),
+        username: &auth.principal.name,
+        address: client_address(&req),
         current_password,
         new_password,
-    )
-    .await?;
+    };
+    sessions::change_own_password(&state, &state.login_throttle, auth.actor(), change).await?;
     state
         .principals
         .invalidate(PrincipalKind::User, &auth.principal.id);
