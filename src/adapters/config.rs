@@ -308,8 +308,12 @@ impl Settings {
         }
     }
 
+    pub fn database_kind(&self) -> DatabaseKind {
+        DatabaseKind::of(&self.database_url)
+    }
+
     pub fn is_postgres(&self) -> bool {
-        is_postgres_url(&self.database_url)
+        self.database_kind() == DatabaseKind::Postgres
     }
 }
 
@@ -434,12 +438,27 @@ pub fn default_database_url(data_dir: &Path) -> String {
     format!("sqlite://{}", data_dir.join("bridge.db").display())
 }
 
-pub fn is_postgres_url(url: &str) -> bool {
-    url.starts_with("postgres://") || url.starts_with("postgresql://")
+/// Which database a URL names, decided once from its scheme; everything that differs between
+/// the two matches on it instead of looking at the URL again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseKind {
+    Postgres,
+    /// A file (`sqlite://path`, `sqlite:path` or a plain path).
+    Sqlite,
+}
+
+impl DatabaseKind {
+    pub fn of(url: &str) -> DatabaseKind {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            DatabaseKind::Postgres
+        } else {
+            DatabaseKind::Sqlite
+        }
+    }
 }
 
 fn validate_database_url(url: &str) -> Result<(), String> {
-    if is_postgres_url(url) {
+    if DatabaseKind::of(url) == DatabaseKind::Postgres {
         let rest = url.split_once("://").map(|(_, r)| r).unwrap_or_default();
         if rest.is_empty() || rest.starts_with('/') && rest.len() == 1 {
             return Err(format!("has no host or database: {}", redact_url(url)));

@@ -11,6 +11,7 @@ pub mod plan;
 pub mod plan_lines;
 pub mod policies;
 pub mod report;
+pub mod role;
 pub mod text_enum;
 pub mod units;
 pub mod usage;

@@ -2,7 +2,8 @@
 //! hashing, and the audit trail of every change.
 
 use crate::adapters::db::{self, audit, audit::Actor, users::UserRow, DbConnection, DbPool};
-use crate::runtime::auth::{password, Role};
+use crate::domain::role::Role;
+use crate::runtime::auth::password;
 use crate::services::ServiceError;
 
 pub fn normalize_username(username: &str) -> String {
@@ -29,7 +30,7 @@ pub fn not_found(id: &str) -> ServiceError {
 }
 
 fn is_active_admin(u: &UserRow) -> bool {
-    u.role == Role::Admin.as_str() && !u.disabled
+    u.role == Role::Admin && !u.disabled
 }
 
 /// The last active admin may be neither deleted, demoted nor disabled. Called after the change,
@@ -58,7 +59,7 @@ pub fn create_user(
         username: normalize_username(username),
         // Hashing is slow: done before the write lock is taken.
         password_hash: password::hash(plain_password)?,
-        role: role.as_str().into(),
+        role,
         disabled,
         created_at: now,
         updated_at: now,

@@ -79,7 +79,7 @@ pub fn view(
     Ok(CompanyMapping {
         id: row.id,
         tenant: TenantRef {
-            solution: tenant.solution(),
+            solution: tenant.solution,
             id: tenant.id,
             name: tenant.name,
         },

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::domain::model::{LicensingModel, Solution};
 use crate::domain::policies::{CancelDatePolicy, EffectiveDatePolicy};
-use crate::runtime::auth::Role;
+use crate::domain::role::Role;
 use crate::services::{FieldError, ServiceError};
 
 /// A type a body field may have, named in our words: a value of another type gets

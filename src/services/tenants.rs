@@ -4,6 +4,7 @@ use std::collections::HashSet;
 
 use crate::adapters::db::{self, audit, audit::Actor, tenants::TenantRow, DbConnection};
 use crate::adapters::kaspersky::VServer;
+use crate::domain::model::Solution;
 use crate::runtime::state::AppState;
 use crate::services::connections::kaspersky as ksc;
 use crate::services::ServiceError;
@@ -38,13 +39,13 @@ pub fn apply_discovery(
             ..Discovery::default()
         };
         for v in vservers {
-            match db::tenants::find_by_external_id(conn, db::tenants::KSC, &v.uid)? {
+            match db::tenants::find_by_external_id(conn, Solution::Ksc, &v.uid)? {
                 None => {
                     db::tenants::insert(
                         conn,
                         &TenantRow {
                             id: db::new_id(),
-                            solution: db::tenants::KSC.into(),
+                            solution: Solution::Ksc,
                             name: v.display_name.clone(),
                             external_id: v.uid.clone(),
                             ksc_vserver_id: Some(v.id),
@@ -76,7 +77,7 @@ pub fn apply_discovery(
             }
         }
         let seen: HashSet<&str> = vservers.iter().map(|v| v.uid.as_str()).collect();
-        for mut row in db::tenants::of_solution(conn, db::tenants::KSC)? {
+        for mut row in db::tenants::of_solution(conn, Solution::Ksc)? {
             if !row.vanished && !seen.contains(row.external_id.as_str()) {
                 row.vanished = true;
                 row.updated_at = now;
@@ -101,8 +102,7 @@ pub fn create_business_hub(
     external_id: &str,
 ) -> Result<TenantRow, ServiceError> {
     db::write_transaction(conn, "tenants", |conn| {
-        if db::tenants::find_by_external_id(conn, db::tenants::BUSINESS_HUB, external_id)?.is_some()
-        {
+        if db::tenants::find_by_external_id(conn, Solution::BusinessHub, external_id)?.is_some() {
             return Err(ServiceError::Conflict(format!(
                 "A Business Hub tenant with external id {external_id} exists already."
             )));
@@ -110,7 +110,7 @@ pub fn create_business_hub(
         let now = db::now();
         let row = TenantRow {
             id: db::new_id(),
-            solution: db::tenants::BUSINESS_HUB.into(),
+            solution: Solution::BusinessHub,
             name: name.to_string(),
             external_id: external_id.to_string(),
             ksc_vserver_id: None,

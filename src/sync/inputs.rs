@@ -13,7 +13,7 @@ use crate::adapters::db::{
 use crate::domain::desired::{
     self, BillingInput, DesiredState, ProductMapping, UnbilledUsage, UnreadableReason, UsageState,
 };
-use crate::domain::model::ApplicationId;
+use crate::domain::model::{ApplicationId, Solution};
 use crate::domain::plan::{AgreementConstraints, ManagedAddition};
 use crate::domain::units::{self, Unit};
 use crate::sync::settings::SyncSettings;
@@ -168,7 +168,7 @@ impl Inputs {
                 let tenant = self.tenants.get(&m.tenant_id)?;
                 Some(desired::CompanyMapping {
                     tenant_id: m.tenant_id.clone(),
-                    solution: tenant.solution(),
+                    solution: tenant.solution,
                     cw_company_id: m.cw_company_id,
                     agreement_id: m.agreement_id,
                     billing_enabled: m.billing_enabled,
@@ -283,7 +283,7 @@ fn usage_state(
     now: DateTime<Utc>,
     max_age: Duration,
 ) -> Option<UsageState> {
-    if tenant.solution == db::tenants::KSC {
+    if tenant.solution == Solution::Ksc {
         if tenant.vanished {
             return Some(UsageState::Unreadable(
                 UnreadableReason::VirtualServerVanished,

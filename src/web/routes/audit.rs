@@ -5,7 +5,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::adapters::db::json_text::JsonText;
 use crate::adapters::db::{self, audit::AuditEventRow, audit::AuditFilter};
-use crate::runtime::auth::Role;
+use crate::domain::role::Role;
 use crate::runtime::state::AppState;
 use crate::web::error::ApiError;
 use crate::web::routes::extract::Viewer;

@@ -5,8 +5,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::adapters::db;
+use crate::domain::role::Role;
 use crate::runtime::auth::jwt::Subject;
-use crate::runtime::auth::{password, PrincipalKind, Role};
+use crate::runtime::auth::{password, PrincipalKind};
 use crate::runtime::state::AppState;
 use crate::services::accounts::{self, normalize_username};
 use crate::web::error::{ApiError, FieldError};
@@ -130,9 +131,7 @@ pub async fn login(
         return Err(ApiError::Unauthorized(BAD_CREDENTIALS.into()));
     };
     attempt.succeeded();
-    let role = Role::parse(&user.role).ok_or_else(|| {
-        ApiError::internal(anyhow::anyhow!("user {} has role {:?}", user.id, user.role))
-    })?;
+    let role = user.role;
     let ttl = state.settings.jwt_ttl;
     let token = state.jwt.issue_for(
         &Subject {

@@ -4,8 +4,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::adapters::db::{self, service_tokens::ServiceTokenRow};
+use crate::domain::role::Role;
 use crate::runtime::auth::jwt::Subject;
-use crate::runtime::auth::{PrincipalKind, Role};
+use crate::runtime::auth::PrincipalKind;
 use crate::runtime::state::AppState;
 use crate::services::service_tokens;
 use crate::web::error::ApiError;
@@ -37,7 +38,7 @@ impl From<ServiceTokenRow> for ServiceTokenView {
         ServiceTokenView {
             id: t.id.clone(),
             name: t.name.clone(),
-            role: Role::parse(&t.role).unwrap_or(Role::Viewer),
+            role: t.role,
             created_by: t.created_by.clone(),
             created_at: utc(t.created_at),
             expires_at: t.expires_at.map(utc),
@@ -128,7 +129,7 @@ pub async fn create_service_token(
     let row = ServiceTokenRow {
         id: db::new_id(),
         name: input.name,
-        role: input.role.as_str().into(),
+        role: input.role,
         created_by: actor.id.clone(),
         created_at: now,
         expires_at: input.expires_at.map(|e| e.naive_utc()),

@@ -12,13 +12,14 @@ use serde_json::value::RawValue;
 
 use crate::adapters::db::{self, sync::ChangeRow};
 use crate::domain::desired::{Contribution, UnbilledUsage};
+use crate::domain::outcome::Trigger;
 use crate::domain::outcome::{Outcome, RunStatus, RunSummary};
 use crate::domain::plan::{Approval, PlanAction, RowKey};
 use crate::domain::report::Plan;
 use crate::runtime::state::AppState;
 use crate::services::fields::FieldType;
 use crate::sync::plan;
-use crate::sync::runs::{self, Run, RunRequest, Trigger};
+use crate::sync::runs::{self, Run, RunRequest};
 use crate::web::error::ApiError;
 use crate::web::routes::extract::{Operator, Viewer};
 use crate::web::routes::input::{FromJsonBody, JsonFields, OptionalJson};
@@ -231,15 +232,11 @@ pub struct SyncRun {
     pub error: Option<String>,
 }
 
-/// A stored run the code cannot read is a server fault, never shown as something it is not.
-impl TryFrom<Run> for SyncRun {
-    type Error = ApiError;
-
-    fn try_from(r: Run) -> Result<Self, ApiError> {
-        let corrupt = |what: &str| ApiError::internal(anyhow::anyhow!("run {}: bad {what}", r.id));
-        Ok(SyncRun {
-            trigger: Trigger::parse(&r.trigger_kind).ok_or_else(|| corrupt("trigger"))?,
-            status: RunStatus::parse(&r.status).ok_or_else(|| corrupt("status"))?,
+impl From<Run> for SyncRun {
+    fn from(r: Run) -> Self {
+        SyncRun {
+            trigger: r.trigger_kind,
+            status: r.status,
             summary: r.summary_json.into_inner(),
             id: r.id,
             plan_id: r.plan_id,
@@ -247,7 +244,7 @@ impl TryFrom<Run> for SyncRun {
             started_at: utc(r.started_at),
             finished_at: r.finished_at.map(utc),
             error: r.error,
-        })
+        }
     }
 }
 
@@ -286,7 +283,7 @@ pub async fn start_sync_run(
     .await?;
     Ok(HttpResponse::Accepted()
         .insert_header(("Location", format!("/api/v1/sync/runs/{}", run.id)))
-        .json(SyncRun::try_from(run)?))
+        .json(SyncRun::from(run)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -330,10 +327,7 @@ pub async fn list_sync_runs(
                     )?)
                 })
                 .await?;
-                let runs = rows
-                    .into_iter()
-                    .map(SyncRun::try_from)
-                    .collect::<Result<Vec<_>, _>>()?;
+                let runs: Vec<SyncRun> = rows.into_iter().map(SyncRun::from).collect();
                 let page = paging.wrap(runs, total);
                 Ok::<_, ApiError>(serde_json::to_vec(&page).expect("runs serialise").into())
             },
@@ -364,9 +358,9 @@ pub async fn get_sync_run(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<web::Json<SyncRun>, ApiError> {
-    Ok(web::Json(SyncRun::try_from(
+    Ok(web::Json(SyncRun::from(
         find_run(&state, id.into_inner()).await?,
-    )?))
+    )))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -391,13 +385,9 @@ pub struct SyncChange {
 }
 
 /// A stored change the code cannot read is a server fault, never shown as something it is not.
-impl TryFrom<ChangeRow> for SyncChange {
-    type Error = ApiError;
-
-    fn try_from(c: ChangeRow) -> Result<Self, ApiError> {
-        let corrupt =
-            |what: &str| ApiError::internal(anyhow::anyhow!("change {}: bad {what}", c.id));
-        Ok(SyncChange {
+impl From<ChangeRow> for SyncChange {
+    fn from(c: ChangeRow) -> Self {
+        SyncChange {
             seq: c.seq,
             tenant_id: c.tenant_id,
             tenant_name: c.tenant_name,
@@ -405,15 +395,15 @@ impl TryFrom<ChangeRow> for SyncChange {
             agreement_id: c.agreement_id,
             product_id: c.product_id,
             contributions: c.contributions_json.into_inner(),
-            action: PlanAction::parse(&c.action).ok_or_else(|| corrupt("action"))?,
+            action: c.action,
             old_quantity: c.old_quantity,
             new_quantity: c.new_quantity,
             addition_id: c.addition_id,
-            result: Outcome::parse(&c.result).ok_or_else(|| corrupt("result"))?,
+            result: c.result,
             detail: c.detail,
             move_id: c.move_id,
             created_at: utc(c.created_at),
-        })
+        }
     }
 }
 
@@ -441,10 +431,7 @@ pub async fn list_sync_run_changes(
         )?)
     })
     .await?;
-    let changes = rows
-        .into_iter()
-        .map(SyncChange::try_from)
-        .collect::<Result<Vec<_>, _>>()?;
+    let changes: Vec<SyncChange> = rows.into_iter().map(SyncChange::from).collect();
     Ok(web::Json(paging.wrap(changes, total)))
 }
 

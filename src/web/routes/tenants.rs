@@ -53,7 +53,7 @@ impl Tenant {
                 Some(_) => TenantMappingStatus::BillingDisabled,
             },
             company_mapping_id: mapping.map(|m| m.id.clone()),
-            solution: t.solution(),
+            solution: t.solution,
             id: t.id,
             name: t.name,
             external_id: t.external_id,
@@ -104,10 +104,7 @@ pub async fn list_tenants(
 ) -> Result<web::Json<Page<Tenant>>, ApiError> {
     let query = query.into_inner();
     let paging = Paging::new(page.page, page.per_page)?;
-    let solution = query.solution.map(|s| match s {
-        Solution::Ksc => db::tenants::KSC,
-        Solution::BusinessHub => db::tenants::BUSINESS_HUB,
-    });
+    let solution = query.solution;
     let page = db::run(&state.pool, move |conn| {
         let (rows, total) = db::tenants::list(conn, solution, paging.offset(), paging.limit())?;
         Ok::<_, ApiError>(paging.wrap(with_mappings(conn, rows)?, total))

@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::adapters::db::{self, users::UserRow};
-use crate::runtime::auth::{password, PrincipalKind, Role};
+use crate::domain::role::Role;
+use crate::runtime::auth::{password, PrincipalKind};
 use crate::runtime::state::AppState;
 use crate::services::accounts::{self, check_username, normalize_username};
 use crate::web::error::ApiError;
@@ -28,7 +29,7 @@ impl From<UserRow> for UserView {
         UserView {
             id: u.id.clone(),
             username: u.username.clone(),
-            role: Role::parse(&u.role).unwrap_or(Role::Viewer),
+            role: u.role,
             disabled: u.disabled,
             created_at: utc(u.created_at),
             updated_at: utc(u.updated_at),
@@ -201,7 +202,7 @@ pub async fn update_user(
             &id,
             |u| {
                 if let Some(role) = change.role {
-                    u.role = role.as_str().into();
+                    u.role = role;
                 }
                 if let Some(disabled) = change.disabled {
                     u.disabled = disabled;
