@@ -3,6 +3,7 @@
 
 pub mod desired;
 pub mod guards;
+pub mod ids;
 pub mod mapping_rules;
 pub mod model;
 pub mod moves;

@@ -10,6 +10,7 @@ use crate::adapters::db::utc;
 use crate::adapters::db::{
     self, audit, audit::Actor, company_mappings::CompanyMappingRow, DbConnection,
 };
+use crate::domain::ids::CompanyId;
 use crate::domain::model::Solution;
 use crate::services::connections::connectwise::upstream_error;
 use crate::services::etag::{etag_of, IfMatch};
@@ -119,7 +120,7 @@ pub async fn check_in_connectwise(
         ));
     };
     let agreements = client
-        .list_agreements(input.cw_company_id)
+        .list_agreements(CompanyId(input.cw_company_id))
         .await
         .map_err(upstream_error)?;
     let Some(agreement) = agreements

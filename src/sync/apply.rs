@@ -10,6 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 
 use crate::adapters::connectwise::{BillCustomer, ConnectWiseClient, NewAddition, PatchOperation};
+use crate::domain::ids::{AgreementId, ProductId};
 use crate::domain::model::DeviceCategory;
 use crate::domain::outcome::Outcome;
 use crate::domain::plan::{CwAddition, PlanAction, PlanRow, RowKey};
@@ -71,10 +72,14 @@ pub async fn write(client: &ConnectWiseClient, line: &PlanLine) -> Written {
     };
     match row.action {
         PlanAction::Create => {
-            let mut addition = NewAddition::new(row.product_id, BillCustomer::Billable, desired);
+            let mut addition =
+                NewAddition::new(ProductId(row.product_id), BillCustomer::Billable, desired);
             addition.effective_date = row.effective_date.map(at_midnight);
             addition.description = Some(description(row));
-            match client.create_addition(row.agreement_id, &addition).await {
+            match client
+                .create_addition(AgreementId(row.agreement_id), &addition)
+                .await
+            {
                 Ok(created) => Written {
                     outcome: Outcome::Applied,
                     detail: format!("created addition {}", created.id.unwrap_or_default()),
@@ -103,7 +108,7 @@ pub async fn write(client: &ConnectWiseClient, line: &PlanLine) -> Written {
                 }
             }
             match client
-                .patch_addition(row.agreement_id, addition_id, &ops)
+                .patch_addition(AgreementId(row.agreement_id), addition_id, &ops)
                 .await
             {
                 Ok(_) => Written {

@@ -10,6 +10,7 @@ use futures_util::stream::{self, StreamExt};
 
 use crate::adapters::connectwise::{Addition, ConnectWiseClient};
 use crate::adapters::db::{self, company_mappings::CompanyMappingRow};
+use crate::domain::ids::AgreementId;
 use crate::domain::plan::{self as rules, CwAddition, PlanInput};
 use crate::domain::report::{self, Owner, PartInput, Plan, PlanPart, Scope, UnreadableAgreement};
 use crate::domain::units::Unit;
@@ -40,7 +41,7 @@ pub async fn read_additions(
 ) -> (Vec<CwAddition>, Vec<UnreadableAgreement>) {
     let reads = agreements
         .iter()
-        .map(|&id| async move { (id, client.list_additions(id, None).await) });
+        .map(|&id| async move { (id, client.list_additions(AgreementId(id), None).await) });
     let mut additions = Vec::new();
     let mut unreadable = Vec::new();
     for (agreement_id, read) in join_all(reads).await {

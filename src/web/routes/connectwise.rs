@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::adapters::connectwise::{Company, Conditions};
 use crate::adapters::db::{self, cw_products::CwProductRow, cw_products::ProductFilter};
+use crate::domain::ids::CompanyId;
 use crate::runtime::state::AppState;
 use crate::services::catalog::{self, RefreshResult};
 use crate::services::connections::connectwise::upstream_error;
@@ -218,7 +219,7 @@ pub async fn list_company_agreements(
     let paging = Paging::new(page.page, page.per_page)?;
     let client = crate::services::connections::connectwise::shared_client(&state).await?;
     let mut agreements = client
-        .list_agreements(id.into_inner())
+        .list_agreements(CompanyId(id.into_inner()))
         .await
         .map_err(upstream_error)?;
     agreements.retain(|a| a.id.is_some());
