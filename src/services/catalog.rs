@@ -4,9 +4,11 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::adapters::db::{self, cw_products::CwProductRow, utc};
-use crate::runtime::state::AppState;
+use crate::adapters::db::cw_products::{CwProductRow, ProductFilter};
+use crate::adapters::db::{self, utc};
+use crate::runtime::state::Core;
 use crate::services::connections::connectwise::upstream_error;
+use crate::services::listing::{self, PageRequest, Rows};
 use crate::services::ServiceError;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -22,7 +24,7 @@ pub struct RefreshResult {
 }
 
 /// Reads the whole ConnectWise catalog into the cache.
-pub async fn refresh(state: &AppState) -> Result<RefreshResult, ServiceError> {
+pub async fn refresh(state: &Core) -> Result<RefreshResult, ServiceError> {
     let client = crate::runtime::clients::shared_connectwise(state).await?;
     let items = client
         .list_catalog_items(None)
@@ -60,4 +62,16 @@ pub async fn refresh(state: &AppState) -> Result<RefreshResult, ServiceError> {
         vanished,
         refreshed_at: utc(refreshed_at),
     })
+}
+
+/// A page of the cached catalog.
+pub async fn list(
+    ctx: &Core,
+    filter: ProductFilter,
+    page: PageRequest,
+) -> Result<Rows<CwProductRow>, ServiceError> {
+    listing::page(ctx, page, move |conn, offset, limit| {
+        db::cw_products::list(conn, &filter, offset, limit)
+    })
+    .await
 }

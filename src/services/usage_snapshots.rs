@@ -10,12 +10,16 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::adapters::db::security_applications::SecurityApplication;
 use crate::adapters::db::tenants::TenantRow;
-use crate::adapters::db::usage_snapshots::{Outcome, SnapshotSource, UsageSnapshot};
+use crate::adapters::db::usage_snapshots::{
+    Outcome, SnapshotFilter, SnapshotSource, UsageSnapshot,
+};
 use crate::adapters::db::{self, audit::Actor, DbConnection};
 use crate::domain::model::{
     ApplicationId, CategoryCounts, DeviceCategory, LicensingModel, Solution, TenantUsage,
 };
+use crate::runtime::state::Core;
 use crate::services::fields::{FromJsonBody, JsonFields, LenientJson};
+use crate::services::listing::{self, PageRequest, Rows};
 use crate::services::products::PRODUCTS_LOCK;
 use crate::services::{FieldError, ServiceError};
 
@@ -222,4 +226,25 @@ pub fn push(
         db::usage_snapshots::insert(conn, &snapshot)?;
         Ok((snapshot, tenant))
     })
+}
+
+/// A page of stored snapshots.
+pub async fn list(
+    ctx: &Core,
+    filter: SnapshotFilter,
+    page: PageRequest,
+) -> Result<Rows<(UsageSnapshot, TenantRow)>, ServiceError> {
+    listing::page(ctx, page, move |conn, offset, limit| {
+        db::usage_snapshots::list(conn, &filter, offset, limit)
+    })
+    .await
+}
+
+/// One stored snapshot; 404 when there is none.
+pub async fn find(ctx: &Core, id: String) -> Result<(UsageSnapshot, TenantRow), ServiceError> {
+    db::run(&ctx.pool, move |conn| {
+        db::usage_snapshots::find(conn, &id)?
+            .ok_or_else(|| ServiceError::NotFound(format!("There is no usage snapshot {id}.")))
+    })
+    .await
 }

@@ -14,7 +14,7 @@ use crate::domain::ids::AgreementId;
 use crate::domain::plan::{self as rules, CwAddition, PlanInput};
 use crate::domain::report::{self, Owner, PartInput, Plan, PlanPart, Scope, UnreadableAgreement};
 use crate::domain::units::Unit;
-use crate::runtime::state::AppState;
+use crate::runtime::state::Core;
 use crate::sync::inputs::{of_tenants, Inputs, Usage};
 use crate::sync::SyncError;
 
@@ -123,10 +123,7 @@ fn compute(
 
 /// Plans afresh without writing: inputs from the database, additions from ConnectWise, every
 /// unit at once (or the one of `scope`'s tenant).
-pub async fn preview(
-    state: &AppState,
-    scope: Option<CompanyMappingRow>,
-) -> Result<Plan, SyncError> {
+pub async fn preview(state: &Core, scope: Option<CompanyMappingRow>) -> Result<Plan, SyncError> {
     let now = Utc::now();
     let inputs = db::run(&state.pool, move |conn| Inputs::load(conn, now)).await?;
     let client = crate::runtime::clients::shared_connectwise(state).await?;

@@ -26,8 +26,8 @@ use crate::runtime::auth::jwt::JwtKeys;
 use crate::runtime::auth::principal::PrincipalCache;
 use crate::runtime::auth::throttle::LoginThrottle;
 use crate::runtime::read_cache::ReadCopies;
-use crate::runtime::state::AppState;
 use crate::runtime::state::SharedClient;
+use crate::runtime::state::{AppState, Core};
 use crate::web::error::ApiError;
 use crate::web::middleware::{request_context, PagedRoutes, ProblemOnBadHead, REQUEST_ID_HEADER};
 use crate::web::openapi::{self, MethodTable};
@@ -171,16 +171,18 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     })
     .await??;
     Ok(AppState {
-        copies: ReadCopies::new(pool.clone()),
-        pool,
         jwt: JwtKeys::new(&secret),
         principals: PrincipalCache::default(),
         login_throttle: LoginThrottle::new(settings.login_throttle),
-        secrets,
-        connectwise: SharedClient::default(),
-        ksc: SharedClient::default(),
-        instance_id: format!("{}:{}", std::process::id(), uuid::Uuid::new_v4()),
-        settings: Arc::new(settings),
+        core: Arc::new(Core {
+            copies: ReadCopies::new(pool.clone()),
+            pool,
+            secrets,
+            connectwise: SharedClient::default(),
+            ksc: SharedClient::default(),
+            instance_id: format!("{}:{}", std::process::id(), uuid::Uuid::new_v4()),
+            settings: Arc::new(settings),
+        }),
     })
 }
 
@@ -208,7 +210,7 @@ impl Application {
         let connections = connection_limit(&state.settings);
         let server = run(listener, state.clone(), connections)?;
         let background = if state.settings.scheduler {
-            crate::sync::scheduler::spawn(state.clone().into_inner())
+            crate::sync::scheduler::spawn(state.core.clone())
         } else {
             Vec::new()
         };

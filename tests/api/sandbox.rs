@@ -9,7 +9,7 @@ use std::time::Duration;
 use kaspersky_msp_bridge::adapters::connectwise::Addition;
 use kaspersky_msp_bridge::cli::sandbox::demo::{DemoCompany, Sandbox};
 use kaspersky_msp_bridge::domain::outcome::Trigger;
-use kaspersky_msp_bridge::runtime::state::AppState;
+use kaspersky_msp_bridge::runtime::state::Core;
 use kaspersky_msp_bridge::sync::runs::{self, RunRequest};
 use kaspersky_msp_bridge::web::startup::build_state;
 use reqwest::Method;
@@ -21,7 +21,7 @@ struct Demo {
     app: TestApp,
     sandbox: Sandbox,
     /// A second state on the same database, as the `sandbox` command builds it.
-    state: Arc<AppState>,
+    state: Arc<Core>,
     contoso: DemoCompany,
 }
 
@@ -38,7 +38,7 @@ fn product(sandbox: &Sandbox, identifier: &str) -> i64 {
 async fn demo() -> Demo {
     let app = spawn_app().await;
     let sandbox = Sandbox::start().unwrap();
-    let state = Arc::new(build_state(app.settings.clone()).await.unwrap());
+    let state = build_state(app.settings.clone()).await.unwrap().core;
     sandbox.configure(&state).await.unwrap();
     for (application, identifier) in [
         ("kes-windows", "KES-WS"),

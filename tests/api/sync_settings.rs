@@ -7,7 +7,7 @@ use chrono::{Duration, Utc};
 use kaspersky_msp_bridge::adapters::db::{self, audit, audit::Actor, json_text::JsonText};
 use kaspersky_msp_bridge::domain::outcome::{Outcome, Trigger};
 use kaspersky_msp_bridge::domain::plan_lines::PlanAction;
-use kaspersky_msp_bridge::runtime::state::AppState;
+use kaspersky_msp_bridge::runtime::state::Core;
 use kaspersky_msp_bridge::sync::retention;
 use kaspersky_msp_bridge::sync::runs::{self, RunRequest};
 use kaspersky_msp_bridge::sync::scheduler::{tick, Tick};
@@ -172,8 +172,8 @@ async fn every_problem_is_listed_in_one_422() {
     assert_eq!(unchanged["schedule"], "0 2 * * *");
 }
 
-async fn state_of(app: &TestApp) -> Arc<AppState> {
-    Arc::new(build_state(app.settings.clone()).await.unwrap())
+async fn state_of(app: &TestApp) -> Arc<Core> {
+    build_state(app.settings.clone()).await.unwrap().core
 }
 
 #[actix_web::test]

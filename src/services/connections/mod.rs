@@ -13,6 +13,7 @@ use crate::adapters::db::utc;
 use crate::adapters::db::{self, audit, audit::Actor, connections::ConnectionRow, DbConnection};
 use crate::adapters::secrets::SecretBox;
 pub use crate::runtime::clients::{load, not_configured, purpose, require, Kind, Stored};
+use crate::runtime::state::Core;
 use crate::services::etag::{etag_of, IfMatch};
 use crate::services::fields::Patch;
 use crate::services::{FieldError, ServiceError};
@@ -73,9 +74,36 @@ impl<C: Connection> Stored<C> {
     }
 }
 
+/// The stored connection as the API shows it; 404 when it is not configured yet.
+pub async fn view<C: Connection>(ctx: &Core) -> Result<C::View, ServiceError> {
+    let secrets = ctx.secrets.clone();
+    let stored = db::run(&ctx.pool, move |conn| load::<C>(conn, &secrets)).await?;
+    let stored = stored.ok_or_else(|| {
+        ServiceError::NotFound(format!("The {} connection is not configured yet.", C::NAME))
+    })?;
+    Ok(stored.view())
+}
+
 /// Replaces the stored connection (creating it), checking `If-Match` against what is stored
 /// and auditing before → after, all in one transaction.
-pub fn replace<C: Connection>(
+pub async fn replace<C: Connection>(
+    ctx: &Core,
+    actor: Actor,
+    if_match: IfMatch,
+    update: C::Update,
+) -> Result<C::View, ServiceError>
+where
+    C::Update: 'static,
+    C::View: 'static,
+{
+    let secrets = ctx.secrets.clone();
+    db::run(&ctx.pool, move |conn| {
+        replace_in::<C>(conn, &secrets, &actor, &if_match, update)
+    })
+    .await
+}
+
+fn replace_in<C: Connection>(
     conn: &mut DbConnection,
     secrets: &SecretBox,
     actor: &Actor,

@@ -3,10 +3,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::adapters::db::audit::{AuditEventRow, AuditFilter};
 use crate::adapters::db::json_text::JsonText;
-use crate::adapters::db::{self, audit::AuditEventRow, audit::AuditFilter};
 use crate::domain::role::Role;
 use crate::runtime::state::AppState;
+use crate::services::audit;
 use crate::web::error::ApiError;
 use crate::web::routes::extract::Viewer;
 use crate::web::routes::paging::{Page, PageQuery, Paging};
@@ -98,10 +99,6 @@ pub async fn list_audit_events(
             ADMIN_ONLY_ENTITIES.iter().map(|s| s.to_string()).collect()
         },
     };
-    let page = paging
-        .fetch(&state.pool, move |conn, offset, limit| {
-            db::audit::list(conn, &filter, offset, limit)
-        })
-        .await?;
-    Ok(web::Json(page))
+    let rows = audit::list(&state, filter, paging.request()).await?;
+    Ok(web::Json(paging.of(rows)))
 }

@@ -2,7 +2,6 @@ use actix_web::{get, post, put, web, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::adapters::db;
 use crate::runtime::state::AppState;
 use crate::services::connections::connectwise::{self as cw, ConnectWise};
 use crate::services::connections::kaspersky::{self as ksc, Kaspersky};
@@ -13,15 +12,7 @@ use crate::web::routes::extract::Admin;
 use crate::web::routes::input::ValidJson;
 
 async fn read<C: Connection>(state: &AppState) -> Result<HttpResponse, ApiError> {
-    let secrets = state.secrets.clone();
-    let stored = db::run(&state.pool, move |conn| {
-        connections::load::<C>(conn, &secrets)
-    })
-    .await?
-    .ok_or_else(|| {
-        ApiError::NotFound(format!("The {} connection is not configured yet.", C::NAME))
-    })?;
-    Ok(ok_with_etag(&stored.view()))
+    Ok(ok_with_etag(&connections::view::<C>(state).await?))
 }
 
 async fn replace<C: Connection>(
@@ -30,11 +21,7 @@ async fn replace<C: Connection>(
     if_match: IfMatch,
     update: C::Update,
 ) -> Result<HttpResponse, ApiError> {
-    let (actor, secrets) = (auth.actor(), state.secrets.clone());
-    let saved = db::run(&state.pool, move |conn| {
-        connections::replace::<C>(conn, &secrets, &actor, &if_match, update)
-    })
-    .await?;
+    let saved = connections::replace::<C>(state, auth.actor(), if_match, update).await?;
     Ok(ok_with_etag(&saved))
 }
 

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::adapters::connectwise::{Company, Conditions};
-use crate::adapters::db::{self, cw_products::CwProductRow, cw_products::ProductFilter};
+use crate::adapters::db::cw_products::{CwProductRow, ProductFilter};
 use crate::domain::ids::CompanyId;
 use crate::runtime::state::AppState;
 use crate::services::catalog::{self, RefreshResult};
@@ -109,12 +109,8 @@ pub async fn list_products(
         include_inactive: query.include_inactive.unwrap_or(false),
         ids: query.ids.as_deref().map(parse_ids).transpose()?,
     };
-    let page = paging
-        .fetch(&state.pool, move |conn, offset, limit| {
-            db::cw_products::list(conn, &filter, offset, limit)
-        })
-        .await?;
-    Ok(web::Json(page))
+    let rows = catalog::list(&state, filter, paging.request()).await?;
+    Ok(web::Json(paging.of(rows)))
 }
 
 /// Refresh the product cache

@@ -207,10 +207,7 @@ pub async fn list_security_applications(
     query: web::Query<SolutionQuery>,
 ) -> Result<web::Json<Vec<SecurityApplicationView>>, ApiError> {
     let solution = query.solution;
-    let apps = db::run(&state.pool, move |conn| {
-        Ok::<_, ApiError>(db::security_applications::list(conn, solution)?)
-    })
-    .await?;
+    let apps = applications::list(&state, solution).await?;
     Ok(web::Json(
         apps.iter().map(SecurityApplicationView::from).collect(),
     ))
@@ -228,7 +225,7 @@ pub async fn get_security_application(
     id: web::Path<String>,
 ) -> Result<web::Json<SecurityApplicationView>, ApiError> {
     let id = id.into_inner();
-    let app = applications::find(&state.pool, id).await?;
+    let app = applications::find(&state, id).await?;
     Ok(web::Json(SecurityApplicationView::from(&app)))
 }
 
@@ -264,7 +261,7 @@ pub async fn create_security_application(
         created_at: now,
         updated_at: now,
     };
-    let created = applications::create(&state.pool, actor, app).await?;
+    let created = applications::create(&state, actor, app).await?;
     Ok(HttpResponse::Created()
         .insert_header((
             "Location",
@@ -289,7 +286,7 @@ pub async fn update_security_application(
     body: ValidJson<UpdateSecurityApplication>,
 ) -> Result<web::Json<SecurityApplicationView>, ApiError> {
     let change = body.0;
-    let app = applications::edit(&state.pool, auth.actor(), id.into_inner(), move |app| {
+    let app = applications::edit(&state, auth.actor(), id.into_inner(), move |app| {
         if let Some(name) = change.name {
             app.name = name;
         }
@@ -372,7 +369,7 @@ pub async fn add_match_rule(
     body: ValidJson<NewRule>,
 ) -> Result<web::Json<SecurityApplicationView>, ApiError> {
     let (id, rule) = (id.into_inner(), body.0);
-    let app = applications::edit(&state.pool, auth.actor(), id.clone(), move |app| {
+    let app = applications::edit(&state, auth.actor(), id.clone(), move |app| {
         if app.solution != Solution::Ksc {
             return Err(ServiceError::Conflict(format!(
                 "{id} is not a KSC application: its usage is pushed, never matched to keys."
@@ -415,6 +412,6 @@ pub async fn delete_security_application(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    applications::delete(&state.pool, auth.actor(), id.into_inner()).await?;
+    applications::delete(&state, auth.actor(), id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -104,7 +104,7 @@ pub async fn list_service_tokens(
 ) -> Result<web::Json<Page<ServiceTokenView>>, ApiError> {
     let paging = Paging::new(query.page, query.per_page)?;
     Ok(web::Json(
-        paging.fetch(&state.pool, db::service_tokens::list).await?,
+        paging.of(service_tokens::list(&state, paging.request()).await?),
     ))
 }
 
@@ -143,7 +143,7 @@ pub async fn create_service_token(
         now.and_utc().timestamp(),
         exp,
     );
-    service_tokens::create(&state.pool, actor, row.clone()).await?;
+    service_tokens::create(&state, actor, row.clone()).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/service-tokens/{}", row.id)))
         .json(CreatedServiceToken {
@@ -166,7 +166,7 @@ pub async fn revoke_service_token(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let revoked = id.into_inner();
-    service_tokens::revoke(&state.pool, auth.actor(), revoked.clone()).await?;
+    service_tokens::revoke(&state, auth.actor(), revoked.clone()).await?;
     state
         .principals
         .invalidate(PrincipalKind::Service, &revoked);

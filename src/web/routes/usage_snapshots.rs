@@ -102,12 +102,8 @@ pub async fn list_usage_snapshots(
         tenant_id: query.tenant_id,
         latest: query.latest.unwrap_or(false),
     };
-    let page = paging
-        .fetch(&state.pool, move |conn, offset, limit| {
-            db::usage_snapshots::list(conn, &filter, offset, limit)
-        })
-        .await?;
-    Ok(web::Json(page))
+    let rows = snapshots::list(&state, filter, paging.request()).await?;
+    Ok(web::Json(paging.of(rows)))
 }
 
 /// Read a usage snapshot
@@ -121,12 +117,7 @@ pub async fn get_usage_snapshot(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<web::Json<UsageSnapshotView>, ApiError> {
-    let id = id.into_inner();
-    let found = db::run(&state.pool, move |conn| {
-        db::usage_snapshots::find(conn, &id)?
-            .ok_or_else(|| ApiError::NotFound(format!("There is no usage snapshot {id}.")))
-    })
-    .await?;
+    let found = snapshots::find(&state, id.into_inner()).await?;
     Ok(web::Json(UsageSnapshotView::from(found)))
 }
 
