@@ -4,10 +4,12 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::adapters::connectwise::{Agreement, Company, Conditions};
 use crate::adapters::db::cw_products::{CwProductRow, ProductFilter};
 use crate::adapters::db::{self, utc};
+use crate::domain::ids::CompanyId;
 use crate::runtime::state::Core;
-use crate::services::connections::connectwise::upstream_error;
+use crate::services::connections::connectwise::{shared_client, upstream_error};
 use crate::services::listing::{self, PageRequest, Rows};
 use crate::services::ServiceError;
 
@@ -74,4 +76,33 @@ pub async fn list(
         db::cw_products::list(conn, &filter, offset, limit)
     })
     .await
+}
+
+/// ConnectWise companies whose name or identifier contains `search` (all without it), live,
+/// deleted ones left out, by name.
+pub async fn companies(ctx: &Core, search: Option<String>) -> Result<Vec<Company>, ServiceError> {
+    let conditions = search
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .map(|s| Conditions::contains("name", &s).or(Conditions::contains("identifier", &s)));
+    let client = shared_client(ctx).await?;
+    let mut companies = client
+        .list_companies(conditions.as_ref())
+        .await
+        .map_err(upstream_error)?;
+    companies.retain(|c| c.id.is_some() && c.deleted_flag != Some(true));
+    companies.sort_by(|a, b| (a.name.as_deref(), a.id).cmp(&(b.name.as_deref(), b.id)));
+    Ok(companies)
+}
+
+/// A ConnectWise company's agreements, live, by id.
+pub async fn agreements(ctx: &Core, company: CompanyId) -> Result<Vec<Agreement>, ServiceError> {
+    let client = shared_client(ctx).await?;
+    let mut agreements = client
+        .list_agreements(company)
+        .await
+        .map_err(upstream_error)?;
+    agreements.retain(|a| a.id.is_some());
+    agreements.sort_by_key(|a| a.id);
+    Ok(agreements)
 }

@@ -3,7 +3,7 @@
 
 use crate::adapters::db::security_applications::SecurityApplication;
 use crate::adapters::db::{self, audit, audit::Actor, DbConnection, PRODUCTS_LOCK};
-use crate::domain::model::Solution;
+use crate::domain::model::{LicensingModel, MatchRules, Solution};
 use crate::runtime::state::Core;
 use crate::services::products::{application_not_found, ensure_deletable};
 use crate::services::ServiceError;
@@ -22,12 +22,34 @@ fn find_in(conn: &mut DbConnection, id: &str) -> Result<SecurityApplication, Ser
     db::security_applications::find(conn, id)?.ok_or_else(|| application_not_found(id))
 }
 
+/// A custom application to add (its id and name already checked).
+pub struct NewApplication {
+    pub id: String,
+    pub name: String,
+    pub solution: Solution,
+    pub licensing_model: LicensingModel,
+    pub match_rules: MatchRules,
+}
+
 /// Adds a custom application; 409 when the id is taken.
 pub async fn create(
     ctx: &Core,
     actor: Actor,
-    app: SecurityApplication,
+    new: NewApplication,
 ) -> Result<SecurityApplication, ServiceError> {
+    let now = db::now();
+    let app = SecurityApplication {
+        id: new.id,
+        name: new.name,
+        solution: new.solution,
+        licensing_model: new.licensing_model,
+        match_rules: new.match_rules,
+        folds_into: None,
+        custom: true,
+        retired: false,
+        created_at: now,
+        updated_at: now,
+    };
     db::run(&ctx.pool, move |conn| {
         db::write_transaction(conn, PRODUCTS_LOCK, |conn| {
             if db::security_applications::find(conn, &app.id)?.is_some() {

@@ -1,12 +1,32 @@
 //! Service tokens: created and revoked with an audit event each (the JWT itself is issued by
 //! the handler, which shows it once).
 
+use chrono::{DateTime, Utc};
+
 use crate::adapters::db::{self, audit, audit::Actor, service_tokens::ServiceTokenRow, utc};
+use crate::domain::role::Role;
 use crate::runtime::state::Core;
 use crate::services::listing::{self, PageRequest, Rows};
 use crate::services::ServiceError;
 
-pub async fn create(ctx: &Core, actor: Actor, row: ServiceTokenRow) -> Result<(), ServiceError> {
+/// Creates a service token with `role`, valid until `expires_at` (for ever without it);
+/// answers the stored token, whose JWT the caller issues.
+pub async fn create(
+    ctx: &Core,
+    actor: Actor,
+    name: String,
+    role: Role,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<ServiceTokenRow, ServiceError> {
+    let row = ServiceTokenRow {
+        id: db::new_id(),
+        name,
+        role,
+        created_by: actor.id.clone(),
+        created_at: db::now(),
+        expires_at: expires_at.map(|e| e.naive_utc()),
+        revoked_at: None,
+    };
     db::run(&ctx.pool, move |conn| {
         db::write_transaction(conn, "service_tokens", |conn| {
             db::service_tokens::insert(conn, &row)?;
@@ -21,7 +41,7 @@ pub async fn create(ctx: &Core, actor: Actor, row: ServiceTokenRow) -> Result<()
                 None,
                 Some(after),
             )?;
-            Ok(())
+            Ok(row)
         })
     })
     .await

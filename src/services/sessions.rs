@@ -6,8 +6,8 @@ use std::future::Future;
 use std::net::IpAddr;
 
 use crate::adapters::db::{self, audit::Actor, users::UserRow};
-use crate::runtime::auth::password;
 use crate::runtime::auth::throttle::LoginThrottle;
+use crate::runtime::auth::{password, principal, Principal, PrincipalKind};
 use crate::runtime::state::Core;
 use crate::services::accounts::{self, normalize_username, PasswordChange};
 use crate::services::{FieldError, ServiceError};
@@ -95,4 +95,13 @@ pub async fn change_own_password(
             "is not correct",
         )])),
     }
+}
+
+/// Who a token's subject is now (`None`: disabled, deleted or revoked).
+pub async fn principal(
+    ctx: &Core,
+    kind: PrincipalKind,
+    id: String,
+) -> Result<Option<Principal>, ServiceError> {
+    db::run(&ctx.pool, move |conn| Ok(principal::load(conn, kind, &id)?)).await
 }

@@ -22,6 +22,7 @@ use crate::services::fields::{FromJsonBody, JsonFields, LenientJson};
 use crate::services::listing::{self, PageRequest, Rows};
 use crate::services::products::PRODUCTS_LOCK;
 use crate::services::{FieldError, ServiceError};
+use crate::sync::collect::Collected;
 
 /// How far a pushed `taken_at` may lie ahead of our clock (the pusher's clock may drift).
 const MAX_CLOCK_SKEW: Duration = Duration::minutes(5);
@@ -175,7 +176,7 @@ fn application_problem(
 /// Stores a pushed snapshot after checking it against the tenant and the applications; a 422
 /// lists every problem of the body at once. A KSC tenant is refused with 409: its usage is
 /// always pulled, whatever the body says.
-pub fn push(
+fn push_in(
     conn: &mut DbConnection,
     actor: &Actor,
     body: LenientJson<PushedUsage>,
@@ -247,4 +248,22 @@ pub async fn find(ctx: &Core, id: String) -> Result<(UsageSnapshot, TenantRow), 
             .ok_or_else(|| ServiceError::NotFound(format!("There is no usage snapshot {id}.")))
     })
     .await
+}
+
+/// Stores a pushed snapshot (a non-KSC tenant's whole usage), after every check of its body.
+pub async fn push(
+    ctx: &Core,
+    actor: Actor,
+    body: LenientJson<PushedUsage>,
+) -> Result<(UsageSnapshot, TenantRow), ServiceError> {
+    db::run(&ctx.pool, move |conn| push_in(conn, &actor, body)).await
+}
+
+/// Pulls the usage of one KSC tenant, or of all, from KSC now.
+pub async fn collect(
+    ctx: &Core,
+    actor: Actor,
+    tenant_id: Option<String>,
+) -> Result<Vec<Collected>, ServiceError> {
+    Ok(crate::sync::collect::collect(ctx, &actor, tenant_id).await?)
 }

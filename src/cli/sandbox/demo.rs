@@ -9,9 +9,9 @@ use crate::cli::sandbox::fake_connectwise::FakeConnectWise;
 use crate::cli::sandbox::fake_ksc::{FakeKsc, DEMO_PASSWORD, DEMO_USER};
 use crate::runtime::state::Core;
 use crate::services::connections::{self, connectwise::ConnectWise, kaspersky::Kaspersky};
+use crate::services::etag::IfMatch;
+use crate::services::fields::parse_body;
 use crate::web::error::ApiError;
-use crate::web::routes::etag::IfMatch;
-use crate::web::routes::input::parse_body;
 
 /// Each demo KSC virtual server and the ConnectWise company billed for it.
 const COMPANIES: [(&str, &str); 4] = [

@@ -5,13 +5,13 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::adapters::db::audit::{AuditEventRow, AuditFilter};
 use crate::adapters::db::json_text::JsonText;
+use crate::adapters::db::utc;
 use crate::domain::role::Role;
 use crate::runtime::state::AppState;
 use crate::services::audit;
 use crate::web::error::ApiError;
 use crate::web::routes::extract::Viewer;
 use crate::web::routes::paging::{Page, PageQuery, Paging};
-use crate::web::routes::views::utc;
 
 /// Entity types only admins may read the history of (API.md: users, tokens, connections).
 const ADMIN_ONLY_ENTITIES: &[&str] = &["user", "service_token", "connection"];

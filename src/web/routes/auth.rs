@@ -8,11 +8,12 @@ use crate::domain::role::Role;
 use crate::runtime::auth::jwt::Subject;
 use crate::runtime::auth::{password, PrincipalKind};
 use crate::runtime::state::AppState;
+use crate::services::fields::{FromJsonBody, JsonFields};
 use crate::services::{accounts, sessions};
 use crate::web::error::ApiError;
 use crate::web::middleware::ClientAddress;
 use crate::web::routes::extract::Viewer;
-use crate::web::routes::input::{FromJsonBody, JsonFields, ValidJson};
+use crate::web::routes::input::ValidJson;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -2,8 +2,9 @@ use actix_web::{delete, get, post, put, web, HttpResponse};
 
 use crate::runtime::state::AppState;
 use crate::services::company_mappings::{self as mappings, CompanyMapping, CompanyMappingInput};
+use crate::services::etag::IfMatch;
 use crate::web::error::ApiError;
-use crate::web::routes::etag::{ok_with_etag, with_etag, IfMatch};
+use crate::web::routes::etag::{ok_with_etag, with_etag};
 use crate::web::routes::extract::{Operator, Viewer};
 use crate::web::routes::input::ValidJson;
 use crate::web::routes::paging::{Page, PageQuery, Paging};

@@ -6,8 +6,9 @@ use crate::runtime::state::AppState;
 use crate::services::connections::connectwise::{self as cw, ConnectWise};
 use crate::services::connections::kaspersky::{self as ksc, Kaspersky};
 use crate::services::connections::{self, Connection};
+use crate::services::etag::IfMatch;
 use crate::web::error::ApiError;
-use crate::web::routes::etag::{ok_with_etag, IfMatch};
+use crate::web::routes::etag::ok_with_etag;
 use crate::web::routes::extract::Admin;
 use crate::web::routes::input::ValidJson;
 

@@ -6,16 +6,14 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::adapters::connectwise::{Company, Conditions};
 use crate::adapters::db::cw_products::{CwProductRow, ProductFilter};
+use crate::adapters::db::utc;
 use crate::domain::ids::CompanyId;
 use crate::runtime::state::AppState;
 use crate::services::catalog::{self, RefreshResult};
-use crate::services::connections::connectwise::upstream_error;
 use crate::web::error::ApiError;
 use crate::web::routes::extract::{Operator, Viewer};
 use crate::web::routes::paging::{Page, PageQuery, Paging};
-use crate::web::routes::views::utc;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Product {
@@ -162,18 +160,7 @@ pub async fn list_companies(
 ) -> Result<web::Json<Page<CompanyView>>, ApiError> {
     let query = query.into_inner();
     let paging = Paging::new(page.page, page.per_page)?;
-    let conditions = query
-        .search
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .map(|s| Conditions::contains("name", &s).or(Conditions::contains("identifier", &s)));
-    let client = crate::services::connections::connectwise::shared_client(&state).await?;
-    let mut companies: Vec<Company> = client
-        .list_companies(conditions.as_ref())
-        .await
-        .map_err(upstream_error)?;
-    companies.retain(|c| c.id.is_some() && c.deleted_flag != Some(true));
-    companies.sort_by(|a, b| (a.name.as_deref(), a.id).cmp(&(b.name.as_deref(), b.id)));
+    let companies = catalog::companies(&state, query.search).await?;
     Ok(web::Json(paging.slice(companies.into_iter().map(|c| {
         CompanyView {
             id: c.id.unwrap_or_default(),
@@ -213,13 +200,7 @@ pub async fn list_company_agreements(
     page: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<AgreementView>>, ApiError> {
     let paging = Paging::new(page.page, page.per_page)?;
-    let client = crate::services::connections::connectwise::shared_client(&state).await?;
-    let mut agreements = client
-        .list_agreements(CompanyId(id.into_inner()))
-        .await
-        .map_err(upstream_error)?;
-    agreements.retain(|a| a.id.is_some());
-    agreements.sort_by_key(|a| a.id);
+    let agreements = catalog::agreements(&state, CompanyId(id.into_inner())).await?;
     let now = Utc::now();
     Ok(web::Json(paging.slice(agreements.into_iter().map(|a| {
         AgreementView {

@@ -18,11 +18,13 @@ use crate::domain::desired::{
 };
 use crate::domain::model::{LicensingModel, Solution};
 use crate::runtime::state::AppState;
+use crate::services::etag::IfMatch;
+use crate::services::fields::{FromJsonBody, JsonFields};
 use crate::services::products::{self, Grid, MappingChange};
 use crate::web::error::ApiError;
-use crate::web::routes::etag::{json_with_tag, ok_with_tag, IfMatch};
+use crate::web::routes::etag::{json_with_tag, ok_with_tag};
 use crate::web::routes::extract::{Operator, Viewer};
-use crate::web::routes::input::{FromJsonBody, JsonFields, ValidJson};
+use crate::web::routes::input::ValidJson;
 
 /// A ConnectWise product as the catalog cache knows it.
 #[derive(Debug, Serialize, ToSchema)]

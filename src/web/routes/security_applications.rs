@@ -6,20 +6,20 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::adapters::db;
 use crate::adapters::db::security_applications::SecurityApplication;
+use crate::adapters::db::utc;
 use crate::domain::model::{
     LicensingModel, MatchRules, Solution, MAX_RULE_CHARS as MAX_TEXT_CHARS, MIN_PATTERN_CHARS,
     MIN_SKU_CHARS,
 };
 use crate::domain::usage::name_words;
 use crate::runtime::state::AppState;
+use crate::services::fields::{FromJsonBody, JsonFields};
 use crate::services::security_applications as applications;
 use crate::services::ServiceError;
 use crate::web::error::ApiError;
 use crate::web::routes::extract::{Admin, Viewer};
-use crate::web::routes::input::{FromJsonBody, JsonFields, ValidJson};
-use crate::web::routes::views::utc;
+use crate::web::routes::input::ValidJson;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SecurityApplicationView {
@@ -247,21 +247,15 @@ pub async fn create_security_application(
     state: web::Data<AppState>,
     body: ValidJson<CreateSecurityApplication>,
 ) -> Result<HttpResponse, ApiError> {
-    let (input, actor) = (body.0, auth.actor());
-    let now = db::now();
-    let app = SecurityApplication {
+    let input = body.0;
+    let new = applications::NewApplication {
         id: input.id,
         name: input.name,
         solution: input.solution,
         licensing_model: input.licensing_model,
         match_rules: input.match_rules.unwrap_or_default(),
-        folds_into: None,
-        custom: true,
-        retired: false,
-        created_at: now,
-        updated_at: now,
     };
-    let created = applications::create(&state, actor, app).await?;
+    let created = applications::create(&state, auth.actor(), new).await?;
     Ok(HttpResponse::Created()
         .insert_header((
             "Location",

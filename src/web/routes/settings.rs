@@ -9,11 +9,13 @@ use crate::web::routes::extract::{Operator, Viewer};
 
 use crate::adapters::db::billing_settings::BillingSettings;
 use crate::runtime::state::AppState;
+use crate::services::etag::{etag_of, IfMatch};
+use crate::services::fields::{FromJsonBody, JsonFields};
 use crate::services::settings;
 use crate::sync::settings::{Retention, SyncSettings};
 use crate::web::error::ApiError;
-use crate::web::routes::etag::{etag_of, ok_with_etag, ok_with_tag, IfMatch};
-use crate::web::routes::input::{FromJsonBody, JsonFields, ValidJson};
+use crate::web::routes::etag::{ok_with_etag, ok_with_tag};
+use crate::web::routes::input::ValidJson;
 
 /// `PUT /api/v1/settings/billing`.
 #[derive(Debug, ToSchema)]

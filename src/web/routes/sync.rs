@@ -9,19 +9,20 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::adapters::db::sync::ChangeRow;
+use crate::adapters::db::utc;
 use crate::domain::desired::{Contribution, UnbilledUsage};
 use crate::domain::outcome::{Outcome, RunStatus, RunSummary, Trigger};
 use crate::domain::plan::{Approval, PlanAction, RowKey};
 use crate::domain::report::Plan;
 use crate::runtime::state::AppState;
 use crate::services::fields::FieldType;
+use crate::services::fields::{FromJsonBody, JsonFields};
 use crate::services::sync_runs;
 use crate::sync::runs::{Run, RunRequest};
 use crate::web::error::ApiError;
 use crate::web::routes::extract::{Operator, Viewer};
-use crate::web::routes::input::{FromJsonBody, JsonFields, OptionalJson};
+use crate::web::routes::input::OptionalJson;
 use crate::web::routes::paging::{Page, PageQuery, Paging};
-use crate::web::routes::views::utc;
 
 #[derive(Debug, Default, ToSchema)]
 pub struct PreviewRequest {

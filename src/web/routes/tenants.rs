@@ -3,15 +3,16 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::adapters::db::utc;
 use crate::adapters::db::{company_mappings::CompanyMappingRow, tenants::TenantRow};
 use crate::domain::model::Solution;
 use crate::runtime::state::AppState;
+use crate::services::fields::{FromJsonBody, JsonFields};
 use crate::services::tenants::{self, TenantWithMapping};
 use crate::web::error::ApiError;
 use crate::web::routes::extract::{Operator, Viewer};
-use crate::web::routes::input::{FromJsonBody, JsonFields, ValidJson};
+use crate::web::routes::input::ValidJson;
 use crate::web::routes::paging::{Page, PageQuery, Paging};
-use crate::web::routes::views::utc;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Tenant {

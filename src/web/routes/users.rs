@@ -4,15 +4,16 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::adapters::db::users::UserRow;
+use crate::adapters::db::utc;
 use crate::domain::role::Role;
 use crate::runtime::auth::{password, PrincipalKind};
 use crate::runtime::state::AppState;
 use crate::services::accounts::{self, check_username, normalize_username};
+use crate::services::fields::{FromJsonBody, JsonFields};
 use crate::web::error::ApiError;
 use crate::web::routes::extract::Admin;
-use crate::web::routes::input::{FromJsonBody, JsonFields, ValidJson};
+use crate::web::routes::input::ValidJson;
 use crate::web::routes::paging::{Page, PageQuery, Paging};
-use crate::web::routes::views::utc;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserView {
