@@ -79,3 +79,27 @@ text_columns!(
     super::usage_snapshots::SnapshotSource,
     super::usage_snapshots::SnapshotStatus,
 );
+
+#[cfg(test)]
+mod tests {
+    use diesel::dsl::sql;
+    use diesel::{Connection, IntoSql, RunQueryDsl, SqliteConnection};
+
+    use super::*;
+    use crate::domain::role::Role;
+
+    #[test]
+    fn a_name_reads_and_writes_as_its_value_and_an_unknown_one_is_an_error() {
+        let mut conn = SqliteConnection::establish(":memory:").unwrap();
+        let read = |conn: &mut SqliteConnection, stored: &str| {
+            diesel::select(sql::<Text>(&format!("'{stored}'"))).get_result::<Role>(conn)
+        };
+        assert_eq!(read(&mut conn, "operator").unwrap(), Role::Operator);
+        let err = format!("{:?}", read(&mut conn, "root").unwrap_err());
+        assert!(err.contains(r#"stored Role \"root\" is unknown"#), "{err}");
+        let written: String = diesel::select(Role::Admin.into_sql::<Text>())
+            .get_result(&mut conn)
+            .unwrap();
+        assert_eq!(written, "admin");
+    }
+}
