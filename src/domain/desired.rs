@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::ids::ProductId;
 use super::model::{
     ApplicationId, CategoryCounts, DeviceCategory, LicensingModel, Solution, TenantId, TenantUsage,
     UnattributedKey,
@@ -189,7 +190,8 @@ pub struct Contribution {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct DesiredQuantity {
     pub agreement_id: i64,
-    pub product_id: i64,
+    #[schema(value_type = i64)]
+    pub product_id: ProductId,
     pub quantity: u64,
     pub contributions: Vec<Contribution>,
 }
@@ -392,7 +394,7 @@ impl<'a> Reading<'a> {
 }
 
 enum LineBilling {
-    Product(i64),
+    Product(ProductId),
     Unbilled(UnbilledReason),
     Blocked,
 }
@@ -439,7 +441,7 @@ impl<'a> Catalog<'a> {
             MappingStatus::Incomplete => LineBilling::Blocked,
             MappingStatus::Complete => mapping
                 .and_then(|m| m.product_for(line.category))
-                .map_or(LineBilling::Blocked, LineBilling::Product),
+                .map_or(LineBilling::Blocked, |p| LineBilling::Product(ProductId(p))),
         }
     }
 }
@@ -449,7 +451,7 @@ pub fn desired_state(input: &BillingInput<'_>) -> DesiredState {
     let catalog = Catalog::new(input);
     let reading = Reading::new(input);
     let mut state = DesiredState::default();
-    let mut quantities: BTreeMap<(i64, i64), DesiredQuantity> = BTreeMap::new();
+    let mut quantities: BTreeMap<(i64, ProductId), DesiredQuantity> = BTreeMap::new();
 
     for mapping in input.company_mappings {
         let tenant_id = &mapping.tenant_id;

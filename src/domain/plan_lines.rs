@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::desired::{Contribution, DesiredQuantity};
+use super::ids::ProductId;
 use super::model::TenantId;
 
 /// An agreement addition as read from ConnectWise (only what the decisions need).
@@ -15,7 +16,8 @@ use super::model::TenantId;
 pub struct CwAddition {
     pub id: i64,
     pub agreement_id: i64,
-    pub product_id: i64,
+    #[schema(value_type = i64)]
+    pub product_id: ProductId,
     /// ConnectWise quantities are decimals; ours are whole units.
     pub quantity: f64,
     /// A date-only value is midnight UTC of that day.
@@ -32,7 +34,7 @@ impl CwAddition {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManagedAddition {
     pub agreement_id: i64,
-    pub product_id: i64,
+    pub product_id: ProductId,
     pub addition_id: i64,
     /// The tenant whose usage it bills.
     pub tenant_id: Option<TenantId>,
@@ -110,13 +112,15 @@ pub struct Hold {
 )]
 pub struct RowKey {
     pub agreement_id: i64,
-    pub product_id: i64,
+    #[schema(value_type = i64)]
+    pub product_id: ProductId,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PlanRow {
     pub agreement_id: i64,
-    pub product_id: i64,
+    #[schema(value_type = i64)]
+    pub product_id: ProductId,
     pub contributions: Vec<Contribution>,
     /// Quantity of the addition the row manages or adopts; 0 when there is none.
     pub current_quantity: f64,

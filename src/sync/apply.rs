@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 
 use crate::adapters::connectwise::{BillCustomer, ConnectWiseClient, NewAddition, PatchOperation};
-use crate::domain::ids::{AgreementId, ProductId};
+use crate::domain::ids::AgreementId;
 use crate::domain::model::DeviceCategory;
 use crate::domain::outcome::Outcome;
 use crate::domain::plan::{CwAddition, PlanAction, PlanRow, RowKey};
@@ -72,8 +72,7 @@ pub async fn write(client: &ConnectWiseClient, line: &PlanLine) -> Written {
     };
     match row.action {
         PlanAction::Create => {
-            let mut addition =
-                NewAddition::new(ProductId(row.product_id), BillCustomer::Billable, desired);
+            let mut addition = NewAddition::new(row.product_id, BillCustomer::Billable, desired);
             addition.effective_date = row.effective_date.map(at_midnight);
             addition.description = Some(description(row));
             match client

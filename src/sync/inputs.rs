@@ -13,6 +13,7 @@ use crate::adapters::db::{
 use crate::domain::desired::{
     self, BillingInput, DesiredState, ProductMapping, UnbilledUsage, UnreadableReason, UsageState,
 };
+use crate::domain::ids::ProductId;
 use crate::domain::model::{ApplicationId, Solution};
 use crate::domain::plan::{AgreementConstraints, ManagedAddition};
 use crate::domain::units::{self, Unit};
@@ -248,7 +249,7 @@ impl Inputs {
                 .into_iter()
                 .map(|m| ManagedAddition {
                     agreement_id: m.agreement_id,
-                    product_id: m.product_id,
+                    product_id: ProductId(m.product_id),
                     addition_id: m.addition_id,
                     tenant_id: m.tenant_id.clone(),
                     billed: m.billed_json.as_ref().map(|billed| billed.0.clone()),

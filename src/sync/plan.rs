@@ -10,7 +10,7 @@ use futures_util::stream::{self, StreamExt};
 
 use crate::adapters::connectwise::{Addition, ConnectWiseClient};
 use crate::adapters::db::{self, company_mappings::CompanyMappingRow};
-use crate::domain::ids::AgreementId;
+use crate::domain::ids::{AgreementId, ProductId};
 use crate::domain::plan::{self as rules, CwAddition, PlanInput};
 use crate::domain::report::{self, Owner, PartInput, Plan, PlanPart, Scope, UnreadableAgreement};
 use crate::domain::units::Unit;
@@ -28,7 +28,7 @@ pub fn to_cw_addition(agreement_id: i64, a: &Addition) -> Option<CwAddition> {
     Some(CwAddition {
         id: a.id?,
         agreement_id,
-        product_id: a.product.as_ref()?.id?,
+        product_id: ProductId(a.product.as_ref()?.id?),
         quantity: a.quantity.unwrap_or(0.0),
         cancelled_date: a.cancelled_date,
     })

@@ -2,6 +2,7 @@ use chrono::{NaiveDate, TimeZone};
 
 use super::*;
 use crate::domain::desired::Contribution;
+use crate::domain::ids::ProductId;
 use crate::domain::model::DeviceCategory::{self, NonWindows, WindowsServer, WindowsWorkstation};
 use crate::domain::policies::{CancelDatePolicy, EffectiveDatePolicy};
 use PlanAction::{Adopt, Cancel, Conflict, Create, Held, Release, Skipped, Unchanged, Update};
@@ -26,7 +27,7 @@ const PAST: &str = "2026-04-30";
 fn desired(agreement_id: i64, product_id: i64, quantity: u64) -> DesiredQuantity {
     DesiredQuantity {
         agreement_id,
-        product_id,
+        product_id: ProductId(product_id),
         quantity,
         contributions: Vec::new(),
     }
@@ -36,7 +37,7 @@ fn addition(id: i64, agreement_id: i64, product_id: i64, quantity: f64) -> CwAdd
     CwAddition {
         id,
         agreement_id,
-        product_id,
+        product_id: ProductId(product_id),
         quantity,
         cancelled_date: None,
     }
@@ -52,7 +53,7 @@ fn cancelled(id: i64, agreement_id: i64, product_id: i64, quantity: f64, on: &st
 fn managed(agreement_id: i64, product_id: i64, addition_id: i64) -> ManagedAddition {
     ManagedAddition {
         agreement_id,
-        product_id,
+        product_id: ProductId(product_id),
         addition_id,
         tenant_id: None,
         billed: None,
@@ -119,7 +120,7 @@ impl From<&PlanRow> for Expected {
     fn from(row: &PlanRow) -> Self {
         Self {
             agreement_id: row.agreement_id,
-            product_id: row.product_id,
+            product_id: row.product_id.0,
             action: row.action,
             held_action: row.hold.as_ref().map(|h| h.action),
             hold_reasons: row
@@ -618,7 +619,7 @@ fn apply(rows: &[PlanRow], additions: &mut Vec<CwAddition>, managed: &mut Vec<Ma
         match (row.action, touched) {
             (Create, _) => {
                 let id = 900 + additions.len() as i64;
-                additions.push(addition(id, row.agreement_id, row.product_id, quantity));
+                additions.push(addition(id, row.agreement_id, row.product_id.0, quantity));
                 remember(managed, row, id);
             }
             (Update | Adopt, Some(a)) => {
@@ -694,7 +695,7 @@ fn applied_plan_replans_to_unchanged() {
         apply(&rows, &mut case.additions, &mut case.managed);
         let replanned: Vec<_> = run(&case)
             .iter()
-            .map(|r| (r.product_id, r.action))
+            .map(|r| (r.product_id.0, r.action))
             .collect();
         let expected: Vec<_> = unchanged_products
             .into_iter()
@@ -747,7 +748,7 @@ fn approve_table() {
     };
     let key = |product_id| RowKey {
         agreement_id: 100,
-        product_id,
+        product_id: ProductId(product_id),
     };
     let cases = [
         (
@@ -786,7 +787,7 @@ fn approve_table() {
         assert_eq!(after, actions, "{name}: actions");
         assert!(
             rows.iter()
-                .filter(|r| r.product_id != 12)
+                .filter(|r| r.product_id != ProductId(12))
                 .all(|r| r.hold.is_some()),
             "{name}: hold kept"
         );
@@ -1168,7 +1169,7 @@ fn approving_one_line_of_a_held_move_approves_the_move() {
         .unwrap();
     let new_line = RowKey {
         agreement_id: 100,
-        product_id: 12,
+        product_id: ProductId(12),
     };
     for approval in [
         lines([new_line].into()),
@@ -1578,7 +1579,7 @@ fn billing_licence_tiers_on_their_own_is_a_move() {
     };
     let actions: Vec<_> = run(&back)
         .iter()
-        .map(|r| (r.product_id, r.action, r.move_id.is_some()))
+        .map(|r| (r.product_id.0, r.action, r.move_id.is_some()))
         .collect();
     assert_eq!(actions, [(11, Update, true), (12, Cancel, true)]);
     // Without the lineage the Select line is a new line, the drop a decrease: no move.
