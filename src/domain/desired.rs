@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::ids::ProductId;
+use super::ids::{AgreementId, ProductId};
 use super::model::{
     ApplicationId, CategoryCounts, DeviceCategory, LicensingModel, Solution, TenantId, TenantUsage,
     UnattributedKey,
@@ -119,7 +119,8 @@ pub struct CompanyMapping {
     /// The tenant's solution: only that solution's applications bill it.
     pub solution: Solution,
     pub cw_company_id: i64,
-    pub agreement_id: i64,
+    #[schema(value_type = i64)]
+    pub agreement_id: AgreementId,
     pub billing_enabled: bool,
 }
 
@@ -189,7 +190,8 @@ pub struct Contribution {
 /// What one (agreement, product) should bill: the sum of its contributions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct DesiredQuantity {
-    pub agreement_id: i64,
+    #[schema(value_type = i64)]
+    pub agreement_id: AgreementId,
     #[schema(value_type = i64)]
     pub product_id: ProductId,
     pub quantity: u64,
@@ -200,7 +202,8 @@ pub struct DesiredQuantity {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct FrozenTenant {
     pub tenant_id: TenantId,
-    pub agreement_id: i64,
+    #[schema(value_type = i64)]
+    pub agreement_id: AgreementId,
     pub reason: UnreadableReason,
 }
 
@@ -208,7 +211,8 @@ pub struct FrozenTenant {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct BlockedTenant {
     pub tenant_id: TenantId,
-    pub agreement_id: i64,
+    #[schema(value_type = i64)]
+    pub agreement_id: AgreementId,
     pub applications: Vec<ApplicationId>,
 }
 
@@ -216,7 +220,8 @@ pub struct BlockedTenant {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ReleasedTenant {
     pub tenant_id: TenantId,
-    pub agreement_id: i64,
+    #[schema(value_type = i64)]
+    pub agreement_id: AgreementId,
 }
 
 /// A billed tenant whose snapshot reports keys that were not counted: its cancels are held
@@ -224,7 +229,8 @@ pub struct ReleasedTenant {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct UnattributedKeysTenant {
     pub tenant_id: TenantId,
-    pub agreement_id: i64,
+    #[schema(value_type = i64)]
+    pub agreement_id: AgreementId,
     pub unknown_keys: usize,
     pub ambiguous_keys: usize,
     /// The product names those keys carry, each once, sorted.
@@ -451,7 +457,7 @@ pub fn desired_state(input: &BillingInput<'_>) -> DesiredState {
     let catalog = Catalog::new(input);
     let reading = Reading::new(input);
     let mut state = DesiredState::default();
-    let mut quantities: BTreeMap<(i64, ProductId), DesiredQuantity> = BTreeMap::new();
+    let mut quantities: BTreeMap<(AgreementId, ProductId), DesiredQuantity> = BTreeMap::new();
 
     for mapping in input.company_mappings {
         let tenant_id = &mapping.tenant_id;

@@ -8,14 +8,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::desired::{Contribution, DesiredQuantity};
-use super::ids::ProductId;
+use super::ids::{AgreementId, ProductId};
 use super::model::TenantId;
 
 /// An agreement addition as read from ConnectWise (only what the decisions need).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CwAddition {
     pub id: i64,
-    pub agreement_id: i64,
+    #[schema(value_type = i64)]
+    pub agreement_id: AgreementId,
     #[schema(value_type = i64)]
     pub product_id: ProductId,
     /// ConnectWise quantities are decimals; ours are whole units.
@@ -33,7 +34,7 @@ impl CwAddition {
 /// The project's record of an addition it manages, one per (agreement, product).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManagedAddition {
-    pub agreement_id: i64,
+    pub agreement_id: AgreementId,
     pub product_id: ProductId,
     pub addition_id: i64,
     /// The tenant whose usage it bills.
@@ -111,14 +112,16 @@ pub struct Hold {
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
 )]
 pub struct RowKey {
-    pub agreement_id: i64,
+    #[schema(value_type = i64)]
+    pub agreement_id: AgreementId,
     #[schema(value_type = i64)]
     pub product_id: ProductId,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PlanRow {
-    pub agreement_id: i64,
+    #[schema(value_type = i64)]
+    pub agreement_id: AgreementId,
     #[schema(value_type = i64)]
     pub product_id: ProductId,
     pub contributions: Vec<Contribution>,

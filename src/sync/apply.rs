@@ -10,7 +10,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 
 use crate::adapters::connectwise::{BillCustomer, ConnectWiseClient, NewAddition, PatchOperation};
-use crate::domain::ids::AgreementId;
 use crate::domain::model::DeviceCategory;
 use crate::domain::outcome::Outcome;
 use crate::domain::plan::{CwAddition, PlanAction, PlanRow, RowKey};
@@ -75,10 +74,7 @@ pub async fn write(client: &ConnectWiseClient, line: &PlanLine) -> Written {
             let mut addition = NewAddition::new(row.product_id, BillCustomer::Billable, desired);
             addition.effective_date = row.effective_date.map(at_midnight);
             addition.description = Some(description(row));
-            match client
-                .create_addition(AgreementId(row.agreement_id), &addition)
-                .await
-            {
+            match client.create_addition(row.agreement_id, &addition).await {
                 Ok(created) => Written {
                     outcome: Outcome::Applied,
                     detail: format!("created addition {}", created.id.unwrap_or_default()),
@@ -107,7 +103,7 @@ pub async fn write(client: &ConnectWiseClient, line: &PlanLine) -> Written {
                 }
             }
             match client
-                .patch_addition(AgreementId(row.agreement_id), addition_id, &ops)
+                .patch_addition(row.agreement_id, addition_id, &ops)
                 .await
             {
                 Ok(_) => Written {

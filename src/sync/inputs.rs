@@ -13,7 +13,7 @@ use crate::adapters::db::{
 use crate::domain::desired::{
     self, BillingInput, DesiredState, ProductMapping, UnbilledUsage, UnreadableReason, UsageState,
 };
-use crate::domain::ids::ProductId;
+use crate::domain::ids::{AgreementId, ProductId};
 use crate::domain::model::{ApplicationId, Solution};
 use crate::domain::plan::{AgreementConstraints, ManagedAddition};
 use crate::domain::units::{self, Unit};
@@ -44,8 +44,8 @@ pub struct Inputs {
 #[derive(Default)]
 struct Index {
     mapping_of_tenant: HashMap<String, usize>,
-    mapping_of_agreement: HashMap<i64, usize>,
-    managed_of_agreement: HashMap<i64, Vec<usize>>,
+    mapping_of_agreement: HashMap<AgreementId, usize>,
+    managed_of_agreement: HashMap<AgreementId, Vec<usize>>,
 }
 
 impl Index {
@@ -58,13 +58,13 @@ impl Index {
                 .or_insert(i);
             index
                 .mapping_of_agreement
-                .entry(m.agreement_id)
+                .entry(AgreementId(m.agreement_id))
                 .or_insert(i);
         }
         for (i, m) in managed.iter().enumerate() {
             index
                 .managed_of_agreement
-                .entry(m.agreement_id)
+                .entry(AgreementId(m.agreement_id))
                 .or_default()
                 .push(i);
         }
@@ -137,11 +137,11 @@ impl Inputs {
         let mapped = self
             .mappings
             .iter()
-            .map(|m| (Some(m.tenant_id.as_str()), m.agreement_id));
+            .map(|m| (Some(m.tenant_id.as_str()), AgreementId(m.agreement_id)));
         let managed = self
             .managed
             .iter()
-            .map(|m| (m.tenant_id.as_deref(), m.agreement_id));
+            .map(|m| (m.tenant_id.as_deref(), AgreementId(m.agreement_id)));
         units::units(mapped.chain(managed))
     }
 
@@ -171,7 +171,7 @@ impl Inputs {
                     tenant_id: m.tenant_id.clone(),
                     solution: tenant.solution,
                     cw_company_id: m.cw_company_id,
-                    agreement_id: m.agreement_id,
+                    agreement_id: AgreementId(m.agreement_id),
                     billing_enabled: m.billing_enabled,
                 })
             })
@@ -220,26 +220,27 @@ impl Inputs {
         let mut constraints = AgreementConstraints::from_desired(&desired);
         let current_agreement = |m: &ManagedRow| {
             let tenant = m.tenant_id.as_deref()?;
-            Some(self.mapping_of(tenant)?.agreement_id)
+            Some(AgreementId(self.mapping_of(tenant)?.agreement_id))
         };
         // A mapping deleted: its tenant's managed additions are left as they are and forgotten.
         for m in &managed {
             if current_agreement(m).is_none() {
-                constraints.released.insert(m.agreement_id);
+                constraints.released.insert(AgreementId(m.agreement_id));
             }
         }
         // A tenant's earlier agreements (its mapping moved) share its constraints: nothing there
         // is cancelled while its usage is unreadable, and cancels wait while it has unattributed
         // keys.
         for m in &managed {
-            let Some(current) = current_agreement(m).filter(|&a| a != m.agreement_id) else {
+            let agreement = AgreementId(m.agreement_id);
+            let Some(current) = current_agreement(m).filter(|&a| a != agreement) else {
                 continue;
             };
             if let Some(reason) = constraints.frozen.get(&current).cloned() {
-                constraints.frozen.entry(m.agreement_id).or_insert(reason);
+                constraints.frozen.entry(agreement).or_insert(reason);
             }
             if constraints.cancel_guarded.contains(&current) {
-                constraints.cancel_guarded.insert(m.agreement_id);
+                constraints.cancel_guarded.insert(agreement);
             }
         }
         UnitState {
@@ -248,7 +249,7 @@ impl Inputs {
             managed: managed
                 .into_iter()
                 .map(|m| ManagedAddition {
-                    agreement_id: m.agreement_id,
+                    agreement_id: AgreementId(m.agreement_id),
                     product_id: ProductId(m.product_id),
                     addition_id: m.addition_id,
                     tenant_id: m.tenant_id.clone(),
@@ -260,7 +261,10 @@ impl Inputs {
 
     /// The tenant and company an agreement bills (through its current mapping, or the tenant
     /// whose managed additions it holds).
-    pub fn owner_of(&self, agreement_id: i64) -> (Option<&TenantRow>, Option<&CompanyMappingRow>) {
+    pub fn owner_of(
+        &self,
+        agreement_id: AgreementId,
+    ) -> (Option<&TenantRow>, Option<&CompanyMappingRow>) {
         if let Some(&i) = self.index.mapping_of_agreement.get(&agreement_id) {
             let m = &self.mappings[i];
             return (self.tenants.get(&m.tenant_id), Some(m));

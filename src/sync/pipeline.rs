@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 use crate::adapters::connectwise::ConnectWiseClient;
 use crate::adapters::db::{self, tenants::TenantRow, DbPool};
 use crate::adapters::kaspersky::KscClient;
+use crate::domain::ids::AgreementId;
 use crate::domain::outcome::Outcome;
 use crate::domain::plan::{self as rules, Approval, PlanAction, RowKey};
 use crate::domain::report::{Plan, PlanLine, PlanPart};
@@ -99,7 +100,7 @@ pub async fn stored(ctx: &RunContext, mut plan: Plan) -> Result<Plan, SyncError>
         .iter()
         .map(|l| (l.row.move_id.as_deref(), l.row.agreement_id));
     let groups = units::units(links);
-    let mut of_agreement: HashMap<i64, usize> = HashMap::new();
+    let mut of_agreement: HashMap<AgreementId, usize> = HashMap::new();
     for (i, group) in groups.iter().enumerate() {
         of_agreement.extend(group.agreements.iter().map(|&a| (a, i)));
     }

@@ -24,7 +24,7 @@ pub fn units_at_once(client: &ConnectWiseClient) -> usize {
     client.config().max_concurrency * 2 + 2
 }
 
-pub fn to_cw_addition(agreement_id: i64, a: &Addition) -> Option<CwAddition> {
+pub fn to_cw_addition(agreement_id: AgreementId, a: &Addition) -> Option<CwAddition> {
     Some(CwAddition {
         id: a.id?,
         agreement_id,
@@ -37,11 +37,11 @@ pub fn to_cw_addition(agreement_id: i64, a: &Addition) -> Option<CwAddition> {
 /// Reads the additions of every agreement (one paged list each; the client bounds concurrency).
 pub async fn read_additions(
     client: &ConnectWiseClient,
-    agreements: &BTreeSet<i64>,
+    agreements: &BTreeSet<AgreementId>,
 ) -> (Vec<CwAddition>, Vec<UnreadableAgreement>) {
     let reads = agreements
         .iter()
-        .map(|&id| async move { (id, client.list_additions(AgreementId(id), None).await) });
+        .map(|&id| async move { (id, client.list_additions(id, None).await) });
     let mut additions = Vec::new();
     let mut unreadable = Vec::new();
     for (agreement_id, read) in join_all(reads).await {
@@ -114,7 +114,7 @@ fn compute(
         unreadable,
         scope: scope.map(|m| Scope {
             tenant_id: &m.tenant_id,
-            agreement_id: m.agreement_id,
+            agreement_id: AgreementId(m.agreement_id),
         }),
         owner: &owner,
         tenant_name: &tenant_name,

@@ -89,7 +89,7 @@ fn keep_managed(
         return Ok(());
     }
     if row.action == PlanAction::Release {
-        return db::sync::forget_managed(conn, row.agreement_id, row.product_id.0);
+        return db::sync::forget_managed(conn, row.agreement_id.0, row.product_id.0);
     }
     let Some(addition_id) = written.managed_addition.or(row.addition_id) else {
         return Ok(());
@@ -100,7 +100,7 @@ fn keep_managed(
     db::sync::put_managed(
         conn,
         &ManagedRow {
-            agreement_id: row.agreement_id,
+            agreement_id: row.agreement_id.0,
             product_id: row.product_id.0,
             addition_id,
             tenant_id: row
@@ -130,7 +130,7 @@ fn change_row(
         tenant_id: line.tenant_id.clone(),
         tenant_name: line.tenant_name.clone(),
         cw_company_id: line.cw_company_id,
-        agreement_id: row.agreement_id,
+        agreement_id: row.agreement_id.0,
         product_id: row.product_id.0,
         contributions_json: JsonText(row.contributions.clone()),
         action: row.action,

@@ -63,7 +63,7 @@ fn company(tenant: &str, agreement_id: i64) -> CompanyMapping {
         tenant_id: tenant.into(),
         solution,
         cw_company_id: agreement_id + 1,
-        agreement_id,
+        agreement_id: AgreementId(agreement_id),
         billing_enabled: true,
     }
 }
@@ -508,7 +508,7 @@ fn desired_state_table() {
         let quantities: Vec<_> = state
             .quantities
             .iter()
-            .map(|q| (q.agreement_id, q.product_id.0, q.quantity))
+            .map(|q| (q.agreement_id.0, q.product_id.0, q.quantity))
             .collect();
         assert_eq!(quantities, case.quantities, "{name}: quantities");
         let frozen: Vec<_> = state
@@ -782,7 +782,7 @@ fn folded_tiers_bill_as_the_application_they_fold_into() {
         let actual: Vec<_> = state
             .quantities
             .iter()
-            .map(|q| (q.agreement_id, q.product_id.0, q.quantity))
+            .map(|q| (q.agreement_id.0, q.product_id.0, q.quantity))
             .collect();
         assert_eq!(actual, quantities, "{name}");
         assert!(state.blocked.is_empty(), "{name}: {:?}", state.blocked);

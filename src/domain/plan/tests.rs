@@ -2,7 +2,7 @@ use chrono::{NaiveDate, TimeZone};
 
 use super::*;
 use crate::domain::desired::Contribution;
-use crate::domain::ids::ProductId;
+use crate::domain::ids::{AgreementId, ProductId};
 use crate::domain::model::DeviceCategory::{self, NonWindows, WindowsServer, WindowsWorkstation};
 use crate::domain::policies::{CancelDatePolicy, EffectiveDatePolicy};
 use PlanAction::{Adopt, Cancel, Conflict, Create, Held, Release, Skipped, Unchanged, Update};
@@ -26,7 +26,7 @@ const PAST: &str = "2026-04-30";
 
 fn desired(agreement_id: i64, product_id: i64, quantity: u64) -> DesiredQuantity {
     DesiredQuantity {
-        agreement_id,
+        agreement_id: AgreementId(agreement_id),
         product_id: ProductId(product_id),
         quantity,
         contributions: Vec::new(),
@@ -36,7 +36,7 @@ fn desired(agreement_id: i64, product_id: i64, quantity: u64) -> DesiredQuantity
 fn addition(id: i64, agreement_id: i64, product_id: i64, quantity: f64) -> CwAddition {
     CwAddition {
         id,
-        agreement_id,
+        agreement_id: AgreementId(agreement_id),
         product_id: ProductId(product_id),
         quantity,
         cancelled_date: None,
@@ -52,7 +52,7 @@ fn cancelled(id: i64, agreement_id: i64, product_id: i64, quantity: f64, on: &st
 
 fn managed(agreement_id: i64, product_id: i64, addition_id: i64) -> ManagedAddition {
     ManagedAddition {
-        agreement_id,
+        agreement_id: AgreementId(agreement_id),
         product_id: ProductId(product_id),
         addition_id,
         tenant_id: None,
@@ -119,7 +119,7 @@ struct Expected {
 impl From<&PlanRow> for Expected {
     fn from(row: &PlanRow) -> Self {
         Self {
-            agreement_id: row.agreement_id,
+            agreement_id: row.agreement_id.0,
             product_id: row.product_id.0,
             action: row.action,
             held_action: row.hold.as_ref().map(|h| h.action),
@@ -209,7 +209,11 @@ struct Case {
 }
 
 fn frozen(agreement_id: i64) -> AgreementConstraints {
-    let frozen = [(agreement_id, "tenant ksc-a: login refused".to_string())].into();
+    let frozen = [(
+        AgreementId(agreement_id),
+        "tenant ksc-a: login refused".to_string(),
+    )]
+    .into();
     AgreementConstraints {
         frozen,
         ..AgreementConstraints::default()
@@ -218,14 +222,14 @@ fn frozen(agreement_id: i64) -> AgreementConstraints {
 
 fn released(agreement_id: i64) -> AgreementConstraints {
     AgreementConstraints {
-        released: [agreement_id].into(),
+        released: [AgreementId(agreement_id)].into(),
         ..AgreementConstraints::default()
     }
 }
 
 fn cancel_guarded(agreement_id: i64) -> AgreementConstraints {
     AgreementConstraints {
-        cancel_guarded: [agreement_id].into(),
+        cancel_guarded: [AgreementId(agreement_id)].into(),
         ..AgreementConstraints::default()
     }
 }
@@ -619,7 +623,7 @@ fn apply(rows: &[PlanRow], additions: &mut Vec<CwAddition>, managed: &mut Vec<Ma
         match (row.action, touched) {
             (Create, _) => {
                 let id = 900 + additions.len() as i64;
-                additions.push(addition(id, row.agreement_id, row.product_id.0, quantity));
+                additions.push(addition(id, row.agreement_id.0, row.product_id.0, quantity));
                 remember(managed, row, id);
             }
             (Update | Adopt, Some(a)) => {
@@ -747,7 +751,7 @@ fn approve_table() {
         run(&case)
     };
     let key = |product_id| RowKey {
-        agreement_id: 100,
+        agreement_id: AgreementId(100),
         product_id: ProductId(product_id),
     };
     let cases = [
@@ -803,27 +807,27 @@ fn constraints_from_desired_state() {
         frozen: vec![
             FrozenTenant {
                 tenant_id: "a".into(),
-                agreement_id: 1,
+                agreement_id: AgreementId(1),
                 reason: UnreadableReason::LoginRefused,
             },
             FrozenTenant {
                 tenant_id: "b".into(),
-                agreement_id: 1,
+                agreement_id: AgreementId(1),
                 reason: UnreadableReason::NoSnapshot,
             },
         ],
         blocked: vec![BlockedTenant {
             tenant_id: "c".into(),
-            agreement_id: 2,
+            agreement_id: AgreementId(2),
             applications: vec!["x".into(), "y".into()],
         }],
         released: vec![ReleasedTenant {
             tenant_id: "d".into(),
-            agreement_id: 3,
+            agreement_id: AgreementId(3),
         }],
         unattributed_keys: vec![UnattributedKeysTenant {
             tenant_id: "e".into(),
-            agreement_id: 4,
+            agreement_id: AgreementId(4),
             unknown_keys: 1,
             ambiguous_keys: 0,
             product_names: vec!["Kaspersky Next EDR Optimum".into()],
@@ -843,9 +847,15 @@ fn constraints_from_desired_state() {
         ),
     ]
     .into();
-    assert_eq!(constraints.frozen, expected_frozen);
-    assert_eq!(constraints.released, [3].into());
-    assert_eq!(constraints.cancel_guarded, [4].into());
+    let ids = |set: &BTreeSet<AgreementId>| set.iter().map(|a| a.0).collect::<BTreeSet<i64>>();
+    let frozen: BTreeMap<i64, String> = constraints
+        .frozen
+        .iter()
+        .map(|(a, reason)| (a.0, reason.clone()))
+        .collect();
+    assert_eq!(frozen, expected_frozen);
+    assert_eq!(ids(&constraints.released), [3].into());
+    assert_eq!(ids(&constraints.cancel_guarded), [4].into());
 }
 
 const WS: Option<DeviceCategory> = Some(WindowsWorkstation);
@@ -1168,7 +1178,7 @@ fn approving_one_line_of_a_held_move_approves_the_move() {
         })
         .unwrap();
     let new_line = RowKey {
-        agreement_id: 100,
+        agreement_id: AgreementId(100),
         product_id: ProductId(12),
     };
     for approval in [
