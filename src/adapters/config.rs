@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::adapters::database_kind::DatabaseKind;
 use crate::adapters::net::TrustedProxies;
 use crate::adapters::outbound::OutboundPolicy;
 
@@ -436,25 +437,6 @@ fn read_secret_file(path: &str) -> Result<String, String> {
 
 pub fn default_database_url(data_dir: &Path) -> String {
     format!("sqlite://{}", data_dir.join("bridge.db").display())
-}
-
-/// Which database a URL names, decided once from its scheme; everything that differs between
-/// the two matches on it instead of looking at the URL again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DatabaseKind {
-    Postgres,
-    /// A file (`sqlite://path`, `sqlite:path` or a plain path).
-    Sqlite,
-}
-
-impl DatabaseKind {
-    pub fn of(url: &str) -> DatabaseKind {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            DatabaseKind::Postgres
-        } else {
-            DatabaseKind::Sqlite
-        }
-    }
 }
 
 fn validate_database_url(url: &str) -> Result<(), String> {

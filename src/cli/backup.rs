@@ -4,7 +4,8 @@ use std::path::Path;
 
 use anyhow::bail;
 
-use crate::adapters::config::{redact_url, sqlite_path, DatabaseKind, Settings};
+use crate::adapters::config::{redact_url, sqlite_path, Settings};
+use crate::adapters::database_kind::DatabaseKind;
 use crate::adapters::secrets::KEY_FILE;
 
 pub async fn run(settings: &Settings, target: &Path) -> anyhow::Result<()> {

@@ -3,8 +3,9 @@
 //! database that is dropped when the test ends.
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
-use kaspersky_msp_bridge::adapters::config::{DatabaseKind, Settings};
+use kaspersky_msp_bridge::adapters::config::Settings;
 use kaspersky_msp_bridge::adapters::connectwise::{Agreement, Reference};
+use kaspersky_msp_bridge::adapters::database_kind::DatabaseKind;
 use kaspersky_msp_bridge::adapters::db::{self, DbConnection};
 use kaspersky_msp_bridge::cli::sandbox::fake_connectwise::FakeConnectWise;
 use kaspersky_msp_bridge::cli::sandbox::fake_ksc::{

@@ -37,7 +37,8 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
 
-use crate::adapters::config::{sqlite_path, DatabaseKind};
+use crate::adapters::config::sqlite_path;
+use crate::adapters::database_kind::DatabaseKind;
 
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
