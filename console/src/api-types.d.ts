@@ -1120,6 +1120,11 @@ export interface components {
             occurred_at: string;
             request_id?: string | null;
         };
+        /**
+         * @description How ConnectWise bills an addition.
+         * @enum {string}
+         */
+        BillCustomer: "Billable" | "DoNotBill" | "NoCharge";
         BillingSettings: {
             /** @description Bill per-device applications per device category (Windows workstations, Windows
              *     servers, non-Windows devices), each category with its own product. Switching it
@@ -1223,6 +1228,14 @@ export interface components {
             cw_company_id: number;
             /** @description The Kaspersky tenant. */
             tenant_id: string;
+        };
+        /** @description The money one company's lines move. */
+        CompanyMoney: {
+            /** Format: int64 */
+            cw_company_id?: number | null;
+            cw_company_name?: string | null;
+            held_effect: components["schemas"]["Money"];
+            monthly_effect: components["schemas"]["Money"];
         };
         CompanyView: {
             /** Format: int64 */
@@ -1405,6 +1418,16 @@ export interface components {
          * @enum {string}
          */
         LicensingModel: "per_device" | "per_user" | "per_mailbox";
+        /** @description The terms an addition is written with (besides its quantity and dates). */
+        LineTerms: {
+            bill_customer: components["schemas"]["BillCustomer"];
+            invoice_description?: string | null;
+            /** Format: int64 */
+            less_included: number;
+            taxable: boolean;
+            unit_cost?: components["schemas"]["Money"] | null;
+            unit_price?: components["schemas"]["Money"] | null;
+        };
         LoginRequest: {
             password: string;
             username: string;
@@ -1535,6 +1558,21 @@ export interface components {
             name: string;
             role: components["schemas"]["Role"];
         };
+        /**
+         * Format: decimal
+         * @description An exact decimal amount in the ConnectWise site's currency, as a string (never a binary floating-point number), e.g. "19.99".
+         * @example 19.99
+         */
+        Money: string;
+        /** @description The money a plan or a run moves on the monthly bills, per company and overall. */
+        MoneySummary: {
+            /** @description Per company, by name (companies whose bill does not change are left out). */
+            companies: components["schemas"]["CompanyMoney"][];
+            /** @description What the lines waiting for approval would change them by once approved. */
+            held_effect: components["schemas"]["Money"];
+            /** @description What the lines applied (a plan: to apply) change the monthly bills by. */
+            monthly_effect: components["schemas"]["Money"];
+        };
         /** @description One tenant's move, as shown in previews and runs. */
         Move: {
             /** @description The applications whose usage moves. */
@@ -1550,6 +1588,8 @@ export interface components {
             id: string;
             /** @description Every line of the move: the old lines (cancel or decrease) and the new ones. */
             lines: components["schemas"]["RowKey"][];
+            /** @description How much the whole move changes the monthly bill (its lines' effects together). */
+            monthly_effect?: components["schemas"]["Money"];
             tenant_id: components["schemas"]["String"];
             /**
              * Format: double
@@ -1721,6 +1761,8 @@ export interface components {
             frozen: components["schemas"]["FrozenTenant"][];
             id: string;
             lines: components["schemas"]["PlanLine"][];
+            /** @description The money the plan moves, per company and overall. */
+            money?: components["schemas"]["MoneySummary"];
             /** @description Usage billed on other lines than before (mode switch, remap, agreement move): each
              *     move's lines are applied or held together, and name it in `move_id`. */
             moves?: components["schemas"]["Move"][];
@@ -1771,6 +1813,9 @@ export interface components {
              */
             effective_date?: string | null;
             hold?: components["schemas"]["Hold"] | null;
+            /** @description How much the line changes the monthly bill once applied (for a held line: once
+             *     approved); negative when it lowers it. */
+            monthly_effect?: components["schemas"]["Money"];
             /** @description The move the row belongs to (applied or held with the rest of it). */
             move_id?: string | null;
             /** Format: int64 */
@@ -1778,6 +1823,8 @@ export interface components {
             reason: string;
             tenant_id?: string | null;
             tenant_name?: string | null;
+            terms?: components["schemas"]["LineTerms"] | null;
+            unit_price?: components["schemas"]["Money"] | null;
             /** @description Active additions of the product the project does not manage: reported, never touched. */
             unmanaged_addition_ids: number[];
         };
@@ -1817,8 +1864,7 @@ export interface components {
             type: string;
         };
         Product: {
-            /** Format: double */
-            cost?: number | null;
+            cost?: components["schemas"]["Money"] | null;
             description: string;
             /**
              * Format: int64
@@ -1827,11 +1873,12 @@ export interface components {
             id: number;
             identifier: string;
             inactive: boolean;
-            /** Format: double */
-            price?: number | null;
+            price?: components["schemas"]["Money"] | null;
             product_class?: string | null;
             /** Format: date-time */
             refreshed_at: string;
+            /** @description The catalog's taxable flag. */
+            taxable: boolean;
             /** @description No longer in the ConnectWise catalog at the last refresh. */
             vanished: boolean;
         };
@@ -1998,6 +2045,15 @@ export interface components {
              * @default 0
              */
             lines_held: number;
+            /**
+             * @description The money the run moved (lines applied) and left waiting (lines held).
+             * @default {
+             *       "companies": [],
+             *       "held_effect": "0.00",
+             *       "monthly_effect": "0.00"
+             *     }
+             */
+            money: components["schemas"]["MoneySummary"];
             /**
              * @description Moves in the plan (usage billed on other lines than before).
              * @default 0
@@ -2391,7 +2447,7 @@ export interface components {
             serial: string;
         };
         /** @enum {string} */
-        UnbilledReason: "application_not_mapped" | "unknown_application" | "tenant_not_mapped" | "billing_disabled" | "unknown_key" | "ambiguous_key" | "blocked";
+        UnbilledReason: "application_not_mapped" | "unknown_application" | "tenant_not_mapped" | "billing_disabled" | "unknown_key" | "ambiguous_key" | "blocked" | "excluded";
         UnbilledUsage: {
             application_id?: components["schemas"]["String"] | null;
             category?: components["schemas"]["DeviceCategory"] | null;

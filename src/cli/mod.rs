@@ -342,7 +342,7 @@ fn print_banner(app: &Application) -> String {
 
 /// `sync`: one run in the foreground against the configured database, no HTTP server.
 async fn sync(settings: Settings, dry_run: bool) -> anyhow::Result<u8> {
-    let core = crate::web::startup::build_state(settings).await?.core;
+    let core = crate::web::startup::build_core(settings).await?;
     let report = match foreground::run(core, dry_run).await {
         Ok(report) => report,
         Err(e) => {

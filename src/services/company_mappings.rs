@@ -66,7 +66,7 @@ pub struct CompanyMapping {
     /// As ConnectWise named it when the mapping was saved.
     pub cw_company_name: String,
     pub agreement_id: i64,
-    pub agreement_name: String,
+    agreement_name: String,
     pub billing_enabled: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -94,14 +94,14 @@ fn view(conn: &mut DbConnection, row: CompanyMappingRow) -> Result<CompanyMappin
 }
 
 /// What ConnectWise says about the company and agreement of a mapping.
-pub struct CheckedAgreement {
-    pub company_name: String,
-    pub agreement_name: String,
+struct CheckedAgreement {
+    company_name: String,
+    agreement_name: String,
 }
 
 /// The company must exist and the agreement must be one of its agreements that can take
 /// additions now; every problem is reported at once.
-pub async fn check_in_connectwise(
+async fn check_in_connectwise(
     client: &ConnectWiseClient,
     input: &CompanyMappingInput,
 ) -> Result<CheckedAgreement, ServiceError> {

@@ -23,7 +23,7 @@ use crate::services::{FieldError, ServiceError};
 /// The write lock of everything on the Products tab.
 pub use crate::adapters::db::PRODUCTS_LOCK;
 
-pub struct Snapshot {
+struct Snapshot {
     pub billing: BillingSettings,
     pub applications: BTreeMap<String, SecurityApplication>,
     /// Stored mappings by application id; an application without one is unmapped.
@@ -31,7 +31,7 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    pub fn load(conn: &mut DbConnection) -> Result<Snapshot, ServiceError> {
+    fn load(conn: &mut DbConnection) -> Result<Snapshot, ServiceError> {
         let billing = db::billing_settings::get(conn)?;
         let applications = db::security_applications::list(conn, None)?
             .into_iter()
@@ -48,20 +48,20 @@ impl Snapshot {
         })
     }
 
-    pub fn application(&self, id: &str) -> Result<&SecurityApplication, ServiceError> {
+    fn application(&self, id: &str) -> Result<&SecurityApplication, ServiceError> {
         self.applications
             .get(id)
             .ok_or_else(|| application_not_found(id))
     }
 
     /// Every stored mapping by application id.
-    pub fn mapping_refs(&self) -> BTreeMap<&str, &ProductMapping> {
+    fn mapping_refs(&self) -> BTreeMap<&str, &ProductMapping> {
         self.mappings.iter().map(|(k, m)| (k.as_str(), m)).collect()
     }
 }
 
 /// What the mapping grid shows, read in one round trip.
-pub struct GridState {
+struct GridState {
     pub billing: BillingSettings,
     /// Every application in list order, with its stored mapping.
     pub applications: Vec<(ApplicationSummary, Option<ProductMapping>)>,
@@ -70,7 +70,7 @@ pub struct GridState {
 }
 
 impl GridState {
-    pub fn load(conn: &mut DbConnection) -> Result<GridState, ServiceError> {
+    fn load(conn: &mut DbConnection) -> Result<GridState, ServiceError> {
         let rows = db::product_mappings::grid_rows(conn)?;
         let billing = match rows.first() {
             Some(row) => row.billing_settings.clone().unwrap_or_default(),
@@ -98,7 +98,7 @@ impl GridState {
     }
 
     /// Every stored mapping by application id.
-    pub fn mappings(&self) -> BTreeMap<&str, &ProductMapping> {
+    fn mappings(&self) -> BTreeMap<&str, &ProductMapping> {
         self.applications
             .iter()
             .filter_map(|(app, m)| m.as_ref().map(|m| (app.id.as_str(), m)))
@@ -149,7 +149,7 @@ pub fn audited(m: &ProductMapping) -> Value {
 /// Validates every change against the current state, then stores them all or none, one audit
 /// event per changed mapping. `precondition` (existence, `If-Match`) runs first, on the state
 /// read under the lock. Returns the state after the change.
-pub fn save_mappings(
+fn save_mappings(
     conn: &mut DbConnection,
     actor: &Actor,
     changes: &[MappingChange],

@@ -30,7 +30,7 @@ pub async fn refresh(state: &Core) -> Result<Discovery, ServiceError> {
 /// Brings the KSC tenants in line with the virtual servers KSC lists now: new ones added,
 /// changed ones updated (a returning one is no longer vanished), missing ones marked vanished
 /// (kept: mappings and history still point at them).
-pub fn apply_discovery(
+fn apply_discovery(
     conn: &mut DbConnection,
     vservers: &[VServer],
 ) -> Result<Discovery, ServiceError> {
@@ -97,7 +97,7 @@ fn audited(t: &TenantRow) -> serde_json::Value {
 }
 
 /// Creates a Business Hub tenant (Business Hub has no public API to discover them).
-pub fn create_business_hub(
+fn create_business_hub(
     conn: &mut DbConnection,
     actor: &Actor,
     name: &str,

@@ -11,7 +11,7 @@ use kaspersky_msp_bridge::cli::sandbox::demo::{DemoCompany, Sandbox};
 use kaspersky_msp_bridge::domain::outcome::Trigger;
 use kaspersky_msp_bridge::runtime::state::Core;
 use kaspersky_msp_bridge::sync::runs::{self, RunRequest};
-use kaspersky_msp_bridge::web::startup::build_state;
+use kaspersky_msp_bridge::web::startup::build_core;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -38,7 +38,7 @@ fn product(sandbox: &Sandbox, identifier: &str) -> i64 {
 async fn demo() -> Demo {
     let app = spawn_app().await;
     let sandbox = Sandbox::start().unwrap();
-    let state = build_state(app.settings.clone()).await.unwrap().core;
+    let state = build_core(app.settings.clone()).await.unwrap();
     sandbox.configure(&state).await.unwrap();
     for (application, identifier) in [
         ("kes-windows", "KES-WS"),

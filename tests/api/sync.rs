@@ -1,6 +1,7 @@
 //! Sync end to end: pushed and collected usage → plans → agreement additions in the fake
 //! ConnectWise, with its counters proving what was (and was not) written.
 
+use kaspersky_msp_bridge::domain::money::Money;
 use std::time::Duration;
 
 use kaspersky_msp_bridge::adapters::connectwise::{
@@ -37,8 +38,8 @@ pub async fn world_with(configure: impl FnOnce(&mut Settings)) -> World {
             cw.add_catalog_item(&CatalogItem {
                 identifier: Some(format!("KASP-{i}")),
                 description: Some(format!("Kaspersky product {i}")),
-                price: Some(3.0 + i as f64),
-                cost: Some(1.0),
+                price: Money::parse(&format!("{}.00", 3 + i)),
+                cost: Money::parse("1.00"),
                 ..Default::default()
             })
         })

@@ -2,6 +2,7 @@
 //! summed into one product, remapping, frozen and blocked tenants, ConnectWise storms, and a run
 //! whose process died.
 
+use kaspersky_msp_bridge::domain::money::Money;
 use std::collections::HashMap;
 
 use kaspersky_msp_bridge::adapters::connectwise::{CatalogItem, Company};
@@ -9,7 +10,7 @@ use kaspersky_msp_bridge::cli::sandbox::fake_connectwise::{route, FakeConnectWis
 use kaspersky_msp_bridge::cli::sandbox::fake_ksc::{self, FakeKsc, FakeKscOptions, FaultKind};
 use kaspersky_msp_bridge::domain::outcome::{RunStatus, Trigger};
 use kaspersky_msp_bridge::sync::runs::{self, RunRequest};
-use kaspersky_msp_bridge::web::startup::build_state;
+use kaspersky_msp_bridge::web::startup::build_core;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -39,7 +40,7 @@ async fn world_of(names: &[&'static str]) -> World {
             cw.add_catalog_item(&CatalogItem {
                 identifier: Some(format!("P{i}")),
                 description: Some(format!("Product {i}")),
-                price: Some(5.0),
+                price: Money::parse("5.00"),
                 ..Default::default()
             })
         })
@@ -258,7 +259,7 @@ async fn a_disabled_virtual_server_is_named_and_the_run_is_partial() {
     );
 
     // One request tells a frontend the last outcome, even while another run is going.
-    let state = build_state(w.app.settings.clone()).await.unwrap();
+    let state = build_core(w.app.settings.clone()).await.unwrap();
     let going = RunRequest::default();
     let holder = runs::begin(&state, Trigger::Api, &going).await.unwrap();
     let last: Value = w

@@ -12,7 +12,7 @@ use kaspersky_msp_bridge::sync::retention;
 use kaspersky_msp_bridge::sync::runs::{self, RunRequest};
 use kaspersky_msp_bridge::sync::scheduler::{tick, Tick};
 use kaspersky_msp_bridge::sync::settings::{self, Retention, SyncSettings};
-use kaspersky_msp_bridge::web::startup::build_state;
+use kaspersky_msp_bridge::web::startup::build_core;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -173,7 +173,7 @@ async fn every_problem_is_listed_in_one_422() {
 }
 
 async fn state_of(app: &TestApp) -> Arc<Core> {
-    build_state(app.settings.clone()).await.unwrap().core
+    build_core(app.settings.clone()).await.unwrap()
 }
 
 #[actix_web::test]
