@@ -649,4 +649,6 @@ fn report_unbilled(
 }
 
 #[cfg(test)]
+mod terms_tests;
+#[cfg(test)]
 mod tests;

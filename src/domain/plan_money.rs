@@ -67,3 +67,6 @@ pub(super) fn price(row: &mut PlanRow, addition: Option<&CwAddition>, pricing: O
     row.unit_price = unit_price;
     row.monthly_effect = after - before;
 }
+
+#[cfg(test)]
+mod tests;
