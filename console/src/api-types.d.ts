@@ -118,6 +118,62 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/billing-profiles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List billing profiles
+         * @description Every product's billing profile, by product id. A product without one has its additions
+         *     written with the catalog's terms. Role: any.
+         */
+        get: operations["listBillingProfiles"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing-profiles/{product_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a billing profile
+         * @description One product's billing profile with its `ETag`. Role: any. 404: the product has none.
+         */
+        get: operations["getBillingProfile"];
+        /**
+         * Set a billing profile
+         * @description Creates or replaces a product's billing profile: billable, no-charge or do-not-bill, unit
+         *     price and cost (`catalog` or an amount), taxable, and the invoice description template. The
+         *     next sync writes new additions with it and corrects managed additions whose terms differ
+         *     (an `update` with reason "terms", never held). Role: operator. 404: the product is not in the
+         *     catalog cache. 412: the profile changed since it was read (`If-Match`; a new profile matches
+         *     no tag). 422: every invalid field (a negative amount, a description over 6000 characters).
+         */
+        put: operations["putBillingProfile"];
+        post?: never;
+        /**
+         * Delete a billing profile
+         * @description Removes a product's profile: new additions are written with the catalog's terms again;
+         *     additions already written keep theirs. Role: operator. 404: the product has none. 412: it
+         *     changed since it was read (`If-Match`).
+         */
+        delete: operations["deleteBillingProfile"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/company-mappings": {
         parameters: {
             query?: never;
@@ -175,6 +231,39 @@ export interface paths {
          *     (`If-Match`).
          */
         delete: operations["deleteCompanyMapping"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/company-mappings/{id}/terms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a company's terms
+         * @description A company mapping's own terms: per product a minimum, included units and a customer price;
+         *     per application (and category) another product or an exclusion. Empty when none are set.
+         *     Role: any. 404: no mapping has this id.
+         */
+        get: operations["getCompanyTerms"];
+        /**
+         * Replace a company's terms
+         * @description Replaces a company mapping's terms whole. The next sync applies them: a minimum lifts a line
+         *     with usage to at least that many units (no usage still cancels), included units are written
+         *     as `lessIncluded`, the customer price beats the billing profile's, an application billed on
+         *     another product is a move, and an excluded one is reported as unbilled (`excluded`) and its
+         *     line cancelled, guarded like clearing a mapping. Role: operator. 404: no mapping has this id.
+         *     412: the terms changed since they were read (`If-Match`). 422: every invalid field (a
+         *     negative price, a minimum below the included units, an unknown or inactive product, an
+         *     unknown application).
+         */
+        put: operations["putCompanyTerms"];
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -427,6 +516,33 @@ export interface paths {
          *     Role: operator. 404: no application has this id. 412: the mapping changed since it was read.
          */
         delete: operations["deleteProductMapping"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/reconciliation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Reconcile billed against deployed
+         * @description Per company (paged, by name) and product line: the units deployed (latest usage), the units
+         *     the company's terms bill for them, the units billed by the ConnectWise additions in force
+         *     today (managed or hand-made), the unit price, the monthly amount billed and the amount at
+         *     deployed units, and the difference (positive: under-billed); totals per company and overall;
+         *     usage nothing bills with its amount at catalog price. The billed side is read from
+         *     ConnectWise live (`source`, `read_at`). With `Accept: text/csv`, the lines of the page as a
+         *     spreadsheet. Amounts are decimal strings. Role: any. 409: ConnectWise is not configured.
+         *     502 and 504: ConnectWise failed or was too slow.
+         */
+        get: operations["getReconciliation"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1086,6 +1202,19 @@ export interface components {
          * @enum {string}
          */
         ApiTrigger: "api" | "console";
+        /** @description This customer's handling of one application (and category): billed on another product, or
+         *     not billed at all. */
+        ApplicationTerms: {
+            application_id: components["schemas"]["String"];
+            category?: components["schemas"]["DeviceCategory"] | null;
+            /** @description Not billed for this customer (reported as unbilled, reason `excluded`). */
+            excluded?: boolean;
+            /**
+             * Format: int64
+             * @description Bill this usage on this product instead of the mapping's.
+             */
+            product?: number | null;
+        };
         /**
          * @description Which held lines to apply.
          * @example [
@@ -1125,6 +1254,38 @@ export interface components {
          * @enum {string}
          */
         BillCustomer: "Billable" | "DoNotBill" | "NoCharge";
+        /** @description `PUT /api/v1/billing-profiles/{product_id}`: every field may be left out for its default. */
+        BillingProfileInput: {
+            bill_customer?: components["schemas"]["BillCustomer"] | null;
+            /** @description At most 6000 characters; `{application}`, `{category}`, `{company}`, `{tenant}` and
+             *     `{quantity}` are filled per line. Absent or null: the application names and categories
+             *     the line bills. */
+            invoice_description?: string | null;
+            /** @description Absent or null: the catalog item's flag. */
+            taxable?: boolean | null;
+            unit_cost?: components["schemas"]["Price"] | null;
+            unit_price?: components["schemas"]["Price"] | null;
+        };
+        /** @description A product's billing profile with the catalog product it belongs to. */
+        BillingProfileView: {
+            bill_customer: components["schemas"]["BillCustomer"];
+            catalog_cost?: components["schemas"]["Money"] | null;
+            catalog_price?: components["schemas"]["Money"] | null;
+            description?: string | null;
+            /** @description Absent when the product left the catalog cache. */
+            identifier?: string | null;
+            /** @description A template with `{application}`, `{category}`, `{company}`, `{tenant}` and `{quantity}`;
+             *     `null`: the application names and categories the line bills. */
+            invoice_description?: string | null;
+            /** Format: int64 */
+            product_id: number;
+            /** @description `null`: the catalog item's flag. */
+            taxable?: boolean | null;
+            unit_cost: components["schemas"]["Price"];
+            unit_price: components["schemas"]["Price"];
+            /** Format: date-time */
+            updated_at: string;
+        };
         BillingSettings: {
             /** @description Bill per-device applications per device category (Windows workstations, Windows
              *     servers, non-Windows devices), each category with its own product. Switching it
@@ -1236,6 +1397,29 @@ export interface components {
             cw_company_name?: string | null;
             held_effect: components["schemas"]["Money"];
             monthly_effect: components["schemas"]["Money"];
+        };
+        CompanyReconciliation: {
+            /** Format: int64 */
+            agreement_id: number;
+            company_mapping_id: string;
+            /** Format: int64 */
+            cw_company_id: number;
+            cw_company_name: string;
+            lines: components["schemas"]["ReconciledLine"][];
+            state: components["schemas"]["CompanyState"];
+            tenant_name?: string | null;
+            totals: components["schemas"]["Totals"];
+        };
+        /**
+         * @description Why a company's deployed units are not known now.
+         * @enum {string}
+         */
+        CompanyState: "reconciled" | "usage_not_billed" | "additions_unreadable";
+        /** @description A company mapping's terms: per product, and per application. */
+        CompanyTerms: {
+            applications?: components["schemas"]["ApplicationTerms"][];
+            /** @description One entry per ConnectWise product, by product id. */
+            products?: components["schemas"]["ProductTerms"][];
         };
         CompanyView: {
             /** Format: int64 */
@@ -1832,6 +2016,11 @@ export interface components {
             /** @description Limit the plan to one company mapping; none = every company. */
             company_mapping_id?: string | null;
         };
+        /**
+         * @description `catalog` (the catalog item's current amount) or a fixed amount as a decimal string, e.g. "24.50".
+         * @example catalog
+         */
+        Price: string;
         /** @enum {string} */
         PrincipalKind: "user" | "service";
         /**
@@ -1891,6 +2080,25 @@ export interface components {
             identifier?: string | null;
             /** @description In the catalog and active: may be chosen. */
             selectable: boolean;
+        };
+        /** @description This customer's terms for one product on its agreement. */
+        ProductTerms: {
+            /**
+             * Format: int64
+             * @description Units the agreement already includes: written as `lessIncluded`.
+             */
+            included_quantity?: number;
+            /**
+             * Format: int64
+             * @description A line with usage bills at least this many units (0 usage still cancels).
+             */
+            minimum_quantity?: number;
+            /**
+             * Format: int64
+             * @description The ConnectWise product.
+             */
+            product_id: number;
+            unit_price?: components["schemas"]["Money"] | null;
         };
         /** @description `POST /api/v1/usage-snapshots`: a tenant's complete usage, keyed by application id (an
          *     application left out has none). */
@@ -1988,6 +2196,54 @@ export interface components {
             /** @description `https://host[:port]`; the port defaults to 13299. */
             server_url: string;
             user: string;
+        };
+        /**
+         * @description Where the billed side was read.
+         * @enum {string}
+         */
+        ReadingSource: "live";
+        /** @description One product line of a company. */
+        ReconciledLine: {
+            /** @description The monthly amount the additions in force bill. */
+            amount_billed: components["schemas"]["Money"];
+            amount_deployed?: components["schemas"]["Money"] | null;
+            difference?: components["schemas"]["Money"] | null;
+            /** Format: int64 */
+            product_id: number;
+            unit_price?: components["schemas"]["Money"] | null;
+            /**
+             * Format: double
+             * @description Units the additions in force today bill, managed or hand-made.
+             */
+            units_billed: number;
+            /**
+             * Format: int64
+             * @description Units the latest usage counts (none while the company's usage cannot be billed).
+             */
+            units_deployed?: number | null;
+            /**
+             * Format: int64
+             * @description Units the company's terms bill for that usage (a minimum lifts it).
+             */
+            units_due?: number | null;
+        };
+        Reconciliation: {
+            /** @description The companies of this page, by name. */
+            companies: components["schemas"]["CompanyReconciliation"][];
+            /**
+             * Format: date-time
+             * @description When the billed side was read.
+             */
+            read_at: string;
+            source: components["schemas"]["ReadingSource"];
+            /**
+             * Format: int64
+             * @description Companies the filters let through (all pages).
+             */
+            total: number;
+            /** @description Every company the filters let through, together. */
+            totals: components["schemas"]["Totals"];
+            unbilled: components["schemas"]["UnbilledAmount"][];
         };
         RefreshResult: {
             added: number;
@@ -2431,6 +2687,12 @@ export interface components {
                 [key: string]: number;
             };
         };
+        /** @description Monthly amounts of some lines together. */
+        Totals: {
+            amount_billed: components["schemas"]["Money"];
+            amount_deployed: components["schemas"]["Money"];
+            difference: components["schemas"]["Money"];
+        };
         /** @enum {string} */
         Trigger: "api" | "console" | "schedule" | "cli";
         /** @description A licence key that could not be attributed to exactly one application. */
@@ -2445,6 +2707,20 @@ export interface components {
             hosts: number;
             product_name: string;
             serial: string;
+        };
+        /** @description Usage nothing bills, with what it would bill at catalog price where a product is mapped. */
+        UnbilledAmount: {
+            amount_at_catalog?: components["schemas"]["Money"] | null;
+            application_id?: components["schemas"]["String"] | null;
+            category?: components["schemas"]["DeviceCategory"] | null;
+            key?: components["schemas"]["UnattributedKey"] | null;
+            /**
+             * Format: int64
+             * @description Devices, users or mailboxes; for a key, the hosts it is the current key of.
+             */
+            quantity: number;
+            reason: components["schemas"]["UnbilledReason"];
+            tenant_id: components["schemas"]["String"];
         };
         /** @enum {string} */
         UnbilledReason: "application_not_mapped" | "unknown_application" | "tenant_not_mapped" | "billing_disabled" | "unknown_key" | "ambiguous_key" | "blocked" | "excluded";
@@ -3047,6 +3323,450 @@ export interface operations {
             };
             /** @description A service token has no sessions to end */
             403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The query string is longer than 4096 bytes */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed; the cause is in its log */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listBillingProfiles: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every profile */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BillingProfileView"][];
+                };
+            };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role is too small */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The query string is longer than 4096 bytes */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed; the cause is in its log */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getBillingProfile: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An ETag you hold: while it is current the answer is 304 without a body. */
+                "If-None-Match"?: string;
+            };
+            path: {
+                /** @description The ConnectWise product id */
+                product_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The profile */
+            200: {
+                headers: {
+                    /** @description For If-Match */
+                    ETag?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BillingProfileView"];
+                };
+            };
+            /** @description Not modified: the ETag in `If-None-Match` is current */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role is too small */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The query string is longer than 4096 bytes */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed; the cause is in its log */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    putBillingProfile: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The profile's ETag */
+                "If-Match"?: string | null;
+            };
+            path: {
+                /** @description The ConnectWise product id */
+                product_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /** @example {
+                 *       "bill_customer": "Billable",
+                 *       "invoice_description": "Kaspersky protection for {company}: {quantity} × {application} ({category})",
+                 *       "taxable": true,
+                 *       "unit_cost": "catalog",
+                 *       "unit_price": "24.50"
+                 *     } */
+                "application/json": components["schemas"]["BillingProfileInput"];
+            };
+        };
+        responses: {
+            /** @description The profile now */
+            200: {
+                headers: {
+                    /** @description The new ETag */
+                    ETag?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BillingProfileView"];
+                };
+            };
+            /** @description The body is not valid JSON */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role is too small */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Changed since read (If-Match) */
+            412: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The query string is longer than 4096 bytes */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Every invalid field */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed; the cause is in its log */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteBillingProfile: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The profile's ETag */
+                "If-Match"?: string | null;
+            };
+            path: {
+                /** @description The ConnectWise product id */
+                product_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role is too small */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Changed since read (If-Match) */
+            412: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
@@ -3697,6 +4417,278 @@ export interface operations {
             };
             /** @description The query string is longer than 4096 bytes */
             414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed; the cause is in its log */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getCompanyTerms: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An ETag you hold: while it is current the answer is 304 without a body. */
+                "If-None-Match"?: string;
+            };
+            path: {
+                /** @description The company mapping id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The terms */
+            200: {
+                headers: {
+                    /** @description For If-Match */
+                    ETag?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CompanyTerms"];
+                };
+            };
+            /** @description Not modified: the ETag in `If-None-Match` is current */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role is too small */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The query string is longer than 4096 bytes */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed; the cause is in its log */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    putCompanyTerms: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The terms' ETag */
+                "If-Match"?: string | null;
+            };
+            path: {
+                /** @description The company mapping id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /** @example {
+                 *       "applications": [
+                 *         {
+                 *           "application_id": "kes-windows",
+                 *           "category": "windows_server",
+                 *           "product": 4
+                 *         },
+                 *         {
+                 *           "application_id": "ks-exchange",
+                 *           "excluded": true
+                 *         }
+                 *       ],
+                 *       "products": [
+                 *         {
+                 *           "included_quantity": 5,
+                 *           "minimum_quantity": 10,
+                 *           "product_id": 1,
+                 *           "unit_price": "21.00"
+                 *         }
+                 *       ]
+                 *     } */
+                "application/json": components["schemas"]["CompanyTerms"];
+            };
+        };
+        responses: {
+            /** @description The terms now */
+            200: {
+                headers: {
+                    /** @description The new ETag */
+                    ETag?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CompanyTerms"];
+                };
+            };
+            /** @description The body is not valid JSON */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role is too small */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Changed since read (If-Match) */
+            412: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The query string is longer than 4096 bytes */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Every invalid field */
+            422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
@@ -5656,6 +6648,138 @@ export interface operations {
             };
             /** @description The database is unreachable */
             503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getReconciliation: {
+        parameters: {
+            query?: {
+                /** @description Only this ConnectWise company. */
+                company?: number;
+                /** @description Only companies with a line whose billed units or amount differ from what is deployed. */
+                differences_only?: boolean;
+                /** @description Page number, from 1. */
+                page?: number;
+                /** @description Items per page, 1 to 500. */
+                per_page?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report */
+            200: {
+                headers: {
+                    Link: components["headers"]["Link"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reconciliation"];
+                    "text/csv": string;
+                };
+            };
+            /** @description A query parameter is malformed */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role is too small */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ConnectWise is not configured */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The query string is longer than 4096 bytes */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A query parameter is out of range */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed; the cause is in its log */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ConnectWise failed */
+            502: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ConnectWise did not answer in time */
+            504: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;

@@ -13,6 +13,7 @@ pub mod etag;
 pub mod fields;
 pub mod listing;
 pub mod products;
+pub mod reconciliation;
 pub mod security_applications;
 pub mod service_tokens;
 pub mod sessions;
