@@ -19,6 +19,7 @@ pub mod key_values;
 pub mod money_text;
 pub mod paging;
 pub mod product_mappings;
+pub mod readings;
 pub mod schema;
 pub mod security_applications;
 pub mod service_tokens;
