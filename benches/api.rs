@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use common::{login, verdict, Server};
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use kaspersky_msp_bridge::adapters::db::{self, cw_products::CwProductRow, schema::cw_products};
+use kaspersky_msp_bridge::domain::outcome::{RunStatus, Trigger};
 use serde_json::json;
 
 const CONNECTIONS: usize = 64;
@@ -240,8 +241,8 @@ fn seed_database(database_url: &str) {
             conn,
             &db::sync::RunRow {
                 id: db::new_id(),
-                trigger_kind: "schedule".into(),
-                status: "succeeded".into(),
+                trigger_kind: Trigger::Schedule,
+                status: RunStatus::Succeeded,
                 plan_id: None,
                 dry_run: false,
                 started_at: started,

@@ -37,6 +37,7 @@ use kaspersky_msp_bridge::cli::sandbox::fake_connectwise::{route, FakeConnectWis
 use kaspersky_msp_bridge::cli::sandbox::fake_ksc::{
     FakeKey, FakeKsc, FakeKscData, FakeKscOptions, FakeTenant,
 };
+use kaspersky_msp_bridge::domain::model::Solution;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -609,7 +610,7 @@ async fn map_companies(bench: &Bench, database_url: &str, agreements: &[(i64, i6
     let mut discovered = {
         let pool = db::connect_pool(database_url, 1).expect("the benchmark database");
         let mut conn = pool.get().expect("a database connection");
-        db::tenants::of_solution(&mut conn, db::tenants::KSC).expect("the tenants")
+        db::tenants::of_solution(&mut conn, Solution::Ksc).expect("the tenants")
     };
     discovered.sort_by(|a, b| a.name.cmp(&b.name));
     assert_eq!(

@@ -10,6 +10,7 @@ use kaspersky_msp_bridge::adapters::connectwise::{
 use kaspersky_msp_bridge::adapters::metrics::{self, CallOutcome, Upstream};
 use kaspersky_msp_bridge::adapters::outbound::{HttpClientOptions, OutboundPolicy};
 use kaspersky_msp_bridge::cli::sandbox::fake_connectwise::{route, FakeConnectWise, Fault};
+use kaspersky_msp_bridge::domain::ids::{AgreementId, CompanyId, ProductId};
 use kaspersky_msp_bridge::domain::money::Money;
 use kaspersky_msp_bridge::domain::terms::BillCustomer;
 
@@ -127,13 +128,13 @@ async fn agreements_and_additions_round_trip() {
         product,
     } = seed(&fake);
     let cw = client(&fake);
-    let agreements = cw.list_agreements(company).await.unwrap();
+    let agreements = cw.list_agreements(CompanyId(company)).await.unwrap();
     assert_eq!(agreements[0].id, Some(agreement));
 
     let created = cw
         .create_addition(
-            agreement,
-            &NewAddition::new(product, BillCustomer::Billable, 10.0),
+            AgreementId(agreement),
+            &NewAddition::new(ProductId(product), BillCustomer::Billable, 10.0),
         )
         .await
         .unwrap();
@@ -145,25 +146,34 @@ async fn agreements_and_additions_round_trip() {
     );
 
     let patched = cw
-        .patch_addition(agreement, id, &[PatchOperation::replace("quantity", 12)])
+        .patch_addition(
+            AgreementId(agreement),
+            id,
+            &[PatchOperation::replace("quantity", 12)],
+        )
         .await
         .unwrap();
     assert_eq!(patched.quantity, Some(12.0));
 
-    let mut full = cw.get_addition(agreement, id).await.unwrap();
+    let mut full = cw.get_addition(AgreementId(agreement), id).await.unwrap();
     full.cancelled_date = Some("2026-05-31T00:00:00Z".parse().unwrap());
-    let replaced = cw.put_addition(agreement, id, &full).await.unwrap();
+    let replaced = cw
+        .put_addition(AgreementId(agreement), id, &full)
+        .await
+        .unwrap();
     assert_eq!(replaced.cancelled_date, full.cancelled_date);
 
     let active = Conditions::is_null("cancelledDate");
     assert!(cw
-        .list_additions(agreement, Some(&active))
+        .list_additions(AgreementId(agreement), Some(&active))
         .await
         .unwrap()
         .is_empty());
-    cw.delete_addition(agreement, id).await.unwrap();
+    cw.delete_addition(AgreementId(agreement), id)
+        .await
+        .unwrap();
     assert!(matches!(
-        cw.get_addition(agreement, id).await,
+        cw.get_addition(AgreementId(agreement), id).await,
         Err(ConnectWiseError::NotFound { .. })
     ));
 }
@@ -199,7 +209,10 @@ async fn reads_are_retried_after_server_errors_and_lost_connections() {
     };
     fake.inject_fault("GET", route::ADDITIONS, server_error, 1);
     fake.inject_fault("GET", route::ADDITIONS, Fault::DropBeforeProcessing, 1);
-    client(&fake).list_additions(agreement, None).await.unwrap();
+    client(&fake)
+        .list_additions(AgreementId(agreement), None)
+        .await
+        .unwrap();
     assert_eq!(fake.calls("GET", route::ADDITIONS), 3);
 }
 
@@ -207,9 +220,9 @@ async fn reads_are_retried_after_server_errors_and_lost_connections() {
 async fn validation_errors_are_not_retried() {
     let fake = start();
     let Seeded { agreement, .. } = seed(&fake);
-    let unknown_product = NewAddition::new(999_999, BillCustomer::Billable, 1.0);
+    let unknown_product = NewAddition::new(ProductId(999_999), BillCustomer::Billable, 1.0);
     match client(&fake)
-        .create_addition(agreement, &unknown_product)
+        .create_addition(AgreementId(agreement), &unknown_product)
         .await
     {
         Err(ConnectWiseError::Validation { status, errors, .. }) => {
@@ -229,8 +242,10 @@ async fn a_post_whose_response_is_lost_is_not_repeated() {
         agreement, product, ..
     } = seed(&fake);
     fake.inject_fault("POST", route::ADDITIONS, Fault::ApplyThenDrop, 1);
-    let new = NewAddition::new(product, BillCustomer::Billable, 3.0);
-    let result = client(&fake).create_addition(agreement, &new).await;
+    let new = NewAddition::new(ProductId(product), BillCustomer::Billable, 3.0);
+    let result = client(&fake)
+        .create_addition(AgreementId(agreement), &new)
+        .await;
     assert!(
         matches!(result, Err(ConnectWiseError::OutcomeUnknown { .. })),
         "{result:?}"
@@ -251,8 +266,10 @@ async fn a_post_answered_with_a_gateway_error_is_not_repeated() {
         retry_after: None,
     };
     fake.inject_fault("POST", route::ADDITIONS, bad_gateway, 1);
-    let new = NewAddition::new(product, BillCustomer::Billable, 3.0);
-    let result = client(&fake).create_addition(agreement, &new).await;
+    let new = NewAddition::new(ProductId(product), BillCustomer::Billable, 3.0);
+    let result = client(&fake)
+        .create_addition(AgreementId(agreement), &new)
+        .await;
     assert!(
         matches!(result, Err(ConnectWiseError::OutcomeUnknown { .. })),
         "{result:?}"
@@ -271,9 +288,9 @@ async fn a_rate_limited_post_is_retried() {
         retry_after: Some(0),
     };
     fake.inject_fault("POST", route::ADDITIONS, too_many, 1);
-    let new = NewAddition::new(product, BillCustomer::Billable, 3.0);
+    let new = NewAddition::new(ProductId(product), BillCustomer::Billable, 3.0);
     client(&fake)
-        .create_addition(agreement, &new)
+        .create_addition(AgreementId(agreement), &new)
         .await
         .unwrap();
     assert_eq!(fake.calls("POST", route::ADDITIONS), 2);
@@ -357,10 +374,10 @@ async fn slow_answers_time_out() {
     let cw = client_with(&fake, &fake.base_url(), impatient);
     cw.api_base().await.unwrap();
     fake.set_latency(Duration::from_millis(1500));
-    let read = cw.get_addition(agreement, 1).await;
+    let read = cw.get_addition(AgreementId(agreement), 1).await;
     assert!(matches!(read, Err(ConnectWiseError::Timeout)), "{read:?}");
-    let new = NewAddition::new(product, BillCustomer::Billable, 1.0);
-    let write = cw.create_addition(agreement, &new).await;
+    let new = NewAddition::new(ProductId(product), BillCustomer::Billable, 1.0);
+    let write = cw.create_addition(AgreementId(agreement), &new).await;
     assert!(
         matches!(write, Err(ConnectWiseError::OutcomeUnknown { .. })),
         "{write:?}"
@@ -421,7 +438,7 @@ async fn concurrency_is_bounded_per_site() {
     fake.set_latency(Duration::from_millis(100));
     let reads = (0..8).map(|_| {
         let cw = cw.clone();
-        async move { cw.get_addition(agreement, id).await }
+        async move { cw.get_addition(AgreementId(agreement), id).await }
     });
     for result in futures_util::future::join_all(reads).await {
         result.unwrap();

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::adapters::database_kind::DatabaseKind;
 use crate::adapters::net::TrustedProxies;
 use crate::adapters::outbound::OutboundPolicy;
 
@@ -308,8 +309,12 @@ impl Settings {
         }
     }
 
+    pub fn database_kind(&self) -> DatabaseKind {
+        DatabaseKind::of(&self.database_url)
+    }
+
     pub fn is_postgres(&self) -> bool {
-        is_postgres_url(&self.database_url)
+        self.database_kind() == DatabaseKind::Postgres
     }
 }
 
@@ -434,12 +439,8 @@ pub fn default_database_url(data_dir: &Path) -> String {
     format!("sqlite://{}", data_dir.join("bridge.db").display())
 }
 
-pub fn is_postgres_url(url: &str) -> bool {
-    url.starts_with("postgres://") || url.starts_with("postgresql://")
-}
-
 fn validate_database_url(url: &str) -> Result<(), String> {
-    if is_postgres_url(url) {
+    if DatabaseKind::of(url) == DatabaseKind::Postgres {
         let rest = url.split_once("://").map(|(_, r)| r).unwrap_or_default();
         if rest.is_empty() || rest.starts_with('/') && rest.len() == 1 {
             return Err(format!("has no host or database: {}", redact_url(url)));

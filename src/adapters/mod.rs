@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod connectwise;
+pub mod database_kind;
 pub mod db;
 pub mod kaspersky;
 pub mod metrics;

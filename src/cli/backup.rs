@@ -5,6 +5,7 @@ use std::path::Path;
 use anyhow::bail;
 
 use crate::adapters::config::{redact_url, sqlite_path, Settings};
+use crate::adapters::database_kind::DatabaseKind;
 use crate::adapters::secrets::KEY_FILE;
 
 pub async fn run(settings: &Settings, target: &Path) -> anyhow::Result<()> {
@@ -12,7 +13,7 @@ pub async fn run(settings: &Settings, target: &Path) -> anyhow::Result<()> {
         Some(_) => "BRIDGE_ENCRYPTION_KEY".to_string(),
         None => settings.data_dir.join(KEY_FILE).display().to_string(),
     };
-    if settings.is_postgres() {
+    if settings.database_kind() == DatabaseKind::Postgres {
         bail!(
             "backup copies SQLite databases; for PostgreSQL use pg_dump: \
              pg_dump --format=custom --file=bridge.dump \"$DATABASE_URL\", restore into an empty \

@@ -14,7 +14,8 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use crate::adapters::config::{variables_help, Overrides, Settings};
 use crate::adapters::db::audit::Actor;
 use crate::cli::sandbox::demo::Sandbox;
-use crate::runtime::auth::{password, Role};
+use crate::domain::role::Role;
+use crate::runtime::auth::password;
 use crate::sync::foreground;
 use crate::web::startup::{AdminBootstrap, Application};
 

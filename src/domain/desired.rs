@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::ids::{AgreementId, ProductId};
 use super::model::{
     ApplicationId, CategoryCounts, DeviceCategory, LicensingModel, Solution, TenantId, TenantUsage,
     UnattributedKey,
@@ -119,7 +120,8 @@ pub struct CompanyMapping {
     /// The tenant's solution: only that solution's applications bill it.
     pub solution: Solution,
     pub cw_company_id: i64,
-    pub agreement_id: i64,
+    #[schema(value_type = i64)]
+    pub agreement_id: AgreementId,
     pub billing_enabled: bool,
     /// The customer's own terms: minimums, overrides, exclusions (DOMAIN.md §7).
     #[serde(default)]
@@ -192,8 +194,10 @@ pub struct Contribution {
 /// What one (agreement, product) should bill: the sum of its contributions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct DesiredQuantity {
-    pub agreement_id: i64,
-    pub product_id: i64,
+    #[schema(value_type = i64)]
+    pub agreement_id: AgreementId,
+    #[schema(value_type = i64)]
+    pub product_id: ProductId,
     pub quantity: u64,
     pub contributions: Vec<Contribution>,
 }
@@ -202,7 +206,8 @@ pub struct DesiredQuantity {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct FrozenTenant {
     pub tenant_id: TenantId,
-    pub agreement_id: i64,
+    #[schema(value_type = i64)]
+    pub agreement_id: AgreementId,
     pub reason: UnreadableReason,
 }
 
@@ -210,7 +215,8 @@ pub struct FrozenTenant {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct BlockedTenant {
     pub tenant_id: TenantId,
-    pub agreement_id: i64,
+    #[schema(value_type = i64)]
+    pub agreement_id: AgreementId,
     pub applications: Vec<ApplicationId>,
 }
 
@@ -218,7 +224,8 @@ pub struct BlockedTenant {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ReleasedTenant {
     pub tenant_id: TenantId,
-    pub agreement_id: i64,
+    #[schema(value_type = i64)]
+    pub agreement_id: AgreementId,
 }
 
 /// A billed tenant whose snapshot reports keys that were not counted: its cancels are held
@@ -226,7 +233,8 @@ pub struct ReleasedTenant {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct UnattributedKeysTenant {
     pub tenant_id: TenantId,
-    pub agreement_id: i64,
+    #[schema(value_type = i64)]
+    pub agreement_id: AgreementId,
     pub unknown_keys: usize,
     pub ambiguous_keys: usize,
     /// The product names those keys carry, each once, sorted.
@@ -398,7 +406,7 @@ impl<'a> Reading<'a> {
 }
 
 enum LineBilling {
-    Product(i64),
+    Product(ProductId),
     Unbilled(UnbilledReason),
     Blocked,
 }
@@ -439,7 +447,7 @@ impl<'a> Catalog<'a> {
         };
         match company.terms.routing(&application.id, line.category) {
             Routing::Excluded => return LineBilling::Unbilled(UnbilledReason::Excluded),
-            Routing::Product(product) => return LineBilling::Product(product),
+            Routing::Product(product) => return LineBilling::Product(ProductId(product)),
             Routing::Mapped => {}
         }
         let mapping = self.mappings.get(application.id.as_str()).copied();
@@ -452,7 +460,7 @@ impl<'a> Catalog<'a> {
             MappingStatus::Incomplete => LineBilling::Blocked,
             MappingStatus::Complete => mapping
                 .and_then(|m| m.product_for(line.category))
-                .map_or(LineBilling::Blocked, LineBilling::Product),
+                .map_or(LineBilling::Blocked, |p| LineBilling::Product(ProductId(p))),
         }
     }
 }
@@ -462,7 +470,7 @@ pub fn desired_state(input: &BillingInput<'_>) -> DesiredState {
     let catalog = Catalog::new(input);
     let reading = Reading::new(input);
     let mut state = DesiredState::default();
-    let mut quantities: BTreeMap<(i64, i64), DesiredQuantity> = BTreeMap::new();
+    let mut quantities: BTreeMap<(AgreementId, ProductId), DesiredQuantity> = BTreeMap::new();
 
     for mapping in input.company_mappings {
         let tenant_id = &mapping.tenant_id;
@@ -587,7 +595,7 @@ pub fn desired_state(input: &BillingInput<'_>) -> DesiredState {
 
     // A minimum is a floor on a line with usage: the quantity bills at least it, the
     // contributions stay the usage.
-    let terms: BTreeMap<i64, &CompanyTerms> = input
+    let terms: BTreeMap<AgreementId, &CompanyTerms> = input
         .company_mappings
         .iter()
         .map(|m| (m.agreement_id, &m.terms))
@@ -596,7 +604,7 @@ pub fn desired_state(input: &BillingInput<'_>) -> DesiredState {
         .into_values()
         .map(|mut desired| {
             if let Some(terms) = terms.get(&desired.agreement_id) {
-                desired.quantity = terms.billed_quantity(desired.product_id, desired.quantity);
+                desired.quantity = terms.billed_quantity(desired.product_id.0, desired.quantity);
             }
             desired
         })

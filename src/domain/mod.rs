@@ -3,6 +3,7 @@
 
 pub mod desired;
 pub mod guards;
+pub mod ids;
 pub mod mapping_rules;
 pub mod model;
 pub mod money;
@@ -14,6 +15,7 @@ pub mod plan_money;
 pub mod policies;
 pub mod reconciliation;
 pub mod report;
+pub mod role;
 pub mod terms;
 pub mod text_enum;
 pub mod units;

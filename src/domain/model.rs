@@ -11,27 +11,31 @@ pub type ApplicationId = String;
 /// Stable id of a Kaspersky tenant (a KSC virtual server or a Business Hub company).
 pub type TenantId = String;
 
-/// Where a tenant's usage comes from.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Solution {
-    /// Kaspersky Security Center: usage is pulled through the KSC Open API.
-    Ksc,
-    /// Kaspersky Business Hub: usage is pushed as snapshots.
-    BusinessHub,
+crate::text_enum! {
+    /// Where a tenant's usage comes from.
+    #[derive(
+        Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+    )]
+    #[serde(rename_all = "snake_case")]
+    pub enum Solution {
+        /// Kaspersky Security Center: usage is pulled through the KSC Open API.
+        Ksc => "ksc",
+        /// Kaspersky Business Hub: usage is pushed as snapshots.
+        BusinessHub => "business_hub",
+    }
 }
 
-/// What one licence of an application counts.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum LicensingModel {
-    PerDevice,
-    PerUser,
-    PerMailbox,
+crate::text_enum! {
+    /// What one licence of an application counts.
+    #[derive(
+        Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+    )]
+    #[serde(rename_all = "snake_case")]
+    pub enum LicensingModel {
+        PerDevice => "per_device",
+        PerUser => "per_user",
+        PerMailbox => "per_mailbox",
+    }
 }
 
 /// Device category used when "Bill devices by category" is on.

@@ -33,6 +33,18 @@ crate::text_enum! {
 crate::text_enum! {
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
     #[serde(rename_all = "snake_case")]
+    pub enum Trigger {
+        Api => "api",
+        /// Started from the web console (an API call that says so).
+        Console => "console",
+        Schedule => "schedule",
+        Cli => "cli",
+    }
+}
+
+crate::text_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
     pub enum RunStatus {
         Running => "running",
         /// Every billed tenant was read and every planned line applied.

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::desired::{DesiredQuantity, DesiredState};
 use super::guards::{self, TenantTotals};
+use super::ids::AgreementId;
 use super::model::ApplicationId;
 use super::moves::{self, Move};
 pub use super::plan_lines::{
@@ -19,18 +20,18 @@ use super::policies::SyncPolicies;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AgreementConstraints {
     /// No action at all; rows are reported as skipped with this reason.
-    pub frozen: BTreeMap<i64, String>,
+    pub frozen: BTreeMap<AgreementId, String>,
     /// Managed additions are left as they are and no longer managed (billing disabled, mapping deleted).
-    pub released: BTreeSet<i64>,
+    pub released: BTreeSet<AgreementId>,
     /// The tenant reports unknown or ambiguous keys: every cancel is held.
-    pub cancel_guarded: BTreeSet<i64>,
+    pub cancel_guarded: BTreeSet<AgreementId>,
 }
 
 impl AgreementConstraints {
     /// The constraints the desired state implies. An agreement whose company mapping was deleted is
     /// unknown to it: the caller adds that agreement to `released`, or it would count as moved (cancelled).
     pub fn from_desired(desired: &DesiredState) -> Self {
-        let mut frozen: BTreeMap<i64, String> = BTreeMap::new();
+        let mut frozen: BTreeMap<AgreementId, String> = BTreeMap::new();
         let mut freeze = |agreement_id, reason: String| {
             frozen
                 .entry(agreement_id)

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::desired::{Contribution, DesiredQuantity};
+use super::ids::{AgreementId, ProductId};
 use super::model::TenantId;
 use super::money::Money;
 use super::terms::{BillCustomer, LineTerms};
@@ -16,8 +17,10 @@ use super::terms::{BillCustomer, LineTerms};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CwAddition {
     pub id: i64,
-    pub agreement_id: i64,
-    pub product_id: i64,
+    #[schema(value_type = i64)]
+    pub agreement_id: AgreementId,
+    #[schema(value_type = i64)]
+    pub product_id: ProductId,
     /// ConnectWise quantities are decimals; ours are whole units.
     pub quantity: f64,
     /// A date-only value is midnight UTC of that day.
@@ -77,8 +80,8 @@ impl CwAddition {
 /// The project's record of an addition it manages, one per (agreement, product).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManagedAddition {
-    pub agreement_id: i64,
-    pub product_id: i64,
+    pub agreement_id: AgreementId,
+    pub product_id: ProductId,
     pub addition_id: i64,
     /// The tenant whose usage it bills.
     pub tenant_id: Option<TenantId>,
@@ -155,14 +158,18 @@ pub struct Hold {
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
 )]
 pub struct RowKey {
-    pub agreement_id: i64,
-    pub product_id: i64,
+    #[schema(value_type = i64)]
+    pub agreement_id: AgreementId,
+    #[schema(value_type = i64)]
+    pub product_id: ProductId,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PlanRow {
-    pub agreement_id: i64,
-    pub product_id: i64,
+    #[schema(value_type = i64)]
+    pub agreement_id: AgreementId,
+    #[schema(value_type = i64)]
+    pub product_id: ProductId,
     pub contributions: Vec<Contribution>,
     /// Quantity of the addition the row manages or adopts; 0 when there is none.
     pub current_quantity: f64,

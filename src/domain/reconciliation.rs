@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::desired::DesiredQuantity;
+use super::ids::ProductId;
 use super::money::Money;
 use super::plan_lines::{AdditionTerms, CwAddition, PlanAction, PlanRow};
 use super::plan_money::Pricing;
@@ -53,7 +54,7 @@ pub struct CompanyInput<'a> {
 
 /// A company's lines, by product id: every product it deploys or is billed for.
 pub fn reconcile(input: &CompanyInput<'_>) -> Vec<ReconciledLine> {
-    let mut products: Vec<i64> = input
+    let mut products: Vec<ProductId> = input
         .additions
         .iter()
         .map(|a| a.product_id)
@@ -71,7 +72,7 @@ fn units(quantity: f64) -> Decimal {
     Decimal::try_from(quantity).unwrap_or_default()
 }
 
-fn line(input: &CompanyInput<'_>, product_id: i64) -> ReconciledLine {
+fn line(input: &CompanyInput<'_>, product_id: ProductId) -> ReconciledLine {
     let billed: Vec<&&CwAddition> = input
         .additions
         .iter()
@@ -89,7 +90,7 @@ fn line(input: &CompanyInput<'_>, product_id: i64) -> ReconciledLine {
             )
         })
         .sum();
-    let pricing = input.pricing.get(&product_id);
+    let pricing = input.pricing.get(&product_id.0);
     let written = pricing.and_then(|p| p.write.as_ref());
     let unit_price = billed
         .iter()
@@ -120,7 +121,7 @@ fn line(input: &CompanyInput<'_>, product_id: i64) -> ReconciledLine {
         ),
     });
     ReconciledLine {
-        product_id,
+        product_id: product_id.0,
         units_deployed: desired.map(|(usage, _)| usage),
         units_due: desired.map(|(_, due)| due),
         units_billed,
@@ -190,6 +191,7 @@ pub fn after_run<'a>(
 mod tests {
     use super::*;
     use crate::domain::desired::Contribution;
+    use crate::domain::ids::AgreementId;
     use crate::domain::plan_lines::AdditionTerms;
     use crate::domain::terms::LineTerms;
 
@@ -200,8 +202,8 @@ mod tests {
     fn addition(id: i64, product_id: i64, quantity: f64, price: &str) -> CwAddition {
         CwAddition {
             id,
-            agreement_id: 100,
-            product_id,
+            agreement_id: AgreementId(100),
+            product_id: ProductId(product_id),
             quantity,
             cancelled_date: None,
             terms: AdditionTerms {
@@ -213,8 +215,8 @@ mod tests {
 
     fn desired(product_id: i64, usage: u64, due: u64) -> DesiredQuantity {
         DesiredQuantity {
-            agreement_id: 100,
-            product_id,
+            agreement_id: AgreementId(100),
+            product_id: ProductId(product_id),
             quantity: due,
             contributions: vec![Contribution {
                 tenant_id: "t".into(),

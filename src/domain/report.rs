@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::desired::{BlockedTenant, DesiredState, FrozenTenant, UnbilledUsage};
+use super::ids::AgreementId;
 use super::money::Money;
 use super::moves::Move;
 use super::plan::Planned;
@@ -41,7 +42,8 @@ pub enum NotBilledKind {
 pub struct NotBilledTenant {
     pub tenant_id: String,
     pub tenant_name: Option<String>,
-    pub agreement_id: i64,
+    #[schema(value_type = i64)]
+    pub agreement_id: AgreementId,
     pub kind: NotBilledKind,
     pub reason: String,
 }
@@ -64,7 +66,8 @@ pub struct TenantKeys {
 /// An agreement whose additions could not be read: frozen for this plan.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct UnreadableAgreement {
-    pub agreement_id: i64,
+    #[schema(value_type = i64)]
+    pub agreement_id: AgreementId,
     pub error: String,
 }
 
@@ -247,7 +250,7 @@ pub struct Owner {
 #[derive(Debug, Clone, Copy)]
 pub struct Scope<'a> {
     pub tenant_id: &'a str,
-    pub agreement_id: i64,
+    pub agreement_id: AgreementId,
 }
 
 impl Scope<'_> {
@@ -257,7 +260,7 @@ impl Scope<'_> {
 
     fn covers_agreement(
         scope: Option<&Self>,
-        agreement_id: i64,
+        agreement_id: AgreementId,
         managed: &[ManagedAddition],
     ) -> bool {
         scope.is_none_or(|s| {
@@ -277,7 +280,7 @@ pub struct PartInput<'a> {
     pub unreadable: Vec<UnreadableAgreement>,
     pub scope: Option<Scope<'a>>,
     /// Who an agreement bills.
-    pub owner: &'a dyn Fn(i64) -> Owner,
+    pub owner: &'a dyn Fn(AgreementId) -> Owner,
     /// A tenant's name.
     pub tenant_name: &'a dyn Fn(&str) -> Option<String>,
 }

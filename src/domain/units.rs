@@ -5,18 +5,20 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::ids::AgreementId;
+
 /// One unit: its tenants and its agreements.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Unit {
     pub tenants: BTreeSet<String>,
-    pub agreements: BTreeSet<i64>,
+    pub agreements: BTreeSet<AgreementId>,
 }
 
 /// Groups `(tenant, agreement)` links (a link without a tenant is an agreement of its own) into
 /// units, ordered by their smallest agreement.
-pub fn units<'a>(links: impl IntoIterator<Item = (Option<&'a str>, i64)>) -> Vec<Unit> {
-    let mut parent: BTreeMap<i64, i64> = BTreeMap::new();
-    fn root(parent: &mut BTreeMap<i64, i64>, a: i64) -> i64 {
+pub fn units<'a>(links: impl IntoIterator<Item = (Option<&'a str>, AgreementId)>) -> Vec<Unit> {
+    let mut parent: BTreeMap<AgreementId, AgreementId> = BTreeMap::new();
+    fn root(parent: &mut BTreeMap<AgreementId, AgreementId>, a: AgreementId) -> AgreementId {
         let mut r = a;
         while let Some(&p) = parent.get(&r).filter(|&&p| p != r) {
             r = p;
@@ -30,7 +32,7 @@ pub fn units<'a>(links: impl IntoIterator<Item = (Option<&'a str>, i64)>) -> Vec
         }
         r
     }
-    let mut tenant_agreement: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut tenant_agreement: BTreeMap<&str, AgreementId> = BTreeMap::new();
     for (tenant, agreement) in links {
         parent.entry(agreement).or_insert(agreement);
         let Some(tenant) = tenant else { continue };
@@ -40,8 +42,8 @@ pub fn units<'a>(links: impl IntoIterator<Item = (Option<&'a str>, i64)>) -> Vec
             parent.insert(a.max(b), a.min(b));
         }
     }
-    let mut by_root: BTreeMap<i64, Unit> = BTreeMap::new();
-    let agreements: Vec<i64> = parent.keys().copied().collect();
+    let mut by_root: BTreeMap<AgreementId, Unit> = BTreeMap::new();
+    let agreements: Vec<AgreementId> = parent.keys().copied().collect();
     for agreement in agreements {
         let r = root(&mut parent, agreement);
         by_root.entry(r).or_default().agreements.insert(agreement);
@@ -64,7 +66,7 @@ mod tests {
     fn unit(tenants: &[&str], agreements: &[i64]) -> Unit {
         Unit {
             tenants: tenants.iter().map(|t| t.to_string()).collect(),
-            agreements: agreements.iter().copied().collect(),
+            agreements: agreements.iter().copied().map(AgreementId).collect(),
         }
     }
 
@@ -118,6 +120,7 @@ mod tests {
             ),
         ];
         for (name, links, expected) in cases {
+            let links = links.into_iter().map(|(t, a)| (t, AgreementId(a)));
             assert_eq!(units(links), expected, "{name}");
         }
     }

@@ -2,7 +2,8 @@
 //! hashing, and the audit trail of every change.
 
 use crate::adapters::db::{self, audit, audit::Actor, users::UserRow, DbConnection};
-use crate::runtime::auth::{password, Role};
+use crate::domain::role::Role;
+use crate::runtime::auth::password;
 use crate::runtime::state::Core;
 use crate::services::listing::{self, PageRequest, Rows};
 use crate::services::ServiceError;
@@ -31,7 +32,7 @@ pub fn not_found(id: &str) -> ServiceError {
 }
 
 fn is_active_admin(u: &UserRow) -> bool {
-    u.role == Role::Admin.as_str() && !u.disabled
+    u.role == Role::Admin && !u.disabled
 }
 
 /// The last active admin may be neither deleted, demoted nor disabled. Called after the change,
@@ -60,7 +61,7 @@ pub fn create_user(
         username: normalize_username(username),
         // Hashing is slow: done before the write lock is taken.
         password_hash: password::hash(plain_password)?,
-        role: role.as_str().into(),
+        role,
         disabled,
         created_at: now,
         updated_at: now,
@@ -294,7 +295,7 @@ pub async fn update(
         let password_reset = new_hash.is_some();
         let apply = |u: &mut UserRow| {
             if let Some(role) = change.role {
-                u.role = role.as_str().into();
+                u.role = role;
             }
             if let Some(disabled) = change.disabled {
                 u.disabled = disabled;

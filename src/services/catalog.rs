@@ -8,6 +8,7 @@ use crate::adapters::connectwise::{Agreement, Company, Conditions};
 use crate::adapters::db::cw_products::{CwProductRow, ProductFilter};
 use crate::adapters::db::money_text::MoneyText;
 use crate::adapters::db::{self, utc};
+use crate::domain::ids::CompanyId;
 use crate::runtime::state::Core;
 use crate::services::connections::connectwise::{shared_client, upstream_error};
 use crate::services::listing::{self, PageRequest, Rows};
@@ -97,10 +98,10 @@ pub async fn companies(ctx: &Core, search: Option<String>) -> Result<Vec<Company
 }
 
 /// A ConnectWise company's agreements, live, by id.
-pub async fn agreements(ctx: &Core, company_id: i64) -> Result<Vec<Agreement>, ServiceError> {
+pub async fn agreements(ctx: &Core, company: CompanyId) -> Result<Vec<Agreement>, ServiceError> {
     let client = shared_client(ctx).await?;
     let mut agreements = client
-        .list_agreements(company_id)
+        .list_agreements(company)
         .await
         .map_err(upstream_error)?;
     agreements.retain(|a| a.id.is_some());

@@ -10,6 +10,7 @@ use crate::adapters::db::utc;
 use crate::adapters::db::{
     self, audit, audit::Actor, company_mappings::CompanyMappingRow, DbConnection,
 };
+use crate::domain::ids::CompanyId;
 use crate::domain::model::Solution;
 use crate::runtime::state::Core;
 use crate::services::connections::connectwise::upstream_error;
@@ -78,7 +79,7 @@ fn view(conn: &mut DbConnection, row: CompanyMappingRow) -> Result<CompanyMappin
     Ok(CompanyMapping {
         id: row.id,
         tenant: TenantRef {
-            solution: tenant.solution(),
+            solution: tenant.solution,
             id: tenant.id,
             name: tenant.name,
         },
@@ -118,7 +119,7 @@ async fn check_in_connectwise(
         ));
     };
     let agreements = client
-        .list_agreements(input.cw_company_id)
+        .list_agreements(CompanyId(input.cw_company_id))
         .await
         .map_err(upstream_error)?;
     let Some(agreement) = agreements

@@ -8,8 +8,8 @@ use serde_json::{Map, Value};
 use crate::domain::model::{DeviceCategory, LicensingModel, Solution};
 use crate::domain::money::Money;
 use crate::domain::policies::{CancelDatePolicy, EffectiveDatePolicy};
+use crate::domain::role::Role;
 use crate::domain::terms::{BillCustomer, Price};
-use crate::runtime::auth::Role;
 use crate::services::{FieldError, ServiceError};
 
 /// A type a body field may have, named in our words: a value of another type gets

@@ -73,7 +73,7 @@ impl GridState {
     fn load(conn: &mut DbConnection) -> Result<GridState, ServiceError> {
         let rows = db::product_mappings::grid_rows(conn)?;
         let billing = match rows.first() {
-            Some(row) => db::billing_settings::parse(row.billing_settings.as_deref())?,
+            Some(row) => row.billing_settings.clone().unwrap_or_default(),
             None => db::billing_settings::get(conn)?,
         };
         let mut applications: Vec<(ApplicationSummary, Option<ProductMapping>)> = Vec::new();

@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 
 use crate::adapters::db;
 use crate::domain::desired::UnbilledUsage;
+use crate::domain::ids::AgreementId;
 use crate::domain::money::Money;
 use crate::domain::plan::CwAddition;
 use crate::domain::reconciliation::{reconcile, CompanyInput, ReconciledLine};
@@ -108,20 +109,21 @@ pub struct Filter {
 /// The additions in force of each agreement, when each was read, and those not read.
 struct Billed {
     additions: Vec<CwAddition>,
-    read_at: HashMap<i64, DateTime<Utc>>,
+    read_at: HashMap<AgreementId, DateTime<Utc>>,
 }
 
 async fn billed(
     ctx: &Core,
     source: ReadingSource,
-    agreements: BTreeSet<i64>,
+    agreements: BTreeSet<AgreementId>,
 ) -> Result<Billed, ServiceError> {
     match source {
         ReadingSource::Live => {
             let client = crate::runtime::clients::shared_connectwise(ctx).await?;
             let (additions, unreadable) = read_additions(&client, &agreements).await;
             let now = Utc::now();
-            let unreadable: HashSet<i64> = unreadable.iter().map(|u| u.agreement_id).collect();
+            let unreadable: HashSet<AgreementId> =
+                unreadable.iter().map(|u| u.agreement_id).collect();
             let read_at = agreements
                 .into_iter()
                 .filter(|a| !unreadable.contains(a))
@@ -130,14 +132,14 @@ async fn billed(
             Ok(Billed { additions, read_at })
         }
         ReadingSource::LastRun => {
-            let ids: Vec<i64> = agreements.into_iter().collect();
+            let ids: Vec<i64> = agreements.into_iter().map(|a| a.0).collect();
             let rows = db::run(&ctx.pool, move |conn| {
                 Ok::<_, ServiceError>(db::readings::of(conn, &ids)?)
             })
             .await?;
             let read_at = rows
                 .iter()
-                .map(|r| (r.agreement_id, r.read_at.and_utc()))
+                .map(|r| (AgreementId(r.agreement_id), r.read_at.and_utc()))
                 .collect();
             let additions = rows.into_iter().flat_map(|r| r.additions_json.0).collect();
             Ok(Billed { additions, read_at })
@@ -157,7 +159,10 @@ pub async fn report(
         .iter()
         .filter(|m| filter.cw_company_id.is_none_or(|id| id == m.cw_company_id))
         .collect();
-    let agreements: BTreeSet<i64> = mappings.iter().map(|m| m.agreement_id).collect();
+    let agreements: BTreeSet<AgreementId> = mappings
+        .iter()
+        .map(|m| AgreementId(m.agreement_id))
+        .collect();
     let Billed { additions, read_at } = billed(ctx, filter.source, agreements).await?;
     let desired = inputs.desired_all();
     let not_billed: HashSet<&String> = desired
@@ -171,7 +176,8 @@ pub async fn report(
     let mut companies: Vec<CompanyReconciliation> = mappings
         .iter()
         .map(|m| {
-            let state = if !read_at.contains_key(&m.agreement_id) {
+            let agreement = AgreementId(m.agreement_id);
+            let state = if !read_at.contains_key(&agreement) {
                 CompanyState::AdditionsUnreadable
             } else if not_billed.contains(&m.tenant_id) {
                 CompanyState::UsageNotBilled
@@ -181,18 +187,18 @@ pub async fn report(
             let lines = desired
                 .quantities
                 .iter()
-                .filter(|d| d.agreement_id == m.agreement_id)
+                .filter(|d| d.agreement_id == agreement)
                 .collect();
             let prices: BTreeMap<i64, _> = pricing
                 .iter()
-                .filter(|(key, _)| key.agreement_id == m.agreement_id)
-                .map(|(key, p)| (key.product_id, p.clone()))
+                .filter(|(key, _)| key.agreement_id == agreement)
+                .map(|(key, p)| (key.product_id.0, p.clone()))
                 .collect();
             let lines = reconcile(&CompanyInput {
                 desired: (state == CompanyState::Reconciled).then_some(lines),
                 additions: additions
                     .iter()
-                    .filter(|a| a.agreement_id == m.agreement_id && a.is_active(now))
+                    .filter(|a| a.agreement_id == agreement && a.is_active(now))
                     .collect(),
                 pricing: &prices,
             });
@@ -203,7 +209,7 @@ pub async fn report(
                 agreement_id: m.agreement_id,
                 tenant_name: inputs.tenants.get(&m.tenant_id).map(|t| t.name.clone()),
                 state,
-                read_at: read_at.get(&m.agreement_id).copied(),
+                read_at: read_at.get(&agreement).copied(),
                 totals: Totals::of(lines.iter()),
                 lines,
             }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::adapters::db::{self, audit, audit::Actor, service_tokens::ServiceTokenRow, utc};
-use crate::runtime::auth::Role;
+use crate::domain::role::Role;
 use crate::runtime::state::Core;
 use crate::services::listing::{self, PageRequest, Rows};
 use crate::services::ServiceError;
@@ -21,7 +21,7 @@ pub async fn create(
     let row = ServiceTokenRow {
         id: db::new_id(),
         name,
-        role: role.as_str().into(),
+        role,
         created_by: actor.id.clone(),
         created_at: db::now(),
         expires_at: expires_at.map(|e| e.naive_utc()),

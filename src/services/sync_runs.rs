@@ -8,13 +8,14 @@ use serde_json::value::RawValue;
 
 use crate::adapters::db::{self, sync::ChangeRow};
 use crate::domain::desired::UnbilledUsage;
+use crate::domain::outcome::Trigger;
 use crate::domain::report::Plan;
 use crate::runtime::state::Core;
 use crate::services::listing::{self, PageRequest, Rows};
 use crate::services::ServiceError;
 use crate::sync::inputs::Inputs;
 use crate::sync::plan;
-use crate::sync::runs::{self, Run, RunRequest, Trigger};
+use crate::sync::runs::{self, Run, RunRequest};
 
 /// Plans a sync (of one company mapping, or all) without writing to ConnectWise and stores
 /// the plan for a run to apply; 422 when the company mapping named does not exist.

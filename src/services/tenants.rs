@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use crate::adapters::db::company_mappings::CompanyMappingRow;
 use crate::adapters::db::{self, audit, audit::Actor, tenants::TenantRow, DbConnection};
 use crate::adapters::kaspersky::VServer;
+use crate::domain::model::Solution;
 use crate::runtime::state::Core;
 use crate::services::connections::kaspersky as ksc;
 use crate::services::listing::{PageRequest, Rows};
@@ -40,13 +41,13 @@ fn apply_discovery(
             ..Discovery::default()
         };
         for v in vservers {
-            match db::tenants::find_by_external_id(conn, db::tenants::KSC, &v.uid)? {
+            match db::tenants::find_by_external_id(conn, Solution::Ksc, &v.uid)? {
                 None => {
                     db::tenants::insert(
                         conn,
                         &TenantRow {
                             id: db::new_id(),
-                            solution: db::tenants::KSC.into(),
+                            solution: Solution::Ksc,
                             name: v.display_name.clone(),
                             external_id: v.uid.clone(),
                             ksc_vserver_id: Some(v.id),
@@ -78,7 +79,7 @@ fn apply_discovery(
             }
         }
         let seen: HashSet<&str> = vservers.iter().map(|v| v.uid.as_str()).collect();
-        for mut row in db::tenants::of_solution(conn, db::tenants::KSC)? {
+        for mut row in db::tenants::of_solution(conn, Solution::Ksc)? {
             if !row.vanished && !seen.contains(row.external_id.as_str()) {
                 row.vanished = true;
                 row.updated_at = now;
@@ -103,8 +104,7 @@ fn create_business_hub(
     external_id: &str,
 ) -> Result<TenantRow, ServiceError> {
     db::write_transaction(conn, "tenants", |conn| {
-        if db::tenants::find_by_external_id(conn, db::tenants::BUSINESS_HUB, external_id)?.is_some()
-        {
+        if db::tenants::find_by_external_id(conn, Solution::BusinessHub, external_id)?.is_some() {
             return Err(ServiceError::Conflict(format!(
                 "A Business Hub tenant with external id {external_id} exists already."
             )));
@@ -112,7 +112,7 @@ fn create_business_hub(
         let now = db::now();
         let row = TenantRow {
             id: db::new_id(),
-            solution: db::tenants::BUSINESS_HUB.into(),
+            solution: Solution::BusinessHub,
             name: name.to_string(),
             external_id: external_id.to_string(),
             ksc_vserver_id: None,
@@ -158,10 +158,10 @@ fn with_mappings(
         .collect())
 }
 
-/// A page of tenants (of one solution, stored name) by name, with their mappings.
+/// A page of tenants (of one solution) by name, with their mappings.
 pub async fn list(
     ctx: &Core,
-    solution: Option<&'static str>,
+    solution: Option<Solution>,
     page: PageRequest,
 ) -> Result<Rows<TenantWithMapping>, ServiceError> {
     db::run(&ctx.pool, move |conn| {

@@ -187,7 +187,7 @@ fn push_in(
             Some(id) => db::tenants::find(conn, id)?,
             None => None,
         };
-        if let Some(t) = tenant.as_ref().filter(|t| t.solution() == Solution::Ksc) {
+        if let Some(t) = tenant.as_ref().filter(|t| t.solution == Solution::Ksc) {
             return Err(ServiceError::Conflict(format!(
                 "{} is a KSC tenant: its usage is pulled from KSC \
                  (POST /api/v1/usage-snapshots/collect), never pushed.",
@@ -206,7 +206,7 @@ fn push_in(
                 .into_iter()
                 .map(|a| (a.id.clone(), a))
                 .collect();
-        let solution = tenant.as_ref().map(TenantRow::solution);
+        let solution = tenant.as_ref().map(|t| t.solution);
         for (field, id, model) in pushed.named() {
             if let Some(problem) = application_problem(id, applications.get(id), model, solution) {
                 problems.push(FieldError::new(field, problem));

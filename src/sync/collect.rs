@@ -42,7 +42,7 @@ fn collection_targets(
     tenant_id: Option<&str>,
 ) -> Result<Vec<TenantRow>, SyncError> {
     let Some(id) = tenant_id else {
-        let mut all: Vec<TenantRow> = db::tenants::of_solution(conn, db::tenants::KSC)?
+        let mut all: Vec<TenantRow> = db::tenants::of_solution(conn, Solution::Ksc)?
             .into_iter()
             .filter(|t| t.enabled && !t.vanished)
             .collect();
@@ -54,7 +54,7 @@ fn collection_targets(
             "tenant_id",
             format!("there is no tenant {id}"),
         )),
-        Some(t) if t.solution() != Solution::Ksc => Err(SyncError::invalid(
+        Some(t) if t.solution != Solution::Ksc => Err(SyncError::invalid(
             "tenant_id",
             "is not a KSC tenant: its usage is pushed (POST /api/v1/usage-snapshots)",
         )),

@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::adapters::db::{self, sync::ChangeRow};
-use crate::domain::outcome::RunStatus;
+use crate::domain::outcome::{Outcome, RunStatus, Trigger};
 use crate::runtime::state::Core;
-use crate::sync::runs::{self, Run, RunRequest, Trigger};
+use crate::sync::runs::{self, Run, RunRequest};
 use crate::sync::SyncError;
 
 /// The exit code of a run: 0 succeeded, 1 held or partial (billing is not complete), 2 failed
@@ -29,7 +29,7 @@ pub struct Report {
 
 impl Report {
     pub fn exit_code(&self) -> u8 {
-        exit_code(RunStatus::parse(&self.run.status).unwrap_or(RunStatus::Failed))
+        exit_code(self.run.status)
     }
 }
 
@@ -49,7 +49,7 @@ pub async fn run(state: Arc<Core>, dry_run: bool) -> Result<Report, SyncError> {
         Ok::<_, SyncError>((changes, names))
     })
     .await?;
-    let held = changes.iter().filter(|c| c.result == "held").count();
+    let held = changes.iter().filter(|c| c.result == Outcome::Held).count();
     Ok(Report {
         table: table(&changes, &names),
         run,
@@ -109,9 +109,9 @@ fn table(changes: &[ChangeRow], names: &Names) -> String {
                 company,
                 name_or_id(&names.agreements, c.agreement_id),
                 name_or_id(&names.products, c.product_id),
-                c.action.clone(),
+                c.action.to_string(),
                 format!("{} → {new}", c.old_quantity),
-                c.result.clone(),
+                c.result.to_string(),
             ]
         })
         .collect();
@@ -141,6 +141,7 @@ fn table(changes: &[ChangeRow], names: &Names) -> String {
 mod tests {
     use super::*;
     use crate::adapters::db::json_text::JsonText;
+    use crate::domain::plan_lines::PlanAction;
 
     #[test]
     fn exit_codes() {
@@ -163,11 +164,11 @@ mod tests {
             agreement_id: 31,
             product_id: product,
             contributions_json: JsonText(Vec::new()),
-            action: "create".into(),
+            action: PlanAction::Create,
             old_quantity: 0.0,
             new_quantity: new,
             addition_id: None,
-            result: "applied".into(),
+            result: Outcome::Applied,
             detail: String::new(),
             created_at: db::now(),
             move_id: None,

@@ -14,7 +14,8 @@ use crate::domain::desired::{
     self, BillingInput, DesiredQuantity, DesiredState, ProductMapping, UnbilledUsage,
     UnreadableReason, UsageState,
 };
-use crate::domain::model::{ApplicationId, DeviceCategory};
+use crate::domain::ids::{AgreementId, ProductId};
+use crate::domain::model::{ApplicationId, DeviceCategory, Solution};
 use crate::domain::plan::{AgreementConstraints, ManagedAddition, Pricing, RowKey};
 use crate::domain::terms::{
     line_terms, BillingProfile, CatalogTerms, CompanyTerms, DescriptionContext,
@@ -58,8 +59,8 @@ struct MoneyInputs {
 #[derive(Default)]
 struct Index {
     mapping_of_tenant: HashMap<String, usize>,
-    mapping_of_agreement: HashMap<i64, usize>,
-    managed_of_agreement: HashMap<i64, Vec<usize>>,
+    mapping_of_agreement: HashMap<AgreementId, usize>,
+    managed_of_agreement: HashMap<AgreementId, Vec<usize>>,
 }
 
 impl Index {
@@ -72,13 +73,13 @@ impl Index {
                 .or_insert(i);
             index
                 .mapping_of_agreement
-                .entry(m.agreement_id)
+                .entry(AgreementId(m.agreement_id))
                 .or_insert(i);
         }
         for (i, m) in managed.iter().enumerate() {
             index
                 .managed_of_agreement
-                .entry(m.agreement_id)
+                .entry(AgreementId(m.agreement_id))
                 .or_default()
                 .push(i);
         }
@@ -161,11 +162,11 @@ impl Inputs {
         let mapped = self
             .mappings
             .iter()
-            .map(|m| (Some(m.tenant_id.as_str()), m.agreement_id));
+            .map(|m| (Some(m.tenant_id.as_str()), AgreementId(m.agreement_id)));
         let managed = self
             .managed
             .iter()
-            .map(|m| (m.tenant_id.as_deref(), m.agreement_id));
+            .map(|m| (m.tenant_id.as_deref(), AgreementId(m.agreement_id)));
         units::units(mapped.chain(managed))
     }
 
@@ -193,9 +194,9 @@ impl Inputs {
                 let tenant = self.tenants.get(&m.tenant_id)?;
                 Some(desired::CompanyMapping {
                     tenant_id: m.tenant_id.clone(),
-                    solution: tenant.solution(),
+                    solution: tenant.solution,
                     cw_company_id: m.cw_company_id,
-                    agreement_id: m.agreement_id,
+                    agreement_id: AgreementId(m.agreement_id),
                     billing_enabled: m.billing_enabled,
                     terms: self.money.terms.get(&m.id).cloned().unwrap_or_default(),
                 })
@@ -269,26 +270,27 @@ impl Inputs {
         let mut constraints = AgreementConstraints::from_desired(&desired);
         let current_agreement = |m: &ManagedRow| {
             let tenant = m.tenant_id.as_deref()?;
-            Some(self.mapping_of(tenant)?.agreement_id)
+            Some(AgreementId(self.mapping_of(tenant)?.agreement_id))
         };
         // A mapping deleted: its tenant's managed additions are left as they are and forgotten.
         for m in &managed {
             if current_agreement(m).is_none() {
-                constraints.released.insert(m.agreement_id);
+                constraints.released.insert(AgreementId(m.agreement_id));
             }
         }
         // A tenant's earlier agreements (its mapping moved) share its constraints: nothing there
         // is cancelled while its usage is unreadable, and cancels wait while it has unattributed
         // keys.
         for m in &managed {
-            let Some(current) = current_agreement(m).filter(|&a| a != m.agreement_id) else {
+            let agreement = AgreementId(m.agreement_id);
+            let Some(current) = current_agreement(m).filter(|&a| a != agreement) else {
                 continue;
             };
             if let Some(reason) = constraints.frozen.get(&current).cloned() {
-                constraints.frozen.entry(m.agreement_id).or_insert(reason);
+                constraints.frozen.entry(agreement).or_insert(reason);
             }
             if constraints.cancel_guarded.contains(&current) {
-                constraints.cancel_guarded.insert(m.agreement_id);
+                constraints.cancel_guarded.insert(agreement);
             }
         }
         UnitState {
@@ -297,8 +299,8 @@ impl Inputs {
             managed: managed
                 .into_iter()
                 .map(|m| ManagedAddition {
-                    agreement_id: m.agreement_id,
-                    product_id: m.product_id,
+                    agreement_id: AgreementId(m.agreement_id),
+                    product_id: ProductId(m.product_id),
                     addition_id: m.addition_id,
                     tenant_id: m.tenant_id.clone(),
                     billed: m.billed_json.as_ref().map(|billed| billed.0.clone()),
@@ -325,13 +327,13 @@ impl Inputs {
         let catalog = self
             .money
             .catalog
-            .get(&d.product_id)
+            .get(&d.product_id.0)
             .copied()
             .unwrap_or_default();
         let (tenant, mapping) = self.owner_of(d.agreement_id);
         let customer = mapping
             .and_then(|m| self.money.terms.get(&m.id))
-            .and_then(|t| t.product(d.product_id));
+            .and_then(|t| t.product(d.product_id.0));
         let mut applications: Vec<String> = d
             .contributions
             .iter()
@@ -358,7 +360,7 @@ impl Inputs {
         };
         Pricing {
             write: line_terms(
-                self.money.profiles.get(&d.product_id),
+                self.money.profiles.get(&d.product_id.0),
                 customer,
                 catalog,
                 &context,
@@ -369,7 +371,10 @@ impl Inputs {
 
     /// The tenant and company an agreement bills (through its current mapping, or the tenant
     /// whose managed additions it holds).
-    pub fn owner_of(&self, agreement_id: i64) -> (Option<&TenantRow>, Option<&CompanyMappingRow>) {
+    pub fn owner_of(
+        &self,
+        agreement_id: AgreementId,
+    ) -> (Option<&TenantRow>, Option<&CompanyMappingRow>) {
         if let Some(&i) = self.index.mapping_of_agreement.get(&agreement_id) {
             let m = &self.mappings[i];
             return (self.tenants.get(&m.tenant_id), Some(m));
@@ -393,7 +398,7 @@ fn usage_state(
     now: DateTime<Utc>,
     max_age: Duration,
 ) -> Option<UsageState> {
-    if tenant.solution == db::tenants::KSC {
+    if tenant.solution == Solution::Ksc {
         if tenant.vanished {
             return Some(UsageState::Unreadable(
                 UnreadableReason::VirtualServerVanished,

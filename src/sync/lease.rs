@@ -35,7 +35,7 @@ pub fn take(conn: &mut db::DbConnection, run: &Run) -> Result<(), SyncError> {
             )));
         }
         for mut dead in db::sync::running::<RunSummary>(conn)? {
-            dead.status = RunStatus::Interrupted.as_str().into();
+            dead.status = RunStatus::Interrupted;
             dead.finished_at = Some(now);
             dead.error = Some("its process stopped before it finished".into());
             db::sync::update_run(conn, &dead)?;

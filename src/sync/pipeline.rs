@@ -16,6 +16,7 @@ use crate::adapters::db::json_text::JsonText;
 use crate::adapters::db::readings::ReadingRow;
 use crate::adapters::db::{self, tenants::TenantRow, DbPool};
 use crate::adapters::kaspersky::KscClient;
+use crate::domain::ids::AgreementId;
 use crate::domain::outcome::Outcome;
 use crate::domain::plan::{self as rules, Approval, CwAddition, PlanAction, RowKey};
 use crate::domain::reconciliation;
@@ -104,7 +105,7 @@ async fn store_reading(
     read: Vec<CwAddition>,
     written: &[Decided],
 ) -> Result<(), SyncError> {
-    let unreadable: BTreeSet<i64> = part
+    let unreadable: BTreeSet<AgreementId> = part
         .unreadable_agreements
         .iter()
         .map(|u| u.agreement_id)
@@ -119,12 +120,12 @@ async fn store_reading(
         .agreements
         .iter()
         .filter(|a| !unreadable.contains(a))
-        .map(|&agreement_id| ReadingRow {
-            agreement_id,
+        .map(|&agreement| ReadingRow {
+            agreement_id: agreement.0,
             additions_json: JsonText(
                 after
                     .iter()
-                    .filter(|a| a.agreement_id == agreement_id)
+                    .filter(|a| a.agreement_id == agreement)
                     .cloned()
                     .collect(),
             ),
@@ -147,7 +148,7 @@ pub async fn stored(ctx: &RunContext, mut plan: Plan) -> Result<Plan, SyncError>
         .iter()
         .map(|l| (l.row.move_id.as_deref(), l.row.agreement_id));
     let groups = units::units(links);
-    let mut of_agreement: HashMap<i64, usize> = HashMap::new();
+    let mut of_agreement: HashMap<AgreementId, usize> = HashMap::new();
     for (i, group) in groups.iter().enumerate() {
         of_agreement.extend(group.agreements.iter().map(|&a| (a, i)));
     }

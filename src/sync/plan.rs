@@ -10,6 +10,7 @@ use futures_util::stream::{self, StreamExt};
 
 use crate::adapters::connectwise::{Addition, ConnectWiseClient};
 use crate::adapters::db::{self, company_mappings::CompanyMappingRow};
+use crate::domain::ids::{AgreementId, ProductId};
 use crate::domain::plan::{self as rules, AdditionTerms, CwAddition, PlanInput};
 use crate::domain::report::{self, Owner, PartInput, Plan, PlanPart, Scope, UnreadableAgreement};
 use crate::domain::terms::BillCustomer;
@@ -24,11 +25,11 @@ pub fn units_at_once(client: &ConnectWiseClient) -> usize {
     client.config().max_concurrency * 2 + 2
 }
 
-pub fn to_cw_addition(agreement_id: i64, a: &Addition) -> Option<CwAddition> {
+pub fn to_cw_addition(agreement_id: AgreementId, a: &Addition) -> Option<CwAddition> {
     Some(CwAddition {
         id: a.id?,
         agreement_id,
-        product_id: a.product.as_ref()?.id?,
+        product_id: ProductId(a.product.as_ref()?.id?),
         quantity: a.quantity.unwrap_or(0.0),
         cancelled_date: a.cancelled_date,
         terms: AdditionTerms {
@@ -45,7 +46,7 @@ pub fn to_cw_addition(agreement_id: i64, a: &Addition) -> Option<CwAddition> {
 /// Reads the additions of every agreement (one paged list each; the client bounds concurrency).
 pub async fn read_additions(
     client: &ConnectWiseClient,
-    agreements: &BTreeSet<i64>,
+    agreements: &BTreeSet<AgreementId>,
 ) -> (Vec<CwAddition>, Vec<UnreadableAgreement>) {
     let reads = agreements
         .iter()
@@ -125,7 +126,7 @@ fn compute(
         unreadable,
         scope: scope.map(|m| Scope {
             tenant_id: &m.tenant_id,
-            agreement_id: m.agreement_id,
+            agreement_id: AgreementId(m.agreement_id),
         }),
         owner: &owner,
         tenant_name: &tenant_name,

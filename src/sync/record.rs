@@ -92,7 +92,7 @@ fn keep_managed(
         return Ok(());
     }
     if row.action == PlanAction::Release {
-        return db::sync::forget_managed(conn, row.agreement_id, row.product_id);
+        return db::sync::forget_managed(conn, row.agreement_id.0, row.product_id.0);
     }
     let Some(addition_id) = written.managed_addition.or(row.addition_id) else {
         return Ok(());
@@ -103,8 +103,8 @@ fn keep_managed(
     db::sync::put_managed(
         conn,
         &ManagedRow {
-            agreement_id: row.agreement_id,
-            product_id: row.product_id,
+            agreement_id: row.agreement_id.0,
+            product_id: row.product_id.0,
             addition_id,
             tenant_id: row
                 .contributions
@@ -133,14 +133,14 @@ fn change_row(
         tenant_id: line.tenant_id.clone(),
         tenant_name: line.tenant_name.clone(),
         cw_company_id: line.cw_company_id,
-        agreement_id: row.agreement_id,
-        product_id: row.product_id,
+        agreement_id: row.agreement_id.0,
+        product_id: row.product_id.0,
         contributions_json: JsonText(row.contributions.clone()),
-        action: row.action.as_str().into(),
+        action: row.action,
         old_quantity: row.current_quantity,
         new_quantity: row.desired_quantity.map(|q| q as i64),
         addition_id: written.managed_addition.or(row.addition_id),
-        result: written.outcome.as_str().into(),
+        result: written.outcome,
         detail: written.detail.clone(),
         created_at: now,
         move_id: row.move_id.clone(),

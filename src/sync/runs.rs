@@ -6,14 +6,12 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use diesel::QueryResult;
-use serde::{Deserialize, Serialize};
 use tracing::Instrument;
-use utoipa::ToSchema;
 
 use crate::adapters::db::json_text::JsonText;
 use crate::adapters::db::{self, DbConnection};
 use crate::adapters::metrics;
-use crate::domain::outcome::{Outcome, RunStatus, RunSummary};
+use crate::domain::outcome::{Outcome, RunStatus, RunSummary, Trigger};
 use crate::domain::plan::{Approval, PlanAction};
 use crate::domain::report::Plan;
 use crate::runtime::state::Core;
@@ -24,18 +22,6 @@ use crate::sync::SyncError;
 
 /// A run as stored, with its summary.
 pub type Run = db::sync::RunRow<RunSummary>;
-
-crate::text_enum! {
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-    #[serde(rename_all = "snake_case")]
-    pub enum Trigger {
-        Api => "api",
-        /// Started from the web console (an API call that says so).
-        Console => "console",
-        Schedule => "schedule",
-        Cli => "cli",
-    }
-}
 
 /// What a run left undone, for the metrics (dry runs leave nothing undone: they do nothing).
 fn record_last_run(summary: &RunSummary) {
@@ -57,12 +43,11 @@ pub fn restore_metrics(conn: &mut DbConnection) -> QueryResult<()> {
         .map(|a| a.as_str())
         .collect();
     metrics::declare_sync_series(&statuses, &actions);
-    let succeeded =
-        db::sync::latest_real_run::<RunSummary>(conn, &[RunStatus::Succeeded.as_str()])?;
+    let succeeded = db::sync::latest_real_run::<RunSummary>(conn, &[RunStatus::Succeeded])?;
     if let Some(finished_at) = succeeded.and_then(|run| run.finished_at) {
         metrics::sync_succeeded_at(finished_at.and_utc().timestamp().max(0) as u64);
     }
-    let worked = [RunStatus::Succeeded, RunStatus::Held, RunStatus::Partial].map(RunStatus::as_str);
+    let worked = [RunStatus::Succeeded, RunStatus::Held, RunStatus::Partial];
     if let Some(run) = db::sync::latest_real_run::<RunSummary>(conn, &worked)? {
         record_last_run(&run.summary_json.into_inner());
     }
@@ -84,8 +69,8 @@ pub struct RunRequest {
 pub async fn begin(state: &Core, trigger: Trigger, request: &RunRequest) -> Result<Run, SyncError> {
     let run = db::sync::RunRow {
         id: db::new_id(),
-        trigger_kind: trigger.as_str().into(),
-        status: RunStatus::Running.as_str().into(),
+        trigger_kind: trigger,
+        status: RunStatus::Running,
         plan_id: request.plan_id.clone(),
         dry_run: request.dry_run,
         started_at: db::now(),
@@ -192,7 +177,7 @@ async fn finish(
     match outcome {
         Ok((summary, lease_lost)) => {
             let (status, why) = summary.status(lease_lost, request.dry_run);
-            finished.status = status.as_str().into();
+            finished.status = status;
             finished.error = why;
             if !request.dry_run {
                 record_last_run(&summary);
@@ -201,11 +186,11 @@ async fn finish(
         }
         Err(e) => {
             tracing::error!(error = %e, "sync run failed");
-            finished.status = RunStatus::Failed.as_str().into();
+            finished.status = RunStatus::Failed;
             finished.error = Some(e.detail());
         }
     }
-    let status = RunStatus::parse(&finished.status).unwrap_or(RunStatus::Failed);
+    let status = finished.status;
     metrics::sync_run_finished(status.as_str());
     if status == RunStatus::Succeeded && !request.dry_run {
         metrics::sync_succeeded_at(Utc::now().timestamp().max(0) as u64);
@@ -244,16 +229,4 @@ pub async fn start(
     let started = run.clone();
     actix_web::rt::spawn(execute(state, run, request));
     Ok(started)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn trigger_names_are_the_serde_names() {
-        for &trigger in Trigger::ALL {
-            assert_eq!(serde_json::to_value(trigger).unwrap(), trigger.as_str());
-        }
-    }
 }

@@ -10,8 +10,9 @@ use actix_web::rt::{self, task::JoinHandle, time::sleep};
 use chrono::{DateTime, Utc};
 
 use crate::adapters::db;
+use crate::domain::outcome::Trigger;
 use crate::runtime::state::Core;
-use crate::sync::runs::{self, Run, RunRequest, Trigger};
+use crate::sync::runs::{self, Run, RunRequest};
 use crate::sync::settings::{self, SyncSettings};
 use crate::sync::{retention, schedule};
 

@@ -179,14 +179,9 @@ fn at_least_one(value: u32) -> Result<(), String> {
 
 /// The stored settings; defaults until first saved.
 pub fn get(conn: &mut DbConnection) -> QueryResult<SyncSettings> {
-    match key_values::get(conn, KEY)? {
-        None => Ok(SyncSettings::default()),
-        Some(text) => serde_json::from_str(&text)
-            .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e))),
-    }
+    Ok(key_values::get_json(conn, KEY)?.unwrap_or_default())
 }
 
 pub fn put(conn: &mut DbConnection, settings: &SyncSettings) -> QueryResult<()> {
-    let text = serde_json::to_string(settings).expect("settings serialise");
-    key_values::set(conn, KEY, &text)
+    key_values::put_json(conn, KEY, settings)
 }

@@ -109,7 +109,7 @@ fn bootstrap_admin(
         &Actor::system("bootstrap"),
         FIRST_ADMIN,
         &password,
-        crate::runtime::auth::Role::Admin,
+        crate::domain::role::Role::Admin,
         false,
     );
     match created {

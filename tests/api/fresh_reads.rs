@@ -3,6 +3,7 @@
 
 use diesel::prelude::*;
 use kaspersky_msp_bridge::adapters::db::{self, json_text::JsonText, schema};
+use kaspersky_msp_bridge::domain::outcome::{RunStatus, Trigger};
 use serde_json::Value;
 
 use crate::helpers::{assert_problem, spawn_app, CatalogProduct, TestApp};
@@ -15,8 +16,8 @@ fn plant_run(app: &TestApp, id: &str) {
             conn,
             &db::sync::RunRow {
                 id: id.into(),
-                trigger_kind: "cli".into(),
-                status: "running".into(),
+                trigger_kind: Trigger::Cli,
+                status: RunStatus::Running,
                 plan_id: None,
                 dry_run: false,
                 started_at: db::now(),

@@ -5,6 +5,7 @@
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use kaspersky_msp_bridge::adapters::config::Settings;
 use kaspersky_msp_bridge::adapters::connectwise::{Agreement, Reference};
+use kaspersky_msp_bridge::adapters::database_kind::DatabaseKind;
 use kaspersky_msp_bridge::adapters::db::{self, DbConnection};
 use kaspersky_msp_bridge::cli::sandbox::fake_connectwise::FakeConnectWise;
 use kaspersky_msp_bridge::cli::sandbox::fake_ksc::{
@@ -65,7 +66,7 @@ fn with_database(url: &str, name: &str) -> String {
 
 fn fresh_database(dir: &std::path::Path) -> (String, TestDatabase) {
     match std::env::var("TEST_DATABASE_URL") {
-        Ok(server_url) if server_url.starts_with("postgres") => {
+        Ok(server_url) if DatabaseKind::of(&server_url) == DatabaseKind::Postgres => {
             let name = format!("bridge_test_{}", uuid::Uuid::new_v4().simple());
             let mut conn = PgConnection::establish(&server_url)
                 .unwrap_or_else(|e| panic!("TEST_DATABASE_URL is not reachable: {e}"));
@@ -124,7 +125,7 @@ fn migrate_before(database_url: &str, first_new: &str, seed: &[&str]) {
             conn.run_migration(migration).expect("an older migration");
         }
     }
-    if database_url.starts_with("postgres") {
+    if DatabaseKind::of(database_url) == DatabaseKind::Postgres {
         let mut conn = PgConnection::establish(database_url).expect("the test database");
         older(&mut conn, "migrations/postgres", first_new);
         for sql in seed {

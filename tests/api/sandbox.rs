@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use kaspersky_msp_bridge::adapters::connectwise::Addition;
 use kaspersky_msp_bridge::cli::sandbox::demo::{DemoCompany, Sandbox};
+use kaspersky_msp_bridge::domain::outcome::Trigger;
 use kaspersky_msp_bridge::runtime::state::Core;
-use kaspersky_msp_bridge::sync::runs::{self, RunRequest, Trigger};
+use kaspersky_msp_bridge::sync::runs::{self, RunRequest};
 use kaspersky_msp_bridge::web::startup::build_core;
 use reqwest::Method;
 use serde_json::{json, Value};

@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use kaspersky_msp_bridge::adapters::connectwise::{CatalogItem, Company};
 use kaspersky_msp_bridge::cli::sandbox::fake_connectwise::{route, FakeConnectWise, Fault};
 use kaspersky_msp_bridge::cli::sandbox::fake_ksc::{self, FakeKsc, FakeKscOptions, FaultKind};
-use kaspersky_msp_bridge::sync::runs::{self, RunRequest, Trigger};
+use kaspersky_msp_bridge::domain::outcome::{RunStatus, Trigger};
+use kaspersky_msp_bridge::sync::runs::{self, RunRequest};
 use kaspersky_msp_bridge::web::startup::build_core;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -533,8 +534,8 @@ fn plant_dead_run(app: &TestApp) -> String {
     let then = db::now() - chrono::Duration::minutes(10);
     let run = RunRow {
         id: db::new_id(),
-        trigger_kind: "schedule".into(),
-        status: "running".into(),
+        trigger_kind: Trigger::Schedule,
+        status: RunStatus::Running,
         plan_id: None,
         dry_run: false,
         started_at: then,

@@ -5,9 +5,11 @@ use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use kaspersky_msp_bridge::adapters::db::{self, audit, audit::Actor, json_text::JsonText};
+use kaspersky_msp_bridge::domain::outcome::{Outcome, Trigger};
+use kaspersky_msp_bridge::domain::plan_lines::PlanAction;
 use kaspersky_msp_bridge::runtime::state::Core;
 use kaspersky_msp_bridge::sync::retention;
-use kaspersky_msp_bridge::sync::runs::{self, RunRequest, Trigger};
+use kaspersky_msp_bridge::sync::runs::{self, RunRequest};
 use kaspersky_msp_bridge::sync::scheduler::{tick, Tick};
 use kaspersky_msp_bridge::sync::settings::{self, Retention, SyncSettings};
 use kaspersky_msp_bridge::web::startup::build_core;
@@ -197,7 +199,7 @@ async fn a_due_slot_starts_a_scheduled_run_unless_the_lease_is_held() {
     let Tick::Ran(run) = tick(&state, &every_minute, now - Duration::minutes(2), now).await else {
         panic!("expected a run");
     };
-    assert_eq!(run.trigger_kind, "schedule");
+    assert_eq!(run.trigger_kind.as_str(), "schedule");
     let shown: Value = app
         .get(&format!("/api/v1/sync/runs/{}", run.id), &app.admin_token)
         .await
@@ -270,11 +272,11 @@ async fn retention_prunes_old_rows_but_keeps_each_tenants_newest_snapshot() {
             agreement_id: 1,
             product_id: 2,
             contributions_json: JsonText(Vec::new()),
-            action: "create".into(),
+            action: PlanAction::Create,
             old_quantity: 0.0,
             new_quantity: Some(1),
             addition_id: None,
-            result: "applied".into(),
+            result: Outcome::Applied,
             detail: String::new(),
             created_at: long_ago,
             move_id: None,

@@ -23,6 +23,7 @@ use crate::adapters::outbound::retry::{self, AttemptOutcome, Failed, Replay, Ret
 use crate::adapters::outbound::{
     build_http_client, HttpClientOptions, OutboundBlocked, OutboundPolicy,
 };
+use crate::domain::ids::{AgreementId, CompanyId};
 
 /// ConnectWise's largest page.
 pub const PAGE_SIZE: u32 = 1000;
@@ -171,60 +172,56 @@ impl ConnectWiseClient {
         self.list_all("company/companies", conditions).await
     }
 
-    pub async fn list_agreements(&self, company_id: i64) -> Result<Vec<Agreement>> {
-        let of_company = Conditions::eq("company/id", company_id);
+    pub async fn list_agreements(&self, company: CompanyId) -> Result<Vec<Agreement>> {
+        let of_company = Conditions::eq("company/id", company.0);
         self.list_all("finance/agreements", Some(&of_company)).await
     }
 
     pub async fn list_additions(
         &self,
-        agreement_id: i64,
+        agreement: AgreementId,
         conditions: Option<&Conditions>,
     ) -> Result<Vec<Addition>> {
-        self.list_all(&additions_path(agreement_id), conditions)
-            .await
+        self.list_all(&additions_path(agreement), conditions).await
     }
 
-    pub async fn get_addition(&self, agreement_id: i64, addition_id: i64) -> Result<Addition> {
-        self.get_json(&addition_path(agreement_id, addition_id))
-            .await
+    pub async fn get_addition(&self, agreement: AgreementId, addition_id: i64) -> Result<Addition> {
+        self.get_json(&addition_path(agreement, addition_id)).await
     }
 
     /// Never repeated once it may have reached ConnectWise: an unknown outcome is
     /// [`ConnectWiseError::OutcomeUnknown`], left for the next sync to re-read and reconcile.
     pub async fn create_addition(
         &self,
-        agreement_id: i64,
+        agreement: AgreementId,
         addition: &NewAddition,
     ) -> Result<Addition> {
-        self.send_json(Method::POST, &additions_path(agreement_id), addition)
+        self.send_json(Method::POST, &additions_path(agreement), addition)
             .await
     }
 
     pub async fn patch_addition(
         &self,
-        agreement_id: i64,
+        agreement: AgreementId,
         addition_id: i64,
         operations: &[PatchOperation],
     ) -> Result<Addition> {
-        let path = addition_path(agreement_id, addition_id);
+        let path = addition_path(agreement, addition_id);
         self.send_json(Method::PATCH, &path, operations).await
     }
 
     pub async fn put_addition(
         &self,
-        agreement_id: i64,
+        agreement: AgreementId,
         addition_id: i64,
         addition: &Addition,
     ) -> Result<Addition> {
-        let path = addition_path(agreement_id, addition_id);
+        let path = addition_path(agreement, addition_id);
         self.send_json(Method::PUT, &path, addition).await
     }
 
-    pub async fn delete_addition(&self, agreement_id: i64, addition_id: i64) -> Result<()> {
-        let url = self
-            .api_url(&addition_path(agreement_id, addition_id))
-            .await?;
+    pub async fn delete_addition(&self, agreement: AgreementId, addition_id: i64) -> Result<()> {
+        let url = self.api_url(&addition_path(agreement, addition_id)).await?;
         let request = Request {
             method: Method::DELETE,
             url,
@@ -365,12 +362,12 @@ impl Request {
     }
 }
 
-fn additions_path(agreement_id: i64) -> String {
-    format!("finance/agreements/{agreement_id}/additions")
+fn additions_path(agreement: AgreementId) -> String {
+    format!("finance/agreements/{agreement}/additions")
 }
 
-fn addition_path(agreement_id: i64, addition_id: i64) -> String {
-    format!("{}/{addition_id}", additions_path(agreement_id))
+fn addition_path(agreement: AgreementId, addition_id: i64) -> String {
+    format!("{}/{addition_id}", additions_path(agreement))
 }
 
 fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T> {

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_with::skip_serializing_none;
 
+use crate::domain::ids::ProductId;
 use crate::domain::money::Money;
 use crate::domain::terms::BillCustomer;
 
@@ -136,9 +137,9 @@ pub struct NewAddition {
 }
 
 impl NewAddition {
-    pub fn new(product_id: i64, bill_customer: BillCustomer, quantity: f64) -> Self {
+    pub fn new(product: ProductId, bill_customer: BillCustomer, quantity: f64) -> Self {
         Self {
-            product: Reference::id(product_id),
+            product: Reference::id(product.0),
             bill_customer,
             quantity,
             effective_date: None,
@@ -251,7 +252,9 @@ mod tests {
 
     #[test]
     fn new_addition_sends_only_what_is_set() {
-        let body = serde_json::to_value(NewAddition::new(3, BillCustomer::Billable, 5.0)).unwrap();
+        let body =
+            serde_json::to_value(NewAddition::new(ProductId(3), BillCustomer::Billable, 5.0))
+                .unwrap();
         assert_eq!(
             body,
             json!({"product": {"id": 3}, "billCustomer": "Billable", "quantity": 5.0})

@@ -40,19 +40,9 @@ impl Default for BillingSettings {
 /// The stored settings; defaults (category billing off, tiers billed on their own) until first
 /// saved.
 pub fn get(conn: &mut DbConnection) -> QueryResult<BillingSettings> {
-    parse(key_values::get(conn, KEY)?.as_deref())
-}
-
-/// The settings from their stored text (`None`: never saved).
-pub fn parse(stored: Option<&str>) -> QueryResult<BillingSettings> {
-    match stored {
-        None => Ok(BillingSettings::default()),
-        Some(text) => serde_json::from_str(text)
-            .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e))),
-    }
+    Ok(key_values::get_json(conn, KEY)?.unwrap_or_default())
 }
 
 pub fn put(conn: &mut DbConnection, settings: &BillingSettings) -> QueryResult<()> {
-    let text = serde_json::to_string(settings).expect("settings serialise");
-    key_values::set(conn, KEY, &text)
+    key_values::put_json(conn, KEY, settings)
 }

@@ -33,6 +33,13 @@ impl<T> JsonText<T> {
     }
 }
 
+impl<T: Serialize> JsonText<T> {
+    /// The text stored for the value (what binding it writes).
+    pub fn to_text(&self) -> serde_json::Result<String> {
+        serde_json::to_string(&self.0)
+    }
+}
+
 impl<T, DB> FromSql<Text, DB> for JsonText<T>
 where
     DB: Backend,
@@ -54,7 +61,7 @@ impl<T: Serialize + std::fmt::Debug> ToSql<Text, Pg> for JsonText<T> {
 
 impl<T: Serialize + std::fmt::Debug> ToSql<Text, Sqlite> for JsonText<T> {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
-        out.set_value(serde_json::to_string(&self.0)?);
+        out.set_value(self.to_text()?);
         Ok(IsNull::No)
     }
 }

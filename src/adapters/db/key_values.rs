@@ -2,7 +2,9 @@
 //! every process sharing the database agrees on them.
 
 use diesel::prelude::*;
+use serde::Serialize;
 
+use super::json_text::{Json, JsonText};
 use super::schema::app_state;
 use super::{is_unique_violation, now, DbConnection};
 
@@ -49,6 +51,25 @@ pub fn set(conn: &mut DbConnection, key: &str, value: &str) -> QueryResult<()> {
             .execute(conn)?;
     }
     Ok(())
+}
+
+/// The document stored under `key`, read through the `JsonText` codec like every JSON column
+/// (unreadable: a query error); `None` until first stored.
+pub fn get_json<T: Json>(conn: &mut DbConnection, key: &str) -> QueryResult<Option<T>> {
+    let stored: Option<JsonText<T>> = app_state::table
+        .find(key)
+        .select(app_state::value)
+        .first(conn)
+        .optional()?;
+    Ok(stored.map(JsonText::into_inner))
+}
+
+/// Stores `value` under `key` in the `JsonText` form (callers serialise writers).
+pub fn put_json<T: Serialize>(conn: &mut DbConnection, key: &str, value: &T) -> QueryResult<()> {
+    let text = JsonText(value)
+        .to_text()
+        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+    set(conn, key, &text)
 }
 
 /// Removes `key` (nothing happens when it is not there).

@@ -25,6 +25,7 @@ pub mod security_applications;
 pub mod service_tokens;
 pub mod sync;
 pub mod tenants;
+pub mod text_enum;
 pub mod usage_snapshots;
 pub mod users;
 
@@ -40,7 +41,8 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
 
-use crate::adapters::config::{is_postgres_url, sqlite_path};
+use crate::adapters::config::sqlite_path;
+use crate::adapters::database_kind::DatabaseKind;
 
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
@@ -109,25 +111,28 @@ pub fn is_connection_lost(err: &DieselError) -> bool {
 #[derive(Debug, Clone)]
 pub struct DbManager {
     url: String,
+    kind: DatabaseKind,
 }
 
 impl DbManager {
     pub fn new(url: &str) -> DbManager {
         DbManager {
             url: url.to_string(),
+            kind: DatabaseKind::of(url),
         }
     }
 
     fn open(&self) -> Result<DbConnection, r2d2::Error> {
-        if is_postgres_url(&self.url) {
-            PgConnection::establish(&backend::connection_url(&self.url))
+        match self.kind {
+            DatabaseKind::Postgres => PgConnection::establish(&backend::connection_url(&self.url))
                 .map(DbConnection::Pg)
-                .map_err(r2d2::Error::ConnectionError)
-        } else {
-            let mut conn = SqliteConnection::establish(sqlite_path(&self.url))
-                .map_err(r2d2::Error::ConnectionError)?;
-            backend::configure_sqlite(&mut conn).map_err(r2d2::Error::QueryError)?;
-            Ok(DbConnection::Sqlite(conn))
+                .map_err(r2d2::Error::ConnectionError),
+            DatabaseKind::Sqlite => {
+                let mut conn = SqliteConnection::establish(sqlite_path(&self.url))
+                    .map_err(r2d2::Error::ConnectionError)?;
+                backend::configure_sqlite(&mut conn).map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
         }
     }
 }
@@ -178,7 +183,7 @@ impl ManageConnection for DbManager {
 /// reason (r2d2 itself only says it timed out), then builds the pool.
 pub fn connect_pool(url: &str, max_size: u32) -> anyhow::Result<DbPool> {
     let manager = DbManager::new(url);
-    if !is_postgres_url(url) {
+    if manager.kind == DatabaseKind::Sqlite {
         create_sqlite_file(sqlite_path(url))?;
     }
     let first = manager

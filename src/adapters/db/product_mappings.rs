@@ -3,7 +3,9 @@
 
 use diesel::prelude::*;
 
+use super::billing_settings::BillingSettings;
 use super::cw_products::CwProductRow;
+use super::json_text::JsonText;
 use super::schema::{app_state, cw_products, product_mappings, security_applications};
 use super::security_applications::{ApplicationSummary, ApplicationSummaryRow};
 use super::{billing_settings, now, DbConnection};
@@ -65,8 +67,8 @@ pub struct GridRow {
     /// One cached catalog product the mapping names; an application naming several comes
     /// once per product.
     pub product: Option<CwProductRow>,
-    /// The stored billing settings' text (the same on every row).
-    pub billing_settings: Option<String>,
+    /// The stored billing settings (the same on every row; `None` until first saved).
+    pub billing_settings: Option<BillingSettings>,
 }
 
 /// Everything the mapping grid shows, in one query (one round trip, the grid being the
@@ -78,7 +80,7 @@ pub fn grid_rows(conn: &mut DbConnection) -> QueryResult<Vec<GridRow>> {
         ApplicationSummaryRow,
         Option<ProductMappingRow>,
         Option<CwProductRow>,
-        Option<String>,
+        Option<JsonText<BillingSettings>>,
     );
     let rows: Vec<Row> = security_applications::table
         .left_join(product_mappings::table)
@@ -103,16 +105,17 @@ pub fn grid_rows(conn: &mut DbConnection) -> QueryResult<Vec<GridRow>> {
             app_state::value.nullable(),
         ))
         .load(conn)?;
-    rows.into_iter()
-        .map(|(application, mapping, product, billing_settings)| {
-            Ok(GridRow {
-                application: application.try_into()?,
+    Ok(rows
+        .into_iter()
+        .map(
+            |(application, mapping, product, billing_settings)| GridRow {
+                application: application.into(),
                 mapping: mapping.map(ProductMapping::from),
                 product,
-                billing_settings,
-            })
-        })
-        .collect()
+                billing_settings: billing_settings.map(JsonText::into_inner),
+            },
+        )
+        .collect())
 }
 
 pub fn exists(conn: &mut DbConnection, application_id: &str) -> QueryResult<bool> {

@@ -4,7 +4,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::{de::DeserializeOwned, Serialize};
+use serde::Serialize;
 
 use super::json_text::JsonText;
 use super::schema::security_applications;
@@ -19,8 +19,8 @@ use crate::domain::usage::ApplicationRules;
 struct SecurityApplicationRow {
     id: String,
     name: String,
-    solution: String,
-    licensing_model: String,
+    solution: Solution,
+    licensing_model: LicensingModel,
     match_rules_json: JsonText<MatchRules>,
     custom: bool,
     retired: bool,
@@ -60,22 +60,20 @@ pub struct ApplicationSummary {
 pub struct ApplicationSummaryRow {
     id: String,
     name: String,
-    solution: String,
-    licensing_model: String,
+    solution: Solution,
+    licensing_model: LicensingModel,
     retired: bool,
 }
 
-impl TryFrom<ApplicationSummaryRow> for ApplicationSummary {
-    type Error = diesel::result::Error;
-
-    fn try_from(row: ApplicationSummaryRow) -> QueryResult<Self> {
-        Ok(ApplicationSummary {
-            solution: from_text(&row.solution)?,
-            licensing_model: from_text(&row.licensing_model)?,
+impl From<ApplicationSummaryRow> for ApplicationSummary {
+    fn from(row: ApplicationSummaryRow) -> Self {
+        ApplicationSummary {
+            solution: row.solution,
+            licensing_model: row.licensing_model,
             id: row.id,
             name: row.name,
             retired: row.retired,
-        })
+        }
     }
 }
 
@@ -111,26 +109,11 @@ impl SecurityApplication {
     }
 }
 
-/// Enumerations are stored as their serde name (`per_device`).
-fn to_text<T: Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => unreachable!("stored enumerations serialise as strings"),
-    }
-}
-
-fn from_text<T: DeserializeOwned>(text: &str) -> QueryResult<T> {
-    serde_json::from_value(serde_json::Value::String(text.to_string()))
-        .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
-}
-
-impl TryFrom<SecurityApplicationRow> for SecurityApplication {
-    type Error = diesel::result::Error;
-
-    fn try_from(row: SecurityApplicationRow) -> QueryResult<Self> {
-        Ok(SecurityApplication {
-            solution: from_text(&row.solution)?,
-            licensing_model: from_text(&row.licensing_model)?,
+impl From<SecurityApplicationRow> for SecurityApplication {
+    fn from(row: SecurityApplicationRow) -> Self {
+        SecurityApplication {
+            solution: row.solution,
+            licensing_model: row.licensing_model,
             match_rules: row.match_rules_json.into_inner(),
             folds_into: row.folds_into,
             id: row.id,
@@ -139,7 +122,7 @@ impl TryFrom<SecurityApplicationRow> for SecurityApplication {
             retired: row.retired,
             created_at: row.created_at,
             updated_at: row.updated_at,
-        })
+        }
     }
 }
 
@@ -148,8 +131,8 @@ impl From<&SecurityApplication> for SecurityApplicationRow {
         SecurityApplicationRow {
             id: app.id.clone(),
             name: app.name.clone(),
-            solution: to_text(&app.solution),
-            licensing_model: to_text(&app.licensing_model),
+            solution: app.solution,
+            licensing_model: app.licensing_model,
             match_rules_json: JsonText(app.match_rules.clone()),
             custom: app.custom,
             retired: app.retired,
@@ -160,12 +143,6 @@ impl From<&SecurityApplication> for SecurityApplicationRow {
     }
 }
 
-fn typed(rows: Vec<SecurityApplicationRow>) -> QueryResult<Vec<SecurityApplication>> {
-    rows.into_iter()
-        .map(SecurityApplication::try_from)
-        .collect()
-}
-
 /// Every application (of one solution, if given), ordered by solution and name.
 pub fn list(
     conn: &mut DbConnection,
@@ -173,7 +150,7 @@ pub fn list(
 ) -> QueryResult<Vec<SecurityApplication>> {
     let mut query = security_applications::table.into_boxed();
     if let Some(solution) = solution {
-        query = query.filter(security_applications::solution.eq(to_text(&solution)));
+        query = query.filter(security_applications::solution.eq(solution));
     }
     let rows = query
         .order((
@@ -183,7 +160,7 @@ pub fn list(
         ))
         .select(SecurityApplicationRow::as_select())
         .load(conn)?;
-    typed(rows)
+    Ok(rows.into_iter().map(SecurityApplication::from).collect())
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<SecurityApplication>> {
@@ -191,9 +168,8 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<SecurityApp
         .find(id)
         .select(SecurityApplicationRow::as_select())
         .first(conn)
-        .optional()?
-        .map(SecurityApplication::try_from)
-        .transpose()
+        .optional()
+        .map(|row| row.map(SecurityApplication::from))
 }
 
 pub fn insert(conn: &mut DbConnection, app: &SecurityApplication) -> QueryResult<()> {

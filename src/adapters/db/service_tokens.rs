@@ -4,6 +4,7 @@ use diesel::prelude::*;
 use super::paging::{page_and_total, TotalRows};
 use super::schema::service_tokens;
 use super::DbConnection;
+use crate::domain::role::Role;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = service_tokens)]
@@ -11,7 +12,7 @@ use super::DbConnection;
 pub struct ServiceTokenRow {
     pub id: String,
     pub name: String,
-    pub role: String,
+    pub role: Role,
     pub created_by: Option<String>,
     pub created_at: NaiveDateTime,
     pub expires_at: Option<NaiveDateTime>,

@@ -8,6 +8,8 @@ use super::paging::{page_and_total, TotalRows};
 use super::schema::{managed_additions, sync_changes, sync_lease, sync_plans, sync_runs};
 use super::DbConnection;
 use crate::domain::desired::Contribution;
+use crate::domain::outcome::{Outcome, RunStatus, Trigger};
+use crate::domain::plan_lines::PlanAction;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = managed_additions)]
@@ -92,8 +94,8 @@ pub fn find_plan<P: Json>(conn: &mut DbConnection, id: &str) -> QueryResult<Opti
 /// A run; `S` is its summary, stored as JSON (the sync defines it).
 pub struct RunRow<S: 'static> {
     pub id: String,
-    pub trigger_kind: String,
-    pub status: String,
+    pub trigger_kind: Trigger,
+    pub status: RunStatus,
     pub plan_id: Option<String>,
     pub dry_run: bool,
     pub started_at: NaiveDateTime,
@@ -128,7 +130,7 @@ pub fn find_run<S: Json>(conn: &mut DbConnection, id: &str) -> QueryResult<Optio
 /// Runs still marked running (their holder may have died).
 pub fn running<S: Json>(conn: &mut DbConnection) -> QueryResult<Vec<RunRow<S>>> {
     sync_runs::table
-        .filter(sync_runs::status.eq("running"))
+        .filter(sync_runs::status.eq(RunStatus::Running))
         .select(RunRow::<S>::as_select())
         .load(conn)
 }
@@ -139,7 +141,11 @@ pub fn latest_worked_run<S: Json>(
     except: &str,
 ) -> QueryResult<Option<RunRow<S>>> {
     sync_runs::table
-        .filter(sync_runs::status.eq_any(["succeeded", "held", "partial"]))
+        .filter(sync_runs::status.eq_any([
+            RunStatus::Succeeded,
+            RunStatus::Held,
+            RunStatus::Partial,
+        ]))
         .filter(sync_runs::id.ne(except))
         .order((sync_runs::started_at.desc(), sync_runs::id.desc()))
         .select(RunRow::<S>::as_select())
@@ -150,7 +156,7 @@ pub fn latest_worked_run<S: Json>(
 /// The newest run that was not a dry run, with one of `statuses`.
 pub fn latest_real_run<S: Json>(
     conn: &mut DbConnection,
-    statuses: &[&str],
+    statuses: &[RunStatus],
 ) -> QueryResult<Option<RunRow<S>>> {
     sync_runs::table
         .filter(sync_runs::status.eq_any(statuses.to_vec()))
@@ -198,11 +204,11 @@ pub struct ChangeRow {
     pub agreement_id: i64,
     pub product_id: i64,
     pub contributions_json: JsonText<Vec<Contribution>>,
-    pub action: String,
+    pub action: PlanAction,
     pub old_quantity: f64,
     pub new_quantity: Option<i64>,
     pub addition_id: Option<i64>,
-    pub result: String,
+    pub result: Outcome,
     pub detail: String,
     pub created_at: NaiveDateTime,
     pub move_id: Option<String>,
@@ -316,7 +322,7 @@ pub fn prune_runs(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult
     let old = || {
         sync_runs::table
             .filter(sync_runs::started_at.lt(before))
-            .filter(sync_runs::status.ne("running"))
+            .filter(sync_runs::status.ne(RunStatus::Running))
     };
     conn.transaction(|conn| {
         let changes = diesel::delete(

@@ -8,16 +8,13 @@ use super::schema::tenants;
 use super::DbConnection;
 use crate::domain::model::Solution;
 
-pub const KSC: &str = "ksc";
-pub const BUSINESS_HUB: &str = "business_hub";
-
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = tenants)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 #[diesel(treat_none_as_null = true)]
 pub struct TenantRow {
     pub id: String,
-    pub solution: String,
+    pub solution: Solution,
     pub name: String,
     pub external_id: String,
     pub ksc_vserver_id: Option<i64>,
@@ -26,16 +23,6 @@ pub struct TenantRow {
     pub last_seen_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
-}
-
-impl TenantRow {
-    pub fn solution(&self) -> Solution {
-        if self.solution == KSC {
-            Solution::Ksc
-        } else {
-            Solution::BusinessHub
-        }
-    }
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<TenantRow>> {
@@ -48,7 +35,7 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<TenantRow>>
 
 pub fn find_by_external_id(
     conn: &mut DbConnection,
-    solution: &str,
+    solution: Solution,
     external_id: &str,
 ) -> QueryResult<Option<TenantRow>> {
     tenants::table
@@ -59,7 +46,7 @@ pub fn find_by_external_id(
         .optional()
 }
 
-pub fn of_solution(conn: &mut DbConnection, solution: &str) -> QueryResult<Vec<TenantRow>> {
+pub fn of_solution(conn: &mut DbConnection, solution: Solution) -> QueryResult<Vec<TenantRow>> {
     tenants::table
         .filter(tenants::solution.eq(solution))
         .select(TenantRow::as_select())
@@ -87,14 +74,14 @@ pub fn update(conn: &mut DbConnection, row: &TenantRow) -> QueryResult<()> {
 /// One page ordered by name, then id; optionally one solution only.
 pub fn list(
     conn: &mut DbConnection,
-    solution: Option<&str>,
+    solution: Option<Solution>,
     offset: i64,
     limit: i64,
 ) -> QueryResult<(Vec<TenantRow>, i64)> {
     let query = || {
         let mut q = tenants::table.into_boxed();
         if let Some(s) = solution {
-            q = q.filter(tenants::solution.eq(s.to_string()));
+            q = q.filter(tenants::solution.eq(s));
         }
         q
     };

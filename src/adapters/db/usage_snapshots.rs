@@ -61,8 +61,8 @@ struct UsageSnapshotRow {
     id: String,
     tenant_id: String,
     taken_at: NaiveDateTime,
-    source: String,
-    status: String,
+    source: SnapshotSource,
+    status: SnapshotStatus,
     error: Option<String>,
     usage_json: Option<JsonText<TenantUsage>>,
     created_by: Option<String>,
@@ -88,12 +88,10 @@ impl TryFrom<UsageSnapshotRow> for UsageSnapshot {
     type Error = diesel::result::Error;
 
     fn try_from(row: UsageSnapshotRow) -> QueryResult<Self> {
-        let source = SnapshotSource::parse(&row.source)
-            .ok_or_else(|| corrupt(format!("unknown snapshot source {}", row.source)))?;
-        let outcome = match (SnapshotStatus::parse(&row.status), row.usage_json) {
-            (Some(SnapshotStatus::Ok), Some(usage)) => Outcome::Ok(usage.into_inner()),
-            (Some(SnapshotStatus::Failed), _) => Outcome::Failed(row.error.unwrap_or_default()),
-            _ => {
+        let outcome = match (row.status, row.usage_json) {
+            (SnapshotStatus::Ok, Some(usage)) => Outcome::Ok(usage.into_inner()),
+            (SnapshotStatus::Failed, _) => Outcome::Failed(row.error.unwrap_or_default()),
+            (SnapshotStatus::Ok, None) => {
                 return Err(corrupt(format!(
                     "snapshot status {} without usage",
                     row.status
@@ -104,7 +102,7 @@ impl TryFrom<UsageSnapshotRow> for UsageSnapshot {
             id: row.id,
             tenant_id: row.tenant_id,
             taken_at: row.taken_at,
-            source,
+            source: row.source,
             outcome,
             created_by: row.created_by,
             created_at: row.created_at,
@@ -122,8 +120,8 @@ impl From<&UsageSnapshot> for UsageSnapshotRow {
             id: s.id.clone(),
             tenant_id: s.tenant_id.clone(),
             taken_at: s.taken_at,
-            source: s.source.as_str().into(),
-            status: status.as_str().into(),
+            source: s.source,
+            status,
             error,
             usage_json,
             created_by: s.created_by.clone(),

@@ -4,6 +4,7 @@ use diesel::prelude::*;
 use super::paging::{page_and_total, TotalRows};
 use super::schema::users;
 use super::DbConnection;
+use crate::domain::role::Role;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = users)]
@@ -12,7 +13,7 @@ pub struct UserRow {
     pub id: String,
     pub username: String,
     pub password_hash: String,
-    pub role: String,
+    pub role: Role,
     pub disabled: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -60,7 +61,7 @@ pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
 
 pub fn count_active_admins(conn: &mut DbConnection) -> QueryResult<i64> {
     users::table
-        .filter(users::role.eq("admin"))
+        .filter(users::role.eq(Role::Admin))
         .filter(users::disabled.eq(false))
         .count()
         .get_result(conn)

@@ -49,7 +49,7 @@ fn state(
         tenant_id: KSC_A.into(),
         solution: Solution::Ksc,
         cw_company_id: 7,
-        agreement_id: 100,
+        agreement_id: AgreementId(100),
         billing_enabled: true,
         terms,
     }];
@@ -89,7 +89,7 @@ fn minimum(product: i64, minimum_quantity: u64) -> CompanyTerms {
 fn quantities(s: &DesiredState) -> Vec<(i64, u64)> {
     s.quantities
         .iter()
-        .map(|q| (q.product_id, q.quantity))
+        .map(|q| (q.product_id.0, q.quantity))
         .collect()
 }
 

@@ -63,7 +63,7 @@ fn company(tenant: &str, agreement_id: i64) -> CompanyMapping {
         tenant_id: tenant.into(),
         solution,
         cw_company_id: agreement_id + 1,
-        agreement_id,
+        agreement_id: AgreementId(agreement_id),
         billing_enabled: true,
         terms: Default::default(),
     }
@@ -509,7 +509,7 @@ fn desired_state_table() {
         let quantities: Vec<_> = state
             .quantities
             .iter()
-            .map(|q| (q.agreement_id, q.product_id, q.quantity))
+            .map(|q| (q.agreement_id.0, q.product_id.0, q.quantity))
             .collect();
         assert_eq!(quantities, case.quantities, "{name}: quantities");
         let frozen: Vec<_> = state
@@ -783,7 +783,7 @@ fn folded_tiers_bill_as_the_application_they_fold_into() {
         let actual: Vec<_> = state
             .quantities
             .iter()
-            .map(|q| (q.agreement_id, q.product_id, q.quantity))
+            .map(|q| (q.agreement_id.0, q.product_id.0, q.quantity))
             .collect();
         assert_eq!(actual, quantities, "{name}");
         assert!(state.blocked.is_empty(), "{name}: {:?}", state.blocked);

@@ -1,4 +1,5 @@
 use super::*;
+use crate::domain::ids::AgreementId;
 use crate::domain::report::NotBilledKind;
 
 fn summary(outcomes: &[(Outcome, usize)], held: usize, skipped: &[&str]) -> RunSummary {
@@ -14,7 +15,7 @@ fn summary(outcomes: &[(Outcome, usize)], held: usize, skipped: &[&str]) -> RunS
                 tenant: NotBilledTenant {
                     tenant_id: format!("id-{name}"),
                     tenant_name: Some(name.to_string()),
-                    agreement_id: 1,
+                    agreement_id: AgreementId(1),
                     kind: NotBilledKind::Skipped,
                     reason: "login refused".into(),
                 },

@@ -2,6 +2,7 @@ use chrono::{NaiveDate, TimeZone};
 
 use super::*;
 use crate::domain::desired::Contribution;
+use crate::domain::ids::{AgreementId, ProductId};
 use crate::domain::model::DeviceCategory::{self, NonWindows, WindowsServer, WindowsWorkstation};
 use crate::domain::policies::{CancelDatePolicy, EffectiveDatePolicy};
 use PlanAction::{Adopt, Cancel, Conflict, Create, Held, Release, Skipped, Unchanged, Update};
@@ -25,8 +26,8 @@ const PAST: &str = "2026-04-30";
 
 fn desired(agreement_id: i64, product_id: i64, quantity: u64) -> DesiredQuantity {
     DesiredQuantity {
-        agreement_id,
-        product_id,
+        agreement_id: AgreementId(agreement_id),
+        product_id: ProductId(product_id),
         quantity,
         contributions: Vec::new(),
     }
@@ -35,8 +36,8 @@ fn desired(agreement_id: i64, product_id: i64, quantity: u64) -> DesiredQuantity
 fn addition(id: i64, agreement_id: i64, product_id: i64, quantity: f64) -> CwAddition {
     CwAddition {
         id,
-        agreement_id,
-        product_id,
+        agreement_id: AgreementId(agreement_id),
+        product_id: ProductId(product_id),
         quantity,
         cancelled_date: None,
         terms: Default::default(),
@@ -52,8 +53,8 @@ fn cancelled(id: i64, agreement_id: i64, product_id: i64, quantity: f64, on: &st
 
 fn managed(agreement_id: i64, product_id: i64, addition_id: i64) -> ManagedAddition {
     ManagedAddition {
-        agreement_id,
-        product_id,
+        agreement_id: AgreementId(agreement_id),
+        product_id: ProductId(product_id),
         addition_id,
         tenant_id: None,
         billed: None,
@@ -119,8 +120,8 @@ struct Expected {
 impl From<&PlanRow> for Expected {
     fn from(row: &PlanRow) -> Self {
         Self {
-            agreement_id: row.agreement_id,
-            product_id: row.product_id,
+            agreement_id: row.agreement_id.0,
+            product_id: row.product_id.0,
             action: row.action,
             held_action: row.hold.as_ref().map(|h| h.action),
             hold_reasons: row
@@ -209,7 +210,11 @@ struct Case {
 }
 
 fn frozen(agreement_id: i64) -> AgreementConstraints {
-    let frozen = [(agreement_id, "tenant ksc-a: login refused".to_string())].into();
+    let frozen = [(
+        AgreementId(agreement_id),
+        "tenant ksc-a: login refused".to_string(),
+    )]
+    .into();
     AgreementConstraints {
         frozen,
         ..AgreementConstraints::default()
@@ -218,14 +223,14 @@ fn frozen(agreement_id: i64) -> AgreementConstraints {
 
 fn released(agreement_id: i64) -> AgreementConstraints {
     AgreementConstraints {
-        released: [agreement_id].into(),
+        released: [AgreementId(agreement_id)].into(),
         ..AgreementConstraints::default()
     }
 }
 
 fn cancel_guarded(agreement_id: i64) -> AgreementConstraints {
     AgreementConstraints {
-        cancel_guarded: [agreement_id].into(),
+        cancel_guarded: [AgreementId(agreement_id)].into(),
         ..AgreementConstraints::default()
     }
 }
@@ -620,7 +625,7 @@ fn apply(rows: &[PlanRow], additions: &mut Vec<CwAddition>, managed: &mut Vec<Ma
         match (row.action, touched) {
             (Create, _) => {
                 let id = 900 + additions.len() as i64;
-                additions.push(addition(id, row.agreement_id, row.product_id, quantity));
+                additions.push(addition(id, row.agreement_id.0, row.product_id.0, quantity));
                 remember(managed, row, id);
             }
             (Update | Adopt, Some(a)) => {
@@ -696,7 +701,7 @@ fn applied_plan_replans_to_unchanged() {
         apply(&rows, &mut case.additions, &mut case.managed);
         let replanned: Vec<_> = run(&case)
             .iter()
-            .map(|r| (r.product_id, r.action))
+            .map(|r| (r.product_id.0, r.action))
             .collect();
         let expected: Vec<_> = unchanged_products
             .into_iter()
@@ -748,8 +753,8 @@ fn approve_table() {
         run(&case)
     };
     let key = |product_id| RowKey {
-        agreement_id: 100,
-        product_id,
+        agreement_id: AgreementId(100),
+        product_id: ProductId(product_id),
     };
     let cases = [
         (
@@ -788,7 +793,7 @@ fn approve_table() {
         assert_eq!(after, actions, "{name}: actions");
         assert!(
             rows.iter()
-                .filter(|r| r.product_id != 12)
+                .filter(|r| r.product_id != ProductId(12))
                 .all(|r| r.hold.is_some()),
             "{name}: hold kept"
         );
@@ -804,27 +809,27 @@ fn constraints_from_desired_state() {
         frozen: vec![
             FrozenTenant {
                 tenant_id: "a".into(),
-                agreement_id: 1,
+                agreement_id: AgreementId(1),
                 reason: UnreadableReason::LoginRefused,
             },
             FrozenTenant {
                 tenant_id: "b".into(),
-                agreement_id: 1,
+                agreement_id: AgreementId(1),
                 reason: UnreadableReason::NoSnapshot,
             },
         ],
         blocked: vec![BlockedTenant {
             tenant_id: "c".into(),
-            agreement_id: 2,
+            agreement_id: AgreementId(2),
             applications: vec!["x".into(), "y".into()],
         }],
         released: vec![ReleasedTenant {
             tenant_id: "d".into(),
-            agreement_id: 3,
+            agreement_id: AgreementId(3),
         }],
         unattributed_keys: vec![UnattributedKeysTenant {
             tenant_id: "e".into(),
-            agreement_id: 4,
+            agreement_id: AgreementId(4),
             unknown_keys: 1,
             ambiguous_keys: 0,
             product_names: vec!["Kaspersky Next EDR Optimum".into()],
@@ -844,9 +849,15 @@ fn constraints_from_desired_state() {
         ),
     ]
     .into();
-    assert_eq!(constraints.frozen, expected_frozen);
-    assert_eq!(constraints.released, [3].into());
-    assert_eq!(constraints.cancel_guarded, [4].into());
+    let ids = |set: &BTreeSet<AgreementId>| set.iter().map(|a| a.0).collect::<BTreeSet<i64>>();
+    let frozen: BTreeMap<i64, String> = constraints
+        .frozen
+        .iter()
+        .map(|(a, reason)| (a.0, reason.clone()))
+        .collect();
+    assert_eq!(frozen, expected_frozen);
+    assert_eq!(ids(&constraints.released), [3].into());
+    assert_eq!(ids(&constraints.cancel_guarded), [4].into());
 }
 
 const WS: Option<DeviceCategory> = Some(WindowsWorkstation);
@@ -1169,8 +1180,8 @@ fn approving_one_line_of_a_held_move_approves_the_move() {
         })
         .unwrap();
     let new_line = RowKey {
-        agreement_id: 100,
-        product_id: 12,
+        agreement_id: AgreementId(100),
+        product_id: ProductId(12),
     };
     for approval in [
         lines([new_line].into()),
@@ -1580,7 +1591,7 @@ fn billing_licence_tiers_on_their_own_is_a_move() {
     };
     let actions: Vec<_> = run(&back)
         .iter()
-        .map(|r| (r.product_id, r.action, r.move_id.is_some()))
+        .map(|r| (r.product_id.0, r.action, r.move_id.is_some()))
         .collect();
     assert_eq!(actions, [(11, Update, true), (12, Cancel, true)]);
     // Without the lineage the Select line is a new line, the drop a decrease: no move.

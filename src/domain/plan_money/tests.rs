@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, TimeZone, Utc};
 
 use crate::domain::desired::{Contribution, DesiredQuantity};
+use crate::domain::ids::{AgreementId, ProductId};
 use crate::domain::money::Money;
 use crate::domain::plan::{
     plan, AdditionTerms, AgreementConstraints, CwAddition, ManagedAddition, PlanAction, PlanInput,
@@ -23,8 +24,8 @@ fn m(text: &str) -> Money {
 }
 
 const KEY: RowKey = RowKey {
-    agreement_id: 100,
-    product_id: 11,
+    agreement_id: AgreementId(100),
+    product_id: ProductId(11),
 };
 
 fn desired(quantity: u64) -> DesiredQuantity {

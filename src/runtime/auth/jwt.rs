@@ -7,7 +7,8 @@ use std::time::Duration;
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use super::{PrincipalKind, Role};
+use super::PrincipalKind;
+use crate::domain::role::Role;
 
 pub const ISSUER: &str = "kaspersky-msp-bridge";
 pub const AUDIENCE: &str = "kaspersky-msp-bridge-api";

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::Role;
 use crate::adapters::db::{self, audit::Actor, DbConnection};
+use crate::domain::role::Role;
 
 /// Below API.md's 5-second bound, leaving room for the lookup itself.
 pub const CACHE_TTL: Duration = Duration::from_secs(4);
@@ -60,29 +60,27 @@ pub fn load(
     id: &str,
 ) -> diesel::QueryResult<Option<Principal>> {
     Ok(match kind {
-        PrincipalKind::User => db::users::find(conn, id)?
-            .filter(|u| !u.disabled)
-            .and_then(|u| {
-                Some(Principal {
-                    role: Role::parse(&u.role)?,
+        PrincipalKind::User => {
+            db::users::find(conn, id)?
+                .filter(|u| !u.disabled)
+                .map(|u| Principal {
+                    role: u.role,
                     id: u.id,
                     kind,
                     name: u.username,
                     session_generation: u.session_generation,
                 })
-            }),
+        }
         PrincipalKind::Service => {
             let now = db::now();
             db::service_tokens::find(conn, id)?
                 .filter(|t| t.revoked_at.is_none() && t.expires_at.is_none_or(|e| e > now))
-                .and_then(|t| {
-                    Some(Principal {
-                        role: Role::parse(&t.role)?,
-                        id: t.id,
-                        kind,
-                        name: t.name,
-                        session_generation: 0,
-                    })
+                .map(|t| Principal {
+                    role: t.role,
+                    id: t.id,
+                    kind,
+                    name: t.name,
+                    session_generation: 0,
                 })
         }
     })

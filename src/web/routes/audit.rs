@@ -6,7 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::adapters::db::audit::{AuditEventRow, AuditFilter};
 use crate::adapters::db::json_text::JsonText;
 use crate::adapters::db::utc;
-use crate::runtime::auth::Role;
+use crate::domain::role::Role;
 use crate::runtime::state::AppState;
 use crate::services::audit;
 use crate::web::error::ApiError;

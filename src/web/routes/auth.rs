@@ -4,8 +4,9 @@ use actix_web::{get, post, put, web, HttpMessage, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::domain::role::Role;
 use crate::runtime::auth::jwt::Subject;
-use crate::runtime::auth::{password, PrincipalKind, Role};
+use crate::runtime::auth::{password, PrincipalKind};
 use crate::runtime::state::AppState;
 use crate::services::fields::{FromJsonBody, JsonFields};
 use crate::services::{accounts, sessions};
@@ -104,9 +105,7 @@ pub async fn login(
     let address = client_address(&req);
     let user =
         sessions::log_in(&state, &state.login_throttle, &username, password, address).await?;
-    let role = Role::parse(&user.role).ok_or_else(|| {
-        ApiError::internal(anyhow::anyhow!("user {} has role {:?}", user.id, user.role))
-    })?;
+    let role = user.role;
     let ttl = state.settings.jwt_ttl;
     let token = state.jwt.issue_for(
         &Subject {

@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::adapters::db::cw_products::{CwProductRow, ProductFilter};
 use crate::adapters::db::utc;
+use crate::domain::ids::CompanyId;
 use crate::domain::money::Money;
 use crate::runtime::state::AppState;
 use crate::services::catalog::{self, RefreshResult};
@@ -205,7 +206,7 @@ pub async fn list_company_agreements(
     page: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<AgreementView>>, ApiError> {
     let paging = Paging::new(page.page, page.per_page)?;
-    let agreements = catalog::agreements(&state, id.into_inner()).await?;
+    let agreements = catalog::agreements(&state, CompanyId(id.into_inner())).await?;
     let now = Utc::now();
     Ok(web::Json(paging.slice(agreements.into_iter().map(|a| {
         AgreementView {

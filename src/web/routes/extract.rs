@@ -7,7 +7,8 @@ use std::pin::Pin;
 use actix_web::{dev::Payload, http::header, web, FromRequest, HttpMessage, HttpRequest};
 
 use crate::adapters::db::audit::Actor;
-use crate::runtime::auth::{Principal, Role};
+use crate::domain::role::Role;
+use crate::runtime::auth::Principal;
 use crate::runtime::state::AppState;
 use crate::services::sessions;
 use crate::web::error::ApiError;

@@ -5,8 +5,9 @@ use utoipa::ToSchema;
 
 use crate::adapters::db::utc;
 use crate::adapters::db::{self, service_tokens::ServiceTokenRow};
+use crate::domain::role::Role;
 use crate::runtime::auth::jwt::Subject;
-use crate::runtime::auth::{PrincipalKind, Role};
+use crate::runtime::auth::PrincipalKind;
 use crate::runtime::state::AppState;
 use crate::services::fields::{FromJsonBody, JsonFields};
 use crate::services::service_tokens;
@@ -38,7 +39,7 @@ impl From<ServiceTokenRow> for ServiceTokenView {
         ServiceTokenView {
             id: t.id.clone(),
             name: t.name.clone(),
-            role: Role::parse(&t.role).unwrap_or(Role::Viewer),
+            role: t.role,
             created_by: t.created_by.clone(),
             created_at: utc(t.created_at),
             expires_at: t.expires_at.map(utc),

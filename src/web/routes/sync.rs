@@ -11,14 +11,14 @@ use utoipa::{IntoParams, ToSchema};
 use crate::adapters::db::sync::ChangeRow;
 use crate::adapters::db::utc;
 use crate::domain::desired::{Contribution, UnbilledUsage};
-use crate::domain::outcome::{Outcome, RunStatus, RunSummary};
+use crate::domain::outcome::{Outcome, RunStatus, RunSummary, Trigger};
 use crate::domain::plan::{Approval, PlanAction, RowKey};
 use crate::domain::report::Plan;
 use crate::runtime::state::AppState;
 use crate::services::fields::FieldType;
 use crate::services::fields::{FromJsonBody, JsonFields};
 use crate::services::sync_runs;
-use crate::sync::runs::{Run, RunRequest, Trigger};
+use crate::sync::runs::{Run, RunRequest};
 use crate::web::error::ApiError;
 use crate::web::routes::extract::{Operator, Viewer};
 use crate::web::routes::input::OptionalJson;
@@ -210,15 +210,11 @@ pub struct SyncRun {
     pub error: Option<String>,
 }
 
-/// A stored run the code cannot read is a server fault, never shown as something it is not.
-impl TryFrom<Run> for SyncRun {
-    type Error = ApiError;
-
-    fn try_from(r: Run) -> Result<Self, ApiError> {
-        let corrupt = |what: &str| ApiError::internal(anyhow::anyhow!("run {}: bad {what}", r.id));
-        Ok(SyncRun {
-            trigger: Trigger::parse(&r.trigger_kind).ok_or_else(|| corrupt("trigger"))?,
-            status: RunStatus::parse(&r.status).ok_or_else(|| corrupt("status"))?,
+impl From<Run> for SyncRun {
+    fn from(r: Run) -> Self {
+        SyncRun {
+            trigger: r.trigger_kind,
+            status: r.status,
             summary: r.summary_json.into_inner(),
             id: r.id,
             plan_id: r.plan_id,
@@ -226,7 +222,7 @@ impl TryFrom<Run> for SyncRun {
             started_at: utc(r.started_at),
             finished_at: r.finished_at.map(utc),
             error: r.error,
-        })
+        }
     }
 }
 
@@ -263,7 +259,7 @@ pub async fn start_sync_run(
     .await?;
     Ok(HttpResponse::Accepted()
         .insert_header(("Location", format!("/api/v1/sync/runs/{}", run.id)))
-        .json(SyncRun::try_from(run)?))
+        .json(SyncRun::from(run)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -298,11 +294,7 @@ pub async fn list_sync_runs(
             (paging.page, paging.per_page, finished),
             || async {
                 let rows = sync_runs::list(&state, paging.request(), finished).await?;
-                let runs = rows
-                    .rows
-                    .into_iter()
-                    .map(SyncRun::try_from)
-                    .collect::<Result<Vec<_>, _>>()?;
+                let runs: Vec<SyncRun> = rows.rows.into_iter().map(SyncRun::from).collect();
                 let page = paging.wrap(runs, rows.total);
                 Ok::<_, ApiError>(serde_json::to_vec(&page).expect("runs serialise").into())
             },
@@ -325,9 +317,9 @@ pub async fn get_sync_run(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<web::Json<SyncRun>, ApiError> {
-    Ok(web::Json(SyncRun::try_from(
+    Ok(web::Json(SyncRun::from(
         sync_runs::find(&state, id.into_inner()).await?,
-    )?))
+    )))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -352,13 +344,9 @@ pub struct SyncChange {
 }
 
 /// A stored change the code cannot read is a server fault, never shown as something it is not.
-impl TryFrom<ChangeRow> for SyncChange {
-    type Error = ApiError;
-
-    fn try_from(c: ChangeRow) -> Result<Self, ApiError> {
-        let corrupt =
-            |what: &str| ApiError::internal(anyhow::anyhow!("change {}: bad {what}", c.id));
-        Ok(SyncChange {
+impl From<ChangeRow> for SyncChange {
+    fn from(c: ChangeRow) -> Self {
+        SyncChange {
             seq: c.seq,
             tenant_id: c.tenant_id,
             tenant_name: c.tenant_name,
@@ -366,15 +354,15 @@ impl TryFrom<ChangeRow> for SyncChange {
             agreement_id: c.agreement_id,
             product_id: c.product_id,
             contributions: c.contributions_json.into_inner(),
-            action: PlanAction::parse(&c.action).ok_or_else(|| corrupt("action"))?,
+            action: c.action,
             old_quantity: c.old_quantity,
             new_quantity: c.new_quantity,
             addition_id: c.addition_id,
-            result: Outcome::parse(&c.result).ok_or_else(|| corrupt("result"))?,
+            result: c.result,
             detail: c.detail,
             move_id: c.move_id,
             created_at: utc(c.created_at),
-        })
+        }
     }
 }
 
@@ -393,11 +381,7 @@ pub async fn list_sync_run_changes(
 ) -> Result<web::Json<Page<SyncChange>>, ApiError> {
     let paging = Paging::new(query.page, query.per_page)?;
     let rows = sync_runs::changes(&state, id.into_inner(), paging.request()).await?;
-    let changes = rows
-        .rows
-        .into_iter()
-        .map(SyncChange::try_from)
-        .collect::<Result<Vec<_>, _>>()?;
+    let changes: Vec<SyncChange> = rows.rows.into_iter().map(SyncChange::from).collect();
     Ok(web::Json(paging.wrap(changes, rows.total)))
 }
 

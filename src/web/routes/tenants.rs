@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::adapters::db::utc;
-use crate::adapters::db::{self, company_mappings::CompanyMappingRow, tenants::TenantRow};
+use crate::adapters::db::{company_mappings::CompanyMappingRow, tenants::TenantRow};
 use crate::domain::model::Solution;
 use crate::runtime::state::AppState;
 use crate::services::fields::{FromJsonBody, JsonFields};
@@ -55,7 +55,7 @@ impl Tenant {
                 Some(_) => TenantMappingStatus::BillingDisabled,
             },
             company_mapping_id: mapping.map(|m| m.id.clone()),
-            solution: t.solution(),
+            solution: t.solution,
             id: t.id,
             name: t.name,
             external_id: t.external_id,
@@ -96,11 +96,7 @@ pub async fn list_tenants(
 ) -> Result<web::Json<Page<Tenant>>, ApiError> {
     let query = query.into_inner();
     let paging = Paging::new(page.page, page.per_page)?;
-    let solution = query.solution.map(|s| match s {
-        Solution::Ksc => db::tenants::KSC,
-        Solution::BusinessHub => db::tenants::BUSINESS_HUB,
-    });
-    let rows = tenants::list(&state, solution, paging.request()).await?;
+    let rows = tenants::list(&state, query.solution, paging.request()).await?;
     Ok(web::Json(paging.of(rows)))
 }
 

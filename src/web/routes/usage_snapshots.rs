@@ -59,7 +59,7 @@ impl From<(UsageSnapshot, TenantRow)> for UsageSnapshotView {
         UsageSnapshotView {
             id: s.id,
             tenant: SnapshotTenant {
-                solution: t.solution(),
+                solution: t.solution,
                 id: t.id,
                 name: t.name,
             },

@@ -5,7 +5,8 @@ use utoipa::ToSchema;
 
 use crate::adapters::db::users::UserRow;
 use crate::adapters::db::utc;
-use crate::runtime::auth::{password, PrincipalKind, Role};
+use crate::domain::role::Role;
+use crate::runtime::auth::{password, PrincipalKind};
 use crate::runtime::state::AppState;
 use crate::services::accounts::{self, check_username, normalize_username};
 use crate::services::fields::{FromJsonBody, JsonFields};
@@ -29,7 +30,7 @@ impl From<UserRow> for UserView {
         UserView {
             id: u.id.clone(),
             username: u.username.clone(),
-            role: Role::parse(&u.role).unwrap_or(Role::Viewer),
+            role: u.role,
             disabled: u.disabled,
             created_at: utc(u.created_at),
             updated_at: utc(u.updated_at),
