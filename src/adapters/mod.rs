@@ -12,3 +12,4 @@ pub mod outbound;
 pub mod owner_only;
 pub mod secrets;
 pub mod telemetry;
+pub mod webhook;

@@ -6,6 +6,7 @@ pub mod guards;
 pub mod mapping_rules;
 pub mod model;
 pub mod moves;
+pub mod notices;
 pub mod outcome;
 pub mod plan;
 pub mod plan_lines;

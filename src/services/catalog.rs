@@ -52,6 +52,7 @@ pub async fn refresh(state: &AppState) -> Result<RefreshResult, ServiceError> {
         })
     })
     .await?;
+    crate::sync::notices::wake(state);
     Ok(RefreshResult {
         total,
         added,

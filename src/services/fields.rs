@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use crate::domain::model::{LicensingModel, Solution};
+use crate::domain::notices::{ChannelKind, NoticeKind, Severity};
 use crate::domain::policies::{CancelDatePolicy, EffectiveDatePolicy};
 use crate::runtime::auth::Role;
 use crate::services::{FieldError, ServiceError};
@@ -44,6 +45,9 @@ field_types! {
     LicensingModel => one_of::<LicensingModel>(),
     EffectiveDatePolicy => one_of::<EffectiveDatePolicy>(),
     CancelDatePolicy => one_of::<CancelDatePolicy>(),
+    NoticeKind => one_of::<NoticeKind>(),
+    Severity => one_of::<Severity>(),
+    ChannelKind => one_of::<ChannelKind>(),
 }
 
 /// The schema calls `u32` an `int32`, so that is its range here too.

@@ -8,6 +8,8 @@ pub mod connections;
 pub mod error;
 pub mod etag;
 pub mod fields;
+pub mod notices;
+pub mod notification_channels;
 pub mod products;
 pub mod security_applications;
 pub mod service_tokens;

@@ -14,6 +14,8 @@ pub mod cw_products;
 pub mod data_versions;
 pub mod json_text;
 pub mod key_values;
+pub mod notices;
+pub mod notification_channels;
 pub mod paging;
 pub mod product_mappings;
 pub mod schema;

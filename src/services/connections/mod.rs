@@ -13,9 +13,24 @@ use crate::adapters::db::utc;
 use crate::adapters::db::{self, audit, audit::Actor, connections::ConnectionRow, DbConnection};
 use crate::adapters::secrets::SecretBox;
 pub use crate::runtime::clients::{load, not_configured, purpose, require, Kind, Stored};
+use crate::runtime::state::AppState;
 use crate::services::etag::{etag_of, IfMatch};
 use crate::services::fields::Patch;
 use crate::services::{FieldError, ServiceError};
+
+/// A connection test's outcome, also kept as a notice: a failure opens (or recurs) it, a
+/// success resolves it. The failure is said in the API's words, never an internal error's.
+pub async fn tested<C: Kind, T>(
+    state: &AppState,
+    result: Result<T, ServiceError>,
+) -> Result<T, ServiceError> {
+    let failure = result.as_ref().err().map(|e| match e {
+        ServiceError::Internal(_) => "the server failed; the cause is in its log".to_string(),
+        other => other.to_string(),
+    });
+    crate::sync::notices::connection_tested(state, C::KIND, C::NAME, failure).await;
+    result
+}
 
 /// One kind of connection as the API reads and replaces it.
 pub trait Connection: Kind + Sized {

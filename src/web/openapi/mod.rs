@@ -43,6 +43,7 @@ use crate::web::routes::paging::{MAX_PAGE, MAX_PER_PAGE};
         (name = "companies", description = "Companies tab: tenant ↔ ConnectWise company and agreement"),
         (name = "usage", description = "Usage snapshots: pushed for non-KSC tenants, collected from KSC"),
         (name = "sync", description = "Preview, runs and their changes, unbilled usage"),
+        (name = "notifications", description = "Billing notices, their channels (admin) and delivery log"),
         (name = "operations", description = "Health, readiness and metrics"),
     ),
     components(schemas(Problem, FieldError))

@@ -110,9 +110,13 @@ pub async fn test_connectwise_connection(
     _auth: Admin,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let client = cw::one_shot_client(&state).await?;
-    let api_base = client.api_base().await.map_err(cw::upstream_error)?;
-    let info = client.system_info().await.map_err(cw::upstream_error)?;
+    let tested = async {
+        let client = cw::one_shot_client(&state).await?;
+        let api_base = client.api_base().await.map_err(cw::upstream_error)?;
+        let info = client.system_info().await.map_err(cw::upstream_error)?;
+        Ok((api_base, info))
+    };
+    let (api_base, info) = connections::tested::<ConnectWise, _>(&state, tested.await).await?;
     Ok(HttpResponse::Ok().json(ConnectWiseTestResult {
         ok: true,
         version: info.version,
@@ -188,8 +192,11 @@ pub async fn test_kaspersky_connection(
     _auth: Admin,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let client = ksc::one_shot_client(&state).await?;
-    let vservers = client.list_vservers().await.map_err(ksc::upstream_error)?;
+    let tested = async {
+        let client = ksc::one_shot_client(&state).await?;
+        client.list_vservers().await.map_err(ksc::upstream_error)
+    };
+    let vservers = connections::tested::<Kaspersky, _>(&state, tested.await).await?;
     Ok(HttpResponse::Ok().json(KasperskyTestResult {
         ok: true,
         virtual_servers: vservers.len(),
