@@ -1134,7 +1134,7 @@ export interface paths {
         };
         /**
          * Prometheus metrics
-         * @description HTTP requests by route, database pool, ConnectWise and KSC calls and sync runs, in the
+         * @description HTTP requests by route, database pool, ConnectWise and KSC calls, sync runs and open notices, in the
          *     Prometheus text format. No token: scrapers rarely carry one, and nothing here names a customer.
          */
         get: operations["metrics"];
