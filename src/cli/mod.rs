@@ -7,7 +7,6 @@ pub mod sandbox;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
@@ -342,8 +341,8 @@ fn print_banner(app: &Application) -> String {
 
 /// `sync`: one run in the foreground against the configured database, no HTTP server.
 async fn sync(settings: Settings, dry_run: bool) -> anyhow::Result<u8> {
-    let state = Arc::new(crate::web::startup::build_state(settings).await?);
-    let report = match foreground::run(state, dry_run).await {
+    let core = crate::web::startup::build_core(settings).await?;
+    let report = match foreground::run(core, dry_run).await {
         Ok(report) => report,
         Err(e) => {
             eprintln!("error: the sync could not start: {e}");

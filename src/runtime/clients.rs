@@ -15,7 +15,7 @@ use crate::adapters::db::{self, DbConnection, StorageError};
 use crate::adapters::kaspersky::{KscClient, KscConfig};
 use crate::adapters::outbound::{HttpClientOptions, OutboundBlocked};
 use crate::adapters::secrets::SecretBox;
-use crate::runtime::state::AppState;
+use crate::runtime::state::Core;
 
 /// Why no client could be made for a stored connection.
 #[derive(Debug, thiserror::Error)]
@@ -126,7 +126,7 @@ pub fn not_configured<C: Kind>() -> ConnectionError {
 }
 
 /// Loads the stored connection, or 409 when there is none.
-pub async fn require<C: Kind>(state: &AppState) -> Result<Stored<C>, ConnectionError> {
+pub async fn require<C: Kind>(state: &Core) -> Result<Stored<C>, ConnectionError> {
     let secrets = state.secrets.clone();
     db::run(&state.pool, move |conn| load::<C>(conn, &secrets))
         .await?
@@ -172,7 +172,7 @@ pub struct KasperskySecrets {
 fn connectwise_client(
     s: &ConnectWiseSettings,
     k: &ConnectWiseSecrets,
-    state: &AppState,
+    state: &Core,
     retry: RetryPolicy,
 ) -> Result<ConnectWiseClient, ConnectionError> {
     let private_key = k.private_key.clone().ok_or_else(|| {
@@ -205,7 +205,7 @@ fn connectwise_client(
 
 /// A client for the stored connection that makes exactly one attempt per call (for the
 /// connection test: report what fails, quickly).
-pub async fn one_shot_connectwise(state: &AppState) -> Result<ConnectWiseClient, ConnectionError> {
+pub async fn one_shot_connectwise(state: &Core) -> Result<ConnectWiseClient, ConnectionError> {
     let stored = require::<ConnectWise>(state).await?;
     let once = RetryPolicy {
         max_attempts: 1,
@@ -216,7 +216,7 @@ pub async fn one_shot_connectwise(state: &AppState) -> Result<ConnectWiseClient,
 
 /// The one client of the stored connection, shared by every caller so its concurrency limit
 /// holds for the whole process; rebuilt when the settings change.
-pub async fn shared_connectwise(state: &AppState) -> Result<ConnectWiseClient, ConnectionError> {
+pub async fn shared_connectwise(state: &Core) -> Result<ConnectWiseClient, ConnectionError> {
     let stored = require::<ConnectWise>(state).await?;
     let version = stored.version()?;
     state.connectwise.get_or_build(version, || {
@@ -232,7 +232,7 @@ pub async fn shared_connectwise(state: &AppState) -> Result<ConnectWiseClient, C
 /// A client for the stored connection (`retry` shapes how hard each call tries).
 /// The one KSC client of the stored connection (its concurrency bound holds process-wide),
 /// rebuilt when the connection changes.
-pub async fn shared_ksc(state: &AppState) -> Result<KscClient, ConnectionError> {
+pub async fn shared_ksc(state: &Core) -> Result<KscClient, ConnectionError> {
     let stored = require::<Kaspersky>(state).await?;
     let version = stored.version()?;
     state.ksc.get_or_build(version, || {
@@ -241,7 +241,7 @@ pub async fn shared_ksc(state: &AppState) -> Result<KscClient, ConnectionError> 
 }
 
 /// A KSC client that makes exactly one attempt per call (for the connection test).
-pub async fn one_shot_ksc(state: &AppState) -> Result<KscClient, ConnectionError> {
+pub async fn one_shot_ksc(state: &Core) -> Result<KscClient, ConnectionError> {
     let stored = require::<Kaspersky>(state).await?;
     let once = RetryPolicy {
         max_attempts: 1,
@@ -254,7 +254,7 @@ pub async fn one_shot_ksc(state: &AppState) -> Result<KscClient, ConnectionError
 fn ksc_client(
     s: &KasperskySettings,
     k: &KasperskySecrets,
-    state: &AppState,
+    state: &Core,
     retry: Option<RetryPolicy>,
 ) -> Result<KscClient, ConnectionError> {
     let password = k.password.clone().ok_or_else(|| {

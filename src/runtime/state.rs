@@ -13,12 +13,21 @@ use crate::runtime::auth::principal::PrincipalCache;
 use crate::runtime::auth::throttle::LoginThrottle;
 use crate::runtime::read_cache::ReadCopies;
 
+/// What the HTTP layer holds: the use cases' context and the machinery of its own sign-in
+/// (token keys, the principal cache, the login throttle).
 pub struct AppState {
-    pub pool: DbPool,
-    pub settings: Arc<Settings>,
+    pub core: Arc<Core>,
     pub jwt: JwtKeys,
     pub principals: PrincipalCache,
     pub login_throttle: LoginThrottle,
+}
+
+/// What every use case, the sync engine and the scheduler share: the database, the settings,
+/// the secrets, the outside systems' clients, the read copies and this process's identity as a
+/// lease holder. Services take it as their context (`ctx: &Core`).
+pub struct Core {
+    pub pool: DbPool,
+    pub settings: Arc<Settings>,
     pub secrets: Arc<SecretBox>,
     pub connectwise: SharedClient<ConnectWiseClient>,
     pub ksc: SharedClient<KscClient>,
@@ -30,6 +39,15 @@ pub struct AppState {
     pub notices_due: Arc<tokio::sync::Notify>,
     /// The notice gauges as the notification task last read them, for `/metrics`.
     pub notice_gauges: Mutex<NoticeGauges>,
+}
+
+/// Handlers read the shared parts (`state.pool`, `state.settings`) through the core.
+impl std::ops::Deref for AppState {
+    type Target = Core;
+
+    fn deref(&self) -> &Core {
+        &self.core
+    }
 }
 
 /// A client shared by every caller so its limits hold for the whole process, rebuilt when the

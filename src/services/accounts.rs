@@ -1,8 +1,10 @@
 //! Account rules shared by the API and the recovery CLI: username rules, the last-admin rule,
 //! hashing, and the audit trail of every change.
 
-use crate::adapters::db::{self, audit, audit::Actor, users::UserRow, DbConnection, DbPool};
+use crate::adapters::db::{self, audit, audit::Actor, users::UserRow, DbConnection};
 use crate::runtime::auth::{password, Role};
+use crate::runtime::state::Core;
+use crate::services::listing::{self, PageRequest, Rows};
 use crate::services::ServiceError;
 
 pub fn normalize_username(username: &str) -> String {
@@ -178,13 +180,13 @@ pub enum PasswordChange {
 /// Changes a user's own password after checking the current one (a new session generation: every
 /// token of the user issued before is refused); audited without either password.
 pub async fn change_password(
-    pool: &DbPool,
+    ctx: &Core,
     actor: Actor,
     user_id: String,
     current_password: String,
     new_password: String,
 ) -> Result<PasswordChange, ServiceError> {
-    db::run(pool, move |conn| {
+    db::run(&ctx.pool, move |conn| {
         let Some(mut user) = db::users::find(conn, &user_id)? else {
             return Ok(PasswordChange::NoSuchUser);
         };
@@ -214,12 +216,8 @@ pub async fn change_password(
 
 /// "Log out everywhere": a new session generation for the user, so every token issued to it
 /// before is refused; audited. Service tokens are not the user's and are untouched.
-pub async fn end_sessions(
-    pool: &DbPool,
-    actor: Actor,
-    user_id: String,
-) -> Result<(), ServiceError> {
-    db::run(pool, move |conn| {
+pub async fn end_sessions(ctx: &Core, actor: Actor, user_id: String) -> Result<(), ServiceError> {
+    db::run(&ctx.pool, move |conn| {
         db::write_transaction(conn, "users", |conn| {
             let mut user = db::users::find(conn, &user_id)?.ok_or_else(|| not_found(&user_id))?;
             user.session_generation += 1;
@@ -238,4 +236,79 @@ pub async fn end_sessions(
         })
     })
     .await
+}
+
+/// A page of the user accounts, by user name.
+pub async fn list(ctx: &Core, page: PageRequest) -> Result<Rows<UserRow>, ServiceError> {
+    listing::page(ctx, page, db::users::list).await
+}
+
+/// A new account (its name and password already checked against their rules).
+pub struct NewUser {
+    pub username: String,
+    pub password: String,
+    pub role: Role,
+    pub disabled: bool,
+}
+
+/// Creates a user; 409 when the name is taken.
+pub async fn create(ctx: &Core, actor: Actor, user: NewUser) -> Result<UserRow, ServiceError> {
+    db::run(&ctx.pool, move |conn| {
+        create_user(
+            conn,
+            &actor,
+            &user.username,
+            &user.password,
+            user.role,
+            user.disabled,
+        )
+    })
+    .await
+}
+
+/// One user; 404 when there is none.
+pub async fn find(ctx: &Core, id: String) -> Result<UserRow, ServiceError> {
+    db::run(&ctx.pool, move |conn| {
+        db::users::find(conn, &id)?.ok_or_else(|| not_found(&id))
+    })
+    .await
+}
+
+/// An admin's change of a user; `None` keeps a value.
+pub struct UserChange {
+    pub role: Option<Role>,
+    pub disabled: Option<bool>,
+    /// A new password (an admin reset).
+    pub password: Option<String>,
+}
+
+/// Changes a user (see `update_user`); the password is hashed before the write lock is taken.
+pub async fn update(
+    ctx: &Core,
+    actor: Actor,
+    id: String,
+    change: UserChange,
+) -> Result<UserRow, ServiceError> {
+    db::run(&ctx.pool, move |conn| {
+        let new_hash = change.password.as_deref().map(password::hash).transpose()?;
+        let password_reset = new_hash.is_some();
+        let apply = |u: &mut UserRow| {
+            if let Some(role) = change.role {
+                u.role = role.as_str().into();
+            }
+            if let Some(disabled) = change.disabled {
+                u.disabled = disabled;
+            }
+            if let Some(hash) = new_hash {
+                u.password_hash = hash;
+            }
+        };
+        update_user(conn, &actor, &id, apply, password_reset)
+    })
+    .await
+}
+
+/// Deletes a user; 409 when it is the last active admin.
+pub async fn delete(ctx: &Core, actor: Actor, id: String) -> Result<(), ServiceError> {
+    db::run(&ctx.pool, move |conn| delete_user(conn, &actor, &id)).await
 }

@@ -4,9 +4,12 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::adapters::db::{self, cw_products::CwProductRow, utc};
-use crate::runtime::state::AppState;
-use crate::services::connections::connectwise::upstream_error;
+use crate::adapters::connectwise::{Agreement, Company, Conditions};
+use crate::adapters::db::cw_products::{CwProductRow, ProductFilter};
+use crate::adapters::db::{self, utc};
+use crate::runtime::state::Core;
+use crate::services::connections::connectwise::{shared_client, upstream_error};
+use crate::services::listing::{self, PageRequest, Rows};
 use crate::services::ServiceError;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -22,7 +25,7 @@ pub struct RefreshResult {
 }
 
 /// Reads the whole ConnectWise catalog into the cache.
-pub async fn refresh(state: &AppState) -> Result<RefreshResult, ServiceError> {
+pub async fn refresh(state: &Core) -> Result<RefreshResult, ServiceError> {
     let client = crate::runtime::clients::shared_connectwise(state).await?;
     let items = client
         .list_catalog_items(None)
@@ -61,4 +64,45 @@ pub async fn refresh(state: &AppState) -> Result<RefreshResult, ServiceError> {
         vanished,
         refreshed_at: utc(refreshed_at),
     })
+}
+
+/// A page of the cached catalog.
+pub async fn list(
+    ctx: &Core,
+    filter: ProductFilter,
+    page: PageRequest,
+) -> Result<Rows<CwProductRow>, ServiceError> {
+    listing::page(ctx, page, move |conn, offset, limit| {
+        db::cw_products::list(conn, &filter, offset, limit)
+    })
+    .await
+}
+
+/// ConnectWise companies whose name or identifier contains `search` (all without it), live,
+/// deleted ones left out, by name.
+pub async fn companies(ctx: &Core, search: Option<String>) -> Result<Vec<Company>, ServiceError> {
+    let conditions = search
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .map(|s| Conditions::contains("name", &s).or(Conditions::contains("identifier", &s)));
+    let client = shared_client(ctx).await?;
+    let mut companies = client
+        .list_companies(conditions.as_ref())
+        .await
+        .map_err(upstream_error)?;
+    companies.retain(|c| c.id.is_some() && c.deleted_flag != Some(true));
+    companies.sort_by(|a, b| (a.name.as_deref(), a.id).cmp(&(b.name.as_deref(), b.id)));
+    Ok(companies)
+}
+
+/// A ConnectWise company's agreements, live, by id.
+pub async fn agreements(ctx: &Core, company_id: i64) -> Result<Vec<Agreement>, ServiceError> {
+    let client = shared_client(ctx).await?;
+    let mut agreements = client
+        .list_agreements(company_id)
+        .await
+        .map_err(upstream_error)?;
+    agreements.retain(|a| a.id.is_some());
+    agreements.sort_by_key(|a| a.id);
+    Ok(agreements)
 }

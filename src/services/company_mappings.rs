@@ -11,9 +11,11 @@ use crate::adapters::db::{
     self, audit, audit::Actor, company_mappings::CompanyMappingRow, DbConnection,
 };
 use crate::domain::model::Solution;
+use crate::runtime::state::Core;
 use crate::services::connections::connectwise::upstream_error;
 use crate::services::etag::{etag_of, IfMatch};
 use crate::services::fields::{FromJsonBody, JsonFields};
+use crate::services::listing::{PageRequest, Rows};
 use crate::services::{FieldError, ServiceError};
 
 pub const LOCK: &str = "company_mappings";
@@ -63,16 +65,13 @@ pub struct CompanyMapping {
     /// As ConnectWise named it when the mapping was saved.
     pub cw_company_name: String,
     pub agreement_id: i64,
-    pub agreement_name: String,
+    agreement_name: String,
     pub billing_enabled: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-pub fn view(
-    conn: &mut DbConnection,
-    row: CompanyMappingRow,
-) -> Result<CompanyMapping, ServiceError> {
+fn view(conn: &mut DbConnection, row: CompanyMappingRow) -> Result<CompanyMapping, ServiceError> {
     let tenant = db::tenants::find(conn, &row.tenant_id)?.ok_or_else(|| {
         ServiceError::internal(anyhow::anyhow!("mapping {} has no tenant", row.id))
     })?;
@@ -94,14 +93,14 @@ pub fn view(
 }
 
 /// What ConnectWise says about the company and agreement of a mapping.
-pub struct CheckedAgreement {
-    pub company_name: String,
-    pub agreement_name: String,
+struct CheckedAgreement {
+    company_name: String,
+    agreement_name: String,
 }
 
 /// The company must exist and the agreement must be one of its agreements that can take
 /// additions now; every problem is reported at once.
-pub async fn check_in_connectwise(
+async fn check_in_connectwise(
     client: &ConnectWiseClient,
     input: &CompanyMappingInput,
 ) -> Result<CheckedAgreement, ServiceError> {
@@ -155,18 +154,78 @@ fn audited(m: &CompanyMappingRow) -> serde_json::Value {
         "agreement_id": m.agreement_id, "billing_enabled": m.billing_enabled})
 }
 
+/// A page of the mappings, by company name.
+pub async fn list(ctx: &Core, page: PageRequest) -> Result<Rows<CompanyMapping>, ServiceError> {
+    db::run(&ctx.pool, move |conn| {
+        let (rows, total) = db::company_mappings::list(conn, page.offset, page.limit)?;
+        let rows = rows
+            .into_iter()
+            .map(|r| view(conn, r))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Rows { rows, total })
+    })
+    .await
+}
+
+fn not_found(id: &str) -> ServiceError {
+    ServiceError::NotFound(format!("There is no company mapping {id}."))
+}
+
+/// One mapping; 404 when there is none.
+pub async fn find(ctx: &Core, id: String) -> Result<CompanyMapping, ServiceError> {
+    db::run(&ctx.pool, move |conn| {
+        let row = db::company_mappings::find(conn, &id)?.ok_or_else(|| not_found(&id))?;
+        view(conn, row)
+    })
+    .await
+}
+
+/// Maps a tenant to a company and agreement, checked in ConnectWise first.
+pub async fn create(
+    ctx: &Core,
+    actor: Actor,
+    input: CompanyMappingInput,
+) -> Result<CompanyMapping, ServiceError> {
+    let checked = check(ctx, &input).await?;
+    db::run(&ctx.pool, move |conn| {
+        save(conn, &actor, None, &IfMatch::any(), input, checked)
+    })
+    .await
+}
+
+/// Replaces a mapping: 404 before anything is asked of ConnectWise, then the check, then the
+/// write (which checks `If-Match` against the state it reads under the lock).
+pub async fn replace(
+    ctx: &Core,
+    actor: Actor,
+    id: String,
+    if_match: IfMatch,
+    input: CompanyMappingInput,
+) -> Result<CompanyMapping, ServiceError> {
+    let lookup = id.clone();
+    let exists = db::run(&ctx.pool, move |conn| {
+        Ok::<_, ServiceError>(db::company_mappings::find(conn, &lookup)?.is_some())
+    })
+    .await?;
+    if !exists {
+        return Err(not_found(&id));
+    }
+    let checked = check(ctx, &input).await?;
+    db::run(&ctx.pool, move |conn| {
+        save(conn, &actor, Some(&id), &if_match, input, checked)
+    })
+    .await
+}
+
 /// Checks a mapping before saving it: the tenant here, the company and agreement in
 /// ConnectWise; every invalid field is reported at once.
-pub async fn check(
-    state: &crate::runtime::state::AppState,
-    input: &CompanyMappingInput,
-) -> Result<CheckedAgreement, ServiceError> {
+async fn check(ctx: &Core, input: &CompanyMappingInput) -> Result<CheckedAgreement, ServiceError> {
     let tenant_id = input.tenant_id.clone();
-    let tenant_known = db::run(&state.pool, move |conn| {
+    let tenant_known = db::run(&ctx.pool, move |conn| {
         Ok::<_, ServiceError>(db::tenants::find(conn, &tenant_id)?.is_some())
     })
     .await?;
-    let client = crate::services::connections::connectwise::shared_client(state).await?;
+    let client = crate::services::connections::connectwise::shared_client(ctx).await?;
     let checked = check_in_connectwise(&client, input).await;
     let mut problems = Vec::new();
     if !tenant_known {
@@ -184,7 +243,7 @@ pub async fn check(
 }
 
 /// Creates (`existing_id` none) or replaces a mapping, keeping the one-to-one rule.
-pub fn save(
+fn save(
     conn: &mut DbConnection,
     actor: &Actor,
     existing_id: Option<&str>,
@@ -195,9 +254,7 @@ pub fn save(
     db::write_transaction(conn, LOCK, |conn| {
         let before = match existing_id {
             Some(id) => {
-                let row = db::company_mappings::find(conn, id)?.ok_or_else(|| {
-                    ServiceError::NotFound(format!("There is no company mapping {id}."))
-                })?;
+                let row = db::company_mappings::find(conn, id)?.ok_or_else(|| not_found(id))?;
                 if_match.check(&etag_of(&view(conn, row.clone())?))?;
                 Some(row)
             }
@@ -258,15 +315,26 @@ pub fn save(
 }
 
 /// Deleting only breaks the link: nothing in ConnectWise changes.
-pub fn delete(
+pub async fn delete(
+    ctx: &Core,
+    actor: Actor,
+    id: String,
+    if_match: IfMatch,
+) -> Result<(), ServiceError> {
+    db::run(&ctx.pool, move |conn| {
+        delete_in(conn, &actor, &id, &if_match)
+    })
+    .await
+}
+
+fn delete_in(
     conn: &mut DbConnection,
     actor: &Actor,
     id: &str,
     if_match: &IfMatch,
 ) -> Result<(), ServiceError> {
     db::write_transaction(conn, LOCK, |conn| {
-        let row = db::company_mappings::find(conn, id)?
-            .ok_or_else(|| ServiceError::NotFound(format!("There is no company mapping {id}.")))?;
+        let row = db::company_mappings::find(conn, id)?.ok_or_else(|| not_found(id))?;
         if_match.check(&etag_of(&view(conn, row.clone())?))?;
         db::company_mappings::delete(conn, id)?;
         audit::record(

@@ -20,11 +20,19 @@ pub enum ServiceError {
     /// The caller's `If-Match` is stale.
     #[error("{0}")]
     PreconditionFailed(String),
-    /// An outside system (ConnectWise, KSC) failed: `status` says how (502 failed, 504 timed
-    /// out, 409 misconfigured), `code` names the failure.
+    /// The caller did not prove who it is (a wrong password, an account gone).
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Too many failed proofs from this account or address: try again after `retry_after`.
+    #[error("{detail}")]
+    Throttled {
+        detail: String,
+        retry_after: std::time::Duration,
+    },
+    /// An outside system (ConnectWise, KSC) failed: `failure` says how, `code` names it.
     #[error("{detail}")]
     Upstream {
-        status: u16,
+        failure: UpstreamFailure,
         code: &'static str,
         detail: String,
     },
@@ -43,6 +51,17 @@ impl ServiceError {
     pub fn internal(err: impl Into<anyhow::Error>) -> Self {
         ServiceError::Internal(err.into())
     }
+}
+
+/// How an outside system failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamFailure {
+    /// It answered with an error, or could not be reached.
+    Failed,
+    /// It did not answer in time.
+    TimedOut,
+    /// What we have stored cannot work with it (a configuration to fix, not a fault).
+    Misconfigured,
 }
 
 fn database_unreachable() -> ServiceError {
@@ -78,7 +97,7 @@ impl From<ConnectionError> for ServiceError {
             | ConnectionError::Incomplete(m)
             | ConnectionError::Unusable(m) => ServiceError::Conflict(m),
             ConnectionError::Blocked(blocked) => ServiceError::Upstream {
-                status: 502,
+                failure: UpstreamFailure::Failed,
                 code: "outbound_blocked",
                 detail: blocked.to_string(),
             },

@@ -352,10 +352,6 @@ impl JsonFields {
         }
     }
 
-    pub fn has_errors(&self) -> bool {
-        !self.errors.is_empty()
-    }
-
     /// Unknown fields are errors too: a misspelt field silently ignored could cost money.
     pub fn into_problems(mut self) -> Vec<FieldError> {
         let unknown: Vec<String> = self.map.keys().cloned().collect();

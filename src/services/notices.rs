@@ -7,7 +7,8 @@ use utoipa::{IntoParams, ToSchema};
 use crate::adapters::db::notices::{DeliveryRow, NoticeRow};
 use crate::adapters::db::{self, audit, audit::Actor, utc};
 use crate::domain::notices::{NoticeDetail, NoticeKind, Severity};
-use crate::runtime::state::AppState;
+use crate::runtime::state::Core;
+use crate::services::listing::{PageRequest, Rows};
 use crate::services::ServiceError;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -99,32 +100,27 @@ fn view(n: NoticeRow, deliveries: &mut Vec<DeliveryRow>) -> Notice {
     }
 }
 
-/// One page of notices, newest first, each with its deliveries; and the total.
+/// One page of notices, newest first, each with its deliveries.
 pub async fn list(
-    state: &AppState,
+    ctx: &Core,
     filter: NoticeState,
-    offset: i64,
-    limit: i64,
-) -> Result<(Vec<Notice>, i64), ServiceError> {
-    db::run(&state.pool, move |conn| {
+    page: PageRequest,
+) -> Result<Rows<Notice>, ServiceError> {
+    db::run(&ctx.pool, move |conn| {
         let open_only = filter == NoticeState::Open;
-        let (rows, total) = db::notices::list(conn, open_only, offset, limit)?;
+        let (rows, total) = db::notices::list(conn, open_only, page.offset, page.limit)?;
         let ids: Vec<String> = rows.iter().map(|n| n.id.clone()).collect();
         let mut deliveries = db::notices::deliveries_of(conn, &ids)?;
         let items = rows.into_iter().map(|n| view(n, &mut deliveries)).collect();
-        Ok((items, total))
+        Ok(Rows { rows: items, total })
     })
     .await
 }
 
 /// Marks a notice as seen by someone who takes care of it (it stays open until its cause is
 /// gone); acknowledging twice keeps the first.
-pub async fn acknowledge(
-    state: &AppState,
-    actor: Actor,
-    id: String,
-) -> Result<Notice, ServiceError> {
-    db::run(&state.pool, move |conn| {
+pub async fn acknowledge(ctx: &Core, actor: Actor, id: String) -> Result<Notice, ServiceError> {
+    db::run(&ctx.pool, move |conn| {
         db::write_transaction(conn, "notices", |conn| {
             let missing = || ServiceError::NotFound(format!("There is no notice {id}."));
             let notice = db::notices::find(conn, &id)?.ok_or_else(missing)?;

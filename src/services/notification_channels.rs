@@ -9,7 +9,7 @@ use crate::adapters::db::json_text::JsonText;
 use crate::adapters::db::notification_channels::ChannelRow;
 use crate::adapters::db::{self, audit, audit::Actor, utc};
 use crate::domain::notices::{ChannelKind, NoticeKind, Severity};
-use crate::runtime::state::AppState;
+use crate::runtime::state::Core;
 use crate::services::etag::{etag_of, IfMatch};
 use crate::services::fields::{FromJsonBody, JsonFields, Patch};
 use crate::services::ServiceError;
@@ -147,8 +147,8 @@ pub fn view(row: &ChannelRow) -> NotificationChannel {
     }
 }
 
-pub async fn list(state: &AppState) -> Result<Vec<NotificationChannel>, ServiceError> {
-    db::run(&state.pool, |conn| {
+pub async fn list(ctx: &Core) -> Result<Vec<NotificationChannel>, ServiceError> {
+    db::run(&ctx.pool, |conn| {
         Ok(db::notification_channels::all(conn)?
             .iter()
             .map(view)
@@ -157,8 +157,8 @@ pub async fn list(state: &AppState) -> Result<Vec<NotificationChannel>, ServiceE
     .await
 }
 
-pub async fn get(state: &AppState, id: String) -> Result<NotificationChannel, ServiceError> {
-    let row = db::run(&state.pool, move |conn| find(conn, &id)).await?;
+pub async fn get(ctx: &Core, id: String) -> Result<NotificationChannel, ServiceError> {
+    let row = db::run(&ctx.pool, move |conn| find(conn, &id)).await?;
     Ok(view(&row))
 }
 
@@ -169,14 +169,14 @@ fn find(conn: &mut db::DbConnection, id: &str) -> Result<ChannelRow, ServiceErro
 
 /// Creates (`id` none) or replaces a channel, with `If-Match` checked against the stored one.
 pub async fn save(
-    state: &AppState,
+    ctx: &Core,
     actor: Actor,
     id: Option<String>,
     if_match: IfMatch,
     input: ChannelUpdate,
 ) -> Result<NotificationChannel, ServiceError> {
-    let secrets = state.secrets.clone();
-    db::run(&state.pool, move |conn| {
+    let secrets = ctx.secrets.clone();
+    db::run(&ctx.pool, move |conn| {
         db::write_transaction(conn, LOCK, |conn| {
             let stored = match &id {
                 Some(id) => Some(find(conn, id)?),
@@ -245,12 +245,12 @@ pub async fn save(
 }
 
 pub async fn delete(
-    state: &AppState,
+    ctx: &Core,
     actor: Actor,
     id: String,
     if_match: IfMatch,
 ) -> Result<(), ServiceError> {
-    db::run(&state.pool, move |conn| {
+    db::run(&ctx.pool, move |conn| {
         db::write_transaction(conn, LOCK, |conn| {
             let stored = find(conn, &id)?;
             if_match.check(&etag_of(&view(&stored)))?;
@@ -283,10 +283,10 @@ pub struct ChannelTestResult {
 }
 
 /// Sends a `test` message now, through the same signing, allow-list and retries as notices.
-pub async fn test(state: &AppState, id: String) -> Result<ChannelTestResult, ServiceError> {
-    let channel = db::run(&state.pool, move |conn| find(conn, &id)).await?;
+pub async fn test(ctx: &Core, id: String) -> Result<ChannelTestResult, ServiceError> {
+    let channel = db::run(&ctx.pool, move |conn| find(conn, &id)).await?;
     let notice = crate::sync::notices::test_notice();
-    let sent = send_to_channel(state, &channel, "test", &notice)
+    let sent = send_to_channel(ctx, &channel, "test", &notice)
         .await
         .map_err(|why| ServiceError::Conflict(format!("The channel cannot be used: {why}.")))?;
     Ok(match sent.result {

@@ -15,13 +15,15 @@ use crate::domain::desired::ProductMapping;
 use crate::domain::mapping_rules::{
     category_field, check_mapping, named_products, ProductAvailability, PRODUCT_FIELD,
 };
-use crate::domain::model::DeviceCategory;
+use crate::domain::model::{DeviceCategory, Solution};
+use crate::runtime::state::Core;
+use crate::services::etag::{etag_of, IfMatch};
 use crate::services::{FieldError, ServiceError};
 
 /// The write lock of everything on the Products tab.
 pub use crate::adapters::db::PRODUCTS_LOCK;
 
-pub struct Snapshot {
+struct Snapshot {
     pub billing: BillingSettings,
     pub applications: BTreeMap<String, SecurityApplication>,
     /// Stored mappings by application id; an application without one is unmapped.
@@ -29,7 +31,7 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    pub fn load(conn: &mut DbConnection) -> Result<Snapshot, ServiceError> {
+    fn load(conn: &mut DbConnection) -> Result<Snapshot, ServiceError> {
         let billing = db::billing_settings::get(conn)?;
         let applications = db::security_applications::list(conn, None)?
             .into_iter()
@@ -46,20 +48,20 @@ impl Snapshot {
         })
     }
 
-    pub fn application(&self, id: &str) -> Result<&SecurityApplication, ServiceError> {
+    fn application(&self, id: &str) -> Result<&SecurityApplication, ServiceError> {
         self.applications
             .get(id)
             .ok_or_else(|| application_not_found(id))
     }
 
     /// Every stored mapping by application id.
-    pub fn mapping_refs(&self) -> BTreeMap<&str, &ProductMapping> {
+    fn mapping_refs(&self) -> BTreeMap<&str, &ProductMapping> {
         self.mappings.iter().map(|(k, m)| (k.as_str(), m)).collect()
     }
 }
 
 /// What the mapping grid shows, read in one round trip.
-pub struct GridState {
+struct GridState {
     pub billing: BillingSettings,
     /// Every application in list order, with its stored mapping.
     pub applications: Vec<(ApplicationSummary, Option<ProductMapping>)>,
@@ -68,7 +70,7 @@ pub struct GridState {
 }
 
 impl GridState {
-    pub fn load(conn: &mut DbConnection) -> Result<GridState, ServiceError> {
+    fn load(conn: &mut DbConnection) -> Result<GridState, ServiceError> {
         let rows = db::product_mappings::grid_rows(conn)?;
         let billing = match rows.first() {
             Some(row) => db::billing_settings::parse(row.billing_settings.as_deref())?,
@@ -96,7 +98,7 @@ impl GridState {
     }
 
     /// Every stored mapping by application id.
-    pub fn mappings(&self) -> BTreeMap<&str, &ProductMapping> {
+    fn mappings(&self) -> BTreeMap<&str, &ProductMapping> {
         self.applications
             .iter()
             .filter_map(|(app, m)| m.as_ref().map(|m| (app.id.as_str(), m)))
@@ -147,7 +149,7 @@ pub fn audited(m: &ProductMapping) -> Value {
 /// Validates every change against the current state, then stores them all or none, one audit
 /// event per changed mapping. `precondition` (existence, `If-Match`) runs first, on the state
 /// read under the lock. Returns the state after the change.
-pub fn save_mappings(
+fn save_mappings(
     conn: &mut DbConnection,
     actor: &Actor,
     changes: &[MappingChange],
@@ -296,4 +298,131 @@ pub fn tenants_using(conn: &mut DbConnection, application: &str) -> Result<usize
         .iter()
         .filter(|usage| usage.uses(application))
         .count())
+}
+
+/// Rows of the mapping grid as one use case answers them: each application with its stored
+/// mapping, the billing settings that decide the form in force, the cached catalog products
+/// the mappings name, and the ETag a later save is checked against.
+pub struct Grid {
+    pub billing: BillingSettings,
+    pub rows: Vec<(ApplicationSummary, Option<ProductMapping>)>,
+    pub catalog: HashMap<i64, CwProductRow>,
+    pub etag: String,
+}
+
+/// The grid's ETag covers every stored mapping (of both solutions) and the billing settings,
+/// so a bulk save checks one value whatever rows it lists. It does not cover the catalog
+/// descriptions shown alongside: a catalog refresh does not make an edit stale.
+fn grid_etag(billing: &BillingSettings, mappings: &BTreeMap<&str, &ProductMapping>) -> String {
+    etag_of(&(billing, mappings))
+}
+
+/// A single mapping's ETag covers that mapping and the billing settings.
+fn mapping_etag(s: &Snapshot, application_id: &str) -> String {
+    etag_of(&(&s.billing, s.mappings.get(application_id)))
+}
+
+/// The Products tab: every application still in use (of one solution with `solution`).
+pub async fn grid(ctx: &Core, solution: Option<Solution>) -> Result<Grid, ServiceError> {
+    let g = db::run(&ctx.pool, GridState::load).await?;
+    let etag = grid_etag(&g.billing, &g.mappings());
+    let rows = g
+        .applications
+        .into_iter()
+        .filter(|(a, _)| !a.retired && solution.is_none_or(|sol| a.solution == sol))
+        .collect();
+    Ok(Grid {
+        billing: g.billing,
+        rows,
+        catalog: g.catalog,
+        etag,
+    })
+}
+
+/// The rows of `ids` (in that order) as stored in `s`, with the products they name.
+fn rows_of(
+    conn: &mut DbConnection,
+    s: &Snapshot,
+    ids: &[String],
+    etag: String,
+) -> Result<Grid, ServiceError> {
+    let apps: Vec<&SecurityApplication> = ids
+        .iter()
+        .map(|id| s.application(id))
+        .collect::<Result<_, _>>()?;
+    let named: Vec<i64> = apps
+        .iter()
+        .filter_map(|a| s.mappings.get(&a.id))
+        .flat_map(product_ids)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let catalog = cw_products::find_many(conn, &named)?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    Ok(Grid {
+        billing: s.billing.clone(),
+        rows: apps
+            .into_iter()
+            .map(|a| (a.summary(), s.mappings.get(&a.id).cloned()))
+            .collect(),
+        catalog,
+        etag,
+    })
+}
+
+/// "Save changes": replaces the mappings listed, all or nothing, under the grid's ETag;
+/// answers the rows saved and the grid's new ETag.
+pub async fn save_grid(
+    ctx: &Core,
+    actor: Actor,
+    if_match: IfMatch,
+    changes: Vec<MappingChange>,
+) -> Result<Grid, ServiceError> {
+    db::run(&ctx.pool, move |conn| {
+        let s = save_mappings(conn, &actor, &changes, |before| {
+            if_match.check(&grid_etag(&before.billing, &before.mapping_refs()))
+        })?;
+        let ids: Vec<String> = changes
+            .iter()
+            .map(|c| c.mapping.application_id.clone())
+            .collect();
+        let etag = grid_etag(&s.billing, &s.mapping_refs());
+        rows_of(conn, &s, &ids, etag)
+    })
+    .await
+}
+
+/// One application's row with its own ETag; 404 when there is no such application.
+pub async fn mapping(ctx: &Core, id: String) -> Result<Grid, ServiceError> {
+    db::run(&ctx.pool, move |conn| {
+        let s = Snapshot::load(conn)?;
+        let etag = mapping_etag(&s, &id);
+        rows_of(conn, &s, &[id], etag)
+    })
+    .await
+}
+
+/// Replaces (or, with no product at all, clears) one mapping under its ETag.
+pub async fn save_mapping(
+    ctx: &Core,
+    actor: Actor,
+    if_match: IfMatch,
+    mapping: ProductMapping,
+) -> Result<Grid, ServiceError> {
+    let id = mapping.application_id.clone();
+    let change = MappingChange {
+        field_prefix: String::new(),
+        mapping,
+    };
+    db::run(&ctx.pool, move |conn| {
+        let s = save_mappings(conn, &actor, &[change], |before| {
+            before.application(&id)?;
+            if_match.check(&mapping_etag(before, &id))
+        })?;
+        let etag = mapping_etag(&s, &id);
+        rows_of(conn, &s, &[id], etag)
+    })
+    .await
 }

@@ -6,28 +6,30 @@ use diesel::QueryResult;
 use serde::Serialize;
 
 use crate::adapters::db::billing_settings::BillingSettings;
-use crate::adapters::db::{self, audit, audit::Actor, DbConnection, DbPool};
+use crate::adapters::db::{self, audit, audit::Actor, DbConnection};
 use crate::domain::desired::{mapping_status, MappingStatus};
 use crate::domain::usage::name_words;
+use crate::runtime::state::Core;
 use crate::services::etag::{etag_of, IfMatch};
 use crate::services::products::{tenants_using, PRODUCTS_LOCK};
 use crate::services::{FieldError, ServiceError};
+use crate::sync::settings::{self as sync_settings, SyncSettings};
 
 /// Where one settings value lives and how it is audited.
-pub struct SettingsStore<T> {
+struct SettingsStore<T> {
     /// The write lock it is changed under.
-    pub lock: &'static str,
-    pub entity_type: &'static str,
-    pub entity_id: &'static str,
-    pub get: fn(&mut DbConnection) -> QueryResult<T>,
-    pub put: fn(&mut DbConnection, &T) -> QueryResult<()>,
+    lock: &'static str,
+    entity_type: &'static str,
+    entity_id: &'static str,
+    get: fn(&mut DbConnection) -> QueryResult<T>,
+    put: fn(&mut DbConnection, &T) -> QueryResult<()>,
 }
 
 /// Replaces a settings value: `If-Match` checked against the stored value under its lock,
 /// `change` turning what is stored into what is to be stored (and checking it), an audit
 /// event (before → after) when it changed. Returns the value now stored.
-pub async fn save<T>(
-    pool: &DbPool,
+async fn save<T>(
+    ctx: &Core,
     store: SettingsStore<T>,
     actor: Actor,
     if_match: IfMatch,
@@ -36,7 +38,7 @@ pub async fn save<T>(
 where
     T: Serialize + PartialEq + Send + 'static,
 {
-    db::run(pool, move |conn| {
+    db::run(&ctx.pool, move |conn| {
         db::write_transaction(conn, store.lock, |conn| {
             let before = (store.get)(conn)?;
             if_match.check(&etag_of(&before))?;
@@ -59,6 +61,33 @@ where
     .await
 }
 
+/// The billing settings in force.
+pub async fn billing(ctx: &Core) -> Result<BillingSettings, ServiceError> {
+    db::run(&ctx.pool, |conn| Ok(db::billing_settings::get(conn)?)).await
+}
+
+/// The sync settings in force.
+pub async fn sync(ctx: &Core) -> Result<SyncSettings, ServiceError> {
+    db::run(&ctx.pool, |conn| Ok(sync_settings::get(conn)?)).await
+}
+
+/// Replaces the sync settings (already checked whole by their parser).
+pub async fn save_sync(
+    ctx: &Core,
+    actor: Actor,
+    if_match: IfMatch,
+    settings: SyncSettings,
+) -> Result<SyncSettings, ServiceError> {
+    let store = SettingsStore {
+        lock: "sync_settings",
+        entity_type: "sync_settings",
+        entity_id: "sync",
+        get: sync_settings::get,
+        put: sync_settings::put,
+    };
+    save(ctx, store, actor, if_match, move |_, _| Ok(settings)).await
+}
+
 /// A change of the billing settings; `bill_licence_tiers` left out keeps what is stored (a
 /// client that does not know it never opts in by accident).
 pub struct BillingChange {
@@ -71,7 +100,7 @@ pub struct BillingChange {
 /// mapped application is not mapped itself, or a tier still shares a name rule with the
 /// application it folds into (422 naming each).
 pub async fn save_billing(
-    pool: &DbPool,
+    ctx: &Core,
     actor: Actor,
     if_match: IfMatch,
     change: BillingChange,
@@ -83,7 +112,7 @@ pub async fn save_billing(
         get: db::billing_settings::get,
         put: db::billing_settings::put,
     };
-    save(pool, store, actor, if_match, move |conn, before| {
+    save(ctx, store, actor, if_match, move |conn, before| {
         let after = BillingSettings {
             bill_devices_by_category: change.bill_devices_by_category,
             bill_licence_tiers: change

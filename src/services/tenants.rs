@@ -2,10 +2,12 @@
 
 use std::collections::HashSet;
 
+use crate::adapters::db::company_mappings::CompanyMappingRow;
 use crate::adapters::db::{self, audit, audit::Actor, tenants::TenantRow, DbConnection};
 use crate::adapters::kaspersky::VServer;
-use crate::runtime::state::AppState;
+use crate::runtime::state::Core;
 use crate::services::connections::kaspersky as ksc;
+use crate::services::listing::{PageRequest, Rows};
 use crate::services::ServiceError;
 
 /// What one discovery changed.
@@ -18,7 +20,7 @@ pub struct Discovery {
 }
 
 /// Lists KSC's virtual servers and applies them ([`apply_discovery`]).
-pub async fn refresh(state: &AppState) -> Result<Discovery, ServiceError> {
+pub async fn refresh(state: &Core) -> Result<Discovery, ServiceError> {
     let client = ksc::shared_client(state).await?;
     let vservers = client.list_vservers().await.map_err(ksc::upstream_error)?;
     let discovery = db::run(&state.pool, move |conn| apply_discovery(conn, &vservers)).await;
@@ -29,7 +31,7 @@ pub async fn refresh(state: &AppState) -> Result<Discovery, ServiceError> {
 /// Brings the KSC tenants in line with the virtual servers KSC lists now: new ones added,
 /// changed ones updated (a returning one is no longer vanished), missing ones marked vanished
 /// (kept: mappings and history still point at them).
-pub fn apply_discovery(
+fn apply_discovery(
     conn: &mut DbConnection,
     vservers: &[VServer],
 ) -> Result<Discovery, ServiceError> {
@@ -96,7 +98,7 @@ fn audited(t: &TenantRow) -> serde_json::Value {
 }
 
 /// Creates a Business Hub tenant (Business Hub has no public API to discover them).
-pub fn create_business_hub(
+fn create_business_hub(
     conn: &mut DbConnection,
     actor: &Actor,
     name: &str,
@@ -134,4 +136,65 @@ pub fn create_business_hub(
         )?;
         Ok(row)
     })
+}
+
+/// A tenant with the company mapping that bills it, if any.
+pub type TenantWithMapping = (TenantRow, Option<CompanyMappingRow>);
+
+/// Pairs each tenant with its mapping (one query for all of them).
+fn with_mappings(
+    conn: &mut DbConnection,
+    rows: Vec<TenantRow>,
+) -> Result<Vec<TenantWithMapping>, ServiceError> {
+    let ids: Vec<String> = rows.iter().map(|t| t.id.clone()).collect();
+    let mut mappings = db::company_mappings::of_tenants(conn, &ids)?;
+    Ok(rows
+        .into_iter()
+        .map(|t| {
+            let mapping = mappings
+                .iter()
+                .position(|m| m.tenant_id == t.id)
+                .map(|i| mappings.swap_remove(i));
+            (t, mapping)
+        })
+        .collect())
+}
+
+/// A page of tenants (of one solution, stored name) by name, with their mappings.
+pub async fn list(
+    ctx: &Core,
+    solution: Option<&'static str>,
+    page: PageRequest,
+) -> Result<Rows<TenantWithMapping>, ServiceError> {
+    db::run(&ctx.pool, move |conn| {
+        let (rows, total) = db::tenants::list(conn, solution, page.offset, page.limit)?;
+        Ok(Rows {
+            rows: with_mappings(conn, rows)?,
+            total,
+        })
+    })
+    .await
+}
+
+/// One tenant with its mapping; 404 when there is none.
+pub async fn find(ctx: &Core, id: String) -> Result<TenantWithMapping, ServiceError> {
+    db::run(&ctx.pool, move |conn| {
+        let row = db::tenants::find(conn, &id)?
+            .ok_or_else(|| ServiceError::NotFound(format!("There is no tenant {id}.")))?;
+        Ok(with_mappings(conn, vec![row])?.remove(0))
+    })
+    .await
+}
+
+/// Creates a Business Hub tenant; 409 when its external id is taken.
+pub async fn create(
+    ctx: &Core,
+    actor: Actor,
+    name: String,
+    external_id: String,
+) -> Result<TenantRow, ServiceError> {
+    db::run(&ctx.pool, move |conn| {
+        create_business_hub(conn, &actor, &name, &external_id)
+    })
+    .await
 }

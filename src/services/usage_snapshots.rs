@@ -10,14 +10,19 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::adapters::db::security_applications::SecurityApplication;
 use crate::adapters::db::tenants::TenantRow;
-use crate::adapters::db::usage_snapshots::{Outcome, SnapshotSource, UsageSnapshot};
+use crate::adapters::db::usage_snapshots::{
+    Outcome, SnapshotFilter, SnapshotSource, UsageSnapshot,
+};
 use crate::adapters::db::{self, audit::Actor, DbConnection};
 use crate::domain::model::{
     ApplicationId, CategoryCounts, DeviceCategory, LicensingModel, Solution, TenantUsage,
 };
+use crate::runtime::state::Core;
 use crate::services::fields::{FromJsonBody, JsonFields, LenientJson};
+use crate::services::listing::{self, PageRequest, Rows};
 use crate::services::products::PRODUCTS_LOCK;
 use crate::services::{FieldError, ServiceError};
+use crate::sync::collect::Collected;
 
 /// How far a pushed `taken_at` may lie ahead of our clock (the pusher's clock may drift).
 const MAX_CLOCK_SKEW: Duration = Duration::minutes(5);
@@ -171,7 +176,7 @@ fn application_problem(
 /// Stores a pushed snapshot after checking it against the tenant and the applications; a 422
 /// lists every problem of the body at once. A KSC tenant is refused with 409: its usage is
 /// always pulled, whatever the body says.
-pub fn push(
+fn push_in(
     conn: &mut DbConnection,
     actor: &Actor,
     body: LenientJson<PushedUsage>,
@@ -222,4 +227,43 @@ pub fn push(
         db::usage_snapshots::insert(conn, &snapshot)?;
         Ok((snapshot, tenant))
     })
+}
+
+/// A page of stored snapshots.
+pub async fn list(
+    ctx: &Core,
+    filter: SnapshotFilter,
+    page: PageRequest,
+) -> Result<Rows<(UsageSnapshot, TenantRow)>, ServiceError> {
+    listing::page(ctx, page, move |conn, offset, limit| {
+        db::usage_snapshots::list(conn, &filter, offset, limit)
+    })
+    .await
+}
+
+/// One stored snapshot; 404 when there is none.
+pub async fn find(ctx: &Core, id: String) -> Result<(UsageSnapshot, TenantRow), ServiceError> {
+    db::run(&ctx.pool, move |conn| {
+        db::usage_snapshots::find(conn, &id)?
+            .ok_or_else(|| ServiceError::NotFound(format!("There is no usage snapshot {id}.")))
+    })
+    .await
+}
+
+/// Stores a pushed snapshot (a non-KSC tenant's whole usage), after every check of its body.
+pub async fn push(
+    ctx: &Core,
+    actor: Actor,
+    body: LenientJson<PushedUsage>,
+) -> Result<(UsageSnapshot, TenantRow), ServiceError> {
+    db::run(&ctx.pool, move |conn| push_in(conn, &actor, body)).await
+}
+
+/// Pulls the usage of one KSC tenant, or of all, from KSC now.
+pub async fn collect(
+    ctx: &Core,
+    actor: Actor,
+    tenant_id: Option<String>,
+) -> Result<Vec<Collected>, ServiceError> {
+    Ok(crate::sync::collect::collect(ctx, &actor, tenant_id).await?)
 }

@@ -14,7 +14,7 @@ use crate::adapters::kaspersky::{KscClient, VServer};
 use crate::domain::model::Solution;
 use crate::domain::usage::ApplicationRules;
 use crate::runtime::clients;
-use crate::runtime::state::AppState;
+use crate::runtime::state::Core;
 use crate::sync::SyncError;
 
 /// The virtual server a KSC tenant stands for, as discovery saw it last.
@@ -169,7 +169,7 @@ pub async fn store_all(
 /// snapshot per tenant, without syncing: a tenant that cannot be read gets a `failed` snapshot
 /// with the reason while the others are still collected. In the targets' order (by name).
 pub async fn collect(
-    state: &AppState,
+    state: &Core,
     actor: &Actor,
     tenant_id: Option<String>,
 ) -> Result<Vec<Collected>, SyncError> {

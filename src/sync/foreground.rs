@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::adapters::db::{self, sync::ChangeRow};
 use crate::domain::outcome::RunStatus;
-use crate::runtime::state::AppState;
+use crate::runtime::state::Core;
 use crate::sync::runs::{self, Run, RunRequest, Trigger};
 use crate::sync::SyncError;
 
@@ -35,7 +35,7 @@ impl Report {
 
 /// Runs one sync (`Trigger::Cli`) to its end; `Err` when it could not start (409: the lease
 /// is held, with the reason).
-pub async fn run(state: Arc<AppState>, dry_run: bool) -> Result<Report, SyncError> {
+pub async fn run(state: Arc<Core>, dry_run: bool) -> Result<Report, SyncError> {
     let request = RunRequest {
         dry_run,
         ..RunRequest::default()

@@ -20,7 +20,7 @@ use crate::domain::report::{Plan, PlanLine, PlanPart};
 use crate::domain::units::{self, Unit};
 use crate::domain::usage::ApplicationRules;
 use crate::runtime::clients::ConnectionError;
-use crate::runtime::state::AppState;
+use crate::runtime::state::Core;
 use crate::sync::apply::{self, Written};
 use crate::sync::collect;
 use crate::sync::inputs::{of_tenants, Inputs, Usage};
@@ -44,7 +44,7 @@ pub struct RunContext {
 
 /// A fresh run: collects KSC usage and plans, writes and records each unit as its usage
 /// arrives; returns the run's plan as it was before any approval.
-pub async fn fresh(state: &AppState, ctx: &RunContext) -> Result<Plan, SyncError> {
+pub async fn fresh(state: &Core, ctx: &RunContext) -> Result<Plan, SyncError> {
     let now = Utc::now();
     let inputs = db::run(&ctx.pool, move |conn| Inputs::load(conn, now)).await?;
     let units = inputs.units();
@@ -237,7 +237,7 @@ struct Source {
 }
 
 impl Collection {
-    async fn prepare(state: &AppState, units: &[Unit]) -> Collection {
+    async fn prepare(state: &Core, units: &[Unit]) -> Collection {
         let pool = state.pool.clone();
         let client = match crate::runtime::clients::shared_ksc(state).await {
             Ok(client) => client,

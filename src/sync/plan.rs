@@ -13,7 +13,7 @@ use crate::adapters::db::{self, company_mappings::CompanyMappingRow};
 use crate::domain::plan::{self as rules, CwAddition, PlanInput};
 use crate::domain::report::{self, Owner, PartInput, Plan, PlanPart, Scope, UnreadableAgreement};
 use crate::domain::units::Unit;
-use crate::runtime::state::AppState;
+use crate::runtime::state::Core;
 use crate::sync::inputs::{of_tenants, Inputs, Usage};
 use crate::sync::SyncError;
 
@@ -122,10 +122,7 @@ fn compute(
 
 /// Plans afresh without writing: inputs from the database, additions from ConnectWise, every
 /// unit at once (or the one of `scope`'s tenant).
-pub async fn preview(
-    state: &AppState,
-    scope: Option<CompanyMappingRow>,
-) -> Result<Plan, SyncError> {
+pub async fn preview(state: &Core, scope: Option<CompanyMappingRow>) -> Result<Plan, SyncError> {
     let now = Utc::now();
     let inputs = db::run(&state.pool, move |conn| Inputs::load(conn, now)).await?;
     let client = crate::runtime::clients::shared_connectwise(state).await?;

@@ -4,7 +4,7 @@ use chrono::{DateTime, Days, NaiveDateTime, Utc};
 use serde::Serialize;
 
 use crate::adapters::db::{self, DbConnection};
-use crate::runtime::state::AppState;
+use crate::runtime::state::Core;
 use crate::sync::settings::{self, Retention};
 use crate::sync::SyncError;
 
@@ -19,7 +19,7 @@ pub struct Pruned {
 }
 
 /// Prunes by the stored settings.
-pub async fn prune(state: &AppState, now: DateTime<Utc>) -> Result<Pruned, SyncError> {
+pub async fn prune(state: &Core, now: DateTime<Utc>) -> Result<Pruned, SyncError> {
     db::run(&state.pool, move |conn| {
         let retention = settings::get(conn)?.retention;
         Ok(prune_with(conn, &retention, now)?)

@@ -16,7 +16,7 @@ use crate::adapters::metrics;
 use crate::domain::outcome::{Outcome, RunStatus, RunSummary};
 use crate::domain::plan::{Approval, PlanAction};
 use crate::domain::report::Plan;
-use crate::runtime::state::AppState;
+use crate::runtime::state::Core;
 use crate::sync::lease::{self, Lease};
 use crate::sync::pipeline::{self, RunContext};
 use crate::sync::record::Recorder;
@@ -81,11 +81,7 @@ pub struct RunRequest {
 }
 
 /// Takes the lease and records a new running run; 409 naming the run that holds it.
-pub async fn begin(
-    state: &AppState,
-    trigger: Trigger,
-    request: &RunRequest,
-) -> Result<Run, SyncError> {
+pub async fn begin(state: &Core, trigger: Trigger, request: &RunRequest) -> Result<Run, SyncError> {
     let run = db::sync::RunRow {
         id: db::new_id(),
         trigger_kind: trigger.as_str().into(),
@@ -115,7 +111,7 @@ pub async fn begin(
 
 /// Runs a begun run to its end and records the outcome; never fails (failures are recorded).
 /// Every log line of the run, in spawned and blocking tasks too, carries its id.
-pub async fn execute(state: Arc<AppState>, run: Run, request: RunRequest) -> Run {
+pub async fn execute(state: Arc<Core>, run: Run, request: RunRequest) -> Run {
     let span = tracing::info_span!("sync_run", run = %run.id);
     finish(
         &state,
@@ -130,7 +126,7 @@ pub async fn execute(state: Arc<AppState>, run: Run, request: RunRequest) -> Run
 /// Works a run: opens its context once (the ConnectWise client, the lease, the recorder), then
 /// applies the stored preview or plans afresh; the summary and whether the lease was lost.
 async fn work(
-    state: &AppState,
+    state: &Core,
     run: &Run,
     request: &RunRequest,
 ) -> Result<(RunSummary, bool), SyncError> {
@@ -175,7 +171,7 @@ async fn work(
     Ok((summary, lease_lost))
 }
 
-async fn load_plan(state: &AppState, id: String) -> Result<Plan, SyncError> {
+async fn load_plan(state: &Core, id: String) -> Result<Plan, SyncError> {
     let record = db::run(&state.pool, move |conn| {
         db::sync::find_plan::<Plan>(conn, &id)?
             .ok_or_else(|| SyncError::NotFound(format!("There is no stored plan {id}.")))
@@ -186,7 +182,7 @@ async fn load_plan(state: &AppState, id: String) -> Result<Plan, SyncError> {
 
 /// Records how the run ended, frees the lease and updates the metrics.
 async fn finish(
-    state: &AppState,
+    state: &Core,
     run: Run,
     request: &RunRequest,
     outcome: Result<(RunSummary, bool), SyncError>,
@@ -222,7 +218,7 @@ async fn finish(
 }
 
 pub async fn store_plan(
-    state: &AppState,
+    state: &Core,
     plan: &Plan,
     created_by: Option<String>,
 ) -> Result<(), SyncError> {
@@ -241,7 +237,7 @@ pub async fn store_plan(
 
 /// Starts a run in the background; returns it as recorded at its start.
 pub async fn start(
-    state: Arc<AppState>,
+    state: Arc<Core>,
     trigger: Trigger,
     request: RunRequest,
 ) -> Result<Run, SyncError> {

@@ -10,7 +10,7 @@ use actix_web::rt::{self, task::JoinHandle, time::sleep};
 use chrono::{DateTime, Utc};
 
 use crate::adapters::db;
-use crate::runtime::state::AppState;
+use crate::runtime::state::Core;
 use crate::sync::runs::{self, Run, RunRequest, Trigger};
 use crate::sync::settings::{self, SyncSettings};
 use crate::sync::{retention, schedule};
@@ -19,7 +19,7 @@ use crate::sync::{retention, schedule};
 const RECHECK: Duration = Duration::from_secs(60);
 const PRUNE_EVERY: Duration = Duration::from_secs(24 * 3600);
 
-pub fn spawn(state: Arc<AppState>) -> Vec<JoinHandle<()>> {
+pub fn spawn(state: Arc<Core>) -> Vec<JoinHandle<()>> {
     vec![
         rt::spawn(schedule_loop(state.clone())),
         rt::spawn(retention_loop(state)),
@@ -40,7 +40,7 @@ pub enum Tick {
 /// Fires the slot falling in (`since`, `now`], if any: a run with `Trigger::Schedule`, awaited,
 /// so one server never overlaps its own scheduled runs.
 pub async fn tick(
-    state: &Arc<AppState>,
+    state: &Arc<Core>,
     settings: &SyncSettings,
     since: DateTime<Utc>,
     now: DateTime<Utc>,
@@ -65,7 +65,7 @@ pub async fn tick(
     }
 }
 
-async fn schedule_loop(state: Arc<AppState>) {
+async fn schedule_loop(state: Arc<Core>) {
     let mut since = Utc::now();
     loop {
         let now = Utc::now();
@@ -97,7 +97,7 @@ async fn schedule_loop(state: Arc<AppState>) {
     }
 }
 
-async fn retention_loop(state: Arc<AppState>) {
+async fn retention_loop(state: Arc<Core>) {
     loop {
         match retention::prune(&state, Utc::now()).await {
             Ok(pruned) => tracing::info!(

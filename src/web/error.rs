@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 pub use crate::services::error::FieldError;
-use crate::services::ServiceError;
+use crate::services::{ServiceError, UpstreamFailure};
 
 /// RFC 9457 problem details.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -239,12 +239,24 @@ impl From<ServiceError> for ApiError {
             ServiceError::Conflict(m) => ApiError::Conflict(m),
             ServiceError::Validation(errors) => ApiError::Validation(errors),
             ServiceError::PreconditionFailed(m) => ApiError::PreconditionFailed(m),
+            ServiceError::Unauthenticated(m) => ApiError::Unauthorized(m),
+            ServiceError::Throttled {
+                detail,
+                retry_after,
+            } => ApiError::TooManyRequests {
+                detail,
+                retry_after_secs: retry_after.as_secs().max(1),
+            },
             ServiceError::Upstream {
-                status,
+                failure,
                 code,
                 detail,
             } => ApiError::Upstream {
-                status,
+                status: match failure {
+                    UpstreamFailure::Failed => 502,
+                    UpstreamFailure::TimedOut => 504,
+                    UpstreamFailure::Misconfigured => 409,
+                },
                 code,
                 detail,
             },

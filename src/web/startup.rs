@@ -26,8 +26,8 @@ use crate::runtime::auth::jwt::JwtKeys;
 use crate::runtime::auth::principal::PrincipalCache;
 use crate::runtime::auth::throttle::LoginThrottle;
 use crate::runtime::read_cache::ReadCopies;
-use crate::runtime::state::AppState;
 use crate::runtime::state::SharedClient;
+use crate::runtime::state::{AppState, Core};
 use crate::web::error::ApiError;
 use crate::web::middleware::{request_context, PagedRoutes, ProblemOnBadHead, REQUEST_ID_HEADER};
 use crate::web::openapi::{self, MethodTable};
@@ -153,29 +153,26 @@ fn seal_plain_jwt_secret(conn: &mut db::DbConnection, secrets: &SecretBox) -> an
     Ok(())
 }
 
-/// The state every entry point shares — the HTTP server, `sync` on the command line, the
-/// sandbox: data directory, database migrated, secrets checked against it, signing keys. It
-/// creates no account and starts nothing.
-pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
+/// What every entry point shares — the HTTP server, `sync` on the command line, the sandbox:
+/// data directory, database migrated, secrets checked against it. It creates no account and
+/// starts nothing.
+pub async fn build_core(settings: Settings) -> anyhow::Result<Arc<Core>> {
     crate::adapters::owner_only::create_dir_all(&settings.data_dir)?;
     let pool = connect_database(&settings).await?;
     let secrets = Arc::new(SecretBox::load(&settings)?);
-    let (pool2, settings2, secrets2) = (pool.clone(), settings.clone(), secrets.clone());
-    let secret = tokio::task::spawn_blocking(move || {
+    let (pool2, data_dir, secrets2) = (pool.clone(), settings.data_dir.clone(), secrets.clone());
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
         let mut conn = pool2.get().context("cannot open the database")?;
-        secrets2.ensure_matches_database(&mut conn, &settings2.data_dir)?;
+        secrets2.ensure_matches_database(&mut conn, &data_dir)?;
         if let Err(e) = crate::sync::runs::restore_metrics(&mut conn) {
             tracing::warn!(error = %e, "the sync metrics start from zero: past runs unreadable");
         }
-        jwt_secret(&mut conn, &settings2, &secrets2)
+        Ok(())
     })
     .await??;
-    Ok(AppState {
+    Ok(Arc::new(Core {
         copies: ReadCopies::new(pool.clone()),
         pool,
-        jwt: JwtKeys::new(&secret),
-        principals: PrincipalCache::default(),
-        login_throttle: LoginThrottle::new(settings.login_throttle),
         secrets,
         connectwise: SharedClient::default(),
         ksc: SharedClient::default(),
@@ -183,6 +180,25 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         notices_due: Arc::default(),
         notice_gauges: Default::default(),
         settings: Arc::new(settings),
+    }))
+}
+
+/// The HTTP server's state: the core and its sign-in machinery (signing keys, principal cache,
+/// login throttle).
+pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
+    let throttle = settings.login_throttle;
+    let core = build_core(settings).await?;
+    let shared = core.clone();
+    let secret = tokio::task::spawn_blocking(move || {
+        let mut conn = shared.pool.get().context("cannot open the database")?;
+        jwt_secret(&mut conn, &shared.settings, &shared.secrets)
+    })
+    .await??;
+    Ok(AppState {
+        jwt: JwtKeys::new(&secret),
+        principals: PrincipalCache::default(),
+        login_throttle: LoginThrottle::new(throttle),
+        core,
     })
 }
 
@@ -210,14 +226,12 @@ impl Application {
         let connections = connection_limit(&state.settings);
         let server = run(listener, state.clone(), connections)?;
         let mut background = if state.settings.scheduler {
-            crate::sync::scheduler::spawn(state.clone().into_inner())
+            crate::sync::scheduler::spawn(state.core.clone())
         } else {
             Vec::new()
         };
         // Notifications run in every server: deliveries are claimed, so several never collide.
-        background.push(crate::sync::notices::deliver::spawn(
-            state.clone().into_inner(),
-        ));
+        background.push(crate::sync::notices::deliver::spawn(state.core.clone()));
         Ok(Application {
             port,
             server,

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use kaspersky_msp_bridge::adapters::connectwise::Addition;
 use kaspersky_msp_bridge::cli::sandbox::demo::{DemoCompany, Sandbox};
-use kaspersky_msp_bridge::runtime::state::AppState;
+use kaspersky_msp_bridge::runtime::state::Core;
 use kaspersky_msp_bridge::sync::runs::{self, RunRequest, Trigger};
-use kaspersky_msp_bridge::web::startup::build_state;
+use kaspersky_msp_bridge::web::startup::build_core;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -20,7 +20,7 @@ struct Demo {
     app: TestApp,
     sandbox: Sandbox,
     /// A second state on the same database, as the `sandbox` command builds it.
-    state: Arc<AppState>,
+    state: Arc<Core>,
     contoso: DemoCompany,
 }
 
@@ -37,7 +37,7 @@ fn product(sandbox: &Sandbox, identifier: &str) -> i64 {
 async fn demo() -> Demo {
     let app = spawn_app().await;
     let sandbox = Sandbox::start().unwrap();
-    let state = Arc::new(build_state(app.settings.clone()).await.unwrap());
+    let state = build_core(app.settings.clone()).await.unwrap();
     sandbox.configure(&state).await.unwrap();
     for (application, identifier) in [
         ("kes-windows", "KES-WS"),

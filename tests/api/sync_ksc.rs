@@ -8,7 +8,7 @@ use kaspersky_msp_bridge::adapters::connectwise::{CatalogItem, Company};
 use kaspersky_msp_bridge::cli::sandbox::fake_connectwise::{route, FakeConnectWise, Fault};
 use kaspersky_msp_bridge::cli::sandbox::fake_ksc::{self, FakeKsc, FakeKscOptions, FaultKind};
 use kaspersky_msp_bridge::sync::runs::{self, RunRequest, Trigger};
-use kaspersky_msp_bridge::web::startup::build_state;
+use kaspersky_msp_bridge::web::startup::build_core;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -257,7 +257,7 @@ async fn a_disabled_virtual_server_is_named_and_the_run_is_partial() {
     );
 
     // One request tells a frontend the last outcome, even while another run is going.
-    let state = build_state(w.app.settings.clone()).await.unwrap();
+    let state = build_core(w.app.settings.clone()).await.unwrap();
     let going = RunRequest::default();
     let holder = runs::begin(&state, Trigger::Api, &going).await.unwrap();
     let last: Value = w

@@ -5,12 +5,12 @@ use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use kaspersky_msp_bridge::adapters::db::{self, audit, audit::Actor, json_text::JsonText};
-use kaspersky_msp_bridge::runtime::state::AppState;
+use kaspersky_msp_bridge::runtime::state::Core;
 use kaspersky_msp_bridge::sync::retention;
 use kaspersky_msp_bridge::sync::runs::{self, RunRequest, Trigger};
 use kaspersky_msp_bridge::sync::scheduler::{tick, Tick};
 use kaspersky_msp_bridge::sync::settings::{self, Retention, SyncSettings};
-use kaspersky_msp_bridge::web::startup::build_state;
+use kaspersky_msp_bridge::web::startup::build_core;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -170,8 +170,8 @@ async fn every_problem_is_listed_in_one_422() {
     assert_eq!(unchanged["schedule"], "0 2 * * *");
 }
 
-async fn state_of(app: &TestApp) -> Arc<AppState> {
-    Arc::new(build_state(app.settings.clone()).await.unwrap())
+async fn state_of(app: &TestApp) -> Arc<Core> {
+    build_core(app.settings.clone()).await.unwrap()
 }
 
 #[actix_web::test]

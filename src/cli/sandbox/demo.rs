@@ -4,14 +4,14 @@
 use serde_json::json;
 
 use crate::adapters::connectwise::{Agreement, CatalogItem, Company, Reference};
-use crate::adapters::db::{self, audit::Actor};
+use crate::adapters::db::audit::Actor;
 use crate::cli::sandbox::fake_connectwise::FakeConnectWise;
 use crate::cli::sandbox::fake_ksc::{FakeKsc, DEMO_PASSWORD, DEMO_USER};
-use crate::runtime::state::AppState;
+use crate::runtime::state::Core;
 use crate::services::connections::{self, connectwise::ConnectWise, kaspersky::Kaspersky};
+use crate::services::etag::IfMatch;
+use crate::services::fields::parse_body;
 use crate::web::error::ApiError;
-use crate::web::routes::etag::IfMatch;
-use crate::web::routes::input::parse_body;
 
 /// Each demo KSC virtual server and the ConnectWise company billed for it.
 const COMPANIES: [(&str, &str); 4] = [
@@ -126,7 +126,7 @@ impl Sandbox {
     /// Points the server at the fakes — ConnectWise over HTTP, KSC over HTTPS trusting the
     /// fake's CA —, refreshes the catalog and the tenants and collects the tenants' usage once.
     /// Audited as the `sandbox` actor.
-    pub async fn configure(&self, state: &AppState) -> Result<(), ApiError> {
+    pub async fn configure(&self, state: &Core) -> Result<(), ApiError> {
         let o = self.connectwise.options();
         let cw = parse_body(json!({"site_url": self.connectwise.base_url(),
             "company_id": o.company_id, "public_key": o.public_key,
@@ -135,14 +135,9 @@ impl Sandbox {
             json!({"server_url": self.ksc.https_url(), "user": DEMO_USER,
             "password": DEMO_PASSWORD, "ca_certificate_pem": self.ksc.ca_pem()}),
         )?;
-        let secrets = state.secrets.clone();
-        db::run(&state.pool, move |conn| {
-            let actor = Actor::system("sandbox");
-            connections::replace::<ConnectWise>(conn, &secrets, &actor, &IfMatch::any(), cw)?;
-            connections::replace::<Kaspersky>(conn, &secrets, &actor, &IfMatch::any(), ksc)?;
-            Ok::<_, ApiError>(())
-        })
-        .await?;
+        let actor = Actor::system("sandbox");
+        connections::replace::<ConnectWise>(state, actor.clone(), IfMatch::any(), cw).await?;
+        connections::replace::<Kaspersky>(state, actor, IfMatch::any(), ksc).await?;
         crate::services::catalog::refresh(state).await?;
         crate::services::tenants::refresh(state).await?;
         // Usage is there before the first preview, as the README's walk-through expects.

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use crate::adapters::connectwise::{site_origin, ConnectWiseError};
 use crate::services::fields::{FromJsonBody, JsonFields, Patch};
-use crate::services::{FieldError, ServiceError};
+use crate::services::{FieldError, ServiceError, UpstreamFailure};
 
 pub const DEFAULT_API_VERSION: &str = "2025.1";
 
@@ -260,13 +260,13 @@ impl ConnectWiseUpdate {
 
 /// A ConnectWise failure as a problem an MSP can act on.
 pub fn upstream_error(err: ConnectWiseError) -> ServiceError {
-    let status = match &err {
-        ConnectWiseError::Timeout => 504,
-        ConnectWiseError::InvalidConfig(_) => 409,
-        _ => 502,
+    let failure = match &err {
+        ConnectWiseError::Timeout => UpstreamFailure::TimedOut,
+        ConnectWiseError::InvalidConfig(_) => UpstreamFailure::Misconfigured,
+        _ => UpstreamFailure::Failed,
     };
     ServiceError::Upstream {
-        status,
+        failure,
         code: err.code(),
         detail: err.to_string(),
     }

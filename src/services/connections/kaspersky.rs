@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use crate::adapters::kaspersky::KscError;
 use crate::services::fields::{FromJsonBody, JsonFields, Patch};
-use crate::services::{FieldError, ServiceError};
+use crate::services::{FieldError, ServiceError, UpstreamFailure};
 
 pub const DEFAULT_PORT: u16 = 13299;
 
@@ -230,43 +230,45 @@ impl FromJsonBody for KasperskyUpdate {
 
 /// A KSC failure as a problem an MSP can act on.
 pub fn upstream_error(err: KscError) -> ServiceError {
-    let (status, code, hint) = match &err {
+    let (failure, code, hint) = match &err {
         KscError::BadCredentials => (
-            502,
+            UpstreamFailure::Failed,
             "ksc_bad_credentials",
             "check the user, password, domain and internal-user flag",
         ),
         KscError::VServerRefused(_) | KscError::VServerDisabled(_) => (
-            502,
+            UpstreamFailure::Failed,
             "ksc_vserver_refused",
             "check the virtual server and the account's access to it",
         ),
         KscError::Timeout => (
-            504,
+            UpstreamFailure::TimedOut,
             "ksc_timeout",
             "check that the server is up and the timeout is long enough",
         ),
         KscError::Connect => (
-            502,
+            UpstreamFailure::Failed,
             "ksc_unreachable",
             "check the server URL, port 13299, DNS and firewall",
         ),
         KscError::Blocked(_) => (
-            502,
+            UpstreamFailure::Failed,
             "outbound_blocked",
             "add the server to BRIDGE_OUTBOUND_ALLOW if it is the right one",
         ),
         KscError::Tls => (
-            502,
+            UpstreamFailure::Failed,
             "ksc_tls",
             "add the server's CA certificate, or for a lab server opt out of verification",
         ),
-        KscError::Pxg { .. } | KscError::Http { .. } | KscError::Decode(_) => {
-            (502, "ksc_error", "see the KSC server's event log")
-        }
+        KscError::Pxg { .. } | KscError::Http { .. } | KscError::Decode(_) => (
+            UpstreamFailure::Failed,
+            "ksc_error",
+            "see the KSC server's event log",
+        ),
     };
     ServiceError::Upstream {
-        status,
+        failure,
         code,
         detail: format!("{err}: {hint}."),
     }

@@ -13,15 +13,45 @@ use crate::adapters::db::utc;
 use crate::adapters::db::{self, audit, audit::Actor, connections::ConnectionRow, DbConnection};
 use crate::adapters::secrets::SecretBox;
 pub use crate::runtime::clients::{load, not_configured, purpose, require, Kind, Stored};
-use crate::runtime::state::AppState;
+use crate::runtime::state::Core;
 use crate::services::etag::{etag_of, IfMatch};
 use crate::services::fields::Patch;
 use crate::services::{FieldError, ServiceError};
 
+/// Tests the stored ConnectWise connection: the API base in use and the server's version.
+pub async fn test_connectwise(ctx: &Core) -> Result<(String, Option<String>), ServiceError> {
+    let result = async {
+        let client = connectwise::one_shot_client(ctx).await?;
+        let api_base = client
+            .api_base()
+            .await
+            .map_err(connectwise::upstream_error)?;
+        let info = client
+            .system_info()
+            .await
+            .map_err(connectwise::upstream_error)?;
+        Ok((api_base.to_string(), info.version))
+    };
+    tested::<connectwise::ConnectWise, _>(ctx, result.await).await
+}
+
+/// Tests the stored KSC connection: how many virtual servers it lists.
+pub async fn test_kaspersky(ctx: &Core) -> Result<usize, ServiceError> {
+    let result = async {
+        let client = kaspersky::one_shot_client(ctx).await?;
+        let vservers = client
+            .list_vservers()
+            .await
+            .map_err(kaspersky::upstream_error)?;
+        Ok(vservers.len())
+    };
+    tested::<kaspersky::Kaspersky, _>(ctx, result.await).await
+}
+
 /// A connection test's outcome, also kept as a notice: a failure opens (or recurs) it, a
 /// success resolves it. The failure is said in the API's words, never an internal error's.
-pub async fn tested<C: Kind, T>(
-    state: &AppState,
+async fn tested<C: Kind, T>(
+    state: &Core,
     result: Result<T, ServiceError>,
 ) -> Result<T, ServiceError> {
     let failure = result.as_ref().err().map(|e| match e {
@@ -88,9 +118,36 @@ impl<C: Connection> Stored<C> {
     }
 }
 
+/// The stored connection as the API shows it; 404 when it is not configured yet.
+pub async fn view<C: Connection>(ctx: &Core) -> Result<C::View, ServiceError> {
+    let secrets = ctx.secrets.clone();
+    let stored = db::run(&ctx.pool, move |conn| load::<C>(conn, &secrets)).await?;
+    let stored = stored.ok_or_else(|| {
+        ServiceError::NotFound(format!("The {} connection is not configured yet.", C::NAME))
+    })?;
+    Ok(stored.view())
+}
+
 /// Replaces the stored connection (creating it), checking `If-Match` against what is stored
 /// and auditing before → after, all in one transaction.
-pub fn replace<C: Connection>(
+pub async fn replace<C: Connection>(
+    ctx: &Core,
+    actor: Actor,
+    if_match: IfMatch,
+    update: C::Update,
+) -> Result<C::View, ServiceError>
+where
+    C::Update: 'static,
+    C::View: 'static,
+{
+    let secrets = ctx.secrets.clone();
+    db::run(&ctx.pool, move |conn| {
+        replace_in::<C>(conn, &secrets, &actor, &if_match, update)
+    })
+    .await
+}
+
+fn replace_in<C: Connection>(
     conn: &mut DbConnection,
     secrets: &SecretBox,
     actor: &Actor,

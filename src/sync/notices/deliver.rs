@@ -21,7 +21,7 @@ use crate::adapters::metrics::NoticeGauges;
 use crate::adapters::outbound::retry::RetryPolicy;
 use crate::adapters::webhook::{Sent, WebhookClient, WebhookError, WebhookMessage};
 use crate::domain::notices::{NoticeDetail, NoticeKind};
-use crate::runtime::state::AppState;
+use crate::runtime::state::Core;
 use crate::sync::SyncError;
 
 const EVALUATE_EVERY: Duration = Duration::from_secs(30);
@@ -47,11 +47,11 @@ pub fn secret_purpose(channel_id: &str) -> String {
     format!("notification_channel:{channel_id}")
 }
 
-pub fn spawn(state: Arc<AppState>) -> JoinHandle<()> {
+pub fn spawn(state: Arc<Core>) -> JoinHandle<()> {
     rt::spawn(run(state))
 }
 
-async fn run(state: Arc<AppState>) {
+async fn run(state: Arc<Core>) {
     let client = match WebhookClient::new(state.settings.outbound.clone(), retry_policy()) {
         Ok(client) => client,
         Err(e) => {
@@ -83,7 +83,7 @@ async fn run(state: Arc<AppState>) {
     }
 }
 
-async fn refresh_metrics(state: &AppState) -> Result<(), SyncError> {
+async fn refresh_metrics(state: &Core) -> Result<(), SyncError> {
     let (open, failed) = db::run(&state.pool, |conn| {
         Ok::<_, SyncError>((
             db::notices::open_by_kind(conn)?,
@@ -112,7 +112,7 @@ struct Claimed {
     channel: ChannelRow,
 }
 
-async fn deliver_due(state: &AppState, client: &WebhookClient) -> Result<(), SyncError> {
+async fn deliver_due(state: &Core, client: &WebhookClient) -> Result<(), SyncError> {
     let claimed = db::run(&state.pool, |conn| {
         let now = db::now();
         let mut claimed = Vec::new();
@@ -181,7 +181,7 @@ enum Outcome {
     Unusable(String),
 }
 
-async fn send(state: &AppState, client: &WebhookClient, item: &Claimed) -> Outcome {
+async fn send(state: &Core, client: &WebhookClient, item: &Claimed) -> Outcome {
     let event = format!("notice.{}", item.delivery.action);
     send_to(
         state,
@@ -196,7 +196,7 @@ async fn send(state: &AppState, client: &WebhookClient, item: &Claimed) -> Outco
 
 /// Sends one message about `notice` to a webhook channel.
 pub(crate) async fn send_to_channel(
-    state: &AppState,
+    state: &Core,
     channel: &ChannelRow,
     event: &str,
     notice: &NoticeRow,
@@ -210,7 +210,7 @@ pub(crate) async fn send_to_channel(
 }
 
 async fn send_to(
-    state: &AppState,
+    state: &Core,
     client: &WebhookClient,
     channel: &ChannelRow,
     delivery_id: &str,

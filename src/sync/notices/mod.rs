@@ -15,7 +15,7 @@ use crate::adapters::db::{self, DbConnection};
 use crate::domain::notices::{
     reconcile, Cause, Change, NoticeDetail, NoticeKind, OpenNotice, Severity,
 };
-use crate::runtime::state::AppState;
+use crate::runtime::state::Core;
 use crate::sync::SyncError;
 
 /// The lock two processes evaluating at once take in turn.
@@ -41,7 +41,7 @@ crate::text_enum! {
 
 /// Something notices derive from changed (a run ended, tenants or the catalog were read): the
 /// background task evaluates now rather than at its next round.
-pub fn wake(state: &AppState) {
+pub fn wake(state: &Core) {
     state.notices_due.notify_one();
 }
 
@@ -59,7 +59,7 @@ pub fn evaluate(conn: &mut DbConnection) -> Result<usize, SyncError> {
 /// A connection test's outcome: a failure opens (or recurs) the connection's notice, a success
 /// resolves it. Never fails the test: a problem is logged.
 pub async fn connection_tested(
-    state: &AppState,
+    state: &Core,
     connection: &str,
     name: &str,
     failure: Option<String>,

@@ -3,14 +3,15 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::adapters::db::audit::{AuditEventRow, AuditFilter};
 use crate::adapters::db::json_text::JsonText;
-use crate::adapters::db::{self, audit::AuditEventRow, audit::AuditFilter};
+use crate::adapters::db::utc;
 use crate::runtime::auth::Role;
 use crate::runtime::state::AppState;
+use crate::services::audit;
 use crate::web::error::ApiError;
 use crate::web::routes::extract::Viewer;
 use crate::web::routes::paging::{Page, PageQuery, Paging};
-use crate::web::routes::views::utc;
 
 /// Entity types only admins may read the history of (API.md: users, tokens, connections).
 const ADMIN_ONLY_ENTITIES: &[&str] = &[
@@ -103,10 +104,6 @@ pub async fn list_audit_events(
             ADMIN_ONLY_ENTITIES.iter().map(|s| s.to_string()).collect()
         },
     };
-    let page = paging
-        .fetch(&state.pool, move |conn, offset, limit| {
-            db::audit::list(conn, &filter, offset, limit)
-        })
-        .await?;
-    Ok(web::Json(page))
+    let rows = audit::list(&state, filter, paging.request()).await?;
+    Ok(web::Json(paging.of(rows)))
 }

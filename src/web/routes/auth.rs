@@ -4,15 +4,15 @@ use actix_web::{get, post, put, web, HttpMessage, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::adapters::db;
 use crate::runtime::auth::jwt::Subject;
 use crate::runtime::auth::{password, PrincipalKind, Role};
 use crate::runtime::state::AppState;
-use crate::services::accounts::{self, normalize_username};
-use crate::web::error::{ApiError, FieldError};
+use crate::services::fields::{FromJsonBody, JsonFields};
+use crate::services::{accounts, sessions};
+use crate::web::error::ApiError;
 use crate::web::middleware::ClientAddress;
 use crate::web::routes::extract::Viewer;
-use crate::web::routes::input::{FromJsonBody, JsonFields, ValidJson};
+use crate::web::routes::input::ValidJson;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -81,15 +81,6 @@ fn client_address(req: &HttpRequest) -> IpAddr {
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
 }
 
-const BAD_CREDENTIALS: &str = "Invalid username or password, or the account is disabled.";
-
-fn throttled(retry_after: std::time::Duration) -> ApiError {
-    ApiError::TooManyRequests {
-        detail: "Too many failed logins; wait before trying again.".into(),
-        retry_after_secs: retry_after.as_secs().max(1),
-    }
-}
-
 /// Log in with a username and password
 ///
 /// Exchanges a username and password for a bearer token (`access_token`, valid for `expires_in`
@@ -110,26 +101,9 @@ pub async fn login(
     body: ValidJson<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let LoginRequest { username, password } = body.0;
-    let username = normalize_username(&username);
     let address = client_address(&req);
-    let attempt = state
-        .login_throttle
-        .begin(&username, address)
-        .map_err(throttled)?;
-    actix_web::rt::time::sleep(attempt.wait_for_turn()).await;
-    let lookup = username.clone();
-    let user = db::run(&state.pool, move |conn| {
-        let user = db::users::find_by_username(conn, &lookup)?;
-        let ok = password::verify(&password, user.as_ref().map(|u| u.password_hash.as_str()));
-        Ok::<_, ApiError>(user.filter(|u| ok && !u.disabled))
-    })
-    .await?;
-    let Some(user) = user else {
-        attempt.failed();
-        tracing::info!(%username, %address, "failed login");
-        return Err(ApiError::Unauthorized(BAD_CREDENTIALS.into()));
-    };
-    attempt.succeeded();
+    let user =
+        sessions::log_in(&state, &state.login_throttle, &username, password, address).await?;
     let role = Role::parse(&user.role).ok_or_else(|| {
         ApiError::internal(anyhow::anyhow!("user {} has role {:?}", user.id, user.role))
     })?;
@@ -193,36 +167,21 @@ pub async fn change_my_password(
             "Service tokens have no password.".into(),
         ));
     }
-    let address = client_address(&req);
-    let username = auth.principal.name.clone();
-    let attempt = state
-        .login_throttle
-        .begin(&username, address)
-        .map_err(throttled)?;
-    actix_web::rt::time::sleep(attempt.wait_for_turn()).await;
     let ChangePasswordRequest {
         current_password,
         new_password,
     } = body.0;
-    let (user_id, actor) = (auth.principal.id.clone(), auth.actor());
-    let change =
-        accounts::change_password(&state.pool, actor, user_id, current_password, new_password)
-            .await?;
-    let changed = match change {
-        accounts::PasswordChange::Changed => true,
-        accounts::PasswordChange::WrongPassword => false,
-        accounts::PasswordChange::NoSuchUser => {
-            return Err(ApiError::Unauthorized(BAD_CREDENTIALS.into()))
-        }
-    };
-    if !changed {
-        attempt.failed();
-        return Err(ApiError::Validation(vec![FieldError::new(
-            "current_password",
-            "is not correct",
-        )]));
-    }
-    attempt.succeeded();
+    sessions::change_own_password(
+        &state,
+        &state.login_throttle,
+        auth.actor(),
+        auth.principal.id.clone(),
+        &auth.principal.name,
+        client_address(&req),
+        current_password,
+        new_password,
+    )
+    .await?;
     state
         .principals
         .invalidate(PrincipalKind::User, &auth.principal.id);
@@ -252,7 +211,7 @@ pub async fn end_my_sessions(
         ));
     }
     let (user_id, actor) = (auth.principal.id.clone(), auth.actor());
-    accounts::end_sessions(&state.pool, actor, user_id).await?;
+    accounts::end_sessions(&state, actor, user_id).await?;
     state
         .principals
         .invalidate(PrincipalKind::User, &auth.principal.id);

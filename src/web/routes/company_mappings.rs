@@ -1,10 +1,10 @@
 use actix_web::{delete, get, post, put, web, HttpResponse};
 
-use crate::adapters::db;
 use crate::runtime::state::AppState;
 use crate::services::company_mappings::{self as mappings, CompanyMapping, CompanyMappingInput};
+use crate::services::etag::IfMatch;
 use crate::web::error::ApiError;
-use crate::web::routes::etag::{ok_with_etag, with_etag, IfMatch};
+use crate::web::routes::etag::{ok_with_etag, with_etag};
 use crate::web::routes::extract::{Operator, Viewer};
 use crate::web::routes::input::ValidJson;
 use crate::web::routes::paging::{Page, PageQuery, Paging};
@@ -22,16 +22,8 @@ pub async fn list_company_mappings(
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<CompanyMapping>>, ApiError> {
     let paging = Paging::new(query.page, query.per_page)?;
-    let page = db::run(&state.pool, move |conn| {
-        let (rows, total) = db::company_mappings::list(conn, paging.offset(), paging.limit())?;
-        let items = rows
-            .into_iter()
-            .map(|r| mappings::view(conn, r))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok::<_, ApiError>(paging.wrap(items, total))
-    })
-    .await?;
-    Ok(web::Json(page))
+    let rows = mappings::list(&state, paging.request()).await?;
+    Ok(web::Json(paging.of(rows)))
 }
 
 /// Map a tenant to a company
@@ -57,13 +49,7 @@ pub async fn create_company_mapping(
     state: web::Data<AppState>,
     body: ValidJson<CompanyMappingInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let input = body.0;
-    let checked = mappings::check(&state, &input).await?;
-    let actor = auth.actor();
-    let saved = db::run(&state.pool, move |conn| {
-        mappings::save(conn, &actor, None, &IfMatch::any(), input, checked)
-    })
-    .await?;
+    let saved = mappings::create(&state, auth.actor(), body.0).await?;
     let mut created = HttpResponse::Created();
     created.insert_header(("Location", format!("/api/v1/company-mappings/{}", saved.id)));
     Ok(with_etag(created, &saved))
@@ -81,14 +67,9 @@ pub async fn get_company_mapping(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    let mapping = db::run(&state.pool, move |conn| {
-        let row = db::company_mappings::find(conn, &id)?
-            .ok_or_else(|| ApiError::NotFound(format!("There is no company mapping {id}.")))?;
-        Ok::<_, ApiError>(mappings::view(conn, row)?)
-    })
-    .await?;
-    Ok(ok_with_etag(&mapping))
+    Ok(ok_with_etag(
+        &mappings::find(&state, id.into_inner()).await?,
+    ))
 }
 
 /// Replace a company mapping
@@ -119,25 +100,7 @@ pub async fn put_company_mapping(
     if_match: IfMatch,
     body: ValidJson<CompanyMappingInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, input) = (id.into_inner(), body.0);
-    let exists = {
-        let id = id.clone();
-        db::run(&state.pool, move |conn| {
-            Ok::<_, ApiError>(db::company_mappings::find(conn, &id)?.is_some())
-        })
-        .await?
-    };
-    if !exists {
-        return Err(ApiError::NotFound(format!(
-            "There is no company mapping {id}."
-        )));
-    }
-    let checked = mappings::check(&state, &input).await?;
-    let actor = auth.actor();
-    let saved = db::run(&state.pool, move |conn| {
-        mappings::save(conn, &actor, Some(&id), &if_match, input, checked)
-    })
-    .await?;
+    let saved = mappings::replace(&state, auth.actor(), id.into_inner(), if_match, body.0).await?;
     Ok(ok_with_etag(&saved))
 }
 
@@ -159,10 +122,6 @@ pub async fn delete_company_mapping(
     id: web::Path<String>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, actor) = (id.into_inner(), auth.actor());
-    db::run(&state.pool, move |conn| {
-        mappings::delete(conn, &actor, &id, &if_match)
-    })
-    .await?;
+    mappings::delete(&state, auth.actor(), id.into_inner(), if_match).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -2,26 +2,18 @@ use actix_web::{get, post, put, web, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::adapters::db;
 use crate::runtime::state::AppState;
 use crate::services::connections::connectwise::{self as cw, ConnectWise};
 use crate::services::connections::kaspersky::{self as ksc, Kaspersky};
 use crate::services::connections::{self, Connection};
+use crate::services::etag::IfMatch;
 use crate::web::error::ApiError;
-use crate::web::routes::etag::{ok_with_etag, IfMatch};
+use crate::web::routes::etag::ok_with_etag;
 use crate::web::routes::extract::Admin;
 use crate::web::routes::input::ValidJson;
 
 async fn read<C: Connection>(state: &AppState) -> Result<HttpResponse, ApiError> {
-    let secrets = state.secrets.clone();
-    let stored = db::run(&state.pool, move |conn| {
-        connections::load::<C>(conn, &secrets)
-    })
-    .await?
-    .ok_or_else(|| {
-        ApiError::NotFound(format!("The {} connection is not configured yet.", C::NAME))
-    })?;
-    Ok(ok_with_etag(&stored.view()))
+    Ok(ok_with_etag(&connections::view::<C>(state).await?))
 }
 
 async fn replace<C: Connection>(
@@ -30,11 +22,7 @@ async fn replace<C: Connection>(
     if_match: IfMatch,
     update: C::Update,
 ) -> Result<HttpResponse, ApiError> {
-    let (actor, secrets) = (auth.actor(), state.secrets.clone());
-    let saved = db::run(&state.pool, move |conn| {
-        connections::replace::<C>(conn, &secrets, &actor, &if_match, update)
-    })
-    .await?;
+    let saved = connections::replace::<C>(state, auth.actor(), if_match, update).await?;
     Ok(ok_with_etag(&saved))
 }
 
@@ -110,17 +98,11 @@ pub async fn test_connectwise_connection(
     _auth: Admin,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let tested = async {
-        let client = cw::one_shot_client(&state).await?;
-        let api_base = client.api_base().await.map_err(cw::upstream_error)?;
-        let info = client.system_info().await.map_err(cw::upstream_error)?;
-        Ok((api_base, info))
-    };
-    let (api_base, info) = connections::tested::<ConnectWise, _>(&state, tested.await).await?;
+    let (api_base, version) = connections::test_connectwise(&state).await?;
     Ok(HttpResponse::Ok().json(ConnectWiseTestResult {
         ok: true,
-        version: info.version,
-        api_base: api_base.to_string(),
+        version,
+        api_base,
     }))
 }
 
@@ -192,13 +174,9 @@ pub async fn test_kaspersky_connection(
     _auth: Admin,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let tested = async {
-        let client = ksc::one_shot_client(&state).await?;
-        client.list_vservers().await.map_err(ksc::upstream_error)
-    };
-    let vservers = connections::tested::<Kaspersky, _>(&state, tested.await).await?;
+    let virtual_servers = connections::test_kaspersky(&state).await?;
     Ok(HttpResponse::Ok().json(KasperskyTestResult {
         ok: true,
-        virtual_servers: vservers.len(),
+        virtual_servers,
     }))
 }

@@ -6,15 +6,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::adapters::connectwise::{Company, Conditions};
-use crate::adapters::db::{self, cw_products::CwProductRow, cw_products::ProductFilter};
+use crate::adapters::db::cw_products::{CwProductRow, ProductFilter};
+use crate::adapters::db::utc;
 use crate::runtime::state::AppState;
 use crate::services::catalog::{self, RefreshResult};
-use crate::services::connections::connectwise::upstream_error;
 use crate::web::error::ApiError;
 use crate::web::routes::extract::{Operator, Viewer};
 use crate::web::routes::paging::{Page, PageQuery, Paging};
-use crate::web::routes::views::utc;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Product {
@@ -108,12 +106,8 @@ pub async fn list_products(
         include_inactive: query.include_inactive.unwrap_or(false),
         ids: query.ids.as_deref().map(parse_ids).transpose()?,
     };
-    let page = paging
-        .fetch(&state.pool, move |conn, offset, limit| {
-            db::cw_products::list(conn, &filter, offset, limit)
-        })
-        .await?;
-    Ok(web::Json(page))
+    let rows = catalog::list(&state, filter, paging.request()).await?;
+    Ok(web::Json(paging.of(rows)))
 }
 
 /// Refresh the product cache
@@ -165,18 +159,7 @@ pub async fn list_companies(
 ) -> Result<web::Json<Page<CompanyView>>, ApiError> {
     let query = query.into_inner();
     let paging = Paging::new(page.page, page.per_page)?;
-    let conditions = query
-        .search
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .map(|s| Conditions::contains("name", &s).or(Conditions::contains("identifier", &s)));
-    let client = crate::services::connections::connectwise::shared_client(&state).await?;
-    let mut companies: Vec<Company> = client
-        .list_companies(conditions.as_ref())
-        .await
-        .map_err(upstream_error)?;
-    companies.retain(|c| c.id.is_some() && c.deleted_flag != Some(true));
-    companies.sort_by(|a, b| (a.name.as_deref(), a.id).cmp(&(b.name.as_deref(), b.id)));
+    let companies = catalog::companies(&state, query.search).await?;
     Ok(web::Json(paging.slice(companies.into_iter().map(|c| {
         CompanyView {
             id: c.id.unwrap_or_default(),
@@ -216,13 +199,7 @@ pub async fn list_company_agreements(
     page: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<AgreementView>>, ApiError> {
     let paging = Paging::new(page.page, page.per_page)?;
-    let client = crate::services::connections::connectwise::shared_client(&state).await?;
-    let mut agreements = client
-        .list_agreements(id.into_inner())
-        .await
-        .map_err(upstream_error)?;
-    agreements.retain(|a| a.id.is_some());
-    agreements.sort_by_key(|a| a.id);
+    let agreements = catalog::agreements(&state, id.into_inner()).await?;
     let now = Utc::now();
     Ok(web::Json(paging.slice(agreements.into_iter().map(|a| {
         AgreementView {

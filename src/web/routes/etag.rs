@@ -9,7 +9,7 @@ use actix_web::http::header;
 use actix_web::{dev::Payload, FromRequest, HttpRequest, HttpResponse, HttpResponseBuilder};
 use serde::Serialize;
 
-pub use crate::services::etag::{etag_of, IfMatch};
+use crate::services::etag::{etag_of, IfMatch};
 use crate::web::error::ApiError;
 
 /// `200 OK` with the body and its ETag.

@@ -7,8 +7,9 @@ use std::pin::Pin;
 use actix_web::{dev::Payload, http::header, web, FromRequest, HttpMessage, HttpRequest};
 
 use crate::adapters::db::audit::Actor;
-use crate::runtime::auth::{principal, Principal, Role};
+use crate::runtime::auth::{Principal, Role};
 use crate::runtime::state::AppState;
+use crate::services::sessions;
 use crate::web::error::ApiError;
 use crate::web::middleware::{ClientAddress, RequestId};
 
@@ -67,12 +68,10 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
     let principal = match state.principals.get(claims.kind, &claims.sub) {
         Some(cached) => cached,
         None => {
-            let (kind, id) = (claims.kind, claims.sub.clone());
-            let loaded = crate::adapters::db::run(&state.pool, move |conn| {
-                Ok::<_, ApiError>(principal::load(conn, kind, &id)?)
-            })
-            .await?;
-            state.principals.put(kind, &claims.sub, loaded.clone());
+            let loaded = sessions::principal(&state, claims.kind, claims.sub.clone()).await?;
+            state
+                .principals
+                .put(claims.kind, &claims.sub, loaded.clone());
             loaded
         }
     };

@@ -12,9 +12,7 @@ use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::{dev::Payload, web, FromRequest, HttpMessage, HttpRequest};
 use serde_json::Value;
 
-pub use crate::services::fields::{
-    parse_body, refuse_nul, FromJsonBody, JsonFields, LenientJson, Patch,
-};
+use crate::services::fields::{parse_body, refuse_nul, FromJsonBody, JsonFields, LenientJson};
 use crate::web::error::ApiError;
 
 /// A validated request body.

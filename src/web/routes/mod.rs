@@ -23,7 +23,6 @@ pub mod sync;
 pub mod tenants;
 pub mod usage_snapshots;
 pub mod users;
-pub mod views;
 
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
 

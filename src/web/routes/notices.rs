@@ -24,9 +24,8 @@ pub async fn list_notifications(
 ) -> Result<web::Json<Page<Notice>>, ApiError> {
     let paging = Paging::new(page.page, page.per_page)?;
     let state_filter = filter.state.unwrap_or_default();
-    let (items, total) =
-        notices::list(&state, state_filter, paging.offset(), paging.limit()).await?;
-    Ok(web::Json(paging.wrap(items, total)))
+    let rows = notices::list(&state, state_filter, paging.request()).await?;
+    Ok(web::Json(paging.of(rows)))
 }
 
 /// Acknowledge a notice

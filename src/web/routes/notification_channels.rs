@@ -1,12 +1,13 @@
 use actix_web::{delete, get, post, put, web, HttpResponse};
 
 use crate::runtime::state::AppState;
+use crate::services::etag::IfMatch;
 use crate::services::notification_channels::{
     self as channels, ChannelTestResult, ChannelUpdate, NotificationChannel,
     NotificationChannelInput,
 };
 use crate::web::error::ApiError;
-use crate::web::routes::etag::{ok_with_etag, with_etag, IfMatch};
+use crate::web::routes::etag::{ok_with_etag, with_etag};
 use crate::web::routes::extract::Admin;
 use crate::web::routes::input::ValidJson;
 

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::adapters::db::{self, DbConnection, DbPool};
+use crate::services::listing::{PageRequest, Rows};
 use crate::web::error::{ApiError, FieldError};
 
 pub const DEFAULT_PER_PAGE: u32 = 50;
@@ -97,22 +97,17 @@ impl Paging {
         i64::from(self.per_page)
     }
 
-    /// Reads this page with `list(conn, offset, limit)`, which answers the rows and the total,
-    /// and shows each row as its view.
-    pub async fn fetch<R, V, F>(self, pool: &DbPool, list: F) -> Result<Page<V>, ApiError>
-    where
-        F: FnOnce(&mut DbConnection, i64, i64) -> diesel::QueryResult<(Vec<R>, i64)>
-            + Send
-            + 'static,
-        R: Send + 'static,
-        V: From<R>,
-    {
-        let (offset, limit) = (self.offset(), self.limit());
-        let (rows, total) = db::run(pool, move |conn| {
-            Ok::<_, ApiError>(list(conn, offset, limit)?)
-        })
-        .await?;
-        Ok(self.wrap(rows.into_iter().map(V::from).collect(), total))
+    /// The rows this page asks for.
+    pub fn request(&self) -> PageRequest {
+        PageRequest {
+            offset: self.offset(),
+            limit: self.limit(),
+        }
+    }
+
+    /// The page of the rows read for it, each shown as its view.
+    pub fn of<R, V: From<R>>(&self, rows: Rows<R>) -> Page<V> {
+        self.wrap(rows.rows.into_iter().map(V::from).collect(), rows.total)
     }
 
     /// This page of a list held whole in memory.

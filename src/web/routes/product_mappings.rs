@@ -1,30 +1,30 @@
 //! The product mapping grid of the Products tab and its rows.
 //!
-//! ETags: the grid's ETag covers every stored mapping (of both solutions) and the billing
-//! settings, so a bulk save checks one value whatever rows it lists; a single mapping's ETag
-//! covers that mapping and the billing settings. Neither covers the catalog descriptions shown
-//! alongside: a catalog refresh does not make an edit stale.
+//! ETags: see `services::products` (the grid's covers every stored mapping and the billing
+//! settings; a single row's, that mapping and the billing settings).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use actix_web::{delete, get, put, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::adapters::db::billing_settings::BillingSettings;
+use crate::adapters::db::cw_products;
 use crate::adapters::db::cw_products::CwProductRow;
-use crate::adapters::db::security_applications::{ApplicationSummary, SecurityApplication};
-use crate::adapters::db::{self, cw_products, DbConnection};
+use crate::adapters::db::security_applications::ApplicationSummary;
 use crate::domain::desired::{
     bills_by_category, mapping_status, CategoryProducts, MappingStatus, ProductMapping,
 };
 use crate::domain::model::{LicensingModel, Solution};
 use crate::runtime::state::AppState;
-use crate::services::products::{self, GridState, MappingChange, Snapshot};
+use crate::services::etag::IfMatch;
+use crate::services::fields::{FromJsonBody, JsonFields};
+use crate::services::products::{self, Grid, MappingChange};
 use crate::web::error::ApiError;
-use crate::web::routes::etag::{etag_of, json_with_tag, ok_with_tag, IfMatch};
+use crate::web::routes::etag::{json_with_tag, ok_with_tag};
 use crate::web::routes::extract::{Operator, Viewer};
-use crate::web::routes::input::{FromJsonBody, JsonFields, ValidJson};
+use crate::web::routes::input::ValidJson;
 
 /// A ConnectWise product as the catalog cache knows it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -164,47 +164,27 @@ pub struct GridQuery {
     pub solution: Option<Solution>,
 }
 
-fn grid_etag(billing: &BillingSettings, mappings: &BTreeMap<&str, &ProductMapping>) -> String {
-    etag_of(&(billing, mappings))
+/// The rows of a grid as the API shows them: the one builder of GET, PUT and the single rows.
+fn views(g: Grid) -> Vec<MappingView> {
+    g.rows
+        .iter()
+        .map(|(app, mapping)| view(&g.billing, app, mapping.as_ref(), &g.catalog))
+        .collect()
 }
 
-fn mapping_etag(s: &Snapshot, application_id: &str) -> String {
-    etag_of(&(&s.billing, s.mappings.get(application_id)))
+fn grid_view(g: Grid) -> (MappingGrid, String) {
+    let bill_devices_by_category = g.billing.bill_devices_by_category;
+    let etag = g.etag.clone();
+    let grid = MappingGrid {
+        bill_devices_by_category,
+        mappings: views(g),
+    };
+    (grid, etag)
 }
 
-/// The grid rows of `ids` (in that order) after a change, with the products they name looked
-/// up in the catalog cache.
-fn views_of(
-    conn: &mut DbConnection,
-    s: &Snapshot,
-    ids: &[String],
-) -> Result<Vec<MappingView>, ApiError> {
-    let apps: Vec<&SecurityApplication> = ids
-        .iter()
-        .map(|id| s.application(id))
-        .collect::<Result<_, _>>()?;
-    let mut named: Vec<i64> = apps
-        .iter()
-        .filter_map(|a| s.mappings.get(&a.id))
-        .flat_map(products::product_ids)
-        .collect();
-    named.sort_unstable();
-    named.dedup();
-    let catalog: HashMap<i64, CwProductRow> = cw_products::find_many(conn, &named)?
-        .into_iter()
-        .map(|p| (p.id, p))
-        .collect();
-    Ok(apps
-        .into_iter()
-        .map(|app| {
-            view(
-                &s.billing,
-                &app.summary(),
-                s.mappings.get(&app.id),
-                &catalog,
-            )
-        })
-        .collect())
+fn one_view(g: Grid) -> (MappingView, String) {
+    let etag = g.etag.clone();
+    (views(g).remove(0), etag)
 }
 
 fn view(
@@ -253,10 +233,6 @@ fn view(
     }
 }
 
-fn one_view(conn: &mut DbConnection, s: &Snapshot, id: &str) -> Result<MappingView, ApiError> {
-    Ok(views_of(conn, s, &[id.to_string()])?.remove(0))
-}
-
 /// Read the mapping grid
 ///
 /// The Products tab: every application still in use (of one solution with `solution`), whole, with
@@ -272,7 +248,6 @@ pub async fn list_product_mappings(
     query: web::Query<GridQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let solution = query.solution;
-    let pool = state.pool.clone();
     let (body, etag) = state
         .copies
         .grid
@@ -280,19 +255,10 @@ pub async fn list_product_mappings(
             &state.copies.versions,
             |v| v.products,
             solution,
-            || async move {
-                let g = db::run(&pool, GridState::load).await?;
-                let grid = MappingGrid {
-                    bill_devices_by_category: g.billing.bill_devices_by_category,
-                    mappings: g
-                        .applications
-                        .iter()
-                        .filter(|(a, _)| !a.retired && solution.is_none_or(|sol| a.solution == sol))
-                        .map(|(app, mapping)| view(&g.billing, app, mapping.as_ref(), &g.catalog))
-                        .collect(),
-                };
+            || async {
+                let (grid, etag) = grid_view(products::grid(&state, solution).await?);
                 let body = serde_json::to_vec(&grid).expect("the grid serialises");
-                Ok::<_, ApiError>((body.into(), grid_etag(&g.billing, &g.mappings())))
+                Ok::<_, ApiError>((body.into(), etag))
             },
         )
         .await?;
@@ -320,13 +286,6 @@ pub async fn save_product_mappings(
     if_match: IfMatch,
     body: ValidJson<SaveMappings>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.actor();
-    let ids: Vec<String> = body
-        .0
-        .rows
-        .iter()
-        .map(|r| r.application_id.clone())
-        .collect();
     let changes: Vec<MappingChange> = body
         .0
         .rows
@@ -337,17 +296,8 @@ pub async fn save_product_mappings(
             mapping: row.forms.into_mapping(row.application_id),
         })
         .collect();
-    let (grid, etag) = db::run(&state.pool, move |conn| {
-        let s = products::save_mappings(conn, &actor, &changes, |before| {
-            if_match.check(&grid_etag(&before.billing, &before.mapping_refs()))
-        })?;
-        let grid = MappingGrid {
-            bill_devices_by_category: s.billing.bill_devices_by_category,
-            mappings: views_of(conn, &s, &ids)?,
-        };
-        Ok::<_, ApiError>((grid, grid_etag(&s.billing, &s.mapping_refs())))
-    })
-    .await?;
+    let saved = products::save_grid(&state, auth.actor(), if_match, changes).await?;
+    let (grid, etag) = grid_view(saved);
     Ok(ok_with_tag(etag, &grid))
 }
 
@@ -365,12 +315,7 @@ pub async fn get_product_mapping(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    let (view, etag) = db::run(&state.pool, move |conn| {
-        let s = Snapshot::load(conn)?;
-        Ok::<_, ApiError>((one_view(conn, &s, &id)?, mapping_etag(&s, &id)))
-    })
-    .await?;
+    let (view, etag) = one_view(products::mapping(&state, id.into_inner()).await?);
     Ok(ok_with_tag(etag, &view))
 }
 
@@ -382,19 +327,9 @@ async fn change_one(
     if_match: IfMatch,
     forms: MappingForms,
 ) -> Result<(MappingView, String), ApiError> {
-    let actor = auth.actor();
-    let change = MappingChange {
-        field_prefix: String::new(),
-        mapping: forms.into_mapping(id.clone()),
-    };
-    db::run(&state.pool, move |conn| {
-        let s = products::save_mappings(conn, &actor, &[change], |before| {
-            before.application(&id)?;
-            if_match.check(&mapping_etag(before, &id))
-        })?;
-        Ok((one_view(conn, &s, &id)?, mapping_etag(&s, &id)))
-    })
-    .await
+    let saved =
+        products::save_mapping(state, auth.actor(), if_match, forms.into_mapping(id)).await?;
+    Ok(one_view(saved))
 }
 
 /// Replace one mapping

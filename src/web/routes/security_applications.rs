@@ -6,20 +6,20 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::adapters::db;
 use crate::adapters::db::security_applications::SecurityApplication;
+use crate::adapters::db::utc;
 use crate::domain::model::{
     LicensingModel, MatchRules, Solution, MAX_RULE_CHARS as MAX_TEXT_CHARS, MIN_PATTERN_CHARS,
     MIN_SKU_CHARS,
 };
 use crate::domain::usage::name_words;
 use crate::runtime::state::AppState;
+use crate::services::fields::{FromJsonBody, JsonFields};
 use crate::services::security_applications as applications;
 use crate::services::ServiceError;
 use crate::web::error::ApiError;
 use crate::web::routes::extract::{Admin, Viewer};
-use crate::web::routes::input::{FromJsonBody, JsonFields, ValidJson};
-use crate::web::routes::views::utc;
+use crate::web::routes::input::ValidJson;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SecurityApplicationView {
@@ -207,10 +207,7 @@ pub async fn list_security_applications(
     query: web::Query<SolutionQuery>,
 ) -> Result<web::Json<Vec<SecurityApplicationView>>, ApiError> {
     let solution = query.solution;
-    let apps = db::run(&state.pool, move |conn| {
-        Ok::<_, ApiError>(db::security_applications::list(conn, solution)?)
-    })
-    .await?;
+    let apps = applications::list(&state, solution).await?;
     Ok(web::Json(
         apps.iter().map(SecurityApplicationView::from).collect(),
     ))
@@ -228,7 +225,7 @@ pub async fn get_security_application(
     id: web::Path<String>,
 ) -> Result<web::Json<SecurityApplicationView>, ApiError> {
     let id = id.into_inner();
-    let app = applications::find(&state.pool, id).await?;
+    let app = applications::find(&state, id).await?;
     Ok(web::Json(SecurityApplicationView::from(&app)))
 }
 
@@ -250,21 +247,15 @@ pub async fn create_security_application(
     state: web::Data<AppState>,
     body: ValidJson<CreateSecurityApplication>,
 ) -> Result<HttpResponse, ApiError> {
-    let (input, actor) = (body.0, auth.actor());
-    let now = db::now();
-    let app = SecurityApplication {
+    let input = body.0;
+    let new = applications::NewApplication {
         id: input.id,
         name: input.name,
         solution: input.solution,
         licensing_model: input.licensing_model,
         match_rules: input.match_rules.unwrap_or_default(),
-        folds_into: None,
-        custom: true,
-        retired: false,
-        created_at: now,
-        updated_at: now,
     };
-    let created = applications::create(&state.pool, actor, app).await?;
+    let created = applications::create(&state, auth.actor(), new).await?;
     Ok(HttpResponse::Created()
         .insert_header((
             "Location",
@@ -289,7 +280,7 @@ pub async fn update_security_application(
     body: ValidJson<UpdateSecurityApplication>,
 ) -> Result<web::Json<SecurityApplicationView>, ApiError> {
     let change = body.0;
-    let app = applications::edit(&state.pool, auth.actor(), id.into_inner(), move |app| {
+    let app = applications::edit(&state, auth.actor(), id.into_inner(), move |app| {
         if let Some(name) = change.name {
             app.name = name;
         }
@@ -372,7 +363,7 @@ pub async fn add_match_rule(
     body: ValidJson<NewRule>,
 ) -> Result<web::Json<SecurityApplicationView>, ApiError> {
     let (id, rule) = (id.into_inner(), body.0);
-    let app = applications::edit(&state.pool, auth.actor(), id.clone(), move |app| {
+    let app = applications::edit(&state, auth.actor(), id.clone(), move |app| {
         if app.solution != Solution::Ksc {
             return Err(ServiceError::Conflict(format!(
                 "{id} is not a KSC application: its usage is pushed, never matched to keys."
@@ -415,6 +406,6 @@ pub async fn delete_security_application(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    applications::delete(&state.pool, auth.actor(), id.into_inner()).await?;
+    applications::delete(&state, auth.actor(), id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -3,16 +3,17 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::adapters::db::utc;
 use crate::adapters::db::{self, service_tokens::ServiceTokenRow};
 use crate::runtime::auth::jwt::Subject;
 use crate::runtime::auth::{PrincipalKind, Role};
 use crate::runtime::state::AppState;
+use crate::services::fields::{FromJsonBody, JsonFields};
 use crate::services::service_tokens;
 use crate::web::error::ApiError;
 use crate::web::routes::extract::Admin;
-use crate::web::routes::input::{FromJsonBody, JsonFields, ValidJson};
+use crate::web::routes::input::ValidJson;
 use crate::web::routes::paging::{Page, PageQuery, Paging};
-use crate::web::routes::views::utc;
 
 /// Service tokens without an expiry still carry one in the JWT (which requires `exp`): far
 /// enough away to never matter, while revocation stays the way to end them.
@@ -103,7 +104,7 @@ pub async fn list_service_tokens(
 ) -> Result<web::Json<Page<ServiceTokenView>>, ApiError> {
     let paging = Paging::new(query.page, query.per_page)?;
     Ok(web::Json(
-        paging.fetch(&state.pool, db::service_tokens::list).await?,
+        paging.of(service_tokens::list(&state, paging.request()).await?),
     ))
 }
 
@@ -123,26 +124,22 @@ pub async fn create_service_token(
     body: ValidJson<CreateServiceToken>,
 ) -> Result<HttpResponse, ApiError> {
     let input = body.0;
-    let actor = auth.actor();
-    let now = db::now();
-    let row = ServiceTokenRow {
-        id: db::new_id(),
-        name: input.name,
-        role: input.role.as_str().into(),
-        created_by: actor.id.clone(),
-        created_at: now,
-        expires_at: input.expires_at.map(|e| e.naive_utc()),
-        revoked_at: None,
-    };
+    let row = service_tokens::create(
+        &state,
+        auth.actor(),
+        input.name,
+        input.role,
+        input.expires_at,
+    )
+    .await?;
     let exp = input.expires_at.map(|e| e.timestamp()).unwrap_or_else(|| {
         (Utc::now() + chrono::Duration::days(365 * NO_EXPIRY_YEARS)).timestamp()
     });
     let token = state.jwt.issue(
         &Subject::service(&row.id, input.role),
-        now.and_utc().timestamp(),
+        row.created_at.and_utc().timestamp(),
         exp,
     );
-    service_tokens::create(&state.pool, actor, row.clone()).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/service-tokens/{}", row.id)))
         .json(CreatedServiceToken {
@@ -165,7 +162,7 @@ pub async fn revoke_service_token(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let revoked = id.into_inner();
-    service_tokens::revoke(&state.pool, auth.actor(), revoked.clone()).await?;
+    service_tokens::revoke(&state, auth.actor(), revoked.clone()).await?;
     state
         .principals
         .invalidate(PrincipalKind::Service, &revoked);

@@ -7,13 +7,15 @@ use utoipa::ToSchema;
 
 use crate::web::routes::extract::{Operator, Viewer};
 
-use crate::adapters::db::{self, billing_settings::BillingSettings};
+use crate::adapters::db::billing_settings::BillingSettings;
 use crate::runtime::state::AppState;
-use crate::services::settings::{self, SettingsStore};
-use crate::sync::settings::{self as sync_settings, Retention, SyncSettings};
+use crate::services::etag::{etag_of, IfMatch};
+use crate::services::fields::{FromJsonBody, JsonFields};
+use crate::services::settings;
+use crate::sync::settings::{Retention, SyncSettings};
 use crate::web::error::ApiError;
-use crate::web::routes::etag::{etag_of, ok_with_etag, ok_with_tag, IfMatch};
-use crate::web::routes::input::{FromJsonBody, JsonFields, ValidJson};
+use crate::web::routes::etag::{ok_with_etag, ok_with_tag};
+use crate::web::routes::input::ValidJson;
 
 /// `PUT /api/v1/settings/billing`.
 #[derive(Debug, ToSchema)]
@@ -48,11 +50,7 @@ pub async fn get_billing_settings(
     _auth: Viewer,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let settings = db::run(&state.pool, |conn| {
-        Ok::<_, ApiError>(db::billing_settings::get(conn)?)
-    })
-    .await?;
-    Ok(ok_with_etag(&settings))
+    Ok(ok_with_etag(&settings::billing(&state).await?))
 }
 
 /// Change the billing settings
@@ -84,7 +82,7 @@ pub async fn put_billing_settings(
         bill_devices_by_category: body.0.bill_devices_by_category,
         bill_licence_tiers: body.0.bill_licence_tiers,
     };
-    let saved = settings::save_billing(&state.pool, auth.actor(), if_match, change).await?;
+    let saved = settings::save_billing(&state, auth.actor(), if_match, change).await?;
     Ok(ok_with_etag(&saved))
 }
 
@@ -184,11 +182,7 @@ pub async fn get_sync_settings(
     _auth: Viewer,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let settings = db::run(&state.pool, |conn| {
-        Ok::<_, ApiError>(sync_settings::get(conn)?)
-    })
-    .await?;
-    Ok(sync_settings_response(settings))
+    Ok(sync_settings_response(settings::sync(&state).await?))
 }
 
 /// Replace the sync settings
@@ -213,17 +207,6 @@ pub async fn put_sync_settings(
     if_match: IfMatch,
     body: ValidJson<SyncSettings>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = SettingsStore {
-        lock: "sync_settings",
-        entity_type: "sync_settings",
-        entity_id: "sync",
-        get: sync_settings::get,
-        put: sync_settings::put,
-    };
-    let new_settings = body.0;
-    let saved = settings::save(&state.pool, store, auth.actor(), if_match, move |_, _| {
-        Ok(new_settings)
-    })
-    .await?;
+    let saved = settings::save_sync(&state, auth.actor(), if_match, body.0).await?;
     Ok(sync_settings_response(saved))
 }

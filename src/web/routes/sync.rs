@@ -8,22 +8,21 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use serde_json::value::RawValue;
-
-use crate::adapters::db::{self, sync::ChangeRow};
+use crate::adapters::db::sync::ChangeRow;
+use crate::adapters::db::utc;
 use crate::domain::desired::{Contribution, UnbilledUsage};
 use crate::domain::outcome::{Outcome, RunStatus, RunSummary};
 use crate::domain::plan::{Approval, PlanAction, RowKey};
 use crate::domain::report::Plan;
 use crate::runtime::state::AppState;
 use crate::services::fields::FieldType;
-use crate::sync::plan;
-use crate::sync::runs::{self, Run, RunRequest, Trigger};
+use crate::services::fields::{FromJsonBody, JsonFields};
+use crate::services::sync_runs;
+use crate::sync::runs::{Run, RunRequest, Trigger};
 use crate::web::error::ApiError;
 use crate::web::routes::extract::{Operator, Viewer};
-use crate::web::routes::input::{FromJsonBody, JsonFields, OptionalJson};
+use crate::web::routes::input::OptionalJson;
 use crate::web::routes::paging::{Page, PageQuery, Paging};
-use crate::web::routes::views::utc;
 
 #[derive(Debug, Default, ToSchema)]
 pub struct PreviewRequest {
@@ -59,22 +58,8 @@ pub async fn preview_sync(
     body: OptionalJson<PreviewRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.0.unwrap_or_default();
-    let scope = match request.company_mapping_id {
-        None => None,
-        Some(id) => Some(
-            db::run(&state.pool, move |conn| {
-                db::company_mappings::find(conn, &id)?.ok_or_else(|| {
-                    ApiError::validation(
-                        "company_mapping_id",
-                        format!("there is no company mapping {id}"),
-                    )
-                })
-            })
-            .await?,
-        ),
-    };
-    let plan = plan::preview(&state, scope).await?;
-    runs::store_plan(&state, &plan, auth.principal.id.clone().into()).await?;
+    let created_by = auth.principal.id.clone().into();
+    let plan = sync_runs::preview(&state, created_by, request.company_mapping_id).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/sync/plans/{}", plan.id)))
         .json(plan))
@@ -91,16 +76,10 @@ pub async fn get_sync_plan(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    let record = db::run(&state.pool, move |conn| {
-        // Passed on as stored, unread.
-        db::sync::find_plan::<Box<RawValue>>(conn, &id)?
-            .ok_or_else(|| ApiError::NotFound(format!("There is no stored plan {id}.")))
-    })
-    .await?;
+    let plan = sync_runs::stored_plan(&state, id.into_inner()).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
-        .body(record.plan_json.into_inner().get().to_owned()))
+        .body(plan.get().to_owned()))
 }
 
 #[derive(Debug, Default, ToSchema)]
@@ -272,10 +251,8 @@ pub async fn start_sync_run(
     body: OptionalJson<StartRunRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.0.unwrap_or_default();
-    // Fail early, before taking the lease, when nothing could be written anyway.
-    crate::services::connections::connectwise::shared_client(&state).await?;
-    let run = runs::start(
-        state.into_inner(),
+    let run = sync_runs::start(
+        &state.core,
         request.trigger.unwrap_or_default().into(),
         RunRequest {
             plan_id: request.plan_id,
@@ -312,7 +289,6 @@ pub async fn list_sync_runs(
 ) -> Result<HttpResponse, ApiError> {
     let paging = Paging::new(query.page, query.per_page)?;
     let finished = filter.finished.unwrap_or(false);
-    let pool = state.pool.clone();
     let body = state
         .copies
         .sync_runs
@@ -320,21 +296,14 @@ pub async fn list_sync_runs(
             &state.copies.versions,
             |v| v.sync_runs,
             (paging.page, paging.per_page, finished),
-            || async move {
-                let (rows, total) = db::run(&pool, move |conn| {
-                    Ok::<_, ApiError>(db::sync::list_runs(
-                        conn,
-                        paging.offset(),
-                        paging.limit(),
-                        finished,
-                    )?)
-                })
-                .await?;
+            || async {
+                let rows = sync_runs::list(&state, paging.request(), finished).await?;
                 let runs = rows
+                    .rows
                     .into_iter()
                     .map(SyncRun::try_from)
                     .collect::<Result<Vec<_>, _>>()?;
-                let page = paging.wrap(runs, total);
+                let page = paging.wrap(runs, rows.total);
                 Ok::<_, ApiError>(serde_json::to_vec(&page).expect("runs serialise").into())
             },
         )
@@ -342,14 +311,6 @@ pub async fn list_sync_runs(
     Ok(HttpResponse::Ok()
         .content_type(actix_web::http::header::ContentType::json())
         .body(body))
-}
-
-async fn find_run(state: &AppState, id: String) -> Result<Run, ApiError> {
-    db::run(&state.pool, move |conn| {
-        db::sync::find_run(conn, &id)?
-            .ok_or_else(|| ApiError::NotFound(format!("There is no sync run {id}.")))
-    })
-    .await
 }
 
 /// Read a sync run
@@ -365,7 +326,7 @@ pub async fn get_sync_run(
     id: web::Path<String>,
 ) -> Result<web::Json<SyncRun>, ApiError> {
     Ok(web::Json(SyncRun::try_from(
-        find_run(&state, id.into_inner()).await?,
+        sync_runs::find(&state, id.into_inner()).await?,
     )?))
 }
 
@@ -431,21 +392,13 @@ pub async fn list_sync_run_changes(
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<SyncChange>>, ApiError> {
     let paging = Paging::new(query.page, query.per_page)?;
-    let run = find_run(&state, id.into_inner()).await?;
-    let (rows, total) = db::run(&state.pool, move |conn| {
-        Ok::<_, ApiError>(db::sync::list_changes(
-            conn,
-            &run.id,
-            paging.offset(),
-            paging.limit(),
-        )?)
-    })
-    .await?;
+    let rows = sync_runs::changes(&state, id.into_inner(), paging.request()).await?;
     let changes = rows
+        .rows
         .into_iter()
         .map(SyncChange::try_from)
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(web::Json(paging.wrap(changes, total)))
+    Ok(web::Json(paging.wrap(changes, rows.total)))
 }
 
 /// Report unbilled usage
@@ -462,10 +415,6 @@ pub async fn unbilled_usage(
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<UnbilledUsage>>, ApiError> {
     let paging = Paging::new(query.page, query.per_page)?;
-    let now = Utc::now();
-    let inputs = db::run(&state.pool, move |conn| {
-        crate::sync::inputs::Inputs::load(conn, now)
-    })
-    .await?;
-    Ok(web::Json(paging.slice(inputs.unbilled().into_iter())))
+    let unbilled = sync_runs::unbilled(&state).await?;
+    Ok(web::Json(paging.slice(unbilled.into_iter())))
 }

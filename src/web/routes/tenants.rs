@@ -3,14 +3,16 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::adapters::db::utc;
 use crate::adapters::db::{self, company_mappings::CompanyMappingRow, tenants::TenantRow};
 use crate::domain::model::Solution;
 use crate::runtime::state::AppState;
+use crate::services::fields::{FromJsonBody, JsonFields};
+use crate::services::tenants::{self, TenantWithMapping};
 use crate::web::error::ApiError;
 use crate::web::routes::extract::{Operator, Viewer};
-use crate::web::routes::input::{FromJsonBody, JsonFields, ValidJson};
+use crate::web::routes::input::ValidJson;
 use crate::web::routes::paging::{Page, PageQuery, Paging};
-use crate::web::routes::views::utc;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Tenant {
@@ -66,20 +68,10 @@ impl Tenant {
     }
 }
 
-/// Tenants with their mapping status (one query for all the mappings).
-fn with_mappings(
-    conn: &mut db::DbConnection,
-    rows: Vec<TenantRow>,
-) -> Result<Vec<Tenant>, ApiError> {
-    let ids: Vec<String> = rows.iter().map(|t| t.id.clone()).collect();
-    let mappings = db::company_mappings::of_tenants(conn, &ids)?;
-    Ok(rows
-        .into_iter()
-        .map(|t| {
-            let mapping = mappings.iter().find(|m| m.tenant_id == t.id);
-            Tenant::new(t, mapping)
-        })
-        .collect())
+impl From<TenantWithMapping> for Tenant {
+    fn from((tenant, mapping): TenantWithMapping) -> Self {
+        Tenant::new(tenant, mapping.as_ref())
+    }
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -108,12 +100,8 @@ pub async fn list_tenants(
         Solution::Ksc => db::tenants::KSC,
         Solution::BusinessHub => db::tenants::BUSINESS_HUB,
     });
-    let page = db::run(&state.pool, move |conn| {
-        let (rows, total) = db::tenants::list(conn, solution, paging.offset(), paging.limit())?;
-        Ok::<_, ApiError>(paging.wrap(with_mappings(conn, rows)?, total))
-    })
-    .await?;
-    Ok(web::Json(page))
+    let rows = tenants::list(&state, solution, paging.request()).await?;
+    Ok(web::Json(paging.of(rows)))
 }
 
 /// Read a tenant
@@ -127,14 +115,8 @@ pub async fn get_tenant(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<web::Json<Tenant>, ApiError> {
-    let id = id.into_inner();
-    let tenant = db::run(&state.pool, move |conn| {
-        let row = db::tenants::find(conn, &id)?
-            .ok_or_else(|| ApiError::NotFound(format!("There is no tenant {id}.")))?;
-        Ok::<_, ApiError>(with_mappings(conn, vec![row])?.remove(0))
-    })
-    .await?;
-    Ok(web::Json(tenant))
+    let tenant = tenants::find(&state, id.into_inner()).await?;
+    Ok(web::Json(Tenant::from(tenant)))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -160,7 +142,7 @@ pub async fn refresh_tenants(
     _auth: Operator,
     state: web::Data<AppState>,
 ) -> Result<web::Json<TenantDiscovery>, ApiError> {
-    let d = crate::services::tenants::refresh(&state).await?;
+    let d = tenants::refresh(&state).await?;
     Ok(web::Json(TenantDiscovery {
         total: d.total,
         added: d.added,
@@ -216,11 +198,8 @@ pub async fn create_tenant(
     state: web::Data<AppState>,
     body: ValidJson<CreateTenant>,
 ) -> Result<HttpResponse, ApiError> {
-    let (input, actor) = (body.0, auth.actor());
-    let row = db::run(&state.pool, move |conn| {
-        crate::services::tenants::create_business_hub(conn, &actor, &input.name, &input.external_id)
-    })
-    .await?;
+    let input = body.0;
+    let row = tenants::create(&state, auth.actor(), input.name, input.external_id).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/tenants/{}", row.id)))
         .json(Tenant::new(row, None)))

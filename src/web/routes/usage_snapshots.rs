@@ -12,16 +12,16 @@ use crate::adapters::db::tenants::TenantRow;
 use crate::adapters::db::usage_snapshots::{
     Outcome, SnapshotFilter, SnapshotSource, SnapshotStatus, UsageSnapshot,
 };
-use crate::adapters::db::{self};
+use crate::adapters::db::utc;
 use crate::domain::model::{CategoryCounts, Solution, TenantUsage};
 use crate::runtime::state::AppState;
+use crate::services::fields::{FromJsonBody, JsonFields, LenientJson};
 use crate::services::usage_snapshots::{self as snapshots, PushedUsage};
-use crate::sync::collect::{self, Collected};
+use crate::sync::collect::Collected;
 use crate::web::error::ApiError;
 use crate::web::routes::extract::{Operator, Viewer};
-use crate::web::routes::input::{FromJsonBody, JsonFields, LenientJson, OptionalJson};
+use crate::web::routes::input::OptionalJson;
 use crate::web::routes::paging::{Page, PageQuery, Paging};
-use crate::web::routes::views::utc;
 
 /// The tenant a snapshot belongs to.
 #[derive(Debug, Serialize, ToSchema)]
@@ -102,12 +102,8 @@ pub async fn list_usage_snapshots(
         tenant_id: query.tenant_id,
         latest: query.latest.unwrap_or(false),
     };
-    let page = paging
-        .fetch(&state.pool, move |conn, offset, limit| {
-            db::usage_snapshots::list(conn, &filter, offset, limit)
-        })
-        .await?;
-    Ok(web::Json(page))
+    let rows = snapshots::list(&state, filter, paging.request()).await?;
+    Ok(web::Json(paging.of(rows)))
 }
 
 /// Read a usage snapshot
@@ -121,12 +117,7 @@ pub async fn get_usage_snapshot(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<web::Json<UsageSnapshotView>, ApiError> {
-    let id = id.into_inner();
-    let found = db::run(&state.pool, move |conn| {
-        db::usage_snapshots::find(conn, &id)?
-            .ok_or_else(|| ApiError::NotFound(format!("There is no usage snapshot {id}.")))
-    })
-    .await?;
+    let found = snapshots::find(&state, id.into_inner()).await?;
     Ok(web::Json(UsageSnapshotView::from(found)))
 }
 
@@ -164,8 +155,7 @@ pub async fn push_usage_snapshot(
     state: web::Data<AppState>,
     body: LenientJson<PushedUsage>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.actor();
-    let stored = db::run(&state.pool, move |conn| snapshots::push(conn, &actor, body)).await?;
+    let stored = snapshots::push(&state, auth.actor(), body).await?;
     Ok(HttpResponse::Created()
         .insert_header((
             "Location",
@@ -251,7 +241,7 @@ pub async fn collect_usage_snapshots(
     body: OptionalJson<CollectUsage>,
 ) -> Result<web::Json<Collection>, ApiError> {
     let tenant_id = body.0.and_then(|b| b.tenant_id);
-    let collected = collect::collect(&state, &auth.actor(), tenant_id).await?;
+    let collected = snapshots::collect(&state, auth.actor(), tenant_id).await?;
     let tenants: Vec<CollectedTenant> = collected.into_iter().map(CollectedTenant::from).collect();
     let failed = tenants
         .iter()

@@ -3,15 +3,16 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::adapters::db::{self, users::UserRow};
+use crate::adapters::db::users::UserRow;
+use crate::adapters::db::utc;
 use crate::runtime::auth::{password, PrincipalKind, Role};
 use crate::runtime::state::AppState;
 use crate::services::accounts::{self, check_username, normalize_username};
+use crate::services::fields::{FromJsonBody, JsonFields};
 use crate::web::error::ApiError;
 use crate::web::routes::extract::Admin;
-use crate::web::routes::input::{FromJsonBody, JsonFields, ValidJson};
+use crate::web::routes::input::ValidJson;
 use crate::web::routes::paging::{Page, PageQuery, Paging};
-use crate::web::routes::views::utc;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserView {
@@ -113,7 +114,9 @@ pub async fn list_users(
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<UserView>>, ApiError> {
     let paging = Paging::new(query.page, query.per_page)?;
-    Ok(web::Json(paging.fetch(&state.pool, db::users::list).await?))
+    Ok(web::Json(
+        paging.of(accounts::list(&state, paging.request()).await?),
+    ))
 }
 
 /// Create a user
@@ -134,18 +137,13 @@ pub async fn create_user(
     body: ValidJson<CreateUser>,
 ) -> Result<HttpResponse, ApiError> {
     let input = body.0;
-    let actor = auth.actor();
-    let user = db::run(&state.pool, move |conn| {
-        accounts::create_user(
-            conn,
-            &actor,
-            &input.username,
-            &input.password,
-            input.role,
-            input.disabled,
-        )
-    })
-    .await?;
+    let new_user = accounts::NewUser {
+        username: input.username,
+        password: input.password,
+        role: input.role,
+        disabled: input.disabled,
+    };
+    let user = accounts::create(&state, auth.actor(), new_user).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/users/{}", user.id)))
         .json(UserView::from(user)))
@@ -162,11 +160,7 @@ pub async fn get_user(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<web::Json<UserView>, ApiError> {
-    let id = id.into_inner();
-    let user = db::run(&state.pool, move |conn| {
-        db::users::find(conn, &id)?.ok_or_else(|| accounts::not_found(&id))
-    })
-    .await?;
+    let user = accounts::find(&state, id.into_inner()).await?;
     Ok(web::Json(UserView::from(user)))
 }
 
@@ -190,30 +184,17 @@ pub async fn update_user(
     id: web::Path<String>,
     body: ValidJson<UpdateUser>,
 ) -> Result<web::Json<UserView>, ApiError> {
-    let (id, change, actor) = (id.into_inner(), body.0, auth.actor());
-    let user = db::run(&state.pool, move |conn| {
-        // Hashing is slow: done here on the blocking pool, before the write lock is taken.
-        let new_hash = change.password.as_deref().map(password::hash).transpose()?;
-        let password_reset = new_hash.is_some();
-        accounts::update_user(
-            conn,
-            &actor,
-            &id,
-            |u| {
-                if let Some(role) = change.role {
-                    u.role = role.as_str().into();
-                }
-                if let Some(disabled) = change.disabled {
-                    u.disabled = disabled;
-                }
-                if let Some(hash) = new_hash {
-                    u.password_hash = hash;
-                }
-            },
-            password_reset,
-        )
-    })
-    .await?;
+    let UpdateUser {
+        role,
+        disabled,
+        password,
+    } = body.0;
+    let change = accounts::UserChange {
+        role,
+        disabled,
+        password,
+    };
+    let user = accounts::update(&state, auth.actor(), id.into_inner(), change).await?;
     state.principals.invalidate(PrincipalKind::User, &user.id);
     Ok(web::Json(UserView::from(user)))
 }
@@ -233,15 +214,9 @@ pub async fn delete_user(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, actor) = (id.into_inner(), auth.actor());
-    let deleted_id = id.clone();
-    db::run(&state.pool, move |conn| {
-        accounts::delete_user(conn, &actor, &id)
-    })
-    .await?;
-    state
-        .principals
-        .invalidate(PrincipalKind::User, &deleted_id);
+    let id = id.into_inner();
+    accounts::delete(&state, auth.actor(), id.clone()).await?;
+    state.principals.invalidate(PrincipalKind::User, &id);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -262,7 +237,7 @@ pub async fn end_user_sessions(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    accounts::end_sessions(&state.pool, auth.actor(), id.clone()).await?;
+    accounts::end_sessions(&state, auth.actor(), id.clone()).await?;
     state.principals.invalidate(PrincipalKind::User, &id);
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,3 +1,0 @@
-//! Response bodies shared by several resources.
-
-pub use crate::adapters::db::utc;
