@@ -353,3 +353,40 @@ async fn a_run_recorded_before_a_crash_is_delivered_once_by_the_servers_after_it
         receiver.hits()
     );
 }
+
+#[actix_web::test]
+async fn resolved_notices_are_forgotten_with_the_runs_open_ones_never() {
+    use kaspersky_msp_bridge::adapters::db::notices::NoticeRow;
+    use kaspersky_msp_bridge::sync::{retention, settings::Retention};
+    let app = spawn_app_with(|_| {}).await;
+    let pruned = app.with_db(|conn| {
+        let long_ago = db::now() - chrono::Duration::days(90);
+        for (key, resolved_at) in [("gone", Some(long_ago)), ("lasting", None)] {
+            let notice = NoticeRow {
+                id: db::new_id(),
+                event_key: key.into(),
+                kind: "unmapped_tenant".into(),
+                severity: "warning".into(),
+                title: key.into(),
+                detail_json: JsonText(Default::default()),
+                fingerprint: String::new(),
+                occurrences: 1,
+                opened_at: long_ago,
+                last_seen_at: long_ago,
+                resolved_at,
+                acknowledged_at: None,
+                acknowledged_by: None,
+            };
+            db::notices::insert(conn, &notice).unwrap();
+        }
+        let thirty_days = Retention {
+            runs_days: 30,
+            ..Retention::default()
+        };
+        retention::prune_with(conn, &thirty_days, chrono::Utc::now()).unwrap()
+    });
+    assert_eq!(pruned.notices, 1);
+    let all = notices(&app, "all").await;
+    assert_eq!(all["total"], 1, "{all}");
+    assert_eq!(all["items"][0]["key"], "lasting");
+}

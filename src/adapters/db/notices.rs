@@ -130,6 +130,11 @@ pub fn list(
     page_and_total(rows, offset, || query().count().get_result(conn))
 }
 
+/// Deletes notices resolved before `before` (their deliveries go with them).
+pub fn prune_resolved(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(notices::table.filter(notices::resolved_at.lt(before))).execute(conn)
+}
+
 /// Open notices per kind (for the metrics).
 pub fn open_by_kind(conn: &mut DbConnection) -> QueryResult<Vec<(String, i64)>> {
     notices::table
