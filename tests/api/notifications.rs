@@ -390,3 +390,54 @@ async fn resolved_notices_are_forgotten_with_the_runs_open_ones_never() {
     assert_eq!(all["total"], 1, "{all}");
     assert_eq!(all["items"][0]["key"], "lasting");
 }
+
+#[actix_web::test]
+async fn an_unmapped_tenant_and_a_vanished_product_are_noticed_until_fixed() {
+    use diesel::{ExpressionMethods, RunQueryDsl};
+    use kaspersky_msp_bridge::adapters::db::schema::cw_products;
+    let w = world_with(|_| {}).await;
+    let app = &w.app;
+    let receiver = Receiver::start(0);
+    let only = json!({"event_kinds": ["unmapped_tenant", "inactive_product"]});
+    create_channel(app, "catalog", &receiver.url, only).await;
+    let globex = app.create_tenant("Globex", "bh-globex").await;
+    // The catalog refresh of another process found the mapped product gone.
+    app.with_db(|conn| {
+        diesel::update(cw_products::table)
+            .set(cw_products::vanished.eq(true))
+            .execute(conn)
+            .unwrap()
+    });
+    w.push_users(2).await;
+    w.sync(None).await;
+    wait_for(&receiver, "notice.opened", 2).await;
+    let opened: Vec<Value> = receiver
+        .accepted("notice.opened")
+        .iter()
+        .map(|h| h.json()["notice"].clone())
+        .collect();
+    let tenant = opened
+        .iter()
+        .find(|n| n["kind"] == "unmapped_tenant")
+        .unwrap();
+    assert_eq!(tenant["tenants"], json!(["Globex"]));
+    assert_eq!(tenant["link"], format!("/#/companies?tenant={globex}"));
+    let product = opened
+        .iter()
+        .find(|n| n["kind"] == "inactive_product")
+        .unwrap();
+    assert!(product["title"]
+        .as_str()
+        .unwrap()
+        .contains("no longer in the catalog"));
+
+    // The catalog read again (the product is there) resolves the product's notice.
+    app.refresh_catalog().await;
+    wait_for(&receiver, "notice.resolved", 1).await;
+    let resolved = receiver.accepted("notice.resolved")[0].json();
+    assert_eq!(resolved["notice"]["kind"], "inactive_product");
+    assert_eq!(
+        notices(app, "open").await["items"][0]["kind"],
+        "unmapped_tenant"
+    );
+}

@@ -147,7 +147,8 @@ fn unmapped_tenants(conn: &mut DbConnection) -> QueryResult<Vec<Cause>> {
         .collect();
     Ok(db::tenants::all(conn)?
         .into_iter()
-        .filter(|t| !t.vanished && !mapped.contains(&t.id))
+        // A disabled virtual server is not billed: nothing to map (as the console counts).
+        .filter(|t| !t.vanished && t.enabled && !mapped.contains(&t.id))
         .map(|t| Cause {
             key: format!("unmapped_tenant:{}", t.id),
             kind: NoticeKind::UnmappedTenant,
@@ -156,7 +157,7 @@ fn unmapped_tenants(conn: &mut DbConnection) -> QueryResult<Vec<Cause>> {
             detail: detail(
                 "Its usage is not billed until a company mapping covers it.".into(),
                 vec![t.name],
-                "/#/companies",
+                &format!("/#/companies?tenant={}", t.id),
             ),
             fingerprint: String::new(),
         })
