@@ -21,7 +21,10 @@ use std::time::{Duration, Instant};
 
 use common::{login, verdict, Server};
 use diesel::{Connection, PgConnection, RunQueryDsl};
-use kaspersky_msp_bridge::adapters::db::{self, cw_products::CwProductRow, schema::cw_products};
+use kaspersky_msp_bridge::adapters::db::{
+    self, cw_products::CwProductRow, money_text::MoneyText, schema::cw_products,
+};
+use kaspersky_msp_bridge::domain::money::Money;
 use serde_json::json;
 
 const CONNECTIONS: usize = 64;
@@ -217,12 +220,13 @@ fn seed_database(database_url: &str) {
             id: 1000 + i,
             identifier: format!("BENCH-P{i}"),
             description: format!("Benchmark product {i}"),
-            price: Some(10.0),
-            cost: None,
             inactive: false,
             product_class: None,
             vanished: false,
             refreshed_at: db::now(),
+            unit_price: Money::parse("10.00").map(MoneyText),
+            unit_cost: None,
+            taxable: false,
         };
         diesel::insert_into(cw_products::table)
             .values(&row)

@@ -36,6 +36,7 @@ use kaspersky_msp_bridge::cli::sandbox::fake_connectwise::{route, FakeConnectWis
 use kaspersky_msp_bridge::cli::sandbox::fake_ksc::{
     FakeKey, FakeKsc, FakeKscData, FakeKscOptions, FakeTenant,
 };
+use kaspersky_msp_bridge::domain::money::Money;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -378,7 +379,7 @@ async fn measure(tenants: usize, limits: Limits) -> Outcome {
             cw.add_catalog_item(&CatalogItem {
                 identifier: Some((*identifier).into()),
                 description: Some(format!("{identifier} per device")),
-                price: Some(5.0),
+                price: Money::parse("5.00"),
                 ..Default::default()
             })
         })

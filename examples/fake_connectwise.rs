@@ -5,6 +5,7 @@
 
 use kaspersky_msp_bridge::adapters::connectwise::{Agreement, CatalogItem, Company, Reference};
 use kaspersky_msp_bridge::cli::sandbox::fake_connectwise::{FakeConnectWise, FakeCwOptions};
+use kaspersky_msp_bridge::domain::money::Money;
 
 /// More than one page of 1,000, so clients must follow the paging.
 const CATALOG_ITEMS: usize = 1234;
@@ -17,8 +18,8 @@ async fn main() -> std::io::Result<()> {
             fake.add_catalog_item(&CatalogItem {
                 identifier: Some(format!("KAS-{n:04}")),
                 description: Some(format!("Kaspersky product {n}")),
-                price: Some(5.0),
-                cost: Some(2.5),
+                price: Money::parse("5.00"),
+                cost: Money::parse("2.50"),
                 inactive_flag: Some(false),
                 product_class: Some("Service".into()),
                 ..Default::default()

@@ -4,12 +4,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kaspersky_msp_bridge::adapters::connectwise::{
-    Addition, Agreement, BillCustomer, CatalogItem, Company, Conditions, ConnectWiseClient,
-    ConnectWiseError, NewAddition, PatchOperation, Reference, RetryPolicy,
+    Addition, Agreement, CatalogItem, Company, Conditions, ConnectWiseClient, ConnectWiseError,
+    NewAddition, PatchOperation, Reference, RetryPolicy,
 };
 use kaspersky_msp_bridge::adapters::metrics::{self, CallOutcome, Upstream};
 use kaspersky_msp_bridge::adapters::outbound::{HttpClientOptions, OutboundPolicy};
 use kaspersky_msp_bridge::cli::sandbox::fake_connectwise::{route, FakeConnectWise, Fault};
+use kaspersky_msp_bridge::domain::money::Money;
+use kaspersky_msp_bridge::domain::terms::BillCustomer;
 
 fn fast_retries() -> RetryPolicy {
     RetryPolicy {
@@ -42,8 +44,8 @@ fn seed(fake: &FakeConnectWise) -> Seeded {
     let product = fake.add_catalog_item(&CatalogItem {
         identifier: Some("KES-WS".into()),
         description: Some("Kaspersky Endpoint Security, workstations".into()),
-        price: Some(4.5),
-        cost: Some(2.0),
+        price: Money::parse("4.5"),
+        cost: Money::parse("2.0"),
         ..Default::default()
     });
     let company = fake.add_company(&Company {
@@ -138,7 +140,7 @@ async fn agreements_and_additions_round_trip() {
     let id = created.id.unwrap();
     assert_eq!(
         created.unit_price,
-        Some(4.5),
+        Money::parse("4.5"),
         "catalog price is the default"
     );
 

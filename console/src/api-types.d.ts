@@ -118,6 +118,62 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/billing-profiles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List billing profiles
+         * @description Every product's billing profile, by product id. A product without one has its additions
+         *     written with the catalog's terms. Role: any.
+         */
+        get: operations["listBillingProfiles"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing-profiles/{product_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a billing profile
+         * @description One product's billing profile with its `ETag`. Role: any. 404: the product has none.
+         */
+        get: operations["getBillingProfile"];
+        /**
+         * Set a billing profile
+         * @description Creates or replaces a product's billing profile: billable, no-charge or do-not-bill, unit
+         *     price and cost (`catalog` or an amount), taxable, and the invoice description template. The
+         *     next sync writes new additions with it and corrects managed additions whose terms differ
+         *     (an `update` with reason "terms", never held). Role: operator. 404: the product is not in the
+         *     catalog cache. 412: the profile changed since it was read (`If-Match`; a new profile matches
+         *     no tag). 422: every invalid field (a negative amount, a description over 6000 characters).
+         */
+        put: operations["putBillingProfile"];
+        post?: never;
+        /**
+         * Delete a billing profile
+         * @description Removes a product's profile: new additions are written with the catalog's terms again;
+         *     additions already written keep theirs. Role: operator. 404: the product has none. 412: it
+         *     changed since it was read (`If-Match`).
+         */
+        delete: operations["deleteBillingProfile"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/company-mappings": {
         parameters: {
             query?: never;
@@ -175,6 +231,39 @@ export interface paths {
          *     (`If-Match`).
          */
         delete: operations["deleteCompanyMapping"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/company-mappings/{id}/terms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a company's terms
+         * @description A company mapping's own terms: per product a minimum, included units and a customer price;
+         *     per application (and category) another product or an exclusion. Empty when none are set.
+         *     Role: any. 404: no mapping has this id.
+         */
+        get: operations["getCompanyTerms"];
+        /**
+         * Replace a company's terms
+         * @description Replaces a company mapping's terms whole. The next sync applies them: a minimum lifts a line
+         *     with usage to at least that many units (no usage still cancels), included units are written
+         *     as `lessIncluded`, the customer price beats the billing profile's, an application billed on
+         *     another product is a move, and an excluded one is reported as unbilled (`excluded`) and its
+         *     line cancelled, guarded like clearing a mapping. Role: operator. 404: no mapping has this id.
+         *     412: the terms changed since they were read (`If-Match`). 422: every invalid field (a
+         *     negative price, a minimum below the included units, an unknown or inactive product, an
+         *     unknown application).
+         */
+        put: operations["putCompanyTerms"];
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1211,6 +1300,19 @@ export interface components {
          * @enum {string}
          */
         ApiTrigger: "api" | "console";
+        /** @description This customer's handling of one application (and category): billed on another product, or
+         *     not billed at all. */
+        ApplicationTerms: {
+            application_id: components["schemas"]["String"];
+            category?: components["schemas"]["DeviceCategory"] | null;
+            /** @description Not billed for this customer (reported as unbilled, reason `excluded`). */
+            excluded?: boolean;
+            /**
+             * Format: int64
+             * @description Bill this usage on this product instead of the mapping's.
+             */
+            product?: number | null;
+        };
         /**
          * @description Which held lines to apply.
          * @example [
@@ -1244,6 +1346,43 @@ export interface components {
             /** Format: date-time */
             occurred_at: string;
             request_id?: string | null;
+        };
+        /**
+         * @description How ConnectWise bills an addition.
+         * @enum {string}
+         */
+        BillCustomer: "Billable" | "DoNotBill" | "NoCharge";
+        /** @description `PUT /api/v1/billing-profiles/{product_id}`: every field may be left out for its default. */
+        BillingProfileInput: {
+            bill_customer?: components["schemas"]["BillCustomer"] | null;
+            /** @description At most 6000 characters; `{application}`, `{category}`, `{company}`, `{tenant}` and
+             *     `{quantity}` are filled per line. Absent or null: the application names and categories
+             *     the line bills. */
+            invoice_description?: string | null;
+            /** @description Absent or null: the catalog item's flag. */
+            taxable?: boolean | null;
+            unit_cost?: components["schemas"]["Price"] | null;
+            unit_price?: components["schemas"]["Price"] | null;
+        };
+        /** @description A product's billing profile with the catalog product it belongs to. */
+        BillingProfileView: {
+            bill_customer: components["schemas"]["BillCustomer"];
+            catalog_cost?: components["schemas"]["Money"] | null;
+            catalog_price?: components["schemas"]["Money"] | null;
+            description?: string | null;
+            /** @description Absent when the product left the catalog cache. */
+            identifier?: string | null;
+            /** @description A template with `{application}`, `{category}`, `{company}`, `{tenant}` and `{quantity}`;
+             *     `null`: the application names and categories the line bills. */
+            invoice_description?: string | null;
+            /** Format: int64 */
+            product_id: number;
+            /** @description `null`: the catalog item's flag. */
+            taxable?: boolean | null;
+            unit_cost: components["schemas"]["Price"];
+            unit_price: components["schemas"]["Price"];
+            /** Format: date-time */
+            updated_at: string;
         };
         BillingSettings: {
             /** @description Bill per-device applications per device category (Windows workstations, Windows
@@ -1365,6 +1504,20 @@ export interface components {
             cw_company_id: number;
             /** @description The Kaspersky tenant. */
             tenant_id: string;
+        };
+        /** @description The money one company's lines move. */
+        CompanyMoney: {
+            /** Format: int64 */
+            cw_company_id?: number | null;
+            cw_company_name?: string | null;
+            held_effect: components["schemas"]["Money"];
+            monthly_effect: components["schemas"]["Money"];
+        };
+        /** @description A company mapping's terms: per product, and per application. */
+        CompanyTerms: {
+            applications?: components["schemas"]["ApplicationTerms"][];
+            /** @description One entry per ConnectWise product, by product id. */
+            products?: components["schemas"]["ProductTerms"][];
         };
         CompanyView: {
             /** Format: int64 */
@@ -1567,6 +1720,16 @@ export interface components {
          * @enum {string}
          */
         LicensingModel: "per_device" | "per_user" | "per_mailbox";
+        /** @description The terms an addition is written with (besides its quantity and dates). */
+        LineTerms: {
+            bill_customer: components["schemas"]["BillCustomer"];
+            invoice_description?: string | null;
+            /** Format: int64 */
+            less_included: number;
+            taxable: boolean;
+            unit_cost?: components["schemas"]["Money"] | null;
+            unit_price?: components["schemas"]["Money"] | null;
+        };
         LoginRequest: {
             password: string;
             username: string;
@@ -1697,6 +1860,21 @@ export interface components {
             name: string;
             role: components["schemas"]["Role"];
         };
+        /**
+         * Format: decimal
+         * @description An exact decimal amount in the ConnectWise site's currency, as a string (never a binary floating-point number), e.g. "19.99".
+         * @example 19.99
+         */
+        Money: string;
+        /** @description The money a plan or a run moves on the monthly bills, per company and overall. */
+        MoneySummary: {
+            /** @description Per company, by name (companies whose bill does not change are left out). */
+            companies: components["schemas"]["CompanyMoney"][];
+            /** @description What the lines waiting for approval would change them by once approved. */
+            held_effect: components["schemas"]["Money"];
+            /** @description What the lines applied (a plan: to apply) change the monthly bills by. */
+            monthly_effect: components["schemas"]["Money"];
+        };
         /** @description One tenant's move, as shown in previews and runs. */
         Move: {
             /** @description The applications whose usage moves. */
@@ -1712,6 +1890,8 @@ export interface components {
             id: string;
             /** @description Every line of the move: the old lines (cancel or decrease) and the new ones. */
             lines: components["schemas"]["RowKey"][];
+            /** @description How much the whole move changes the monthly bill (its lines' effects together). */
+            monthly_effect?: components["schemas"]["Money"];
             tenant_id: components["schemas"]["String"];
             /**
              * Format: double
@@ -1985,6 +2165,8 @@ export interface components {
             frozen: components["schemas"]["FrozenTenant"][];
             id: string;
             lines: components["schemas"]["PlanLine"][];
+            /** @description The money the plan moves, per company and overall. */
+            money?: components["schemas"]["MoneySummary"];
             /** @description Usage billed on other lines than before (mode switch, remap, agreement move): each
              *     move's lines are applied or held together, and name it in `move_id`. */
             moves?: components["schemas"]["Move"][];
@@ -2035,6 +2217,9 @@ export interface components {
              */
             effective_date?: string | null;
             hold?: components["schemas"]["Hold"] | null;
+            /** @description How much the line changes the monthly bill once applied (for a held line: once
+             *     approved); negative when it lowers it. */
+            monthly_effect?: components["schemas"]["Money"];
             /** @description The move the row belongs to (applied or held with the rest of it). */
             move_id?: string | null;
             /** Format: int64 */
@@ -2042,6 +2227,8 @@ export interface components {
             reason: string;
             tenant_id?: string | null;
             tenant_name?: string | null;
+            terms?: components["schemas"]["LineTerms"] | null;
+            unit_price?: components["schemas"]["Money"] | null;
             /** @description Active additions of the product the project does not manage: reported, never touched. */
             unmanaged_addition_ids: number[];
         };
@@ -2049,6 +2236,11 @@ export interface components {
             /** @description Limit the plan to one company mapping; none = every company. */
             company_mapping_id?: string | null;
         };
+        /**
+         * @description `catalog` (the catalog item's current amount) or a fixed amount as a decimal string, e.g. "24.50".
+         * @example catalog
+         */
+        Price: string;
         /** @enum {string} */
         PrincipalKind: "user" | "service";
         /**
@@ -2081,8 +2273,7 @@ export interface components {
             type: string;
         };
         Product: {
-            /** Format: double */
-            cost?: number | null;
+            cost?: components["schemas"]["Money"] | null;
             description: string;
             /**
              * Format: int64
@@ -2091,11 +2282,12 @@ export interface components {
             id: number;
             identifier: string;
             inactive: boolean;
-            /** Format: double */
-            price?: number | null;
+            price?: components["schemas"]["Money"] | null;
             product_class?: string | null;
             /** Format: date-time */
             refreshed_at: string;
+            /** @description The catalog's taxable flag. */
+            taxable: boolean;
             /** @description No longer in the ConnectWise catalog at the last refresh. */
             vanished: boolean;
         };
@@ -2108,6 +2300,25 @@ export interface components {
             identifier?: string | null;
             /** @description In the catalog and active: may be chosen. */
             selectable: boolean;
+        };
+        /** @description This customer's terms for one product on its agreement. */
+        ProductTerms: {
+            /**
+             * Format: int64
+             * @description Units the agreement already includes: written as `lessIncluded`.
+             */
+            included_quantity?: number;
+            /**
+             * Format: int64
+             * @description A line with usage bills at least this many units (0 usage still cancels).
+             */
+            minimum_quantity?: number;
+            /**
+             * Format: int64
+             * @description The ConnectWise product.
+             */
+            product_id: number;
+            unit_price?: components["schemas"]["Money"] | null;
         };
         /** @description `POST /api/v1/usage-snapshots`: a tenant's complete usage, keyed by application id (an
          *     application left out has none). */
@@ -2262,6 +2473,15 @@ export interface components {
              * @default 0
              */
             lines_held: number;
+            /**
+             * @description The money the run moved (lines applied) and left waiting (lines held).
+             * @default {
+             *       "companies": [],
+             *       "held_effect": "0.00",
+             *       "monthly_effect": "0.00"
+             *     }
+             */
+            money: components["schemas"]["MoneySummary"];
             /**
              * @description Moves in the plan (usage billed on other lines than before).
              * @default 0
@@ -2675,7 +2895,7 @@ export interface components {
             serial: string;
         };
         /** @enum {string} */
-        UnbilledReason: "application_not_mapped" | "unknown_application" | "tenant_not_mapped" | "billing_disabled" | "unknown_key" | "ambiguous_key" | "blocked";
+        UnbilledReason: "application_not_mapped" | "unknown_application" | "tenant_not_mapped" | "billing_disabled" | "unknown_key" | "ambiguous_key" | "blocked" | "excluded";
         UnbilledUsage: {
             application_id?: components["schemas"]["String"] | null;
             category?: components["schemas"]["DeviceCategory"] | null;
@@ -3275,6 +3495,450 @@ export interface operations {
             };
             /** @description A service token has no sessions to end */
             403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The query string is longer than 4096 bytes */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed; the cause is in its log */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listBillingProfiles: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every profile */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BillingProfileView"][];
+                };
+            };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role is too small */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The query string is longer than 4096 bytes */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed; the cause is in its log */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getBillingProfile: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An ETag you hold: while it is current the answer is 304 without a body. */
+                "If-None-Match"?: string;
+            };
+            path: {
+                /** @description The ConnectWise product id */
+                product_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The profile */
+            200: {
+                headers: {
+                    /** @description For If-Match */
+                    ETag?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BillingProfileView"];
+                };
+            };
+            /** @description Not modified: the ETag in `If-None-Match` is current */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role is too small */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The query string is longer than 4096 bytes */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed; the cause is in its log */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    putBillingProfile: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The profile's ETag */
+                "If-Match"?: string | null;
+            };
+            path: {
+                /** @description The ConnectWise product id */
+                product_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /** @example {
+                 *       "bill_customer": "Billable",
+                 *       "invoice_description": "Kaspersky protection for {company}: {quantity} × {application} ({category})",
+                 *       "taxable": true,
+                 *       "unit_cost": "catalog",
+                 *       "unit_price": "24.50"
+                 *     } */
+                "application/json": components["schemas"]["BillingProfileInput"];
+            };
+        };
+        responses: {
+            /** @description The profile now */
+            200: {
+                headers: {
+                    /** @description The new ETag */
+                    ETag?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BillingProfileView"];
+                };
+            };
+            /** @description The body is not valid JSON */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role is too small */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Changed since read (If-Match) */
+            412: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The query string is longer than 4096 bytes */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Every invalid field */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed; the cause is in its log */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteBillingProfile: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The profile's ETag */
+                "If-Match"?: string | null;
+            };
+            path: {
+                /** @description The ConnectWise product id */
+                product_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role is too small */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Changed since read (If-Match) */
+            412: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
@@ -3925,6 +4589,278 @@ export interface operations {
             };
             /** @description The query string is longer than 4096 bytes */
             414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed; the cause is in its log */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getCompanyTerms: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An ETag you hold: while it is current the answer is 304 without a body. */
+                "If-None-Match"?: string;
+            };
+            path: {
+                /** @description The company mapping id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The terms */
+            200: {
+                headers: {
+                    /** @description For If-Match */
+                    ETag?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CompanyTerms"];
+                };
+            };
+            /** @description Not modified: the ETag in `If-None-Match` is current */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The URL is malformed (a NUL character in the query) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role is too small */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The query string is longer than 4096 bytes */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed; the cause is in its log */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    putCompanyTerms: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The terms' ETag */
+                "If-Match"?: string | null;
+            };
+            path: {
+                /** @description The company mapping id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /** @example {
+                 *       "applications": [
+                 *         {
+                 *           "application_id": "kes-windows",
+                 *           "category": "windows_server",
+                 *           "product": 4
+                 *         },
+                 *         {
+                 *           "application_id": "ks-exchange",
+                 *           "excluded": true
+                 *         }
+                 *       ],
+                 *       "products": [
+                 *         {
+                 *           "included_quantity": 5,
+                 *           "minimum_quantity": 10,
+                 *           "product_id": 1,
+                 *           "unit_price": "21.00"
+                 *         }
+                 *       ]
+                 *     } */
+                "application/json": components["schemas"]["CompanyTerms"];
+            };
+        };
+        responses: {
+            /** @description The terms now */
+            200: {
+                headers: {
+                    /** @description The new ETag */
+                    ETag?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CompanyTerms"];
+                };
+            };
+            /** @description The body is not valid JSON */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role is too small */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Changed since read (If-Match) */
+            412: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The query string is longer than 4096 bytes */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Every invalid field */
+            422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;

@@ -13,6 +13,7 @@ use super::model::{
     ApplicationId, CategoryCounts, DeviceCategory, LicensingModel, Solution, TenantId, TenantUsage,
     UnattributedKey,
 };
+use super::terms::{CompanyTerms, Routing};
 
 /// A security application as the billing rules need it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -120,6 +121,9 @@ pub struct CompanyMapping {
     pub cw_company_id: i64,
     pub agreement_id: i64,
     pub billing_enabled: bool,
+    /// The customer's own terms: minimums, overrides, exclusions (DOMAIN.md §7).
+    #[serde(default)]
+    pub terms: CompanyTerms,
 }
 
 /// Why a tenant's usage cannot be trusted right now.
@@ -248,6 +252,8 @@ pub enum UnbilledReason {
     /// The application's product mapping is incomplete in the mode in force, so the tenant is
     /// blocked: nothing on its agreement changes until the mapping is completed.
     Blocked,
+    /// The company's terms exclude the application (or category) from its bill.
+    Excluded,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -421,14 +427,21 @@ impl<'a> Catalog<'a> {
         }
     }
 
-    fn classify(&self, line: &UsageLine<'_>, solution: Solution) -> LineBilling {
+    /// How a line bills for a company: its terms first (an exclusion, another product), then
+    /// the product mapping in force.
+    fn classify(&self, line: &UsageLine<'_>, company: &CompanyMapping) -> LineBilling {
         let application = self
             .applications
             .get(line.application_id.as_str())
-            .filter(|app| app.solution == solution && app.licensing_model == line.unit);
+            .filter(|app| app.solution == company.solution && app.licensing_model == line.unit);
         let Some(application) = application else {
             return LineBilling::Unbilled(UnbilledReason::UnknownApplication);
         };
+        match company.terms.routing(&application.id, line.category) {
+            Routing::Excluded => return LineBilling::Unbilled(UnbilledReason::Excluded),
+            Routing::Product(product) => return LineBilling::Product(product),
+            Routing::Mapped => {}
+        }
         let mapping = self.mappings.get(application.id.as_str()).copied();
         match mapping_status(
             mapping,
@@ -510,7 +523,7 @@ pub fn desired_state(input: &BillingInput<'_>) -> DesiredState {
         let mut billed = Vec::new();
         let mut blocking = BTreeSet::new();
         for line in reading.lines(usage) {
-            match catalog.classify(&line, mapping.solution) {
+            match catalog.classify(&line, mapping) {
                 LineBilling::Product(product_id) => {
                     billed.push((product_id, line.contribution(tenant_id)))
                 }
@@ -572,7 +585,22 @@ pub fn desired_state(input: &BillingInput<'_>) -> DesiredState {
         }
     }
 
-    state.quantities = quantities.into_values().collect();
+    // A minimum is a floor on a line with usage: the quantity bills at least it, the
+    // contributions stay the usage.
+    let terms: BTreeMap<i64, &CompanyTerms> = input
+        .company_mappings
+        .iter()
+        .map(|m| (m.agreement_id, &m.terms))
+        .collect();
+    state.quantities = quantities
+        .into_values()
+        .map(|mut desired| {
+            if let Some(terms) = terms.get(&desired.agreement_id) {
+                desired.quantity = terms.billed_quantity(desired.product_id, desired.quantity);
+            }
+            desired
+        })
+        .collect();
     state
 }
 
@@ -612,5 +640,7 @@ fn report_unbilled(
         .extend(lines.iter().map(|line| line.unbilled(tenant_id, reason)));
 }
 
+#[cfg(test)]
+mod terms_tests;
 #[cfg(test)]
 mod tests;

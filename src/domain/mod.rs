@@ -11,6 +11,7 @@ pub mod notices;
 pub mod outcome;
 pub mod plan;
 pub mod plan_lines;
+pub mod plan_money;
 pub mod policies;
 pub mod report;
 pub mod terms;

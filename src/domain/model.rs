@@ -51,6 +51,15 @@ impl DeviceCategory {
         DeviceCategory::WindowsServer,
         DeviceCategory::NonWindows,
     ];
+
+    /// As an invoice names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            DeviceCategory::WindowsWorkstation => "Windows workstations",
+            DeviceCategory::WindowsServer => "Windows servers",
+            DeviceCategory::NonWindows => "non-Windows devices",
+        }
+    }
 }
 
 /// Distinct devices of one application, split by category.

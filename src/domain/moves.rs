@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 use super::desired::Contribution;
 use super::guards::TenantTotals;
 use super::model::{ApplicationId, TenantId};
+use super::money::Money;
 use super::plan_lines::{HoldReason, ManagedAddition, PlanAction, PlanRow, RowKey};
 
 /// One tenant's move, as shown in previews and runs.
@@ -34,6 +35,9 @@ pub struct Move {
     pub lines: Vec<RowKey>,
     /// Why the whole move waits for approval; empty when it applies.
     pub hold_reasons: Vec<HoldReason>,
+    /// How much the whole move changes the monthly bill (its lines' effects together).
+    #[serde(default)]
+    pub monthly_effect: Money,
 }
 
 impl Move {
@@ -155,6 +159,7 @@ impl Rows<'_> {
             date,
             hold_reasons: judge(totals, &lines),
             lines: lines.iter().map(|r| r.key()).collect(),
+            monthly_effect: Money::ZERO,
         })
     }
 }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::report::{NotBilledKind, NotBilledTenant, TenantKeys};
+use super::report::{MoneySummary, NotBilledKind, NotBilledTenant, TenantKeys};
 
 crate::text_enum! {
     /// What became of one line.
@@ -79,6 +79,9 @@ pub struct RunSummary {
     pub skipped_tenants: Vec<SkippedTenant>,
     /// Tenants whose usage holds licence keys no application counted.
     pub unattributed_keys: Vec<TenantKeys>,
+    /// The money the run moved (lines applied) and left waiting (lines held).
+    #[serde(default)]
+    pub money: MoneySummary,
 }
 
 impl RunSummary {

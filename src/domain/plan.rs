@@ -10,8 +10,9 @@ use super::guards::{self, TenantTotals};
 use super::model::ApplicationId;
 use super::moves::{self, Move};
 pub use super::plan_lines::{
-    CwAddition, Hold, HoldReason, ManagedAddition, PlanAction, PlanRow, RowKey,
+    AdditionTerms, CwAddition, Hold, HoldReason, ManagedAddition, PlanAction, PlanRow, RowKey,
 };
+pub use super::plan_money::Pricing;
 use super::policies::SyncPolicies;
 
 /// What restricts the plan per agreement. Precedence: frozen, then released, then billed.
@@ -75,6 +76,8 @@ pub struct PlanInput<'a> {
     /// Licence tier → the application it folds into: usage billed under one and then the other
     /// is the same usage (a move), whichever way tiers are switched.
     pub lineage: &'a BTreeMap<ApplicationId, ApplicationId>,
+    /// What each line's terms and money are computed from (none: written as before).
+    pub pricing: &'a BTreeMap<RowKey, Pricing>,
 }
 
 /// A plan: its rows, sorted by (agreement, product), and the moves among them.
@@ -141,6 +144,16 @@ pub fn plan(input: &PlanInput<'_>) -> Planned {
             Some(m) => planner.join_move(row, m),
             None => planner.guard(row, tenant.as_ref()),
         }
+        let addition = row.addition_id.and_then(|id| planner.addition(id));
+        super::plan_money::price(row, addition, input.pricing.get(&row.key()));
+    }
+    let mut moves = moves;
+    for m in &mut moves {
+        m.monthly_effect = rows
+            .iter()
+            .filter(|row| m.lines.contains(&row.key()))
+            .map(|row| row.monthly_effect)
+            .sum();
     }
     Planned { rows, moves }
 }
@@ -199,7 +212,44 @@ impl Planner<'_, '_> {
             Some(addition) => self.keep_managed(row, addition),
             None => self.acquire(row, &unmanaged, managed)?,
         };
-        Some(row)
+        Some(self.with_terms(row))
+    }
+
+    fn addition(&self, id: i64) -> Option<&CwAddition> {
+        self.input.additions.iter().find(|a| a.id == id)
+    }
+
+    /// The terms a line is written with: every create, and every addition whose terms drifted
+    /// from its profile (a catalog price change, a profile edit) — a terms-only change is an
+    /// update of its own, never held by the quantity guards.
+    fn with_terms(&self, mut row: PlanRow) -> PlanRow {
+        let Some(wanted) = self
+            .input
+            .pricing
+            .get(&row.key())
+            .and_then(|p| p.write.clone())
+        else {
+            return row;
+        };
+        let drift = match row.addition_id.and_then(|id| self.addition(id)) {
+            Some(addition) => addition.terms.drift(&wanted),
+            None => Vec::new(),
+        };
+        let describe = || format!("terms: {} as the billing profile says", drift.join(", "));
+        match row.action {
+            PlanAction::Create => row.terms = Some(wanted),
+            PlanAction::Update | PlanAction::Adopt if !drift.is_empty() => {
+                row.reason = format!("{}; {}", row.reason, describe());
+                row.terms = Some(wanted);
+            }
+            PlanAction::Unchanged if !drift.is_empty() && row.desired() > 0 => {
+                row.reason = describe();
+                row.action = PlanAction::Update;
+                row.terms = Some(wanted);
+            }
+            _ => {}
+        }
+        row
     }
 
     fn additions(&self, key: RowKey) -> impl Iterator<Item = &CwAddition> {

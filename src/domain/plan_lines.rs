@@ -9,6 +9,8 @@ use utoipa::ToSchema;
 
 use super::desired::{Contribution, DesiredQuantity};
 use super::model::TenantId;
+use super::money::Money;
+use super::terms::{BillCustomer, LineTerms};
 
 /// An agreement addition as read from ConnectWise (only what the decisions need).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -20,6 +22,50 @@ pub struct CwAddition {
     pub quantity: f64,
     /// A date-only value is midnight UTC of that day.
     pub cancelled_date: Option<DateTime<Utc>>,
+    /// What it bills besides its quantity.
+    #[serde(default)]
+    pub terms: AdditionTerms,
+}
+
+/// An addition's terms as ConnectWise has them (absent: not read).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AdditionTerms {
+    pub bill_customer: Option<BillCustomer>,
+    pub unit_price: Option<Money>,
+    pub unit_cost: Option<Money>,
+    pub taxable: Option<bool>,
+    pub invoice_description: Option<String>,
+    /// Units the agreement includes (`lessIncluded`).
+    pub less_included: f64,
+}
+
+impl AdditionTerms {
+    /// What differs from the terms a profile or the customer's terms ask for, by field name;
+    /// a field the wanted terms leave open (a catalog price the catalog lacks) never differs.
+    pub fn drift(&self, wanted: &LineTerms) -> Vec<&'static str> {
+        let mut fields = Vec::new();
+        if self.bill_customer.unwrap_or_default() != wanted.bill_customer {
+            fields.push("bill_customer");
+        }
+        if wanted.unit_price.is_some() && self.unit_price != wanted.unit_price {
+            fields.push("unit_price");
+        }
+        if wanted.unit_cost.is_some() && self.unit_cost != wanted.unit_cost {
+            fields.push("unit_cost");
+        }
+        if self.taxable != Some(wanted.taxable) {
+            fields.push("taxable");
+        }
+        if wanted.invoice_description.is_some()
+            && self.invoice_description != wanted.invoice_description
+        {
+            fields.push("invoice_description");
+        }
+        if self.less_included != wanted.less_included as f64 {
+            fields.push("included_quantity");
+        }
+        fields
+    }
 }
 
 impl CwAddition {
@@ -138,6 +184,17 @@ pub struct PlanRow {
     #[serde(default)]
     pub move_id: Option<String>,
     pub reason: String,
+    /// The terms written with the line (its product's billing profile and the customer's
+    /// terms); none: written as before, with ConnectWise's catalog defaults.
+    #[serde(default)]
+    pub terms: Option<LineTerms>,
+    /// The unit price the line bills at once applied (none: unknown).
+    #[serde(default)]
+    pub unit_price: Option<Money>,
+    /// How much the line changes the monthly bill once applied (for a held line: once
+    /// approved); negative when it lowers it.
+    #[serde(default)]
+    pub monthly_effect: Money,
 }
 
 impl PlanRow {
@@ -164,6 +221,9 @@ impl PlanRow {
             unmanaged_addition_ids: Vec::new(),
             move_id: None,
             reason: String::new(),
+            terms: None,
+            unit_price: None,
+            monthly_effect: Money::ZERO,
         }
     }
 

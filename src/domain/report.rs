@@ -10,9 +10,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::desired::{BlockedTenant, DesiredState, FrozenTenant, UnbilledUsage};
+use super::money::Money;
 use super::moves::Move;
 use super::plan::Planned;
-use super::plan_lines::{ManagedAddition, PlanRow};
+use super::plan_lines::{ManagedAddition, PlanAction, PlanRow};
 
 /// One (company, agreement, product) of a plan.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -93,6 +94,9 @@ pub struct Plan {
     pub unattributed_keys: Vec<TenantKeys>,
     /// Usage nothing bills.
     pub unbilled: Vec<UnbilledUsage>,
+    /// The money the plan moves, per company and overall.
+    #[serde(default)]
+    pub money: MoneySummary,
 }
 
 /// The plan of one unit (or of the usage no unit bills: only `unbilled`).
@@ -149,6 +153,7 @@ impl Plan {
                 .or_insert(0) += 1;
         }
         Plan {
+            money: MoneySummary::of_plan(&all.lines),
             id,
             created_at,
             company_mapping_id,
@@ -162,6 +167,69 @@ impl Plan {
             unattributed_keys: all.unattributed_keys,
             unbilled: all.unbilled,
         }
+    }
+}
+
+/// The money a plan or a run moves on the monthly bills, per company and overall.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MoneySummary {
+    /// What the lines applied (a plan: to apply) change the monthly bills by.
+    pub monthly_effect: Money,
+    /// What the lines waiting for approval would change them by once approved.
+    pub held_effect: Money,
+    /// Per company, by name (companies whose bill does not change are left out).
+    pub companies: Vec<CompanyMoney>,
+}
+
+/// The money one company's lines move.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CompanyMoney {
+    pub cw_company_id: Option<i64>,
+    pub cw_company_name: Option<String>,
+    pub monthly_effect: Money,
+    pub held_effect: Money,
+}
+
+impl MoneySummary {
+    /// Adds a line's effect: `applies` when it changes the bill now, `held` when it waits.
+    pub fn add(&mut self, line: &PlanLine, applies: bool, held: bool) {
+        let effect = line.row.monthly_effect;
+        if effect.is_zero() || !(applies || held) {
+            return;
+        }
+        let at = self
+            .companies
+            .iter()
+            .position(|c| c.cw_company_id == line.cw_company_id)
+            .unwrap_or_else(|| {
+                self.companies.push(CompanyMoney {
+                    cw_company_id: line.cw_company_id,
+                    cw_company_name: line.cw_company_name.clone(),
+                    ..CompanyMoney::default()
+                });
+                self.companies.len() - 1
+            });
+        let company = &mut self.companies[at];
+        if applies {
+            company.monthly_effect = company.monthly_effect + effect;
+            self.monthly_effect = self.monthly_effect + effect;
+        } else {
+            company.held_effect = company.held_effect + effect;
+            self.held_effect = self.held_effect + effect;
+        }
+        self.companies.sort_by(|a, b| {
+            (&a.cw_company_name, a.cw_company_id).cmp(&(&b.cw_company_name, b.cw_company_id))
+        });
+    }
+
+    /// A plan's money: the lines it writes, and the ones it holds.
+    pub fn of_plan(lines: &[PlanLine]) -> MoneySummary {
+        let mut money = MoneySummary::default();
+        for line in lines {
+            let held = line.row.action == PlanAction::Held;
+            money.add(line, line.row.action.writes_to_connectwise(), held);
+        }
+        money
     }
 }
 

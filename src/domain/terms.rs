@@ -1,8 +1,6 @@
 //! What a line bills besides its quantity (DOMAIN.md §7): the billing profile of its product,
 //! the customer's own terms, and the terms an addition is written with.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -99,6 +97,8 @@ pub struct BillingProfile {
 /// This customer's terms for one product on its agreement.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ProductTerms {
+    /// The ConnectWise product.
+    pub product_id: i64,
     /// A line with usage bills at least this many units (0 usage still cancels).
     #[serde(default)]
     pub minimum_quantity: u64,
@@ -129,9 +129,9 @@ pub struct ApplicationTerms {
 /// A company mapping's terms: per product, and per application.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CompanyTerms {
-    /// By ConnectWise product id.
+    /// One entry per ConnectWise product, by product id.
     #[serde(default)]
-    pub products: BTreeMap<i64, ProductTerms>,
+    pub products: Vec<ProductTerms>,
     #[serde(default)]
     pub applications: Vec<ApplicationTerms>,
 }
@@ -169,7 +169,7 @@ impl CompanyTerms {
     }
 
     pub fn product(&self, product_id: i64) -> Option<&ProductTerms> {
-        self.products.get(&product_id)
+        self.products.iter().find(|p| p.product_id == product_id)
     }
 
     /// The quantity a line bills for `usage` units: at least the minimum while there is usage.

@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 
 use crate::adapters::connectwise::{Agreement, Company, Conditions};
 use crate::adapters::db::cw_products::{CwProductRow, ProductFilter};
+use crate::adapters::db::money_text::MoneyText;
 use crate::adapters::db::{self, utc};
 use crate::runtime::state::Core;
 use crate::services::connections::connectwise::{shared_client, upstream_error};
@@ -39,8 +40,9 @@ pub async fn refresh(state: &Core) -> Result<RefreshResult, ServiceError> {
                 id: item.id?,
                 identifier: item.identifier.unwrap_or_default(),
                 description: item.description.unwrap_or_default(),
-                price: item.price,
-                cost: item.cost,
+                unit_price: item.price.map(MoneyText),
+                unit_cost: item.cost.map(MoneyText),
+                taxable: item.taxable_flag.unwrap_or(false),
                 inactive: item.inactive_flag.unwrap_or(false),
                 product_class: item.product_class,
                 vanished: false,

@@ -5,9 +5,11 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-use crate::domain::model::{LicensingModel, Solution};
+use crate::domain::model::{DeviceCategory, LicensingModel, Solution};
+use crate::domain::money::Money;
 use crate::domain::notices::{ChannelKind, NoticeKind, Severity};
 use crate::domain::policies::{CancelDatePolicy, EffectiveDatePolicy};
+use crate::domain::terms::{BillCustomer, Price};
 use crate::runtime::auth::Role;
 use crate::services::{FieldError, ServiceError};
 
@@ -45,6 +47,10 @@ field_types! {
     LicensingModel => one_of::<LicensingModel>(),
     EffectiveDatePolicy => one_of::<EffectiveDatePolicy>(),
     CancelDatePolicy => one_of::<CancelDatePolicy>(),
+    Money => "a decimal amount as a string, e.g. \"19.99\" (at most 4 decimal places)",
+    Price => "`catalog` or a decimal amount as a string, e.g. \"24.50\"",
+    BillCustomer => one_of::<BillCustomer>(),
+    DeviceCategory => one_of::<DeviceCategory>(),
     NoticeKind => one_of::<NoticeKind>(),
     Severity => one_of::<Severity>(),
     ChannelKind => one_of::<ChannelKind>(),
@@ -292,6 +298,15 @@ impl JsonFields {
             .filter_map(|(i, item)| self.nested(&format!("{name}[{i}]"), item))
             .collect();
         (parsed.len() == count).then_some(parsed)
+    }
+
+    /// An array of objects that may be left out (empty), each read by `T`.
+    pub fn optional_list<T: FromJsonBody>(&mut self, name: &str) -> Option<Vec<T>> {
+        if self.map.get(name).is_none_or(Value::is_null) {
+            self.map.remove(name);
+            return Some(Vec::new());
+        }
+        self.list(name)
     }
 
     /// An optional object read by `T`; problems are reported as `name.field`.

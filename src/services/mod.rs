@@ -3,8 +3,10 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod billing_profiles;
 pub mod catalog;
 pub mod company_mappings;
+pub mod company_terms;
 pub mod connections;
 pub mod error;
 pub mod etag;

@@ -9,11 +9,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 
-use crate::adapters::connectwise::{BillCustomer, ConnectWiseClient, NewAddition, PatchOperation};
-use crate::domain::model::DeviceCategory;
+use crate::adapters::connectwise::{ConnectWiseClient, NewAddition, PatchOperation};
 use crate::domain::outcome::Outcome;
 use crate::domain::plan::{CwAddition, PlanAction, PlanRow, RowKey};
 use crate::domain::report::PlanLine;
+use crate::domain::terms::{BillCustomer, LineTerms};
 use crate::sync::plan::read_additions;
 
 /// The result of writing one line.
@@ -38,21 +38,13 @@ fn at_midnight(day: NaiveDate) -> DateTime<Utc> {
     day.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc()
 }
 
-fn category_label(category: DeviceCategory) -> &'static str {
-    match category {
-        DeviceCategory::WindowsWorkstation => "Windows workstations",
-        DeviceCategory::WindowsServer => "Windows servers",
-        DeviceCategory::NonWindows => "non-Windows devices",
-    }
-}
-
 /// "Kaspersky: kes-windows (Windows servers), ksws (Windows servers)": what the line bills.
 pub fn description(row: &PlanRow) -> String {
     let mut parts: Vec<String> = row
         .contributions
         .iter()
         .map(|c| match c.category {
-            Some(cat) => format!("{} ({})", c.application_id, category_label(cat)),
+            Some(cat) => format!("{} ({})", c.application_id, cat.label()),
             None => c.application_id.clone(),
         })
         .collect();
@@ -60,6 +52,25 @@ pub fn description(row: &PlanRow) -> String {
     parts.dedup();
     let text = format!("Kaspersky: {}", parts.join(", "));
     text.chars().take(6000).collect()
+}
+
+/// The patch that brings an addition's terms to `terms`.
+fn terms_operations(terms: &LineTerms) -> Vec<PatchOperation> {
+    let mut ops = vec![
+        PatchOperation::replace("billCustomer", terms.bill_customer),
+        PatchOperation::replace("taxableFlag", terms.taxable),
+        PatchOperation::replace("lessIncluded", terms.less_included as f64),
+    ];
+    if let Some(price) = terms.unit_price {
+        ops.push(PatchOperation::replace_amount("unitPrice", price));
+    }
+    if let Some(cost) = terms.unit_cost {
+        ops.push(PatchOperation::replace_amount("unitCost", cost));
+    }
+    if let Some(text) = &terms.invoice_description {
+        ops.push(PatchOperation::replace("invoiceDescription", text));
+    }
+    ops
 }
 
 /// Writes one line whose action writes to ConnectWise.
@@ -71,9 +82,20 @@ pub async fn write(client: &ConnectWiseClient, line: &PlanLine) -> Written {
     };
     match row.action {
         PlanAction::Create => {
-            let mut addition = NewAddition::new(row.product_id, BillCustomer::Billable, desired);
+            let bill = row
+                .terms
+                .as_ref()
+                .map_or(BillCustomer::Billable, |t| t.bill_customer);
+            let mut addition = NewAddition::new(row.product_id, bill, desired);
             addition.effective_date = row.effective_date.map(at_midnight);
             addition.description = Some(description(row));
+            if let Some(terms) = &row.terms {
+                addition.unit_price = terms.unit_price;
+                addition.unit_cost = terms.unit_cost;
+                addition.taxable_flag = Some(terms.taxable);
+                addition.invoice_description = terms.invoice_description.clone();
+                addition.less_included = Some(terms.less_included as f64);
+            }
             match client.create_addition(row.agreement_id, &addition).await {
                 Ok(created) => Written {
                     outcome: Outcome::Applied,
@@ -100,6 +122,9 @@ pub async fn write(client: &ConnectWiseClient, line: &PlanLine) -> Written {
                 ops.push(PatchOperation::replace("quantity", desired));
                 if row.clear_cancelled_date {
                     ops.push(PatchOperation::replace("cancelledDate", Value::Null));
+                }
+                if let Some(terms) = &row.terms {
+                    ops.extend(terms_operations(terms));
                 }
             }
             match client

@@ -11,10 +11,14 @@ use crate::adapters::db::{
     self, company_mappings::CompanyMappingRow, sync::ManagedRow, tenants::TenantRow, DbConnection,
 };
 use crate::domain::desired::{
-    self, BillingInput, DesiredState, ProductMapping, UnbilledUsage, UnreadableReason, UsageState,
+    self, BillingInput, DesiredQuantity, DesiredState, ProductMapping, UnbilledUsage,
+    UnreadableReason, UsageState,
 };
 use crate::domain::model::ApplicationId;
-use crate::domain::plan::{AgreementConstraints, ManagedAddition};
+use crate::domain::plan::{AgreementConstraints, ManagedAddition, Pricing, RowKey};
+use crate::domain::terms::{
+    line_terms, BillingProfile, CatalogTerms, CompanyTerms, DescriptionContext,
+};
 use crate::domain::units::{self, Unit};
 use crate::sync::settings::SyncSettings;
 use crate::sync::SyncError;
@@ -36,7 +40,18 @@ pub struct Inputs {
     pub lineage: BTreeMap<ApplicationId, ApplicationId>,
     /// Each tenant's usage as the database had it when the inputs were read.
     pub usage: Usage,
+    /// What a line bills besides its quantity: profiles by product, terms by company mapping,
+    /// the catalog's amounts, application names for descriptions.
+    money: MoneyInputs,
     index: Index,
+}
+
+#[derive(Default)]
+struct MoneyInputs {
+    profiles: HashMap<i64, BillingProfile>,
+    terms: HashMap<String, CompanyTerms>,
+    catalog: HashMap<i64, CatalogTerms>,
+    application_names: HashMap<String, String>,
 }
 
 /// Where to find a tenant's mapping, an agreement's first mapping and its managed additions.
@@ -98,6 +113,15 @@ impl Inputs {
             .collect();
         let mappings = db::company_mappings::all(conn)?;
         let managed = db::sync::managed(conn)?;
+        let money = MoneyInputs {
+            profiles: db::billing_profiles::by_product(conn)?,
+            terms: db::company_terms::by_mapping(conn)?,
+            catalog: db::cw_products::all_terms(conn)?.into_iter().collect(),
+            application_names: all_applications
+                .iter()
+                .map(|a| (a.id.clone(), a.name.clone()))
+                .collect(),
+        };
         let mut inputs = Inputs {
             now,
             applications,
@@ -109,6 +133,7 @@ impl Inputs {
             managed,
             lineage,
             usage: Usage::new(),
+            money,
             settings,
             tenants,
         };
@@ -172,6 +197,7 @@ impl Inputs {
                     cw_company_id: m.cw_company_id,
                     agreement_id: m.agreement_id,
                     billing_enabled: m.billing_enabled,
+                    terms: self.money.terms.get(&m.id).cloned().unwrap_or_default(),
                 })
             })
             .collect()
@@ -254,6 +280,66 @@ impl Inputs {
                     billed: m.billed_json.as_ref().map(|billed| billed.0.clone()),
                 })
                 .collect(),
+        }
+    }
+
+    /// What each desired line's terms and money are computed from.
+    pub fn pricing(&self, desired: &[DesiredQuantity]) -> BTreeMap<RowKey, Pricing> {
+        desired
+            .iter()
+            .map(|d| {
+                let key = RowKey {
+                    agreement_id: d.agreement_id,
+                    product_id: d.product_id,
+                };
+                (key, self.pricing_of(d))
+            })
+            .collect()
+    }
+
+    fn pricing_of(&self, d: &DesiredQuantity) -> Pricing {
+        let catalog = self
+            .money
+            .catalog
+            .get(&d.product_id)
+            .copied()
+            .unwrap_or_default();
+        let (tenant, mapping) = self.owner_of(d.agreement_id);
+        let customer = mapping
+            .and_then(|m| self.money.terms.get(&m.id))
+            .and_then(|t| t.product(d.product_id));
+        let mut applications: Vec<String> = d
+            .contributions
+            .iter()
+            .map(|c| {
+                let name = self.money.application_names.get(&c.application_id);
+                name.unwrap_or(&c.application_id).clone()
+            })
+            .collect();
+        applications.sort();
+        applications.dedup();
+        let mut categories: Vec<String> = d
+            .contributions
+            .iter()
+            .filter_map(|c| Some(c.category?.label().to_string()))
+            .collect();
+        categories.sort();
+        categories.dedup();
+        let context = DescriptionContext {
+            applications: &applications,
+            categories: &categories,
+            company: mapping.map_or("", |m| m.cw_company_name.as_str()),
+            tenant: tenant.map_or("", |t| t.name.as_str()),
+            quantity: d.quantity,
+        };
+        Pricing {
+            write: line_terms(
+                self.money.profiles.get(&d.product_id),
+                customer,
+                catalog,
+                &context,
+            ),
+            catalog_price: catalog.price,
         }
     }
 

@@ -10,8 +10,9 @@ use futures_util::stream::{self, StreamExt};
 
 use crate::adapters::connectwise::{Addition, ConnectWiseClient};
 use crate::adapters::db::{self, company_mappings::CompanyMappingRow};
-use crate::domain::plan::{self as rules, CwAddition, PlanInput};
+use crate::domain::plan::{self as rules, AdditionTerms, CwAddition, PlanInput};
 use crate::domain::report::{self, Owner, PartInput, Plan, PlanPart, Scope, UnreadableAgreement};
+use crate::domain::terms::BillCustomer;
 use crate::domain::units::Unit;
 use crate::runtime::state::Core;
 use crate::sync::inputs::{of_tenants, Inputs, Usage};
@@ -30,6 +31,14 @@ pub fn to_cw_addition(agreement_id: i64, a: &Addition) -> Option<CwAddition> {
         product_id: a.product.as_ref()?.id?,
         quantity: a.quantity.unwrap_or(0.0),
         cancelled_date: a.cancelled_date,
+        terms: AdditionTerms {
+            bill_customer: a.bill_customer.as_deref().and_then(BillCustomer::parse),
+            unit_price: a.unit_price,
+            unit_cost: a.unit_cost,
+            taxable: a.taxable_flag,
+            invoice_description: a.invoice_description.clone(),
+            less_included: a.less_included.unwrap_or(0.0),
+        },
     })
 }
 
@@ -95,6 +104,7 @@ fn compute(
         policies: inputs.settings.policies(),
         now: inputs.now,
         lineage: &inputs.lineage,
+        pricing: &inputs.pricing(&state.desired.quantities),
     });
     let owner = |agreement_id| {
         let (tenant, mapping) = inputs.owner_of(agreement_id);

@@ -45,6 +45,9 @@ impl Recorder {
                 let writes = line.row.action.writes_to_connectwise();
                 let wrote = writes && matches!(written.outcome, Outcome::Applied | Outcome::Failed);
                 summary.add_line(line.row.action.as_str(), written.outcome, wrote);
+                let applied = writes && written.outcome == Outcome::Applied;
+                let held = line.row.action == PlanAction::Held;
+                summary.money.add(line, applied, held);
                 if writes && written.outcome == Outcome::Applied {
                     metrics::sync_additions_written(line.row.action.as_str(), 1);
                 }

@@ -1,5 +1,6 @@
 //! The ConnectWise connection and look-ups, against the fake ConnectWise over real HTTP.
 
+use kaspersky_msp_bridge::domain::money::Money;
 use std::time::Duration;
 
 use kaspersky_msp_bridge::adapters::connectwise::{Agreement, CatalogItem, Company, Reference};
@@ -330,7 +331,7 @@ async fn the_catalog_cache_is_refreshed_completely_and_idempotently() {
         fake.add_catalog_item(&CatalogItem {
             identifier: Some(format!("ITEM-{i:04}")),
             description: Some(format!("Catalog item {i}")),
-            price: Some(1.5),
+            price: Money::parse("1.50"),
             inactive_flag: Some(i == 7),
             ..Default::default()
         });

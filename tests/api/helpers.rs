@@ -374,15 +374,18 @@ pub struct CatalogProduct {
 impl TestApp {
     /// Puts products into the ConnectWise catalog cache directly, as a catalog refresh would.
     pub fn seed_cw_products(&self, products: &[CatalogProduct]) {
+        use kaspersky_msp_bridge::adapters::db::money_text::MoneyText;
         use kaspersky_msp_bridge::adapters::db::{cw_products::CwProductRow, schema::cw_products};
+        use kaspersky_msp_bridge::domain::money::Money;
         self.with_db(|conn| {
             for p in products {
                 let row = CwProductRow {
                     id: p.id,
                     identifier: p.identifier.to_string(),
                     description: format!("{} (description)", p.identifier),
-                    price: Some(10.0),
-                    cost: None,
+                    unit_price: Money::parse("10.00").map(MoneyText),
+                    unit_cost: None,
+                    taxable: false,
                     inactive: p.inactive,
                     product_class: None,
                     vanished: false,

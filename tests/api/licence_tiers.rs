@@ -7,6 +7,7 @@ use kaspersky_msp_bridge::cli::sandbox::fake_connectwise::FakeConnectWise;
 use kaspersky_msp_bridge::cli::sandbox::fake_ksc::{
     FakeKey, FakeKsc, FakeKscData, FakeKscOptions, FakeTenant, DEMO_PASSWORD, DEMO_USER,
 };
+use kaspersky_msp_bridge::domain::money::Money;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -66,7 +67,7 @@ async fn an_upgraded_installation_keeps_billing_until_it_opts_in_and_then_sees_a
         cw.add_catalog_item(&CatalogItem {
             identifier: Some(identifier.into()),
             description: Some(format!("{identifier} per device")),
-            price: Some(5.0),
+            price: Money::parse("5.00"),
             ..Default::default()
         })
     };

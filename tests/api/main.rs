@@ -19,6 +19,7 @@ mod helpers;
 mod kaspersky;
 mod licence_tiers;
 mod logs;
+mod money;
 mod notifications;
 mod openapi;
 mod products;

@@ -1,6 +1,7 @@
 //! Sync end to end: pushed and collected usage → plans → agreement additions in the fake
 //! ConnectWise, with its counters proving what was (and was not) written.
 
+use kaspersky_msp_bridge::domain::money::Money;
 use std::time::Duration;
 
 use kaspersky_msp_bridge::adapters::connectwise::{
@@ -16,11 +17,11 @@ use kaspersky_msp_bridge::adapters::config::Settings;
 pub struct World {
     pub app: TestApp,
     pub cw: FakeConnectWise,
-    company: i64,
-    agreement: i64,
-    products: Vec<i64>,
-    tenant: String,
-    mapping: String,
+    pub company: i64,
+    pub agreement: i64,
+    pub products: Vec<i64>,
+    pub tenant: String,
+    pub mapping: String,
 }
 
 /// A Business Hub tenant mapped to an agreement; `kes-cloud` (per user) mapped to product 0.
@@ -37,8 +38,8 @@ pub async fn world_with(configure: impl FnOnce(&mut Settings)) -> World {
             cw.add_catalog_item(&CatalogItem {
                 identifier: Some(format!("KASP-{i}")),
                 description: Some(format!("Kaspersky product {i}")),
-                price: Some(3.0 + i as f64),
-                cost: Some(1.0),
+                price: Money::parse(&format!("{}.00", 3 + i)),
+                cost: Money::parse("1.00"),
                 ..Default::default()
             })
         })
@@ -67,7 +68,7 @@ pub async fn world_with(configure: impl FnOnce(&mut Settings)) -> World {
 }
 
 impl World {
-    async fn map(&self, application: &str, forms: Value) {
+    pub async fn map(&self, application: &str, forms: Value) {
         self.app.map_product(application, forms).await;
     }
 
@@ -94,11 +95,11 @@ impl World {
         self.app.sync(body).await
     }
 
-    async fn changes(&self, run: &Value) -> Vec<Value> {
+    pub async fn changes(&self, run: &Value) -> Vec<Value> {
         self.app.run_changes(run).await
     }
 
-    fn active_additions(&self) -> Vec<Addition> {
+    pub fn active_additions(&self) -> Vec<Addition> {
         let now = chrono::Utc::now();
         self.cw
             .additions(self.agreement)

@@ -2,6 +2,7 @@
 //! summed into one product, remapping, frozen and blocked tenants, ConnectWise storms, and a run
 //! whose process died.
 
+use kaspersky_msp_bridge::domain::money::Money;
 use std::collections::HashMap;
 
 use kaspersky_msp_bridge::adapters::connectwise::{CatalogItem, Company};
@@ -38,7 +39,7 @@ async fn world_of(names: &[&'static str]) -> World {
             cw.add_catalog_item(&CatalogItem {
                 identifier: Some(format!("P{i}")),
                 description: Some(format!("Product {i}")),
-                price: Some(5.0),
+                price: Money::parse("5.00"),
                 ..Default::default()
             })
         })

@@ -2,6 +2,7 @@
 //! distinct usage, collected and synced many times in a row at the default and at higher KSC
 //! concurrency, against a fake KSC that binds each login to its TCP connection as KSC does.
 
+use kaspersky_msp_bridge::domain::money::Money;
 use std::collections::BTreeMap;
 
 use kaspersky_msp_bridge::adapters::connectwise::{CatalogItem, Company};
@@ -102,7 +103,7 @@ async fn every_tenant_is_billed_with_its_own_devices_at_any_ksc_concurrency() {
             let id = cw.add_catalog_item(&CatalogItem {
                 identifier: Some(identifier.into()),
                 description: Some(format!("{identifier} per device")),
-                price: Some(5.0),
+                price: Money::parse("5.00"),
                 ..Default::default()
             });
             (identifier, id)

@@ -4,6 +4,7 @@ mod client;
 mod conditions;
 mod config;
 mod error;
+mod exact;
 mod models;
 
 pub use crate::adapters::outbound::retry::RetryPolicy;
@@ -12,6 +13,6 @@ pub use conditions::{ConditionValue, Conditions};
 pub use config::{site_origin, ConnectWiseConfig};
 pub use error::{ApiErrorBody, ApiFieldError, ConnectWiseError};
 pub use models::{
-    Addition, Agreement, BillCustomer, CatalogItem, Company, CompanyInfo, NewAddition, PatchOp,
-    PatchOperation, Reference, SystemInfo,
+    Addition, Agreement, CatalogItem, Company, CompanyInfo, NewAddition, PatchOp, PatchOperation,
+    Reference, SystemInfo,
 };

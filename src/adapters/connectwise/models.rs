@@ -5,7 +5,11 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_with::skip_serializing_none;
+
+use crate::domain::money::Money;
+use crate::domain::terms::BillCustomer;
 
 /// `{id, identifier, name}` references as ConnectWise embeds them in records.
 #[skip_serializing_none]
@@ -34,8 +38,10 @@ pub struct CatalogItem {
     pub identifier: Option<String>,
     pub description: Option<String>,
     pub customer_description: Option<String>,
-    pub price: Option<f64>,
-    pub cost: Option<f64>,
+    #[serde(default, with = "super::exact")]
+    pub price: Option<Money>,
+    #[serde(default, with = "super::exact")]
+    pub cost: Option<Money>,
     pub inactive_flag: Option<bool>,
     pub product_class: Option<String>,
     pub taxable_flag: Option<bool>,
@@ -87,8 +93,10 @@ pub struct Addition {
     pub product: Option<Reference>,
     pub quantity: Option<f64>,
     pub less_included: Option<f64>,
-    pub unit_price: Option<f64>,
-    pub unit_cost: Option<f64>,
+    #[serde(default, with = "super::exact")]
+    pub unit_price: Option<Money>,
+    #[serde(default, with = "super::exact")]
+    pub unit_cost: Option<Money>,
     /// `Billable` | `DoNotBill` | `NoCharge`
     pub bill_customer: Option<String>,
     pub effective_date: Option<DateTime<Utc>>,
@@ -107,15 +115,8 @@ impl Addition {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum BillCustomer {
-    Billable,
-    DoNotBill,
-    NoCharge,
-}
-
-/// Body of `POST /finance/agreements/{id}/additions`: what the sync sets. Price, cost and the
-/// other terms are left out, so ConnectWise takes them from the catalog item.
+/// Body of `POST /finance/agreements/{id}/additions`: what the sync sets. Terms left out
+/// (no billing profile) are taken by ConnectWise from the catalog item.
 #[skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -125,6 +126,13 @@ pub struct NewAddition {
     pub quantity: f64,
     pub effective_date: Option<DateTime<Utc>>,
     pub description: Option<String>,
+    #[serde(with = "super::exact")]
+    pub unit_price: Option<Money>,
+    #[serde(with = "super::exact")]
+    pub unit_cost: Option<Money>,
+    pub taxable_flag: Option<bool>,
+    pub invoice_description: Option<String>,
+    pub less_included: Option<f64>,
 }
 
 impl NewAddition {
@@ -135,6 +143,11 @@ impl NewAddition {
             quantity,
             effective_date: None,
             description: None,
+            unit_price: None,
+            unit_cost: None,
+            taxable_flag: None,
+            invoice_description: None,
+            less_included: None,
         }
     }
 }
@@ -148,24 +161,25 @@ pub enum PatchOp {
 }
 
 /// One JSON-Patch operation; ConnectWise paths have no leading slash (`quantity`, `product/id`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PatchOperation {
     pub op: PatchOp,
     pub path: String,
-    /// `Some(Value::Null)` is an explicit null (clearing a field), `None` no value at all.
+    /// `Some(null)` is an explicit null (clearing a field), `None` no value at all. Kept as
+    /// raw JSON so an amount is sent digit for digit.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "present_value"
     )]
-    pub value: Option<serde_json::Value>,
+    pub value: Option<Box<RawValue>>,
 }
 
 /// A present `value` is kept even when it is `null` (serde would read `null` as `None`).
 fn present_value<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
-) -> Result<Option<serde_json::Value>, D::Error> {
-    serde_json::Value::deserialize(deserializer).map(Some)
+) -> Result<Option<Box<RawValue>>, D::Error> {
+    Box::<RawValue>::deserialize(deserializer).map(Some)
 }
 
 impl PatchOperation {
@@ -174,7 +188,16 @@ impl PatchOperation {
             op: PatchOp::Replace,
             path: path.to_owned(),
             // Serializing plain values (numbers, strings, dates) cannot fail.
-            value: Some(serde_json::to_value(value).unwrap_or_default()),
+            value: Some(serde_json::value::to_raw_value(&value).expect("plain values serialise")),
+        }
+    }
+
+    /// Replaces an amount, written as the exact number it is.
+    pub fn replace_amount(path: &str, amount: Money) -> Self {
+        Self {
+            op: PatchOp::Replace,
+            path: path.to_owned(),
+            value: Some(super::exact::number(amount)),
         }
     }
 }

@@ -3,9 +3,11 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::money_text::MoneyText;
 use super::paging::{page_and_total, TotalRows};
 use super::schema::cw_products;
 use super::DbConnection;
+use crate::domain::terms::CatalogTerms;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = cw_products)]
@@ -14,12 +16,24 @@ pub struct CwProductRow {
     pub id: i64,
     pub identifier: String,
     pub description: String,
-    pub price: Option<f64>,
-    pub cost: Option<f64>,
     pub inactive: bool,
     pub product_class: Option<String>,
     pub vanished: bool,
     pub refreshed_at: NaiveDateTime,
+    pub unit_price: Option<MoneyText>,
+    pub unit_cost: Option<MoneyText>,
+    pub taxable: bool,
+}
+
+impl CwProductRow {
+    /// What the catalog says of the product's money.
+    pub fn terms(&self) -> CatalogTerms {
+        CatalogTerms {
+            price: self.unit_price.map(|m| m.0),
+            cost: self.unit_cost.map(|m| m.0),
+            taxable: self.taxable,
+        }
+    }
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<CwProductRow>> {
@@ -36,6 +50,16 @@ pub fn find_many(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<CwProd
         .filter(cw_products::id.eq_any(ids))
         .select(CwProductRow::as_select())
         .load(conn)
+}
+
+/// What the catalog cache knows of every product's money, by product id.
+pub fn all_terms(conn: &mut DbConnection) -> QueryResult<Vec<(i64, CatalogTerms)>> {
+    Ok(cw_products::table
+        .select(CwProductRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|p| (p.id, p.terms()))
+        .collect())
 }
 
 /// Whether a product may be chosen for a mapping: in the catalog and active.
@@ -93,16 +117,14 @@ fn same_content(a: &CwProductRow, b: &CwProductRow) -> bool {
     (
         &a.identifier,
         &a.description,
-        a.price,
-        a.cost,
+        a.terms(),
         a.inactive,
         &a.product_class,
         a.vanished,
     ) == (
         &b.identifier,
         &b.description,
-        b.price,
-        b.cost,
+        b.terms(),
         b.inactive,
         &b.product_class,
         b.vanished,

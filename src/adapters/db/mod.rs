@@ -7,13 +7,16 @@
 pub mod audit;
 pub mod backend;
 pub mod backup;
+pub mod billing_profiles;
 pub mod billing_settings;
 pub mod company_mappings;
+pub mod company_terms;
 pub mod connections;
 pub mod cw_products;
 pub mod data_versions;
 pub mod json_text;
 pub mod key_values;
+pub mod money_text;
 pub mod notices;
 pub mod notification_channels;
 pub mod paging;

@@ -63,12 +63,29 @@ diesel::table! {
         id -> BigInt,
         identifier -> Text,
         description -> Text,
-        price -> Nullable<Double>,
-        cost -> Nullable<Double>,
         inactive -> Bool,
         product_class -> Nullable<Text>,
         vanished -> Bool,
         refreshed_at -> Timestamp,
+        unit_price -> Nullable<Text>,
+        unit_cost -> Nullable<Text>,
+        taxable -> Bool,
+    }
+}
+
+diesel::table! {
+    billing_profiles (product_id) {
+        product_id -> BigInt,
+        profile_json -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    company_terms (company_mapping_id) {
+        company_mapping_id -> Text,
+        terms_json -> Text,
+        updated_at -> Timestamp,
     }
 }
 
@@ -130,6 +147,7 @@ diesel::table! {
 }
 
 diesel::joinable!(company_mappings -> tenants (tenant_id));
+diesel::joinable!(company_terms -> company_mappings (company_mapping_id));
 
 diesel::table! {
     usage_snapshots (id) {
@@ -281,6 +299,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     app_state,
     connections,
     cw_products,
+    billing_profiles,
+    company_terms,
     tenants,
     company_mappings,
     security_applications,

@@ -7,6 +7,7 @@ use crate::adapters::connectwise::{Agreement, CatalogItem, Company, Reference};
 use crate::adapters::db::audit::Actor;
 use crate::cli::sandbox::fake_connectwise::FakeConnectWise;
 use crate::cli::sandbox::fake_ksc::{FakeKsc, DEMO_PASSWORD, DEMO_USER};
+use crate::domain::money::Money;
 use crate::runtime::state::Core;
 use crate::services::connections::{self, connectwise::ConnectWise, kaspersky::Kaspersky};
 use crate::services::etag::IfMatch;
@@ -22,24 +23,37 @@ const COMPANIES: [(&str, &str); 4] = [
 ];
 
 /// Products for billing by device category and per application.
-const CATALOG: [(&str, &str, f64); 5] = [
+const CATALOG: [(&str, &str, &str, &str); 5] = [
     (
         "KES-WS",
         "Kaspersky Endpoint Security, Windows workstation",
-        4.0,
+        "4.00",
+        "2.00",
     ),
     (
         "KES-SRV",
         "Kaspersky Endpoint Security, Windows server",
-        9.0,
+        "9.00",
+        "4.50",
     ),
     (
         "KES-NONWIN",
         "Kaspersky Endpoint Security, Linux or macOS device",
-        4.0,
+        "4.00",
+        "2.00",
     ),
-    ("KES-LINUX", "Kaspersky Endpoint Security for Linux", 5.0),
-    ("KES-MAC", "Kaspersky Endpoint Security for Mac", 5.0),
+    (
+        "KES-LINUX",
+        "Kaspersky Endpoint Security for Linux",
+        "5.00",
+        "2.50",
+    ),
+    (
+        "KES-MAC",
+        "Kaspersky Endpoint Security for Mac",
+        "5.00",
+        "2.50",
+    ),
 ];
 
 /// A seeded ConnectWise company with its active agreement.
@@ -73,12 +87,12 @@ impl Sandbox {
         let ksc = FakeKsc::start_demo()?;
         let products = CATALOG
             .iter()
-            .map(|&(identifier, description, price)| {
+            .map(|&(identifier, description, price, cost)| {
                 let id = connectwise.add_catalog_item(&CatalogItem {
                     identifier: Some(identifier.into()),
                     description: Some(description.into()),
-                    price: Some(price),
-                    cost: Some(price / 2.0),
+                    price: Money::parse(price),
+                    cost: Money::parse(cost),
                     ..Default::default()
                 });
                 (identifier, id)
@@ -88,8 +102,8 @@ impl Sandbox {
             connectwise.add_catalog_item(&CatalogItem {
                 identifier: Some(format!("PG-{n:05}")),
                 description: Some(format!("Generated product {n}")),
-                price: Some(1.0),
-                cost: Some(0.5),
+                price: Money::parse("1.00"),
+                cost: Money::parse("0.50"),
                 ..Default::default()
             });
         }

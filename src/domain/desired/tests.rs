@@ -65,6 +65,7 @@ fn company(tenant: &str, agreement_id: i64) -> CompanyMapping {
         cw_company_id: agreement_id + 1,
         agreement_id,
         billing_enabled: true,
+        terms: Default::default(),
     }
 }
 

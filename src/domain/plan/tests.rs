@@ -39,6 +39,7 @@ fn addition(id: i64, agreement_id: i64, product_id: i64, quantity: f64) -> CwAdd
         product_id,
         quantity,
         cancelled_date: None,
+        terms: Default::default(),
     }
 }
 
@@ -249,6 +250,7 @@ fn planned(case: &Case) -> Planned {
         policies: case.policies,
         now: now(),
         lineage: &case.lineage,
+        pricing: &Default::default(),
     })
 }
 

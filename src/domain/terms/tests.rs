@@ -46,6 +46,7 @@ fn line_terms_table() {
     };
     let default_profile = BillingProfile::default();
     let customer = ProductTerms {
+        product_id: 12,
         minimum_quantity: 5,
         included_quantity: 2,
         unit_price: Some(m("17.00")),
@@ -149,14 +150,11 @@ fn monthly_amounts() {
 #[test]
 fn routing_and_minimums() {
     let terms = CompanyTerms {
-        products: [(
-            12,
-            ProductTerms {
-                minimum_quantity: 5,
-                ..ProductTerms::default()
-            },
-        )]
-        .into(),
+        products: vec![ProductTerms {
+            product_id: 12,
+            minimum_quantity: 5,
+            ..ProductTerms::default()
+        }],
         applications: vec![
             ApplicationTerms {
                 application_id: "kes".into(),

@@ -115,6 +115,20 @@ fn requests() -> Vec<(&'static str, Value)> {
                    "match_rules": {"name_patterns": ["Kaspersky Security for Storage"]}}),
         ),
         (
+            "putBillingProfile",
+            json!({"bill_customer": "Billable", "unit_price": "24.50", "unit_cost": "catalog",
+                   "taxable": true,
+                   "invoice_description": "Kaspersky protection for {company}: {quantity} × {application} ({category})"}),
+        ),
+        (
+            "putCompanyTerms",
+            json!({"products": [{"product_id": 1, "minimum_quantity": 10, "included_quantity": 5,
+                                 "unit_price": "21.00"}],
+                   "applications": [
+                       {"application_id": "kes-windows", "category": "windows_server", "product": 4},
+                       {"application_id": "ks-exchange", "excluded": true}]}),
+        ),
+        (
             "updateSecurityApplication",
             json!({"match_rules": {"name_patterns": ["Kaspersky Next EDR Optimum",
                    "Kaspersky EDR Optimum"], "skus": ["KL4066"]}}),

@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::adapters::db::cw_products::{CwProductRow, ProductFilter};
 use crate::adapters::db::utc;
+use crate::domain::money::Money;
 use crate::runtime::state::AppState;
 use crate::services::catalog::{self, RefreshResult};
 use crate::web::error::ApiError;
@@ -20,8 +21,12 @@ pub struct Product {
     pub id: i64,
     pub identifier: String,
     pub description: String,
-    pub price: Option<f64>,
-    pub cost: Option<f64>,
+    /// The catalog price (the default unit price of its additions).
+    pub price: Option<Money>,
+    /// The catalog cost.
+    pub cost: Option<Money>,
+    /// The catalog's taxable flag.
+    pub taxable: bool,
     pub inactive: bool,
     pub product_class: Option<String>,
     /// No longer in the ConnectWise catalog at the last refresh.
@@ -35,8 +40,9 @@ impl From<CwProductRow> for Product {
             id: p.id,
             identifier: p.identifier,
             description: p.description,
-            price: p.price,
-            cost: p.cost,
+            price: p.unit_price.map(|m| m.0),
+            cost: p.unit_cost.map(|m| m.0),
+            taxable: p.taxable,
             inactive: p.inactive,
             product_class: p.product_class,
             vanished: p.vanished,

@@ -3,7 +3,9 @@
 
 pub mod audit;
 pub mod auth;
+pub mod billing_profiles;
 pub mod company_mappings;
+pub mod company_terms;
 pub mod connections;
 pub mod connectwise;
 pub mod console;
@@ -80,6 +82,12 @@ pub fn table(cfg: &mut ServiceConfig) {
                 .service(company_mappings::create_company_mapping)
                 .service(company_mappings::get_company_mapping)
                 .service(company_mappings::put_company_mapping)
+                .service(company_terms::get_company_terms)
+                .service(company_terms::put_company_terms)
+                .service(billing_profiles::list_billing_profiles)
+                .service(billing_profiles::get_billing_profile)
+                .service(billing_profiles::put_billing_profile)
+                .service(billing_profiles::delete_billing_profile)
                 .service(company_mappings::delete_company_mapping)
                 .service(usage_snapshots::list_usage_snapshots)
                 .service(usage_snapshots::push_usage_snapshot)

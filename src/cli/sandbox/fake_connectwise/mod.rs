@@ -238,7 +238,8 @@ impl FakeConnectWise {
             .lock()
             .store
             .additions_of(agreement_id)
-            .filter_map(|a| serde_json::from_value(a.clone()).ok())
+            // Through the text, as the client reads it: amounts keep their digits.
+            .filter_map(|a| serde_json::from_str(&a.to_string()).ok())
             .collect()
     }
 

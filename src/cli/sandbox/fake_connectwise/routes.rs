@@ -489,8 +489,8 @@ async fn patch_addition(
     body: Bytes,
 ) -> HttpResponse {
     let (agreement_id, addition_id) = path.into_inner();
-    let operations = json_body(&body).and_then(|body| {
-        serde_json::from_value::<Vec<PatchOperation>>(body).map_err(|e| {
+    let operations = json_body(&body).and_then(|_| {
+        serde_json::from_slice::<Vec<PatchOperation>>(&body).map_err(|e| {
             let mut rejection = invalid("patch", Vec::new());
             rejection.1.message = Some(format!("Expected a JSON-Patch array: {e}"));
             rejection

@@ -355,7 +355,9 @@ fn apply_patch(record: &mut Value, operation: &PatchOperation) -> Result<(), Rej
             fields.insert((*last).into(), Value::Null);
         }
         (_, Some(value)) => {
-            fields.insert((*last).into(), value.clone());
+            let value = serde_json::from_str(value.get())
+                .map_err(|_| patch_error("The value is not JSON.".into()))?;
+            fields.insert((*last).into(), value);
         }
         (_, None) => return Err(patch_error("A value is required.".into())),
     }
@@ -429,11 +431,14 @@ mod tests {
             )
             .unwrap();
         let id = created["id"].as_i64().unwrap();
-        let ops: Vec<PatchOperation> = serde_json::from_value(json!([
-            {"op": "replace", "path": "quantity", "value": 12},
-            {"op": "add", "path": "cancelledDate", "value": "2026-05-31T00:00:00Z"},
-            {"op": "remove", "path": "description"}
-        ]))
+        let ops: Vec<PatchOperation> = serde_json::from_str(
+            &json!([
+                {"op": "replace", "path": "quantity", "value": 12},
+                {"op": "add", "path": "cancelledDate", "value": "2026-05-31T00:00:00Z"},
+                {"op": "remove", "path": "description"}
+            ])
+            .to_string(),
+        )
         .unwrap();
         let patched = store.patch_addition(agreement, id, &ops).unwrap();
         assert_eq!(patched["quantity"], json!(12));

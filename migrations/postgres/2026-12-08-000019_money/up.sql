@@ -1,0 +1,24 @@
+-- Money (issue 23, DOMAIN.md §7). Amounts are stored as exact decimal text, never as binary
+-- floating point: the catalog cache's price and cost move to text columns (the values kept as
+-- PostgreSQL prints them, 15 significant digits), and the catalog's taxable flag is kept.
+ALTER TABLE cw_products
+    ADD COLUMN unit_price TEXT,
+    ADD COLUMN unit_cost TEXT,
+    ADD COLUMN taxable BOOLEAN NOT NULL DEFAULT FALSE;
+UPDATE cw_products SET unit_price = price::numeric::text, unit_cost = cost::numeric::text;
+ALTER TABLE cw_products DROP COLUMN price, DROP COLUMN cost;
+
+-- One billing profile per ConnectWise product. Without one, additions are written as before
+-- (ConnectWise's catalog defaults): an upgrade changes nothing an installation bills.
+CREATE TABLE billing_profiles (
+    product_id BIGINT PRIMARY KEY,
+    profile_json TEXT NOT NULL,
+    updated_at TIMESTAMP NOT NULL
+);
+
+-- A company mapping's own terms (minimums, included units, prices, overrides, exclusions).
+CREATE TABLE company_terms (
+    company_mapping_id TEXT PRIMARY KEY REFERENCES company_mappings (id) ON DELETE CASCADE,
+    terms_json TEXT NOT NULL,
+    updated_at TIMESTAMP NOT NULL
+);
