@@ -168,7 +168,19 @@ fn apply(
         let Some(notice) = db::notices::find(conn, &id)? else {
             continue;
         };
-        for channel in channels.iter().filter(|c| wants(c, &notice)) {
+        // A recurrence or resolution goes only where the notice was opened: a channel added
+        // since never hears of a notice it was not told about.
+        let told: Vec<String> = match action {
+            DeliveryAction::Opened => Vec::new(),
+            _ => db::notices::deliveries_of(conn, std::slice::from_ref(&id))?
+                .into_iter()
+                .map(|d| d.channel_id)
+                .collect(),
+        };
+        let receives = |c: &&ChannelRow| {
+            wants(c, &notice) && (action == DeliveryAction::Opened || told.contains(&c.id))
+        };
+        for channel in channels.iter().filter(receives) {
             db::notices::insert_delivery(
                 conn,
                 &DeliveryRow {
