@@ -646,6 +646,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/reports/reconciliation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Reconcile billed against deployed
+         * @description Per company (paged, by name) and product line: the units deployed (latest usage), the units
+         *     the company's terms bill for them, the units billed by the ConnectWise additions in force
+         *     today (managed or hand-made), the unit price, the monthly amount billed and the amount at
+         *     deployed units, and the difference (positive: under-billed); totals per company and overall;
+         *     usage nothing bills with its amount at catalog price. The billed side is read from
+         *     ConnectWise live (`source`, `read_at`). With `Accept: text/csv`, the lines of the page as a
+         *     spreadsheet. Amounts are decimal strings. Role: any. 409: ConnectWise is not configured.
+         *     502 and 504: ConnectWise failed or was too slow.
+         */
+        get: operations["getReconciliation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/reports/unbilled-usage": {
         parameters: {
             query?: never;
@@ -1513,6 +1540,23 @@ export interface components {
             held_effect: components["schemas"]["Money"];
             monthly_effect: components["schemas"]["Money"];
         };
+        CompanyReconciliation: {
+            /** Format: int64 */
+            agreement_id: number;
+            company_mapping_id: string;
+            /** Format: int64 */
+            cw_company_id: number;
+            cw_company_name: string;
+            lines: components["schemas"]["ReconciledLine"][];
+            state: components["schemas"]["CompanyState"];
+            tenant_name?: string | null;
+            totals: components["schemas"]["Totals"];
+        };
+        /**
+         * @description Why a company's deployed units are not known now.
+         * @enum {string}
+         */
+        CompanyState: "reconciled" | "usage_not_billed" | "additions_unreadable";
         /** @description A company mapping's terms: per product, and per application. */
         CompanyTerms: {
             applications?: components["schemas"]["ApplicationTerms"][];
@@ -2417,6 +2461,54 @@ export interface components {
             server_url: string;
             user: string;
         };
+        /**
+         * @description Where the billed side was read.
+         * @enum {string}
+         */
+        ReadingSource: "live";
+        /** @description One product line of a company. */
+        ReconciledLine: {
+            /** @description The monthly amount the additions in force bill. */
+            amount_billed: components["schemas"]["Money"];
+            amount_deployed?: components["schemas"]["Money"] | null;
+            difference?: components["schemas"]["Money"] | null;
+            /** Format: int64 */
+            product_id: number;
+            unit_price?: components["schemas"]["Money"] | null;
+            /**
+             * Format: double
+             * @description Units the additions in force today bill, managed or hand-made.
+             */
+            units_billed: number;
+            /**
+             * Format: int64
+             * @description Units the latest usage counts (none while the company's usage cannot be billed).
+             */
+            units_deployed?: number | null;
+            /**
+             * Format: int64
+             * @description Units the company's terms bill for that usage (a minimum lifts it).
+             */
+            units_due?: number | null;
+        };
+        Reconciliation: {
+            /** @description The companies of this page, by name. */
+            companies: components["schemas"]["CompanyReconciliation"][];
+            /**
+             * Format: date-time
+             * @description When the billed side was read.
+             */
+            read_at: string;
+            source: components["schemas"]["ReadingSource"];
+            /**
+             * Format: int64
+             * @description Companies the filters let through (all pages).
+             */
+            total: number;
+            /** @description Every company the filters let through, together. */
+            totals: components["schemas"]["Totals"];
+            unbilled: components["schemas"]["UnbilledAmount"][];
+        };
         RefreshResult: {
             added: number;
             /** Format: date-time */
@@ -2879,6 +2971,12 @@ export interface components {
                 [key: string]: number;
             };
         };
+        /** @description Monthly amounts of some lines together. */
+        Totals: {
+            amount_billed: components["schemas"]["Money"];
+            amount_deployed: components["schemas"]["Money"];
+            difference: components["schemas"]["Money"];
+        };
         /** @enum {string} */
         Trigger: "api" | "console" | "schedule" | "cli";
         /** @description A licence key that could not be attributed to exactly one application. */
@@ -2893,6 +2991,20 @@ export interface components {
             hosts: number;
             product_name: string;
             serial: string;
+        };
+        /** @description Usage nothing bills, with what it would bill at catalog price where a product is mapped. */
+        UnbilledAmount: {
+            amount_at_catalog?: components["schemas"]["Money"] | null;
+            application_id?: components["schemas"]["String"] | null;
+            category?: components["schemas"]["DeviceCategory"] | null;
+            key?: components["schemas"]["UnattributedKey"] | null;
+            /**
+             * Format: int64
+             * @description Devices, users or mailboxes; for a key, the hosts it is the current key of.
+             */
+            quantity: number;
+            reason: components["schemas"]["UnbilledReason"];
+            tenant_id: components["schemas"]["String"];
         };
         /** @enum {string} */
         UnbilledReason: "application_not_mapped" | "unknown_application" | "tenant_not_mapped" | "billing_disabled" | "unknown_key" | "ambiguous_key" | "blocked" | "excluded";
@@ -7688,6 +7800,138 @@ export interface operations {
             };
             /** @description The database is unreachable */
             503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getReconciliation: {
+        parameters: {
+            query?: {
+                /** @description Only this ConnectWise company. */
+                company?: number;
+                /** @description Only companies with a line whose billed units or amount differ from what is deployed. */
+                differences_only?: boolean;
+                /** @description Page number, from 1. */
+                page?: number;
+                /** @description Items per page, 1 to 500. */
+                per_page?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report */
+            200: {
+                headers: {
+                    Link: components["headers"]["Link"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reconciliation"];
+                    "text/csv": string;
+                };
+            };
+            /** @description A query parameter is malformed */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role is too small */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ConnectWise is not configured */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The query string is longer than 4096 bytes */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A query parameter is out of range */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed; the cause is in its log */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ConnectWise failed */
+            502: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ConnectWise did not answer in time */
+            504: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;

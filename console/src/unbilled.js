@@ -16,7 +16,7 @@ const REASONS = {
   unknown_key: 'licence key no application recognises',
   ambiguous_key: 'licence key several applications recognise',
   blocked: 'the application\'s product mapping is incomplete: the tenant is blocked (not billed at all)',
-  excluded: 'excluded from billing by the company\'s terms',
+  excluded: 'the company\'s terms exclude it from its bill',
 };
 const CATEGORY = { windows_workstation: 'Windows workstations', windows_server: 'Windows servers', non_windows: 'non-Windows devices' };
 

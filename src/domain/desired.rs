@@ -65,7 +65,7 @@ impl ProductMapping {
     }
 
     /// The product billing one usage line: a category line uses the category form, a total the single form.
-    fn product_for(&self, category: Option<DeviceCategory>) -> Option<i64> {
+    pub fn product_for(&self, category: Option<DeviceCategory>) -> Option<i64> {
         match category {
             Some(category) => self.category_products.get(category),
             None => self.product_id,

@@ -13,6 +13,7 @@ pub mod plan;
 pub mod plan_lines;
 pub mod plan_money;
 pub mod policies;
+pub mod reconciliation;
 pub mod report;
 pub mod terms;
 pub mod text_enum;

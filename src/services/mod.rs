@@ -15,6 +15,7 @@ pub mod listing;
 pub mod notices;
 pub mod notification_channels;
 pub mod products;
+pub mod reconciliation;
 pub mod security_applications;
 pub mod service_tokens;
 pub mod sessions;

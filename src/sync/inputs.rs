@@ -14,7 +14,7 @@ use crate::domain::desired::{
     self, BillingInput, DesiredQuantity, DesiredState, ProductMapping, UnbilledUsage,
     UnreadableReason, UsageState,
 };
-use crate::domain::model::ApplicationId;
+use crate::domain::model::{ApplicationId, DeviceCategory};
 use crate::domain::plan::{AgreementConstraints, ManagedAddition, Pricing, RowKey};
 use crate::domain::terms::{
     line_terms, BillingProfile, CatalogTerms, CompanyTerms, DescriptionContext,
@@ -212,6 +212,30 @@ impl Inputs {
             company_mappings,
             usage,
         })
+    }
+
+    /// The desired state of every mapped tenant at once (the reconciliation report).
+    pub fn desired_all(&self) -> DesiredState {
+        self.desired(&self.company_mappings(None), &self.usage)
+    }
+
+    /// The product an application's usage (in `category`) bills on in the mode in force.
+    pub fn product_for(
+        &self,
+        application_id: &str,
+        category: Option<DeviceCategory>,
+    ) -> Option<i64> {
+        let mapping = self
+            .product_mappings
+            .iter()
+            .find(|m| m.application_id == application_id)?;
+        let category = category.filter(|_| self.bill_devices_by_category);
+        mapping.product_for(category)
+    }
+
+    /// What the catalog cache says a product costs the customer.
+    pub fn catalog_price(&self, product_id: i64) -> Option<crate::domain::money::Money> {
+        self.money.catalog.get(&product_id).and_then(|c| c.price)
     }
 
     /// Usage nothing bills, of every tenant (the unbilled-usage report).

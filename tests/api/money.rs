@@ -366,3 +366,109 @@ async fn the_sync_bills_at_the_msps_prices_and_terms() {
                 || a.cancelled_date.is_some()
         ));
 }
+
+#[actix_web::test]
+async fn reconciliation_sets_billed_against_deployed() {
+    use kaspersky_msp_bridge::adapters::connectwise::Reference;
+    let w = world_with(|_| {}).await;
+    w.push_users(4).await;
+    w.sync(None).await;
+    w.push_users(6).await;
+    // Someone bills product 1 by hand: 2 units at 7.50, which nothing deploys.
+    w.cw.add_addition(
+        w.agreement,
+        &Addition {
+            product: Some(Reference::id(w.products[1])),
+            quantity: Some(2.0),
+            unit_price: m("7.50"),
+            bill_customer: Some("Billable".into()),
+            ..Default::default()
+        },
+    );
+    let (_, viewer) = w.app.user_with_role("vera", "viewer").await;
+    let report: Value = w
+        .app
+        .get("/api/v1/reports/reconciliation", &viewer)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["source"], "live", "{report}");
+    assert_eq!(report["total"], 1);
+    let company = &report["companies"][0];
+    assert_eq!(company["cw_company_name"], "Acme Corp");
+    assert_eq!(company["state"], "reconciled");
+    let lines = company["lines"].as_array().unwrap();
+    // Product 0: 4 billed at the catalog's 4.00, 6 deployed: under-billed by 8.00.
+    assert_eq!(
+        (
+            lines[0]["units_deployed"].as_u64(),
+            lines[0]["units_billed"].as_f64(),
+            lines[0]["amount_billed"].as_str(),
+            lines[0]["amount_deployed"].as_str(),
+            lines[0]["difference"].as_str()
+        ),
+        (
+            Some(4 + 2),
+            Some(4.0),
+            Some("16.00"),
+            Some("24.00"),
+            Some("8.00")
+        ),
+        "{company}"
+    );
+    // Product 1: billed by hand, nothing deployed: over-billed by 15.00.
+    assert_eq!(
+        (
+            lines[1]["units_billed"].as_f64(),
+            lines[1]["difference"].as_str()
+        ),
+        (Some(2.0), Some("-15.00"))
+    );
+    assert_eq!(report["totals"]["difference"], "-7.00");
+    assert_eq!(report["totals"]["amount_billed"], "31.00");
+
+    let csv = w
+        .app
+        .request(Method::GET, "/api/v1/reports/reconciliation", Some(&viewer))
+        .header("Accept", "text/csv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), 200);
+    assert!(csv.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let text = csv.text().await.unwrap();
+    let rows: Vec<&str> = text.lines().collect();
+    assert_eq!(rows.len(), 3, "{text}");
+    assert!(rows[0].starts_with("company_id,company,agreement_id"));
+    assert!(
+        rows[1].contains(",Acme Corp,") && rows[1].ends_with(",16.00,24.00,8.00"),
+        "{text}"
+    );
+
+    // Billed as deployed: no differences left to show.
+    w.sync(None).await;
+    w.cw.remove_addition(w.agreement, w.addition_of(1).id.unwrap());
+    let only: Value = w
+        .app
+        .get(
+            "/api/v1/reports/reconciliation?differences_only=true",
+            &viewer,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(only["total"], 0, "{only}");
+    let other: Value = w
+        .app
+        .get("/api/v1/reports/reconciliation?company=987654", &viewer)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(other["companies"], json!([]));
+}

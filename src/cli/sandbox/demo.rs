@@ -9,6 +9,7 @@ use crate::cli::sandbox::fake_connectwise::FakeConnectWise;
 use crate::cli::sandbox::fake_ksc::{FakeKsc, DEMO_PASSWORD, DEMO_USER};
 use crate::domain::money::Money;
 use crate::runtime::state::Core;
+use crate::services::billing_profiles;
 use crate::services::connections::{self, connectwise::ConnectWise, kaspersky::Kaspersky};
 use crate::services::etag::IfMatch;
 use crate::services::fields::parse_body;
@@ -153,9 +154,33 @@ impl Sandbox {
         connections::replace::<ConnectWise>(state, actor.clone(), IfMatch::any(), cw).await?;
         connections::replace::<Kaspersky>(state, actor, IfMatch::any(), ksc).await?;
         crate::services::catalog::refresh(state).await?;
+        self.price(state).await?;
         crate::services::tenants::refresh(state).await?;
         // Usage is there before the first preview, as the README's walk-through expects.
         crate::sync::collect::collect(state, &Actor::system("sandbox"), None).await?;
+        Ok(())
+    }
+
+    /// The MSP's prices: Windows servers at its own price (12.00, the catalog says 9.00), Mac
+    /// devices on the invoice at no charge.
+    async fn price(&self, state: &Core) -> Result<(), ApiError> {
+        let profiles = [
+            (
+                "KES-SRV",
+                json!({"unit_price": "12.00", "invoice_description":
+                "{application} on Windows servers for {company}: {quantity}"}),
+            ),
+            ("KES-MAC", json!({"bill_customer": "NoCharge"})),
+        ];
+        for (identifier, body) in profiles {
+            let Some(&(_, product_id)) = self.products.iter().find(|(i, _)| *i == identifier)
+            else {
+                continue;
+            };
+            let profile = parse_body(body)?;
+            let actor = Actor::system("sandbox");
+            billing_profiles::put(state, actor, product_id, IfMatch::any(), profile).await?;
+        }
         Ok(())
     }
 

@@ -18,6 +18,7 @@ pub mod notices;
 pub mod notification_channels;
 pub mod paging;
 pub mod product_mappings;
+pub mod reconciliation;
 pub mod security_applications;
 pub mod service_tokens;
 pub mod settings;
@@ -88,6 +89,7 @@ pub fn table(cfg: &mut ServiceConfig) {
                 .service(billing_profiles::get_billing_profile)
                 .service(billing_profiles::put_billing_profile)
                 .service(billing_profiles::delete_billing_profile)
+                .service(reconciliation::get_reconciliation)
                 .service(company_mappings::delete_company_mapping)
                 .service(usage_snapshots::list_usage_snapshots)
                 .service(usage_snapshots::push_usage_snapshot)
