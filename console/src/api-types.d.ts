@@ -1548,6 +1548,11 @@ export interface components {
             cw_company_id: number;
             cw_company_name: string;
             lines: components["schemas"]["ReconciledLine"][];
+            /**
+             * Format: date-time
+             * @description When its agreement's additions were read.
+             */
+            read_at?: string | null;
             state: components["schemas"]["CompanyState"];
             tenant_name?: string | null;
             totals: components["schemas"]["Totals"];
@@ -2462,10 +2467,10 @@ export interface components {
             user: string;
         };
         /**
-         * @description Where the billed side was read.
+         * @description Where the billed side is read.
          * @enum {string}
          */
-        ReadingSource: "live";
+        ReadingSource: "live" | "last_run";
         /** @description One product line of a company. */
         ReconciledLine: {
             /** @description The monthly amount the additions in force bill. */
@@ -2496,9 +2501,9 @@ export interface components {
             companies: components["schemas"]["CompanyReconciliation"][];
             /**
              * Format: date-time
-             * @description When the billed side was read.
+             * @description When the billed side was read (from the last run: the oldest reading shown).
              */
-            read_at: string;
+            read_at?: string | null;
             source: components["schemas"]["ReadingSource"];
             /**
              * Format: int64
@@ -7817,6 +7822,9 @@ export interface operations {
                 company?: number;
                 /** @description Only companies with a line whose billed units or amount differ from what is deployed. */
                 differences_only?: boolean;
+                /** @description `live` (the default): read ConnectWise now; `last_run`: what the last run read, after
+                 *     its own writes. */
+                source?: components["schemas"]["ReadingSource"];
                 /** @description Page number, from 1. */
                 page?: number;
                 /** @description Items per page, 1 to 500. */

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use super::desired::DesiredQuantity;
 use super::money::Money;
-use super::plan_lines::CwAddition;
+use super::plan_lines::{AdditionTerms, CwAddition, PlanAction, PlanRow};
 use super::plan_money::Pricing;
 use super::terms::{monthly_amount, BillCustomer};
 
@@ -129,6 +129,61 @@ fn line(input: &CompanyInput<'_>, product_id: i64) -> ReconciledLine {
         amount_deployed,
         difference: amount_deployed.map(|deployed| deployed - amount_billed),
     }
+}
+
+/// The additions as they are once a run's applied lines are written: what it read, with each
+/// applied line's create (`created` is the new addition's id), update, adoption or cancel.
+pub fn after_run<'a>(
+    mut read: Vec<CwAddition>,
+    applied: impl IntoIterator<Item = (&'a PlanRow, Option<i64>)>,
+) -> Vec<CwAddition> {
+    for (row, created) in applied {
+        let desired = row.desired_quantity.unwrap_or(0) as f64;
+        let terms = |t: &AdditionTerms| match &row.terms {
+            Some(line) => AdditionTerms {
+                bill_customer: Some(line.bill_customer),
+                unit_price: line.unit_price,
+                unit_cost: line.unit_cost,
+                taxable: Some(line.taxable),
+                invoice_description: line.invoice_description.clone(),
+                less_included: line.less_included as f64,
+            },
+            None => t.clone(),
+        };
+        match row.action {
+            PlanAction::Create => read.push(CwAddition {
+                id: created.unwrap_or_default(),
+                agreement_id: row.agreement_id,
+                product_id: row.product_id,
+                quantity: desired,
+                cancelled_date: None,
+                terms: terms(&AdditionTerms {
+                    bill_customer: Some(BillCustomer::Billable),
+                    unit_price: row.unit_price,
+                    ..AdditionTerms::default()
+                }),
+            }),
+            PlanAction::Update | PlanAction::Adopt | PlanAction::Cancel => {
+                let Some(a) = read.iter_mut().find(|a| Some(a.id) == row.addition_id) else {
+                    continue;
+                };
+                if row.action == PlanAction::Cancel {
+                    a.cancelled_date = row
+                        .cancelled_date
+                        .and_then(|d| d.and_hms_opt(0, 0, 0))
+                        .map(|d| d.and_utc());
+                } else {
+                    a.quantity = desired;
+                    a.terms = terms(&a.terms);
+                    if row.clear_cancelled_date {
+                        a.cancelled_date = None;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    read
 }
 
 #[cfg(test)]

@@ -3,15 +3,16 @@
 //! agreement at the sync's concurrency), the money between them, and unbilled usage at catalog
 //! price.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::adapters::db;
 use crate::domain::desired::UnbilledUsage;
 use crate::domain::money::Money;
+use crate::domain::plan::CwAddition;
 use crate::domain::reconciliation::{reconcile, CompanyInput, ReconciledLine};
 use crate::runtime::state::Core;
 use crate::services::listing::PageRequest;
@@ -19,12 +20,15 @@ use crate::services::ServiceError;
 use crate::sync::inputs::Inputs;
 use crate::sync::plan::read_additions;
 
-/// Where the billed side was read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+/// Where the billed side is read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReadingSource {
-    /// ConnectWise, while the report was made.
+    /// ConnectWise, while the report is made (one read per agreement).
+    #[default]
     Live,
+    /// What the last run read, after its own writes (no ConnectWise call).
+    LastRun,
 }
 
 /// Why a company's deployed units are not known now.
@@ -35,7 +39,7 @@ pub enum CompanyState {
     Reconciled,
     /// Its usage cannot be billed now (unreadable, too old, blocked, billing off).
     UsageNotBilled,
-    /// Its agreement's additions could not be read.
+    /// Its agreement's additions could not be read (or, from the last run, were never read).
     AdditionsUnreadable,
 }
 
@@ -47,6 +51,8 @@ pub struct CompanyReconciliation {
     pub agreement_id: i64,
     pub tenant_name: Option<String>,
     pub state: CompanyState,
+    /// When its agreement's additions were read.
+    pub read_at: Option<DateTime<Utc>>,
     pub lines: Vec<ReconciledLine>,
     pub totals: Totals,
 }
@@ -80,8 +86,8 @@ pub struct UnbilledAmount {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Reconciliation {
     pub source: ReadingSource,
-    /// When the billed side was read.
-    pub read_at: DateTime<Utc>,
+    /// When the billed side was read (from the last run: the oldest reading shown).
+    pub read_at: Option<DateTime<Utc>>,
     /// The companies of this page, by name.
     pub companies: Vec<CompanyReconciliation>,
     /// Companies the filters let through (all pages).
@@ -96,6 +102,47 @@ pub struct Reconciliation {
 pub struct Filter {
     pub cw_company_id: Option<i64>,
     pub differences_only: bool,
+    pub source: ReadingSource,
+}
+
+/// The additions in force of each agreement, when each was read, and those not read.
+struct Billed {
+    additions: Vec<CwAddition>,
+    read_at: HashMap<i64, DateTime<Utc>>,
+}
+
+async fn billed(
+    ctx: &Core,
+    source: ReadingSource,
+    agreements: BTreeSet<i64>,
+) -> Result<Billed, ServiceError> {
+    match source {
+        ReadingSource::Live => {
+            let client = crate::runtime::clients::shared_connectwise(ctx).await?;
+            let (additions, unreadable) = read_additions(&client, &agreements).await;
+            let now = Utc::now();
+            let unreadable: HashSet<i64> = unreadable.iter().map(|u| u.agreement_id).collect();
+            let read_at = agreements
+                .into_iter()
+                .filter(|a| !unreadable.contains(a))
+                .map(|a| (a, now))
+                .collect();
+            Ok(Billed { additions, read_at })
+        }
+        ReadingSource::LastRun => {
+            let ids: Vec<i64> = agreements.into_iter().collect();
+            let rows = db::run(&ctx.pool, move |conn| {
+                Ok::<_, ServiceError>(db::readings::of(conn, &ids)?)
+            })
+            .await?;
+            let read_at = rows
+                .iter()
+                .map(|r| (r.agreement_id, r.read_at.and_utc()))
+                .collect();
+            let additions = rows.into_iter().flat_map(|r| r.additions_json.0).collect();
+            Ok(Billed { additions, read_at })
+        }
+    }
 }
 
 pub async fn report(
@@ -105,16 +152,13 @@ pub async fn report(
 ) -> Result<Reconciliation, ServiceError> {
     let now = Utc::now();
     let inputs = db::run(&ctx.pool, move |conn| Inputs::load(conn, now)).await?;
-    let client = crate::runtime::clients::shared_connectwise(ctx).await?;
     let mappings: Vec<_> = inputs
         .mappings
         .iter()
         .filter(|m| filter.cw_company_id.is_none_or(|id| id == m.cw_company_id))
         .collect();
     let agreements: BTreeSet<i64> = mappings.iter().map(|m| m.agreement_id).collect();
-    let (additions, unreadable) = read_additions(&client, &agreements).await;
-    let read_at = Utc::now();
-    let unreadable: HashSet<i64> = unreadable.iter().map(|u| u.agreement_id).collect();
+    let Billed { additions, read_at } = billed(ctx, filter.source, agreements).await?;
     let desired = inputs.desired_all();
     let not_billed: HashSet<&String> = desired
         .frozen
@@ -127,7 +171,7 @@ pub async fn report(
     let mut companies: Vec<CompanyReconciliation> = mappings
         .iter()
         .map(|m| {
-            let state = if unreadable.contains(&m.agreement_id) {
+            let state = if !read_at.contains_key(&m.agreement_id) {
                 CompanyState::AdditionsUnreadable
             } else if not_billed.contains(&m.tenant_id) {
                 CompanyState::UsageNotBilled
@@ -159,6 +203,7 @@ pub async fn report(
                 agreement_id: m.agreement_id,
                 tenant_name: inputs.tenants.get(&m.tenant_id).map(|t| t.name.clone()),
                 state,
+                read_at: read_at.get(&m.agreement_id).copied(),
                 totals: Totals::of(lines.iter()),
                 lines,
             }
@@ -170,6 +215,7 @@ pub async fn report(
     });
     let totals = Totals::of(companies.iter().flat_map(|c| &c.lines));
     let total = companies.len() as i64;
+    let oldest = companies.iter().filter_map(|c| c.read_at).min();
     let shown: Vec<String> = companies
         .iter()
         .map(|c| c.company_mapping_id.clone())
@@ -203,8 +249,8 @@ pub async fn report(
         })
         .collect();
     Ok(Reconciliation {
-        source: ReadingSource::Live,
-        read_at,
+        source: filter.source,
+        read_at: oldest,
         companies,
         total,
         totals,

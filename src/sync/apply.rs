@@ -17,6 +17,7 @@ use crate::domain::terms::{BillCustomer, LineTerms};
 use crate::sync::plan::read_additions;
 
 /// The result of writing one line.
+#[derive(Clone)]
 pub struct Written {
     pub outcome: Outcome,
     pub detail: String,

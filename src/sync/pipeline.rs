@@ -12,10 +12,13 @@ use futures_util::stream::{self, StreamExt};
 use tokio::sync::mpsc;
 
 use crate::adapters::connectwise::ConnectWiseClient;
+use crate::adapters::db::json_text::JsonText;
+use crate::adapters::db::readings::ReadingRow;
 use crate::adapters::db::{self, tenants::TenantRow, DbPool};
 use crate::adapters::kaspersky::KscClient;
 use crate::domain::outcome::Outcome;
-use crate::domain::plan::{self as rules, Approval, PlanAction, RowKey};
+use crate::domain::plan::{self as rules, Approval, CwAddition, PlanAction, RowKey};
+use crate::domain::reconciliation;
 use crate::domain::report::{Plan, PlanLine, PlanPart};
 use crate::domain::units::{self, Unit};
 use crate::domain::usage::ApplicationRules;
@@ -82,11 +85,56 @@ async fn work_unit(
     unit: &Unit,
     usage: Usage,
 ) -> Result<PlanPart, SyncError> {
-    let part = plan_unit(&ctx.connectwise, inputs, unit, &usage, None).await;
+    let (part, read) = plan_unit(&ctx.connectwise, inputs, unit, &usage, None).await;
     let mut lines = part.lines.clone();
     approve(&mut lines, ctx.approval.as_ref());
-    apply_lines(ctx, lines, &BTreeMap::new()).await?;
+    let written = apply_lines(ctx, lines, &BTreeMap::new()).await?;
+    if !ctx.dry_run {
+        store_reading(ctx, unit, &part, read, &written).await?;
+    }
     Ok(part)
+}
+
+/// Keeps what the unit's agreements bill once its lines are written, for the reconciliation
+/// report (an agreement that could not be read keeps its older reading).
+async fn store_reading(
+    ctx: &RunContext,
+    unit: &Unit,
+    part: &PlanPart,
+    read: Vec<CwAddition>,
+    written: &[Decided],
+) -> Result<(), SyncError> {
+    let unreadable: BTreeSet<i64> = part
+        .unreadable_agreements
+        .iter()
+        .map(|u| u.agreement_id)
+        .collect();
+    let applied = written
+        .iter()
+        .filter(|(_, w)| w.outcome == Outcome::Applied)
+        .map(|(line, w)| (&line.row, w.managed_addition));
+    let after = reconciliation::after_run(read, applied);
+    let read_at = db::now();
+    let rows: Vec<ReadingRow> = unit
+        .agreements
+        .iter()
+        .filter(|a| !unreadable.contains(a))
+        .map(|&agreement_id| ReadingRow {
+            agreement_id,
+            additions_json: JsonText(
+                after
+                    .iter()
+                    .filter(|a| a.agreement_id == agreement_id)
+                    .cloned()
+                    .collect(),
+            ),
+            read_at,
+        })
+        .collect();
+    db::run(&ctx.pool, move |conn| {
+        Ok::<_, SyncError>(db::readings::put_many(conn, &rows)?)
+    })
+    .await
 }
 
 /// A stored preview applied exactly: each unit of its lines re-checked against ConnectWise as
@@ -140,7 +188,8 @@ async fn apply_lines(
     ctx: &RunContext,
     lines: Vec<PlanLine>,
     stale: &BTreeMap<RowKey, String>,
-) -> Result<(), SyncError> {
+) -> Result<Vec<Decided>, SyncError> {
+    let mut written = Vec::new();
     let (writes, others): (Vec<PlanLine>, Vec<PlanLine>) = lines
         .into_iter()
         .filter(|l| l.row.action != PlanAction::Unchanged)
@@ -166,11 +215,12 @@ async fn apply_lines(
     let mut unfinished_moves = BTreeSet::new();
     for batch in new_lines.chunks(BATCH) {
         let results = write(ctx, batch, stale).await;
-        for (line, written) in &results {
-            if written.outcome != Outcome::Applied {
+        for (line, outcome) in &results {
+            if outcome.outcome != Outcome::Applied {
                 unfinished_moves.extend(line.row.move_id.clone());
             }
         }
+        written.extend(results.iter().cloned());
         ctx.recorder.add(results).await?;
     }
     let (waiting, old_lines): (Vec<PlanLine>, Vec<PlanLine>) =
@@ -189,9 +239,10 @@ async fn apply_lines(
     ctx.recorder.add(waiting.collect()).await?;
     for batch in old_lines.chunks(BATCH) {
         let results = write(ctx, batch, stale).await;
+        written.extend(results.iter().cloned());
         ctx.recorder.add(results).await?;
     }
-    Ok(())
+    Ok(written)
 }
 
 /// Writes a batch of lines while the run holds its lease.

@@ -67,15 +67,17 @@ pub async fn read_additions(
 }
 
 /// Plans one unit from its tenants' usage: reads its agreements' additions, then computes.
+/// Returns the additions read too (the agreements that could not be read have none).
 pub async fn plan_unit(
     client: &ConnectWiseClient,
     inputs: &Inputs,
     unit: &Unit,
     usage: &Usage,
     scope: Option<&CompanyMappingRow>,
-) -> PlanPart {
+) -> (PlanPart, Vec<CwAddition>) {
     let (additions, unreadable) = read_additions(client, &unit.agreements).await;
-    compute(inputs, unit, usage, &additions, unreadable, scope)
+    let part = compute(inputs, unit, usage, &additions, unreadable, scope);
+    (part, additions)
 }
 
 /// A unit's plan from its usage and its agreements' additions; with a scope, only the lines,
@@ -153,7 +155,7 @@ pub async fn preview(state: &Core, scope: Option<CompanyMappingRow>) -> Result<P
     let mut parts = stream::iter(&units)
         .map(|unit| async move {
             let usage = of_tenants(&inputs.usage, &unit.tenants);
-            plan_unit(client, inputs, unit, &usage, scope).await
+            plan_unit(client, inputs, unit, &usage, scope).await.0
         })
         .buffer_unordered(units_at_once(client));
     while let Some(part) = parts.next().await {

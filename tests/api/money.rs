@@ -3,6 +3,7 @@
 //! overrides), with the money every change moves.
 
 use kaspersky_msp_bridge::adapters::connectwise::{Addition, CatalogItem};
+use kaspersky_msp_bridge::cli::sandbox::fake_connectwise::route;
 use kaspersky_msp_bridge::domain::money::Money;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -463,6 +464,25 @@ async fn reconciliation_sets_billed_against_deployed() {
         .await
         .unwrap();
     assert_eq!(only["total"], 0, "{only}");
+    // From the last run's reading: no ConnectWise call, and it says when it was read.
+    w.sync(None).await;
+    let reads = w.cw.calls("GET", route::ADDITIONS);
+    let last: Value = w
+        .app
+        .get("/api/v1/reports/reconciliation?source=last_run", &viewer)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(w.cw.calls("GET", route::ADDITIONS), reads);
+    assert_eq!(last["source"], "last_run", "{last}");
+    assert!(last["read_at"].is_string(), "{last}");
+    let line = &last["companies"][0]["lines"][0];
+    assert_eq!(
+        (line["units_billed"].as_f64(), line["difference"].as_str()),
+        (Some(6.0), Some("0.00")),
+        "{last}"
+    );
     let other: Value = w
         .app
         .get("/api/v1/reports/reconciliation?company=987654", &viewer)

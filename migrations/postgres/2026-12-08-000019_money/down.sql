@@ -1,3 +1,4 @@
+DROP TABLE connectwise_readings;
 DROP TABLE company_terms;
 DROP TABLE billing_profiles;
 ALTER TABLE cw_products

@@ -22,3 +22,11 @@ CREATE TABLE company_terms (
     terms_json TEXT NOT NULL,
     updated_at TIMESTAMP NOT NULL
 );
+
+-- What each run last read of an agreement's additions (after its own writes), so the
+-- reconciliation report can be made without reading ConnectWise again.
+CREATE TABLE connectwise_readings (
+    agreement_id BIGINT PRIMARY KEY,
+    additions_json TEXT NOT NULL,
+    read_at TIMESTAMP NOT NULL
+);

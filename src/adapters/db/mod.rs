@@ -21,6 +21,7 @@ pub mod notices;
 pub mod notification_channels;
 pub mod paging;
 pub mod product_mappings;
+pub mod readings;
 pub mod schema;
 pub mod security_applications;
 pub mod service_tokens;

@@ -82,6 +82,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    connectwise_readings (agreement_id) {
+        agreement_id -> BigInt,
+        additions_json -> Text,
+        read_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     company_terms (company_mapping_id) {
         company_mapping_id -> Text,
         terms_json -> Text,
@@ -301,6 +309,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     cw_products,
     billing_profiles,
     company_terms,
+    connectwise_readings,
     tenants,
     company_mappings,
     security_applications,

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::runtime::state::AppState;
-use crate::services::reconciliation::{self, Filter, Reconciliation};
+use crate::services::reconciliation::{self, Filter, ReadingSource, Reconciliation};
 use crate::web::error::ApiError;
 use crate::web::routes::extract::Viewer;
 use crate::web::routes::paging::{PageQuery, Paging};
@@ -21,6 +21,9 @@ pub struct ReconciliationQuery {
     pub company: Option<i64>,
     /// Only companies with a line whose billed units or amount differ from what is deployed.
     pub differences_only: Option<bool>,
+    /// `live` (the default): read ConnectWise now; `last_run`: what the last run read, after
+    /// its own writes.
+    pub source: Option<ReadingSource>,
 }
 
 fn wants_csv(req: &HttpRequest) -> bool {
@@ -104,6 +107,7 @@ pub async fn get_reconciliation(
     let filter = Filter {
         cw_company_id: query.company,
         differences_only: query.differences_only.unwrap_or(false),
+        source: query.source.unwrap_or_default(),
     };
     let report = reconciliation::report(&state, filter, paging.request()).await?;
     if wants_csv(&req) {
