@@ -1,7 +1,7 @@
 // @ts-check
 // Home: what needs attention this morning, each item a link to where it is fixed. The screen is
 // a list of cards (CARDS); each card loads what it needs through one shared, memoised loader,
-// so a card added later (money, notices) is one more entry.
+// so a card added later (money) is one more entry.
 import { html, useState, useEffect } from './vendor/htm-preact.mjs';
 import { get, getAll, may, messageOf } from './api.js';
 import { ago, blockedBy, count, href, readable, when, TRIGGERS } from './ui.js';
@@ -77,8 +77,29 @@ function blockingApps(unbilled, tenantId) {
   return [...new Set(unbilled.filter((u) => u.reason === 'blocked' && u.tenant_id === tenantId && u.application_id).map((u) => /** @type {string} */ (u.application_id)))];
 }
 
+/** How many open notices the card lists (the count badge says how many there are). */
+const NOTICES_SHOWN = 5;
+
 /** @type {Card[]} */
 export const CARDS = [
+  {
+    // The same notices the notification channels receive: open until their cause is gone.
+    id: 'notices', title: 'Notices', role: 'viewer',
+    async load() {
+      /** @type {Schemas['Page_Notice']} */
+      const page = await get('/notifications', { state: 'open', per_page: NOTICES_SHOWN });
+      const n = page.total;
+      if (n === 0) return { kind: 'ok', count: 0, headline: 'No open notice.' };
+      const critical = page.items.some((x) => x.severity === 'critical');
+      /** @type {Item[]} */
+      const items = page.items.map((x) => ({
+        text: x.title,
+        detail: [x.summary, x.acknowledged_by && `acknowledged by ${x.acknowledged_by}`].filter(Boolean).join(' · ') || undefined,
+        href: x.link.replace(/^\//, '') || undefined, link: 'Resolve',
+      }));
+      return { kind: critical ? 'error' : 'warn', count: n, headline: `${count(n, 'open notice')}.`, items };
+    },
+  },
   {
     id: 'runs', title: 'Sync', role: 'viewer',
     async load(data) {

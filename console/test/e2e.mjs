@@ -277,6 +277,10 @@ try {
   });
 
   await step('the home screen links to where each thing is fixed', async () => {
+    // Open notices first, with their count as a badge.
+    const notices = card(page, 'notices');
+    await notices.getByRole('heading', { name: /^Notices/ }).waitFor();
+    assert.match(await notices.locator('h2 .count').innerText(), /^\d+$/);
     const map = card(page, 'tenants').getByRole('link', { name: 'Map it' }).first();
     const target = await map.getAttribute('href');
     assert.match(target, /^#\/companies\?tenant=/);

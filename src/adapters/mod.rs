@@ -13,3 +13,4 @@ pub mod outbound;
 pub mod owner_only;
 pub mod secrets;
 pub mod telemetry;
+pub mod webhook;

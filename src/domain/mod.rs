@@ -8,6 +8,7 @@ pub mod mapping_rules;
 pub mod model;
 pub mod money;
 pub mod moves;
+pub mod notices;
 pub mod outcome;
 pub mod plan;
 pub mod plan_lines;

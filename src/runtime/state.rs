@@ -6,6 +6,7 @@ use crate::adapters::config::Settings;
 use crate::adapters::connectwise::ConnectWiseClient;
 use crate::adapters::db::DbPool;
 use crate::adapters::kaspersky::KscClient;
+use crate::adapters::metrics::NoticeGauges;
 use crate::adapters::secrets::SecretBox;
 use crate::runtime::auth::jwt::JwtKeys;
 use crate::runtime::auth::principal::PrincipalCache;
@@ -34,6 +35,10 @@ pub struct Core {
     pub copies: ReadCopies,
     /// This process, as a holder of the sync lease.
     pub instance_id: String,
+    /// Wakes the notification task: something a notice is derived from changed.
+    pub notices_due: Arc<tokio::sync::Notify>,
+    /// The notice gauges as the notification task last read them, for `/metrics`.
+    pub notice_gauges: Mutex<NoticeGauges>,
 }
 
 /// Handlers read the shared parts (`state.pool`, `state.settings`) through the core.

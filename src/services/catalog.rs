@@ -58,6 +58,7 @@ pub async fn refresh(state: &Core) -> Result<RefreshResult, ServiceError> {
         })
     })
     .await?;
+    crate::sync::notices::wake(state);
     Ok(RefreshResult {
         total,
         added,

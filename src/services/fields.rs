@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::domain::model::{DeviceCategory, LicensingModel, Solution};
 use crate::domain::money::Money;
+use crate::domain::notices::{ChannelKind, NoticeKind, Severity};
 use crate::domain::policies::{CancelDatePolicy, EffectiveDatePolicy};
 use crate::domain::role::Role;
 use crate::domain::terms::{BillCustomer, Price};
@@ -50,6 +51,9 @@ field_types! {
     Price => "`catalog` or a decimal amount as a string, e.g. \"24.50\"",
     BillCustomer => one_of::<BillCustomer>(),
     DeviceCategory => one_of::<DeviceCategory>(),
+    NoticeKind => one_of::<NoticeKind>(),
+    Severity => one_of::<Severity>(),
+    ChannelKind => one_of::<ChannelKind>(),
 }
 
 /// The schema calls `u32` an `int32`, so that is its range here too.

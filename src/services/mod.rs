@@ -12,6 +12,8 @@ pub mod error;
 pub mod etag;
 pub mod fields;
 pub mod listing;
+pub mod notices;
+pub mod notification_channels;
 pub mod products;
 pub mod reconciliation;
 pub mod security_applications;

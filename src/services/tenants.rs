@@ -24,7 +24,9 @@ pub struct Discovery {
 pub async fn refresh(state: &Core) -> Result<Discovery, ServiceError> {
     let client = ksc::shared_client(state).await?;
     let vservers = client.list_vservers().await.map_err(ksc::upstream_error)?;
-    db::run(&state.pool, move |conn| apply_discovery(conn, &vservers)).await
+    let discovery = db::run(&state.pool, move |conn| apply_discovery(conn, &vservers)).await;
+    crate::sync::notices::wake(state);
+    discovery
 }
 
 /// Brings the KSC tenants in line with the virtual servers KSC lists now: new ones added,

@@ -7,6 +7,7 @@ mod error;
 pub mod foreground;
 pub mod inputs;
 mod lease;
+pub mod notices;
 mod pipeline;
 pub mod plan;
 mod record;

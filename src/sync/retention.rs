@@ -16,6 +16,8 @@ pub struct Pruned {
     pub plans: usize,
     pub snapshots: usize,
     pub audit_events: usize,
+    /// Resolved notices (with their deliveries).
+    pub notices: usize,
 }
 
 /// Prunes by the stored settings.
@@ -27,7 +29,8 @@ pub async fn prune(state: &Core, now: DateTime<Utc>) -> Result<Pruned, SyncError
     .await
 }
 
-/// Deletes finished runs (with their changes) and stored plans older than `runs_days`, usage
+/// Deletes finished runs (with their changes), stored plans and notices resolved longer ago
+/// than `runs_days` (the runs they were about are gone by then), usage
 /// snapshots older than `snapshots_days` except each tenant's newest (and newest readable) one —
 /// billing and reports still read those — and audit events older than `audit_events_days`.
 pub fn prune_with(
@@ -39,6 +42,7 @@ pub fn prune_with(
     if let Some(before) = days_before(now, retention.runs_days) {
         (pruned.runs, pruned.changes) = db::sync::prune_runs(conn, before)?;
         pruned.plans = db::sync::prune_plans(conn, before)?;
+        pruned.notices = db::notices::prune_resolved(conn, before)?;
     }
     if let Some(before) = days_before(now, retention.snapshots_days) {
         pruned.snapshots = db::usage_snapshots::prune(conn, before)?;

@@ -198,6 +198,7 @@ async fn finish(
     if let Err(e) = lease::finish(&state.pool, finished.clone()).await {
         tracing::error!(error = %e, "could not record the end of a sync run");
     }
+    crate::sync::notices::wake(state);
     finished
 }
 

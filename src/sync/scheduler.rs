@@ -107,6 +107,7 @@ async fn retention_loop(state: Arc<Core>) {
                 plans = pruned.plans,
                 snapshots = pruned.snapshots,
                 audit_events = pruned.audit_events,
+                notices = pruned.notices,
                 "retention pruning done"
             ),
             Err(e) => tracing::warn!(error = %e, "retention pruning failed"),

@@ -23,7 +23,7 @@ const MAX_INCREASE_UNITS: u32 = 1_000_000;
     example = json!({"schedule_enabled": true, "schedule": "0 2 * * *", "time_zone": "Europe/Berlin",
         "effective_date_policy": "today", "cancel_date_policy": "end_of_month",
         "max_decrease_percent": 50, "max_increase_percent": 100, "min_increase_units": 5,
-        "hold_first_billing": false, "max_usage_age_hours": 48,
+        "hold_first_billing": false, "held_notice_after_hours": 24, "max_usage_age_hours": 48,
         "retention": {"runs_days": 400, "snapshots_days": 400, "audit_events_days": 730}})
 )]
 pub struct SyncSettings {
@@ -54,6 +54,10 @@ pub struct SyncSettings {
     /// A tenant's very first lines wait for approval (default off).
     #[schema(default = false)]
     pub hold_first_billing: bool,
+    /// Lines held for approval this long (hours; 0 = at once) raise a `held_lines` notice
+    /// (default 24).
+    #[schema(default = 24, maximum = 8760)]
+    pub held_notice_after_hours: u32,
     /// Usage older than this freezes the tenant's billing (hours).
     #[schema(required, minimum = 1)]
     pub max_usage_age_hours: u32,
@@ -97,6 +101,7 @@ impl Default for SyncSettings {
             max_increase_percent: DEFAULT_MAX_INCREASE_PERCENT,
             min_increase_units: DEFAULT_MIN_INCREASE_UNITS,
             hold_first_billing: false,
+            held_notice_after_hours: 24,
             max_usage_age_hours: 48,
             retention: Retention::default(),
         }
@@ -142,6 +147,10 @@ impl SyncSettings {
         check(
             "min_increase_units",
             at_most(self.min_increase_units, MAX_INCREASE_UNITS),
+        );
+        check(
+            "held_notice_after_hours",
+            at_most(self.held_notice_after_hours, 8760),
         );
         check(
             "max_usage_age_hours",

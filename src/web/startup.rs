@@ -177,6 +177,8 @@ pub async fn build_core(settings: Settings) -> anyhow::Result<Arc<Core>> {
         connectwise: SharedClient::default(),
         ksc: SharedClient::default(),
         instance_id: format!("{}:{}", std::process::id(), uuid::Uuid::new_v4()),
+        notices_due: Arc::default(),
+        notice_gauges: Default::default(),
         settings: Arc::new(settings),
     }))
 }
@@ -203,7 +205,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
 pub struct Application {
     port: u16,
     server: Server,
-    /// The scheduler's tasks, stopped with the server.
+    /// The scheduler's and the notifications' tasks, stopped with the server.
     background: Vec<JoinHandle<()>>,
     pub admin_bootstrap: Option<AdminBootstrap>,
     pub state: web::Data<AppState>,
@@ -223,11 +225,13 @@ impl Application {
         let port = listener.local_addr()?.port();
         let connections = connection_limit(&state.settings);
         let server = run(listener, state.clone(), connections)?;
-        let background = if state.settings.scheduler {
+        let mut background = if state.settings.scheduler {
             crate::sync::scheduler::spawn(state.core.clone())
         } else {
             Vec::new()
         };
+        // Notifications run in every server: deliveries are claimed, so several never collide.
+        background.push(crate::sync::notices::deliver::spawn(state.core.clone()));
         Ok(Application {
             port,
             server,

@@ -16,7 +16,7 @@ async fn preview(app: &TestApp) -> Value {
 }
 
 /// Changes sync settings with `change` applied to what is stored, through the API.
-async fn change_settings(app: &TestApp, change: impl FnOnce(&mut Value)) -> Value {
+pub async fn change_settings(app: &TestApp, change: impl FnOnce(&mut Value)) -> Value {
     let response = app.get(SETTINGS, &app.admin_token).await;
     let etag = response.headers()["etag"].to_str().unwrap().to_string();
     let mut settings: Value = response.json().await.unwrap();

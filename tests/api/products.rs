@@ -95,7 +95,7 @@ async fn mapping(app: &TestApp, application: &str) -> Value {
 }
 
 /// The fields a 422 names.
-async fn invalid_fields(response: Response) -> Vec<String> {
+pub async fn invalid_fields(response: Response) -> Vec<String> {
     let problem = assert_problem(response, 422).await;
     problem["errors"]
         .as_array()

@@ -21,7 +21,7 @@ use crate::adapters::metrics::{self, CallOutcome, Upstream};
 use crate::adapters::outbound::redact::Redactor;
 use crate::adapters::outbound::retry::{self, AttemptOutcome, Failed, Replay, RetryPolicy};
 use crate::adapters::outbound::{
-    build_http_client, HttpClientOptions, OutboundBlocked, OutboundPolicy,
+    build_http_client, find_cause, HttpClientOptions, OutboundBlocked, OutboundPolicy,
 };
 use crate::domain::ids::{AgreementId, CompanyId};
 
@@ -439,17 +439,6 @@ fn failed_transport(method: &Method, err: &reqwest::Error) -> Failed<ConnectWise
         retry_after: None,
         answered: false,
     }
-}
-
-fn find_cause<E: std::error::Error + 'static>(err: &reqwest::Error) -> Option<&E> {
-    let mut source = err.source();
-    while let Some(cause) = source {
-        if let Some(found) = cause.downcast_ref::<E>() {
-            return Some(found);
-        }
-        source = cause.source();
-    }
-    None
 }
 
 /// rustls errors travel inside (possibly nested) `io::Error`s, whose `source()` skips the wrapped error.

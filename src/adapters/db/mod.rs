@@ -17,6 +17,8 @@ pub mod data_versions;
 pub mod json_text;
 pub mod key_values;
 pub mod money_text;
+pub mod notices;
+pub mod notification_channels;
 pub mod paging;
 pub mod product_mappings;
 pub mod readings;

@@ -248,6 +248,58 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    notices (id) {
+        id -> Text,
+        event_key -> Text,
+        kind -> Text,
+        severity -> Text,
+        title -> Text,
+        detail_json -> Text,
+        fingerprint -> Text,
+        occurrences -> Integer,
+        opened_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        resolved_at -> Nullable<Timestamp>,
+        acknowledged_at -> Nullable<Timestamp>,
+        acknowledged_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    notification_channels (id) {
+        id -> Text,
+        name -> Text,
+        kind -> Text,
+        enabled -> Bool,
+        event_kinds_json -> Text,
+        min_severity -> Text,
+        settings_json -> Text,
+        secret_ciphertext -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    notification_deliveries (id) {
+        id -> Text,
+        notice_id -> Text,
+        channel_id -> Text,
+        action -> Text,
+        status -> Text,
+        attempts -> Integer,
+        last_status -> Nullable<Text>,
+        next_attempt_at -> Timestamp,
+        claimed_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(notification_deliveries -> notices (notice_id));
+diesel::joinable!(notification_deliveries -> notification_channels (channel_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     service_tokens,
@@ -269,4 +321,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sync_changes,
     sync_lease,
     data_versions,
+    notices,
+    notification_channels,
+    notification_deliveries,
 );

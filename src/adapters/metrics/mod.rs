@@ -9,7 +9,10 @@
 //! first; the shared registry's lock is only taken the first time a worker thread meets a
 //! label set.
 
+mod notices;
 mod process;
+
+pub use notices::NoticeGauges;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -92,15 +95,18 @@ type HttpKey = (String, &'static str, u16);
 pub enum Upstream {
     ConnectWise,
     Ksc,
+    /// Notification webhooks.
+    Webhook,
 }
 
 impl Upstream {
-    const ALL: [Upstream; 2] = [Upstream::ConnectWise, Upstream::Ksc];
+    const ALL: [Upstream; 3] = [Upstream::ConnectWise, Upstream::Ksc, Upstream::Webhook];
 
     pub fn label(self) -> &'static str {
         match self {
             Upstream::ConnectWise => "connectwise",
             Upstream::Ksc => "ksc",
+            Upstream::Webhook => "webhook",
         }
     }
 }
@@ -453,7 +459,7 @@ fn render_upstream(out: &mut Exposition) {
     out.family(
         "bridge_upstream_calls_total",
         "counter",
-        "Calls to ConnectWise and KSC, by outcome after retries.",
+        "Calls to ConnectWise, KSC and notification webhooks, by outcome after retries.",
     );
     for (upstream, t) in &totals {
         for outcome in CallOutcome::ALL {

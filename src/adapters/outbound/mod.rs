@@ -220,6 +220,19 @@ pub fn build_http_client(opts: &HttpClientOptions) -> Result<reqwest::Client, Ht
     builder.build().map_err(HttpClientError::Build)
 }
 
+/// The first error of type `E` in the cause chain of a request error (e.g. [`OutboundBlocked`]
+/// from the resolver).
+pub fn find_cause<E: std::error::Error + 'static>(err: &reqwest::Error) -> Option<&E> {
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        if let Some(found) = cause.downcast_ref::<E>() {
+            return Some(found);
+        }
+        source = cause.source();
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,6 +18,50 @@ use crate::services::etag::{etag_of, IfMatch};
 use crate::services::fields::Patch;
 use crate::services::{FieldError, ServiceError};
 
+/// Tests the stored ConnectWise connection: the API base in use and the server's version.
+pub async fn test_connectwise(ctx: &Core) -> Result<(String, Option<String>), ServiceError> {
+    let result = async {
+        let client = connectwise::one_shot_client(ctx).await?;
+        let api_base = client
+            .api_base()
+            .await
+            .map_err(connectwise::upstream_error)?;
+        let info = client
+            .system_info()
+            .await
+            .map_err(connectwise::upstream_error)?;
+        Ok((api_base.to_string(), info.version))
+    };
+    tested::<connectwise::ConnectWise, _>(ctx, result.await).await
+}
+
+/// Tests the stored KSC connection: how many virtual servers it lists.
+pub async fn test_kaspersky(ctx: &Core) -> Result<usize, ServiceError> {
+    let result = async {
+        let client = kaspersky::one_shot_client(ctx).await?;
+        let vservers = client
+            .list_vservers()
+            .await
+            .map_err(kaspersky::upstream_error)?;
+        Ok(vservers.len())
+    };
+    tested::<kaspersky::Kaspersky, _>(ctx, result.await).await
+}
+
+/// A connection test's outcome, also kept as a notice: a failure opens (or recurs) it, a
+/// success resolves it. The failure is said in the API's words, never an internal error's.
+async fn tested<C: Kind, T>(
+    state: &Core,
+    result: Result<T, ServiceError>,
+) -> Result<T, ServiceError> {
+    let failure = result.as_ref().err().map(|e| match e {
+        ServiceError::Internal(_) => "the server failed; the cause is in its log".to_string(),
+        other => other.to_string(),
+    });
+    crate::sync::notices::connection_tested(state, C::KIND, C::NAME, failure).await;
+    result
+}
+
 /// One kind of connection as the API reads and replaces it.
 pub trait Connection: Kind + Sized {
     /// What the API shows: the settings and whether each secret is set, never a secret.

@@ -44,6 +44,7 @@ use crate::web::routes::paging::{MAX_PAGE, MAX_PER_PAGE};
         (name = "billing", description = "Money: billing profiles per product and the reconciliation of billed against deployed"),
         (name = "usage", description = "Usage snapshots: pushed for non-KSC tenants, collected from KSC"),
         (name = "sync", description = "Preview, runs and their changes, unbilled usage"),
+        (name = "notifications", description = "Billing notices, their channels (admin) and delivery log"),
         (name = "operations", description = "Health, readiness and metrics"),
     ),
     components(schemas(Problem, FieldError))

@@ -14,7 +14,12 @@ use crate::web::routes::extract::Viewer;
 use crate::web::routes::paging::{Page, PageQuery, Paging};
 
 /// Entity types only admins may read the history of (API.md: users, tokens, connections).
-const ADMIN_ONLY_ENTITIES: &[&str] = &["user", "service_token", "connection"];
+const ADMIN_ONLY_ENTITIES: &[&str] = &[
+    "user",
+    "service_token",
+    "connection",
+    "notification_channel",
+];
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditEvent {

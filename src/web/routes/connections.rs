@@ -98,13 +98,11 @@ pub async fn test_connectwise_connection(
     _auth: Admin,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let client = cw::one_shot_client(&state).await?;
-    let api_base = client.api_base().await.map_err(cw::upstream_error)?;
-    let info = client.system_info().await.map_err(cw::upstream_error)?;
+    let (api_base, version) = connections::test_connectwise(&state).await?;
     Ok(HttpResponse::Ok().json(ConnectWiseTestResult {
         ok: true,
-        version: info.version,
-        api_base: api_base.to_string(),
+        version,
+        api_base,
     }))
 }
 
@@ -176,10 +174,9 @@ pub async fn test_kaspersky_connection(
     _auth: Admin,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let client = ksc::one_shot_client(&state).await?;
-    let vservers = client.list_vservers().await.map_err(ksc::upstream_error)?;
+    let virtual_servers = connections::test_kaspersky(&state).await?;
     Ok(HttpResponse::Ok().json(KasperskyTestResult {
         ok: true,
-        virtual_servers: vservers.len(),
+        virtual_servers,
     }))
 }

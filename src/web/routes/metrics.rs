@@ -8,7 +8,7 @@ const EXPOSITION: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Prometheus metrics
 ///
-/// HTTP requests by route, database pool, ConnectWise and KSC calls and sync runs, in the
+/// HTTP requests by route, database pool, ConnectWise and KSC calls, sync runs and open notices, in the
 /// Prometheus text format. No token: scrapers rarely carry one, and nothing here names a customer.
 #[utoipa::path(operation_id = "metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text exposition format", body = String,
@@ -16,10 +16,11 @@ const EXPOSITION: &str = "text/plain; version=0.0.4; charset=utf-8";
 #[get("/metrics")]
 pub async fn get_metrics(state: web::Data<AppState>) -> HttpResponse {
     let pool = state.pool.state();
-    let text = render(&PoolState {
+    let mut text = render(&PoolState {
         max_size: state.pool.max_size(),
         connections: pool.connections,
         idle: pool.idle_connections,
     });
+    text.push_str(&state.notice_gauges.lock().expect("gauges lock").render());
     HttpResponse::Ok().content_type(EXPOSITION).body(text)
 }

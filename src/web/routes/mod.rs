@@ -14,6 +14,8 @@ pub mod extract;
 pub mod health;
 pub mod input;
 pub mod metrics;
+pub mod notices;
+pub mod notification_channels;
 pub mod paging;
 pub mod product_mappings;
 pub mod reconciliation;
@@ -99,6 +101,14 @@ pub fn table(cfg: &mut ServiceConfig) {
                 .service(sync::list_sync_runs)
                 .service(sync::get_sync_run)
                 .service(sync::list_sync_run_changes)
-                .service(sync::unbilled_usage),
+                .service(sync::unbilled_usage)
+                .service(notification_channels::list_notification_channels)
+                .service(notification_channels::create_notification_channel)
+                .service(notification_channels::get_notification_channel)
+                .service(notification_channels::put_notification_channel)
+                .service(notification_channels::delete_notification_channel)
+                .service(notification_channels::test_notification_channel)
+                .service(notices::list_notifications)
+                .service(notices::acknowledge_notification),
         );
 }

@@ -122,6 +122,9 @@ impl FromJsonBody for SyncSettings {
         let hold_first_billing = f
             .absent_or("hold_first_billing")
             .unwrap_or(defaults.hold_first_billing);
+        let held_notice_after_hours = f
+            .absent_or("held_notice_after_hours")
+            .unwrap_or(defaults.held_notice_after_hours);
         let max_usage_age_hours = f.required("max_usage_age_hours");
         let retention = match f.required::<serde_json::Value>("retention") {
             Some(value) => f.nested("retention", value),
@@ -137,6 +140,7 @@ impl FromJsonBody for SyncSettings {
             max_increase_percent,
             min_increase_units,
             hold_first_billing,
+            held_notice_after_hours,
             max_usage_age_hours: max_usage_age_hours?,
             retention: retention?,
         };
