@@ -1,8 +1,8 @@
 //! What a product mapping may hold (DOMAIN.md §1 "Products", §6): checked when a mapping is
 //! saved, so the billing rules only ever meet mappings that make sense.
 
-use super::desired::{mapping_status, MappingStatus, ProductMapping};
 use super::model::{DeviceCategory, LicensingModel};
+use super::product_mapping::{mapping_status, MappingStatus, ProductMapping};
 
 /// The request field of the single form.
 pub const PRODUCT_FIELD: &str = "product_id";
@@ -146,7 +146,7 @@ fn unit_name(model: LicensingModel) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::desired::CategoryProducts;
+    use crate::domain::product_mapping::CategoryProducts;
     use LicensingModel::{PerDevice, PerMailbox, PerUser};
 
     const ACTIVE: i64 = 1;

@@ -14,6 +14,7 @@ pub mod plan;
 pub mod plan_lines;
 pub mod plan_money;
 pub mod policies;
+pub mod product_mapping;
 pub mod reconciliation;
 pub mod report;
 pub mod role;

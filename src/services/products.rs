@@ -11,11 +11,11 @@ use crate::adapters::db::billing_settings::BillingSettings;
 use crate::adapters::db::cw_products::CwProductRow;
 use crate::adapters::db::security_applications::{ApplicationSummary, SecurityApplication};
 use crate::adapters::db::{self, audit, audit::Actor, cw_products, DbConnection};
-use crate::domain::desired::ProductMapping;
 use crate::domain::mapping_rules::{
     category_field, check_mapping, named_products, ProductAvailability, PRODUCT_FIELD,
 };
 use crate::domain::model::{DeviceCategory, Solution};
+use crate::domain::product_mapping::ProductMapping;
 use crate::runtime::state::Core;
 use crate::services::etag::{etag_of, IfMatch};
 use crate::services::{FieldError, ServiceError};

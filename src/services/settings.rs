@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::adapters::db::billing_settings::BillingSettings;
 use crate::adapters::db::{self, audit, audit::Actor, DbConnection};
-use crate::domain::desired::{mapping_status, MappingStatus};
+use crate::domain::product_mapping::{mapping_status, MappingStatus};
 use crate::domain::usage::name_words;
 use crate::runtime::state::Core;
 use crate::services::etag::{etag_of, IfMatch};

@@ -11,12 +11,12 @@ use crate::adapters::db::{
     self, company_mappings::CompanyMappingRow, sync::ManagedRow, tenants::TenantRow, DbConnection,
 };
 use crate::domain::desired::{
-    self, BillingInput, DesiredQuantity, DesiredState, ProductMapping, UnbilledUsage,
-    UnreadableReason, UsageState,
+    self, BillingInput, DesiredQuantity, DesiredState, UnbilledUsage, UnreadableReason, UsageState,
 };
 use crate::domain::ids::{AgreementId, ProductId};
 use crate::domain::model::{ApplicationId, DeviceCategory, Solution};
 use crate::domain::plan::{AgreementConstraints, ManagedAddition, Pricing, RowKey};
+use crate::domain::product_mapping::ProductMapping;
 use crate::domain::terms::{
     line_terms, BillingProfile, CatalogTerms, CompanyTerms, DescriptionContext,
 };

@@ -9,7 +9,7 @@ use super::json_text::JsonText;
 use super::schema::{app_state, cw_products, product_mappings, security_applications};
 use super::security_applications::{ApplicationSummary, ApplicationSummaryRow};
 use super::{billing_settings, now, DbConnection};
-use crate::domain::desired::{CategoryProducts, ProductMapping};
+use crate::domain::product_mapping::{CategoryProducts, ProductMapping};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = product_mappings)]

@@ -1,6 +1,7 @@
 //! A company's terms in the desired state: overrides, exclusions and minimums.
 
 use super::*;
+use crate::domain::product_mapping::CategoryProducts;
 use crate::domain::terms::{ApplicationTerms, ProductTerms};
 
 const KES: &str = "kes";

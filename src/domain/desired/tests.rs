@@ -1,5 +1,6 @@
 use super::*;
 use crate::domain::model::{CategoryCounts, UnattributedKey};
+use crate::domain::product_mapping::CategoryProducts;
 use DeviceCategory::{NonWindows as NW, WindowsServer as WS, WindowsWorkstation as WW};
 use LicensingModel::{PerDevice, PerMailbox, PerUser};
 use UnbilledReason::{

@@ -13,10 +13,10 @@ use crate::adapters::db::billing_settings::BillingSettings;
 use crate::adapters::db::cw_products;
 use crate::adapters::db::cw_products::CwProductRow;
 use crate::adapters::db::security_applications::ApplicationSummary;
-use crate::domain::desired::{
+use crate::domain::model::{LicensingModel, Solution};
+use crate::domain::product_mapping::{
     bills_by_category, mapping_status, CategoryProducts, MappingStatus, ProductMapping,
 };
-use crate::domain::model::{LicensingModel, Solution};
 use crate::runtime::state::AppState;
 use crate::services::etag::IfMatch;
 use crate::services::fields::{FromJsonBody, JsonFields};
