@@ -65,6 +65,29 @@ def main():
     listed = additions.get(params={"conditions": "cancelledDate = null"})
     check([a.quantity for a in listed] == [12], "active additions listed with the new quantity")
 
+    # The terms a billing profile writes, under the names pyconnectwise's model gives them.
+    priced = additions.post(
+        data={"product": {"id": fake["product_id"]}, "billCustomer": "NoCharge", "quantity": 5,
+              "lessIncluded": 2, "unitPrice": 19.99, "unitCost": 9.5, "taxableFlag": False,
+              "invoiceDescription": "KES for Contoso: 5"}
+    )
+    check(
+        isinstance(priced, Addition)
+        and (priced.bill_customer, priced.less_included, priced.unit_price, priced.unit_cost)
+        == ("NoCharge", 2, 19.99, 9.5)
+        and priced.taxable_flag is False
+        and priced.invoice_description == "KES for Contoso: 5",
+        "addition terms kept: billCustomer, lessIncluded, unitPrice, unitCost, taxableFlag, invoiceDescription",
+    )
+    repriced = additions.id(priced.id).patch(
+        data=[{"op": "replace", "path": "unitPrice", "value": 21.99},
+              {"op": "replace", "path": "billCustomer", "value": "Billable"}]
+    )
+    check(
+        repriced.unit_price == 21.99 and repriced.bill_customer == "Billable",
+        "addition terms patched (unitPrice, billCustomer)",
+    )
+
 
 if __name__ == "__main__":
     main()
