@@ -5,13 +5,27 @@
 use std::collections::BTreeMap;
 
 use super::Exposition;
+use crate::domain::notices::NoticeKind;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct NoticeGauges {
     /// Every kind, at zero when none is open.
     pub open_by_kind: BTreeMap<String, u64>,
     /// Deliveries that failed for good.
     pub failed_deliveries: u64,
+}
+
+/// Before the first reading, every kind at zero: the series exist from the first scrape.
+impl Default for NoticeGauges {
+    fn default() -> Self {
+        NoticeGauges {
+            open_by_kind: NoticeKind::ALL
+                .iter()
+                .map(|kind| (kind.as_str().to_string(), 0))
+                .collect(),
+            failed_deliveries: 0,
+        }
+    }
 }
 
 impl NoticeGauges {

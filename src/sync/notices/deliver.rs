@@ -4,7 +4,6 @@
 //! the same one; a process killed mid-send leaves a claim that expires, and the queue in the
 //! database survives a restart.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,7 +19,7 @@ use crate::adapters::db::{self, utc};
 use crate::adapters::metrics::NoticeGauges;
 use crate::adapters::outbound::retry::RetryPolicy;
 use crate::adapters::webhook::{Sent, WebhookClient, WebhookError, WebhookMessage};
-use crate::domain::notices::{NoticeDetail, NoticeKind};
+use crate::domain::notices::NoticeDetail;
 use crate::runtime::state::Core;
 use crate::sync::SyncError;
 
@@ -91,17 +90,12 @@ async fn refresh_metrics(state: &Core) -> Result<(), SyncError> {
         ))
     })
     .await?;
-    let mut by_kind: BTreeMap<String, u64> = NoticeKind::ALL
-        .iter()
-        .map(|k| (k.as_str().to_string(), 0))
-        .collect();
+    let mut gauges = NoticeGauges::default();
     for (kind, count) in open {
-        by_kind.insert(kind, count.max(0) as u64);
+        gauges.open_by_kind.insert(kind, count.max(0) as u64);
     }
-    *state.notice_gauges.lock().expect("gauges lock") = NoticeGauges {
-        open_by_kind: by_kind,
-        failed_deliveries: failed.max(0) as u64,
-    };
+    gauges.failed_deliveries = failed.max(0) as u64;
+    *state.notice_gauges.lock().expect("gauges lock") = gauges;
     Ok(())
 }
 
