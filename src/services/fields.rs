@@ -300,10 +300,9 @@ impl JsonFields {
         (parsed.len() == count).then_some(parsed)
     }
 
-    /// An array of objects that may be left out (empty), each read by `T`.
+    /// An array of objects that may be left out (empty), but not `null`, each read by `T`.
     pub fn optional_list<T: FromJsonBody>(&mut self, name: &str) -> Option<Vec<T>> {
-        if self.map.get(name).is_none_or(Value::is_null) {
-            self.map.remove(name);
+        if !self.map.contains_key(name) {
             return Some(Vec::new());
         }
         self.list(name)

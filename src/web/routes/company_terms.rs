@@ -15,8 +15,8 @@ use crate::web::routes::input::ValidJson;
 impl FromJsonBody for ProductTerms {
     fn from_json(f: &mut JsonFields) -> Option<Self> {
         let product_id = f.required_id("product_id");
-        let minimum_quantity = f.optional::<u32>("minimum_quantity").unwrap_or(0);
-        let included_quantity = f.optional::<u32>("included_quantity").unwrap_or(0);
+        let minimum_quantity = f.absent_or::<u32>("minimum_quantity").unwrap_or(0);
+        let included_quantity = f.absent_or::<u32>("included_quantity").unwrap_or(0);
         let unit_price = f.optional("unit_price");
         Some(ProductTerms {
             product_id: product_id?,
@@ -32,7 +32,7 @@ impl FromJsonBody for ApplicationTerms {
         let application_id = f.required::<String>("application_id");
         let category = f.optional("category");
         let product = f.optional_id("product");
-        let excluded = f.optional::<bool>("excluded").unwrap_or(false);
+        let excluded = f.absent_or::<bool>("excluded").unwrap_or(false);
         Some(ApplicationTerms {
             application_id: application_id?,
             category,

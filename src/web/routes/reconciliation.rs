@@ -104,6 +104,12 @@ pub async fn get_reconciliation(
     page: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let paging = Paging::new(page.page, page.per_page)?;
+    if query.company.is_some_and(|id| id < 1) {
+        return Err(ApiError::validation(
+            "company",
+            "must be a ConnectWise id (a whole number of at least 1)",
+        ));
+    }
     let filter = Filter {
         cw_company_id: query.company,
         differences_only: query.differences_only.unwrap_or(false),
