@@ -52,7 +52,11 @@ pub struct NotificationChannelInput {
     /// Default `info` (everything).
     pub min_severity: Option<Severity>,
     /// The receiver's `http(s)://` URL (the outbound allow-list applies).
-    #[schema(min_length = 1, max_length = 2000)]
+    #[schema(
+        min_length = 1,
+        max_length = 2000,
+        pattern = "^[Hh][Tt][Tt][Pp][Ss]?://[^/?#]"
+    )]
     pub url: String,
     /// Write-only HMAC-SHA256 signing secret, 16 to 200 characters. Required on create; on
     /// replace, omitted keeps the stored one (a webhook always has one, so `null` is refused).
