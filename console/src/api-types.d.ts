@@ -2976,7 +2976,9 @@ export interface components {
                 [key: string]: number;
             };
         };
-        /** @description Monthly amounts of some lines together. */
+        /** @description Monthly amounts of some lines together. A line whose deployed units are unknown (usage not
+         *     billed now) counts as deployed at what it bills, so `amount_deployed − amount_billed` is always
+         *     `difference`. */
         Totals: {
             amount_billed: components["schemas"]["Money"];
             amount_deployed: components["schemas"]["Money"];

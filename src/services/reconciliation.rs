@@ -58,7 +58,9 @@ pub struct CompanyReconciliation {
     pub totals: Totals,
 }
 
-/// Monthly amounts of some lines together.
+/// Monthly amounts of some lines together. A line whose deployed units are unknown (usage not
+/// billed now) counts as deployed at what it bills, so `amount_deployed − amount_billed` is always
+/// `difference`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Totals {
     pub amount_billed: Money,
