@@ -2,7 +2,7 @@
 // The Companies tab: Kaspersky tenant ↔ ConnectWise company and agreement, billing on/off,
 // and how the tenant's last usage reading went. Built for hundreds of tenants: search and
 // filters, the mapping form opens in the tenant's row, billing on/off for many at once.
-import { html, useState, useEffect, useRef } from './vendor/htm-preact.mjs';
+import { html, useState, useEffect, useLayoutEffect, useRef } from './vendor/htm-preact.mjs';
 import { call, get, getAll, may, messageOf } from './api.js';
 import { Combobox, ErrorNotice, Notice, blockedBy, count, href, picksSettled, readable, routeParams, useId, useLoad, when, setUnsaved } from './ui.js';
 
@@ -64,7 +64,8 @@ function MappingForm({ tenant, mapping, onDone }) {
   const billingFieldId = useId('billing');
   const first = useRef(/** @type {HTMLInputElement | null} */ (null));
 
-  useEffect(() => { first.current?.focus(); }, []);
+  // Before the browser paints, so a key typed right after the click lands in the box.
+  useLayoutEffect(() => { first.current?.focus(); }, []);
 
   useEffect(() => {
     setAgreements(null);

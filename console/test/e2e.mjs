@@ -392,6 +392,8 @@ try {
     // The form opens in Contoso's row, with the focus in its first box.
     const form = page.getByRole('form', { name: 'Map Contoso' });
     await form.waitFor();
+    await page.waitForFunction(() => document.activeElement?.getAttribute('role') === 'combobox', null, { timeout: 2000 })
+      .catch(() => undefined);
     assert.match(await focused(page), /^INPUT\|combobox\|/, 'the focus is in the company box');
     assert.equal(await page.locator('#tenant-' + contoso.id + ' + tr.form-row').count(), 1, 'the form is right under the row');
     await page.keyboard.type('Contoso Ltd');
