@@ -9,7 +9,17 @@ import json
 import sys
 
 from pyconnectwise import ConnectWiseManageAPIClient
-from pyconnectwise.models.manage import Addition, Agreement, CatalogItem, Company, Info
+from pyconnectwise.models.manage import (
+    Addition,
+    Agreement,
+    Board,
+    BoardStatus,
+    CatalogItem,
+    Company,
+    Info,
+    ServiceNote,
+    Ticket,
+)
 
 
 def check(condition, message):
@@ -87,6 +97,56 @@ def main():
         repriced.unit_price == 21.99 and repriced.bill_customer == "Billable",
         "addition terms patched (unitPrice, billCustomer)",
     )
+
+    check_service_desk(client, fake)
+
+
+def check_service_desk(client, fake):
+    """Boards, tickets and notes as the ticket channel of notifications uses them."""
+    boards = client.service.boards.get(params={"conditions": 'name = "Help Desk"'})
+    check(len(boards) == 1 and isinstance(boards[0], Board) and boards[0].id, "board looked up by name")
+    board = boards[0]
+    statuses = client.service.boards.id(board.id).statuses.get()
+    check(
+        all(isinstance(s, BoardStatus) for s in statuses) and any(s.closed_status for s in statuses),
+        "board statuses parsed, one of them closed",
+    )
+    xref = "kmb:check:1"
+    ticket = client.service.tickets.post(
+        data={"summary": "Held lines would raise Smith & Sons' monthly bill by 8.00",
+              "board": {"id": board.id}, "company": {"id": fake["company_id"]},
+              "status": {"name": "New"}, "priority": {"name": "Priority 3 - Normal Response"},
+              "type": {"name": "Billing"}, "initialDescription": "What, who, where", "externalXRef": xref}
+    )
+    check(
+        isinstance(ticket, Ticket) and ticket.id and ticket.board.id == board.id
+        and ticket.company.id == fake["company_id"] and ticket.status.name == "New"
+        and ticket.type.name == "Billing" and ticket.closed_flag is False,
+        f"ticket opened (id {ticket.id}) with board, company, status, priority and type",
+    )
+    found = client.service.tickets.get(params={"conditions": f'externalXRef = "{xref}"'})
+    check([t.id for t in found] == [ticket.id], "ticket found again by its externalXRef")
+    tickets = client.service.tickets.id(ticket.id)
+    note = tickets.notes.post(data={"text": "Seen again", "detailDescriptionFlag": True})
+    check(isinstance(note, ServiceNote) and note.ticket_id == ticket.id, "note added")
+    notes = tickets.notes.get()
+    check(
+        [n.text for n in notes] == ["What, who, where", "Seen again"],
+        "notes listed: the initial description first",
+    )
+    tickets.notes.post(data={"text": "Resolved", "resolutionFlag": True})
+    closed = tickets.patch(data=[{"op": "replace", "path": "status", "value": {"name": "Closed"}}])
+    check(
+        isinstance(closed, Ticket) and closed.status.name == "Closed" and closed.closed_flag is True,
+        "ticket closed by its status",
+    )
+    check(tickets.get().closed_flag is True, "ticket read back closed")
+    try:
+        tickets.notes.post(data={"text": "no flag"})
+    except Exception:  # pyconnectwise raises on the 400
+        print("ok: a note without detail/internal/resolution flag refused")
+    else:
+        raise SystemExit("FAILED: a note without detail/internal/resolution flag was accepted")
 
 
 if __name__ == "__main__":

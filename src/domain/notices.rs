@@ -5,6 +5,8 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::domain::money::Money;
+
 crate::text_enum! {
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
     #[serde(rename_all = "snake_case")]
@@ -21,6 +23,8 @@ crate::text_enum! {
         InactiveProduct => "inactive_product",
         /// The last test of a connection failed.
         ConnectionTest => "connection_test",
+        /// Held lines would move a company's monthly bill by at least the configured amount.
+        HeldMoney => "held_money",
     }
 }
 
@@ -42,6 +46,86 @@ crate::text_enum! {
     pub enum ChannelKind {
         /// A signed JSON POST to a URL.
         Webhook => "webhook",
+        /// A ConnectWise service ticket per notice: opened, noted on recurrence, closed.
+        ConnectwiseTicket => "connectwise_ticket",
+    }
+}
+
+/// A ConnectWise record named by id, name or identifier, as a channel's settings give it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordRef {
+    pub id: Option<i64>,
+    #[schema(min_length = 1, max_length = 100)]
+    pub name: Option<String>,
+    /// Companies only: the company's identifier.
+    #[schema(min_length = 1, max_length = 30)]
+    pub identifier: Option<String>,
+}
+
+/// Where and how a ConnectWise ticket channel opens its tickets.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"board": {"name": "Help Desk"}, "status": {"name": "New"},
+    "closed_status": {"name": "Closed"}, "priority": {"name": "Priority 3 - Normal Response"},
+    "type": {"name": "Billing"}, "company": {"identifier": "MyMSP"}, "on_affected_company": true}))]
+pub struct TicketSettings {
+    /// The service board, by id or name (looked up in ConnectWise).
+    pub board: RecordRef,
+    /// The status of a new ticket, by id or name; the board's default when left out.
+    #[serde(default)]
+    pub status: Option<RecordRef>,
+    /// The status a ticket is set to when its cause is gone, by id or name.
+    pub closed_status: RecordRef,
+    #[serde(default)]
+    pub priority: Option<RecordRef>,
+    /// The ticket type, by id or name.
+    #[serde(default, rename = "type")]
+    pub ticket_type: Option<RecordRef>,
+    /// The company tickets are opened on (usually the MSP's own), by id or identifier.
+    pub company: RecordRef,
+    /// A notice about exactly one company is opened on that company instead (default false).
+    #[serde(default)]
+    pub on_affected_company: bool,
+}
+
+impl TicketSettings {
+    /// Every rule the settings break, by field (`ticket.board`): each reference names its
+    /// record one way (a company by id or identifier, anything else by id or name).
+    pub fn problems(&self) -> Vec<(String, String)> {
+        let mut problems = Vec::new();
+        let mut check = |field: &str, r: &RecordRef, company: bool| {
+            let named = if company { &r.identifier } else { &r.name };
+            let other = if company { &r.name } else { &r.identifier };
+            let blank = named
+                .as_deref()
+                .is_some_and(|n| n.trim().is_empty() || n.chars().count() > 100);
+            let ways = usize::from(r.id.is_some()) + usize::from(named.is_some());
+            let what = if company {
+                "`id` or `identifier`"
+            } else {
+                "`id` or `name`"
+            };
+            if ways != 1 || other.is_some() || blank || r.id.is_some_and(|id| id <= 0) {
+                problems.push((
+                    format!("ticket.{field}"),
+                    format!("must name the record by {what}, one of them"),
+                ));
+            }
+        };
+        check("board", &self.board, false);
+        check("closed_status", &self.closed_status, false);
+        check("company", &self.company, true);
+        for (field, r) in [
+            ("status", &self.status),
+            ("priority", &self.priority),
+            ("type", &self.ticket_type),
+        ] {
+            if let Some(r) = r {
+                check(field, r, false);
+            }
+        }
+        problems
     }
 }
 
@@ -55,6 +139,10 @@ pub struct NoticeDetail {
     pub tenants: Vec<String>,
     /// ConnectWise companies concerned, by name.
     pub companies: Vec<String>,
+    /// Their ConnectWise ids, where known (a ticket can be opened on the one company concerned).
+    pub company_ids: Vec<i64>,
+    /// The change in monthly billing at stake (held lines), where it applies.
+    pub money_at_stake: Option<Money>,
     /// The console screen that resolves it (a path of this server).
     pub link: String,
 }
@@ -174,5 +262,49 @@ mod tests {
             assert_eq!(serde_json::to_value(severity).unwrap(), severity.as_str());
         }
         assert!(Severity::Info < Severity::Warning && Severity::Warning < Severity::Critical);
+    }
+
+    #[test]
+    fn ticket_settings_name_each_record_one_way() {
+        let by_name = |n: &str| RecordRef {
+            name: Some(n.into()),
+            ..RecordRef::default()
+        };
+        let by_id = |id: i64| RecordRef {
+            id: Some(id),
+            ..RecordRef::default()
+        };
+        let good = TicketSettings {
+            board: by_name("Help Desk"),
+            closed_status: by_id(7),
+            company: RecordRef {
+                identifier: Some("MyMSP".into()),
+                ..RecordRef::default()
+            },
+            ..TicketSettings::default()
+        };
+        assert_eq!(good.problems(), Vec::<(String, String)>::new());
+        let cases: [(&str, fn(&mut TicketSettings)); 8] = [
+            ("ticket.board", |t| t.board = RecordRef::default()),
+            ("ticket.board", |t| t.board.id = Some(3)),
+            ("ticket.board", |t| t.board.name = Some("  ".into())),
+            ("ticket.board", |t| t.board.identifier = Some("x".into())),
+            ("ticket.closed_status", |t| t.closed_status.id = Some(0)),
+            ("ticket.company", |t| t.company.name = Some("My MSP".into())),
+            ("ticket.status", |t| t.status = Some(RecordRef::default())),
+            ("ticket.type", |t| {
+                t.ticket_type = Some(RecordRef {
+                    id: Some(1),
+                    name: Some("Billing".into()),
+                    identifier: None,
+                })
+            }),
+        ];
+        for (field, break_it) in cases {
+            let mut settings = good.clone();
+            break_it(&mut settings);
+            let fields: Vec<String> = settings.problems().into_iter().map(|(f, _)| f).collect();
+            assert_eq!(fields, vec![field.to_string()], "{settings:?}");
+        }
     }
 }

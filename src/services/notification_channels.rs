@@ -8,12 +8,12 @@ use utoipa::ToSchema;
 use crate::adapters::db::json_text::JsonText;
 use crate::adapters::db::notification_channels::ChannelRow;
 use crate::adapters::db::{self, audit, audit::Actor, utc};
-use crate::domain::notices::{ChannelKind, NoticeKind, Severity};
+use crate::domain::notices::{ChannelKind, NoticeKind, Severity, TicketSettings};
 use crate::runtime::state::Core;
 use crate::services::etag::{etag_of, IfMatch};
 use crate::services::fields::{FromJsonBody, JsonFields, Patch};
 use crate::services::ServiceError;
-use crate::sync::notices::deliver::{secret_purpose, send_to_channel};
+use crate::sync::notices::deliver::{secret_purpose, test_channel, Outcome};
 
 const LOCK: &str = "notification_channels";
 
@@ -27,10 +27,12 @@ pub struct NotificationChannel {
     pub event_kinds: Vec<NoticeKind>,
     /// Notices less severe than this are not sent.
     pub min_severity: Severity,
-    /// Where a webhook posts.
-    pub url: String,
+    /// Where a webhook posts (webhook channels).
+    pub url: Option<String>,
     /// Whether a signing secret is stored (the secret itself is never shown).
     pub secret_set: bool,
+    /// Where a ticket channel opens its tickets (ConnectWise ticket channels).
+    pub ticket: Option<TicketSettings>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -51,17 +53,25 @@ pub struct NotificationChannelInput {
     pub event_kinds: Option<Vec<NoticeKind>>,
     /// Default `info` (everything).
     pub min_severity: Option<Severity>,
-    /// The receiver's `http(s)://` URL (the outbound allow-list applies).
+    /// Webhook channels: the receiver's `http(s)://` URL (the outbound allow-list applies).
     #[schema(
         min_length = 1,
         max_length = 2000,
         pattern = "^[Hh][Tt][Tt][Pp][Ss]?://[^/?#]"
     )]
-    pub url: String,
-    /// Write-only HMAC-SHA256 signing secret, 16 to 200 characters. Required on create; on
-    /// replace, omitted keeps the stored one (a webhook always has one, so `null` is refused).
+    pub url: Option<String>,
+    /// Webhook channels: write-only HMAC-SHA256 signing secret, 16 to 200 characters. Required
+    /// on create; on replace, omitted keeps the stored one (`null` is refused).
     #[schema(min_length = 16, max_length = 200)]
     pub secret: Option<String>,
+    /// ConnectWise ticket channels: board, statuses, priority, type and company of the tickets.
+    pub ticket: Option<TicketSettings>,
+}
+
+/// Where a channel delivers, as its kind needs.
+enum Target {
+    Webhook { url: String, secret: Patch<String> },
+    Ticket(Box<TicketSettings>),
 }
 
 /// A validated body.
@@ -71,8 +81,7 @@ pub struct ChannelUpdate {
     enabled: bool,
     event_kinds: Vec<NoticeKind>,
     min_severity: Severity,
-    url: String,
-    secret: Patch<String>,
+    target: Target,
 }
 
 impl FromJsonBody for ChannelUpdate {
@@ -92,39 +101,99 @@ impl FromJsonBody for ChannelUpdate {
         let min_severity = f
             .absent_or::<Severity>("min_severity")
             .unwrap_or(Severity::Info);
-        let url = f.required::<String>("url").map(|u| u.trim().to_string());
-        if let Some(u) = &url {
-            let parsed = url::Url::parse(u);
-            let web = parsed
-                .as_ref()
-                .is_ok_and(|p| matches!(p.scheme(), "http" | "https") && p.host().is_some());
-            if !web || u.len() > 2000 {
-                f.error(
-                    "url",
-                    "must be an http:// or https:// URL of at most 2000 characters",
-                );
-            }
-        }
+        let url = f.absent_or::<String>("url").map(|u| u.trim().to_string());
         let secret = f.patch::<String>("secret");
-        match &secret {
-            Patch::Value(s) if !(16..=200).contains(&s.chars().count()) => {
-                f.error("secret", "must be 16 to 200 characters")
+        let ticket = f.absent_or::<serde_json::Value>("ticket");
+        let target = match kind {
+            Some(ChannelKind::ConnectwiseTicket) => {
+                ticket_target(f, url.is_some(), !matches!(secret, Patch::Absent), ticket)
             }
-            Patch::Null => f.error(
-                "secret",
-                "a webhook needs a secret: leave it out to keep it",
-            ),
-            _ => {}
-        }
+            // An unknown kind still gets its webhook fields checked, so one 422 says it all.
+            _ => webhook_target(f, url, secret, kind.is_some() && ticket.is_some()),
+        };
         Some(ChannelUpdate {
             name: name?,
             kind: kind?,
             enabled,
             event_kinds,
             min_severity,
-            url: url?,
-            secret,
+            target: target?,
         })
+    }
+}
+
+fn webhook_target(
+    f: &mut JsonFields,
+    url: Option<String>,
+    secret: Patch<String>,
+    has_ticket: bool,
+) -> Option<Target> {
+    if has_ticket {
+        f.error("ticket", "is for connectwise_ticket channels only");
+    }
+    let Some(url) = url else {
+        f.error("url", "a webhook channel needs its receiver's URL");
+        return None;
+    };
+    let parsed = url::Url::parse(&url);
+    let web = parsed
+        .as_ref()
+        .is_ok_and(|p| matches!(p.scheme(), "http" | "https") && p.host().is_some());
+    if !web || url.len() > 2000 {
+        f.error(
+            "url",
+            "must be an http:// or https:// URL of at most 2000 characters",
+        );
+    }
+    match &secret {
+        Patch::Value(s) if !(16..=200).contains(&s.chars().count()) => {
+            f.error("secret", "must be 16 to 200 characters")
+        }
+        Patch::Null => f.error(
+            "secret",
+            "a webhook needs a secret: leave it out to keep it",
+        ),
+        _ => {}
+    }
+    Some(Target::Webhook { url, secret })
+}
+
+fn ticket_target(
+    f: &mut JsonFields,
+    has_url: bool,
+    has_secret: bool,
+    ticket: Option<serde_json::Value>,
+) -> Option<Target> {
+    if has_url {
+        f.error("url", "is for webhook channels only");
+    }
+    if has_secret {
+        f.error("secret", "is for webhook channels only");
+    }
+    let Some(ticket) = ticket else {
+        f.error(
+            "ticket",
+            "a ConnectWise ticket channel needs its board, closed_status and company",
+        );
+        return None;
+    };
+    match serde_json::from_value::<TicketSettings>(ticket) {
+        Ok(settings) => {
+            for (field, message) in settings.problems() {
+                f.error(&field, message);
+            }
+            Some(Target::Ticket(Box::new(settings)))
+        }
+        Err(e) => {
+            f.error(
+                "ticket",
+                format!(
+                    "must be an object with board, closed_status and company, each \
+                     {{\"id\": …}} or {{\"name\": …}} (a company {{\"identifier\": …}}): {e}"
+                ),
+            );
+            None
+        }
     }
 }
 
@@ -141,11 +210,9 @@ pub fn view(row: &ChannelRow) -> NotificationChannel {
             .filter_map(|k| NoticeKind::parse(k))
             .collect(),
         min_severity: Severity::parse(&row.min_severity).unwrap_or(Severity::Info),
-        url: row.settings_json.0["url"]
-            .as_str()
-            .unwrap_or_default()
-            .into(),
+        url: row.settings_json.0["url"].as_str().map(String::from),
         secret_set: row.secret_ciphertext.is_some(),
+        ticket: row.ticket_settings(),
         created_at: utc(row.created_at),
         updated_at: utc(row.updated_at),
     }
@@ -189,14 +256,20 @@ pub async fn save(
             if_match.check_current(stored.as_ref().map(|s| etag_of(&view(s))).as_deref())?;
             let now = db::now();
             let id = id.unwrap_or_else(db::new_id);
-            let secret_ciphertext = match (&input.secret, &stored) {
-                (Patch::Value(secret), _) => {
-                    Some(secrets.seal(&secret_purpose(&id), secret.as_bytes()))
+            let (settings_json, secret_ciphertext) = match &input.target {
+                Target::Webhook { url, secret } => {
+                    let sealed = match (secret, &stored) {
+                        (Patch::Value(secret), _) => {
+                            Some(secrets.seal(&secret_purpose(&id), secret.as_bytes()))
+                        }
+                        (_, Some(s)) if s.secret_ciphertext.is_some() => {
+                            s.secret_ciphertext.clone()
+                        }
+                        _ => return Err(ServiceError::validation("secret", "is required")),
+                    };
+                    (serde_json::json!({ "url": url }), sealed)
                 }
-                (_, Some(s)) => s.secret_ciphertext.clone(),
-                (_, None) => {
-                    return Err(ServiceError::validation("secret", "is required"));
-                }
+                Target::Ticket(ticket) => (serde_json::json!({ "ticket": ticket }), None),
             };
             let row = ChannelRow {
                 id: id.clone(),
@@ -211,7 +284,7 @@ pub async fn save(
                         .collect(),
                 ),
                 min_severity: input.min_severity.as_str().into(),
-                settings_json: JsonText(serde_json::json!({"url": input.url})),
+                settings_json: JsonText(settings_json),
                 secret_ciphertext,
                 created_at: stored.as_ref().map_or(now, |s| s.created_at),
                 updated_at: now,
@@ -286,23 +359,25 @@ pub struct ChannelTestResult {
     pub last_status: String,
 }
 
-/// Sends a `test` message now, through the same signing, allow-list and retries as notices.
+/// Sends a `test` message now, through the same signing, allow-list and retries as notices
+/// (a ticket channel opens a ticket on its board and closes it again).
 pub async fn test(ctx: &Core, id: String) -> Result<ChannelTestResult, ServiceError> {
     let channel = db::run(&ctx.pool, move |conn| find(conn, &id)).await?;
-    let notice = crate::sync::notices::test_notice();
-    let sent = send_to_channel(ctx, &channel, "test", &notice)
-        .await
-        .map_err(|why| ServiceError::Conflict(format!("The channel cannot be used: {why}.")))?;
-    Ok(match sent.result {
-        Ok(code) => ChannelTestResult {
+    Ok(match test_channel(ctx, &channel).await {
+        Outcome::Delivered { attempts, status } => ChannelTestResult {
             delivered: true,
-            attempts: sent.attempts,
-            last_status: format!("HTTP {code}"),
+            attempts,
+            last_status: status,
         },
-        Err(e) => ChannelTestResult {
+        Outcome::Retry { attempts, why } | Outcome::Failed { attempts, why } => ChannelTestResult {
             delivered: false,
-            attempts: sent.attempts,
-            last_status: e.to_string(),
+            attempts,
+            last_status: why,
         },
+        Outcome::Unusable(why) => {
+            return Err(ServiceError::Conflict(format!(
+                "The channel cannot be used: {why}."
+            )))
+        }
     })
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::adapters::db::{key_values, DbConnection};
+use crate::domain::money::Money;
 use crate::domain::policies::{
     CancelDatePolicy, EffectiveDatePolicy, SyncPolicies, DEFAULT_MAX_DECREASE_PERCENT,
     DEFAULT_MAX_INCREASE_PERCENT, DEFAULT_MIN_INCREASE_UNITS,
@@ -23,7 +24,8 @@ const MAX_INCREASE_UNITS: u32 = 1_000_000;
     example = json!({"schedule_enabled": true, "schedule": "0 2 * * *", "time_zone": "Europe/Berlin",
         "effective_date_policy": "today", "cancel_date_policy": "end_of_month",
         "max_decrease_percent": 50, "max_increase_percent": 100, "min_increase_units": 5,
-        "hold_first_billing": false, "held_notice_after_hours": 24, "max_usage_age_hours": 48,
+        "hold_first_billing": false, "held_notice_after_hours": 24,
+        "held_money_notice_threshold": "250.00", "max_usage_age_hours": 48,
         "retention": {"runs_days": 400, "snapshots_days": 400, "audit_events_days": 730}})
 )]
 pub struct SyncSettings {
@@ -58,6 +60,11 @@ pub struct SyncSettings {
     /// (default 24).
     #[schema(default = 24, maximum = 8760)]
     pub held_notice_after_hours: u32,
+    /// Held lines that would move one company's monthly bill by at least this amount (either
+    /// way) raise a `held_money` notice at once; null (the default) = no such notice. An exact
+    /// decimal string, e.g. `"100.00"`.
+    #[schema(default = json!(null))]
+    pub held_money_notice_threshold: Option<Money>,
     /// Usage older than this freezes the tenant's billing (hours).
     #[schema(required, minimum = 1)]
     pub max_usage_age_hours: u32,
@@ -102,6 +109,7 @@ impl Default for SyncSettings {
             min_increase_units: DEFAULT_MIN_INCREASE_UNITS,
             hold_first_billing: false,
             held_notice_after_hours: 24,
+            held_money_notice_threshold: None,
             max_usage_age_hours: 48,
             retention: Retention::default(),
         }
@@ -152,6 +160,15 @@ impl SyncSettings {
             "held_notice_after_hours",
             at_most(self.held_notice_after_hours, 8760),
         );
+        if self
+            .held_money_notice_threshold
+            .is_some_and(|m| m.is_negative() || m.is_zero())
+        {
+            check(
+                "held_money_notice_threshold",
+                Err("must be more than 0 (or null for no notice)".into()),
+            );
+        }
         check(
             "max_usage_age_hours",
             at_least_one(self.max_usage_age_hours),

@@ -20,6 +20,7 @@ mod kaspersky;
 mod licence_tiers;
 mod logs;
 mod money;
+mod notification_tickets;
 mod notifications;
 mod openapi;
 mod products;

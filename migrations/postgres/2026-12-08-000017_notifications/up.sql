@@ -25,7 +25,7 @@ CREATE INDEX notices_newest ON notices (opened_at DESC, id DESC);
 CREATE TABLE notification_channels (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
-    kind TEXT NOT NULL CHECK (kind IN ('webhook')),
+    kind TEXT NOT NULL CHECK (kind IN ('webhook', 'connectwise_ticket')),
     enabled BOOLEAN NOT NULL,
     -- A JSON array of notice kinds; empty = every kind.
     event_kinds_json TEXT NOT NULL,
@@ -53,3 +53,13 @@ CREATE TABLE notification_deliveries (
 );
 CREATE INDEX notification_deliveries_due ON notification_deliveries (status, next_attempt_at);
 CREATE INDEX notification_deliveries_notice ON notification_deliveries (notice_id);
+
+-- The ConnectWise ticket a ticket channel opened for a notice: its recurrences add notes to
+-- it, its resolution closes it.
+CREATE TABLE notice_tickets (
+    notice_id TEXT NOT NULL REFERENCES notices (id) ON DELETE CASCADE,
+    channel_id TEXT NOT NULL REFERENCES notification_channels (id) ON DELETE CASCADE,
+    ticket_id BIGINT NOT NULL,
+    opened_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (notice_id, channel_id)
+);

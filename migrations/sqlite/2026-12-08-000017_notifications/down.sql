@@ -1,3 +1,1 @@
-DROP TABLE notification_deliveries;
-DROP TABLE notification_channels;
-DROP TABLE notices;
+DROP TABLE notice_tickets;

@@ -238,13 +238,13 @@ impl ConnectWiseClient {
             .map_err(|e| ConnectWiseError::InvalidConfig(format!("path {path}: {e}")))
     }
 
-    async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+    pub(super) async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
         let url = self.api_url(path).await?;
         let reply = self.execute(Request::get(url, true)).await?;
         decode(&reply.body)
     }
 
-    async fn send_json<T: DeserializeOwned>(
+    pub(super) async fn send_json<T: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,
@@ -265,7 +265,7 @@ impl ConnectWiseClient {
     }
 
     /// Every page, `PAGE_SIZE` at a time, following `Link: <…>; rel="next"`.
-    async fn list_all<T: DeserializeOwned>(
+    pub(super) async fn list_all<T: DeserializeOwned>(
         &self,
         path: &str,
         conditions: Option<&Conditions>,

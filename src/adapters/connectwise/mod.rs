@@ -6,6 +6,7 @@ mod config;
 mod error;
 mod exact;
 mod models;
+mod service;
 
 pub use crate::adapters::outbound::retry::RetryPolicy;
 pub use client::{ConnectWiseClient, PAGE_SIZE};
@@ -16,3 +17,4 @@ pub use models::{
     Addition, Agreement, CatalogItem, Company, CompanyInfo, NewAddition, PatchOp, PatchOperation,
     Reference, SystemInfo,
 };
+pub use service::{Board, NewTicket, NewTicketNote, Ticket, TicketNote};

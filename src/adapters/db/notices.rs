@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use super::json_text::JsonText;
 use super::paging::{page_and_total, TotalRows};
-use super::schema::{notices, notification_deliveries};
+use super::schema::{notice_tickets, notices, notification_deliveries};
 use super::DbConnection;
 use crate::domain::notices::NoticeDetail;
 
@@ -197,6 +197,19 @@ pub fn claim(
     Ok(taken == 1)
 }
 
+/// Whether an earlier delivery of the same notice to the same channel is still pending: the
+/// later one waits, so a channel hears of a notice in order (opened, recurred, resolved).
+pub fn waits_for_earlier(conn: &mut DbConnection, row: &DeliveryRow) -> QueryResult<bool> {
+    let earlier: i64 = notification_deliveries::table
+        .filter(notification_deliveries::notice_id.eq(&row.notice_id))
+        .filter(notification_deliveries::channel_id.eq(&row.channel_id))
+        .filter(notification_deliveries::status.eq("pending"))
+        .filter(notification_deliveries::created_at.lt(row.created_at))
+        .count()
+        .get_result(conn)?;
+    Ok(earlier > 0)
+}
+
 /// Records how a delivery pass ended and releases the claim.
 pub fn record_attempts(conn: &mut DbConnection, row: &DeliveryRow) -> QueryResult<()> {
     diesel::update(notification_deliveries::table.find(&row.id))
@@ -232,4 +245,44 @@ pub fn failed_deliveries(conn: &mut DbConnection) -> QueryResult<i64> {
         .filter(notification_deliveries::status.eq("failed"))
         .count()
         .get_result(conn)
+}
+
+/// The ConnectWise ticket a channel opened for a notice.
+pub fn ticket_of(
+    conn: &mut DbConnection,
+    notice_id: &str,
+    channel_id: &str,
+) -> QueryResult<Option<i64>> {
+    notice_tickets::table
+        .find((notice_id, channel_id))
+        .select(notice_tickets::ticket_id)
+        .first(conn)
+        .optional()
+}
+
+/// Remembers the ticket a channel opened (or found) for a notice; the first one recorded stays
+/// (outside a transaction: a lost race is a unique violation that is ignored).
+pub fn record_ticket(
+    conn: &mut DbConnection,
+    notice_id: &str,
+    channel_id: &str,
+    ticket_id: i64,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(notice_tickets::table)
+        .values((
+            notice_tickets::notice_id.eq(notice_id),
+            notice_tickets::channel_id.eq(channel_id),
+            notice_tickets::ticket_id.eq(ticket_id),
+            notice_tickets::opened_at.eq(at),
+        ))
+        .execute(conn)
+        .map(drop)
+        .or_else(|e| {
+            if super::is_unique_violation(&e) {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        })
 }

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::json_text::JsonText;
 use super::schema::notification_channels;
 use super::DbConnection;
+use crate::domain::notices::TicketSettings;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = notification_channels)]
@@ -23,6 +24,13 @@ pub struct ChannelRow {
     pub secret_ciphertext: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+}
+
+impl ChannelRow {
+    /// A ticket channel's settings (none for a webhook).
+    pub fn ticket_settings(&self) -> Option<TicketSettings> {
+        serde_json::from_value(self.settings_json.0.get("ticket")?.clone()).ok()
+    }
 }
 
 /// Every channel, by name (a small, bounded list).

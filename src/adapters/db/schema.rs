@@ -297,6 +297,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    notice_tickets (notice_id, channel_id) {
+        notice_id -> Text,
+        channel_id -> Text,
+        ticket_id -> BigInt,
+        opened_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(notification_deliveries -> notices (notice_id));
 diesel::joinable!(notification_deliveries -> notification_channels (channel_id));
 
@@ -324,4 +333,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     notices,
     notification_channels,
     notification_deliveries,
+    notice_tickets,
 );

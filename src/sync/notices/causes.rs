@@ -9,8 +9,10 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::QueryResult;
 
 use crate::adapters::db::{self, DbConnection};
+use crate::domain::money::Money;
 use crate::domain::notices::{Cause, NoticeDetail, NoticeKind, Severity};
 use crate::domain::outcome::{Outcome, RunStatus, RunSummary};
+use crate::domain::report::MoneySummary;
 use crate::sync::runs::Run;
 use crate::sync::settings;
 
@@ -28,6 +30,8 @@ pub fn derived(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<Vec<C
     if let Some(run) = db::sync::latest_real_run::<RunSummary>(conn, &finished)? {
         causes.extend(run_outcome(&run));
         causes.extend(unattributed(&run.summary_json.0));
+        let threshold = settings::get(conn)?.held_money_notice_threshold;
+        causes.extend(held_money(&run, threshold));
     }
     causes.extend(held_lines(conn, now)?);
     causes.extend(unmapped_tenants(conn)?);
@@ -39,8 +43,8 @@ fn detail(summary: String, tenants: Vec<String>, link: &str) -> NoticeDetail {
     NoticeDetail {
         summary,
         tenants,
-        companies: Vec::new(),
         link: link.into(),
+        ..NoticeDetail::default()
     }
 }
 
@@ -122,6 +126,8 @@ fn held_lines(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<Option
         .filter_map(|c| c.tenant_name.or(c.tenant_id))
         .collect();
     let held = latest.summary_json.0.lines_held;
+    let money = &latest.summary_json.0.money;
+    let (companies, company_ids) = held_companies(money);
     Ok(Some(Cause {
         key: "held_lines".into(),
         kind: NoticeKind::HeldLines,
@@ -130,13 +136,86 @@ fn held_lines(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<Option
             "{held} line(s) have waited for approval since {}",
             db::utc(first.started_at).format("%Y-%m-%d %H:%M UTC")
         ),
-        detail: detail(
-            "Approve or correct them: held lines are not billed.".into(),
-            tenants.into_iter().collect(),
-            "/#/sync",
-        ),
+        detail: NoticeDetail {
+            companies,
+            company_ids,
+            money_at_stake: (!money.held_effect.is_zero()).then_some(money.held_effect),
+            ..detail(
+                "Approve or correct them: held lines are not billed.".into(),
+                tenants.into_iter().collect(),
+                "/#/sync",
+            )
+        },
         fingerprint: held.to_string(),
     }))
+}
+
+/// The companies whose bill held lines would change, by name and id.
+fn held_companies(money: &MoneySummary) -> (Vec<String>, Vec<i64>) {
+    let held = money.companies.iter().filter(|c| !c.held_effect.is_zero());
+    let names = held
+        .clone()
+        .filter_map(|c| c.cw_company_name.clone())
+        .collect();
+    (names, held.filter_map(|c| c.cw_company_id).collect())
+}
+
+/// One notice per company whose held lines would move its monthly bill by at least
+/// `threshold` either way (none when no threshold is set). Each held run is a recurrence.
+fn held_money(run: &Run, threshold: Option<Money>) -> Vec<Cause> {
+    let Some(threshold) = threshold else {
+        return Vec::new();
+    };
+    let summary = &run.summary_json.0;
+    if summary.lines_held == 0 {
+        return Vec::new();
+    }
+    summary
+        .money
+        .companies
+        .iter()
+        .filter(|c| {
+            let at_stake = c.held_effect;
+            let size = if at_stake.is_negative() {
+                -at_stake
+            } else {
+                at_stake
+            };
+            !at_stake.is_zero() && size >= threshold
+        })
+        .map(|c| {
+            let name = c.cw_company_name.clone().unwrap_or_else(|| {
+                c.cw_company_id
+                    .map_or("a company".into(), |id| format!("company {id}"))
+            });
+            let (verb, amount) = if c.held_effect.is_negative() {
+                ("lower", -c.held_effect)
+            } else {
+                ("raise", c.held_effect)
+            };
+            Cause {
+                key: format!("held_money:{}", c.cw_company_id.unwrap_or_default()),
+                kind: NoticeKind::HeldMoney,
+                severity: Severity::Critical,
+                title: format!("Held lines would {verb} {name}'s monthly bill by {amount}"),
+                detail: NoticeDetail {
+                    companies: vec![name.clone()],
+                    company_ids: c.cw_company_id.into_iter().collect(),
+                    money_at_stake: Some(c.held_effect),
+                    ..detail(
+                        format!(
+                            "The change is at least {threshold} a month, the notice threshold: \
+                             approve the held lines if it is right, or correct the cause first."
+                        ),
+                        Vec::new(),
+                        "/#/sync",
+                    )
+                },
+                // A different amount is a recurrence; the same one held again is not.
+                fingerprint: c.held_effect.to_string(),
+            }
+        })
+        .collect()
 }
 
 fn unmapped_tenants(conn: &mut DbConnection) -> QueryResult<Vec<Cause>> {

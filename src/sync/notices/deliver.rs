@@ -12,14 +12,14 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 use url::Url;
 
-use super::{evaluate, DeliveryStatus};
+use super::{evaluate, tickets, DeliveryAction, DeliveryStatus};
 use crate::adapters::db::notices::{DeliveryRow, NoticeRow};
 use crate::adapters::db::notification_channels::ChannelRow;
 use crate::adapters::db::{self, utc};
 use crate::adapters::metrics::NoticeGauges;
 use crate::adapters::outbound::retry::RetryPolicy;
-use crate::adapters::webhook::{Sent, WebhookClient, WebhookError, WebhookMessage};
-use crate::domain::notices::NoticeDetail;
+use crate::adapters::webhook::{WebhookClient, WebhookError, WebhookMessage};
+use crate::domain::notices::{ChannelKind, NoticeDetail};
 use crate::runtime::state::Core;
 use crate::sync::SyncError;
 
@@ -111,7 +111,9 @@ async fn deliver_due(state: &Core, client: &WebhookClient) -> Result<(), SyncErr
         let now = db::now();
         let mut claimed = Vec::new();
         for delivery in db::notices::due(conn, now, DUE_BATCH)? {
-            if !db::notices::claim(conn, &delivery.id, now, now + CLAIM_FOR)? {
+            if db::notices::waits_for_earlier(conn, &delivery)?
+                || !db::notices::claim(conn, &delivery.id, now, now + CLAIM_FOR)?
+            {
                 continue;
             }
             let notice = db::notices::find(conn, &delivery.notice_id)?;
@@ -169,37 +171,59 @@ struct NoticeBody<'a> {
     resolved_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-/// What a send came to: a missing secret or a bad URL is a final failure, nothing sent.
-enum Outcome {
-    Sent(Sent),
+/// What one delivery pass came to.
+pub(crate) enum Outcome {
+    Delivered {
+        attempts: u32,
+        status: String,
+    },
+    /// Worth another pass later (a 5xx, a timeout).
+    Retry {
+        attempts: u32,
+        why: String,
+    },
+    Failed {
+        attempts: u32,
+        why: String,
+    },
+    /// The channel's settings cannot be used (no URL, an unreadable secret): nothing sent.
     Unusable(String),
 }
 
 async fn send(state: &Core, client: &WebhookClient, item: &Claimed) -> Outcome {
-    let event = format!("notice.{}", item.delivery.action);
-    send_to(
-        state,
-        client,
-        &item.channel,
-        &item.delivery.id,
-        event,
-        &item.notice,
-    )
-    .await
+    let action = DeliveryAction::parse(&item.delivery.action);
+    match (ChannelKind::parse(&item.channel.kind), action) {
+        (Some(ChannelKind::ConnectwiseTicket), Some(action)) => {
+            tickets::deliver(state, &item.channel, action, &item.notice).await
+        }
+        (Some(ChannelKind::Webhook), Some(_)) => {
+            let event = format!("notice.{}", item.delivery.action);
+            let id = &item.delivery.id;
+            send_to(state, client, &item.channel, id, event, &item.notice).await
+        }
+        _ => Outcome::Unusable("the channel or delivery is of an unknown kind".into()),
+    }
 }
 
-/// Sends one message about `notice` to a webhook channel.
-pub(crate) async fn send_to_channel(
-    state: &Core,
-    channel: &ChannelRow,
-    event: &str,
-    notice: &NoticeRow,
-) -> Result<Sent, String> {
-    let client = WebhookClient::new(state.settings.outbound.clone(), retry_policy())
-        .map_err(|e| e.to_string())?;
-    match send_to(state, &client, channel, &db::new_id(), event.into(), notice).await {
-        Outcome::Sent(sent) => Ok(sent),
-        Outcome::Unusable(why) => Err(why),
+/// Sends a `test` message to a channel now (a ticket channel opens and closes a ticket).
+pub(crate) async fn test_channel(state: &Core, channel: &ChannelRow) -> Outcome {
+    let notice = super::test_notice();
+    if channel.kind == ChannelKind::ConnectwiseTicket.as_str() {
+        return tickets::test(state, channel, &notice).await;
+    }
+    match WebhookClient::new(state.settings.outbound.clone(), retry_policy()) {
+        Ok(client) => {
+            send_to(
+                state,
+                &client,
+                channel,
+                &db::new_id(),
+                "test".into(),
+                &notice,
+            )
+            .await
+        }
+        Err(e) => Outcome::Unusable(e.to_string()),
     }
 }
 
@@ -248,25 +272,44 @@ async fn send_to(
         timestamp,
         body,
     };
-    Outcome::Sent(client.send(&message).await)
+    let sent = client.send(&message).await;
+    let attempts = sent.attempts;
+    match sent.result {
+        Ok(code) => Outcome::Delivered {
+            attempts,
+            status: format!("HTTP {code}"),
+        },
+        Err(e) if retryable(&e) => Outcome::Retry {
+            attempts,
+            why: e.to_string(),
+        },
+        Err(e) => Outcome::Failed {
+            attempts,
+            why: e.to_string(),
+        },
+    }
 }
 
 /// The delivery after a pass: delivered, failed for good, or back in the queue with a backoff.
 fn settle(delivery: &mut DeliveryRow, outcome: Outcome, now: NaiveDateTime) {
     let (status, last) = match outcome {
         Outcome::Unusable(why) => (DeliveryStatus::Failed, why),
-        Outcome::Sent(sent) => {
-            delivery.attempts += sent.attempts as i32;
-            match sent.result {
-                Ok(code) => {
-                    delivery.delivered_at = Some(now);
-                    (DeliveryStatus::Delivered, format!("HTTP {code}"))
-                }
-                Err(e) if retryable(&e) && delivery.attempts < MAX_ATTEMPTS => {
-                    (DeliveryStatus::Pending, e.to_string())
-                }
-                Err(e) => (DeliveryStatus::Failed, e.to_string()),
+        Outcome::Delivered { attempts, status } => {
+            delivery.attempts += attempts as i32;
+            delivery.delivered_at = Some(now);
+            (DeliveryStatus::Delivered, status)
+        }
+        Outcome::Retry { attempts, why } => {
+            delivery.attempts += attempts as i32;
+            if delivery.attempts < MAX_ATTEMPTS {
+                (DeliveryStatus::Pending, why)
+            } else {
+                (DeliveryStatus::Failed, why)
             }
+        }
+        Outcome::Failed { attempts, why } => {
+            delivery.attempts += attempts as i32;
+            (DeliveryStatus::Failed, why)
         }
     };
     if status == DeliveryStatus::Pending {

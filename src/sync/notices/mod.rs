@@ -5,6 +5,7 @@
 
 mod causes;
 pub mod deliver;
+mod tickets;
 
 use diesel::QueryResult;
 

@@ -10,7 +10,7 @@ use crate::web::routes::extract::{Operator, Viewer};
 use crate::adapters::db::billing_settings::BillingSettings;
 use crate::runtime::state::AppState;
 use crate::services::etag::{etag_of, IfMatch};
-use crate::services::fields::{FromJsonBody, JsonFields};
+use crate::services::fields::{FromJsonBody, JsonFields, Patch};
 use crate::services::settings;
 use crate::sync::settings::{Retention, SyncSettings};
 use crate::web::error::ApiError;
@@ -125,6 +125,11 @@ impl FromJsonBody for SyncSettings {
         let held_notice_after_hours = f
             .absent_or("held_notice_after_hours")
             .unwrap_or(defaults.held_notice_after_hours);
+        let held_money_notice_threshold = match f.patch("held_money_notice_threshold") {
+            Patch::Value(amount) => Some(amount),
+            Patch::Null => None,
+            Patch::Absent => defaults.held_money_notice_threshold,
+        };
         let max_usage_age_hours = f.required("max_usage_age_hours");
         let retention = match f.required::<serde_json::Value>("retention") {
             Some(value) => f.nested("retention", value),
@@ -141,6 +146,7 @@ impl FromJsonBody for SyncSettings {
             min_increase_units,
             hold_first_billing,
             held_notice_after_hours,
+            held_money_notice_threshold,
             max_usage_age_hours: max_usage_age_hours?,
             retention: retention?,
         };

@@ -7,6 +7,7 @@
 
 mod conditions;
 mod routes;
+mod service_desk;
 mod store;
 
 use std::collections::HashMap;
@@ -30,6 +31,14 @@ pub mod route {
     pub const AGREEMENTS: &str = "/finance/agreements";
     pub const ADDITIONS: &str = "/finance/agreements/{agreement_id}/additions";
     pub const ADDITION: &str = "/finance/agreements/{agreement_id}/additions/{addition_id}";
+    pub const BOARDS: &str = "/service/boards";
+    pub const BOARD: &str = "/service/boards/{id}";
+    pub const BOARD_STATUSES: &str = "/service/boards/{id}/statuses";
+    pub const BOARD_TYPES: &str = "/service/boards/{id}/types";
+    pub const PRIORITIES: &str = "/service/priorities";
+    pub const TICKETS: &str = "/service/tickets";
+    pub const TICKET: &str = "/service/tickets/{id}";
+    pub const TICKET_NOTES: &str = "/service/tickets/{id}/notes";
 }
 
 #[derive(Clone, Debug)]
@@ -125,9 +134,11 @@ pub struct FakeConnectWise {
 
 impl FakeConnectWise {
     pub fn start(options: FakeCwOptions) -> std::io::Result<Self> {
+        let mut state = State::default();
+        service_desk::seed(&mut state.store);
         let shared = Arc::new(Shared {
             options,
-            state: Mutex::default(),
+            state: Mutex::new(state),
         });
         let cert = SelfSignedCert::generate().map_err(std::io::Error::other)?;
         let tls = cert.server_config().map_err(std::io::Error::other)?;
@@ -231,6 +242,22 @@ impl FakeConnectWise {
             .create_addition(agreement_id, to_record(addition))
             .unwrap_or_else(|(status, body)| panic!("invalid seed addition ({status}): {body:?}"));
         id_of(&created)
+    }
+
+    /// Every ticket, oldest first, as ConnectWise would serialise it.
+    pub fn tickets(&self) -> Vec<Value> {
+        let state = self.shared.lock();
+        state.store.records(Collection::Tickets).cloned().collect()
+    }
+
+    /// The notes of one ticket, oldest first (its initial description is the first).
+    pub fn ticket_notes(&self, ticket_id: i64) -> Vec<Value> {
+        let state = self.shared.lock();
+        let notes = state.store.records(Collection::TicketNotes);
+        notes
+            .filter(|n| n["ticketId"].as_i64() == Some(ticket_id))
+            .cloned()
+            .collect()
     }
 
     pub fn additions(&self, agreement_id: i64) -> Vec<Addition> {

@@ -44,7 +44,8 @@ pub(super) fn app(
         .route(route::ADDITION, web::get().to(get_addition))
         .route(route::ADDITION, web::patch().to(patch_addition))
         .route(route::ADDITION, web::put().to(put_addition))
-        .route(route::ADDITION, web::delete().to(delete_addition));
+        .route(route::ADDITION, web::delete().to(delete_addition))
+        .configure(super::service_desk::routes);
     App::new()
         .app_data(web::Data::from(shared))
         .route(route::COMPANY_INFO, web::get().to(company_info))
@@ -230,7 +231,7 @@ fn echo_credentials(status: u16, req: &HttpRequest, private_key: &str) -> HttpRe
     ))
 }
 
-fn error_response(status: u16, code: &str, message: &str) -> HttpResponse {
+pub(super) fn error_response(status: u16, code: &str, message: &str) -> HttpResponse {
     rejection_response((
         status,
         ApiErrorBody {
@@ -241,12 +242,12 @@ fn error_response(status: u16, code: &str, message: &str) -> HttpResponse {
     ))
 }
 
-fn rejection_response((status, body): Rejection) -> HttpResponse {
+pub(super) fn rejection_response((status, body): Rejection) -> HttpResponse {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     HttpResponse::build(status).json(body)
 }
 
-fn reply(result: Result<Value, Rejection>, success: StatusCode) -> HttpResponse {
+pub(super) fn reply(result: Result<Value, Rejection>, success: StatusCode) -> HttpResponse {
     match result {
         Ok(record) => HttpResponse::build(success).json(record),
         Err(rejection) => rejection_response(rejection),
@@ -281,7 +282,7 @@ async fn system_info(shared: web::Data<Shared>) -> HttpResponse {
 }
 
 #[derive(Deserialize)]
-struct ListQuery {
+pub(super) struct ListQuery {
     conditions: Option<String>,
     page: Option<String>,
     #[serde(rename = "pageSize")]
@@ -337,6 +338,19 @@ fn list(
     collection: Collection,
     agreement_id: Option<i64>,
 ) -> HttpResponse {
+    list_of(req, query, shared, |store| match agreement_id {
+        Some(id) => Box::new(store.additions_of(id)),
+        None => Box::new(store.records(collection)),
+    })
+}
+
+/// [`list`] over the records `of` the store yields (a collection, or the children of one record).
+pub(super) fn list_of(
+    req: &HttpRequest,
+    query: &ListQuery,
+    shared: &Shared,
+    of: impl for<'a> Fn(&'a super::store::Store) -> Box<dyn Iterator<Item = &'a Value> + 'a>,
+) -> HttpResponse {
     let bad_request = |message: String| error_response(400, "InvalidObject", &message);
     let number = |raw: &Option<String>, default: usize, name: &str| match raw {
         None => Ok(default),
@@ -364,11 +378,7 @@ fn list(
     };
     let matching: Result<Vec<Value>, String> = {
         let state = shared.lock();
-        let records: Box<dyn Iterator<Item = &Value>> = match agreement_id {
-            Some(id) => Box::new(state.store.additions_of(id)),
-            None => Box::new(state.store.records(collection)),
-        };
-        records
+        of(&state.store)
             .filter_map(|record| match &filter {
                 None => Some(Ok(record.clone())),
                 Some(filter) => match filter.matches(record) {
@@ -431,7 +441,7 @@ fn link_header(req: &HttpRequest, page: usize, last_page: usize) -> Option<Strin
     (!links.is_empty()).then(|| links.join(", "))
 }
 
-fn json_body(body: &[u8]) -> Result<Value, Rejection> {
+pub(super) fn json_body(body: &[u8]) -> Result<Value, Rejection> {
     serde_json::from_slice(body).map_err(|e| {
         let mut rejection = invalid("request", Vec::new());
         rejection.1.message = Some(format!("The request body is not valid JSON: {e}"));
@@ -440,7 +450,7 @@ fn json_body(body: &[u8]) -> Result<Value, Rejection> {
 }
 
 /// Runs a write against the store, counting it when it was applied.
-fn write(
+pub(super) fn write(
     shared: &Shared,
     apply: impl FnOnce(&mut super::store::Store) -> Result<Value, Rejection>,
 ) -> Result<Value, Rejection> {

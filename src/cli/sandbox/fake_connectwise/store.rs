@@ -18,6 +18,12 @@ pub enum Collection {
     Companies,
     Agreements,
     Additions,
+    Boards,
+    BoardStatuses,
+    BoardTypes,
+    Priorities,
+    Tickets,
+    TicketNotes,
 }
 
 /// Records as ConnectWise would serialise them, keyed (and listed) by id.
@@ -39,15 +45,21 @@ impl Collection {
             Self::Companies => "companies",
             Self::Agreements => "agreements",
             Self::Additions => "additions",
+            Self::Boards => "boards",
+            Self::BoardStatuses => "board_statuses",
+            Self::BoardTypes => "board_types",
+            Self::Priorities => "priorities",
+            Self::Tickets => "tickets",
+            Self::TicketNotes => "ticket_notes",
         }
     }
 }
 
-fn now_stamp() -> String {
+pub fn now_stamp() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-fn info() -> Value {
+pub fn info() -> Value {
     json!({"lastUpdated": now_stamp(), "updatedBy": "fake-connectwise"})
 }
 
@@ -112,7 +124,7 @@ impl Store {
         self.put(collection, self.last_id, record)
     }
 
-    fn put(&mut self, collection: Collection, id: i64, record: Value) -> Value {
+    pub fn put(&mut self, collection: Collection, id: i64, record: Value) -> Value {
         if collection == Collection::Additions {
             if let Some(agreement_id) = record["agreementId"].as_i64() {
                 self.additions_of
