@@ -84,6 +84,14 @@ impl ConnectWiseClient {
         Ok(boards.into_iter().next())
     }
 
+    /// The id of the record named `name` in a list (`service/boards/7/statuses`,
+    /// `service/priorities`); none when the list has no such name.
+    pub async fn find_named(&self, list: &str, name: &str) -> Result<Option<i64>> {
+        let conditions = Conditions::eq("name", name);
+        let found: Vec<Reference> = self.list_all(list, Some(&conditions)).await?;
+        Ok(found.into_iter().find_map(|r| r.id))
+    }
+
     /// The ticket carrying this `externalXRef`, oldest first.
     pub async fn find_ticket_by_ref(&self, external_ref: &str) -> Result<Option<Ticket>> {
         let conditions = Conditions::eq("externalXRef", external_ref);

@@ -12,6 +12,7 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 use url::Url;
 
+pub use super::outcome::Outcome;
 use super::{evaluate, tickets, DeliveryAction, DeliveryStatus};
 use crate::adapters::db::notices::{DeliveryRow, NoticeRow};
 use crate::adapters::db::notification_channels::ChannelRow;
@@ -169,25 +170,6 @@ struct NoticeBody<'a> {
     opened_at: chrono::DateTime<chrono::Utc>,
     last_seen_at: chrono::DateTime<chrono::Utc>,
     resolved_at: Option<chrono::DateTime<chrono::Utc>>,
-}
-
-/// What one delivery pass came to.
-pub(crate) enum Outcome {
-    Delivered {
-        attempts: u32,
-        status: String,
-    },
-    /// Worth another pass later (a 5xx, a timeout).
-    Retry {
-        attempts: u32,
-        why: String,
-    },
-    Failed {
-        attempts: u32,
-        why: String,
-    },
-    /// The channel's settings cannot be used (no URL, an unreadable secret): nothing sent.
-    Unusable(String),
 }
 
 async fn send(state: &Core, client: &WebhookClient, item: &Claimed) -> Outcome {

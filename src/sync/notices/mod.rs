@@ -5,6 +5,7 @@
 
 mod causes;
 pub mod deliver;
+mod outcome;
 mod tickets;
 
 use diesel::QueryResult;

@@ -14,7 +14,7 @@ use crate::runtime::clients::shared_connectwise;
 use crate::runtime::state::Core;
 use crate::sync::SyncError;
 
-use super::deliver::Outcome;
+use super::outcome::Outcome;
 use super::DeliveryAction;
 
 /// ConnectWise's limit on a ticket summary.
@@ -206,13 +206,17 @@ impl Desk<'_> {
             [one] if settings.on_affected_company => Reference::id(*one),
             _ => reference(&settings.company),
         };
+        let statuses = format!("service/boards/{board_id}/statuses");
+        let types = format!("service/boards/{board_id}/types");
         let ticket = NewTicket {
             summary: self.notice.title.chars().take(SUMMARY_MAX).collect(),
             board: Reference::id(board_id),
             company,
-            status: settings.status.as_ref().map(reference),
-            priority: settings.priority.as_ref().map(reference),
-            kind: settings.ticket_type.as_ref().map(reference),
+            status: self.look_up(&statuses, settings.status.as_ref()).await?,
+            priority: self
+                .look_up("service/priorities", settings.priority.as_ref())
+                .await?,
+            kind: self.look_up(&types, settings.ticket_type.as_ref()).await?,
             initial_description: Some(self.description()),
             external_x_ref: Some(external_ref.into()),
         };
@@ -222,11 +226,42 @@ impl Desk<'_> {
             .ok_or_else(|| Problem::Retry("ConnectWise answered without a ticket id".into()))
     }
 
+    /// A record given by name, as its id from the `list` it is in; a name the list does not
+    /// have is a problem of the settings. A ConnectWise without that list (404) gets the name,
+    /// which ConnectWise also accepts in a reference.
+    async fn look_up(
+        &self,
+        list: &str,
+        given: Option<&RecordRef>,
+    ) -> Result<Option<Reference>, Problem> {
+        let Some(given) = given else {
+            return Ok(None);
+        };
+        let (Some(name), None) = (&given.name, given.id) else {
+            return Ok(Some(reference(given)));
+        };
+        match self.client.find_named(list, name).await {
+            Ok(Some(id)) => Ok(Some(Reference::id(id))),
+            Ok(None) => Err(Problem::Fail(format!(
+                "ConnectWise has nothing named {name:?} in {list}"
+            ))),
+            Err(ConnectWiseError::NotFound { .. }) => Ok(Some(reference(given))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// A closing note and the closed status, unless the ticket is closed already.
     async fn close(&self, id: i64) -> Result<&'static str, Problem> {
-        if self.client.get_ticket(id).await?.closed_flag == Some(true) {
+        let ticket = self.client.get_ticket(id).await?;
+        if ticket.closed_flag == Some(true) {
             return Ok("ticket was closed already");
         }
+        let board_id = ticket.board.and_then(|b| b.id).unwrap_or_default();
+        let statuses = format!("service/boards/{board_id}/statuses");
+        let closed = self
+            .look_up(&statuses, Some(&self.settings.closed_status))
+            .await?
+            .unwrap_or_else(|| reference(&self.settings.closed_status));
         let text = match self.notice.resolved_at {
             Some(at) => format!(
                 "Resolved: the cause is gone since {}. Closed by kaspersky-msp-bridge.",
@@ -240,7 +275,6 @@ impl Desk<'_> {
             ..NewTicketNote::default()
         };
         self.client.add_ticket_note(id, &note).await?;
-        let closed = reference(&self.settings.closed_status);
         self.client.set_ticket_status(id, &closed).await?;
         Ok("ticket closed")
     }

@@ -6,6 +6,7 @@
 //! asked what it received. Start it inside an actix runtime (`#[actix_web::test]`, `#[actix_web::main]`).
 
 mod conditions;
+mod http;
 mod routes;
 mod service_desk;
 mod store;

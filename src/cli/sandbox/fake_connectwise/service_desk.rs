@@ -8,10 +8,10 @@ use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 
+use super::http::{json_body, list_of, rejection_response, reply, write, ListQuery};
 use super::route::{
     BOARD, BOARDS, BOARD_STATUSES, BOARD_TYPES, PRIORITIES, TICKET, TICKETS, TICKET_NOTES,
 };
-use super::routes::{json_body, list_of, rejection_response, reply, write, ListQuery};
 use super::store::{invalid, not_found, now_stamp, Collection, Rejection, Store};
 use super::Shared;
 use crate::adapters::connectwise::{ApiFieldError, PatchOp, PatchOperation};
