@@ -60,6 +60,7 @@ static SOURCES: &[Source] = sources![
     "audit.js" => JS,
     "account.js" => JS,
     "admin.js" => JS,
+    "billing_profiles.js" => JS,
     "vendor/htm-preact.mjs" => JS,
     "vendor/LICENSE-htm.txt" => "text/plain; charset=utf-8",
     "vendor/LICENSE-preact.txt" => "text/plain; charset=utf-8",
