@@ -61,6 +61,7 @@ static SOURCES: &[Source] = sources![
     "account.js" => JS,
     "admin.js" => JS,
     "billing_profiles.js" => JS,
+    "company_terms.js" => JS,
     "vendor/htm-preact.mjs" => JS,
     "vendor/LICENSE-htm.txt" => "text/plain; charset=utf-8",
     "vendor/LICENSE-preact.txt" => "text/plain; charset=utf-8",
