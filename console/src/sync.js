@@ -100,7 +100,7 @@ function MoneySummary({ money, past = false }) {
   const items = [];
   for (const c of money.companies) {
     const whose = possessive(c.cw_company_name ?? `company ${c.cw_company_id ?? '?'}`);
-    if (moneySign(c.monthly_effect) !== 0) items.push(`${past ? 'Applied' : 'Applying it'} ${billEffect(c.monthly_effect, whose, opts)}.`);
+    if (moneySign(c.monthly_effect) !== 0) items.push(`${past ? 'This run' : 'Applying it'} ${billEffect(c.monthly_effect, whose, opts)}.`);
     if (moneySign(c.held_effect) !== 0) items.push(`Held for approval: ${billEffect(c.held_effect, whose)} once approved.`);
   }
   const held = moneySign(money.held_effect) !== 0;
