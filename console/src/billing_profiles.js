@@ -23,6 +23,8 @@ const BILL = [
 /** @param {BillCustomer} b */
 const billLabel = (b) => BILL.find(([v]) => v === b)?.[1] ?? b;
 const DESCRIPTION_MAX = 6000;
+/** The fields shown with their own error. */
+const FIELDS = ['bill_customer', 'unit_price', 'unit_cost', 'taxable', 'invoice_description'];
 const PLACEHOLDERS = '{application}, {category}, {company}, {tenant}, {quantity}';
 
 /** @param {Profile | null} p @returns {Form} */
@@ -117,7 +119,7 @@ function ProfileForm({ product, catalog, onDone }) {
     if (!loaded) return;
     const local = problemsOf(form);
     setErrors(local);
-    setError(null);
+    setError(Object.keys(local).length ? new Error('Not saved: some fields are not valid (see below).') : null);
     if (Object.keys(local).length) return;
     setBusy(true);
     try {
@@ -135,7 +137,8 @@ function ProfileForm({ product, catalog, onDone }) {
         const byField = {};
         for (const fe of err.problem?.errors ?? []) byField[fe.field] = fe.message;
         setErrors(byField);
-        setError(err);
+        const elsewhere = (err.problem?.errors ?? []).filter((fe) => !FIELDS.includes(fe.field)).map((fe) => `${fe.field}: ${fe.message}`);
+        setError(new Error(`Not saved: ${elsewhere.length ? elsewhere.join('; ') : 'some fields are not valid (see below).'}`));
       } else setError(err);
     }
   }

@@ -170,13 +170,15 @@ export function TermsForm({ mapping, tenant, editor, onDone }) {
       } else if (err instanceof ApiError && err.status === 422) {
         /** @type {Record<string, string>} */
         const byField = {};
+        /** @type {string[]} */
+        const elsewhere = [];
         for (const fe of err.problem?.errors ?? []) {
           const m = /^(products|applications)\[(\d+)\]\.(\w+)$/.exec(fe.field);
           const key = m ? keys[/** @type {'products' | 'applications'} */ (m[1])][Number(m[2])] : undefined;
-          byField[key && m ? `${key}.${m[3]}` : fe.field] = fe.message;
+          if (key && m) byField[`${key}.${m[3]}`] = fe.message; else elsewhere.push(`${fe.field}: ${fe.message}`);
         }
         setErrors(byField);
-        setError(err);
+        setError(new Error(`Not saved: ${elsewhere.length ? elsewhere.join('; ') : 'some fields are not valid (see below).'}`));
       } else setError(err);
     }
   }
