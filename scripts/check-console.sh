@@ -4,7 +4,8 @@
 # are current and that the console type-checks (tsc --checkJs --strict), then starts the server
 # in sandbox mode (fake ConnectWise with a 2,505-product catalog and fake KSC, throw-away data
 # directory, a free port on 127.0.0.1) and drives headless Chromium through the whole workflow
-# (console/test/e2e.mjs), which prints the measured log-in time and transfer sizes.
+# (console/test/e2e.mjs, its steps in console/test/steps/), which prints the measured log-in time
+# and transfer sizes.
 # Screenshots land in <target>/console-screenshots; UPDATE_README_SCREENSHOT=1 also refreshes
 # docs/products-tab.png and docs/home.png. Exits non-zero on any failure. Only 127.0.0.1 is
 # contacted by the tests.

@@ -101,7 +101,8 @@ export class ApiError extends Error {
  * for the user to log in again (see above) and then sends the request once more.
  * @param {string} method
  * @param {string} path under /api/v1, e.g. "/product-mappings"
- * @param {{body?: unknown, ifMatch?: string | null, query?: Query, accept?: string}} [options]
+ * @param {{body?: unknown, ifMatch?: string | null, query?: Query, accept?: string, raw?: boolean}} [options]
+ *   `raw`: the body of a 2xx answer as text (a CSV), not parsed
  * @returns {Promise<Reply>}
  */
 export async function call(method, path, options = {}) {
@@ -114,7 +115,7 @@ export async function call(method, path, options = {}) {
       if (session?.token === sentWith) endSession('Your session ended. Log in again to carry on: your unsaved changes are kept.');
       continue;
     }
-    return read(response);
+    return read(response, options.raw ?? false);
   }
 }
 
@@ -144,12 +145,13 @@ async function send(method, path, options) {
   }
 }
 
-/** @param {Response} response @returns {Promise<Reply>} */
-async function read(response) {
+/** @param {Response} response @param {boolean} raw @returns {Promise<Reply>} */
+async function read(response, raw) {
   const text = await response.text();
   /** @type {any} */
   let data = null;
-  if (text) {
+  if (raw && response.ok) data = text;
+  else if (text) {
     try { data = JSON.parse(text); } catch { data = text; }
   }
   if (!response.ok) {

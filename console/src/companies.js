@@ -4,6 +4,7 @@
 // filters, the mapping form opens in the tenant's row, billing on/off for many at once.
 import { html, useState, useEffect, useLayoutEffect, useRef } from './vendor/htm-preact.mjs';
 import { call, get, getAll, may, messageOf } from './api.js';
+import { TermsForm } from './company_terms.js';
 import { Combobox, ErrorNotice, Notice, blockedBy, count, href, picksSettled, readable, routeParams, useId, useLoad, when, setUnsaved } from './ui.js';
 
 /** @typedef {import('./api.js').Schemas} Schemas */
@@ -144,6 +145,7 @@ export function CompaniesScreen() {
   const [filter, setFilter] = useState(/** @type {Filter} */ (FILTERS.some(([f]) => f === params.get('filter')) ? /** @type {Filter} */ (params.get('filter')) : 'all'));
   const [shown, setShown] = useState(PAGE);
   const [editing, setEditing] = useState(/** @type {string | null} */ (null));
+  const [terms, setTerms] = useState(/** @type {string | null} */ (null));
   const [target, setTarget] = useState(/** @type {string | null} */ (params.get('tenant')));
   const [selected, setSelected] = useState(/** @type {Set<string>} */ (new Set()));
   const [message, setMessage] = useState(/** @type {{kind: 'ok' | 'warn', text: string, items?: string[]} | null} */ (null));
@@ -172,9 +174,9 @@ export function CompaniesScreen() {
     });
   }, [data !== undefined, location.hash]);
 
-  /** @param {string} tenantId */
-  function focusRowButton(tenantId) {
-    window.requestAnimationFrame(() => document.getElementById(`edit-${tenantId}`)?.focus());
+  /** @param {string} tenantId @param {string} [button] */
+  function focusRowButton(tenantId, button = 'edit') {
+    window.requestAnimationFrame(() => document.getElementById(`${button}-${tenantId}`)?.focus());
   }
 
   async function refreshTenants() {
@@ -261,7 +263,7 @@ export function CompaniesScreen() {
   const visible = rows.slice(0, shown);
   const selectable = visible.filter((t) => data?.mappings.get(t.id));
   const allSelected = selectable.length > 0 && selectable.every((t) => selected.has(t.id));
-  const columns = editor ? 7 : 5;
+  const columns = editor ? 7 : 6;
 
   /** @param {string} id */
   function flip(id) {
@@ -298,7 +300,7 @@ export function CompaniesScreen() {
       <thead><tr>${editor && html`<th scope="col"><input type="checkbox" aria-label="Select every mapped tenant shown" checked=${allSelected}
           onChange=${() => setSelected(allSelected ? new Set() : new Set(selectable.map((t) => t.id)))} /></th>`}
         <th scope="col">Tenant</th><th scope="col">ConnectWise company</th><th scope="col">Agreement</th>
-        <th scope="col">Billing</th><th scope="col">Last usage</th>${editor && html`<th scope="col"><span class="visually-hidden">Actions</span></th>`}</tr></thead>
+        <th scope="col">Billing</th><th scope="col">Last usage</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
       <tbody>${visible.length === 0 && html`<tr><td colspan=${columns}>No tenant matches.</td></tr>`}
       ${visible.map((t) => {
         const m = data.mappings.get(t.id);
@@ -311,13 +313,19 @@ export function CompaniesScreen() {
           <td data-label="Agreement">${m ? m.agreement_name : '—'}</td>
           <td data-label="Billing">${m ? (m.billing_enabled ? 'on' : 'off') : '—'}</td>
           <td data-label="Last usage">${usageOf(data.snapshots.get(t.id))}</td>
-          ${editor && html`<td class="row-actions">
-            <button type="button" id=${`edit-${t.id}`} aria-expanded=${editing === t.id ? 'true' : 'false'}
-              onClick=${() => { setMessage(null); setEditing(editing === t.id ? null : t.id); }} aria-label=${`${m ? 'Edit' : 'Map'} ${t.name}`}>${m ? 'Edit' : 'Map'}</button>
-            ${m && html`<button type="button" onClick=${() => toggleBilling(t, m)} aria-label=${`${m.billing_enabled ? 'Disable' : 'Enable'} billing for ${t.name}`}>${m.billing_enabled ? 'Disable billing' : 'Enable billing'}</button>
+          <td class="row-actions">
+            ${editor && html`<button type="button" id=${`edit-${t.id}`} aria-expanded=${editing === t.id ? 'true' : 'false'}
+              onClick=${() => { setMessage(null); setTerms(null); setEditing(editing === t.id ? null : t.id); }} aria-label=${`${m ? 'Edit' : 'Map'} ${t.name}`}>${m ? 'Edit' : 'Map'}</button>`}
+            ${m && html`<button type="button" id=${`terms-${t.id}`} aria-expanded=${terms === t.id ? 'true' : 'false'}
+              onClick=${() => { setMessage(null); setEditing(null); setTerms(terms === t.id ? null : t.id); }} aria-label=${`Terms for ${t.name}`}>Terms</button>`}
+            ${editor && m && html`<button type="button" onClick=${() => toggleBilling(t, m)} aria-label=${`${m.billing_enabled ? 'Disable' : 'Enable'} billing for ${t.name}`}>${m.billing_enabled ? 'Disable billing' : 'Enable billing'}</button>
               <button type="button" onClick=${() => unmap(t, m)} aria-label=${`Unmap ${t.name}`}>Unmap</button>`}
-          </td>`}
+          </td>
         </tr>`,
+        terms === t.id && m && html`<tr key=${`${t.id}-terms`} class="form-row"><td colspan=${columns}>
+          <${TermsForm} key=${t.id} tenant=${t} mapping=${m} editor=${editor}
+            onDone=${(/** @type {string | null} */ msg) => { setTerms(null); focusRowButton(t.id, 'terms'); if (msg) setMessage({ kind: 'ok', text: msg }); }} />
+        </td></tr>`,
         editing === t.id && html`<tr key=${`${t.id}-form`} class="form-row"><td colspan=${columns}>
           <${MappingForm} key=${t.id} tenant=${t} mapping=${m}
             onDone=${(/** @type {string | null} */ msg) => { setEditing(null); focusRowButton(t.id); if (msg) { setMessage({ kind: 'ok', text: msg }); reload(); } }} />

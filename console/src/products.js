@@ -3,6 +3,7 @@
 import { html, useState, useEffect, useRef } from './vendor/htm-preact.mjs';
 import { call, get, may, messageOf, ApiError } from './api.js';
 import { Combobox, Notice, picksSettled, routeParams, setUnsaved, useId } from './ui.js';
+import { BillingProfiles } from './billing_profiles.js';
 
 /** @typedef {import('./api.js').Schemas} Schemas */
 /** @typedef {Schemas['MappingGrid']} MappingGrid */
@@ -105,6 +106,14 @@ async function load(solution) {
 /** @param {Schemas['Product'] | Schemas['ProductRef']} p */
 function productLabel(p) {
   return p.identifier ? `${p.identifier} — ${p.description ?? ''}`.replace(/ — $/, '') : `Product ${p.id} (not in the catalog)`;
+}
+
+/** The products the grid's saved mappings bill on, each once. @param {MappingGrid} grid */
+function billedProducts(grid) {
+  /** @type {Map<number, {id: number, label: string}>} */
+  const found = new Map();
+  for (const row of grid.mappings) for (const p of row.products) found.set(p.id, { id: p.id, label: productLabel(p) });
+  return [...found.values()];
 }
 
 /** @param {string} text @returns {Promise<import('./ui.js').Found>} */
@@ -457,5 +466,6 @@ export function ProductsScreen() {
       <button type="button" disabled=${!dirty || busy !== null} onClick=${discard}>Discard changes</button>
       <button type="button" disabled=${busy !== null} onClick=${refreshCatalog}>Refresh catalog</button>
     </div>`}
+    ${loaded && html`<${BillingProfiles} editor=${editor} products=${billedProducts(loaded.grid)} />`}
   </section>`;
 }

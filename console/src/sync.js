@@ -4,7 +4,7 @@
 // look-up of the ids on screen, never by reading the whole catalog.
 import { html, useState, useEffect } from './vendor/htm-preact.mjs';
 import { call, get, getAll, may, productsById } from './api.js';
-import { ErrorNotice, Notice, TRIGGERS, ago, count, href, readable, useLoad, when } from './ui.js';
+import { ErrorNotice, Money, Notice, TRIGGERS, ago, billEffect, count, href, moneyAbs, moneySign, possessive, readable, useLoad, when } from './ui.js';
 
 /** @typedef {import('./api.js').Schemas} Schemas */
 /** @typedef {Schemas['Plan']} Plan */
@@ -75,6 +75,7 @@ function Outcome({ run, settings, names }) {
   return html`<div class="outcome">
     <p>Last finished run: <${StatusBadge} status=${run.status} /> ${when(run.finished_at)} (${ago(run.finished_at)}). Trigger: ${triggerOf(run)}.${' '}${Object.entries(s.actions).filter(([, n]) => n > 0).map(([a, n]) => `${n} ${a}`).join(', ') || 'No change.'}</p>
     ${run.error && html`<p class="sub">${readable(run.error, appNames(names))}</p>`}
+    <${MoneySummary} money=${s.money} past=${true} />
     ${skipped.length > 0 && html`<p><strong>${count(skipped.length, 'tenant')} not billed</strong>:
       ${skipped.map((t) => `${t.tenant_name ?? t.tenant_id} (${readable(t.reason, appNames(names))}, since ${when(t.since)})`).join('; ')}</p>`}
     ${settings && html`<p class="sub">${settings.schedule_enabled && settings.next_run_at ? `Next run ${when(settings.next_run_at)} (${ago(settings.next_run_at)}).` : 'The schedule is off.'} <a href="#/settings">Sync settings</a></p>`}
@@ -85,6 +86,28 @@ function Outcome({ run, settings, names }) {
 function BlockedItem({ names, tenantId, applications }) {
   return html`<li><strong>${tenantName(names, tenantId)}</strong> is not billed at all until these mappings are complete:
     ${applications.map((a, i) => html`${i > 0 ? ', ' : ' '}<a href=${appRow(names, a)}>${appName(names, a)}</a>`)}</li>`;
+}
+
+/**
+ * What a plan or a run does to the monthly bills: per company, then overall; what waits for
+ * approval said apart, so an approver sees it before approving.
+ * @param {{money: Schemas['MoneySummary'] | undefined, past?: boolean}} props
+ */
+function MoneySummary({ money, past = false }) {
+  if (!money) return null;
+  const opts = { past };
+  /** @type {string[]} */
+  const items = [];
+  for (const c of money.companies) {
+    const whose = possessive(c.cw_company_name ?? `company ${c.cw_company_id ?? '?'}`);
+    if (moneySign(c.monthly_effect) !== 0) items.push(`${past ? 'This run' : 'Applying it'} ${billEffect(c.monthly_effect, whose, opts)}.`);
+    if (moneySign(c.held_effect) !== 0) items.push(`Held for approval: ${billEffect(c.held_effect, whose)} once approved.`);
+  }
+  const held = moneySign(money.held_effect) !== 0;
+  return html`<div class="money-summary">
+    <p>Monthly bills: ${past ? 'this run' : 'applying this preview'} ${billEffect(money.monthly_effect, 'the companies\'', { noun: 'monthly bills', past })}${held ? `; the lines held for approval would ${moneySign(money.held_effect) > 0 ? 'raise' : 'lower'} them by ${moneyAbs(money.held_effect)} once approved` : ''}.</p>
+    ${items.length > 0 && html`<ul class="money-companies">${items.map((t) => html`<li>${t}</li>`)}</ul>`}
+  </div>`;
 }
 
 /**
@@ -111,10 +134,13 @@ function PlanView({ plan, names, onApply, busy, editor }) {
     });
   }
   const held = heldMoves.length + heldLines.length;
+  /** The company a move bills: its lines name it. @param {Schemas['Move']} m */
+  const moveCompany = (m) => plan.lines.find((l) => l.move_id === m.id && l.cw_company_name)?.cw_company_name ?? tenantName(names, m.tenant_id);
   const writes = Object.entries(plan.counts).filter(([a, n]) => n > 0 && a !== 'unchanged').map(([a, n]) => `${n} ${a}`).join(', ');
   return html`<section class="card" aria-labelledby="plan-title">
     <h2 id="plan-title">Preview <span class="sub">${when(plan.created_at)}</span></h2>
     <p>${writes ? `${writes}.` : 'No line to write.'} Nothing has been written to ConnectWise yet.</p>
+    <${MoneySummary} money=${plan.money} />
     ${notBilled.length > 0 && html`<${Notice} kind="warn">${count(notBilled.length, 'tenant')} with billing on ${notBilled.length === 1 ? 'is' : 'are'} not billed by this plan — fix ${notBilled.length === 1 ? 'it' : 'them'} first:
       <ul>${plan.blocked.map((b) => html`<${BlockedItem} key=${b.tenant_id} names=${names} tenantId=${b.tenant_id} applications=${b.applications} />`)}
       ${notBilled.filter((t) => t.kind !== 'blocked').map((t) => html`<li key=${t.tenant_id}><strong>${t.tenant_name ?? tenantName(names, t.tenant_id)}</strong>: ${t.reason} — <a href=${href('companies', { tenant: t.tenant_id })}>see the tenant</a></li>`)}</ul><//>`}
@@ -123,13 +149,13 @@ function PlanView({ plan, names, onApply, busy, editor }) {
         ? html`<label><input type="checkbox" checked=${approved.has(`move:${m.id}`)} onChange=${() => flip(`move:${m.id}`)} />
             Approve the move of ${tenantName(names, m.tenant_id)}</label>`
         : html`<strong>Move of ${tenantName(names, m.tenant_id)}</strong>`}
-${`: ${m.applications.map((a) => appName(names, a)).join(', ')}, tenant total ${m.units_before} → ${m.units_after} units from ${m.date}, ${m.lines.length} lines`}${m.hold_reasons.length ? html` — <span class="status status-incomplete">held</span>: ${m.hold_reasons.map((r) => HOLD_TEXT[r]).join(', ')}` : ' — applied at once'}
+${`: ${m.applications.map((a) => appName(names, a)).join(', ')}, tenant total ${m.units_before} → ${m.units_after} units from ${m.date}, ${m.lines.length} lines; it ${billEffect(m.monthly_effect, possessive(moveCompany(m)))}`}${m.hold_reasons.length ? html` — <span class="status status-incomplete">held</span>: ${m.hold_reasons.map((r) => HOLD_TEXT[r]).join(', ')}` : ' — applied at once'}
     </li>`)}</ul>`}
     <div class="table-wrap"><table class="grid stack">
       <caption>Lines${showAll ? '' : ' (unchanged ones hidden)'}</caption>
       <thead><tr><th scope="col">Tenant</th><th scope="col">Agreement</th><th scope="col">Product</th><th scope="col">Action</th>
-        <th scope="col">Quantity</th><th scope="col">Why</th>${editor && held > 0 && html`<th scope="col">Approve</th>`}</tr></thead>
-      <tbody>${lines.length === 0 && html`<tr><td colspan="7">No line to write.</td></tr>`}
+        <th scope="col">Quantity</th><th scope="col">Monthly effect</th><th scope="col">Why</th>${editor && held > 0 && html`<th scope="col">Approve</th>`}</tr></thead>
+      <tbody>${lines.length === 0 && html`<tr><td colspan="8">No line to write.</td></tr>`}
       ${lines.map((l, i) => {
         const key = `line:${l.agreement_id}:${l.product_id}`;
         return html`<tr key=${i}>
@@ -137,9 +163,10 @@ ${`: ${m.applications.map((a) => appName(names, a)).join(', ')}, tenant total ${
           <td data-label="Product">${productName(names, l.product_id)}</td>
           <td data-label="Action"><span class=${`status action-${l.action}`}>${l.action}</span>${l.hold && html` <span class="sub">(${l.hold.action})</span>`}</td>
           <td data-label="Quantity">${l.current_quantity} → ${l.desired_quantity ?? l.current_quantity}</td>
+          <td data-label="Monthly effect"><${Money} amount=${l.monthly_effect} />${l.action === 'held' && moneySign(l.monthly_effect) !== 0 && html`<div class="sub">once approved: ${billEffect(l.monthly_effect, possessive(l.cw_company_name ?? tenantName(names, l.tenant_id)))}</div>`}${l.unit_price && html`<div class="sub">at ${l.unit_price} a unit</div>`}</td>
           <td data-label="Why">${l.reason}${l.move_id && html`<div class="sub">part of the move of ${tenantName(names, l.tenant_id)}</div>`}</td>
           ${editor && held > 0 && html`<td data-label="Approve">${l.action === 'held' && !l.move_id
-            ? html`<input type="checkbox" aria-label=${`Approve ${productName(names, l.product_id)} on ${agreementName(names, l.agreement_id)}`}
+            ? html`<input type="checkbox" aria-label=${`Approve ${productName(names, l.product_id)} on ${agreementName(names, l.agreement_id)}: ${billEffect(l.monthly_effect, possessive(l.cw_company_name ?? tenantName(names, l.tenant_id)))}`}
                 checked=${approved.has(key)} onChange=${() => flip(key)} />`
             : l.action === 'held' ? html`<span class="sub">with its move</span>` : ''}</td>`}
         </tr>`;
@@ -169,6 +196,7 @@ function RunDetails({ run, names, onProducts }) {
     <p class="sub">Trigger: ${triggerOf(run)}.</p>
     ${run.error && html`<p>${readable(run.error, appNames(names))}</p>`}
     <p>${`${Object.entries(run.summary.outcomes).filter(([, n]) => n > 0).map(([a, n]) => `${n} ${a}`).join(', ') || 'No change recorded'}; ${run.summary.write_calls} ConnectWise writes.`}</p>
+    <${MoneySummary} money=${run.summary.money} past=${true} />
     ${skipped.length > 0 && html`<h4>Tenants not billed</h4><ul>${skipped.map((t) => html`<li>${t.tenant_name ?? t.tenant_id}: ${t.kind}, ${readable(t.reason, appNames(names))} (since ${when(t.since)}) —
       ${t.kind === 'blocked' ? html`<a href="#/unbilled">what it leaves unbilled</a>` : html`<a href=${href('companies', { tenant: t.tenant_id })}>see the tenant</a>`}</li>`)}</ul>`}
     <${ErrorNotice} error=${error} />
@@ -274,11 +302,12 @@ export function SyncScreen() {
     <${ErrorNotice} error=${history.error} />
     ${history.data && html`<div class="table-wrap"><table class="grid stack">
       <caption class="visually-hidden">Sync runs, newest first</caption>
-      <thead><tr><th scope="col">Started</th><th scope="col">Trigger</th><th scope="col">Status</th><th scope="col">Changes</th><th scope="col">Not billed</th><th scope="col"><span class="visually-hidden">Details</span></th></tr></thead>
-      <tbody>${history.data.items.length === 0 && html`<tr><td colspan="6">No run yet.</td></tr>`}
+      <thead><tr><th scope="col">Started</th><th scope="col">Trigger</th><th scope="col">Status</th><th scope="col">Changes</th><th scope="col">Monthly effect</th><th scope="col">Not billed</th><th scope="col"><span class="visually-hidden">Details</span></th></tr></thead>
+      <tbody>${history.data.items.length === 0 && html`<tr><td colspan="7">No run yet.</td></tr>`}
       ${history.data.items.map((r) => html`<tr key=${r.id} class=${selected?.id === r.id ? 'selected' : ''}>
         <td data-label="Started">${when(r.started_at)}</td><td data-label="Trigger">${triggerOf(r)}</td><td data-label="Status"><${StatusBadge} status=${r.status} /></td>
         <td data-label="Changes">${Object.entries(r.summary.actions).filter(([, n]) => n > 0).map(([a, n]) => `${n} ${a}`).join(', ') || '—'}</td>
+        <td data-label="Monthly effect"><${Money} amount=${r.summary.money?.monthly_effect} />${moneySign(r.summary.money?.held_effect) !== 0 && html`<div class="sub">held: ${r.summary.money?.held_effect}</div>`}</td>
         <td data-label="Not billed">${(r.summary.skipped_tenants ?? []).length || '—'}</td>
         <td><button type="button" aria-expanded=${selected?.id === r.id ? 'true' : 'false'} onClick=${() => setSelected(selected?.id === r.id ? null : r)}
           aria-label=${`Details of the run of ${when(r.started_at)}`}>Details</button></td></tr>`)}

@@ -63,6 +63,58 @@ export function readable(text, names) {
     `incomplete product mapping for ${String(list).split(',').map((s) => names?.get(s.trim()) ?? s.trim()).join(', ')}`);
 }
 
+// --- money ----------------------------------------------------------------------------------
+// Amounts are exact decimal strings from the API ("120.00", "-4.5"): shown and compared as
+// text, never turned into binary floating-point numbers.
+
+/** An amount as the API writes it (the schema's `Money`). */
+export const MONEY = /^-?[0-9]{1,15}(\.[0-9]{1,4})?$/;
+/** A price or quantity-free amount a form accepts: not negative, at most 4 decimals. */
+export const AMOUNT = /^[0-9]{1,15}(\.[0-9]{1,4})?$/;
+
+/** -1, 0 or 1: the sign of a decimal string. @param {string | null | undefined} amount */
+export function moneySign(amount) {
+  const a = (amount ?? '').trim();
+  if (!/[1-9]/.test(a)) return 0;
+  return a.startsWith('-') ? -1 : 1;
+}
+
+/** The amount without its sign. @param {string} amount */
+export function moneyAbs(amount) {
+  return amount.trim().replace(/^[-+]/, '');
+}
+
+/** "+12.00", "−12.00" or "0.00": an effect in a table cell. @param {string | null | undefined} amount */
+export function signed(amount) {
+  if (amount === null || amount === undefined || amount === '') return '—';
+  const sign = moneySign(amount);
+  return `${sign > 0 ? '+' : sign < 0 ? '−' : ''}${moneyAbs(amount)}`;
+}
+
+/**
+ * "raises Contoso Ltd's monthly bill by 12.00" / "lowers … by …" / "leaves … as it is" (or, for
+ * what a run did, "raised", "lowered", "left").
+ * @param {string | null | undefined} amount @param {string} whose e.g. "Contoso Ltd's"
+ * @param {{noun?: string, past?: boolean}} [options]
+ */
+export function billEffect(amount, whose, { noun = 'monthly bill', past = false } = {}) {
+  const sign = moneySign(amount);
+  if (sign === 0) return `${past ? 'left' : 'leaves'} ${whose} ${noun} as ${noun.endsWith('s') ? 'they were' : 'it was'}`;
+  const verb = sign > 0 ? (past ? 'raised' : 'raises') : (past ? 'lowered' : 'lowers');
+  return `${verb} ${whose} ${noun} by ${moneyAbs(amount ?? '')}`;
+}
+
+/** A money cell: the signed amount, green when it raises, red when it lowers. @param {{amount: string | null | undefined}} props */
+export function Money({ amount }) {
+  const sign = moneySign(amount);
+  return html`<span class=${`money${sign > 0 ? ' up' : sign < 0 ? ' down' : ''}`}>${signed(amount)}</span>`;
+}
+
+/** A company's name as an owner: "Contoso Ltd's", "Jones'". @param {string} name */
+export function possessive(name) {
+  return /s$/i.test(name) ? `${name}'` : `${name}'s`;
+}
+
 /** How a run's trigger reads. */
 export const TRIGGERS = { api: 'API', console: 'console', schedule: 'schedule', cli: 'command line' };
 
