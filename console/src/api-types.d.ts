@@ -1463,7 +1463,7 @@ export interface components {
          * @description Where a channel delivers.
          * @enum {string}
          */
-        ChannelKind: "webhook";
+        ChannelKind: "webhook" | "connectwise_ticket";
         /** @description What a test message came to. */
         ChannelTestResult: {
             /**
@@ -1981,6 +1981,11 @@ export interface components {
              * @default []
              */
             companies: string[];
+            /**
+             * @description Their ConnectWise ids, where known (a ticket can be opened on the one company concerned).
+             * @default []
+             */
+            company_ids: number[];
             deliveries: components["schemas"]["Delivery"][];
             id: string;
             /** @description The cause: one notice per key while it lasts. */
@@ -1993,6 +1998,8 @@ export interface components {
              * @default
              */
             link: string;
+            /** @default null */
+            money_at_stake: components["schemas"]["Money"] | null;
             /**
              * Format: int32
              * @description How often the cause was seen (1 + recurrences).
@@ -2016,7 +2023,7 @@ export interface components {
             title: string;
         };
         /** @enum {string} */
-        NoticeKind: "run_outcome" | "held_lines" | "unattributed_keys" | "unmapped_tenant" | "inactive_product" | "connection_test";
+        NoticeKind: "run_outcome" | "held_lines" | "unattributed_keys" | "unmapped_tenant" | "inactive_product" | "connection_test" | "held_money";
         NotificationChannel: {
             /** Format: date-time */
             created_at: string;
@@ -2030,10 +2037,11 @@ export interface components {
             name: string;
             /** @description Whether a signing secret is stored (the secret itself is never shown). */
             secret_set: boolean;
+            ticket?: components["schemas"]["TicketSettings"] | null;
             /** Format: date-time */
             updated_at: string;
-            /** @description Where a webhook posts. */
-            url: string;
+            /** @description Where a webhook posts (webhook channels). */
+            url?: string | null;
         };
         /**
          * @description A channel to create or replace.
@@ -2058,11 +2066,12 @@ export interface components {
             kind: components["schemas"]["ChannelKind"];
             min_severity?: components["schemas"]["Severity"] | null;
             name: string;
-            /** @description Write-only HMAC-SHA256 signing secret, 16 to 200 characters. Required on create; on
-             *     replace, omitted keeps the stored one (a webhook always has one, so `null` is refused). */
+            /** @description Webhook channels: write-only HMAC-SHA256 signing secret, 16 to 200 characters. Required
+             *     on create; on replace, omitted keeps the stored one (`null` is refused). */
             secret?: string | null;
-            /** @description The receiver's `http(s)://` URL (the outbound allow-list applies). */
-            url: string;
+            ticket?: components["schemas"]["TicketSettings"] | null;
+            /** @description Webhook channels: the receiver's `http(s)://` URL (the outbound allow-list applies). */
+            url?: string | null;
         };
         /**
          * @description What became of one line.
@@ -2514,6 +2523,14 @@ export interface components {
             totals: components["schemas"]["Totals"];
             unbilled: components["schemas"]["UnbilledAmount"][];
         };
+        /** @description A ConnectWise record named by id, name or identifier, as a channel's settings give it. */
+        RecordRef: {
+            /** Format: int64 */
+            id?: number | null;
+            /** @description Companies only: the company's identifier. */
+            identifier?: string | null;
+            name?: string | null;
+        };
         RefreshResult: {
             added: number;
             /** Format: date-time */
@@ -2746,6 +2763,7 @@ export interface components {
         /** @example {
          *       "cancel_date_policy": "end_of_month",
          *       "effective_date_policy": "today",
+         *       "held_money_notice_threshold": "250.00",
          *       "held_notice_after_hours": 24,
          *       "hold_first_billing": false,
          *       "max_decrease_percent": 50,
@@ -2766,6 +2784,8 @@ export interface components {
             cancel_date_policy: components["schemas"]["CancelDatePolicy"];
             /** @default today */
             effective_date_policy: components["schemas"]["EffectiveDatePolicy"];
+            /** @default null */
+            held_money_notice_threshold: components["schemas"]["Money"] | null;
             /**
              * Format: int32
              * @description Lines held for approval this long (hours; 0 = at once) raise a `held_lines` notice
@@ -2832,6 +2852,8 @@ export interface components {
             cancel_date_policy: components["schemas"]["CancelDatePolicy"];
             /** @default today */
             effective_date_policy: components["schemas"]["EffectiveDatePolicy"];
+            /** @default null */
+            held_money_notice_threshold: components["schemas"]["Money"] | null;
             /**
              * Format: int32
              * @description Lines held for approval this long (hours; 0 = at once) raise a `held_lines` notice
@@ -2975,6 +2997,43 @@ export interface components {
             users?: {
                 [key: string]: number;
             };
+        };
+        /**
+         * @description Where and how a ConnectWise ticket channel opens its tickets.
+         * @example {
+         *       "board": {
+         *         "name": "Help Desk"
+         *       },
+         *       "closed_status": {
+         *         "name": "Closed"
+         *       },
+         *       "company": {
+         *         "identifier": "MyMSP"
+         *       },
+         *       "on_affected_company": true,
+         *       "priority": {
+         *         "name": "Priority 3 - Normal Response"
+         *       },
+         *       "status": {
+         *         "name": "New"
+         *       },
+         *       "type": {
+         *         "name": "Billing"
+         *       }
+         *     }
+         */
+        TicketSettings: {
+            /** @description The service board, by id or name (looked up in ConnectWise). */
+            board: components["schemas"]["RecordRef"];
+            /** @description The status a ticket is set to when its cause is gone, by id or name. */
+            closed_status: components["schemas"]["RecordRef"];
+            /** @description The company tickets are opened on (usually the MSP's own), by id or identifier. */
+            company: components["schemas"]["RecordRef"];
+            /** @description A notice about exactly one company is opened on that company instead (default false). */
+            on_affected_company?: boolean;
+            priority?: components["schemas"]["RecordRef"] | null;
+            status?: components["schemas"]["RecordRef"] | null;
+            type?: components["schemas"]["RecordRef"] | null;
         };
         /** @description Monthly amounts of some lines together. A line whose deployed units are unknown (usage not
          *     billed now) counts as deployed at what it bills, so `amount_deployed − amount_billed` is always
