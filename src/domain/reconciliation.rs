@@ -78,7 +78,8 @@ fn line(input: &CompanyInput<'_>, product_id: ProductId) -> ReconciledLine {
         .iter()
         .filter(|a| a.product_id == product_id)
         .collect();
-    let units_billed: f64 = billed.iter().map(|a| a.quantity).sum();
+    // A float sum of nothing is -0.0, which would print as "-0": adding 0.0 makes it 0.
+    let units_billed: f64 = billed.iter().map(|a| a.quantity).sum::<f64>() + 0.0;
     let amount_billed: Money = billed
         .iter()
         .map(|a| {
@@ -300,6 +301,8 @@ mod tests {
                 ),
             ]
         );
+        // Nothing billed is 0, not -0 (which a float sum of nothing is).
+        assert!(lines[2].units_billed.is_sign_positive());
         // Nothing deployed is known while the usage cannot be billed: no difference claimed.
         let frozen = reconcile(&CompanyInput {
             desired: None,
