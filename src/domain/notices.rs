@@ -55,11 +55,12 @@ crate::text_enum! {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecordRef {
+    #[schema(minimum = 1)]
     pub id: Option<i64>,
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub name: Option<String>,
     /// Companies only: the company's identifier.
-    #[schema(min_length = 1, max_length = 30)]
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub identifier: Option<String>,
 }
 
