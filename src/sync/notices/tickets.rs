@@ -52,19 +52,7 @@ pub(super) async fn deliver(
     notice: &NoticeRow,
 ) -> Outcome {
     let result = async {
-        let settings = channel
-            .ticket_settings()
-            .ok_or_else(|| Problem::Fail("the channel's ticket settings cannot be read".into()))?;
-        let client = shared_connectwise(state)
-            .await
-            .map_err(|e| Problem::Retry(format!("no ConnectWise connection: {e}")))?;
-        let desk = Desk {
-            state,
-            client: &client,
-            settings: &settings,
-            channel,
-            notice,
-        };
+        let desk = Desk::new(state, channel, notice).await?;
         desk.handle(action).await
     }
     .await;
@@ -81,19 +69,7 @@ pub(super) async fn deliver(
 /// A channel test: opens a ticket and closes it again at once.
 pub(crate) async fn test(state: &Core, channel: &ChannelRow, notice: &NoticeRow) -> Outcome {
     let result = async {
-        let settings = channel
-            .ticket_settings()
-            .ok_or_else(|| Problem::Fail("the channel's ticket settings cannot be read".into()))?;
-        let client = shared_connectwise(state)
-            .await
-            .map_err(|e| Problem::Fail(format!("no ConnectWise connection: {e}")))?;
-        let desk = Desk {
-            state,
-            client: &client,
-            settings: &settings,
-            channel,
-            notice,
-        };
+        let desk = Desk::new(state, channel, notice).await?;
         let id = desk.open(&format!("kmb:test:{}", notice.id)).await?;
         desk.close(id).await?;
         Ok::<_, Problem>(format!("ticket #{id} opened and closed"))
@@ -108,15 +84,37 @@ pub(crate) async fn test(state: &Core, channel: &ChannelRow, notice: &NoticeRow)
     }
 }
 
+/// One notice's business with one ticket channel.
 struct Desk<'a> {
     state: &'a Core,
-    client: &'a ConnectWiseClient,
-    settings: &'a TicketSettings,
+    client: ConnectWiseClient,
+    settings: TicketSettings,
     channel: &'a ChannelRow,
     notice: &'a NoticeRow,
 }
 
-impl Desk<'_> {
+impl<'a> Desk<'a> {
+    /// With the channel's settings and the shared ConnectWise client.
+    async fn new(
+        state: &'a Core,
+        channel: &'a ChannelRow,
+        notice: &'a NoticeRow,
+    ) -> Result<Desk<'a>, Problem> {
+        let settings = channel
+            .ticket_settings()
+            .ok_or_else(|| Problem::Fail("the channel's ticket settings cannot be read".into()))?;
+        let client = shared_connectwise(state)
+            .await
+            .map_err(|e| Problem::Retry(format!("no ConnectWise connection: {e}")))?;
+        Ok(Desk {
+            state,
+            client,
+            settings,
+            channel,
+            notice,
+        })
+    }
+
     async fn handle(&self, action: DeliveryAction) -> Result<String, Problem> {
         match action {
             DeliveryAction::Opened => {
@@ -193,7 +191,7 @@ impl Desk<'_> {
     }
 
     async fn open(&self, external_ref: &str) -> Result<i64, Problem> {
-        let settings = self.settings;
+        let settings = &self.settings;
         let board = self.client.find_board(&reference(&settings.board)).await?;
         let Some(board_id) = board.and_then(|b| b.id) else {
             return Err(Problem::Fail(format!(

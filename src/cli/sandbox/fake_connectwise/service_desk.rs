@@ -5,7 +5,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::web::{self, Bytes};
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{Handler, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 
 use super::http::{json_body, list_of, rejection_response, reply, write, ListQuery};
@@ -20,17 +20,28 @@ const SUMMARY_MAX: usize = 100;
 const EXTERNAL_REF_MAX: usize = 100;
 
 pub(super) fn routes(config: &mut web::ServiceConfig) {
+    let board_of = |r: &Value| r["board"]["id"].as_i64();
+    let ticket_of = |r: &Value| r["ticketId"].as_i64();
     config
-        .route(BOARDS, web::get().to(list_boards))
-        .route(BOARD, web::get().to(get_board))
-        .route(BOARD_STATUSES, web::get().to(list_board_statuses))
-        .route(BOARD_TYPES, web::get().to(list_board_types))
-        .route(PRIORITIES, web::get().to(list_priorities))
-        .route(TICKETS, web::get().to(list_tickets))
+        .route(BOARDS, web::get().to(whole(Collection::Boards)))
+        .route(BOARD, web::get().to(one(Collection::Boards, "Board")))
+        .route(
+            BOARD_STATUSES,
+            web::get().to(children(Collection::BoardStatuses, BOARD_RECORD, board_of)),
+        )
+        .route(
+            BOARD_TYPES,
+            web::get().to(children(Collection::BoardTypes, BOARD_RECORD, board_of)),
+        )
+        .route(PRIORITIES, web::get().to(whole(Collection::Priorities)))
+        .route(TICKETS, web::get().to(whole(Collection::Tickets)))
         .route(TICKETS, web::post().to(create_ticket))
-        .route(TICKET, web::get().to(get_ticket))
+        .route(TICKET, web::get().to(one(Collection::Tickets, "Ticket")))
         .route(TICKET, web::patch().to(patch_ticket))
-        .route(TICKET_NOTES, web::get().to(list_notes))
+        .route(
+            TICKET_NOTES,
+            web::get().to(children(Collection::TicketNotes, TICKET_RECORD, ticket_of)),
+        )
         .route(TICKET_NOTES, web::post().to(create_note));
 }
 
@@ -82,118 +93,58 @@ pub(super) fn seed(store: &mut Store) {
     }
 }
 
-async fn list_boards(
-    req: HttpRequest,
-    q: web::Query<ListQuery>,
-    s: web::Data<Shared>,
-) -> HttpResponse {
-    list_of(&req, &q, &s, |store| {
-        Box::new(store.records(Collection::Boards))
-    })
-}
+const BOARD_RECORD: (Collection, &str) = (Collection::Boards, "Board");
+const TICKET_RECORD: (Collection, &str) = (Collection::Tickets, "Ticket");
 
-async fn get_board(s: web::Data<Shared>, path: web::Path<i64>) -> HttpResponse {
-    let id = path.into_inner();
-    let found = s.lock().store.get(Collection::Boards, id).cloned();
-    reply(found.ok_or_else(|| not_found("Board", id)), StatusCode::OK)
-}
+type ListArgs = (HttpRequest, web::Query<ListQuery>, web::Data<Shared>);
 
-async fn list_board_statuses(
-    req: HttpRequest,
-    q: web::Query<ListQuery>,
-    s: web::Data<Shared>,
-    path: web::Path<i64>,
-) -> HttpResponse {
-    children(
-        &req,
-        &q,
-        &s,
-        Collection::BoardStatuses,
-        "board",
-        path.into_inner(),
-    )
-}
-
-async fn list_board_types(
-    req: HttpRequest,
-    q: web::Query<ListQuery>,
-    s: web::Data<Shared>,
-    path: web::Path<i64>,
-) -> HttpResponse {
-    children(
-        &req,
-        &q,
-        &s,
-        Collection::BoardTypes,
-        "board",
-        path.into_inner(),
-    )
-}
-
-async fn list_priorities(
-    req: HttpRequest,
-    q: web::Query<ListQuery>,
-    s: web::Data<Shared>,
-) -> HttpResponse {
-    list_of(&req, &q, &s, |store| {
-        Box::new(store.records(Collection::Priorities))
-    })
-}
-
-async fn list_tickets(
-    req: HttpRequest,
-    q: web::Query<ListQuery>,
-    s: web::Data<Shared>,
-) -> HttpResponse {
-    list_of(&req, &q, &s, |store| {
-        Box::new(store.records(Collection::Tickets))
-    })
-}
-
-async fn list_notes(
-    req: HttpRequest,
-    q: web::Query<ListQuery>,
-    s: web::Data<Shared>,
-    path: web::Path<i64>,
-) -> HttpResponse {
-    let id = path.into_inner();
-    if s.lock().store.get(Collection::Tickets, id).is_none() {
-        return rejection_response(not_found("Ticket", id));
+/// `GET` of a whole collection, filtered and paged.
+fn whole(collection: Collection) -> impl Handler<ListArgs, Output = HttpResponse> {
+    move |req: HttpRequest, q: web::Query<ListQuery>, s: web::Data<Shared>| async move {
+        list_of(&req, &q, &s, |store| Box::new(store.records(collection)))
     }
-    list_of(&req, &q, &s, move |store| {
-        Box::new(
-            store
-                .records(Collection::TicketNotes)
-                .filter(move |n| n["ticketId"].as_i64() == Some(id)),
-        )
-    })
 }
 
-/// The records of `collection` whose `parent` reference is record `id` (404 when no such board).
-fn children(
-    req: &HttpRequest,
-    q: &ListQuery,
-    s: &Shared,
+/// `GET` of one record by the id in the path.
+fn one(
     collection: Collection,
-    parent: &'static str,
-    id: i64,
-) -> HttpResponse {
-    if s.lock().store.get(Collection::Boards, id).is_none() {
-        return rejection_response(not_found("Board", id));
+    what: &'static str,
+) -> impl Handler<(web::Data<Shared>, web::Path<i64>), Output = HttpResponse> {
+    move |s: web::Data<Shared>, path: web::Path<i64>| async move {
+        let id = path.into_inner();
+        let found = s.lock().store.get(collection, id).cloned();
+        reply(found.ok_or_else(|| not_found(what, id)), StatusCode::OK)
     }
-    list_of(req, q, s, move |store| {
-        Box::new(
-            store
-                .records(collection)
-                .filter(move |r| r[parent]["id"].as_i64() == Some(id)),
-        )
-    })
 }
 
-async fn get_ticket(s: web::Data<Shared>, path: web::Path<i64>) -> HttpResponse {
-    let id = path.into_inner();
-    let found = s.lock().store.get(Collection::Tickets, id).cloned();
-    reply(found.ok_or_else(|| not_found("Ticket", id)), StatusCode::OK)
+/// `GET` of the records of `child` that belong (by `parent_of`) to the record in the path, a
+/// board's statuses or a ticket's notes; 404 when there is no such board or ticket.
+fn children(
+    child: Collection,
+    (parents, parent): (Collection, &'static str),
+    parent_of: fn(&Value) -> Option<i64>,
+) -> impl Handler<
+    (
+        HttpRequest,
+        web::Query<ListQuery>,
+        web::Data<Shared>,
+        web::Path<i64>,
+    ),
+    Output = HttpResponse,
+> {
+    move |req: HttpRequest, q: web::Query<ListQuery>, s: web::Data<Shared>, path: web::Path<i64>| async move {
+        let id = path.into_inner();
+        if s.lock().store.get(parents, id).is_none() {
+            return rejection_response(not_found(parent, id));
+        }
+        list_of(&req, &q, &s, move |store| {
+            Box::new(
+                store
+                    .records(child)
+                    .filter(move |r| parent_of(r) == Some(id)),
+            )
+        })
+    }
 }
 
 async fn create_ticket(s: web::Data<Shared>, body: Bytes) -> HttpResponse {
