@@ -285,7 +285,8 @@ mod tests {
             ..TicketSettings::default()
         };
         assert_eq!(good.problems(), Vec::<(String, String)>::new());
-        let cases: [(&str, fn(&mut TicketSettings)); 8] = [
+        type Breaks = fn(&mut TicketSettings);
+        let cases: [(&str, Breaks); 8] = [
             ("ticket.board", |t| t.board = RecordRef::default()),
             ("ticket.board", |t| t.board.id = Some(3)),
             ("ticket.board", |t| t.board.name = Some("  ".into())),
