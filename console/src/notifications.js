@@ -190,7 +190,7 @@ function ChannelForm({ id: channelId, onDone }) {
       <fieldset class="segmented">
         <legend>Delivers as</legend>
         ${Object.entries(CHANNEL_KINDS).map(([k, label]) => html`<label key=${k}><input type="radio" name=${`${id}-kind`} value=${k} checked=${form.kind === k}
-          disabled=${loaded.channel !== null} onChange=${() => { set('kind', /** @type {Form['kind']} */ (k)); setErrors({}); }} /> ${label}</label>`)}
+          onChange=${() => { set('kind', /** @type {Form['kind']} */ (k)); setErrors({}); }} /> ${label}</label>`)}
       </fieldset>
     </div>
     ${form.kind === 'webhook' ? html`<div class="fields">
@@ -299,7 +299,7 @@ function Channels({ onChannels }) {
         <td class="row-actions">
           <button type="button" id=${`channel-edit-${c.id}`} aria-expanded=${editing === c.id ? 'true' : 'false'} aria-label=${`Edit ${c.name}`}
             onClick=${() => { setMessage(null); setEditing(editing === c.id ? null : c.id); }}>Edit</button>
-          <button type="button" aria-label=${`Send a test to ${c.name}`} disabled=${testing !== null} onClick=${() => test(c)}>${testing === c.id ? 'Sending…' : 'Send test'}</button>
+          <button type="button" aria-label=${`Send test to ${c.name}`} disabled=${testing !== null} onClick=${() => test(c)}>${testing === c.id ? 'Sending…' : 'Send test'}</button>
           <button type="button" aria-label=${`Delete ${c.name}`} onClick=${() => remove(c)}>Delete</button>
         </td></tr>`,
       editing === c.id && html`<tr key=${`${c.id}-form`} class="form-row"><td colspan="6"><${ChannelForm} key=${c.id} id=${c.id} onDone=${done} /></td></tr>`])}
@@ -327,7 +327,7 @@ function NoticeItem({ notice: n, channels, onAcknowledged }) {
     try { await call('POST', `/notifications/${n.id}/acknowledge`); onAcknowledged(); } catch (e) { setError(e); setBusy(false); }
   }
   const link = n.link ? n.link.replace(/^\//, '') : '';
-  return html`<li class=${`notice-item card kind-${n.severity === 'critical' ? 'error' : n.severity === 'warning' ? 'warn' : 'info'}`} aria-labelledby=${id}>
+  return html`<li class=${`notice-item card kind-${n.severity === 'critical' ? 'error' : n.severity === 'warning' ? 'warn' : 'info'}`}>
     <h3 id=${id}>${n.title}</h3>
     <p class="sub"><span class=${`badge kind-${n.severity === 'critical' ? 'error' : n.severity === 'warning' ? 'warn' : 'info'}`}>${n.severity}</span> ${kindLabel(n.kind)}
       · ${n.resolved_at ? `resolved ${when(n.resolved_at)}` : 'open'}</p>
