@@ -329,8 +329,7 @@ function NoticeItem({ notice: n, channels, onAcknowledged }) {
   const link = n.link ? n.link.replace(/^\//, '') : '';
   return html`<li class=${`notice-item card kind-${n.severity === 'critical' ? 'error' : n.severity === 'warning' ? 'warn' : 'info'}`}>
     <h3 id=${id}>${n.title}</h3>
-    <p class="sub"><span class=${`badge kind-${n.severity === 'critical' ? 'error' : n.severity === 'warning' ? 'warn' : 'info'}`}>${n.severity}</span> ${kindLabel(n.kind)}
-      · ${n.resolved_at ? `resolved ${when(n.resolved_at)}` : 'open'}</p>
+    <p class="sub"><span class=${`badge kind-${n.severity === 'critical' ? 'error' : n.severity === 'warning' ? 'warn' : 'info'}`}>${n.severity}</span> ${`${kindLabel(n.kind)} · `}${n.resolved_at ? `resolved ${when(n.resolved_at)}` : 'open'}</p>
     ${n.summary && html`<p>${n.summary}</p>`}
     <dl class="facts">
       ${n.tenants && n.tenants.length > 0 && html`<div><dt>Tenants</dt><dd>${n.tenants.join(', ')}</dd></div>`}

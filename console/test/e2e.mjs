@@ -57,10 +57,10 @@ try {
   await products.deadEnd(s);
   await admin.settings(s);
   await admin.audit(s);
+  await companies.billingOff(s);
   await notifications.channels(s);
   await notifications.log(s);
   await notifications.noticeSettings(s);
-  await companies.billingOff(s);
   await admin.adminScreens(s);
   await admin.phone(s);
   await admin.repeatLoad(s);
