@@ -117,6 +117,16 @@ export async function phone(s) {
     await axe(page, 'billing profile at 390 px');
     await shot(page, 'billing-profile-390');
     await page.getByRole('form', { name: 'Billing profile of KES-SRV' }).getByRole('button', { name: 'Cancel' }).click();
+    // A notification channel's form, the ticket kind (the widest).
+    await nav(page, 'Notifications').click();
+    await page.getByRole('button', { name: 'Add a channel' }).click();
+    const channel = page.getByRole('form', { name: 'New channel' });
+    await channel.getByLabel(/^Service board/).waitFor();
+    o = await overflow(page, 390);
+    assert.ok(o.width <= 390 && o.wide.length === 0, `the channel form is ${o.width} px wide at 390: ${o.wide.join(', ')}`);
+    await axe(page, 'notification channel at 390 px');
+    await shot(page, 'notification-channel-390');
+    await channel.getByRole('button', { name: 'Cancel' }).click();
     await page.setViewportSize({ width: 1280, height: 800 });
   });
 }
