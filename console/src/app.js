@@ -16,6 +16,7 @@ const SCREENS = [
   { path: 'sync', title: 'Sync', role: 'viewer', load: async () => (await import('./sync.js')).SyncScreen },
   { path: 'unbilled', title: 'Unbilled usage', role: 'viewer', load: async () => (await import('./unbilled.js')).UnbilledScreen },
   { path: 'reconciliation', title: 'Reconciliation', role: 'viewer', load: async () => (await import('./reconciliation.js')).ReconciliationScreen },
+  { path: 'notifications', title: 'Notifications', role: 'viewer', load: async () => (await import('./notifications.js')).NotificationsScreen },
   { path: 'settings', title: 'Settings', role: 'viewer', load: async () => (await import('./settings.js')).SettingsScreen },
   { path: 'audit', title: 'Audit trail', role: 'viewer', load: async () => (await import('./audit.js')).AuditScreen },
   { path: 'connections', title: 'Connections', role: 'admin', load: async () => (await import('./admin.js')).ConnectionsScreen },

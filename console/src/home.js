@@ -89,7 +89,8 @@ export const CARDS = [
       /** @type {Schemas['Page_Notice']} */
       const page = await get('/notifications', { state: 'open', per_page: NOTICES_SHOWN });
       const n = page.total;
-      if (n === 0) return { kind: 'ok', count: 0, headline: 'No open notice.' };
+      const more = { text: 'All notices, their deliveries and channels', href: '#/notifications' };
+      if (n === 0) return { kind: 'ok', count: 0, headline: 'No open notice.', more };
       const critical = page.items.some((x) => x.severity === 'critical');
       /** @type {Item[]} */
       const items = page.items.map((x) => ({
@@ -97,7 +98,7 @@ export const CARDS = [
         detail: [x.summary, x.acknowledged_by && `acknowledged by ${x.acknowledged_by}`].filter(Boolean).join(' · ') || undefined,
         href: x.link.replace(/^\//, '') || undefined, link: 'Resolve',
       }));
-      return { kind: critical ? 'error' : 'warn', count: n, headline: `${count(n, 'open notice')}.`, items };
+      return { kind: critical ? 'error' : 'warn', count: n, headline: `${count(n, 'open notice')}.`, items, more };
     },
   },
   {

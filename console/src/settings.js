@@ -1,5 +1,5 @@
 // @ts-check
-// Settings: the sync settings (schedule, time zone, date policies, guards, retention) and the
+// Settings: the sync settings (schedule, time zone, date policies, guards, notices, retention) and the
 // billing setting that is not on the Products screen (licence tiers). Operators change them,
 // everyone reads them; ETag/If-Match, and a conflict keeps the edits.
 import { html, useState, useEffect } from './vendor/htm-preact.mjs';
@@ -10,7 +10,7 @@ import { Notice, ago, setUnsaved, useId, when } from './ui.js';
 /** @typedef {Schemas['SyncSettings']} SyncSettings */
 /** @typedef {{kind: 'ok' | 'warn' | 'error', text: string, items?: string[]} | null} Message */
 
-/** @typedef {'schedule' | 'time_zone' | 'max_decrease_percent' | 'max_increase_percent' | 'min_increase_units' | 'max_usage_age_hours'} TopField */
+/** @typedef {'schedule' | 'time_zone' | 'max_decrease_percent' | 'max_increase_percent' | 'min_increase_units' | 'max_usage_age_hours' | 'held_notice_after_hours' | 'held_money_notice_threshold'} TopField */
 /** @typedef {'runs_days' | 'snapshots_days' | 'audit_events_days'} RetentionField */
 
 /** @type {Array<{name: TopField | `retention.${RetentionField}`, label: string, hint: string, type: 'text' | 'number', min?: number, max?: number}>} */
@@ -20,6 +20,13 @@ const NUMBERS = [
   { name: 'min_increase_units', label: '…and by at least (units)', hint: '…has its raising lines held, so a tenant going from 2 to 3 devices is not.', type: 'number', min: 0, max: 1000000 },
   { name: 'max_usage_age_hours', label: 'Freeze a tenant whose usage is older than (hours)', hint: 'Its billing stays as it is until fresh usage arrives.', type: 'number', min: 1 },
 ];
+/** When held lines raise a notice (see the Notifications screen). @type {typeof NUMBERS} */
+const NOTICES = [
+  { name: 'held_notice_after_hours', label: 'Notify of lines held longer than (hours)', hint: 'A held_lines notice once lines have waited this long for approval; 0 = at once.', type: 'number', min: 0, max: 8760 },
+  { name: 'held_money_notice_threshold', label: 'Notify at once of held lines moving a company\'s bill by (amount)', hint: 'A held_money notice when held lines would move one company\'s monthly bill by this much or more, either way, e.g. 250.00. Empty: never.', type: 'text' },
+];
+/** Fields whose empty box means null (no value), not an empty text. */
+const NULLABLE = ['held_money_notice_threshold'];
 /** @type {Array<{name: RetentionField, label: string}>} */
 const RETENTION = [
   { name: 'runs_days', label: 'Sync runs and their changes (days)' },
@@ -86,7 +93,9 @@ function SyncSettingsForm() {
     if (!form || !stored) return;
     setBusy(true); setErrors({}); setMessage(null);
     try {
-      const reply = await call('PUT', '/settings/sync', { body: form, ifMatch: stored.etag });
+      // An amount is sent as typed (an exact decimal string), without surrounding blanks.
+      const body = { ...form, held_money_notice_threshold: form.held_money_notice_threshold?.trim() || null };
+      const reply = await call('PUT', '/settings/sync', { body, ifMatch: stored.etag });
       setStored({ view: reply.data, etag: reply.etag });
       setForm(editable(reply.data));
       setUnsaved(null);
@@ -113,8 +122,9 @@ function SyncSettingsForm() {
     return html`<div class="field" key=${f.name}>
       <label for=${fid}>${f.label}</label>
       <input id=${fid} type=${f.type} min=${f.min} max=${f.max} list=${f.list} disabled=${!editor} value=${String(valueOf(f.name))}
+        inputmode=${NULLABLE.includes(f.name) ? 'decimal' : undefined} placeholder=${NULLABLE.includes(f.name) ? 'e.g. 250.00' : undefined}
         aria-invalid=${error ? 'true' : undefined} aria-describedby=${`${fid}-hint`}
-        onInput=${(/** @type {Event} */ e) => { const v = /** @type {HTMLInputElement} */ (e.currentTarget).value; set(f.name, f.type === 'number' && v !== '' ? Number(v) : v); }} />
+        onInput=${(/** @type {Event} */ e) => { const v = /** @type {HTMLInputElement} */ (e.currentTarget).value; set(f.name, f.type === 'number' && v !== '' ? Number(v) : NULLABLE.includes(f.name) && v.trim() === '' ? null : v); }} />
       <p id=${`${fid}-hint`} class=${error ? 'field-error' : 'sub'}>${error ?? f.hint ?? ''}</p>
     </div>`;
   }
@@ -151,6 +161,8 @@ function SyncSettingsForm() {
     <div class="check"><input id=${`${id}-first`} type="checkbox" disabled=${!editor} checked=${form.hold_first_billing}
       onChange=${(/** @type {Event} */ e) => set('hold_first_billing', /** @type {HTMLInputElement} */ (e.currentTarget).checked)} />
       <label for=${`${id}-first`}>Hold a tenant's very first billing for approval</label></div>
+    <h3>Notices</h3>
+    <div class="fields">${NOTICES.map(field)}</div>
     <h3>Keep history</h3>
     <div class="fields">${RETENTION.map((r) => field({ name: `retention.${r.name}`, label: r.label, type: 'number', min: 1 }))}</div>
     ${editor && html`<div class="actions">

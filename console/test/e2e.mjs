@@ -14,6 +14,7 @@ import * as companies from './steps/companies.mjs';
 import * as money from './steps/money.mjs';
 import * as sync from './steps/sync.mjs';
 import * as admin from './steps/admin.mjs';
+import * as notifications from './steps/notifications.mjs';
 
 const started = Date.now();
 const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
@@ -57,6 +58,9 @@ try {
   await admin.settings(s);
   await admin.audit(s);
   await companies.billingOff(s);
+  await notifications.channels(s);
+  await notifications.log(s);
+  await notifications.noticeSettings(s);
   await admin.adminScreens(s);
   await admin.phone(s);
   await admin.repeatLoad(s);

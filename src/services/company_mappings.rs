@@ -188,10 +188,11 @@ pub async fn create(
     input: CompanyMappingInput,
 ) -> Result<CompanyMapping, ServiceError> {
     let checked = check(ctx, &input).await?;
-    db::run(&ctx.pool, move |conn| {
+    let result = db::run(&ctx.pool, move |conn| {
         save(conn, &actor, None, &IfMatch::any(), input, checked)
     })
-    .await
+    .await;
+    crate::sync::notices::wake_after(ctx, result)
 }
 
 /// Replaces a mapping: 404 before anything is asked of ConnectWise, then the check, then the
@@ -212,10 +213,11 @@ pub async fn replace(
         return Err(not_found(&id));
     }
     let checked = check(ctx, &input).await?;
-    db::run(&ctx.pool, move |conn| {
+    let result = db::run(&ctx.pool, move |conn| {
         save(conn, &actor, Some(&id), &if_match, input, checked)
     })
-    .await
+    .await;
+    crate::sync::notices::wake_after(ctx, result)
 }
 
 /// Checks a mapping before saving it: the tenant here, the company and agreement in
@@ -322,10 +324,11 @@ pub async fn delete(
     id: String,
     if_match: IfMatch,
 ) -> Result<(), ServiceError> {
-    db::run(&ctx.pool, move |conn| {
+    let result = db::run(&ctx.pool, move |conn| {
         delete_in(conn, &actor, &id, &if_match)
     })
-    .await
+    .await;
+    crate::sync::notices::wake_after(ctx, result)
 }
 
 fn delete_in(

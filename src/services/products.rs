@@ -380,7 +380,7 @@ pub async fn save_grid(
     if_match: IfMatch,
     changes: Vec<MappingChange>,
 ) -> Result<Grid, ServiceError> {
-    db::run(&ctx.pool, move |conn| {
+    let result = db::run(&ctx.pool, move |conn| {
         let s = save_mappings(conn, &actor, &changes, |before| {
             if_match.check(&grid_etag(&before.billing, &before.mapping_refs()))
         })?;
@@ -391,7 +391,8 @@ pub async fn save_grid(
         let etag = grid_etag(&s.billing, &s.mapping_refs());
         rows_of(conn, &s, &ids, etag)
     })
-    .await
+    .await;
+    crate::sync::notices::wake_after(ctx, result)
 }
 
 /// One application's row with its own ETag; 404 when there is no such application.
@@ -416,7 +417,7 @@ pub async fn save_mapping(
         field_prefix: String::new(),
         mapping,
     };
-    db::run(&ctx.pool, move |conn| {
+    let result = db::run(&ctx.pool, move |conn| {
         let s = save_mappings(conn, &actor, &[change], |before| {
             before.application(&id)?;
             if_match.check(&mapping_etag(before, &id))
@@ -424,5 +425,6 @@ pub async fn save_mapping(
         let etag = mapping_etag(&s, &id);
         rows_of(conn, &s, &[id], etag)
     })
-    .await
+    .await;
+    crate::sync::notices::wake_after(ctx, result)
 }

@@ -85,7 +85,8 @@ pub async fn save_sync(
         get: sync_settings::get,
         put: sync_settings::put,
     };
-    save(ctx, store, actor, if_match, move |_, _| Ok(settings)).await
+    let result = save(ctx, store, actor, if_match, move |_, _| Ok(settings)).await;
+    crate::sync::notices::wake_after(ctx, result)
 }
 
 /// A change of the billing settings; `bill_licence_tiers` left out keeps what is stored (a

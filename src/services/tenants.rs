@@ -193,8 +193,9 @@ pub async fn create(
     name: String,
     external_id: String,
 ) -> Result<TenantRow, ServiceError> {
-    db::run(&ctx.pool, move |conn| {
+    let result = db::run(&ctx.pool, move |conn| {
         create_business_hub(conn, &actor, &name, &external_id)
     })
-    .await
+    .await;
+    crate::sync::notices::wake_after(ctx, result)
 }

@@ -82,11 +82,12 @@ export async function phone(s) {
   await step('390 px wide phone: every screen readable, nothing wider than the screen', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     const screens = [['Home', 'home'], ['Products', 'products'], ['Companies', 'companies'], ['Sync', 'sync'], ['Unbilled usage', 'unbilled'], ['Reconciliation', 'reconciliation'],
-      ['Settings', 'settings'], ['Audit trail', 'audit'], ['Connections', 'connections'], ['Users and tokens', 'users']];
+      ['Notifications', 'notifications'], ['Settings', 'settings'], ['Audit trail', 'audit'], ['Connections', 'connections'], ['Users and tokens', 'users']];
     for (const [tab, name] of screens) {
       await nav(page, tab).click();
       await page.locator('main h1').waitFor();
       if (name === 'reconciliation') await page.locator('.outcome').waitFor();
+      if (name === 'notifications') await page.getByText(/open notices?\.$|^No open notice/).waitFor();
       await page.waitForTimeout(400);
       const { width, wide } = await page.evaluate(() => ({
         width: document.documentElement.scrollWidth,
@@ -116,6 +117,16 @@ export async function phone(s) {
     await axe(page, 'billing profile at 390 px');
     await shot(page, 'billing-profile-390');
     await page.getByRole('form', { name: 'Billing profile of KES-SRV' }).getByRole('button', { name: 'Cancel' }).click();
+    // A notification channel's form, the ticket kind (the widest).
+    await nav(page, 'Notifications').click();
+    await page.getByRole('button', { name: 'Add a channel' }).click();
+    const channel = page.getByRole('form', { name: 'New channel' });
+    await channel.getByLabel(/^Service board/).waitFor();
+    o = await overflow(page, 390);
+    assert.ok(o.width <= 390 && o.wide.length === 0, `the channel form is ${o.width} px wide at 390: ${o.wide.join(', ')}`);
+    await axe(page, 'notification channel at 390 px');
+    await shot(page, 'notification-channel-390');
+    await channel.getByRole('button', { name: 'Cancel' }).click();
     await page.setViewportSize({ width: 1280, height: 800 });
   });
 }
@@ -212,5 +223,11 @@ export async function viewer(s) {
     assert.equal(await viewer.getByLabel('Schedule (cron)').isDisabled(), true);
     assert.equal(await viewer.getByRole('button', { name: /Save sync settings/ }).count(), 0);
     await axe(viewer, 'settings (viewer)');
+    // The delivery log reads; channels and acknowledging are not theirs.
+    await open(viewer, 'Notifications');
+    await viewer.getByText(/open notices?\.$|^No open notice/).waitFor();
+    assert.equal(await viewer.getByRole('heading', { name: 'Channels' }).count(), 0);
+    assert.equal(await viewer.getByRole('button', { name: /^Acknowledge/ }).count(), 0);
+    await axe(viewer, 'notifications (viewer)');
   });
 }

@@ -47,6 +47,15 @@ pub fn wake(state: &Core) {
     state.notices_due.notify_one();
 }
 
+/// [`wake`] after a change that may raise or resolve a notice (a tenant added, a mapping
+/// saved), once it is stored; the result passes through.
+pub fn wake_after<T, E>(state: &Core, result: Result<T, E>) -> Result<T, E> {
+    if result.is_ok() {
+        wake(state);
+    }
+    result
+}
+
 /// Re-derives every cause and brings the open notices in line; the number of changes.
 pub fn evaluate(conn: &mut DbConnection) -> Result<usize, SyncError> {
     db::write_transaction(conn, LOCK, |conn| {

@@ -63,6 +63,7 @@ static SOURCES: &[Source] = sources![
     "billing_profiles.js" => JS,
     "company_terms.js" => JS,
     "reconciliation.js" => JS,
+    "notifications.js" => JS,
     "vendor/htm-preact.mjs" => JS,
     "vendor/LICENSE-htm.txt" => "text/plain; charset=utf-8",
     "vendor/LICENSE-preact.txt" => "text/plain; charset=utf-8",
