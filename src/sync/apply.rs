@@ -10,6 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 
 use crate::adapters::connectwise::{ConnectWiseClient, NewAddition, PatchOperation};
+use crate::domain::ids::AgreementId;
 use crate::domain::outcome::Outcome;
 use crate::domain::plan::{CwAddition, PlanAction, PlanRow, RowKey};
 use crate::domain::report::PlanLine;
@@ -195,21 +196,30 @@ pub fn stale_reason(
     }
 }
 
-/// For a preview applied later: the write lines whose ConnectWise state changed since, and why.
-/// A move is applied whole, so one changed line keeps all of its move back.
+/// What re-reading a stored plan's agreements found: their additions, and which could not be
+/// read.
+#[derive(Default)]
+pub struct Reread {
+    pub agreements: BTreeSet<AgreementId>,
+    pub unreadable: BTreeSet<AgreementId>,
+    pub additions: Vec<CwAddition>,
+}
+
+/// For a preview applied later: the write lines whose ConnectWise state changed since, and why
+/// (with what was read). A move is applied whole, so one changed line keeps all of its move back.
 pub async fn stale_lines(
     client: &ConnectWiseClient,
     lines: &[PlanLine],
     now: DateTime<Utc>,
-) -> BTreeMap<RowKey, String> {
+) -> (BTreeMap<RowKey, String>, Reread) {
     let writes: Vec<&PlanLine> = lines
         .iter()
         .filter(|l| l.row.action.writes_to_connectwise())
         .collect();
     if writes.is_empty() {
-        return BTreeMap::new();
+        return (BTreeMap::new(), Reread::default());
     }
-    let agreements = writes.iter().map(|l| l.row.agreement_id).collect();
+    let agreements: BTreeSet<AgreementId> = writes.iter().map(|l| l.row.agreement_id).collect();
     let (additions, unreadable) = read_additions(client, &agreements).await;
     let mut stale = BTreeMap::new();
     for line in &writes {
@@ -242,5 +252,11 @@ pub async fn stale_lines(
                 .or_insert_with(|| "another line of its move changed since the preview".into());
         }
     }
-    stale
+    let unreadable = unreadable.iter().map(|u| u.agreement_id).collect();
+    let reread = Reread {
+        agreements,
+        unreadable,
+        additions,
+    };
+    (stale, reread)
 }

@@ -25,7 +25,7 @@ use crate::domain::units::{self, Unit};
 use crate::domain::usage::ApplicationRules;
 use crate::runtime::clients::ConnectionError;
 use crate::runtime::state::Core;
-use crate::sync::apply::{self, Written};
+use crate::sync::apply::{self, Reread, Written};
 use crate::sync::collect;
 use crate::sync::inputs::{of_tenants, Inputs, Usage};
 use crate::sync::lease::Lease;
@@ -91,7 +91,12 @@ async fn work_unit(
     approve(&mut lines, ctx.approval.as_ref());
     let written = apply_lines(ctx, lines, &BTreeMap::new()).await?;
     if !ctx.dry_run {
-        store_reading(ctx, unit, &part, read, &written).await?;
+        let unreadable = part
+            .unreadable_agreements
+            .iter()
+            .map(|u| u.agreement_id)
+            .collect();
+        store_reading(ctx, &unit.agreements, &unreadable, read, &written).await?;
     }
     Ok(part)
 }
@@ -100,24 +105,18 @@ async fn work_unit(
 /// report (an agreement that could not be read keeps its older reading).
 async fn store_reading(
     ctx: &RunContext,
-    unit: &Unit,
-    part: &PlanPart,
+    agreements: &BTreeSet<AgreementId>,
+    unreadable: &BTreeSet<AgreementId>,
     read: Vec<CwAddition>,
     written: &[Decided],
 ) -> Result<(), SyncError> {
-    let unreadable: BTreeSet<AgreementId> = part
-        .unreadable_agreements
-        .iter()
-        .map(|u| u.agreement_id)
-        .collect();
     let applied = written
         .iter()
         .filter(|(_, w)| w.outcome == Outcome::Applied)
         .map(|(line, w)| (&line.row, w.managed_addition));
     let after = reconciliation::after_run(read, applied);
     let read_at = db::now();
-    let rows: Vec<ReadingRow> = unit
-        .agreements
+    let rows: Vec<ReadingRow> = agreements
         .iter()
         .filter(|a| !unreadable.contains(a))
         .map(|&agreement| ReadingRow {
@@ -139,7 +138,8 @@ async fn store_reading(
 }
 
 /// A stored preview applied exactly: each unit of its lines re-checked against ConnectWise as
-/// it is now, then written.
+/// it is now, then written; what was re-read, with what was written, is the agreements' new
+/// reading.
 pub async fn stored(ctx: &RunContext, mut plan: Plan) -> Result<Plan, SyncError> {
     approve(&mut plan.lines, ctx.approval.as_ref());
     // Lines depend on each other only through moves.
@@ -159,8 +159,17 @@ pub async fn stored(ctx: &RunContext, mut plan: Plan) -> Result<Plan, SyncError>
     let now = Utc::now();
     let mut applied = stream::iter(lines)
         .map(|lines| async move {
-            let stale = apply::stale_lines(&ctx.connectwise, &lines, now).await;
-            apply_lines(ctx, lines, &stale).await
+            let (stale, reread) = apply::stale_lines(&ctx.connectwise, &lines, now).await;
+            let written = apply_lines(ctx, lines, &stale).await?;
+            if !ctx.dry_run && !reread.agreements.is_empty() {
+                let Reread {
+                    agreements,
+                    unreadable,
+                    additions,
+                } = reread;
+                store_reading(ctx, &agreements, &unreadable, additions, &written).await?;
+            }
+            Ok::<_, SyncError>(())
         })
         .buffer_unordered(units_at_once(&ctx.connectwise));
     while let Some(done) = applied.next().await {

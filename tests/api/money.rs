@@ -492,3 +492,30 @@ async fn reconciliation_sets_billed_against_deployed() {
         .unwrap();
     assert_eq!(other["companies"], json!([]));
 }
+
+#[actix_web::test]
+async fn the_last_run_reading_follows_a_previewed_plan_applied_later() {
+    let w = world_with(|_| {}).await;
+    w.push_users(4).await;
+    w.sync(None).await;
+    w.push_users(7).await;
+    let plan = w.preview().await;
+    let run = w.sync(Some(json!({"plan_id": plan["id"]}))).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let last: Value = w
+        .app
+        .get(
+            "/api/v1/reports/reconciliation?source=last_run",
+            &w.app.admin_token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let line = &last["companies"][0]["lines"][0];
+    assert_eq!(
+        (line["units_billed"].as_f64(), line["difference"].as_str()),
+        (Some(7.0), Some("0.00")),
+        "the stored plan's run refreshed the reading: {last}"
+    );
+}
