@@ -4,7 +4,7 @@
 //! answer was lost (a timeout, a process killed mid-call) is found again, never opened twice.
 
 use crate::adapters::connectwise::{
-    ConnectWiseClient, ConnectWiseError, NewTicket, NewTicketNote, Reference,
+    Conditions, ConnectWiseClient, ConnectWiseError, NewTicket, NewTicketNote, Reference,
 };
 use crate::adapters::db::notices::NoticeRow;
 use crate::adapters::db::notification_channels::ChannelRow;
@@ -156,7 +156,16 @@ impl<'a> Desk<'a> {
         if stored.is_some() {
             return Ok(stored);
         }
-        let found = self.client.find_ticket_by_ref(&self.external_ref()).await?;
+        let found = match self.client.find_ticket_by_ref(&self.external_ref()).await {
+            Ok(found) => found,
+            // A ConnectWise that cannot filter on the reference: no second chance to find a
+            // lost ticket there, but the notice still gets its ticket.
+            Err(e @ ConnectWiseError::Validation { .. }) => {
+                tracing::warn!(error = %e, "tickets cannot be looked up by externalXRef");
+                None
+            }
+            Err(e) => return Err(e.into()),
+        };
         match found.and_then(|t| t.id) {
             Some(id) => {
                 self.record(id).await?;
@@ -202,7 +211,7 @@ impl<'a> Desk<'a> {
         let company_ids = &self.notice.detail_json.0.company_ids;
         let company = match company_ids.as_slice() {
             [one] if settings.on_affected_company => Reference::id(*one),
-            _ => reference(&settings.company),
+            _ => self.own_company().await?,
         };
         let statuses = format!("service/boards/{board_id}/statuses");
         let types = format!("service/boards/{board_id}/types");
@@ -222,6 +231,22 @@ impl<'a> Desk<'a> {
         created
             .id
             .ok_or_else(|| Problem::Retry("ConnectWise answered without a ticket id".into()))
+    }
+
+    /// The configured company as a reference by id: one given by identifier is looked up.
+    async fn own_company(&self) -> Result<Reference, Problem> {
+        let given = &self.settings.company;
+        let Some(identifier) = given.identifier.as_deref().filter(|_| given.id.is_none()) else {
+            return Ok(reference(given));
+        };
+        let by_identifier = Conditions::eq("identifier", identifier);
+        let found = self.client.list_companies(Some(&by_identifier)).await?;
+        match found.into_iter().find_map(|c| c.id) {
+            Some(id) => Ok(Reference::id(id)),
+            None => Err(Problem::Fail(format!(
+                "ConnectWise has no company with the identifier {identifier:?}"
+            ))),
+        }
     }
 
     /// A record given by name, as its id from the `list` it is in; a name the list does not
