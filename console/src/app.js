@@ -20,7 +20,7 @@ const SCREENS = [
   { path: 'settings', title: 'Settings', role: 'viewer', load: async () => (await import('./settings.js')).SettingsScreen },
   { path: 'audit', title: 'Audit trail', role: 'viewer', load: async () => (await import('./audit.js')).AuditScreen },
   { path: 'connections', title: 'Connections', role: 'admin', load: async () => (await import('./admin.js')).ConnectionsScreen },
-  { path: 'users', title: 'Users and tokens', role: 'admin', load: async () => (await import('./admin.js')).UsersScreen },
+  { path: 'users', title: 'Users', role: 'admin', load: async () => (await import('./admin.js')).UsersScreen },
 ];
 /** Reached from the user's name in the header, not a tab. */
 const ACCOUNT = { path: 'account', title: 'My account', role: /** @type {Role} */ ('viewer'), load: /** @type {Loader} */ (async () => (await import('./account.js')).AccountScreen) };
@@ -142,9 +142,9 @@ function Shell() {
         ${SCREENS.filter((t) => may(t.role)).map((t) => html`<li key=${t.path}>
           <a href=${`#/${t.path}`} aria-current=${t === route ? 'page' : undefined}>${t.title}</a></li>`)}
       </ul></nav>
-      <a class="who" href="#/account" aria-current=${route === ACCOUNT ? 'page' : undefined}
+      <span class="account"><a class="who" href="#/account" aria-current=${route === ACCOUNT ? 'page' : undefined}
         aria-label=${`My account: ${session?.name} (${session?.role})`}>${session?.name} <span class="role">(${session?.role})</span></a>
-      <button type="button" class="link" onClick=${signOut}>Log out</button>
+      <button type="button" class="link" onClick=${signOut}>Log out</button></span>
     </header>
     <main id="main" tabindex="-1"><${Screen} route=${route} /></main>
     ${sessionExpired() && html`<${SessionDialog} />`}`;

@@ -67,7 +67,7 @@ export async function adminScreens(s) {
     await page.getByText(/ConnectWise Manage: connection works/).waitFor();
     await axe(page, 'connections');
     await shot(page, 'connections-1280');
-    await open(page, 'Users and tokens', 'Users and service tokens');
+    await open(page, 'Users', 'Users and service tokens');
     await page.getByLabel('Name', { exact: true }).fill('rmm-script');
     await page.getByRole('button', { name: 'Create token' }).click();
     await page.getByText(/Token rmm-script created/).waitFor();
@@ -82,7 +82,7 @@ export async function phone(s) {
   await step('390 px wide phone: every screen readable, nothing wider than the screen', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     const screens = [['Home', 'home'], ['Products', 'products'], ['Companies', 'companies'], ['Sync', 'sync'], ['Unbilled usage', 'unbilled'], ['Reconciliation', 'reconciliation'],
-      ['Notifications', 'notifications'], ['Settings', 'settings'], ['Audit trail', 'audit'], ['Connections', 'connections'], ['Users and tokens', 'users']];
+      ['Notifications', 'notifications'], ['Settings', 'settings'], ['Audit trail', 'audit'], ['Connections', 'connections'], ['Users', 'users']];
     for (const [tab, name] of screens) {
       await nav(page, tab).click();
       await page.locator('main h1').waitFor();
