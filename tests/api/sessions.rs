@@ -44,6 +44,12 @@ async fn a_password_change_ends_every_session_of_the_user_but_not_service_tokens
             refused["detail"].as_str().unwrap().contains("log in again"),
             "{refused}"
         );
+        // Writes too, not only reads.
+        let tenant = json!({"name": "Not allowed", "external_id": "bh-not-allowed"});
+        let write = app
+            .send_json(Method::POST, "/api/v1/tenants", token, &tenant)
+            .await;
+        assert_eq!(write.status(), 401);
     }
     // Another server refuses them within the 5-second window.
     let client = reqwest::Client::new();

@@ -234,6 +234,19 @@ async fn usage_no_application_counts_makes_the_run_partial_and_names_it() {
     // What could be counted is billed all the same.
     assert_eq!(w.billed("Contoso"), billed(&[(0, 6.0)]));
     assert_eq!(w.billed("Fabrikam"), billed(&[(0, 1.0)]));
+    // Monitoring sees it: the gauge the BridgeUnattributedUsage alert watches.
+    let metrics = w
+        .app
+        .client
+        .get(w.app.url("/metrics"))
+        .send()
+        .await
+        .unwrap();
+    let metrics = metrics.text().await.unwrap();
+    assert!(
+        metrics.contains("\nbridge_sync_last_run_unattributed_tenants 1\n"),
+        "{metrics}"
+    );
 
     // Taught to an application: the next run succeeds.
     w.app
