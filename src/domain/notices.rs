@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::money::Money;
+use crate::domain::validation::trim_blank;
 
 crate::text_enum! {
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -100,7 +101,7 @@ impl TicketSettings {
             let other = if company { &r.name } else { &r.identifier };
             let blank = named
                 .as_deref()
-                .is_some_and(|n| n.trim().is_empty() || n.chars().count() > 100);
+                .is_some_and(|n| trim_blank(n).is_empty() || n.chars().count() > 100);
             let ways = usize::from(r.id.is_some()) + usize::from(named.is_some());
             let what = if company {
                 "`id` or `identifier`"

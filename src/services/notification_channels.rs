@@ -9,6 +9,7 @@ use crate::adapters::db::json_text::JsonText;
 use crate::adapters::db::notification_channels::ChannelRow;
 use crate::adapters::db::{self, audit, audit::Actor, utc};
 use crate::domain::notices::{ChannelKind, NoticeKind, Severity, TicketSettings};
+use crate::domain::validation::trim_blank;
 use crate::runtime::state::Core;
 use crate::services::etag::{etag_of, IfMatch};
 use crate::services::fields::{FromJsonBody, JsonFields, Patch};
@@ -86,7 +87,9 @@ pub struct ChannelUpdate {
 
 impl FromJsonBody for ChannelUpdate {
     fn from_json(f: &mut JsonFields) -> Option<Self> {
-        let name = f.required::<String>("name").map(|n| n.trim().to_string());
+        let name = f
+            .required::<String>("name")
+            .map(|n| trim_blank(&n).to_string());
         if name
             .as_ref()
             .is_some_and(|n| n.is_empty() || n.chars().count() > 100)

@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 use crate::adapters::db::utc;
 use crate::adapters::db::{self, service_tokens::ServiceTokenRow};
 use crate::domain::role::Role;
+use crate::domain::validation::trim_blank;
 use crate::runtime::auth::jwt::Subject;
 use crate::runtime::auth::PrincipalKind;
 use crate::runtime::state::AppState;
@@ -71,7 +72,9 @@ pub struct CreateServiceToken {
 
 impl FromJsonBody for CreateServiceToken {
     fn from_json(f: &mut JsonFields) -> Option<Self> {
-        let name = f.required::<String>("name").map(|n| n.trim().to_string());
+        let name = f
+            .required::<String>("name")
+            .map(|n| trim_blank(&n).to_string());
         if let Some(n) = &name {
             if n.is_empty() || n.chars().count() > 100 {
                 f.error("name", "must be 1 to 100 characters");

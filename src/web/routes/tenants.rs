@@ -6,6 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::adapters::db::utc;
 use crate::adapters::db::{company_mappings::CompanyMappingRow, tenants::TenantRow};
 use crate::domain::model::Solution;
+use crate::domain::validation::trim_blank;
 use crate::runtime::state::AppState;
 use crate::services::fields::{FromJsonBody, JsonFields};
 use crate::services::tenants::{self, TenantWithMapping};
@@ -160,7 +161,9 @@ pub struct CreateTenant {
 impl FromJsonBody for CreateTenant {
     fn from_json(f: &mut JsonFields) -> Option<Self> {
         let text = |f: &mut JsonFields, name: &str| {
-            let v = f.required::<String>(name).map(|v| v.trim().to_string());
+            let v = f
+                .required::<String>(name)
+                .map(|v| trim_blank(&v).to_string());
             if v.as_ref()
                 .is_some_and(|v| v.is_empty() || v.chars().count() > 200)
             {
