@@ -190,7 +190,7 @@ async fn send(state: &Core, client: &WebhookClient, item: &Claimed) -> Outcome {
 /// Sends a `test` message to a channel now (a ticket channel opens and closes a ticket).
 pub(crate) async fn test_channel(state: &Core, channel: &ChannelRow) -> Outcome {
     let notice = super::test_notice();
-    if channel.kind == ChannelKind::ConnectwiseTicket.as_str() {
+    if ChannelKind::parse(&channel.kind) == Some(ChannelKind::ConnectwiseTicket) {
         return tickets::test(state, channel, &notice).await;
     }
     match WebhookClient::new(state.settings.outbound.clone(), retry_policy()) {

@@ -56,14 +56,7 @@ pub(super) async fn deliver(
         desk.handle(action).await
     }
     .await;
-    match result {
-        Ok(status) => Outcome::Delivered {
-            attempts: 1,
-            status,
-        },
-        Err(Problem::Retry(why)) => Outcome::Retry { attempts: 1, why },
-        Err(Problem::Fail(why)) => Outcome::Failed { attempts: 1, why },
-    }
+    outcome(result, true)
 }
 
 /// A channel test: opens a ticket and closes it again at once.
@@ -75,11 +68,17 @@ pub(crate) async fn test(state: &Core, channel: &ChannelRow, notice: &NoticeRow)
         Ok::<_, Problem>(format!("ticket #{id} opened and closed"))
     }
     .await;
+    outcome(result, false)
+}
+
+/// One pass's result as a delivery outcome; a test is never tried again (`may_retry` false).
+fn outcome(result: Result<String, Problem>, may_retry: bool) -> Outcome {
     match result {
         Ok(status) => Outcome::Delivered {
             attempts: 1,
             status,
         },
+        Err(Problem::Retry(why)) if may_retry => Outcome::Retry { attempts: 1, why },
         Err(Problem::Retry(why) | Problem::Fail(why)) => Outcome::Failed { attempts: 1, why },
     }
 }
